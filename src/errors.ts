@@ -1,0 +1,52 @@
+/**
+ * The error classes a command may end with, each carrying its exit status. `src/cli/main.ts`
+ * turns them into a one-line `error: ...` message; anything else is a bug and shows its stack.
+ */
+
+/** Exit statuses, in one place. */
+export const ExitCode = {
+  ok: 0,
+  /** The command failed: bad input, unreachable cluster or store, nothing captured. */
+  failure: 1,
+  /** Wrong flags or arguments. */
+  usage: 2,
+  /** Some of the work succeeded and some failed (e.g. a few pods could not be captured). */
+  partial: 3,
+  /** A bug in kubectl-profefe (EX_SOFTWARE). */
+  internal: 70,
+} as const;
+
+/** Wrong flags or arguments; the CLI adds a pointer to the command's --help. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly exitCode: number = ExitCode.usage;
+}
+
+/** A file or path given by the user could not be read or written. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  readonly exitCode: number = ExitCode.failure;
+}
+
+/** The Kubernetes API refused or failed a request. */
+export class KubeError extends Error {
+  override readonly name = 'KubeError';
+  readonly exitCode: number = ExitCode.failure;
+}
+
+/** The profile store refused or failed a request. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  readonly exitCode: number = ExitCode.failure;
+}
+
+/** Part of the work failed; the rest was done and has been reported. */
+export class PartialFailure extends Error {
+  override readonly name = 'PartialFailure';
+  readonly exitCode: number = ExitCode.partial;
+}
+
+/** An error the CLI reports in one line, as opposed to a bug. */
+export function isExpectedError(err: unknown): err is Error & { exitCode: number } {
+  return err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number';
+}

@@ -1,0 +1,59 @@
+import { readFile, stat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { InputError } from '../errors.js';
+
+/** File names taken from a directory: what `go tool pprof`, runtime/pprof and we write. */
+const PROFILE_FILE = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz)$/;
+
+/**
+ * Expands command-line inputs into a sorted, de-duplicated list of profile files: a file is
+ * taken as it is, a directory contributes every profile file below it, and a quoted glob
+ * (`'profiles/**\/*.pb.gz'`, for lists longer than the shell allows) is matched here.
+ * Throws InputError naming the input that matched nothing or does not exist.
+ */
+export async function expandProfilePaths(inputs: readonly string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const take = (p: string) => {
+    if (!seen.has(p)) {
+      seen.add(p);
+      out.push(p);
+    }
+  };
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info?.isDirectory()) {
+      const files = (await listProfilesBelow(input)).sort();
+      if (files.length === 0) throw new InputError(`${input}: directory holds no profiles (*.pb.gz, *.pb, *.pprof, *.prof)`);
+      files.forEach(take);
+    } else if (info) {
+      take(input);
+    } else if (isDynamicPattern(input)) {
+      const files = (await glob(input, { onlyFiles: true, expandDirectories: false })).sort();
+      if (files.length === 0) throw new InputError(`${input}: no files match this pattern`);
+      files.forEach(take);
+    } else {
+      throw new InputError(`${input}: no such file or directory`);
+    }
+  }
+  return out;
+}
+
+async function listProfilesBelow(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && PROFILE_FILE.test(e.name))
+    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+}
+
+/** Reads a whole profile file; the error names the file and the reason in one line. */
+export async function readProfileFile(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'ENOENT' ? 'no such file' : e.message;
+    throw new InputError(`${file}: cannot read (${why})`);
+  }
+}

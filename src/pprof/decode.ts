@@ -1,0 +1,248 @@
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
+import { ProfileFormatError } from './errors.js';
+import { IdMap } from './id-map.js';
+
+export { Profile };
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+/** Profile.time_nanos; runtime/pprof writes it exactly once, so a second one means two profiles glued together. */
+const FIELD_TIME_NANOS = 9;
+
+/**
+ * Decodes a gzipped or raw pprof protobuf into a validated Profile.
+ *
+ * Contract: never returns a half-usable profile. Empty input, truncated or corrupt gzip,
+ * HTML/JSON/text bodies (e.g. a 404 page or a `?debug=1` profile), concatenated profiles,
+ * truncated protobuf and dangling references all throw ProfileFormatError with a one-line
+ * reason, prefixed with `source` when given. Sample values, numeric labels and the
+ * time/duration/period header fields are normalised to signed JS numbers.
+ */
+export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
+  const fail = (why: string): never => {
+    throw new ProfileFormatError(why, source);
+  };
+  if (bytes.length === 0) fail('empty input: no profile data');
+  rejectText(bytes, fail);
+
+  let raw = bytes;
+  if (bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
+    try {
+      raw = gunzipSync(bytes);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
+        fail('truncated gzip data (the download was cut short?)');
+      }
+      fail(`corrupt gzip data (${(err as Error).message})`);
+    }
+    if (raw.length === 0) fail('empty input: gzip stream holds no data');
+    rejectText(raw, fail);
+  }
+
+  scanTopLevelFields(raw, fail);
+  let profile: Profile;
+  try {
+    profile = Profile.decode(raw);
+  } catch (err) {
+    return fail(`not a pprof protobuf (${(err as Error).message})`);
+  }
+  normalizeNumbers(profile);
+  const problem = findStructuralProblem(profile);
+  if (problem) fail(`invalid pprof profile: ${problem}`);
+  return profile;
+}
+
+/** Recognises the bodies people actually get instead of pprof, to name them in the error. */
+function rejectText(bytes: Uint8Array, fail: (why: string) => never): void {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 512));
+  if (!isMostlyText(head)) return;
+  const text = head.toString('utf8').trimStart();
+  const firstLine = JSON.stringify(text.split('\n', 1)[0]!.slice(0, 80));
+  if (/^<(!doctype html|html|head|body|title|\?xml|!--)/i.test(text) || /<html[\s>]/i.test(text)) {
+    fail(`got an HTML page, not a pprof profile (starts ${firstLine}; wrong URL, port or path?)`);
+  }
+  if (/^(heap profile:|goroutine profile:|threadcreate profile:|--- contention:|--- mutex:|goroutine \d+ \[)/.test(text)) {
+    fail(`got a text profile (debug=1 or debug=2 output), not a pprof protobuf (starts ${firstLine}; fetch it without ?debug=)`);
+  }
+  if (text.startsWith('{') || text.startsWith('[')) {
+    fail(`got JSON, not a pprof profile (starts ${firstLine})`);
+  }
+  fail(`got text, not a pprof profile (starts ${firstLine})`);
+}
+
+function isMostlyText(head: Buffer): boolean {
+  let binary = 0;
+  for (const b of head) {
+    if (b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f) binary++;
+  }
+  // A pprof protobuf has small varints and length prefixes within its first bytes.
+  return binary === 0;
+}
+
+/**
+ * Walks the top-level protobuf fields without decoding them: catches truncation (a length
+ * running past the end), invalid wire types, and concatenated profiles, which the lenient
+ * pprof-format decoder would otherwise accept silently.
+ */
+function scanTopLevelFields(buf: Uint8Array, fail: (why: string) => never): void {
+  let i = 0;
+  let timeNanosSeen = 0;
+  const readVarint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (let n = 0; n < 10; n++) {
+      if (i >= buf.length) fail(`truncated protobuf: varint runs past the end at byte ${i}`);
+      const b = buf[i++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    return fail(`malformed protobuf: varint longer than 10 bytes at byte ${i}`);
+  };
+  while (i < buf.length) {
+    const fieldStart = i;
+    const tag = readVarint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (field === 0) fail(`not a pprof protobuf: field number 0 at byte ${fieldStart}`);
+    if (field === FIELD_TIME_NANOS && ++timeNanosSeen > 1) {
+      fail('concatenated profiles detected (two profiles in one input; merge them instead)');
+    }
+    switch (wireType) {
+      case 0:
+        readVarint();
+        break;
+      case 1:
+        i += 8;
+        break;
+      case 2: {
+        const len = readVarint();
+        i += len;
+        break;
+      }
+      case 5:
+        i += 4;
+        break;
+      default:
+        fail(`not a pprof protobuf: invalid wire type ${wireType} at byte ${fieldStart}`);
+    }
+    if (i > buf.length) {
+      fail(`truncated protobuf: field ${field} at byte ${fieldStart} runs ${i - buf.length} bytes past the end (${buf.length} bytes)`);
+    }
+  }
+}
+
+type Numeric = number | bigint;
+
+/** int64 fields arrive as unsigned varints; large or negative ones come back as bigint. */
+export function toSignedNumber(v: Numeric): number {
+  return typeof v === 'number' ? v : Number(BigInt.asIntN(64, v));
+}
+
+/** ids and addresses: plain numbers when they fit exactly, bigint otherwise. */
+function toExactNumeric(v: Numeric): Numeric {
+  return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function normalizeNumbers(p: Profile): void {
+  p.timeNanos = toSignedNumber(p.timeNanos);
+  p.durationNanos = toSignedNumber(p.durationNanos);
+  p.period = toSignedNumber(p.period);
+  for (const s of p.sample) {
+    const v = s.value;
+    for (let j = 0; j < v.length; j++) if (typeof v[j] !== 'number') v[j] = toSignedNumber(v[j]!);
+    const ids = s.locationId;
+    for (let j = 0; j < ids.length; j++) if (typeof ids[j] !== 'number') ids[j] = toExactNumeric(ids[j]!);
+    for (const l of s.label) if (typeof l.num !== 'number') l.num = toSignedNumber(l.num);
+  }
+  for (const m of p.mapping) {
+    m.id = toExactNumeric(m.id);
+    m.memoryStart = toExactNumeric(m.memoryStart);
+    m.memoryLimit = toExactNumeric(m.memoryLimit);
+    m.fileOffset = toExactNumeric(m.fileOffset);
+  }
+  for (const l of p.location) {
+    l.id = toExactNumeric(l.id);
+    l.mappingId = toExactNumeric(l.mappingId);
+    l.address = toExactNumeric(l.address);
+    for (const ln of l.line) {
+      ln.functionId = toExactNumeric(ln.functionId);
+      ln.line = toSignedNumber(ln.line);
+      ln.column = toSignedNumber(ln.column);
+    }
+  }
+  for (const f of p.function) {
+    f.id = toExactNumeric(f.id);
+    f.startLine = toSignedNumber(f.startLine);
+  }
+}
+
+/** The checks of google/pprof's postDecode and CheckValid that matter for merging and reporting. */
+function findStructuralProblem(p: Profile): string | undefined {
+  const strings = p.stringTable.strings;
+  if (strings.length === 0 || strings[0] !== '') return 'string_table[0] must be ""';
+  const nStrings = strings.length;
+  const badString = (x: Numeric) => typeof x !== 'number' || x < 0 || x >= nStrings;
+
+  for (const st of p.sampleType) {
+    if (badString(st.type) || badString(st.unit)) return 'sample type refers to a missing string';
+  }
+  if (p.sampleType.length === 0 && p.sample.length > 0) return 'samples present but no sample types';
+
+  const mappingIds = idSet(p.mapping);
+  for (const m of p.mapping) {
+    if (m.id === 0 || !mappingIds.add(m.id)) return `mapping id ${m.id} is zero or repeated`;
+    if (badString(m.filename) || badString(m.buildId)) return `mapping ${m.id} refers to a missing string`;
+  }
+  const functionIds = idSet(p.function);
+  for (const f of p.function) {
+    if (f.id === 0 || !functionIds.add(f.id)) return `function id ${f.id} is zero or repeated`;
+    if (badString(f.name) || badString(f.systemName) || badString(f.filename)) {
+      return `function ${f.id} refers to a missing string`;
+    }
+  }
+  const locationIds = idSet(p.location);
+  for (const l of p.location) {
+    if (l.id === 0 || !locationIds.add(l.id)) return `location id ${l.id} is zero or repeated`;
+    if (l.mappingId !== 0 && !mappingIds.has(l.mappingId)) return `location ${l.id} refers to unknown mapping ${l.mappingId}`;
+    for (const ln of l.line) {
+      if (!functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
+    }
+  }
+  const nValues = p.sampleType.length;
+  for (let i = 0; i < p.sample.length; i++) {
+    const s = p.sample[i]!;
+    if (s.value.length !== nValues) return `sample ${i} has ${s.value.length} values for ${nValues} sample types`;
+    for (const id of s.locationId) {
+      if (!locationIds.has(id)) return `sample ${i} refers to unknown location ${id}`;
+    }
+    for (const l of s.label) {
+      if (badString(l.key) || badString(l.str) || badString(l.numUnit)) return `sample ${i} has a label with a missing string`;
+    }
+  }
+  if (p.periodType && (badString(p.periodType.type) || badString(p.periodType.unit))) {
+    return 'period type refers to a missing string';
+  }
+  for (const c of p.comment) if (badString(c)) return 'comment refers to a missing string';
+  if (badString(p.defaultSampleType) || badString(p.dropFrames) || badString(p.keepFrames) || badString(p.docUrl)) {
+    return 'header refers to a missing string';
+  }
+  return undefined;
+}
+
+/** A set of ids over IdMap; `add` returns false when the id was already there. */
+function idSet(items: readonly { id: Numeric }[]) {
+  let maxId: Numeric = 0;
+  for (const it of items) if (it.id > maxId) maxId = it.id;
+  const seen = new IdMap<true>(items.length, maxId);
+  return {
+    has: (id: Numeric) => seen.get(id) === true,
+    add(id: Numeric): boolean {
+      if (seen.get(id)) return false;
+      seen.set(id, true);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,8 @@
+/** The pure pprof core: bytes in, values out. No file, network or console I/O. */
+export { Profile } from 'pprof-format';
+export { decodeProfile } from './decode.js';
+export { encodeProfile } from './encode.js';
+export { ProfileFormatError, IncompatibleProfilesError } from './errors.js';
+export { ProfileMerger, mergeProfiles } from './merge.js';
+export { computeTop, type TopReport, type TopRow } from './top.js';
+export { defaultSampleIndex, resolveSampleIndex, sampleTypesOf, type SampleTypeName } from './sample-type.js';

@@ -1,0 +1,386 @@
+import {
+  Function as PprofFunction,
+  Label,
+  Line,
+  Location,
+  Mapping,
+  Profile,
+  Sample,
+  StringTable,
+  ValueType,
+} from 'pprof-format';
+import { IncompatibleProfilesError } from './errors.js';
+import { IdMap } from './id-map.js';
+
+type Numeric = number | bigint;
+
+/** Rounds mapping sizes like google/pprof so that ASLR and small size differences still match. */
+const MAPSIZE_ROUNDING = 0x1000;
+
+interface MappedMapping {
+  readonly out: Mapping;
+  /** out.memoryStart - src.memoryStart: shifts addresses into the merged mapping's space. */
+  readonly offset: Numeric;
+}
+
+/**
+ * Merges profiles one at a time, with the semantics of google/pprof's profile.Merge:
+ *
+ * - sample types and period type (type and unit) must match the first profile's, otherwise
+ *   IncompatibleProfilesError names both sources and both type lists;
+ * - the result keeps the earliest non-zero time_nanos, the sum of duration_nanos, the largest
+ *   period, the first drop/keep frames, default sample type and doc URL, and every distinct
+ *   comment once, in order;
+ * - strings, mappings, functions and locations are de-duplicated by value (mappings by
+ *   build id or file, offset and rounded size; locations by mapping, normalised address,
+ *   folding and lines), so the result refers only to what its samples use;
+ * - samples with the same location stack and the same labels are summed; samples whose
+ *   values are all zero are dropped.
+ *
+ * Inputs are only read; each can be released as soon as `add` returns, so memory is bounded
+ * by the merged profile, not by the number of inputs. One deliberate difference from Go:
+ * a profile without time_nanos does not reset the merged time to zero.
+ */
+export class ProfileMerger {
+  private readonly strings = new StringTable();
+  private sampleTypes: ValueType[] = [];
+  private sampleTypeNames: string[] = [];
+  private periodTypeName = '';
+  private periodType: ValueType | undefined;
+  private firstSource = '';
+  private timeNanos = 0;
+  private durationNanos = 0;
+  private period = 0;
+  private readonly comments: number[] = [];
+  private readonly seenComments = new Set<number>();
+  private defaultSampleType = 0;
+  private docUrl = 0;
+  private dropFrames = 0;
+  private keepFrames = 0;
+
+  private readonly functions: PprofFunction[] = [];
+  private readonly functionByKey = new Map<string, PprofFunction>();
+  private readonly mappings: Mapping[] = [];
+  private readonly mappingByKey = new Map<string, Mapping>();
+  private readonly locations: Location[] = [];
+  private readonly locationByKey = new Map<string, Location>();
+  private readonly samples: Sample[] = [];
+  /** Canonical label key of each merged sample ('' when it has none), parallel to `samples`. */
+  private readonly sampleLabelKeys: string[] = [];
+  /** Hash of (stack, labels) -> index into `samples`, or several indexes on a collision. */
+  private readonly sampleBuckets = new Map<number, number | number[]>();
+
+  /** How many profiles were added. */
+  count = 0;
+
+  /** Adds one decoded profile. `source` names it in errors (a file name or store id). */
+  add(src: Profile, source = `profile #${this.count + 1}`): void {
+    const srcStrings = src.stringTable.strings;
+    this.checkCompatible(src, srcStrings, source);
+    this.count++;
+
+    const stringMap = new Int32Array(srcStrings.length).fill(-1);
+    const str = (i: Numeric): number => {
+      const idx = Number(i);
+      let out = stringMap[idx]!;
+      if (out < 0) {
+        out = this.strings.dedup(srcStrings[idx]!);
+        stringMap[idx] = out;
+      }
+      return out;
+    };
+    this.combineHeader(src, str);
+
+    const srcMappings = IdMap.byId(src.mapping);
+    const srcFunctions = IdMap.byId(src.function);
+    const srcLocations = IdMap.byId(src.location);
+    const mappingMemo = new Map<Numeric, MappedMapping>();
+    const functionMemo = new Map<Numeric, PprofFunction>();
+    // Samples name the same few locations over and over: remember each source location's result.
+    const locationMemoDense: (Location | undefined)[] = [];
+    const locationMemo = new Map<Numeric, Location>();
+
+    const mapMapping = (id: Numeric): MappedMapping | undefined => {
+      if (id === 0) return undefined;
+      let mm = mappingMemo.get(id);
+      if (!mm) {
+        mm = this.mapMapping(srcMappings.get(id)!, str);
+        mappingMemo.set(id, mm);
+      }
+      return mm;
+    };
+    const mapFunction = (id: Numeric): PprofFunction => {
+      let f = functionMemo.get(id);
+      if (!f) {
+        f = this.mapFunction(srcFunctions.get(id)!, str);
+        functionMemo.set(id, f);
+      }
+      return f;
+    };
+    const mapLocation = (id: Numeric): Location => {
+      const cached = typeof id === 'number' ? locationMemoDense[id] : locationMemo.get(id);
+      if (cached) return cached;
+      const loc = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction);
+      if (typeof id === 'number') locationMemoDense[id] = loc;
+      else locationMemo.set(id, loc);
+      return loc;
+    };
+
+    // The first mapping is the main binary; take it first so it stays first in the result.
+    if (this.mappings.length === 0 && src.mapping.length > 0) mapMapping(src.mapping[0]!.id);
+
+    for (const s of src.sample) {
+      if (isZero(s.value)) continue;
+      const ids = s.locationId;
+      const outIds = new Array<number>(ids.length);
+      let hash = 0x811c9dc5;
+      for (let i = 0; i < ids.length; i++) {
+        const outId = mapLocation(ids[i]!).id as number;
+        outIds[i] = outId;
+        hash = Math.imul(hash ^ outId, 0x01000193);
+      }
+      let labelKey = '';
+      let outLabels: Label[] | undefined;
+      if (s.label.length > 0) {
+        outLabels = s.label.map(
+          (l) => new Label({ key: str(l.key), str: l.str ? str(l.str) : 0, num: l.num, numUnit: l.numUnit ? str(l.numUnit) : 0 }),
+        );
+        // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
+        outLabels.sort((a, b) => (a.key as number) - (b.key as number));
+        labelKey = outLabels.map((l) => `${l.key}:${l.str}:${l.num}:${l.numUnit}`).join(',');
+        hash = Math.imul(hash ^ hashString(labelKey), 0x01000193);
+      }
+      const existing = this.findSample(hash, outIds, labelKey);
+      if (existing !== undefined) {
+        const acc = existing.value as number[];
+        const v = s.value;
+        for (let i = 0; i < acc.length; i++) acc[i]! += v[i] as number;
+      } else {
+        const index = this.samples.length;
+        this.samples.push(new Sample({ locationId: outIds, value: (s.value as number[]).slice(), label: outLabels }));
+        this.sampleLabelKeys.push(labelKey);
+        const bucket = this.sampleBuckets.get(hash);
+        if (bucket === undefined) this.sampleBuckets.set(hash, index);
+        else if (typeof bucket === 'number') this.sampleBuckets.set(hash, [bucket, index]);
+        else bucket.push(index);
+      }
+    }
+  }
+
+  /**
+   * The merged profile. Throws when nothing was added. Calling `add` afterwards is allowed
+   * but the returned profile shares structure with the merger, so treat it as read-only.
+   */
+  result(): Profile {
+    if (this.count === 0) throw new Error('no profiles to merge');
+    const merged = new Profile({
+      sampleType: this.sampleTypes,
+      sample: this.samples,
+      mapping: this.mappings,
+      location: this.locations,
+      function: this.functions,
+      stringTable: this.strings,
+      dropFrames: this.dropFrames,
+      keepFrames: this.keepFrames,
+      timeNanos: this.timeNanos,
+      durationNanos: this.durationNanos,
+      periodType: this.periodType,
+      period: this.period,
+      comment: this.comments,
+      defaultSampleType: this.defaultSampleType,
+      docUrl: this.docUrl,
+    });
+    // Values that cancelled out (e.g. negative diff samples) are dropped the way Go does it:
+    // a second merge of the result skips zero samples and keeps only what is still used.
+    if (this.samples.some((s) => isZero(s.value))) {
+      const again = new ProfileMerger();
+      again.add(merged, this.firstSource);
+      const cleaned = again.result();
+      return cleaned;
+    }
+    return merged;
+  }
+
+  private checkCompatible(src: Profile, srcStrings: string[], source: string): void {
+    const names = src.sampleType.map((st) => `${srcStrings[Number(st.type)]}/${srcStrings[Number(st.unit)]}`);
+    const period = src.periodType
+      ? `${srcStrings[Number(src.periodType.type)]}/${srcStrings[Number(src.periodType.unit)]}`
+      : '';
+    if (this.count === 0) {
+      this.firstSource = source;
+      this.sampleTypeNames = names;
+      this.periodTypeName = period;
+      this.sampleTypes = src.sampleType.map(
+        (st) => new ValueType({ type: this.strings.dedup(srcStrings[Number(st.type)]!), unit: this.strings.dedup(srcStrings[Number(st.unit)]!) }),
+      );
+      if (src.periodType) {
+        this.periodType = new ValueType({
+          type: this.strings.dedup(srcStrings[Number(src.periodType.type)]!),
+          unit: this.strings.dedup(srcStrings[Number(src.periodType.unit)]!),
+        });
+      }
+      return;
+    }
+    if (names.join(' ') !== this.sampleTypeNames.join(' ')) {
+      throw new IncompatibleProfilesError(
+        `cannot merge ${source} into ${this.firstSource}: sample types differ ([${names.join(' ')}] vs [${this.sampleTypeNames.join(' ')}])`,
+      );
+    }
+    if (period !== this.periodTypeName) {
+      throw new IncompatibleProfilesError(
+        `cannot merge ${source} into ${this.firstSource}: period types differ (${period || 'none'} vs ${this.periodTypeName || 'none'})`,
+      );
+    }
+  }
+
+  private combineHeader(src: Profile, str: (i: Numeric) => number): void {
+    const t = src.timeNanos as number;
+    if (t !== 0 && (this.timeNanos === 0 || t < this.timeNanos)) this.timeNanos = t;
+    this.durationNanos += src.durationNanos as number;
+    if ((src.period as number) > this.period) this.period = src.period as number;
+    for (const c of src.comment) {
+      const out = str(c);
+      if (!this.seenComments.has(out)) {
+        this.seenComments.add(out);
+        this.comments.push(out);
+      }
+    }
+    if (this.defaultSampleType === 0 && src.defaultSampleType) this.defaultSampleType = str(src.defaultSampleType);
+    if (this.docUrl === 0 && src.docUrl) this.docUrl = str(src.docUrl);
+    if (this.count === 1) {
+      if (src.dropFrames) this.dropFrames = str(src.dropFrames);
+      if (src.keepFrames) this.keepFrames = str(src.keepFrames);
+    }
+  }
+
+  private mapMapping(src: Mapping, str: (i: Numeric) => number): MappedMapping {
+    const size = roundMappingSize(src);
+    const buildId = str(src.buildId);
+    const file = str(src.filename);
+    // A mapping with neither build id nor file is fake; all such mappings are one.
+    const identity = buildId !== 0 ? `b${buildId}` : file !== 0 ? `f${file}` : '';
+    const key = `${size}|${src.fileOffset}|${identity}`;
+    const existing = this.mappingByKey.get(key);
+    if (existing) return { out: existing, offset: subtract(existing.memoryStart, src.memoryStart) };
+    const out = new Mapping({
+      id: this.mappings.length + 1,
+      memoryStart: src.memoryStart,
+      memoryLimit: src.memoryLimit,
+      fileOffset: src.fileOffset,
+      filename: file,
+      buildId,
+      hasFunctions: src.hasFunctions,
+      hasFilenames: src.hasFilenames,
+      hasLineNumbers: src.hasLineNumbers,
+      hasInlineFrames: src.hasInlineFrames,
+    });
+    this.mappings.push(out);
+    this.mappingByKey.set(key, out);
+    return { out, offset: 0 };
+  }
+
+  private mapFunction(src: PprofFunction, str: (i: Numeric) => number): PprofFunction {
+    const name = str(src.name);
+    const systemName = str(src.systemName);
+    const filename = str(src.filename);
+    const key = `${name},${systemName},${filename},${src.startLine}`;
+    let out = this.functionByKey.get(key);
+    if (!out) {
+      out = new PprofFunction({ id: this.functions.length + 1, name, systemName, filename, startLine: src.startLine });
+      this.functions.push(out);
+      this.functionByKey.set(key, out);
+    }
+    return out;
+  }
+
+  private mapLocation(
+    src: Location,
+    mapMapping: (id: Numeric) => MappedMapping | undefined,
+    mapFunction: (id: Numeric) => PprofFunction,
+  ): Location {
+    const mm = mapMapping(src.mappingId);
+    const address = mm && mm.offset !== 0 ? add(src.address, mm.offset) : src.address;
+    const lines = src.line.map(
+      (ln) => new Line({ functionId: mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
+    );
+    let key = mm ? `${mm.out.id}|${subtract(address, mm.out.memoryStart)}` : `0|${address}`;
+    if (src.isFolded) key += '|F';
+    for (const ln of lines) key += `|${ln.functionId}:${ln.line}:${ln.column}`;
+    let out = this.locationByKey.get(key);
+    if (!out) {
+      out = new Location({
+        id: this.locations.length + 1,
+        mappingId: mm ? mm.out.id : 0,
+        address,
+        line: lines,
+        isFolded: src.isFolded,
+      });
+      this.locations.push(out);
+      this.locationByKey.set(key, out);
+    }
+    return out;
+  }
+
+  private findSample(hash: number, ids: number[], labelKey: string): Sample | undefined {
+    const bucket = this.sampleBuckets.get(hash);
+    if (bucket === undefined) return undefined;
+    if (typeof bucket === 'number') return this.sameSample(bucket, ids, labelKey) ? this.samples[bucket] : undefined;
+    for (const index of bucket) if (this.sameSample(index, ids, labelKey)) return this.samples[index];
+    return undefined;
+  }
+
+  private sameSample(index: number, ids: number[], labelKey: string): boolean {
+    if (this.sampleLabelKeys[index] !== labelKey) return false;
+    const other = this.samples[index]!.locationId;
+    if (other.length !== ids.length) return false;
+    for (let i = 0; i < ids.length; i++) if (other[i] !== ids[i]) return false;
+    return true;
+  }
+}
+
+/**
+ * Merges profiles with google/pprof's profile.Merge semantics (see ProfileMerger).
+ * `sources` (parallel to `profiles`) name the inputs in errors.
+ */
+export function mergeProfiles(profiles: readonly Profile[], sources?: readonly string[]): Profile {
+  if (profiles.length === 0) throw new Error('no profiles to merge');
+  const merger = new ProfileMerger();
+  profiles.forEach((p, i) => merger.add(p, sources?.[i]));
+  return merger.result();
+}
+
+function isZero(values: readonly Numeric[]): boolean {
+  for (const v of values) if (v !== 0) return false;
+  return true;
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function roundMappingSize(m: Mapping): Numeric {
+  if (typeof m.memoryLimit === 'number' && typeof m.memoryStart === 'number') {
+    const size = m.memoryLimit - m.memoryStart + MAPSIZE_ROUNDING - 1;
+    return size - (size % MAPSIZE_ROUNDING);
+  }
+  const size = BigInt.asUintN(64, BigInt(m.memoryLimit) - BigInt(m.memoryStart) + BigInt(MAPSIZE_ROUNDING - 1));
+  return size - (size % BigInt(MAPSIZE_ROUNDING));
+}
+
+/** uint64 arithmetic on addresses, in plain numbers while they stay exact. */
+function add(a: Numeric, b: Numeric): Numeric {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a + b;
+    if (Number.isSafeInteger(r) && r >= 0) return r;
+  }
+  const r = BigInt.asUintN(64, BigInt(a) + BigInt(b));
+  return r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
+}
+
+function subtract(a: Numeric, b: Numeric): Numeric {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const r = BigInt(a) - BigInt(b);
+  return r >= BigInt(Number.MIN_SAFE_INTEGER) && r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
+}

@@ -1,0 +1,107 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
+import { buildProfile, foldedStacks } from '../support/profile-builder.js';
+import { runCli } from '../support/run-cli.js';
+
+let dir: string;
+const cpu = (stack: string, ns: number) => encodeProfile(buildProfile({ samples: [{ stack, values: [ns / 10_000_000, ns] }] }));
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'merge-cli-'));
+  await mkdir(path.join(dir, 'cpu', 'nested'), { recursive: true });
+  await writeFile(path.join(dir, 'cpu', 'a.pb.gz'), cpu('main;work', 20_000_000));
+  await writeFile(path.join(dir, 'cpu', 'nested', 'b.pb.gz'), cpu('main;work', 30_000_000));
+  await writeFile(path.join(dir, 'cpu', 'README.txt'), 'not a profile, and not picked up from a directory');
+  await writeFile(path.join(dir, 'heap.pb.gz'), encodeProfile(buildProfile({
+    sampleTypes: [['inuse_objects', 'count'], ['inuse_space', 'bytes']],
+    periodType: ['space', 'bytes'],
+    samples: [{ stack: 'main;alloc', values: [1, 4096] }],
+  })));
+  await writeFile(path.join(dir, '404.pb.gz'), '<html><body>404 page not found</body></html>');
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('kubectl profefe merge', () => {
+  test('writes the merge of files and directories to stdout', async () => {
+    const run = await runCli(['merge', path.join(dir, 'cpu'), path.join(dir, 'cpu', 'a.pb.gz')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(foldedStacks(decodeProfile(run.stdout))).toBe('main;work 5,50000000');
+  });
+
+  test('expands a quoted glob itself', async () => {
+    const run = await runCli(['merge', `${dir}/cpu/**/*.pb.gz`]);
+    expect(run.code).toBe(0);
+    expect(foldedStacks(decodeProfile(run.stdout))).toBe('main;work 5,50000000');
+  });
+
+  test('-o writes the file and says so on stderr', async () => {
+    const out = path.join(dir, 'out', 'merged.pb.gz');
+    await mkdir(path.dirname(out), { recursive: true });
+    const run = await runCli(['merge', path.join(dir, 'cpu'), '-o', out]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.length).toBe(0);
+    expect(run.stderr).toMatch(/^merged 2 profiles into .*merged\.pb\.gz \(\d+ B\)\n$/);
+    expect(foldedStacks(decodeProfile(await readFile(out)))).toBe('main;work 5,50000000');
+    expect((await readdir(path.dirname(out))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('--top prints a pprof-style table', async () => {
+    const run = await runCli(['merge', path.join(dir, 'cpu'), '--top', '5']);
+    expect(run.code).toBe(0);
+    const text = run.stdout.toString();
+    expect(text).toContain('Merged profiles: 2');
+    expect(text).toMatch(/Showing top 2 nodes out of 2, accounting for 50ms, 100.00% of 50ms total \(cpu\)/);
+    expect(text).toMatch(/^\s+50ms 100\.00% 100\.00%\s+50ms 100\.00%  work$/m);
+    expect(text).toMatch(/^\s+0\s+0\.00% 100\.00%\s+50ms 100\.00%  main$/m);
+  });
+
+  const failures: [string, (d: string) => string[], number, RegExp][] = [
+    ['a missing file', (d) => ['merge', path.join(d, 'nope.pb.gz')], 1, /nope\.pb\.gz: no such file or directory/],
+    ['a glob that matches nothing', (d) => ['merge', `${d}/*.nothing`], 1, /no files match this pattern/],
+    ['an HTML page among good profiles', (d) => ['merge', path.join(d, 'cpu'), path.join(d, '404.pb.gz')], 1, /404\.pb\.gz: got an HTML page/],
+    ['different sample types', (d) => ['merge', path.join(d, 'cpu', 'a.pb.gz'), path.join(d, 'heap.pb.gz')], 1, /cannot merge .*heap\.pb\.gz into .*a\.pb\.gz: sample types differ/],
+    ['no inputs', () => ['merge'], 2, /merge needs at least one profile/],
+    ['--top with -o', (d) => ['merge', d, '--top', '3', '-o', 'x'], 2, /--top prints a table/],
+    ['an unknown sample type', (d) => ['merge', path.join(d, 'cpu'), '--top', '3', '--sample-type', 'inuse_space'], 2, /sample type "inuse_space" is not in this profile \(it has: samples, cpu\)/],
+  ];
+  test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
+    const run = await runCli(args(dir));
+    expect(run.code).toBe(code);
+    expect(run.stdout.length).toBe(0);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^error: /);
+    expect(lines[0]).toMatch(why);
+    expect(lines.length).toBeLessThanOrEqual(2);
+  });
+
+  test('refuses to write binary to a terminal, with a hint', async () => {
+    const run = await runCli(['merge', path.join(dir, 'cpu')], { stdoutIsTTY: true });
+    expect(run.code).toBe(2);
+    expect(run.stdout.length).toBe(0);
+    expect(run.stderr).toMatch(/refusing to write a binary profile to the terminal; use -o FILE/);
+  });
+});
+
+describe('kubectl profefe (top level)', () => {
+  test('--help lists the four commands', async () => {
+    const run = await runCli(['--help']);
+    expect(run.code).toBe(0);
+    for (const c of ['capture', 'get', 'merge', 'open']) expect(run.stdout.toString()).toContain(`kubectl profefe ${c}`);
+  });
+
+  test.each(['capture', 'get', 'open'])('%s says it is not available yet and fails', async (command) => {
+    const run = await runCli([command]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.length).toBe(0);
+    expect(run.stderr).toBe(`error: 'kubectl profefe ${command}' is not available yet in this version of kubectl-profefe\n`);
+  });
+
+  test('an unknown command is a usage error', async () => {
+    const run = await runCli(['merg']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown command "merg"\. Did you mean merge\?/);
+  });
+});

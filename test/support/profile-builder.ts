@@ -1,0 +1,91 @@
+import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+
+/** One sample for buildProfile: its stack root first (`main.main;main.handler;json.Marshal`). */
+export interface SampleSpec {
+  readonly stack: string;
+  readonly values: number[];
+  readonly labels?: Record<string, string | number>;
+}
+
+export interface ProfileSpec {
+  readonly sampleTypes?: [type: string, unit: string][];
+  readonly periodType?: [type: string, unit: string];
+  readonly period?: number;
+  readonly timeNanos?: number;
+  readonly durationNanos?: number;
+  readonly comments?: string[];
+  readonly samples: SampleSpec[];
+  /** Mapping of the main binary; locations get addresses inside it. */
+  readonly mapping?: { start: number; limit: number; file: string; buildId?: string };
+}
+
+/**
+ * Builds a small but complete pprof profile from folded stacks, with one location per
+ * function (address = base + function index) so tests can state profiles readably.
+ */
+export function buildProfile(spec: ProfileSpec): Profile {
+  const strings = new StringTable();
+  const sampleTypes = spec.sampleTypes ?? [['samples', 'count'], ['cpu', 'nanoseconds']];
+  const mappingSpec = spec.mapping ?? { start: 0x400000, limit: 0x800000, file: '/app/server' };
+  const mapping = new Mapping({
+    id: 1,
+    memoryStart: mappingSpec.start,
+    memoryLimit: mappingSpec.limit,
+    filename: strings.dedup(mappingSpec.file),
+    buildId: strings.dedup(mappingSpec.buildId ?? ''),
+    hasFunctions: true,
+  });
+  const functions: PprofFunction[] = [];
+  const locations: Location[] = [];
+  const locationByName = new Map<string, Location>();
+  const locationFor = (name: string): Location => {
+    let loc = locationByName.get(name);
+    if (!loc) {
+      const fn = new PprofFunction({ id: functions.length + 1, name: strings.dedup(name), systemName: strings.dedup(name), filename: strings.dedup('main.go') });
+      functions.push(fn);
+      loc = new Location({ id: locations.length + 1, mappingId: 1, address: mappingSpec.start + 0x100 * (locations.length + 1), line: [new Line({ functionId: fn.id, line: 10 })] });
+      locations.push(loc);
+      locationByName.set(name, loc);
+    }
+    return loc;
+  };
+  const samples = spec.samples.map((s) => {
+    const leafFirst = s.stack.split(';').reverse();
+    const label = Object.entries(s.labels ?? {}).map(([k, v]) =>
+      typeof v === 'number' ? new Label({ key: strings.dedup(k), num: v }) : new Label({ key: strings.dedup(k), str: strings.dedup(v) }),
+    );
+    return new Sample({ locationId: leafFirst.map((n) => locationFor(n).id), value: s.values, label });
+  });
+  const [pt, pu] = spec.periodType ?? sampleTypes[sampleTypes.length - 1]!;
+  return new Profile({
+    sampleType: sampleTypes.map(([t, u]) => new ValueType({ type: strings.dedup(t), unit: strings.dedup(u) })),
+    sample: samples,
+    mapping: [mapping],
+    location: locations,
+    function: functions,
+    stringTable: strings,
+    timeNanos: spec.timeNanos ?? 1_700_000_000_000_000_000,
+    durationNanos: spec.durationNanos ?? 10_000_000_000,
+    periodType: new ValueType({ type: strings.dedup(pt), unit: strings.dedup(pu) }),
+    period: spec.period ?? 10_000_000,
+    comment: (spec.comments ?? []).map((c) => strings.dedup(c)),
+  });
+}
+
+/**
+ * A profile as readable folded stacks, one line per sample, sorted: `a;b;c 10,20 {k=v}`.
+ * Two profiles with the same samples give the same text whatever their ids and order.
+ */
+export function foldedStacks(p: Profile): string {
+  const s = p.stringTable.strings;
+  const fn = new Map(p.function.map((f) => [f.id, s[Number(f.name)]]));
+  const loc = new Map(p.location.map((l) => [l.id, l.line.map((ln) => fn.get(ln.functionId)).reverse().join(';')]));
+  return p.sample
+    .map((smp) => {
+      const stack = smp.locationId.map((id) => loc.get(id)).reverse().join(';');
+      const labels = smp.label.map((l) => `${s[Number(l.key)]}=${l.str ? s[Number(l.str)] : String(l.num)}`).sort();
+      return `${stack} ${smp.value.join(',')}${labels.length ? ` {${labels.join(',')}}` : ''}`;
+    })
+    .sort()
+    .join('\n');
+}
