@@ -12,6 +12,8 @@ export const ExitCode = {
   usage: 2,
   /** Some of the work succeeded and some failed (e.g. a few pods could not be captured). */
   partial: 3,
+  /** stdout was closed by its reader before everything was written (128 + SIGPIPE). */
+  brokenPipe: 141,
   /** A bug in kubectl-profefe (EX_SOFTWARE). */
   internal: 70,
 } as const;

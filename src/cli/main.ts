@@ -54,6 +54,8 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
 }
 
 async function reportError(err: unknown, command: string, io: IOStreams, env: NodeJS.ProcessEnv): Promise<number> {
+  // The reader went away (`| head`, or pprof failed): nothing left to say, exit as SIGPIPE would.
+  if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return ExitCode.brokenPipe;
   if (isExpectedError(err)) {
     let text = `error: ${oneLine(err.message)}\n`;
     if (err instanceof UsageError) text += `See 'kubectl profefe ${command ? command + ' ' : ''}-h'.\n`;

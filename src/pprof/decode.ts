@@ -16,8 +16,9 @@ const FIELD_TIME_NANOS = 9;
  * Contract: never returns a half-usable profile. Empty input, truncated or corrupt gzip,
  * HTML/JSON/text bodies (e.g. a 404 page or a `?debug=1` profile), concatenated profiles,
  * truncated protobuf and dangling references all throw ProfileFormatError with a one-line
- * reason, prefixed with `source` when given. Sample values, numeric labels and the
- * time/duration/period header fields are normalised to signed JS numbers.
+ * reason, prefixed with `source` when given. Sample values, numeric labels and the period
+ * are normalised to signed JS numbers; time_nanos and duration_nanos stay exact (a bigint
+ * when a number cannot hold them).
  */
 export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
   const fail = (why: string): never => {
@@ -44,12 +45,13 @@ export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
   scanTopLevelFields(raw, fail);
   let profile: Profile;
   try {
-    profile = Profile.decode(raw);
+    // A plain Uint8Array view: pprof-format slices its input for every field, and
+    // Buffer#subarray (a Buffer from zlib or fs) is several times slower than Uint8Array's.
+    profile = Profile.decode(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
   } catch (err) {
     return fail(`not a pprof protobuf (${(err as Error).message})`);
   }
-  normalizeNumbers(profile);
-  const problem = findStructuralProblem(profile);
+  const problem = checkAndNormalize(profile);
   if (problem) fail(`invalid pprof profile: ${problem}`);
   return profile;
 }
@@ -141,50 +143,30 @@ export function toSignedNumber(v: Numeric): number {
   return typeof v === 'number' ? v : Number(BigInt.asIntN(64, v));
 }
 
+/** Signed int64 header fields: a number when exact, else a bigint (time_nanos is ~1.8e18). */
+function toSignedExact(v: Numeric): Numeric {
+  if (typeof v === 'number') return v;
+  const signed = BigInt.asIntN(64, v);
+  return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
+}
+
 /** ids and addresses: plain numbers when they fit exactly, bigint otherwise. */
 function toExactNumeric(v: Numeric): Numeric {
   return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-function normalizeNumbers(p: Profile): void {
-  p.timeNanos = toSignedNumber(p.timeNanos);
-  p.durationNanos = toSignedNumber(p.durationNanos);
-  p.period = toSignedNumber(p.period);
-  for (const s of p.sample) {
-    const v = s.value;
-    for (let j = 0; j < v.length; j++) if (typeof v[j] !== 'number') v[j] = toSignedNumber(v[j]!);
-    const ids = s.locationId;
-    for (let j = 0; j < ids.length; j++) if (typeof ids[j] !== 'number') ids[j] = toExactNumeric(ids[j]!);
-    for (const l of s.label) if (typeof l.num !== 'number') l.num = toSignedNumber(l.num);
-  }
-  for (const m of p.mapping) {
-    m.id = toExactNumeric(m.id);
-    m.memoryStart = toExactNumeric(m.memoryStart);
-    m.memoryLimit = toExactNumeric(m.memoryLimit);
-    m.fileOffset = toExactNumeric(m.fileOffset);
-  }
-  for (const l of p.location) {
-    l.id = toExactNumeric(l.id);
-    l.mappingId = toExactNumeric(l.mappingId);
-    l.address = toExactNumeric(l.address);
-    for (const ln of l.line) {
-      ln.functionId = toExactNumeric(ln.functionId);
-      ln.line = toSignedNumber(ln.line);
-      ln.column = toSignedNumber(ln.column);
-    }
-  }
-  for (const f of p.function) {
-    f.id = toExactNumeric(f.id);
-    f.startLine = toSignedNumber(f.startLine);
-  }
-}
-
-/** The checks of google/pprof's postDecode and CheckValid that matter for merging and reporting. */
-function findStructuralProblem(p: Profile): string | undefined {
+/**
+ * The checks of google/pprof's postDecode and CheckValid that matter for merging and
+ * reporting, in one pass that also turns bigint fields into numbers (see decodeProfile).
+ */
+function checkAndNormalize(p: Profile): string | undefined {
   const strings = p.stringTable.strings;
   if (strings.length === 0 || strings[0] !== '') return 'string_table[0] must be ""';
   const nStrings = strings.length;
   const badString = (x: Numeric) => typeof x !== 'number' || x < 0 || x >= nStrings;
+  p.timeNanos = toSignedExact(p.timeNanos);
+  p.durationNanos = toSignedExact(p.durationNanos);
+  p.period = toSignedNumber(p.period);
 
   for (const st of p.sampleType) {
     if (badString(st.type) || badString(st.unit)) return 'sample type refers to a missing string';
@@ -193,11 +175,17 @@ function findStructuralProblem(p: Profile): string | undefined {
 
   const mappingIds = idSet(p.mapping);
   for (const m of p.mapping) {
+    m.id = toExactNumeric(m.id);
+    m.memoryStart = toExactNumeric(m.memoryStart);
+    m.memoryLimit = toExactNumeric(m.memoryLimit);
+    m.fileOffset = toExactNumeric(m.fileOffset);
     if (m.id === 0 || !mappingIds.add(m.id)) return `mapping id ${m.id} is zero or repeated`;
     if (badString(m.filename) || badString(m.buildId)) return `mapping ${m.id} refers to a missing string`;
   }
   const functionIds = idSet(p.function);
   for (const f of p.function) {
+    f.id = toExactNumeric(f.id);
+    f.startLine = toSignedNumber(f.startLine);
     if (f.id === 0 || !functionIds.add(f.id)) return `function id ${f.id} is zero or repeated`;
     if (badString(f.name) || badString(f.systemName) || badString(f.filename)) {
       return `function ${f.id} refers to a missing string`;
@@ -205,20 +193,34 @@ function findStructuralProblem(p: Profile): string | undefined {
   }
   const locationIds = idSet(p.location);
   for (const l of p.location) {
+    l.id = toExactNumeric(l.id);
+    l.mappingId = toExactNumeric(l.mappingId);
+    l.address = toExactNumeric(l.address);
     if (l.id === 0 || !locationIds.add(l.id)) return `location id ${l.id} is zero or repeated`;
     if (l.mappingId !== 0 && !mappingIds.has(l.mappingId)) return `location ${l.id} refers to unknown mapping ${l.mappingId}`;
     for (const ln of l.line) {
+      ln.functionId = toExactNumeric(ln.functionId);
+      ln.line = toSignedNumber(ln.line);
+      ln.column = toSignedNumber(ln.column);
       if (!functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
     }
   }
+
   const nValues = p.sampleType.length;
-  for (let i = 0; i < p.sample.length; i++) {
-    const s = p.sample[i]!;
-    if (s.value.length !== nValues) return `sample ${i} has ${s.value.length} values for ${nValues} sample types`;
-    for (const id of s.locationId) {
+  const samples = p.sample;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    const v = s.value;
+    if (v.length !== nValues) return `sample ${i} has ${v.length} values for ${nValues} sample types`;
+    for (let j = 0; j < v.length; j++) if (typeof v[j] !== 'number') v[j] = toSignedNumber(v[j]!);
+    const ids = s.locationId;
+    for (let j = 0; j < ids.length; j++) {
+      let id = ids[j]!;
+      if (typeof id !== 'number') ids[j] = id = toExactNumeric(id);
       if (!locationIds.has(id)) return `sample ${i} refers to unknown location ${id}`;
     }
     for (const l of s.label) {
+      if (typeof l.num !== 'number') l.num = toSignedNumber(l.num);
       if (badString(l.key) || badString(l.str) || badString(l.numUnit)) return `sample ${i} has a label with a missing string`;
     }
   }

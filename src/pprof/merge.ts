@@ -35,7 +35,8 @@ interface MappedMapping {
  *   build id or file, offset and rounded size; locations by mapping, normalised address,
  *   folding and lines), so the result refers only to what its samples use;
  * - samples with the same location stack and the same labels are summed; samples whose
- *   values are all zero are dropped.
+ *   values are all zero are dropped, and so are samples without a stack, as
+ *   `go tool pprof -proto` drops them (Go's threadcreate profiles have such samples).
  *
  * Inputs are only read; each can be released as soon as `add` returns, so memory is bounded
  * by the merged profile, not by the number of inputs. One deliberate difference from Go:
@@ -48,8 +49,8 @@ export class ProfileMerger {
   private periodTypeName = '';
   private periodType: ValueType | undefined;
   private firstSource = '';
-  private timeNanos = 0;
-  private durationNanos = 0;
+  private timeNanos: Numeric = 0;
+  private durationNanos: Numeric = 0;
   private period = 0;
   private readonly comments: number[] = [];
   private readonly seenComments = new Set<number>();
@@ -129,41 +130,42 @@ export class ProfileMerger {
     // The first mapping is the main binary; take it first so it stays first in the result.
     if (this.mappings.length === 0 && src.mapping.length > 0) mapMapping(src.mapping[0]!.id);
 
+    // Most samples of a merge repeat a stack already seen: build the key in scratch space and
+    // allocate only for samples that are new.
+    let scratch: number[] = [];
     for (const s of src.sample) {
-      if (isZero(s.value)) continue;
+      // go tool pprof drops stackless samples when it writes a profile (its focus filter keeps
+      // samples with at least one matching frame); they belong to no function anyway.
+      if (isZero(s.value) || s.locationId.length === 0) continue;
       const ids = s.locationId;
-      const outIds = new Array<number>(ids.length);
+      if (scratch.length < ids.length) scratch = new Array<number>(ids.length * 2);
       let hash = 0x811c9dc5;
       for (let i = 0; i < ids.length; i++) {
         const outId = mapLocation(ids[i]!).id as number;
-        outIds[i] = outId;
+        scratch[i] = outId;
         hash = Math.imul(hash ^ outId, 0x01000193);
       }
-      let labelKey = '';
-      let outLabels: Label[] | undefined;
-      if (s.label.length > 0) {
-        outLabels = s.label.map(
-          (l) => new Label({ key: str(l.key), str: l.str ? str(l.str) : 0, num: l.num, numUnit: l.numUnit ? str(l.numUnit) : 0 }),
-        );
-        // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
-        outLabels.sort((a, b) => (a.key as number) - (b.key as number));
-        labelKey = outLabels.map((l) => `${l.key}:${l.str}:${l.num}:${l.numUnit}`).join(',');
-        hash = Math.imul(hash ^ hashString(labelKey), 0x01000193);
-      }
-      const existing = this.findSample(hash, outIds, labelKey);
+      const labelKey = s.label.length === 0 ? '' : canonicalLabelKey(s.label, str);
+      if (labelKey) hash = Math.imul(hash ^ hashString(labelKey), 0x01000193);
+      const existing = this.findSample(hash, scratch, ids.length, labelKey);
       if (existing !== undefined) {
         const acc = existing.value as number[];
-        const v = s.value;
-        for (let i = 0; i < acc.length; i++) acc[i]! += v[i] as number;
-      } else {
-        const index = this.samples.length;
-        this.samples.push(new Sample({ locationId: outIds, value: (s.value as number[]).slice(), label: outLabels }));
-        this.sampleLabelKeys.push(labelKey);
-        const bucket = this.sampleBuckets.get(hash);
-        if (bucket === undefined) this.sampleBuckets.set(hash, index);
-        else if (typeof bucket === 'number') this.sampleBuckets.set(hash, [bucket, index]);
-        else bucket.push(index);
+        const v = s.value as number[];
+        for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + v[i]!;
+        continue;
       }
+      const label = s.label.map(
+        (l) => new Label({ key: str(l.key), str: l.str ? str(l.str) : 0, num: l.num, numUnit: l.numUnit ? str(l.numUnit) : 0 }),
+      );
+      // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
+      if (label.length > 1) label.sort((a, b) => (a.key as number) - (b.key as number));
+      const index = this.samples.length;
+      this.samples.push(new Sample({ locationId: scratch.slice(0, ids.length), value: (s.value as number[]).slice(), label }));
+      this.sampleLabelKeys.push(labelKey);
+      const bucket = this.sampleBuckets.get(hash);
+      if (bucket === undefined) this.sampleBuckets.set(hash, index);
+      else if (typeof bucket === 'number') this.sampleBuckets.set(hash, [bucket, index]);
+      else bucket.push(index);
     }
   }
 
@@ -234,9 +236,9 @@ export class ProfileMerger {
   }
 
   private combineHeader(src: Profile, str: (i: Numeric) => number): void {
-    const t = src.timeNanos as number;
-    if (t !== 0 && (this.timeNanos === 0 || t < this.timeNanos)) this.timeNanos = t;
-    this.durationNanos += src.durationNanos as number;
+    const t = src.timeNanos;
+    if (t != 0 && (this.timeNanos == 0 || t < this.timeNanos)) this.timeNanos = t;
+    this.durationNanos = addInt64(this.durationNanos, src.durationNanos);
     if ((src.period as number) > this.period) this.period = src.period as number;
     for (const c of src.comment) {
       const out = str(c);
@@ -321,19 +323,20 @@ export class ProfileMerger {
     return out;
   }
 
-  private findSample(hash: number, ids: number[], labelKey: string): Sample | undefined {
+  /** The merged sample with stack `ids[0..n)` and these labels, if there is one. */
+  private findSample(hash: number, ids: number[], n: number, labelKey: string): Sample | undefined {
     const bucket = this.sampleBuckets.get(hash);
     if (bucket === undefined) return undefined;
-    if (typeof bucket === 'number') return this.sameSample(bucket, ids, labelKey) ? this.samples[bucket] : undefined;
-    for (const index of bucket) if (this.sameSample(index, ids, labelKey)) return this.samples[index];
+    if (typeof bucket === 'number') return this.sameSample(bucket, ids, n, labelKey) ? this.samples[bucket] : undefined;
+    for (const index of bucket) if (this.sameSample(index, ids, n, labelKey)) return this.samples[index];
     return undefined;
   }
 
-  private sameSample(index: number, ids: number[], labelKey: string): boolean {
+  private sameSample(index: number, ids: number[], n: number, labelKey: string): boolean {
     if (this.sampleLabelKeys[index] !== labelKey) return false;
     const other = this.samples[index]!.locationId;
-    if (other.length !== ids.length) return false;
-    for (let i = 0; i < ids.length; i++) if (other[i] !== ids[i]) return false;
+    if (other.length !== n) return false;
+    for (let i = 0; i < n; i++) if (other[i] !== ids[i]) return false;
     return true;
   }
 }
@@ -352,6 +355,20 @@ export function mergeProfiles(profiles: readonly Profile[], sources?: readonly s
 function isZero(values: readonly Numeric[]): boolean {
   for (const v of values) if (v !== 0) return false;
   return true;
+}
+
+/**
+ * Labels as one string in a canonical order (by merged key id, stable), so that equal label
+ * sets from different profiles give equal keys.
+ */
+function canonicalLabelKey(labels: readonly Label[], str: (i: Numeric) => number): string {
+  const parts = labels.map((l) => `${str(l.key)}:${l.str ? str(l.str) : 0}:${l.num}:${l.numUnit ? str(l.numUnit) : 0}`);
+  if (parts.length > 1) {
+    const keyIds = labels.map((l) => str(l.key));
+    const order = parts.map((_, i) => i).sort((a, b) => keyIds[a]! - keyIds[b]! || a - b);
+    return order.map((i) => parts[i]).join(',');
+  }
+  return parts[0]!;
 }
 
 function hashString(s: string): number {
@@ -377,6 +394,13 @@ function add(a: Numeric, b: Numeric): Numeric {
   }
   const r = BigInt.asUintN(64, BigInt(a) + BigInt(b));
   return r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
+}
+
+/** Signed int64 sum (durations), exact either way. */
+function addInt64(a: Numeric, b: Numeric): Numeric {
+  if (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b)) return a + b;
+  const r = BigInt.asIntN(64, BigInt(a) + BigInt(b));
+  return r >= BigInt(Number.MIN_SAFE_INTEGER) && r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
 }
 
 function subtract(a: Numeric, b: Numeric): Numeric {

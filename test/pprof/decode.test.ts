@@ -3,6 +3,7 @@ import { decodeProfile, encodeProfile, ProfileFormatError } from '../../src/ppro
 import { buildProfile, foldedStacks } from '../support/profile-builder.js';
 
 const sample = buildProfile({
+  timeNanos: 1_795_618_063_218_047_386n,
   samples: [
     { stack: 'main.main;main.handler;encoding/json.Marshal', values: [3, 30_000_000] },
     { stack: 'main.main;main.handler', values: [1, 10_000_000], labels: { endpoint: '/api' } },
@@ -16,7 +17,7 @@ describe('decodeProfile', () => {
     for (const bytes of [gz, raw]) {
       const p = decodeProfile(bytes);
       expect(foldedStacks(p)).toBe(foldedStacks(sample));
-      expect(p.timeNanos).toBe(sample.timeNanos);
+      expect(p.timeNanos).toBe(1_795_618_063_218_047_386n); // exact: beyond a double's 53 bits
       expect(p.period).toBe(10_000_000);
     }
   });

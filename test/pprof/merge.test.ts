@@ -1,4 +1,5 @@
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, mergeProfiles, sampleTypesOf } from '../../src/pprof/index.js';
+import { Sample } from 'pprof-format';
 import { buildProfile, foldedStacks } from '../support/profile-builder.js';
 
 describe('mergeProfiles', () => {
@@ -99,5 +100,20 @@ describe('mergeProfiles', () => {
 
   test('no profiles is an error', () => {
     expect(() => mergeProfiles([])).toThrow(/no profiles to merge/);
+  });
+});
+
+describe('mergeProfiles header precision', () => {
+  test('keeps time_nanos exact beyond 2^53 and picks the earliest', () => {
+    const a = buildProfile({ timeNanos: 1_795_618_063_218_047_488n, samples: [{ stack: 'a', values: [1, 1] }] });
+    const b = buildProfile({ timeNanos: 1_795_618_063_218_047_386n, samples: [{ stack: 'a', values: [1, 1] }] });
+    const merged = decodeProfile(encodeProfile(mergeProfiles([decodeProfile(encodeProfile(a)), decodeProfile(encodeProfile(b))])));
+    expect(merged.timeNanos).toBe(1_795_618_063_218_047_386n);
+  });
+
+  test('drops samples without a stack, as go tool pprof -proto does', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;x', values: [1, 1] }] });
+    p.sample.push(new Sample({ locationId: [], value: [6, 6] }));
+    expect(foldedStacks(mergeProfiles([p]))).toBe('main;x 1,1');
   });
 });

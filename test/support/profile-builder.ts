@@ -11,7 +11,7 @@ export interface ProfileSpec {
   readonly sampleTypes?: [type: string, unit: string][];
   readonly periodType?: [type: string, unit: string];
   readonly period?: number;
-  readonly timeNanos?: number;
+  readonly timeNanos?: number | bigint;
   readonly durationNanos?: number;
   readonly comments?: string[];
   readonly samples: SampleSpec[];

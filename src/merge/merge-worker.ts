@@ -1,0 +1,15 @@
+/** Worker thread of mergeProfileFiles: merges one contiguous slice of the inputs. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { mergeFilesInProcess, type WorkerReply } from './merge-files.js';
+
+const { files, readAhead } = workerData as { files: string[]; readAhead?: number };
+let reply: WorkerReply;
+try {
+  const { profile, inputs } = await mergeFilesInProcess(files, { readAhead });
+  // Raw protobuf: the main thread decodes it at once, so compressing would be wasted work.
+  reply = { ok: true, bytes: profile.encode(), inputs };
+} catch (err) {
+  const e = err as Error;
+  reply = { ok: false, name: e.name, message: e.message };
+}
+parentPort!.postMessage(reply, reply.ok ? [reply.bytes.buffer as ArrayBuffer] : []);
