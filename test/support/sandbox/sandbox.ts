@@ -1,0 +1,599 @@
+/**
+ * Sandbox Kubernetes API server for tests: in-process HTTPS on 127.0.0.1:0 speaking the real wire protocol
+ * (spec /work/shared/k8s-sandbox.md §4) to real clients: @kubernetes/client-node and kubectl.
+ * Pods are plain data; a port-forward to a pod port is tunnelled to a real local TCP endpoint.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { dump } from 'js-yaml';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { testPki, type TestPki } from './certs.js';
+import { serveSpdy, type PodConn, type TunnelSide } from './spdy.js';
+
+/** `status.phase` of a pod. */
+export type PodPhase = 'Running' | 'Pending' | 'Succeeded' | 'Failed' | 'Unknown';
+
+/** A pod fixture. Everything else in the Pod JSON (uid, conditions, container statuses, …) is derived. */
+export interface SandboxPod {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** default Running */
+  phase?: PodPhase;
+  /** default: an address from 10.244.0.0/24 (none while Pending) */
+  podIP?: string;
+  /** default `sandbox-node` */
+  nodeName?: string;
+  /** default one container `main` without ports */
+  containers?: { name: string; image?: string; ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
+  /** where a port-forward to `port` of this pod is tunnelled: a real local TCP endpoint */
+  forward?: Record<number, { host: string; port: number }>;
+}
+
+/** Protocol-generic fault injection, read when a request or tunnel starts. */
+export interface SandboxFaults {
+  /** per pod, keyed "namespace/name": cut each port-forward tunnel abruptly once this many bytes came from the pod */
+  pods: Record<string, { closeAfterBytes?: number }>;
+  /** delay before answering any upgrade (port-forward) request */
+  delayMs?: number;
+  /** delay before answering plain (non-upgrade) requests */
+  requestDelayMs?: number;
+}
+
+/** One request as received (before authentication), for tests to assert API calls. */
+export interface RecordedRequest { method: string; path: string; query: URLSearchParams; headers: IncomingHttpHeaders; upgrade: boolean }
+
+/** What `writeKubeconfig` writes: one cluster, one user, the named context plus any extra contexts. */
+export interface KubeconfigOptions {
+  /** directory for the file `config` (default: a fresh temp dir removed on `close()`) */
+  dir?: string;
+  /** current context, default `sandbox` */
+  contextName?: string;
+  /** namespace of the current context */
+  namespace?: string;
+  /** bearer token, default the sandbox's (pass a wrong one to test 401) */
+  token?: string;
+  /** authenticate with the test client certificate instead of a token */
+  clientCert?: boolean;
+  /** extra contexts on the same cluster/user */
+  contexts?: { name: string; namespace?: string }[];
+}
+
+/** A running sandbox API server. */
+export interface Sandbox {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  token: string;
+  caPem: string;
+  /** the CA as a file (removed on `close()`) */
+  caFile: string;
+  /** the test PKI (client cert/key for cert auth) */
+  pki: TestPki;
+  /** writes a kubeconfig and returns its path */
+  writeKubeconfig(opts?: KubeconfigOptions): Promise<string>;
+  /** adds (or replaces, as a new pod with a new uid) a pod */
+  addPod(p: SandboxPod): void;
+  removePod(namespace: string, name: string): void;
+  setPhase(namespace: string, name: string, phase: PodPhase): void;
+  faults: SandboxFaults;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** Options of `startSandbox`. */
+export interface SandboxOptions {
+  /** accepted bearer token (default random) */
+  token?: string;
+  pods?: SandboxPod[];
+  /** also accept client certificates signed by the test CA */
+  clientCerts?: boolean;
+}
+
+type Obj = Record<string, unknown>;
+interface Reply { code: number; body: Obj | string; type?: string }
+interface PodRec { spec: SandboxPod; uid: string; rv: number; created: string; podIP?: string }
+interface Entry { key: string; labels: Record<string, string>; fields: Record<string, string>; obj: Obj; cells: unknown[] }
+interface Column { name: string; type: string; format: string; description: string; priority: number }
+
+const HOST_IP = '10.0.0.10';
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const status = (code: number, reason: string, message: string, details?: Obj): Obj =>
+  ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
+const bad = (message: string): Reply => ({ code: 400, body: status(400, 'BadRequest', message) });
+const notFound = (kind: string, name: string): Reply =>
+  ({ code: 404, body: status(404, 'NotFound', `${kind} "${name}" not found`, { name, kind }) });
+const UNAUTHORIZED: Reply = { code: 401, body: status(401, 'Unauthorized', 'Unauthorized') };
+const NOT_ALLOWED: Reply = { code: 405, body: status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource') };
+const serialize = (r: Reply) => typeof r.body === 'string'
+  ? { text: r.body, type: r.type ?? 'text/plain; charset=utf-8' } : { text: JSON.stringify(r.body), type: r.type ?? 'application/json' };
+const col = (name: string, description: string, priority = 0, format = ''): Column => ({ name, type: 'string', format, description, priority });
+
+const VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc', platform: 'linux/amd64' };
+const RESOURCES = { kind: 'APIResourceList', groupVersion: 'v1', resources: [
+  { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
+  { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'], categories: ['all'] },
+  { name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
+] };
+// Field selectors: the upstream conversion whitelists (pkg/apis/core/v1/conversion.go), incl. the legacy spec.host alias.
+const POD_FIELDS = new Set(['metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
+  'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName']);
+const NS_FIELDS = new Set(['metadata.name', 'status.phase']);
+const FIELD_ALIASES: Record<string, string> = { 'spec.host': 'spec.nodeName' };
+const POD_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
+  col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
+  col('Status', 'The aggregate status of the containers in this pod.'),
+  col('Restarts', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.'),
+  col('IP', 'podIP address allocated to the pod.', 1), col('Node', 'Name of the Node this pod is running on.', 1),
+  col('Nominated Node', 'nominatedNodeName is set when this pod preempts other pods on the node.', 1),
+  col('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1)];
+const NS_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
+  col('Status', 'The status of the namespace'), col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.')];
+
+/** Go's duration.HumanDuration, as printed in the AGE column. */
+function age(since: string): string {
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+  if (s < 120) return `${s}s`;
+  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  if (m < 180) return `${m}m`;
+  if (h < 8) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  if (h < 48) return `${h}h`;
+  if (h < 192) return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
+  return d < 730 ? `${d}d` : `${Math.floor(d / 365)}y`;
+}
+
+// ---- selectors (k8s.io/apimachinery labels.Parse / fields.ParseSelector semantics) ----
+
+type LabelReq = { key: string; op: string; values: string[] };
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function labelReq(key: string, op: string, values: string[]): LabelReq {
+  const slash = key.indexOf('/'), prefix = slash >= 0 ? key.slice(0, slash) : undefined, name = key.slice(slash + 1);
+  if (name.length > 63 || !LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))))
+    throw new Error(`unable to parse requirement: key: Invalid value: "${key}": name part must consist of alphanumeric characters, ` +
+      `'-', '_' or '.', and must start and end with an alphanumeric character`);
+  for (const v of values) {
+    if (v.length > 63 || (v !== '' && !LABEL_NAME.test(v)))
+      throw new Error(`unable to parse requirement: values[0][${key}]: Invalid value: "${v}": a valid label must be an empty string ` +
+        `or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+    if ((op === '<' || op === '>') && !/^-?\d+$/.test(v)) throw new Error(`unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer`);
+  }
+  return { key, op, values };
+}
+
+/** Parses `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, `k>1`, `k<1`; comma = AND. Throws like Go. */
+function parseLabelSelector(sel: string): LabelReq[] {
+  const toks = sel.match(/==|!=|[=!(),<>]|[^\s=!(),<>]+/g) ?? [];
+  let i = 0;
+  const next = () => toks[i++] ?? '', peek = () => toks[i] ?? '';
+  const isId = (t: string) => t !== '' && !/^(==|!=|[=!(),<>])$/.test(t);
+  const fail = (found: string, expected: string): never => { throw new Error(`found '${found}', expected: ${expected}`); };
+  const reqs: LabelReq[] = [];
+  while (toks.length) {
+    const tok = next();
+    if (tok === '!') { const key = next(); if (!isId(key)) fail(key, 'identifier after \'!\''); reqs.push(labelReq(key, '!', [])); }
+    else if (isId(tok) && tok !== 'in' && tok !== 'notin') {
+      const op = peek();
+      if (op === '' || op === ',') reqs.push(labelReq(tok, 'exists', []));
+      else if (op === '=' || op === '==' || op === '!=') { i++; reqs.push(labelReq(tok, op === '!=' ? '!=' : '=', [isId(peek()) ? next() : ''])); }
+      else if (op === 'in' || op === 'notin') {
+        i++;
+        if (next() !== '(') fail(toks[i - 1] ?? '', "'('");
+        const values: string[] = [];
+        if (peek() === ')') { i++; values.push(''); }
+        else for (;;) {
+          const v = next();
+          if (!isId(v)) fail(v, 'identifier');
+          values.push(v);
+          const c = next();
+          if (c === ')') break;
+          if (c !== ',') fail(c, "',' or ')'");
+        }
+        reqs.push(labelReq(tok, op, values));
+      } else if (op === '<' || op === '>') { i++; reqs.push(labelReq(tok, op, [next()])); }
+      else fail(op, "'=', '!=', '==', 'in', notin', '>' or '<'");
+    } else fail(tok, 'identifier');
+    const sep = next();
+    if (sep === '') break;
+    if (sep !== ',') fail(sep, "',' or 'end of string'");
+  }
+  return reqs;
+}
+
+function labelsMatch(reqs: LabelReq[], labels: Record<string, string>): boolean {
+  return reqs.every(({ key, op, values }) => {
+    const has = Object.hasOwn(labels, key), v = labels[key] ?? '';
+    switch (op) {
+      case 'exists': return has;
+      case '!': return !has;
+      case '=': case 'in': return has && values.includes(v);
+      case '!=': case 'notin': return !has || !values.includes(v); // absent keys match negative operators
+      default: return has && /^-?\d+$/.test(v) && (op === '>' ? +v > +values[0]! : +v < +values[0]!);
+    }
+  });
+}
+
+/** Field selector terms `f=v`, `f==v`, `f!=v` (comma-separated, `\` escapes), checked against a whitelist. */
+function parseFieldSelector(sel: string, allowed: Set<string>): { field: string; neg: boolean; value: string }[] {
+  const terms: string[] = [];
+  let cur = '';
+  for (let i = 0; i < sel.length; i++) {
+    if (sel[i] === '\\') cur += sel[i]! + (sel[++i] ?? '');
+    else if (sel[i] === ',') { terms.push(cur); cur = ''; }
+    else cur += sel[i];
+  }
+  terms.push(cur);
+  return terms.filter((t) => t !== '').map((term) => {
+    const m = /^(.*?)(!=|==|=)(.*)$/s.exec(term);
+    if (!m) throw new Error(`invalid selector: '${sel}'; can't understand '${term}'`);
+    const field = FIELD_ALIASES[m[1]!] ?? m[1]!;
+    if (!allowed.has(field)) throw new Error(`field label not supported: ${m[1]}`);
+    return { field, neg: m[2] === '!=', value: m[3]!.replace(/\\(.)/g, '$1') };
+  });
+}
+
+/** Table `apiVersion` version if the Accept header prefers a meta.k8s.io Table over plain JSON. */
+function tableVersion(accept = ''): string | undefined {
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim());
+    const p = Object.fromEntries(params.map((x) => x.split('=').map((s) => s.trim())));
+    if (type === 'application/json' && p.as === 'Table' && p.g === 'meta.k8s.io' && (p.v === 'v1' || p.v === 'v1beta1')) return p.v;
+    if (!p.as && ['application/json', '*/*', 'application/*'].includes(type)) return undefined;
+  }
+  return undefined;
+}
+
+/** Starts a sandbox API server on 127.0.0.1:0. */
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const pki = await testPki();
+  const token = opts.token ?? `sandbox-${randomBytes(12).toString('hex')}`;
+  const started = new Date().toISOString();
+  const pods = new Map<string, PodRec>();
+  const faults: SandboxFaults = { pods: {} };
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<net.Socket>(); // client connections and pod dials, destroyed on close()
+  const tempDirs = [await mkdtemp(join(tmpdir(), 'k8s-sandbox-'))]; // removed on close()
+  const caFile = join(tempDirs[0]!, 'ca.crt');
+  await writeFile(caFile, pki.caPem);
+  let rv = 4200, ipSeq = 0;
+
+  const track = <S extends net.Socket>(s: S): S => { sockets.add(s); s.on('close', () => sockets.delete(s)); return s; };
+  const podKey = (ns: string, name: string) => `${ns}/${name}`;
+  const nextIP = () => `10.244.0.${(ipSeq++ % 250) + 2}`;
+  const addPod = (p: SandboxPod) => {
+    const phase = p.phase ?? 'Running';
+    pods.set(podKey(p.namespace, p.name), { spec: { ...p }, uid: randomUUID(), rv: ++rv, created: new Date().toISOString(),
+      podIP: p.podIP ?? (phase === 'Pending' ? undefined : nextIP()) });
+  };
+  for (const p of opts.pods ?? []) addPod(p);
+
+  // ---- object rendering ----
+  const podJson = (r: PodRec): Obj => {
+    const p = r.spec, phase = p.phase ?? 'Running', t = r.created, running = phase === 'Running';
+    const containers = p.containers?.length ? p.containers : [{ name: 'main' }];
+    const image = (c: { name: string; image?: string }) => c.image ?? `registry.sandbox.local/${c.name}:latest`;
+    const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t });
+    const state = running || phase === 'Unknown' ? { running: { startedAt: t } }
+      : phase === 'Pending' ? { waiting: { reason: 'ContainerCreating' } }
+      : { terminated: { ...(phase === 'Succeeded' ? { exitCode: 0, reason: 'Completed' } : { exitCode: 1, reason: 'Error' }), startedAt: t, finishedAt: t } };
+    return {
+      kind: 'Pod', apiVersion: 'v1',
+      metadata: { name: p.name, namespace: p.namespace, uid: r.uid, resourceVersion: String(r.rv), creationTimestamp: t,
+        ...(p.labels ? { labels: p.labels } : {}), ...(p.annotations ? { annotations: p.annotations } : {}) },
+      spec: {
+        containers: containers.map((c) => ({ name: c.name, image: image(c),
+          ...('ports' in c && c.ports?.length ? { ports: c.ports.map((pt) =>
+            ({ ...(pt.name ? { name: pt.name } : {}), containerPort: pt.containerPort, protocol: pt.protocol ?? 'TCP' })) } : {}),
+          resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' })),
+        restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', serviceAccountName: 'default',
+        serviceAccount: 'default', nodeName: p.nodeName ?? 'sandbox-node', securityContext: {}, schedulerName: 'default-scheduler',
+        tolerations: [], priority: 0, enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority',
+      },
+      status: {
+        phase,
+        conditions: [cond('PodReadyToStartContainers', phase !== 'Pending'), cond('Initialized', true), cond('Ready', running),
+          cond('ContainersReady', running), cond('PodScheduled', true)],
+        hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }], ...(r.podIP ? { podIP: r.podIP, podIPs: [{ ip: r.podIP }] } : {}), startTime: t,
+        containerStatuses: containers.map((c) => ({ name: c.name, state, lastState: {}, ready: running, restartCount: 0, image: image(c),
+          imageID: phase === 'Pending' ? '' : `${image(c)}@sha256:${hex(image(c))}`,
+          ...(phase === 'Pending' ? {} : { containerID: `containerd://${hex(r.uid + c.name)}` }), started: running })),
+        qosClass: 'BestEffort',
+      },
+    };
+  };
+  const podEntry = (r: PodRec, key: string): Entry => {
+    const p = r.spec, phase = p.phase ?? 'Running', n = p.containers?.length || 1;
+    const shown = { Running: 'Running', Pending: 'ContainerCreating', Succeeded: 'Completed', Failed: 'Error', Unknown: 'Unknown' }[phase];
+    return { key, labels: p.labels ?? {}, obj: podJson(r),
+      fields: { 'metadata.name': p.name, 'metadata.namespace': p.namespace, 'spec.nodeName': p.nodeName ?? 'sandbox-node',
+        'spec.restartPolicy': 'Always', 'spec.schedulerName': 'default-scheduler', 'spec.serviceAccountName': 'default',
+        'spec.hostNetwork': 'false', 'status.phase': phase, 'status.podIP': r.podIP ?? '', 'status.nominatedNodeName': '' },
+      // status.podIPs passes the whitelist but is absent from upstream's selectable field set, so it always reads "".
+      cells: [p.name, `${phase === 'Running' ? n : 0}/${n}`, shown, '0', age(r.created), r.podIP ?? '<none>',
+        p.nodeName ?? 'sandbox-node', '<none>', '<none>'] };
+  };
+  const namespaces = () => [...new Set(['default', ...[...pods.values()].map((r) => r.spec.namespace)])].sort();
+  const nsEntry = (name: string): Entry => ({ key: name, labels: { 'kubernetes.io/metadata.name': name },
+    fields: { 'metadata.name': name, 'status.phase': 'Active' }, cells: [name, 'Active', age(started)],
+    obj: { kind: 'Namespace', apiVersion: 'v1', metadata: { name, uid: hex(`ns/${name}`).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, '$1-$2-$3-$4-$5'),
+      resourceVersion: '1', creationTimestamp: started, labels: { 'kubernetes.io/metadata.name': name } },
+      spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } });
+
+  const table = (v: string, columns: Column[], entries: Entry[], q: URLSearchParams, meta: Obj): Obj => ({
+    kind: 'Table', apiVersion: `meta.k8s.io/${v}`, metadata: meta, columnDefinitions: columns,
+    rows: entries.map((e) => {
+      const o = e.obj as { metadata: Obj }, inc = q.get('includeObject') ?? 'Metadata';
+      return { cells: e.cells, ...(inc === 'None' ? {} : { object: inc === 'Object' ? o
+        : { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${v}`, metadata: o.metadata } }) };
+    }),
+  });
+
+  /** A list with selectors and limit/continue paging over entries sorted by storage key (as etcd pages). */
+  const list = (kind: string, all: Entry[], q: URLSearchParams, allowed: Set<string>, columns: Column[], tv?: string): Reply => {
+    if (q.get('watch') === 'true' || q.get('watch') === '1') return bad('watch is not supported by the sandbox');
+    let labels: LabelReq[], fields: ReturnType<typeof parseFieldSelector>;
+    try {
+      labels = parseLabelSelector(q.get('labelSelector') ?? '');
+      fields = parseFieldSelector(q.get('fieldSelector') ?? '', allowed);
+    } catch (e) { return bad((e as Error).message); }
+    let start = '', listRv = rv;
+    const cont = q.get('continue');
+    if (cont) {
+      try {
+        const c = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { v?: string; rv?: number; start?: string };
+        if (c.v !== 'meta.k8s.io/v1' || typeof c.start !== 'string' || !c.start || typeof c.rv !== 'number') throw new Error();
+        ({ start, rv: listRv } = c as { start: string; rv: number });
+      } catch { return bad('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)'); }
+    }
+    const limit = Math.max(0, parseInt(q.get('limit') ?? '0', 10) || 0);
+    const sorted = all.filter((e) => e.key >= start).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const items: Entry[] = [];
+    let i = 0;
+    for (; i < sorted.length && !(limit && items.length === limit); i++) {
+      const e = sorted[i]!;
+      if (labelsMatch(labels, e.labels) && fields.every((f) => ((e.fields[f.field] ?? '') === f.value) !== f.neg)) items.push(e);
+    }
+    const more = limit > 0 && items.length === limit && i < sorted.length;
+    const meta: Obj = { resourceVersion: String(listRv), ...(more ? {
+      continue: Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: `${items.at(-1)!.key}\u0000` })).toString('base64url'),
+      ...(labels.length || fields.length ? {} : { remainingItemCount: sorted.length - i }) } : {}) };
+    if (tv) return { code: 200, body: table(tv, columns, items, q, meta), type: `application/json;as=Table;v=${tv};g=meta.k8s.io` };
+    // List items carry no kind/apiVersion on the wire.
+    return { code: 200, body: { kind, apiVersion: 'v1', metadata: meta, items: items.map(({ obj: { kind: _k, apiVersion: _a, ...o } }) => o) } };
+  };
+  const one = (e: Entry, columns: Column[], q: URLSearchParams, tv?: string): Reply => tv
+    ? { code: 200, body: table(tv, columns, [e], q, { resourceVersion: (e.obj.metadata as Obj).resourceVersion }),
+      type: `application/json;as=Table;v=${tv};g=meta.k8s.io` }
+    : { code: 200, body: e.obj };
+
+  // ---- REST ----
+  const PF_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/;
+  const rest = (method: string, url: URL, accept?: string): Reply => {
+    const path = url.pathname.replace(/\/+$/, '') || '/', q = url.searchParams, tv = tableVersion(accept);
+    const pf = PF_PATH.exec(path);
+    if (pf) { // connect subresource: the pod lookup comes first, then the upgrade requirement
+      if (method !== 'GET' && method !== 'POST') return NOT_ALLOWED;
+      return pods.has(podKey(pf[1]!, pf[2]!)) ? bad('Upgrade request required') : notFound('pods', pf[2]!);
+    }
+    if (method !== 'GET') return NOT_ALLOWED;
+    if (path === '/version') return { code: 200, body: VERSION };
+    if (path === '/api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }] } };
+    if (path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [] } };
+    if (path === '/api/v1') return { code: 200, body: RESOURCES };
+    if (path === '/api/v1/namespaces') return list('NamespaceList', namespaces().map(nsEntry), q, NS_FIELDS, NS_COLUMNS, tv);
+    if (path === '/api/v1/pods') // all namespaces: storage keys are "ns/name"
+      return list('PodList', [...pods.values()].map((r) => podEntry(r, podKey(r.spec.namespace, r.spec.name))), q, POD_FIELDS, POD_COLUMNS, tv);
+    let m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
+    if (m) return namespaces().includes(m[1]!) ? one(nsEntry(m[1]!), NS_COLUMNS, q, tv) : notFound('namespaces', m[1]!);
+    m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path);
+    if (m) return list('PodList', [...pods.values()].filter((r) => r.spec.namespace === m![1]).map((r) => podEntry(r, r.spec.name)), q, POD_FIELDS, POD_COLUMNS, tv);
+    m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
+    if (m) { const r = pods.get(podKey(m[1]!, m[2]!)); return r ? one(podEntry(r, r.spec.name), POD_COLUMNS, q, tv) : notFound('pods', m[2]!); }
+    return { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
+  };
+
+  // ---- auth: bearer token, or (opt-in) a client cert from the test CA; anything else is 401 ----
+  const authenticated = (req: IncomingMessage) =>
+    req.headers.authorization === `Bearer ${token}` || (!!opts.clientCerts && (req.socket as TLSSocket).authorized === true);
+  const record = (req: IncomingMessage, url: URL, upgrade: boolean) =>
+    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: { ...req.headers }, upgrade });
+  const raw = (socket: Duplex, r: Reply) => { // an HTTP response on a socket that asked to upgrade
+    const { text, type } = serialize(r);
+    socket.end(`HTTP/1.1 ${r.code} ${STATUS_CODES[r.code]}\r\nContent-Type: ${type}\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  };
+
+  const server = https.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.caPem,
+    requestCert: !!opts.clientCerts, rejectUnauthorized: false });
+  server.on('secureConnection', (s: TLSSocket) => track(s));
+  server.on('request', (req, res) => void (async () => {
+    const url = new URL(req.url ?? '/', 'https://sandbox');
+    record(req, url, false);
+    let r = UNAUTHORIZED;
+    if (authenticated(req)) {
+      if (faults.requestDelayMs) await sleep(faults.requestDelayMs);
+      r = rest(req.method ?? 'GET', url, req.headers.accept);
+    }
+    const { text, type } = serialize(r);
+    res.writeHead(r.code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() }).end(text);
+  })().catch((e: Error) => { res.writeHead(500).end(String(e)); }));
+
+  // ---- port-forward (spec §4.4) ----
+  /** The kubelet/containerd wording when the pod port cannot be dialled (the "pod" is the sandbox id, the uid is empty). */
+  const dialError = (r: PodRec, port: number, e: NodeJS.ErrnoException) => {
+    const id = hex(r.uid), netns = hex(`netns${r.uid}`).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, '$1-$2-$3-$4-$5');
+    const why = { ECONNREFUSED: 'connect: connection refused', ETIMEDOUT: 'connect: connection timed out',
+      EHOSTUNREACH: 'connect: no route to host' }[e.code ?? ''] ?? e.message;
+    return `error forwarding port ${port} to pod ${id}, uid : failed to execute portforward in network namespace "/var/run/netns/cni-${netns}": ` +
+      `failed to connect to localhost:${port} inside namespace "${id}", IPv4: dial tcp4 127.0.0.1:${port}: ${why} ` +
+      'IPv6 dial tcp6: address localhost: no suitable address found '; // sic: trailing space
+  };
+  /** Dials the pod port (its `forward` target) and relays pod → client through `side`, with backpressure and faults. */
+  const forwardPort = (r: PodRec, port: number, side: TunnelSide): PodConn => {
+    const target = r.spec.forward?.[port], limit = faults.pods[podKey(r.spec.namespace, r.spec.name)]?.closeAfterBytes;
+    let queue: Buffer[] | undefined = [], endQueued = false, over = false, sent = 0;
+    const finish = (e?: NodeJS.ErrnoException) => { if (over) return; over = true; if (e) side.fail(dialError(r, port, e)); side.finish(); };
+    const s = target && track(net.connect(target.port, target.host));
+    if (!s) setImmediate(finish, Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' })); // nothing listens there
+    else {
+      s.on('error', (e) => { if (queue) finish(e); }); // before connect: a dial error; after: the close below ends the forward
+      s.on('connect', () => { for (const b of queue!) s.write(b); queue = undefined; if (endQueued) s.end(); });
+      s.on('data', (chunk: Buffer) => {
+        if (over) return;
+        if (limit !== undefined && sent + chunk.length >= limit) { // fault: cut mid-stream once `limit` bytes went out
+          over = true;
+          s.destroy();
+          side.send(chunk.subarray(0, limit - sent), () => side.cut());
+          return;
+        }
+        sent += chunk.length;
+        side.send(chunk, () => { if (s.isPaused() && side.backlog() < 1 << 18) s.resume(); });
+        if (side.backlog() > 1 << 20) s.pause();
+      });
+      s.on('close', () => finish());
+    }
+    return {
+      write: (b) => { if (queue) queue.push(b); else if (!over) s?.write(b); },
+      end: () => { if (queue) endQueued = true; else s?.end(); },
+      destroy: () => { over = true; s?.destroy(); },
+    };
+  };
+
+  /** Path A: `v4.channel.k8s.io` (and its base64 variant): channel byte + payload per message, 2i data / 2i+1 error. */
+  const serveChannels = (ws: WebSocket, r: PodRec, ports: number[], base64: boolean) => {
+    const send = (ch: number, d: Buffer, cb?: () => void) => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(base64 ? String.fromCharCode(48 + ch) + d.toString('base64') : Buffer.concat([Buffer.of(ch), d]), cb && (() => cb()));
+    };
+    let open = ports.length;
+    ports.forEach((port, i) => { // the kubelet first announces each port, as separate messages on both channels
+      const le = Buffer.alloc(2);
+      le.writeUInt16LE(port);
+      send(2 * i, le);
+      send(2 * i + 1, le);
+    });
+    const conns = ports.map((port, i) => forwardPort(r, port, {
+      send: (d, cb) => send(2 * i, d, cb), backlog: () => ws.bufferedAmount, fail: (msg) => send(2 * i + 1, Buffer.from(msg)),
+      finish: () => { if (--open === 0) ws.close(1000); }, cut: () => ws.terminate(),
+    }));
+    ws.on('message', (raw, isBinary) => {
+      if (isBinary === base64) return; // wrong frame type for the negotiated protocol
+      const data = raw as Buffer; // binaryType 'nodebuffer'
+      const text = base64 ? data.toString() : '';
+      const ch = base64 ? text.charCodeAt(0) - 48 : data[0]!, payload = base64 ? Buffer.from(text.slice(1), 'base64') : data.subarray(1);
+      if (ch % 2 === 0 && ch / 2 < conns.length && payload.length) conns[ch / 2]!.write(payload); // error channels are write-only
+    });
+    ws.on('close', () => conns.forEach((c) => c.destroy()));
+  };
+
+  const wss = new WebSocketServer({ noServer: true });
+  const chosen = new WeakMap<IncomingMessage, string>();
+  // ws rejects '/' in subprotocols (SPDY/3.1+…), so we negotiate ourselves and add the header here.
+  wss.on('headers', (headers, req) => { const p = chosen.get(req); if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`); });
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, proto: string, serve: (ws: WebSocket) => void) => {
+    delete req.headers['sec-websocket-protocol'];
+    if (proto) chosen.set(req, proto);
+    wss.handleUpgrade(req, socket, head, serve);
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void (async () => {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'https://sandbox');
+    record(req, url, true);
+    if (faults.delayMs) await sleep(faults.delayMs);
+    if (socket.destroyed) return;
+    if (!authenticated(req)) return raw(socket, UNAUTHORIZED);
+    const pf = PF_PATH.exec(url.pathname), r = pf && pods.get(podKey(pf[1]!, pf[2]!));
+    if (!r || (req.method !== 'GET' && req.method !== 'POST')) return raw(socket, rest(req.method ?? 'GET', url, req.headers.accept));
+    const phase = r.spec.phase ?? 'Running';
+    if (phase !== 'Running') return raw(socket, bad(`pod ${r.spec.name} is not running (phase ${phase}); cannot forward ports`));
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade === 'websocket') {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      if (offered.some((p) => p.startsWith('SPDY/3.1+'))) { // path B: SPDY tunnelled in websocket binary messages
+        if (!offered.includes('SPDY/3.1+portforward.k8s.io'))
+          return raw(socket, { code: 400, body: `unable to upgrade: no supported tunneling protocol in ${offered.join(', ')}` });
+        return accept(req, socket, head, 'SPDY/3.1+portforward.k8s.io', (ws) => {
+          const session = serveSpdy({ write: (b, cb) => ws.send(b, cb && (() => cb())), backlog: () => ws.bufferedAmount,
+            close: () => ws.close(1000), cut: () => ws.terminate() }, (port, side) => forwardPort(r, port, side));
+          ws.on('message', (d, isBinary) => (isBinary ? session.feed(d as Buffer) : ws.close(1002)));
+          ws.on('close', session.close);
+        });
+      }
+      // path A: the kubelet wants ports in the query (the apiserver's `ports` becomes its `port`)
+      const raws = url.searchParams.getAll('ports').flatMap((p) => p.split(','));
+      if (!raws.length) return raw(socket, { code: 400, body: 'query parameter "port" is required' });
+      const ports = raws.map(Number);
+      const badPort = raws.find((p, i) => !/^\d+$/.test(p) || ports[i]! < 1 || ports[i]! > 65535);
+      if (badPort !== undefined) return raw(socket, { code: 400, body: `unable to parse "${badPort}" as a port` });
+      const proto = offered.length ? offered.find((p) => p === 'v4.channel.k8s.io' || p === 'v4.base64.channel.k8s.io') : '';
+      if (proto === undefined)
+        return raw(socket, { code: 403,
+          body: `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [ v4.channel.k8s.io v4.base64.channel.k8s.io]` });
+      return accept(req, socket, head, proto, (ws) => serveChannels(ws, r, ports, proto === 'v4.base64.channel.k8s.io'));
+    }
+    if (upgrade === 'spdy/3.1' && /upgrade/i.test(req.headers.connection ?? '')) { // path C: raw SPDY on the TLS socket
+      const versions = [req.headers['x-stream-protocol-version'] ?? ''].flat().join(',').split(',').map((v) => v.trim()).filter(Boolean);
+      if (!versions.length) return raw(socket, { code: 400, body: 'unable to upgrade: X-Stream-Protocol-Version is required' });
+      if (!versions.includes('portforward.k8s.io'))
+        return raw(socket, { code: 403,
+          body: `unable to upgrade: unable to negotiate protocol: client supports [${versions.join(' ')}], server accepts [portforward.k8s.io]` });
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
+      const s = socket as net.Socket;
+      const session = serveSpdy({ write: (b, cb) => void s.write(b, cb && (() => cb())), backlog: () => s.writableLength,
+        close: () => s.end(), cut: () => s.destroy() }, (port, side) => forwardPort(r, port, side));
+      if (head.length) session.feed(head);
+      s.on('data', (d: Buffer) => session.feed(d));
+      s.on('close', session.close);
+      return;
+    }
+    raw(socket, { code: 400, body: 'unable to upgrade: missing upgrade headers in request' });
+  })().catch(() => socket.destroy()));
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+  return {
+    url, token, caPem: pki.caPem, caFile, pki, faults, requests, addPod,
+    removePod: (ns, name) => { pods.delete(podKey(ns, name)); rv++; },
+    setPhase: (ns, name, phase) => {
+      const r = pods.get(podKey(ns, name));
+      if (!r) throw new Error(`no pod ${ns}/${name}`);
+      r.spec.phase = phase;
+      r.rv = ++rv;
+      if (phase !== 'Pending') r.podIP ??= nextIP();
+    },
+    async writeKubeconfig(o: KubeconfigOptions = {}) {
+      const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'k8s-sandbox-kubeconfig-')));
+      if (!o.dir) tempDirs.push(dir);
+      const current = o.contextName ?? 'sandbox', file = join(dir, 'config');
+      const user = o.clientCert ? { 'client-certificate-data': b64(pki.clientCertPem), 'client-key-data': b64(pki.clientKeyPem) } : { token: o.token ?? token };
+      await writeFile(file, dump({ apiVersion: 'v1', kind: 'Config', preferences: {},
+        clusters: [{ name: 'sandbox', cluster: { server: url, 'certificate-authority-data': b64(pki.caPem) } }],
+        users: [{ name: 'sandbox-user', user }],
+        contexts: [{ name: current, namespace: o.namespace }, ...(o.contexts ?? [])].map((c) => ({ name: c.name,
+          context: { cluster: 'sandbox', user: 'sandbox-user', ...(c.namespace ? { namespace: c.namespace } : {}) } })),
+        'current-context': current }));
+      return file;
+    },
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
+}
