@@ -1,0 +1,3 @@
+module profefe-target
+
+go 1.19
