@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
@@ -52,8 +53,24 @@ export async function readProfileFile(file: string): Promise<Uint8Array> {
   try {
     return await readFile(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'ENOENT' ? 'no such file' : e.message;
-    throw new InputError(`${file}: cannot read (${why})`);
+    throw readError(file, err);
   }
+}
+
+/**
+ * The same, synchronously: for batch merges of many small local files, where the promise
+ * machinery costs more than the read (a third of merging 1000 CPU profiles).
+ */
+export function readProfileFileSync(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw readError(file, err);
+  }
+}
+
+function readError(file: string, err: unknown): InputError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'ENOENT' ? 'no such file' : e.message;
+  return new InputError(`${file}: cannot read (${why})`);
 }

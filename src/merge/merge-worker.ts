@@ -2,10 +2,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { mergeFilesInProcess, type WorkerReply } from './merge-files.js';
 
-const { files, readAhead } = workerData as { files: string[]; readAhead?: number };
+const { files } = workerData as { files: string[] };
 let reply: WorkerReply;
 try {
-  const { profile, inputs } = await mergeFilesInProcess(files, { readAhead });
+  const { profile, inputs } = await mergeFilesInProcess(files);
   // Raw protobuf: the main thread decodes it at once, so compressing would be wasted work.
   reply = { ok: true, bytes: profile.encode(), inputs };
 } catch (err) {

@@ -1,14 +1,12 @@
 import { gunzipSync } from 'node:zlib';
-import { Profile } from 'pprof-format';
+import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
 import { IdMap } from './id-map.js';
+import { readProfile, WireError } from './profile-reader.js';
 
-export { Profile };
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
-/** Profile.time_nanos; runtime/pprof writes it exactly once, so a second one means two profiles glued together. */
-const FIELD_TIME_NANOS = 9;
 
 /**
  * Decodes a gzipped or raw pprof protobuf into a validated Profile.
@@ -42,14 +40,12 @@ export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
     rejectText(raw, fail);
   }
 
-  scanTopLevelFields(raw, fail);
   let profile: Profile;
   try {
-    // A plain Uint8Array view: pprof-format slices its input for every field, and
-    // Buffer#subarray (a Buffer from zlib or fs) is several times slower than Uint8Array's.
-    profile = Profile.decode(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+    profile = readProfile(raw);
   } catch (err) {
-    return fail(`not a pprof protobuf (${(err as Error).message})`);
+    if (err instanceof WireError) fail(err.message);
+    throw err;
   }
   const problem = checkAndNormalize(profile);
   if (problem) fail(`invalid pprof profile: ${problem}`);
@@ -81,59 +77,6 @@ function isMostlyText(head: Buffer): boolean {
   }
   // A pprof protobuf has small varints and length prefixes within its first bytes.
   return binary === 0;
-}
-
-/**
- * Walks the top-level protobuf fields without decoding them: catches truncation (a length
- * running past the end), invalid wire types, and concatenated profiles, which the lenient
- * pprof-format decoder would otherwise accept silently.
- */
-function scanTopLevelFields(buf: Uint8Array, fail: (why: string) => never): void {
-  let i = 0;
-  let timeNanosSeen = 0;
-  const readVarint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (let n = 0; n < 10; n++) {
-      if (i >= buf.length) fail(`truncated protobuf: varint runs past the end at byte ${i}`);
-      const b = buf[i++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    return fail(`malformed protobuf: varint longer than 10 bytes at byte ${i}`);
-  };
-  while (i < buf.length) {
-    const fieldStart = i;
-    const tag = readVarint();
-    const field = Math.floor(tag / 8);
-    const wireType = tag % 8;
-    if (field === 0) fail(`not a pprof protobuf: field number 0 at byte ${fieldStart}`);
-    if (field === FIELD_TIME_NANOS && ++timeNanosSeen > 1) {
-      fail('concatenated profiles detected (two profiles in one input; merge them instead)');
-    }
-    switch (wireType) {
-      case 0:
-        readVarint();
-        break;
-      case 1:
-        i += 8;
-        break;
-      case 2: {
-        const len = readVarint();
-        i += len;
-        break;
-      }
-      case 5:
-        i += 4;
-        break;
-      default:
-        fail(`not a pprof protobuf: invalid wire type ${wireType} at byte ${fieldStart}`);
-    }
-    if (i > buf.length) {
-      fail(`truncated protobuf: field ${field} at byte ${fieldStart} runs ${i - buf.length} bytes past the end (${buf.length} bytes)`);
-    }
-  }
 }
 
 type Numeric = number | bigint;
@@ -206,6 +149,9 @@ function checkAndNormalize(p: Profile): string | undefined {
     }
   }
 
+  // Samples check millions of location references: a flag array beats the generic id set.
+  const knownLocation = denseFlags(p.location);
+  const isLocation = knownLocation ? (id: Numeric) => knownLocation[id as number] === 1 : locationIds.has;
   const nValues = p.sampleType.length;
   const samples = p.sample;
   for (let i = 0; i < samples.length; i++) {
@@ -217,7 +163,7 @@ function checkAndNormalize(p: Profile): string | undefined {
     for (let j = 0; j < ids.length; j++) {
       let id = ids[j]!;
       if (typeof id !== 'number') ids[j] = id = toExactNumeric(id);
-      if (!locationIds.has(id)) return `sample ${i} refers to unknown location ${id}`;
+      if (!isLocation(id)) return `sample ${i} refers to unknown location ${id}`;
     }
     for (const l of s.label) {
       if (typeof l.num !== 'number') l.num = toSignedNumber(l.num);
@@ -232,6 +178,19 @@ function checkAndNormalize(p: Profile): string | undefined {
     return 'header refers to a missing string';
   }
   return undefined;
+}
+
+/** 1 at each id when all ids are small numbers, else undefined. */
+function denseFlags(items: readonly { id: Numeric }[]): Uint8Array | undefined {
+  let maxId = 0;
+  for (const it of items) {
+    if (typeof it.id !== 'number') return undefined;
+    if (it.id > maxId) maxId = it.id;
+  }
+  if (maxId > items.length * 2 + 1024) return undefined;
+  const flags = new Uint8Array(maxId + 1);
+  for (const it of items) flags[it.id as number] = 1;
+  return flags;
 }
 
 /** A set of ids over IdMap; `add` returns false when the id was already there. */

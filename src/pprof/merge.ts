@@ -66,8 +66,8 @@ export class ProfileMerger {
   private readonly locations: Location[] = [];
   private readonly locationByKey = new Map<string, Location>();
   private readonly samples: Sample[] = [];
-  /** Canonical label key of each merged sample ('' when it has none), parallel to `samples`. */
-  private readonly sampleLabelKeys: string[] = [];
+  /** Identity of each merged sample (location ids, then labels), parallel to `samples`. */
+  private readonly sampleKeys: number[][] = [];
   /** Hash of (stack, labels) -> index into `samples`, or several indexes on a collision. */
   private readonly sampleBuckets = new Map<number, number | number[]>();
 
@@ -97,9 +97,12 @@ export class ProfileMerger {
     const srcLocations = IdMap.byId(src.location);
     const mappingMemo = new Map<Numeric, MappedMapping>();
     const functionMemo = new Map<Numeric, PprofFunction>();
-    // Samples name the same few locations over and over: remember each source location's result.
-    const locationMemoDense: (Location | undefined)[] = [];
-    const locationMemo = new Map<Numeric, Location>();
+    // Samples name the same few locations over and over: remember each source location's
+    // merged id (0: not mapped yet), in a typed array when the source ids are dense.
+    let maxLocationId = 0;
+    for (const l of src.location) if (typeof l.id === 'number' && l.id > maxLocationId) maxLocationId = l.id;
+    const outIdByDenseId = new Uint32Array(maxLocationId <= src.location.length * 2 + 1024 ? maxLocationId + 1 : 0);
+    const outIdById = new Map<Numeric, number>();
 
     const mapMapping = (id: Numeric): MappedMapping | undefined => {
       if (id === 0) return undefined;
@@ -118,50 +121,72 @@ export class ProfileMerger {
       }
       return f;
     };
-    const mapLocation = (id: Numeric): Location => {
-      const cached = typeof id === 'number' ? locationMemoDense[id] : locationMemo.get(id);
-      if (cached) return cached;
-      const loc = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction);
-      if (typeof id === 'number') locationMemoDense[id] = loc;
-      else locationMemo.set(id, loc);
-      return loc;
+    const mapLocation = (id: Numeric): number => {
+      if (typeof id === 'number' && id < outIdByDenseId.length) {
+        const cached = outIdByDenseId[id]!;
+        if (cached !== 0) return cached;
+        return (outIdByDenseId[id] = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction).id as number);
+      }
+      let outId = outIdById.get(id);
+      if (outId === undefined) {
+        outId = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction).id as number;
+        outIdById.set(id, outId);
+      }
+      return outId;
     };
 
     // The first mapping is the main binary; take it first so it stays first in the result.
     if (this.mappings.length === 0 && src.mapping.length > 0) mapMapping(src.mapping[0]!.id);
 
-    // Most samples of a merge repeat a stack already seen: build the key in scratch space and
-    // allocate only for samples that are new.
+    // Most samples of a merge repeat a stack already seen: build each sample's identity
+    // (merged location ids, then its labels in canonical order) in scratch space and allocate
+    // only for samples that are new.
     let scratch: number[] = [];
     for (const s of src.sample) {
       // go tool pprof drops stackless samples when it writes a profile (its focus filter keeps
       // samples with at least one matching frame); they belong to no function anyway.
       if (isZero(s.value) || s.locationId.length === 0) continue;
       const ids = s.locationId;
-      if (scratch.length < ids.length) scratch = new Array<number>(ids.length * 2);
+      const labels = s.label;
+      const keyLength = ids.length + (labels.length > 0 ? 1 + 4 * labels.length : 0);
+      if (scratch.length < keyLength) scratch = new Array<number>(keyLength * 2);
       let hash = 0x811c9dc5;
-      for (let i = 0; i < ids.length; i++) {
-        const outId = mapLocation(ids[i]!).id as number;
-        scratch[i] = outId;
+      let n = 0;
+      for (; n < ids.length; n++) {
+        const outId = mapLocation(ids[n]!);
+        scratch[n] = outId;
         hash = Math.imul(hash ^ outId, 0x01000193);
       }
-      const labelKey = s.label.length === 0 ? '' : canonicalLabelKey(s.label, str);
-      if (labelKey) hash = Math.imul(hash ^ hashString(labelKey), 0x01000193);
-      const existing = this.findSample(hash, scratch, ids.length, labelKey);
+      if (labels.length > 0) {
+        scratch[n++] = -1; // location ids are positive: nothing else looks like this separator
+        // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
+        const ordered = labels.length > 1 ? [...labels].sort((a, b) => str(a.key) - str(b.key)) : labels;
+        for (const l of ordered) {
+          const num = l.num as number;
+          scratch[n++] = str(l.key);
+          scratch[n++] = l.str ? str(l.str) : 0;
+          scratch[n++] = num;
+          scratch[n++] = l.numUnit ? str(l.numUnit) : 0;
+          hash = Math.imul(hash ^ scratch[n - 4]!, 0x01000193);
+          hash = Math.imul(hash ^ scratch[n - 3]!, 0x01000193);
+          hash = Math.imul(hash ^ (num | 0) ^ ((num / 4294967296) | 0), 0x01000193);
+          hash = Math.imul(hash ^ scratch[n - 1]!, 0x01000193);
+        }
+      }
+      const existing = this.findSample(hash, scratch, n);
       if (existing !== undefined) {
         const acc = existing.value as number[];
         const v = s.value as number[];
         for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + v[i]!;
         continue;
       }
-      const label = s.label.map(
-        (l) => new Label({ key: str(l.key), str: l.str ? str(l.str) : 0, num: l.num, numUnit: l.numUnit ? str(l.numUnit) : 0 }),
-      );
-      // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
-      if (label.length > 1) label.sort((a, b) => (a.key as number) - (b.key as number));
+      const label: Label[] = [];
+      for (let i = ids.length + 1; i < n; i += 4) {
+        label.push(new Label({ key: scratch[i]!, str: scratch[i + 1]!, num: scratch[i + 2]!, numUnit: scratch[i + 3]! }));
+      }
       const index = this.samples.length;
       this.samples.push(new Sample({ locationId: scratch.slice(0, ids.length), value: (s.value as number[]).slice(), label }));
-      this.sampleLabelKeys.push(labelKey);
+      this.sampleKeys.push(scratch.slice(0, n));
       const bucket = this.sampleBuckets.get(hash);
       if (bucket === undefined) this.sampleBuckets.set(hash, index);
       else if (typeof bucket === 'number') this.sampleBuckets.set(hash, [bucket, index]);
@@ -323,20 +348,19 @@ export class ProfileMerger {
     return out;
   }
 
-  /** The merged sample with stack `ids[0..n)` and these labels, if there is one. */
-  private findSample(hash: number, ids: number[], n: number, labelKey: string): Sample | undefined {
+  /** The merged sample whose identity is `key[0..n)`, if there is one. */
+  private findSample(hash: number, key: number[], n: number): Sample | undefined {
     const bucket = this.sampleBuckets.get(hash);
     if (bucket === undefined) return undefined;
-    if (typeof bucket === 'number') return this.sameSample(bucket, ids, n, labelKey) ? this.samples[bucket] : undefined;
-    for (const index of bucket) if (this.sameSample(index, ids, n, labelKey)) return this.samples[index];
+    if (typeof bucket === 'number') return this.sameSample(bucket, key, n) ? this.samples[bucket] : undefined;
+    for (const index of bucket) if (this.sameSample(index, key, n)) return this.samples[index];
     return undefined;
   }
 
-  private sameSample(index: number, ids: number[], n: number, labelKey: string): boolean {
-    if (this.sampleLabelKeys[index] !== labelKey) return false;
-    const other = this.samples[index]!.locationId;
+  private sameSample(index: number, key: number[], n: number): boolean {
+    const other = this.sampleKeys[index]!;
     if (other.length !== n) return false;
-    for (let i = 0; i < n; i++) if (other[i] !== ids[i]) return false;
+    for (let i = 0; i < n; i++) if (other[i] !== key[i]) return false;
     return true;
   }
 }
@@ -355,26 +379,6 @@ export function mergeProfiles(profiles: readonly Profile[], sources?: readonly s
 function isZero(values: readonly Numeric[]): boolean {
   for (const v of values) if (v !== 0) return false;
   return true;
-}
-
-/**
- * Labels as one string in a canonical order (by merged key id, stable), so that equal label
- * sets from different profiles give equal keys.
- */
-function canonicalLabelKey(labels: readonly Label[], str: (i: Numeric) => number): string {
-  const parts = labels.map((l) => `${str(l.key)}:${l.str ? str(l.str) : 0}:${l.num}:${l.numUnit ? str(l.numUnit) : 0}`);
-  if (parts.length > 1) {
-    const keyIds = labels.map((l) => str(l.key));
-    const order = parts.map((_, i) => i).sort((a, b) => keyIds[a]! - keyIds[b]! || a - b);
-    return order.map((i) => parts[i]).join(',');
-  }
-  return parts[0]!;
-}
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
 }
 
 function roundMappingSize(m: Mapping): Numeric {

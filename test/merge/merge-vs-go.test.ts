@@ -81,7 +81,7 @@ describe('merge of real Go profiles matches go tool pprof -proto', () => {
     await expectSameAsGo(files, 'gen-heap');
   }, 120_000);
 
-  test('20 generated CPU profiles with differing stacks (merged by worker threads)', async () => {
+  test('20 generated CPU profiles with differing stacks', async () => {
     const files = await generateProfiles('cpu', 20, path.join(dir, 'gen-cpu'), { seed: 5, cpuMs: 60 });
     await expectSameAsGo(files, 'gen-cpu');
   }, 120_000);
