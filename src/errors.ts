@@ -20,31 +20,31 @@ export const ExitCode = {
 
 /** Wrong flags or arguments; the CLI adds a pointer to the command's --help. */
 export class UsageError extends Error {
-  override readonly name = 'UsageError';
+  override readonly name: string = 'UsageError';
   readonly exitCode: number = ExitCode.usage;
 }
 
 /** A file or path given by the user could not be read or written. */
 export class InputError extends Error {
-  override readonly name = 'InputError';
+  override readonly name: string = 'InputError';
   readonly exitCode: number = ExitCode.failure;
 }
 
 /** The Kubernetes API refused or failed a request. */
 export class KubeError extends Error {
-  override readonly name = 'KubeError';
+  override readonly name: string = 'KubeError';
   readonly exitCode: number = ExitCode.failure;
 }
 
 /** The profile store refused or failed a request. */
 export class StoreError extends Error {
-  override readonly name = 'StoreError';
+  override readonly name: string = 'StoreError';
   readonly exitCode: number = ExitCode.failure;
 }
 
 /** Part of the work failed; the rest was done and has been reported. */
 export class PartialFailure extends Error {
-  override readonly name = 'PartialFailure';
+  override readonly name: string = 'PartialFailure';
   readonly exitCode: number = ExitCode.partial;
 }
 
