@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { ExitCode, UsageError, isExpectedError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { processIO, writeAll, type IOStreams } from './io.js';
+import { captureCommand } from './capture.js';
 import { mergeCommand } from './merge.js';
 import { notAvailableCommand } from './not-available.js';
 
@@ -22,7 +23,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
       'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server,\n' +
         'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
-    .command(notAvailableCommand(ctx, 'capture [pods..]', 'Capture pprof profiles from pods'))
+    .command(captureCommand(ctx))
     .command(notAvailableCommand(ctx, 'get [resource] [id]', 'List profiles, services and types in a profefe store'))
     .command(mergeCommand(ctx))
     .command(notAvailableCommand(ctx, 'open [targets..]', 'Show a profile as a flame graph in the browser'))

@@ -91,11 +91,12 @@ function goBuildEnv(): NodeJS.ProcessEnv {
 
 /**
  * Starts go-target on a free port of 127.0.0.1 and resolves once it reports
- * that it is listening. Always close() it, e.g. in afterAll.
+ * that it is listening. Always close() it, e.g. in afterAll. `load` scales its
+ * CPU workload (default 1, about half a core; 0 idles, for many targets).
  */
-export async function startGoTarget(): Promise<GoTarget> {
+export async function startGoTarget(opts: { load?: number } = {}): Promise<GoTarget> {
   const bin = await buildGoTarget();
-  const child = spawn(bin, ['-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['-addr', '127.0.0.1:0', '-load', String(opts.load ?? 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);

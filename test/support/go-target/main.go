@@ -62,7 +62,9 @@ func serve() {
 	// yields a heap profile with a useful number of samples.
 	runtime.MemProfileRate = 16 * 1024
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
 	flag.Parse()
+	cpuLoad = *load
 
 	runtime.SetBlockProfileRate(1)
 	runtime.SetMutexProfileFraction(1)
@@ -71,7 +73,9 @@ func serve() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	go cpuWorkload()
+	if cpuLoad > 0 {
+		go cpuWorkload()
+	}
 	go allocWorkload()
 	startMutexWorkload()
 	startChannelWorkload()
@@ -84,15 +88,18 @@ func serve() {
 // 2-core CI) and splits that time 8:4:2:1 so the order of the top functions
 // in a CPU profile is stable.
 func cpuWorkload() {
-	const slice = time.Millisecond
+	slice := time.Duration(float64(time.Millisecond) * cpuLoad)
 	for {
 		busy(8*slice, hashWork, 64)
 		busy(4*slice, sortWork, 128)
 		busy(2*slice, fibRecursive, 18)
 		busy(1*slice, parseWork, 256)
-		time.Sleep(15 * slice)
+		time.Sleep(15 * time.Millisecond)
 	}
 }
+
+// cpuLoad scales cpuWorkload (-load).
+var cpuLoad = 1.0
 
 // busy calls kernel(units) repeatedly for about d.
 func busy(d time.Duration, kernel func(int) uint64, units int) {

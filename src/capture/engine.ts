@@ -1,0 +1,119 @@
+import { decodeProfile } from '../pprof/index.js';
+import type { CaptureTarget } from '../kube/pods.js';
+import type { Tunnel } from '../kube/port-forward.js';
+import { FetchError, getOverTunnel } from './http-over-tunnel.js';
+import { profilePath, type ProfileType } from './profile-types.js';
+
+/** A validated profile, as handed to a sink. */
+export interface CapturedProfile {
+  readonly target: CaptureTarget;
+  readonly type: ProfileType;
+  /** The bytes as the pod sent them (gzipped pprof). */
+  readonly bytes: Uint8Array;
+  /** When the request started (for CPU profiles: when profiling began). */
+  readonly takenAt: Date;
+  readonly samples: number;
+}
+
+/** Where captured profiles go: local files, a profefe store, ... Returns where it went. */
+export interface Sink {
+  write(profile: CapturedProfile): Promise<string>;
+}
+
+export type CaptureOutcome =
+  | { readonly target: CaptureTarget; readonly type: ProfileType; readonly ok: true; readonly size: number; readonly samples: number; readonly location: string; readonly ms: number }
+  | { readonly target: CaptureTarget; readonly type: ProfileType; readonly ok: false; readonly error: string; readonly ms: number };
+
+export interface CaptureOptions {
+  readonly types: readonly ProfileType[];
+  /** CPU profile duration (`profile?seconds=N`). */
+  readonly seconds: number;
+  /** Pods captured at the same time. Each pod has at most two requests open: cpu and one other. */
+  readonly concurrency: number;
+  /** Time a CPU profile may take beyond `seconds`, and the least any request may take (default 10 s). */
+  readonly graceMs?: number;
+}
+
+export interface CaptureDeps {
+  readonly tunnel: Tunnel;
+  readonly sink: Sink;
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+  /** Called as each capture ends, in completion order (for progress displays and logs). */
+  readonly onOutcome?: (outcome: CaptureOutcome) => void;
+}
+
+const DEFAULT_GRACE_MS = 10_000;
+
+/**
+ * Captures every requested profile type from every target and hands each valid profile to
+ * the sink. Pods run concurrently (at most `concurrency` at once); within a pod the CPU
+ * profile runs alongside the quick profiles, so the CPU windows of all pods overlap and the
+ * whole capture takes about `seconds` plus transfer time. A failure is one outcome, never an
+ * exception: the caller decides what partial success means. Outcomes come back in target
+ * order, and within a target in the order of `types`.
+ */
+export async function captureTargets(targets: readonly CaptureTarget[], opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
+  const results: CaptureOutcome[][] = new Array(targets.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length && !deps.signal?.aborted) {
+      const i = next++;
+      results[i] = await capturePod(targets[i]!, opts, deps);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.concurrency), targets.length) }, worker));
+  deps.signal?.throwIfAborted();
+  return results.flat();
+}
+
+async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
+  const cpu = opts.types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
+  const done = new Map<ProfileType, CaptureOutcome>();
+  for (const type of opts.types) {
+    if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps));
+  }
+  if (cpu) done.set('cpu', await cpu);
+  return opts.types.map((t) => done.get(t)!);
+}
+
+async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome> {
+  const started = Date.now();
+  const takenAt = (deps.now ?? (() => new Date()))();
+  const path = profilePath(target.path, type, opts.seconds);
+  const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
+  const endpoint = { namespace: target.namespace, name: target.pod, port: target.port };
+  let outcome: CaptureOutcome;
+  try {
+    let res;
+    try {
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal);
+    } catch (err) {
+      // One more try when the tunnel broke; a refusal, a timeout or an abort is final.
+      if (!isTransient(err) || deps.signal?.aborted) throw err;
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal);
+    }
+    if (res.status !== 200) {
+      const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);
+      throw new Error(`GET ${path} answered ${res.status} ${res.statusText}${firstLine ? `: ${firstLine}` : ''}`);
+    }
+    const profile = decodeProfile(res.body);
+    const captured: CapturedProfile = { target, type, bytes: res.body, takenAt, samples: profile.sample.length };
+    const location = await deps.sink.write(captured);
+    outcome = { target, type, ok: true, size: res.body.length, samples: captured.samples, location, ms: Date.now() - started };
+  } catch (err) {
+    if (deps.signal?.aborted) throw deps.signal.reason;
+    outcome = { target, type, ok: false, error: oneLine((err as Error).message), ms: Date.now() - started };
+  }
+  deps.onOutcome?.(outcome);
+  return outcome;
+}
+
+function isTransient(err: unknown): boolean {
+  return (err instanceof FetchError || (err as Error)?.name === 'TunnelError') && (err as { transient?: boolean }).transient === true;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

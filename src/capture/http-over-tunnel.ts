@@ -1,0 +1,109 @@
+import { request } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { PodEndpoint, Tunnel } from '../kube/port-forward.js';
+
+export interface TunnelResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/** The HTTP exchange with a pod failed before a complete response arrived. */
+export class FetchError extends Error {
+  override readonly name = 'FetchError';
+  constructor(
+    message: string,
+    /** The tunnel broke (worth one retry), as opposed to a timeout or the pod refusing. */
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * GETs `path` from a pod over a fresh tunnel connection (one connection per request, closed
+ * afterwards). Resolves with the whole body once the response is complete; a response cut
+ * short, a timeout or an abort rejects, and the connection is destroyed in every case.
+ */
+export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string, timeoutMs: number, signal?: AbortSignal): Promise<TunnelResponse> {
+  return new Promise((resolve, reject) => {
+    let socket: Duplex | undefined;
+    let settled = false;
+    const finish = (err: Error | undefined, res?: TunnelResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket?.destroy();
+      if (err) reject(err);
+      else resolve(res!);
+    };
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(new FetchError(`timed out after ${Math.round(timeoutMs / 1000)}s`, false));
+    }, timeoutMs);
+    const onAbort = () => {
+      req.destroy();
+      finish(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    // No agent: with a createConnection and no agent, http uses our tunnel for this one request.
+    const req = request({
+      host: 'localhost',
+      port: target.port,
+      path,
+      method: 'GET',
+      headers: { 'Accept-Encoding': 'identity', Connection: 'close' },
+      createConnection: (_opts, oncreate) => {
+        tunnel.open(target, signal).then(
+          (s) => {
+            socket = s;
+            if (settled) s.destroy();
+            else oncreate(null, s as never);
+          },
+          (err: Error) => oncreate(err, undefined as never),
+        );
+        return undefined as never;
+      },
+    });
+    req.on('error', (err: Error & { code?: string; transient?: boolean }) => {
+      finish(asFetchError(err));
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+      });
+      res.on('error', (err) => finish(asFetchError(err, received)));
+      res.on('aborted', () => finish(new FetchError(`connection closed after ${received} bytes of the response`, true)));
+      res.on('end', () => {
+        if (!res.complete) {
+          finish(new FetchError(`connection closed after ${received} bytes of the response`, true));
+          return;
+        }
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
+        });
+      });
+    });
+    req.end();
+  });
+}
+
+function asFetchError(err: Error & { code?: string; transient?: boolean }, received?: number): Error {
+  if (err instanceof FetchError) return err;
+  // Tunnel errors (nothing listening, 401, ...) already say what happened in one line.
+  if (err.name === 'TunnelError' || err.name === 'KubeError') return err;
+  if (err.code === 'ECONNRESET' || /socket hang up|aborted/i.test(err.message)) {
+    const what = received ? `connection closed after ${received} bytes of the response` : 'connection closed before a response';
+    return new FetchError(what, true);
+  }
+  return new FetchError(err.message, false);
+}

@@ -1,0 +1,37 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import type { CapturedProfile, Sink } from './engine.js';
+
+/**
+ * Saves profiles as `DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz`, each written
+ * atomically (temporary file, then rename), so a crash never leaves half a profile.
+ */
+export class LocalSink implements Sink {
+  constructor(private readonly dir: string) {}
+
+  async write(p: CapturedProfile): Promise<string> {
+    const base = path.join(this.dir, safeName(p.target.service), p.type, `${safeName(p.target.namespace)}.${safeName(p.target.pod)}.${utcStamp(p.takenAt)}`);
+    let file = `${base}.pb.gz`;
+    // Two captures of one pod within a second (repeated runs) must not overwrite each other.
+    for (let n = 2; await exists(file); n++) file = `${base}-${n}.pb.gz`;
+    await writeFileAtomic(file, p.bytes);
+    return file;
+  }
+}
+
+/** `20261125T150102Z`: sorts by time, readable, and valid in file names everywhere. */
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}

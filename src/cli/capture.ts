@@ -1,0 +1,229 @@
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Argv, CommandModule } from 'yargs';
+import ora from 'ora';
+import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
+import { LocalSink } from '../capture/local-sink.js';
+import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
+import { resolveKubeAccess, type KubeAccess, type KubeAccessOptions } from '../kube/kubeconfig.js';
+import { discoverPods, type PodDiscovery, type PodQuery } from '../kube/pods.js';
+import { PortForwardTunnel, type Tunnel } from '../kube/port-forward.js';
+import { captureJson, renderCaptureTable, summaryLine, type CaptureSummary } from '../report/capture-report.js';
+import type { CommandContext } from './context.js';
+import { examples } from './help.js';
+import { writeAll } from './io.js';
+import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
+
+export interface CaptureOptions {
+  readonly kube: KubeAccessOptions;
+  readonly pods: string[];
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly types: ProfileType[];
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly outputDir: string;
+  readonly output: 'table' | 'json';
+  /** Extra time allowed per request (see the engine's CaptureOptions); tests shorten it. */
+  readonly graceMs?: number;
+}
+
+interface CaptureArgs extends KubeFlagArgs {
+  pods?: string[];
+  selector?: string;
+  'field-selector'?: string;
+  type?: string[];
+  seconds?: number;
+  concurrency?: number;
+  'output-dir'?: string;
+  output?: string;
+}
+
+/** Pods captured at once by default: enough for the CPU windows of a large namespace to overlap. */
+const DEFAULT_CONCURRENCY = 200;
+
+export function captureCommand(ctx: CommandContext): CommandModule<object, CaptureArgs> {
+  return {
+    command: 'capture [pods..]',
+    describe: 'Capture pprof profiles from pods through the API server (port-forward)',
+    builder: (y: Argv) =>
+      withKubeFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
+              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
+              'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
+              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
+              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
+              'All pods are captured at once, so their CPU profiles cover the same window.',
+          )
+          .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
+          .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
+          .option('field-selector', { type: 'string', requiresArg: true, describe: 'Selector (field query) to filter on, e.g. --field-selector spec.nodeName=n1' })
+          .option('type', {
+            alias: 'profile-type',
+            type: 'string',
+            array: true,
+            requiresArg: true,
+            describe: `profile types to capture, repeatable or comma-separated (default: all of ${PROFILE_TYPES.join(', ')})`,
+          })
+          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'duration of the CPU profile' })
+          .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
+          .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
+          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
+              ['Capture CPU and heap from all annotated pods of an app, with a 30 s CPU profile', 'kubectl profefe capture -n shop -l app=checkout --type cpu,heap --seconds 30'],
+              ['Capture every annotated pod in the cluster and print a JSON summary', 'kubectl profefe capture -A -o json'],
+              ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
+            ),
+          ),
+      ) as unknown as Argv<CaptureArgs>,
+    handler: async (args) => {
+      const opts = resolveCaptureOptions(args);
+      const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
+      await renderCapture(result, opts, ctx);
+    },
+  };
+}
+
+/** Completes and validates capture options; throws UsageError naming the flag at fault. */
+export function resolveCaptureOptions(args: CaptureArgs): CaptureOptions {
+  const types: ProfileType[] = [];
+  for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
+    if (raw.trim() === '') continue;
+    const t = parseProfileType(raw);
+    if (!t) throw new UsageError(`--type: unknown profile type "${raw}" (choose from ${PROFILE_TYPES.join(', ')})`);
+    if (!types.includes(t)) types.push(t);
+  }
+  const seconds = args.seconds ?? 10;
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
+  const concurrency = args.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
+  const output = String(args.output ?? 'table');
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
+  return {
+    kube: kubeAccessOptionsFrom(args),
+    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    labelSelector: args.selector || undefined,
+    fieldSelector: args['field-selector'] || undefined,
+    types: types.length > 0 ? types : [...PROFILE_TYPES],
+    seconds,
+    concurrency,
+    outputDir: args['output-dir'] ?? './profiles',
+    output,
+  };
+}
+
+export interface CaptureDeps {
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  /** Resolved cluster access; default: from the options and env, like kubectl. */
+  readonly access?: KubeAccess;
+  readonly tunnel?: Tunnel;
+  readonly progress?: CaptureProgress;
+}
+
+/** Receives progress while capturing (a spinner on a terminal). */
+export interface CaptureProgress {
+  start(total: { pods: number; profiles: number }): void;
+  update(outcome: CaptureOutcome): void;
+  stop(): void;
+}
+
+/** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
+export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
+  const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
+  const query: PodQuery = {
+    names: opts.pods,
+    namespace: access.namespace,
+    allNamespaces: access.allNamespaces,
+    labelSelector: opts.labelSelector,
+    fieldSelector: opts.fieldSelector,
+  };
+  const api = access.kubeConfig.makeApiClient(CoreV1Api);
+  const discovery = await withTimeout(discoverPods(api, query, { signal: deps.signal, server: access.kubeConfig.getCurrentCluster()?.server }), access.requestTimeoutMs, 'listing pods');
+  if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
+
+  const started = Date.now();
+  deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
+  try {
+    const outcomes = await captureTargets(
+      discovery.targets,
+      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs },
+      { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink: new LocalSink(opts.outputDir), signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
+    );
+    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started };
+  } finally {
+    deps.progress?.stop();
+  }
+}
+
+function nothingToCapture(d: PodDiscovery, q: PodQuery, opts: CaptureOptions): string {
+  if (d.skipped.length > 0) {
+    const reasons = d.skipped.slice(0, 3).map((s) => `${s.namespace}/${s.pod}: ${s.reason}`).join('; ');
+    return `no pod could be captured (${reasons}${d.skipped.length > 3 ? `; and ${d.skipped.length - 3} more` : ''})`;
+  }
+  const where = q.allNamespaces ? 'in any namespace' : `in namespace "${q.namespace}"`;
+  const selectors = [opts.labelSelector && `-l ${opts.labelSelector}`, opts.fieldSelector && `--field-selector ${opts.fieldSelector}`].filter(Boolean).join(' ');
+  return `no pods annotated profefe.com/enable=true ${where}${selectors ? ` matching ${selectors}` : ''}` + (q.allNamespaces ? '; name pods to capture them anyway' : '; try -A for all namespaces, or name the pods');
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string): Promise<T> {
+  if (!ms) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KubeError(`timed out after ${ms / 1000}s ${what} (--request-timeout)`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+  await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
+  const ok = result.outcomes.filter((o) => o.ok).length;
+  if (ok === 0) {
+    ctx.exitCode = ExitCode.failure;
+    if (opts.output === 'json') await writeAll(ctx.io.stderr, `error: nothing was captured\n`);
+    return;
+  }
+  if (ok < result.outcomes.length || result.skipped.length > 0) {
+    throw new PartialFailure(summaryLine(result));
+  }
+}
+
+/** A spinner on stderr when it is a terminal; nothing otherwise. */
+function progressFor(ctx: CommandContext): CaptureProgress | undefined {
+  if (!ctx.io.stderrIsTTY) return undefined;
+  const spinner = ora({ stream: ctx.io.stderr, isEnabled: true });
+  let total = { pods: 0, profiles: 0 };
+  let done = 0;
+  let failed = 0;
+  let podsDone = 0;
+  const donePerPod = new Map<string, number>();
+  const text = () =>
+    `capturing: ${podsDone}/${total.pods} pods done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
+  return {
+    start(t) {
+      total = t;
+      spinner.start(text());
+    },
+    update(o) {
+      done++;
+      if (!o.ok) failed++;
+      const key = `${o.target.namespace}/${o.target.pod}`;
+      const n = (donePerPod.get(key) ?? 0) + 1;
+      donePerPod.set(key, n);
+      if (n === total.profiles / total.pods) podsDone++;
+      spinner.text = text();
+    },
+    stop() {
+      spinner.stop();
+    },
+  };
+}

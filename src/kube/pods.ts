@@ -1,0 +1,358 @@
+/**
+ * Pod discovery: which pods to capture and where their pprof endpoint is. Pods opt in with annotations
+ * (kube-profefe's convention); annotations cannot be selected server-side, so listed pods are filtered here.
+ * Rules and wire details: /work/shared/k8s-sandbox.md §4.3.
+ */
+import {
+  ApiException,
+  Observable,
+  type ConfigurationOptions,
+  type CoreV1Api,
+  type V1Container,
+  type V1Pod,
+  type V1PodList,
+} from '@kubernetes/client-node';
+import { KubeError, UsageError } from '../errors.js';
+
+/** A pod to capture, with its pprof endpoint resolved from annotations. */
+export interface CaptureTarget {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly uid?: string;
+  /** profefe.com/service, else the pod's name */
+  readonly service: string;
+  /** profefe.com/port (a number, or the name of a container port), default 6060 */
+  readonly port: number;
+  /** profefe.com/path, default /debug/pprof; starts with '/', never ends with '/' ('' when pprof is served at the root) */
+  readonly path: string;
+  /** the container that declares `port`, else the first container */
+  readonly container?: string;
+  readonly node?: string;
+  readonly podIP?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** A pod that was asked for (or opted in) but cannot be captured, and why. */
+export interface SkippedPod {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly reason: string;
+}
+
+/** Which pods: by name in one namespace, or every opted-in pod matching the selectors (in one or all namespaces). */
+export interface PodQuery {
+  names: string[];
+  namespace: string;
+  allNamespaces: boolean;
+  /** -l/--selector, passed to the server; '' means none */
+  labelSelector?: string;
+  /** --field-selector, passed to the server; '' means none */
+  fieldSelector?: string;
+}
+
+/** Both lists sorted by namespace, then pod name. */
+export interface PodDiscovery {
+  targets: CaptureTarget[];
+  skipped: SkippedPod[];
+}
+
+/** Options of `discoverPods`. */
+export interface DiscoverOptions {
+  /** `limit` of each list request; default 500 (kubectl's chunk size) */
+  pageSize?: number;
+  /** how many pods are read by name at once; default 8 */
+  concurrency?: number;
+  /** aborts the request in flight; the signal's reason is thrown */
+  signal?: AbortSignal;
+  /** the API server URL, for error messages (default: taken from the failed request) */
+  server?: string;
+}
+
+/** The annotations a pod opts in with. Only `enable` is required, and only when listing. */
+export const ANNOTATIONS = {
+  enable: 'profefe.com/enable',
+  port: 'profefe.com/port',
+  path: 'profefe.com/path',
+  service: 'profefe.com/service',
+} as const;
+
+export const DEFAULT_PPROF_PORT = 6060;
+export const DEFAULT_PPROF_PATH = '/debug/pprof';
+const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * Finds the pods to capture.
+ * - With `names`: reads each pod in `query.namespace`. Named pods are taken without the enable annotation (the
+ *   user asked for them), except when `profefe.com/enable` is "false". A missing pod is skipped, not fatal.
+ *   Duplicate names count once. Throws UsageError with -A or a selector, as kubectl does.
+ * - Without: lists pods (one namespace, or all), the selectors applied by the server, paged with limit/continue;
+ *   keeps only pods whose `profefe.com/enable` is exactly "true". Other pods are neither targets nor skipped, so
+ *   an empty result means no opted-in pod matched (the caller words that).
+ * Opted-in pods that cannot be captured (not Running, terminating, bad annotations) are returned as skipped.
+ * API failures throw KubeError with one line saying what failed; an abort throws the signal's reason.
+ */
+export async function discoverPods(api: CoreV1Api, query: PodQuery, opts: DiscoverOptions = {}): Promise<PodDiscovery> {
+  const labelSelector = query.labelSelector || undefined;
+  const fieldSelector = query.fieldSelector || undefined;
+  if (query.names.length > 0) {
+    if (query.allNamespaces) {
+      throw new UsageError('a resource cannot be retrieved by name across all namespaces (-A/--all-namespaces)');
+    }
+    if (labelSelector !== undefined || fieldSelector !== undefined) {
+      const flags = [labelSelector !== undefined && '-l/--selector', fieldSelector !== undefined && '--field-selector'].filter(Boolean);
+      throw new UsageError(`name cannot be provided when a selector is specified (${flags.join(', ')})`);
+    }
+  }
+  const call = { signal: opts.signal, server: opts.server };
+  const found = query.names.length > 0
+    ? await readNamedPods(api, [...new Set(query.names)], query.namespace, opts.concurrency ?? DEFAULT_CONCURRENCY, call)
+    : await listOptedInPods(api, query, { labelSelector, fieldSelector }, opts.pageSize ?? DEFAULT_PAGE_SIZE, call);
+
+  const result: PodDiscovery = { targets: [], skipped: found.missing };
+  for (const pod of found.pods) {
+    const t = targetFromPod(pod);
+    if ('reason' in t) result.skipped.push(t);
+    else result.targets.push(t);
+  }
+  result.targets.sort(byNamespaceAndName);
+  result.skipped.sort(byNamespaceAndName);
+  return result;
+}
+
+/**
+ * The capture target for a pod, or why it cannot be captured, checked in this order: `profefe.com/enable` is
+ * "false"; being deleted (deletionTimestamp set); phase other than Running; a port annotation that is neither
+ * 1..65535 nor the name of a TCP container port; a path annotation that is not a URL path. Empty annotations
+ * count as unset. Does not require `profefe.com/enable: "true"` (the caller filters listed pods). Pure.
+ */
+export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
+  const meta = pod.metadata ?? {};
+  const namespace = meta.namespace ?? '', name = meta.name ?? '';
+  const annotations = meta.annotations ?? {};
+  const skip = (reason: string): SkippedPod => ({ namespace, pod: name, reason });
+
+  if (annotations[ANNOTATIONS.enable] === 'false') return skip(`${ANNOTATIONS.enable} is "false"`);
+  if (meta.deletionTimestamp != null) return skip('pod is terminating');
+  const phase = pod.status?.phase;
+  if (phase !== 'Running') return skip(phase ? `pod is ${phase}, not Running` : 'pod has no phase yet, not Running');
+
+  const containers = podContainers(pod);
+  const port = resolvePort(annotation(annotations, ANNOTATIONS.port), containers);
+  if (typeof port === 'string') return skip(port);
+  const path = normalisePath(annotation(annotations, ANNOTATIONS.path));
+  if (path === undefined) return skip(`${ANNOTATIONS.path} "${annotations[ANNOTATIONS.path]}" is not a URL path`);
+
+  const container = port.container ?? containers[0]?.name;
+  return {
+    namespace,
+    pod: name,
+    ...(meta.uid ? { uid: meta.uid } : {}),
+    service: annotation(annotations, ANNOTATIONS.service) ?? name,
+    port: port.number,
+    path,
+    ...(container ? { container } : {}),
+    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+    ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}),
+    labels: meta.labels ?? {},
+    annotations,
+  };
+}
+
+// ---- the API calls ----
+
+interface CallContext {
+  signal?: AbortSignal;
+  server?: string;
+}
+
+interface FoundPods {
+  pods: V1Pod[];
+  /** named pods that do not exist */
+  missing: SkippedPod[];
+}
+
+async function readNamedPods(api: CoreV1Api, names: string[], namespace: string, concurrency: number, call: CallContext): Promise<FoundPods> {
+  const found: FoundPods = { pods: [], missing: [] };
+  const options = requestOptions(call.signal);
+  await forEachBounded(names, concurrency, async (name) => {
+    call.signal?.throwIfAborted();
+    try {
+      found.pods.push(await api.readNamespacedPod({ name, namespace }, options));
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) {
+        found.missing.push({ namespace, pod: name, reason: `pod not found in namespace "${namespace}"` });
+        return;
+      }
+      throw apiError(err, { verb: 'get', resource: `pod "${name}"`, namespace }, call);
+    }
+  });
+  return found;
+}
+
+async function listOptedInPods(
+  api: CoreV1Api,
+  query: PodQuery,
+  selectors: { labelSelector?: string; fieldSelector?: string },
+  pageSize: number,
+  call: CallContext,
+): Promise<FoundPods> {
+  const pods: V1Pod[] = [];
+  const options = requestOptions(call.signal);
+  const action: Action = { verb: 'list', resource: 'pods', namespace: query.allNamespaces ? undefined : query.namespace };
+  let next: string | undefined;
+  do {
+    call.signal?.throwIfAborted();
+    const page = { ...selectors, limit: pageSize, ...(next ? { _continue: next } : {}) };
+    let list: V1PodList;
+    try {
+      list = query.allNamespaces
+        ? await api.listPodForAllNamespaces(page, options)
+        : await api.listNamespacedPod({ namespace: query.namespace, ...page }, options);
+    } catch (err) {
+      throw apiError(err, action, call);
+    }
+    for (const pod of list.items) {
+      if (pod.metadata?.annotations?.[ANNOTATIONS.enable] === 'true') pods.push(pod);
+    }
+    next = list.metadata?._continue || undefined;
+  } while (next);
+  return { pods, missing: [] };
+}
+
+/** client-node takes a per-request AbortSignal only through a middleware that sets it on the request. */
+function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+  if (!signal) return undefined;
+  return {
+    middleware: [{
+      pre: (request) => {
+        request.setSignal(signal);
+        return new Observable(Promise.resolve(request));
+      },
+      post: (response) => new Observable(Promise.resolve(response)),
+    }],
+    middlewareMergeStrategy: 'append', // keep the KubeConfig's own middleware
+  };
+}
+
+async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0, failed = false;
+  const worker = async () => {
+    try {
+      while (!failed && next < items.length) await fn(items[next++]!);
+    } catch (err) {
+      failed = true; // the other workers stop starting requests
+      throw err;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+// ---- errors ----
+
+interface Action {
+  verb: 'get' | 'list';
+  /** `pods` or `pod "name"` */
+  resource: string;
+  /** undefined: all namespaces */
+  namespace?: string;
+}
+
+/** Node's TLS verification codes: a certificate problem, not a network one. */
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO/;
+
+/** One line for a failed API call: ApiException (HTTP status), node-fetch's FetchError (network, TLS), abort. */
+function apiError(err: unknown, action: Action, call: CallContext): unknown {
+  if (call.signal?.aborted) return call.signal.reason;
+  const what = `${action.verb} ${action.resource} ${action.namespace === undefined ? 'across all namespaces' : `in namespace "${action.namespace}"`}`;
+  if (err instanceof ApiException) {
+    const code = err.code;
+    const message = statusMessage(err.body);
+    const detail = message ? `: ${message}` : '';
+    if (code === 401) return new KubeError('the API server rejected the credentials (401 Unauthorized): check your kubeconfig or token');
+    if (code === 403) return new KubeError(`forbidden (403): you cannot ${what}${detail}`);
+    return new KubeError(`cannot ${what}${detail} (${code}${HTTP_REASONS[code] ? ` ${HTTP_REASONS[code]}` : ''})`);
+  }
+  const e = err as { name?: string; message?: string; code?: string };
+  if (e?.name === 'FetchError') {
+    const message = e.message ?? '';
+    const server = call.server ?? /^request to (\S+) failed/.exec(message)?.[1]?.replace(/^(\w+:\/\/[^/]+).*$/, '$1') ?? 'its address';
+    const reason = /, reason: (.*)$/s.exec(message)?.[1] ?? message;
+    const hint = e.code && TLS_CODES.test(e.code)
+      ? " (check the cluster's certificate-authority in your kubeconfig, or pass --certificate-authority)"
+      : '';
+    return new KubeError(`cannot reach the Kubernetes API server at ${server}: ${oneLine(reason)}${hint}`);
+  }
+  return err;
+}
+
+const HTTP_REASONS: Record<number, string> = {
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 410: 'Gone', 422: 'Unprocessable Entity',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/** The `message` of a Kubernetes Status; client-node hands error bodies over as raw text (undefined for 401). */
+function statusMessage(body: unknown): string | undefined {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      const text = oneLine(body);
+      return text ? text.slice(0, 200) : undefined; // e.g. a proxy's HTML page
+    }
+  }
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message.trim() ? oneLine(message) : undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+// ---- annotations ----
+
+function annotation(annotations: Record<string, string>, key: string): string | undefined {
+  const v = annotations[key]?.trim();
+  return v ? v : undefined;
+}
+
+/** Containers that can serve a port: regular ones, then native sidecars (init containers that keep running). */
+function podContainers(pod: V1Pod): V1Container[] {
+  const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  return [...(pod.spec?.containers ?? []), ...sidecars];
+}
+
+/** The port number and the container declaring it, or the reason it cannot be used. */
+function resolvePort(value: string | undefined, containers: V1Container[]): { number: number; container?: string } | string {
+  const tcp = (p: { protocol?: string }) => (p.protocol ?? 'TCP') === 'TCP';
+  if (value === undefined || /^\d+$/.test(value)) {
+    const number = value === undefined ? DEFAULT_PPROF_PORT : Number(value);
+    if (number < 1 || number > 65535) return badPort(value!);
+    const owner = containers.find((c) => c.ports?.some((p) => p.containerPort === number && tcp(p)));
+    return { number, ...(owner ? { container: owner.name } : {}) };
+  }
+  for (const c of containers) {
+    const named = c.ports?.find((p) => p.name === value);
+    if (named && !tcp(named)) return `${ANNOTATIONS.port} "${value}" names a ${named.protocol} port; pprof needs TCP`;
+    if (named) return { number: named.containerPort, container: c.name };
+  }
+  return badPort(value);
+}
+
+function badPort(value: string): string {
+  return `${ANNOTATIONS.port} "${value}" is not a port number or a named container port`;
+}
+
+/** A leading '/', no trailing '/', no repeated '/'; undefined for something that is not a URL path. */
+function normalisePath(value: string | undefined): string | undefined {
+  if (value === undefined) return DEFAULT_PPROF_PATH;
+  if (/[?#\s]/.test(value) || /^[a-z][a-z0-9+.-]*:/i.test(value)) return undefined;
+  return `/${value}`.replace(/\/{2,}/g, '/').replace(/\/$/, '');
+}
+
+function byNamespaceAndName(a: { namespace: string; pod: string }, b: { namespace: string; pod: string }): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0;
+}

@@ -1,0 +1,154 @@
+import { Duplex, PassThrough, Writable } from 'node:stream';
+import { PortForward, type KubeConfig } from '@kubernetes/client-node';
+import type WebSocket from 'isomorphic-ws';
+import { KubeError } from '../errors.js';
+
+/** A pod's network endpoint as the capture engine sees it. */
+export interface PodEndpoint {
+  readonly namespace: string;
+  readonly name: string;
+  readonly port: number;
+}
+
+/**
+ * Opens byte streams to a port of a pod. One `open` is one TCP connection in the pod; the
+ * capture engine runs one HTTP request over each (no local listening ports at all).
+ */
+export interface Tunnel {
+  open(target: PodEndpoint, signal?: AbortSignal): Promise<Duplex>;
+}
+
+/** Error text the kubelet sends on the error channel, e.g. when nothing listens on the port. */
+export class TunnelError extends KubeError {
+  override readonly name = 'TunnelError';
+  constructor(
+    message: string,
+    /** Worth one more try: the tunnel broke, not the pod's answer. */
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Port-forward through the API server with client-node's PortForward (WebSocket,
+ * v4.channel.k8s.io), one WebSocket per connection, wired so that both sides close together:
+ * client-node neither ends its output when the WebSocket closes nor guards writes after close
+ * (kubernetes-client/javascript #459, #187), so this does both.
+ */
+export class PortForwardTunnel implements Tunnel {
+  private readonly forwarder: PortForward;
+
+  constructor(kubeConfig: KubeConfig) {
+    // disconnectOnErr: a message on the error channel ends the connection, as kubectl does.
+    this.forwarder = new PortForward(kubeConfig, true);
+  }
+
+  async open(target: PodEndpoint, signal?: AbortSignal): Promise<Duplex> {
+    signal?.throwIfAborted();
+    const input = new PassThrough();
+    const errorText: Buffer[] = [];
+    let socket: PodSocket | undefined;
+    const output = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        socket?.push(chunk);
+        done();
+      },
+    });
+    const errorChannel = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (chunk.length > 0) errorText.push(chunk);
+        done();
+      },
+    });
+    let ws: WebSocket.WebSocket;
+    try {
+      ws = (await this.forwarder.portForward(target.namespace, target.name, [target.port], output, errorChannel, input)) as WebSocket.WebSocket;
+    } catch (err) {
+      throw upgradeError(err, target);
+    }
+    socket = new PodSocket(ws, input, () => Buffer.concat(errorText).toString('utf8').trim(), target);
+    if (signal) {
+      const onAbort = () => socket!.destroy(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return socket;
+  }
+}
+
+/** The local end of one forwarded connection. */
+class PodSocket extends Duplex {
+  private wsClosed = false;
+
+  constructor(
+    private readonly ws: WebSocket.WebSocket,
+    private readonly input: PassThrough,
+    private readonly errorText: () => string,
+    private readonly target: PodEndpoint,
+  ) {
+    super();
+    ws.on('close', (code: number) => {
+      this.wsClosed = true;
+      const text = this.errorText();
+      if (text) {
+        this.destroy(new TunnelError(describeKubeletError(text, target), false));
+      } else if (code !== 1000 && !this.readableEnded) {
+        this.destroy(new TunnelError(`connection to pod ${target.namespace}/${target.name} port ${target.port} was cut (WebSocket closed with code ${code})`, true));
+      } else {
+        this.push(null);
+      }
+    });
+    ws.on('error', (err: Error) => this.destroy(new TunnelError(`port-forward to pod ${target.namespace}/${target.name}: ${err.message}`, true)));
+  }
+
+  override _read(): void {
+    // Data is pushed as it arrives; client-node offers no backpressure to apply.
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.wsClosed) return done(new TunnelError(`connection to pod ${this.target.namespace}/${this.target.name} is closed`, true));
+    this.input.write(chunk, done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    // Ending `input` makes client-node close the whole WebSocket at once (v4 has no half-close),
+    // which would lose the response: keep it open until the reader is done.
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    if (!this.wsClosed) this.ws.close();
+    this.input.destroy();
+    done(err);
+  }
+}
+
+function upgradeError(err: unknown, target: PodEndpoint): KubeError {
+  const message = (err as Error)?.message ?? String(err);
+  const where = `pod ${target.namespace}/${target.name}`;
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  switch (status) {
+    case '401':
+      return new KubeError(`port-forward to ${where}: unauthorized (401): check your credentials`);
+    case '403':
+      return new KubeError(`port-forward to ${where}: forbidden (403): you need "create" on pods/portforward`);
+    case '404':
+      return new KubeError(`port-forward to ${where}: pod not found (404)`);
+    case '400':
+      return new KubeError(`port-forward to ${where}: refused by the API server (400; is the pod running?)`);
+    default:
+      return new TunnelError(`port-forward to ${where}: ${message}`, true);
+  }
+}
+
+/** Turns the kubelet's error-channel text into a line that says what to check. */
+function describeKubeletError(text: string, target: PodEndpoint): string {
+  const where = `pod ${target.namespace}/${target.name}`;
+  if (/connection refused/i.test(text)) return `nothing listening on port ${target.port} in ${where} (${oneLine(text)})`;
+  return `port-forward to ${where} port ${target.port} failed: ${oneLine(text)}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,62 @@
+import type { CaptureOutcome } from '../capture/engine.js';
+import type { SkippedPod } from '../kube/pods.js';
+import { formatSize } from './units.js';
+
+/** What `kubectl profefe capture` did, for the summary table and `-o json`. */
+export interface CaptureSummary {
+  readonly outcomes: readonly CaptureOutcome[];
+  readonly skipped: readonly SkippedPod[];
+  readonly seconds: number;
+  readonly wallMs: number;
+}
+
+/** A kubectl-style table: POD, SERVICE, TYPE, SIZE, then the file or the error. */
+export function renderCaptureTable(s: CaptureSummary): string {
+  const rows: string[][] = [['NAMESPACE', 'POD', 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', 'RESULT']];
+  for (const o of s.outcomes) {
+    rows.push([
+      o.target.namespace,
+      o.target.pod,
+      o.target.service,
+      o.type,
+      o.ok ? formatSize(o.size) : '-',
+      o.ok ? String(o.samples) : '-',
+      o.ok ? o.location : `error: ${o.error}`,
+    ]);
+  }
+  for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `skipped: ${p.reason}`]);
+  return alignColumns(rows) + '\n' + summaryLine(s) + '\n';
+}
+
+/** One line: how many profiles were captured, failed and skipped, and how long it took. */
+export function summaryLine(s: CaptureSummary): string {
+  const ok = s.outcomes.filter((o) => o.ok).length;
+  const failed = s.outcomes.length - ok;
+  const pods = new Set(s.outcomes.map((o) => `${o.target.namespace}/${o.target.pod}`)).size;
+  const parts = [`${ok} of ${s.outcomes.length} profiles captured from ${pods} pod${pods === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)}s`];
+  if (failed) parts.push(`${failed} failed`);
+  if (s.skipped.length) parts.push(`${s.skipped.length} pod${s.skipped.length === 1 ? '' : 's'} skipped`);
+  return parts.join(', ');
+}
+
+/** Machine-readable summary: one object per capture and per skipped pod. */
+export function captureJson(s: CaptureSummary): string {
+  const captures = s.outcomes.map((o) => ({
+    namespace: o.target.namespace,
+    pod: o.target.pod,
+    service: o.target.service,
+    container: o.target.container ?? null,
+    node: o.target.node ?? null,
+    type: o.type,
+    ok: o.ok,
+    ...(o.ok ? { bytes: o.size, samples: o.samples, file: o.location } : { error: o.error }),
+    ms: o.ms,
+  }));
+  const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason }));
+  return JSON.stringify({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, null, 2) + '\n';
+}
+
+function alignColumns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd()).join('\n');
+}
