@@ -1,7 +1,8 @@
 import { decodeProfile } from '../pprof/index.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
-import { FetchError, getOverTunnel } from './http-over-tunnel.js';
+import type { Agent } from 'node:http';
+import { FetchError, getOverTunnel, tunnelAgent } from './http-over-tunnel.js';
 import { profilePath, type ProfileType } from './profile-types.js';
 
 /** A validated profile, as handed to a sink. */
@@ -70,14 +71,20 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
 async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
   const cpu = opts.types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
   const done = new Map<ProfileType, CaptureOutcome>();
-  for (const type of opts.types) {
-    if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps));
+  // The quick profiles go one after another over one kept-alive connection.
+  const agent = tunnelAgent(deps.tunnel, { namespace: target.namespace, name: target.pod, port: target.port }, deps.signal);
+  try {
+    for (const type of opts.types) {
+      if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps, agent));
+    }
+  } finally {
+    agent.destroy();
   }
   if (cpu) done.set('cpu', await cpu);
   return opts.types.map((t) => done.get(t)!);
 }
 
-async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome> {
+async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, agent?: Agent): Promise<CaptureOutcome> {
   const started = Date.now();
   const takenAt = (deps.now ?? (() => new Date()))();
   const path = profilePath(target.path, type, opts.seconds);
@@ -88,11 +95,12 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   try {
     let res;
     try {
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal);
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal, agent);
     } catch (err) {
-      // One more try when the tunnel broke; a refusal, a timeout or an abort is final.
+      // One more try, on a new connection, when the tunnel broke; a refusal, a timeout or an
+      // abort is final.
       if (!isTransient(err) || deps.signal?.aborted) throw err;
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal);
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal, agent);
     }
     if (res.status !== 200) {
       const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);

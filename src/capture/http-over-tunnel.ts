@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PodEndpoint, Tunnel } from '../kube/port-forward.js';
 
@@ -22,11 +22,28 @@ export class FetchError extends Error {
 }
 
 /**
- * GETs `path` from a pod over a fresh tunnel connection (one connection per request, closed
- * afterwards). Resolves with the whole body once the response is complete; a response cut
- * short, a timeout or an abort rejects, and the connection is destroyed in every case.
+ * An HTTP agent whose connections are tunnel connections to one pod, kept alive between
+ * requests (one at a time): a pod's quick profiles then share one WebSocket instead of
+ * paying a TLS handshake with the API server each. Destroy it when the pod is done.
  */
-export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string, timeoutMs: number, signal?: AbortSignal): Promise<TunnelResponse> {
+export function tunnelAgent(tunnel: Tunnel, target: PodEndpoint, signal?: AbortSignal): Agent {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  agent.createConnection = (_opts, oncreate) => {
+    tunnel.open(target, signal).then(
+      (s) => oncreate!(null, s as never),
+      (err: Error) => oncreate!(err, undefined as never),
+    );
+    return undefined as never;
+  };
+  return agent;
+}
+
+/**
+ * GETs `path` from a pod: over `agent`'s kept-alive connection when given, else over a fresh
+ * tunnel connection closed afterwards. Resolves with the whole body once the response is
+ * complete; a response cut short, a timeout or an abort rejects and destroys the connection.
+ */
+export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string, timeoutMs: number, signal?: AbortSignal, agent?: Agent): Promise<TunnelResponse> {
   return new Promise((resolve, reject) => {
     let socket: Duplex | undefined;
     let settled = false;
@@ -35,7 +52,9 @@ export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string,
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      socket?.destroy();
+      // A failed exchange leaves the connection in an unknown state; a good one may be reused.
+      if (err || !agent) socket?.destroy();
+      if (err) req.destroy();
       if (err) reject(err);
       else resolve(res!);
     };
@@ -49,24 +68,31 @@ export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string,
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    // No agent: with a createConnection and no agent, http uses our tunnel for this one request.
     const req = request({
       host: 'localhost',
       port: target.port,
       path,
       method: 'GET',
-      headers: { 'Accept-Encoding': 'identity', Connection: 'close' },
-      createConnection: (_opts, oncreate) => {
-        tunnel.open(target, signal).then(
-          (s) => {
-            socket = s;
-            if (settled) s.destroy();
-            else oncreate(null, s as never);
-          },
-          (err: Error) => oncreate(err, undefined as never),
-        );
-        return undefined as never;
-      },
+      headers: { 'Accept-Encoding': 'identity', ...(agent ? {} : { Connection: 'close' }) },
+      // Without an agent, a createConnection makes http use our tunnel for this one request.
+      ...(agent
+        ? { agent }
+        : {
+            createConnection: (_opts: unknown, oncreate: (err: Error | null, s: never) => void) => {
+              tunnel.open(target, signal).then(
+                (s) => {
+                  socket = s;
+                  if (settled) s.destroy();
+                  else oncreate(null, s as never);
+                },
+                (err: Error) => oncreate(err, undefined as never),
+              );
+              return undefined as never;
+            },
+          }),
+    });
+    req.on('socket', (s) => {
+      socket = s as unknown as Duplex;
     });
     req.on('error', (err: Error & { code?: string; transient?: boolean }) => {
       finish(asFetchError(err));

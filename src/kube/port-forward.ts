@@ -1,6 +1,10 @@
+import https from 'node:https';
 import { Duplex, PassThrough, Writable } from 'node:stream';
+import tls from 'node:tls';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
-import type WebSocket from 'isomorphic-ws';
+// Not re-exported by the package index, but public (typed) and the documented way to supply a socket factory.
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'isomorphic-ws';
 import { KubeError } from '../errors.js';
 
 /** A pod's network endpoint as the capture engine sees it. */
@@ -39,9 +43,26 @@ export class TunnelError extends KubeError {
 export class PortForwardTunnel implements Tunnel {
   private readonly forwarder: PortForward;
 
+  private sharedAgent: https.Agent | undefined;
+
   constructor(kubeConfig: KubeConfig) {
+    // client-node builds a fresh https.Agent, and so a fresh TLS context and a full handshake,
+    // for every WebSocket: a third of the CPU of capturing 150 pods. Its socket factory hook
+    // lets every connection share one agent, one TLS context and resumable sessions.
+    const handler = new WebSocketHandler(kubeConfig, (uri: string, protocols: string[], opts: WebSocket.ClientOptions) => new WebSocket(uri, protocols, { ...opts, agent: this.shareAgent(opts.agent) }));
     // disconnectOnErr: a message on the error channel ends the connection, as kubectl does.
-    this.forwarder = new PortForward(kubeConfig, true);
+    this.forwarder = new PortForward(kubeConfig, true, handler);
+  }
+
+  /** One agent for all connections, built from the first one client-node made; proxies are left alone. */
+  private shareAgent(agent: unknown): WebSocket.ClientOptions['agent'] {
+    if (!(agent instanceof https.Agent) || agent.constructor !== https.Agent) return agent as WebSocket.ClientOptions['agent'];
+    if (!this.sharedAgent) {
+      const o = agent.options as https.AgentOptions;
+      const secureContext = tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
+      this.sharedAgent = new https.Agent({ ...o, secureContext, maxCachedSessions: 512 });
+    }
+    return this.sharedAgent;
   }
 
   async open(target: PodEndpoint, signal?: AbortSignal): Promise<Duplex> {
@@ -104,6 +125,23 @@ class PodSocket extends Duplex {
 
   override _read(): void {
     // Data is pushed as it arrives; client-node offers no backpressure to apply.
+  }
+
+  // What node:http's keep-alive Agent calls on its sockets; a tunnel has nothing to tune.
+  setKeepAlive(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setTimeout(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {

@@ -65,6 +65,10 @@ func serve() {
 	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
 	flag.Parse()
 	cpuLoad = *load
+	if cpuLoad == 0 {
+		// Idle targets (benchmarks start a hundred or more) only tick along.
+		pace = 50
+	}
 
 	runtime.SetBlockProfileRate(1)
 	runtime.SetMutexProfileFraction(1)
@@ -101,6 +105,9 @@ func cpuWorkload() {
 // cpuLoad scales cpuWorkload (-load).
 var cpuLoad = 1.0
 
+// pace stretches the sleeps of the background workloads (1, or 50 when idle).
+var pace time.Duration = 1
+
 // busy calls kernel(units) repeatedly for about d.
 func busy(d time.Duration, kernel func(int) uint64, units int) {
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
@@ -119,7 +126,7 @@ func allocWorkload() {
 	for i := 0; ; i++ {
 		ring[i%len(ring)] = allocRing(1024 + rng.Intn(15*1024))
 		consume(uint64(len(allocScratch(1024 + rng.Intn(7*1024)))))
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(pace * 2 * time.Millisecond)
 	}
 }
 
@@ -141,7 +148,7 @@ func startMutexWorkload() {
 		go func() {
 			for {
 				contendMutex(&mu)
-				time.Sleep(time.Millisecond)
+				time.Sleep(pace * time.Millisecond)
 			}
 		}()
 	}
@@ -150,7 +157,7 @@ func startMutexWorkload() {
 //go:noinline
 func contendMutex(mu *sync.Mutex) {
 	mu.Lock()
-	time.Sleep(500 * time.Microsecond)
+	time.Sleep(pace * 500 * time.Microsecond)
 	mu.Unlock()
 }
 
@@ -164,7 +171,7 @@ func startChannelWorkload() {
 
 func produceTicks(ch chan<- int) {
 	for i := 0; ; i++ {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(pace * 2 * time.Millisecond)
 		ch <- i
 	}
 }
