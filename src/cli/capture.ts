@@ -1,13 +1,12 @@
-import { CoreV1Api } from '@kubernetes/client-node';
+import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
-import ora from 'ora';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
 import { LocalSink } from '../capture/local-sink.js';
 import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
-import { resolveKubeAccess, type KubeAccess, type KubeAccessOptions } from '../kube/kubeconfig.js';
-import { discoverPods, type PodDiscovery, type PodQuery } from '../kube/pods.js';
-import { PortForwardTunnel, type Tunnel } from '../kube/port-forward.js';
+import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
+import type { PodDiscovery, PodQuery } from '../kube/pods.js';
+import type { Tunnel } from '../kube/port-forward.js';
 import { captureJson, renderCaptureTable, summaryLine, type CaptureSummary } from '../report/capture-report.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
@@ -128,13 +127,20 @@ export interface CaptureDeps {
 
 /** Receives progress while capturing (a spinner on a terminal). */
 export interface CaptureProgress {
-  start(total: { pods: number; profiles: number }): void;
+  start(total: { pods: number; profiles: number }): void | Promise<void>;
   update(outcome: CaptureOutcome): void;
   stop(): void;
 }
 
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
 export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
+  // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
+  const [{ CoreV1Api }, { resolveKubeAccess }, { discoverPods }, { PortForwardTunnel }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('../kube/kubeconfig.js'),
+    import('../kube/pods.js'),
+    import('../kube/port-forward.js'),
+  ]);
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
   const query: PodQuery = {
     names: opts.pods,
@@ -148,7 +154,7 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 
   const started = Date.now();
-  deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
+  await deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
   try {
     const outcomes = await captureTargets(
       discovery.targets,
@@ -200,7 +206,7 @@ async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: 
 /** A spinner on stderr when it is a terminal; nothing otherwise. */
 function progressFor(ctx: CommandContext): CaptureProgress | undefined {
   if (!ctx.io.stderrIsTTY) return undefined;
-  const spinner = ora({ stream: ctx.io.stderr, isEnabled: true });
+  let spinner: Ora;
   let total = { pods: 0, profiles: 0 };
   let done = 0;
   let failed = 0;
@@ -209,9 +215,10 @@ function progressFor(ctx: CommandContext): CaptureProgress | undefined {
   const text = () =>
     `capturing: ${podsDone}/${total.pods} pods done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
   return {
-    start(t) {
+    async start(t) {
       total = t;
-      spinner.start(text());
+      const { default: ora } = await import('ora');
+      spinner = ora({ stream: ctx.io.stderr, isEnabled: true }).start(text());
     },
     update(o) {
       done++;
@@ -223,7 +230,7 @@ function progressFor(ctx: CommandContext): CaptureProgress | undefined {
       spinner.text = text();
     },
     stop() {
-      spinner.stop();
+      spinner?.stop();
     },
   };
 }

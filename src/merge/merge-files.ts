@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -44,7 +43,7 @@ export async function mergeProfileFiles(files: readonly string[], opts: MergeFil
   );
   // Under a TypeScript test runner the compiled worker script does not exist: merge in-process.
   if (workers < 2 || !existsSync(fileURLToPath(WORKER_SCRIPT))) return mergeFilesInProcess(files, opts);
-  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => 0)));
+  const sizes = files.map((f) => statSync(f, { throwIfNoEntry: false })?.size ?? 0);
   if (opts.workers === undefined && sizes.reduce((a, b) => a + b, 0) < MIN_BYTES_FOR_WORKERS) {
     return mergeFilesInProcess(files, opts);
   }
