@@ -29,7 +29,7 @@ export function renderTopTable(report: TopReport, nodes: number, header: string[
   }
   const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...table.map((row) => row[c]!.length)));
   for (const row of table) {
-    lines.push(row.slice(0, 5).map((cell, c) => cell.padStart(widths[c]! + (c === 0 ? 4 : 1))).join('') + '  ' + row[5]);
+    lines.push((row.slice(0, 5).map((cell, c) => cell.padStart(widths[c]! + (c === 0 ? 4 : 1))).join('') + '  ' + row[5]).trimEnd());
   }
   return lines.join('\n') + '\n';
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { decodeProfile, sampleTypesOf } from '../../src/pprof/index.js';
 import { resolveCaptureOptions, runCapture } from '../../src/cli/capture.js';
 import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
+import { PortForwardTunnel, TunnelError, type Tunnel } from '../../src/kube/port-forward.js';
 import { goPprofTop } from '../support/go-pprof.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
@@ -162,6 +163,19 @@ describe('kubectl profefe capture', () => {
     expect(hung).toMatchObject({ ok: false, error: 'timed out after 2s' });
     expect(fine).toMatchObject({ ok: true, type: 'cpu' });
   }, 20_000);
+
+  test('a tunnel that breaks once is retried on a new connection', async () => {
+    const opts = resolveCaptureOptions({ pods: ['checkout-1'], type: ['heap', 'goroutine'], 'output-dir': out('retry') });
+    const access = resolveKubeAccess(opts.kube, env());
+    const real = new PortForwardTunnel(access.kubeConfig);
+    let opens = 0;
+    const flaky: Tunnel = {
+      open: (target, signal) => (++opens === 1 ? Promise.reject(new TunnelError('connection to pod was cut (WebSocket closed with code 1006)', true)) : real.open(target, signal)),
+    };
+    const result = await runCapture(opts, { env: env(), access, tunnel: flaky });
+    expect(result.outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(opens).toBe(2); // one failed open, then one kept-alive connection for both profiles
+  });
 
   test('50 pods at once', async () => {
     // The 50 pods share two Go processes, and a Go process serves one CPU profile at a time, so
