@@ -7,7 +7,7 @@ import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
-import { captureJson, renderCaptureTable, summaryLine, type CaptureSummary } from '../report/capture-report.js';
+import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
@@ -193,13 +193,20 @@ async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: strin
 async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
   await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
   const ok = result.outcomes.filter((o) => o.ok).length;
+  const failed = result.outcomes.length - ok;
   if (ok === 0) {
     ctx.exitCode = ExitCode.failure;
     if (opts.output === 'json') await writeAll(ctx.io.stderr, `error: nothing was captured\n`);
     return;
   }
-  if (ok < result.outcomes.length || result.skipped.length > 0) {
-    throw new PartialFailure(summaryLine(result));
+  // A pod the user named and could not get is a failure; an annotated pod that is not running
+  // (being rolled out, say) is only reported.
+  const namedSkipped = opts.pods.length > 0 ? result.skipped.length : 0;
+  if (failed > 0 || namedSkipped > 0) {
+    const parts = [];
+    if (failed) parts.push(`${failed} of ${result.outcomes.length} captures failed`);
+    if (namedSkipped) parts.push(`${namedSkipped} named pod${namedSkipped === 1 ? '' : 's'} could not be captured`);
+    throw new PartialFailure(`${parts.join(', ')}; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved`);
   }
 }
 

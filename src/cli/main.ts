@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode, UsageError, isExpectedError } from '../errors.js';
@@ -80,6 +81,9 @@ function oneLine(message: string): string {
 /** Entry point of bin/kubectl-profefe: wires the real process to `main`. */
 export async function runFromProcess(): Promise<void> {
   const controller = new AbortController();
+  // Every request in flight listens for the abort (a capture of 150 pods has hundreds); each
+  // removes its listener when done, so the default leak warning at 10 would only mislead.
+  setMaxListeners(0, controller.signal);
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -62,6 +62,8 @@ beforeAll(async () => {
       pod('shop', 'cut-1'),
       pod('shop', 'hang-1', { forward: { 6060: { host: '127.0.0.1', port: hangPort } } }),
       pod('empty', 'nothing-1', { annotations: {} }),
+      pod('rollout', 'web-1'),
+      pod('rollout', 'web-2', { phase: 'Pending' }),
       ...Array.from({ length: 50 }, (_, i) => pod('fleet', `api-${i}`, { forward: { 6060: { host: '127.0.0.1', port: i % 2 ? go.port : go2.port } } })),
     ],
   });
@@ -109,6 +111,14 @@ describe('kubectl profefe capture', () => {
     expect(list.at(-1)!.query.get('labelSelector')).toBe('app=checkout');
   });
 
+  test('an annotated pod that is not running is reported, not a failure', async () => {
+    const run = await runCli(['capture', '-n', 'rollout', '--type', 'goroutine', '--output-dir', out('rollout'), '-o', 'json'], { env: env() });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout.toString());
+    expect(summary.skipped).toEqual([{ namespace: 'rollout', pod: 'web-2', reason: 'pod is Pending, not Running' }]);
+    expect(summary.captures.map((c: { pod: string; ok: boolean }) => [c.pod, c.ok])).toEqual([['web-1', true]]);
+  });
+
   test('a named container port in profefe.com/port is resolved', async () => {
     const run = await runCli(['capture', 'named-1', '--type', 'goroutine', '--output-dir', out('named')], { env: env() });
     expect(run.code).toBe(0);
@@ -143,7 +153,8 @@ describe('kubectl profefe capture', () => {
   test('some failures: the rest is saved, exit 3 with a summary', async () => {
     const run = await runCli(['capture', 'checkout-1', 'deaf-1', '--type', 'heap,goroutine', '--output-dir', out('partial')], { env: env() });
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/^error: 2 of 4 profiles captured from 2 pods in [\d.]+s, 2 failed\n$/);
+    expect(run.stderr).toBe('error: 2 of 4 captures failed; the other 2 profiles were saved\n');
+    expect(run.stdout.toString()).toMatch(/2 of 4 profiles captured from 2 pods in [\d.]+s, 2 failed\n$/);
   });
 
   test('a bad token is one clear line', async () => {
