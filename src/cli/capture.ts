@@ -1,7 +1,10 @@
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
-import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
-import { LocalSink } from '../capture/local-sink.js';
+import { captureTargets, type CaptureOutcome, type Sink } from '../capture/engine.js';
+import { LocalSink, TeeSink } from '../capture/local-sink.js';
+import { StoreSink } from '../capture/store-sink.js';
+import { openStore, type StoreOptions } from '../store/open-store.js';
+import { Spool } from '../store/spool.js';
 import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
@@ -12,6 +15,7 @@ import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 export interface CaptureOptions {
   readonly kube: KubeAccessOptions;
@@ -23,11 +27,16 @@ export interface CaptureOptions {
   readonly concurrency: number;
   readonly outputDir: string;
   readonly output: 'table' | 'json';
+  /** Where profiles are uploaded: a profefe URL, else the local store (beside the files). */
+  readonly store: StoreOptions;
+  /** Pod labels copied onto uploads (--label-from-pod). */
+  readonly labelsFromPod: string[];
   /** Extra time allowed per request (see the engine's CaptureOptions); tests shorten it. */
   readonly graceMs?: number;
 }
 
-interface CaptureArgs extends KubeFlagArgs {
+interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs {
+  'label-from-pod'?: string[];
   pods?: string[];
   selector?: string;
   'field-selector'?: string;
@@ -47,7 +56,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
     describe: 'Capture pprof profiles from pods through the API server (port-forward)',
     builder: (y: Argv) =>
       withKubeFlags(
-        y
+        withStoreFlags(y)
           .usage(
             'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
@@ -70,7 +79,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
-          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'help'], 'Options:')
+          .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
+          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -81,7 +91,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           ),
       ) as unknown as Argv<CaptureArgs>,
     handler: async (args) => {
-      const opts = resolveCaptureOptions(args);
+      const opts = resolveCaptureOptions(args, ctx.env);
       const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
       await renderCapture(result, opts, ctx);
     },
@@ -89,7 +99,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
 }
 
 /** Completes and validates capture options; throws UsageError naming the flag at fault. */
-export function resolveCaptureOptions(args: CaptureArgs): CaptureOptions {
+export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
   const types: ProfileType[] = [];
   for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
     if (raw.trim() === '') continue;
@@ -113,6 +123,8 @@ export function resolveCaptureOptions(args: CaptureArgs): CaptureOptions {
     concurrency,
     outputDir: args['output-dir'] ?? './profiles',
     output,
+    store: resolveStoreOptions(args, env),
+    labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
   };
 }
 
@@ -135,12 +147,11 @@ export interface CaptureProgress {
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
 export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
-  const [{ CoreV1Api }, { resolveKubeAccess }, { discoverPods }, { PortForwardTunnel }] = await Promise.all([
-    import('@kubernetes/client-node'),
-    import('../kube/kubeconfig.js'),
-    import('../kube/pods.js'),
-    import('../kube/port-forward.js'),
-  ]);
+  // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
+  const { discoverPods } = await import('../kube/pods.js');
+  const { PortForwardTunnel } = await import('../kube/port-forward.js');
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
   const query: PodQuery = {
     names: opts.pods,
@@ -153,17 +164,25 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   const discovery = await withTimeout(discoverPods(api, query, { signal: deps.signal, server: access.kubeConfig.getCurrentCluster()?.server }), access.requestTimeoutMs, 'listing pods');
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 
+  // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
+  // are saved as files and also indexed in the local store, so get and merge find them.
+  const store = await openStore(opts.store);
+  const spool = new Spool(opts.store.spoolDir);
+  const sink: Sink = opts.store.hostport
+    ? new StoreSink(store, spool, opts.labelsFromPod)
+    : new TeeSink(new LocalSink(opts.outputDir), new StoreSink(store, undefined, opts.labelsFromPod));
   const started = Date.now();
   await deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
   try {
     const outcomes = await captureTargets(
       discovery.targets,
       { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs },
-      { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink: new LocalSink(opts.outputDir), signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
+      { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
     );
     return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started };
   } finally {
     deps.progress?.stop();
+    await store.close();
   }
 }
 

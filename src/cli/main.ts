@@ -5,7 +5,10 @@ import { ExitCode, UsageError, isExpectedError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { processIO, writeAll, type IOStreams } from './io.js';
 import { captureCommand } from './capture.js';
+import { getCommand } from './get.js';
 import { mergeCommand } from './merge.js';
+import { pushCommand } from './push.js';
+import { serveCommand } from './serve.js';
 import { notAvailableCommand } from './not-available.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -25,13 +28,15 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
         'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
     .command(captureCommand(ctx))
-    .command(notAvailableCommand(ctx, 'get [resource] [id]', 'List profiles, services and types in a profefe store'))
+    .command(getCommand(ctx))
     .command(mergeCommand(ctx))
     .command(notAvailableCommand(ctx, 'open [targets..]', 'Show a profile as a flame graph in the browser'))
+    .command(pushCommand(ctx))
+    .command(serveCommand(ctx))
     .middleware((args) => {
       commandName = String(args._[0] ?? '');
     }, true)
-    .demandCommand(1, 'Name a command: capture, get, merge or open.')
+    .demandCommand(1, 'Name a command: capture, get, merge, open, push or serve.')
     .recommendCommands()
     .strict()
     .help()

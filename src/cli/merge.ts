@@ -3,16 +3,25 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { mergeProfileFiles } from '../merge/merge-files.js';
-import { computeTop, encodeProfile, sampleTypesOf, type Profile } from '../pprof/index.js';
+import { computeTop, decodeProfile, encodeProfile, sampleTypesOf, type Profile } from '../pprof/index.js';
 import { renderTopTable } from '../report/top-table.js';
 import { formatSize } from '../report/units.js';
+import { openStore, type StoreOptions } from '../store/open-store.js';
+import type { FindQuery, StoreProfileType } from '../store/store.js';
 import type { CommandContext } from './context.js';
+import { parseStoreType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+
+/** What to merge: local files, a store query, or store ids. */
+export type MergeSource =
+  | { readonly kind: 'files'; readonly inputs: string[] }
+  | { readonly kind: 'query'; readonly query: FindQuery & { type: StoreProfileType }; readonly store: StoreOptions }
+  | { readonly kind: 'ids'; readonly ids: string[]; readonly store: StoreOptions };
 
 export interface MergeOptions {
-  /** Profile files, directories or quoted globs. */
-  readonly inputs: string[];
+  readonly source: MergeSource;
   /** Where the merged .pb.gz goes; undefined means stdout. */
   readonly output?: string;
   /** Print the top N functions instead of writing the profile. */
@@ -21,49 +30,68 @@ export interface MergeOptions {
   readonly sampleType?: string;
 }
 
+/** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
 export interface MergeResult {
-  readonly profile: Profile;
-  readonly inputs: number;
+  readonly profile?: Profile;
+  readonly bytes?: Uint8Array;
+  /** Number of merged inputs, when known (a store does not say). */
+  readonly inputs?: number;
 }
 
-interface MergeArgs {
+interface MergeArgs extends StoreFlagArgs {
   inputs?: string[];
   output?: string;
   top?: number;
   'sample-type'?: string;
+  service?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  label?: string[];
+  limit?: number;
+  id?: string[];
 }
 
 /** `kubectl profefe merge`: yargs wiring only; the work is in resolveMergeOptions and runMerge. */
 export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeArgs> {
   return {
     command: 'merge [inputs..]',
-    describe: 'Merge pprof profiles into one .pb.gz (stdout, or -o FILE)',
+    describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or -o FILE)',
     builder: (y: Argv) =>
-      y
-        .usage(
-          'Usage: kubectl profefe merge FILE|DIR|GLOB... [-o FILE] [--top N]\n\n' +
-            'Merge pprof profiles (gzipped or raw protobuf) into one profile, like\n' +
-            '`go tool pprof -proto`: samples with the same stack and labels are summed,\n' +
-            'the earliest start time is kept and durations are added. All inputs must\n' +
-            'have the same sample types (e.g. all CPU or all heap profiles).',
-        )
-        .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
-        .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
-        .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
-        .option('sample-type', {
-          alias: 'sample-index',
-          type: 'string',
-          describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)',
-          requiresArg: true,
-        })
-        .epilog(
-          examples(
-            ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ | go tool pprof -top -'],
-            ['Merge a glob (quoted: expanded here, so any number of files works) into a file', "kubectl profefe merge 'profiles/**/heap/*.pb.gz' -o heap.pb.gz"],
-            ['Show the 20 functions with the most flat time', 'kubectl profefe merge a.pb.gz b.pb.gz --top 20'],
-            ['Show allocations instead of in-use memory', 'kubectl profefe merge heap/ --top 10 --sample-type alloc_space'],
+      withStoreFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe merge FILE|DIR|GLOB... [-o FILE] [--top N]\n' +
+              '       kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
+              '       kubectl profefe merge --id ID [--id ID]...\n\n' +
+              'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the\n' +
+              'same stack and labels are summed, the earliest start time is kept and durations are\n' +
+              'added. All inputs must have the same sample types (e.g. all CPU or all heap profiles).\n' +
+              'With --service or --id the profiles come from the store (profefe merges them itself;\n' +
+              'the local store is merged here); the window defaults to the last 24 hours.',
+          )
+          .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
+          .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
+          .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
+          .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
+          .option('service', { type: 'string', requiresArg: true, describe: 'merge stored profiles of this service' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
+          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
+          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
+          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable)' })
+          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N stored profiles' })
+          .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
+          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ -o auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
+              ['Merge a glob (quoted: expanded here, so any number of files works) into a file', "kubectl profefe merge 'profiles/**/heap/*.pb.gz' -o heap.pb.gz"],
+              ['Show the 20 functions with the most flat time', 'kubectl profefe merge a.pb.gz b.pb.gz --top 20'],
+              ['Merge the last hour of CPU profiles of a service from the store', 'kubectl profefe merge --service auth --type cpu --from 1h -o auth.pb.gz'],
+              ['Show allocations instead of in-use memory', 'kubectl profefe merge heap/ --top 10 --sample-type alloc_space'],
+            ),
           ),
-        ) as Argv<MergeArgs>,
+      ) as unknown as Argv<MergeArgs>,
     handler: async (args) => {
       const opts = resolveMergeOptions(args, ctx);
       const result = await runMerge(opts, { signal: ctx.signal });
@@ -73,9 +101,13 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
 }
 
 /** Completes and validates merge options; throws UsageError naming the flag at fault. */
-export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, 'io'>): MergeOptions {
+export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, 'io' | 'env'>, now = new Date()): MergeOptions {
   const inputs = (args.inputs ?? []).filter((x) => x !== undefined && x !== '').map(String);
-  if (inputs.length === 0) throw new UsageError('merge needs at least one profile file, directory or glob');
+  const ids = (args.id ?? []).map(String).filter(Boolean);
+  const fromStore = args.service !== undefined || ids.length > 0;
+  if (fromStore && inputs.length > 0) throw new UsageError('give either files or --service/--id, not both');
+  if (args.service !== undefined && ids.length > 0) throw new UsageError('--service and --id cannot be combined');
+  if (!fromStore && inputs.length === 0) throw new UsageError('merge needs profile files, a directory, a glob, --service or --id');
   if (args.top !== undefined && (!Number.isInteger(args.top) || args.top < 0)) {
     throw new UsageError(`--top must be a whole number >= 0, got ${args.top}`);
   }
@@ -86,38 +118,61 @@ export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, '
     throw new UsageError('--sample-type only applies to --top (a merged profile keeps every sample type)');
   }
   if (args.top === undefined && args.output === undefined && ctx.io.stdoutIsTTY) {
-    throw new UsageError(
-      'refusing to write a binary profile to the terminal; use -o FILE, redirect (> merged.pb.gz) or pipe (| go tool pprof -top -)',
-    );
+    throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE, or redirect (> merged.pb.gz)');
   }
-  return { inputs, output: args.output, top: args.top, sampleType: args['sample-type'] };
+  let source: MergeSource;
+  if (ids.length > 0) {
+    const bad = ids.find((id) => id.includes('+'));
+    if (bad) throw new UsageError(`--id: profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
+    source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
+  } else if (args.service !== undefined) {
+    if (args.type === undefined) throw new UsageError('merging stored profiles needs --type (profiles of different types cannot be merged)');
+    const type = parseStoreType(args.type);
+    if (type === 'trace') throw new UsageError('--type trace: traces cannot be merged');
+    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
+  } else {
+    source = { kind: 'files', inputs };
+  }
+  return { source, output: args.output, top: args.top, sampleType: args['sample-type'] };
 }
 
-/** Expands the inputs and merges them. */
+/** Merges from the chosen source. */
 export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
-  const files = await expandProfilePaths(opts.inputs);
-  return mergeProfileFiles(files, { signal: deps.signal });
+  const source = opts.source;
+  if (source.kind === 'files') {
+    const files = await expandProfilePaths(source.inputs);
+    return mergeProfileFiles(files, { signal: deps.signal });
+  }
+  const store = await openStore(source.store);
+  try {
+    const bytes = source.kind === 'ids' ? await store.mergeIds(source.ids) : await store.mergeQuery(source.query);
+    return { bytes };
+  } finally {
+    await store.close();
+  }
 }
 
 async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
   if (opts.top !== undefined) {
+    const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store');
     let report;
     try {
-      report = computeTop(result.profile, opts.sampleType);
+      report = computeTop(profile, opts.sampleType);
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
-    const types = sampleTypesOf(result.profile).map((t) => t.type).join(', ');
-    const header = [`Merged profiles: ${result.inputs}`, `Sample types: ${types}`];
+    const types = sampleTypesOf(profile).map((t) => t.type).join(', ');
+    const header = [...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []), `Sample types: ${types}`];
     await writeAll(io.stdout, renderTopTable(report, opts.top, header));
     return;
   }
-  const bytes = encodeProfile(result.profile);
+  const bytes = result.bytes ?? encodeProfile(result.profile!);
   if (opts.output === undefined) {
     await writeAll(io.stdout, bytes);
     return;
   }
   await writeFileAtomic(opts.output, bytes);
-  await writeAll(io.stderr, `merged ${result.inputs} profile${result.inputs === 1 ? '' : 's'} into ${opts.output} (${formatSize(bytes.length)})\n`);
+  const what = result.inputs !== undefined ? `merged ${result.inputs} profile${result.inputs === 1 ? '' : 's'}` : 'wrote the merged profile';
+  await writeAll(io.stderr, `${what} into ${opts.output} (${formatSize(bytes.length)})\n`);
 }

@@ -1,5 +1,6 @@
 import type { CaptureOutcome } from '../capture/engine.js';
 import type { SkippedPod } from '../kube/pods.js';
+import { alignColumns } from './columns.js';
 import { formatSize } from './units.js';
 
 /** What `kubectl profefe capture` did, for the summary table and `-o json`. */
@@ -54,9 +55,4 @@ export function captureJson(s: CaptureSummary): string {
   }));
   const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason }));
   return JSON.stringify({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, null, 2) + '\n';
-}
-
-function alignColumns(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd()).join('\n');
 }

@@ -1,0 +1,60 @@
+import { StoreStatusError } from '../errors.js';
+import type { Spool } from '../store/spool.js';
+import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
+import type { CapturedProfile, Sink } from './engine.js';
+import { utcStamp } from './local-sink.js';
+import type { ProfileType } from './profile-types.js';
+
+/** profefe has no allocs type: a Go allocs profile is a heap profile (alloc_space first). */
+export function storeTypeOf(type: ProfileType): StoreProfileType {
+  return type === 'allocs' ? 'heap' : type;
+}
+
+/**
+ * The labels kubectl-profefe puts on an upload: where the profile came from, plus the pod
+ * labels named with --label-from-pod (a version label, say). Sorted by key, like profefe.
+ */
+export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
+  const t = p.target;
+  const labels: Record<string, string> = { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe' };
+  if (t.container) labels.container = t.container;
+  if (t.node) labels.node = t.node;
+  if (p.type === 'allocs') labels.profile = 'allocs';
+  for (const key of labelsFromPod) {
+    const value = t.labels[key];
+    if (value !== undefined) labels[key] = value;
+  }
+  return Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * Uploads each profile to a store. Nothing is lost: when the store cannot take it (down, 5xx
+ * after the client's retries) the profile goes to the spool for `kubectl profefe push`; when it
+ * refuses it (4xx, e.g. a profile with no samples) it is kept in the spool's rejected/ folder.
+ * Either way the capture fails with a message that says why and where the file is.
+ */
+export class StoreSink implements Sink {
+  constructor(
+    private readonly store: ProfileStore,
+    /** Where failed uploads are kept; without one a failed upload is just an error. */
+    private readonly spool: Spool | undefined,
+    private readonly labelsFromPod: readonly string[] = [],
+  ) {}
+
+  async write(p: CapturedProfile): Promise<string> {
+    const req = { service: p.target.service, type: storeTypeOf(p.type), labels: uploadLabels(p, this.labelsFromPod), createdAt: p.takenAt, body: p.bytes };
+    try {
+      const meta = await this.store.upload(req);
+      return `profefe id ${meta.id}`;
+    } catch (err) {
+      if (!this.spool) throw err;
+      const name = `${utcStamp(p.takenAt)}.${p.target.namespace}.${p.target.pod}.${p.type}`;
+      const rejected = err instanceof StoreStatusError && err.status >= 400 && err.status < 500;
+      const kept = await this.spool.add(name, req, { rejected });
+      const why = (err as Error).message;
+      throw new Error(rejected ? `the store refused it (${why}); kept in ${kept}` : `upload failed (${why}); kept in ${kept}, upload it later with 'kubectl profefe push'`);
+    }
+  }
+}

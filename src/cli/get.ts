@@ -1,0 +1,160 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../errors.js';
+import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
+import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import { STORE_PROFILE_TYPES, type FindQuery, type ProfileMeta, type StoreProfileType } from '../store/store.js';
+import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
+import type { CommandContext } from './context.js';
+import { examples } from './help.js';
+import { writeAll } from './io.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
+
+type Resource = 'profiles' | 'profile' | 'services' | 'types';
+
+export type GetOptions =
+  | { readonly resource: 'profiles'; readonly query: FindQuery; readonly format: ListFormat; readonly store: StoreOptions }
+  | { readonly resource: 'services' | 'types'; readonly format: ListFormat; readonly store: StoreOptions }
+  | { readonly resource: 'profile'; readonly id: string; readonly outputFile?: string; readonly store: StoreOptions };
+
+interface GetArgs extends StoreFlagArgs {
+  resource?: string;
+  id?: string;
+  service?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  label?: string[];
+  limit?: number;
+  output?: string;
+}
+
+const RESOURCE_NAMES: Record<string, Resource> = {
+  profiles: 'profiles',
+  profile: 'profile',
+  prof: 'profile',
+  services: 'services',
+  service: 'services',
+  svc: 'services',
+  types: 'types',
+  type: 'types',
+  'profile-types': 'types',
+};
+
+export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> {
+  return {
+    command: 'get [resource] [id]',
+    describe: 'List profiles, services and types in the store; download a profile',
+    builder: (y: Argv) =>
+      withStoreFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [--label K=V]...\n' +
+              '       kubectl profefe get services | types\n' +
+              '       kubectl profefe get profile ID [-o FILE]\n\n' +
+              'Queries the profile store: a profefe collector (--profefe-hostport or PROFEFE_HOSTPORT),\n' +
+              'else the local store that capture fills. Times are a duration back from now (2h, 30m, 7d)\n' +
+              'or a time (2026-11-25T10:00:00Z); the default window is the last 24 hours.',
+          )
+          .positional('resource', { type: 'string', describe: 'profiles (default), profile, services or types' })
+          .positional('id', { type: 'string', describe: 'with "profile": the profile id to download' })
+          .option('service', { type: 'string', requiresArg: true, describe: 'service name (required for profiles)' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: `profile type: ${STORE_PROFILE_TYPES.join(', ')} (allocs is stored as heap)` })
+          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window (default: 24h before --to)' })
+          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
+          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' })
+          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": the file to write` })
+          .group(['service', 'type', 'from', 'to', 'label', 'limit', 'output', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['CPU profiles of the auth service from the last two hours', 'kubectl profefe get --service auth --type cpu --from 2h'],
+              ['Profiles of one version, with their labels', 'kubectl profefe get profiles --service auth -l version=1.4.2 -o wide'],
+              ['The services that have profiles', 'kubectl profefe get services'],
+              ['Download one profile and read it', 'kubectl profefe get profile dc2v00b8di1ecttsn9f0 -o cpu.pb.gz && go tool pprof -top cpu.pb.gz'],
+            ),
+          ),
+      ) as unknown as Argv<GetArgs>,
+    handler: async (args) => {
+      const opts = resolveGetOptions(args, ctx);
+      await runGet(opts, ctx);
+    },
+  };
+}
+
+/** Completes and validates get options; throws UsageError naming the flag at fault. */
+export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env' | 'io'>, now = new Date()): GetOptions {
+  const resource = RESOURCE_NAMES[(args.resource ?? 'profiles').toLowerCase()];
+  if (!resource) throw new UsageError(`unknown resource "${args.resource}" (choose profiles, profile, services or types)`);
+  const store = resolveStoreOptions(args, ctx.env);
+  if (resource === 'profile') {
+    if (!args.id) throw new UsageError('get profile needs the profile ID (find ids with: kubectl profefe get profiles --service NAME)');
+    if (args.id.includes('+')) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${args.id}"`);
+    if (args.output === undefined && ctx.io.stdoutIsTTY) {
+      throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE or redirect (> profile.pb.gz)');
+    }
+    return { resource, id: args.id, outputFile: args.output, store };
+  }
+  if (args.id) throw new UsageError(`unexpected argument "${args.id}" after "${args.resource}"`);
+  const format = (args.output ?? 'table') as ListFormat;
+  if (!LIST_FORMATS.includes(format)) throw new UsageError(`-o/--output must be one of ${LIST_FORMATS.join(', ')}, got "${args.output}"`);
+  if (resource !== 'profiles') return { resource, format, store };
+  if (!args.service) throw new UsageError("get profiles needs --service (list them with 'kubectl profefe get services')");
+  return { resource, format, store, query: resolveQuery(args, now) };
+}
+
+/** The store query from --service, --type, --from, --to, --label and --limit. */
+export function resolveQuery(args: Pick<GetArgs, 'service' | 'type' | 'from' | 'to' | 'label' | 'limit'>, now: Date): FindQuery {
+  const type = args.type === undefined ? undefined : parseStoreType(args.type);
+  if (args.limit !== undefined && (!Number.isInteger(args.limit) || args.limit < 0)) throw new UsageError(`--limit must be a whole number >= 0, got ${args.limit}`);
+  const { from, to } = resolveWindow(args.from, args.to, now);
+  return { service: String(args.service), type, from, to, labels: parseLabelArgs((args.label ?? []).map(String)), limit: args.limit };
+}
+
+/** --type as profefe knows it; `allocs` is accepted and means heap. */
+export function parseStoreType(value: string): StoreProfileType {
+  const t = value.trim().toLowerCase();
+  if (t === 'allocs') return 'heap';
+  if (t === 'profile') return 'cpu';
+  if (!(STORE_PROFILE_TYPES as readonly string[]).includes(t)) {
+    throw new UsageError(`--type: unknown profile type "${value}" (choose from ${STORE_PROFILE_TYPES.join(', ')})`);
+  }
+  return t as StoreProfileType;
+}
+
+/** Runs the query and writes the result. */
+export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>): Promise<void> {
+  if (opts.resource === 'types') {
+    await writeAll(ctx.io.stdout, renderNames('type', STORE_PROFILE_TYPES, opts.format));
+    return;
+  }
+  const store = await openStore(opts.store);
+  try {
+    switch (opts.resource) {
+      case 'services': {
+        const names = await store.services();
+        if (names.length === 0 && opts.format === 'table') {
+          await writeAll(ctx.io.stderr, `No services found in ${describeStore(opts.store)}.\n`);
+        } else await writeAll(ctx.io.stdout, renderNames('service', names, opts.format));
+        return;
+      }
+      case 'profile': {
+        const bytes = await store.get(opts.id);
+        if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes);
+        else await writeAll(ctx.io.stdout, bytes);
+        return;
+      }
+      case 'profiles': {
+        const metas: ProfileMeta[] = await store.find(opts.query);
+        if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
+          await writeAll(ctx.io.stderr, `No profiles found for service "${opts.query.service}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);
+          return;
+        }
+        await writeAll(ctx.io.stdout, renderProfiles(metas, opts.format, new Date()));
+        return;
+      }
+    }
+  } finally {
+    await store.close();
+  }
+}

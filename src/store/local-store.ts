@@ -1,0 +1,597 @@
+/**
+ * The embedded profile store: a directory of blobs plus an append-only index file, with the
+ * semantics of profefe's badger store (validation, created_at, newest-N limit, TTL from write
+ * time), minus its label-filter bug (profefe-api.md §8.1). Used when no profefe URL is given,
+ * and served over HTTP by `kubectl profefe serve`.
+ *
+ * Layout of the directory:
+ *   index.jsonl                     one JSON line per stored profile (see IndexLine)
+ *   blobs/<2 chars>/<id>.pb.gz      the bytes exactly as uploaded (.pb when not gzipped, .trace);
+ *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
+ *   .lock                           pid of the process that has the store open
+ */
+import { mkdir, open, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { StoreError, StoreStatusError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
+import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
+import { newProfileId } from './profile-id.js';
+import {
+  STORE_PROFILE_TYPES,
+  type FindQuery,
+  type ProfileMeta,
+  type ProfileStore,
+  type StoreLabel,
+  type StoreProfileType,
+  type UploadRequest,
+} from './store.js';
+
+/** profefe's default badger TTL (`-badger.data-ttl=120h`), for callers that want the same. */
+export const DEFAULT_RETENTION_MS = 120 * 3600 * 1000;
+
+/** Options of {@link LocalStore.open}. */
+export interface LocalStoreOptions {
+  /**
+   * Profiles uploaded longer ago than this are dropped, like badger's TTL (which counts from
+   * write time, not from created_at). Undefined or 0: keep forever.
+   */
+  readonly retentionMs?: number;
+  /** The clock, for tests. */
+  readonly now?: () => Date;
+  /** How often expired profiles are deleted from disk while open (default 5 min, badger's GC period; 0: only at open and on `sweep()`). Expired profiles are hidden from reads at once either way. */
+  readonly sweepIntervalMs?: number;
+}
+
+/** One line of index.jsonl. */
+interface IndexLine {
+  id: string;
+  service: string;
+  type: StoreProfileType;
+  labels: StoreLabel[];
+  /** RFC 3339 with nanoseconds: the profile's own time. */
+  createdAt: string;
+  /** RFC 3339 with milliseconds: when the store received it. */
+  uploadedAt: string;
+  file: string;
+  size: number;
+}
+
+interface PendingAppend {
+  entry: IndexEntry;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const INDEX_FILE = 'index.jsonl';
+const LOCK_FILE = '.lock';
+const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60 * 1000;
+/** Blobs read ahead of the one being merged: overlaps disk reads with decoding, memory stays bounded. */
+const MERGE_READ_AHEAD = 4;
+const GZIP = [0x1f, 0x8b];
+
+/** Store directories this process has open, so that a stale lock with our own pid (a restarted container's pid 1) is recognised. */
+const openDirs = new Set<string>();
+
+/**
+ * A ProfileStore kept in a local directory.
+ *
+ * - Find never scans files: the whole index lives in memory (loaded at open, under 1 s per 100k
+ *   profiles) and answers from per-service, per-(service, type) and per-(service, label)
+ *   arrays sorted by created_at (see ProfileIndex).
+ * - Uploads are validated like profefe's collector and may run concurrently: index lines are
+ *   appended in batches by one writer, and an upload resolves once its line is written.
+ * - Crash safety: blobs are written via rename; a torn last index line is dropped at open.
+ *   Nothing is fsynced, so a machine crash can lose the last uploads, never corrupt the rest.
+ * - One process at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
+ *   taken over.
+ */
+export class LocalStore implements ProfileStore {
+  private readonly index = new ProfileIndex();
+  private readonly pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  /** Serialises index-file writes (appends and rewrites). */
+  private tail: Promise<unknown> = Promise.resolve();
+  private indexBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Uploads under way, which close() lets finish. */
+  private readonly uploading = new Set<Promise<unknown>>();
+  private dropped = 0;
+
+  private constructor(
+    /** The store directory, resolved. */
+    readonly dir: string,
+    private handle: FileHandle,
+    private readonly retentionMs: number,
+    private readonly now: () => Date,
+  ) {}
+
+  /**
+   * Opens (creating it if needed) the store in `dir`: takes the lock, loads the index, deletes
+   * expired profiles and starts the periodic sweep. Throws StoreError when another live
+   * process has the store open or the directory cannot be used.
+   */
+  static async open(dir: string, opts: LocalStoreOptions = {}): Promise<LocalStore> {
+    const root = path.resolve(dir);
+    await acquireLock(root);
+    let handle: FileHandle | undefined;
+    try {
+      const indexPath = path.join(root, INDEX_FILE);
+      const { entries, dropped, goodBytes, tornBytes } = await readIndexFile(indexPath);
+      // Later appends must not be glued onto a torn line.
+      if (tornBytes > 0) await truncate(indexPath, goodBytes);
+      handle = await open(indexPath, 'a');
+      const store = new LocalStore(root, handle, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
+      store.indexBytes = goodBytes;
+      store.dropped = dropped;
+      for (const e of entries) store.index.add(e, true);
+      store.index.finishBulk();
+      await store.sweep();
+      const every = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+      if (store.retentionMs > 0 && every > 0) {
+        store.timer = setInterval(() => void store.sweep().catch(() => undefined), every);
+        store.timer.unref();
+      }
+      return store;
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await releaseLock(root);
+      if (err instanceof StoreError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new StoreError(`local store ${root}: cannot open (${e.code ?? e.message})`);
+    }
+  }
+
+  /**
+   * Stores a profile, validated like profefe's collector, in this order: a service, a known
+   * type, then (except for traces, stored unparsed) a parsable pprof with samples. Errors are
+   * StoreStatusError 400 with profefe's messages, 500 when the disk write fails.
+   * created_at is the profile's time_nanos; `req.createdAt` (default: now) only counts for
+   * traces and profiles without time_nanos.
+   */
+  upload(req: UploadRequest): Promise<ProfileMeta> {
+    try {
+      this.checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const p = this.writeProfile(req);
+    this.uploading.add(p);
+    const forget = () => this.uploading.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  /** Index lines that could not be read at open: a torn last line after a crash, or damage. */
+  get droppedIndexLines(): number {
+    return this.dropped;
+  }
+
+  private async writeProfile(req: UploadRequest): Promise<ProfileMeta> {
+    if (req.service === '') throw new StoreStatusError('bad request: missing "service"', 400);
+    if (!(STORE_PROFILE_TYPES as readonly string[]).includes(req.type)) {
+      throw new StoreStatusError('bad request: unknown profile type', 400);
+    }
+    let createdNs: bigint | undefined;
+    if (req.type !== 'trace') {
+      let timeNanos: number | bigint;
+      try {
+        const profile = decodeProfile(req.body);
+        if (profile.sample.length === 0) {
+          throw new StoreStatusError('malformed profile (could not parse pprof profile: profile is empty: no samples)', 400);
+        }
+        timeNanos = profile.timeNanos;
+      } catch (err) {
+        if (err instanceof StoreStatusError) throw err;
+        throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
+      }
+      const t = typeof timeNanos === 'bigint' ? timeNanos : BigInt(Math.trunc(timeNanos));
+      if (t > 0n) createdNs = t;
+    }
+    const uploadedAt = this.now();
+    const fallback = req.createdAt ?? uploadedAt;
+    if (createdNs === undefined && Number.isNaN(fallback.getTime())) throw new StoreStatusError('bad request: invalid created_at', 400);
+    createdNs ??= BigInt(fallback.getTime()) * 1_000_000n;
+
+    const id = newProfileId(uploadedAt);
+    const ext = req.type === 'trace' ? '.trace' : req.body[0] === GZIP[0] && req.body[1] === GZIP[1] ? '.pb.gz' : '.pb';
+    // Characters 16-17 come from the counter, so consecutive uploads spread over 1024 directories.
+    const file = `blobs/${id.slice(16, 18)}/${id}${ext}`;
+    const createdMs = Number(floorDiv(createdNs, 1_000_000n));
+    const entry = withMeta({
+      id,
+      service: req.service,
+      type: req.type,
+      labels: sortLabels((req.labels ?? []).filter((l) => l.key !== '')),
+      createdMs,
+      createdSubMs: Number(createdNs - BigInt(createdMs) * 1_000_000n),
+      uploadedMs: uploadedAt.getTime(),
+      file,
+      size: req.body.length,
+    });
+    const blob = path.join(this.dir, file);
+    try {
+      await writeFileAtomic(blob, req.body);
+      await this.append(entry);
+    } catch (err) {
+      await rm(blob, { force: true }).catch(() => undefined);
+      throw new StoreStatusError(`failed to collect profile (${(err as Error).message})`, 500);
+    }
+    return toMeta(entry);
+  }
+
+  /**
+   * Metas of the non-expired profiles matching the query, oldest first (badger's newest N when
+   * limited). The metas are shared between answers: do not modify them (their Dates included).
+   */
+  async find(query: FindQuery): Promise<ProfileMeta[]> {
+    this.checkOpen();
+    return this.findEntries(query).map(toMeta);
+  }
+
+  /** The stored bytes, unchanged. StoreStatusError 404 `nothing found` for an unknown or expired id. */
+  async get(id: string): Promise<Uint8Array> {
+    this.checkOpen();
+    const entry = this.index.get(id);
+    if (!entry || this.isExpired(entry)) throw new StoreStatusError('nothing found', 404);
+    const bytes = await this.readBlob(entry);
+    if (!bytes) throw new StoreStatusError('nothing found', 404);
+    return bytes;
+  }
+
+  /**
+   * The profiles matching the query merged into one gzipped pprof; a single match comes back
+   * as its stored bytes, as from profefe. Errors: 405 for trace (or an unknown type), 404
+   * `nothing found`, 500 when profiles cannot be merged (different sample types, damaged blob).
+   */
+  async mergeQuery(query: FindQuery & { type: StoreProfileType }): Promise<Uint8Array> {
+    this.checkOpen();
+    if (query.type === 'trace' || !(STORE_PROFILE_TYPES as readonly string[]).includes(query.type)) {
+      throw new StoreStatusError(`can't merge profiles of ${query.type === 'trace' ? 'trace' : 'unknown'} type`, 405);
+    }
+    const entries = this.findEntries(query);
+    if (entries.length === 0) throw new StoreStatusError('nothing found', 404);
+    if (entries.length === 1) return this.get(entries[0]!.id);
+    return this.mergeEntries(entries);
+  }
+
+  /**
+   * These profiles merged into one gzipped pprof, as profefe's GET /profiles/{id1}+{id2}: one
+   * id returns its stored bytes (404 when unknown); with several, unknown and expired ids are
+   * skipped and none known is a 500 `could not merge 0 profiles`. A trace among them, or
+   * profiles of different sample types, are a 500 too.
+   */
+  async mergeIds(ids: readonly string[]): Promise<Uint8Array> {
+    this.checkOpen();
+    if (ids.length === 1) return this.get(ids[0]!);
+    const entries: IndexEntry[] = [];
+    for (const id of ids) {
+      const e = this.index.get(id);
+      if (e && !this.isExpired(e)) entries.push(e);
+    }
+    return this.mergeEntries(entries);
+  }
+
+  /** Names of the services with non-expired profiles, sorted (byte order, like Go). */
+  async services(): Promise<string[]> {
+    this.checkOpen();
+    return this.index.services(this.expiredUpTo());
+  }
+
+  /**
+   * Deletes the profiles older than the retention (by upload time): rewrites the index without
+   * them, then removes their blobs. Runs at open and periodically; returns how many went.
+   */
+  async sweep(): Promise<number> {
+    if (this.retentionMs <= 0 || this.closed) return 0;
+    return this.exclusive(async () => {
+      const cutoff = this.expiredUpTo();
+      const removed = this.index.removeWhere((e) => e.uploadedMs <= cutoff);
+      if (removed.length === 0) return 0;
+      await this.rewriteIndex();
+      // The index no longer names them: a crash from here on leaves orphan files, never dangling entries.
+      for (let i = 0; i < removed.length; i += 64) {
+        await Promise.all(removed.slice(i, i + 64).map((e) => rm(path.join(this.dir, e.file), { force: true })));
+      }
+      return removed.length;
+    });
+  }
+
+  /** Lets uploads under way finish, stops the sweep timer, closes the index and releases the lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.uploading]);
+    await this.exclusive(() => this.handle.close());
+    await releaseLock(this.dir);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreError(`local store ${this.dir} is closed`);
+  }
+
+  private expiredUpTo(): number {
+    return this.retentionMs > 0 ? this.now().getTime() - this.retentionMs : -Infinity;
+  }
+
+  private isExpired(e: IndexEntry): boolean {
+    return e.uploadedMs <= this.expiredUpTo();
+  }
+
+  private findEntries(query: FindQuery): IndexEntry[] {
+    const fromMs = query.from.getTime();
+    const toMs = query.to.getTime();
+    if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new StoreStatusError('bad request: invalid from or to time', 400);
+    return this.index.find({
+      service: query.service,
+      type: query.type,
+      fromMs,
+      toMs,
+      labels: query.labels,
+      limit: query.limit,
+      expiredUpTo: this.expiredUpTo(),
+    });
+  }
+
+  /** The blob's bytes, or undefined when its file has gone (treated like an unknown id). */
+  private async readBlob(e: IndexEntry): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(path.join(this.dir, e.file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StoreStatusError(`failed to read profile ${e.id}: ${(err as Error).message}`, 500);
+    }
+  }
+
+  /** Decodes and merges one profile at a time, reading a few blobs ahead. */
+  private async mergeEntries(entries: readonly IndexEntry[]): Promise<Uint8Array> {
+    const fail = (why: string) => new StoreStatusError(`could not merge ${entries.length} profiles: ${why}`, 500);
+    const trace = entries.find((e) => e.type === 'trace');
+    if (trace) throw fail(`${trace.id} is a trace, not a pprof profile`);
+    const merger = new ProfileMerger();
+    const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
+    const startRead = (i: number) => {
+      if (i >= entries.length) return;
+      const p = this.readBlob(entries[i]!);
+      p.catch(() => undefined); // an early exit must not leave read-aheads' errors unhandled
+      reads[i] = p;
+    };
+    for (let i = 0; i < MERGE_READ_AHEAD; i++) startRead(i);
+    for (let i = 0; i < entries.length; i++) {
+      const bytes = await reads[i];
+      reads[i] = undefined;
+      startRead(i + MERGE_READ_AHEAD);
+      if (!bytes) continue;
+      const id = entries[i]!.id;
+      try {
+        merger.add(decodeProfile(bytes), id);
+      } catch (err) {
+        // IncompatibleProfilesError already names both ids.
+        throw fail(err instanceof IncompatibleProfilesError ? err.message : `${id}: ${(err as Error).message}`);
+      }
+    }
+    if (merger.count === 0) throw new StoreStatusError('could not merge 0 profiles', 500);
+    return encodeProfile(merger.result());
+  }
+
+  /** Queues an index line; one writer appends everything queued meanwhile in a single write. */
+  private append(entry: IndexEntry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      void this.exclusive(async () => {
+        this.flushScheduled = false;
+        const batch = this.pending.splice(0);
+        const text = batch.map((p) => serializeEntry(p.entry)).join('');
+        try {
+          await this.handle.appendFile(text);
+          this.indexBytes += Buffer.byteLength(text);
+        } catch (err) {
+          // Cut off a partial write so that the next append starts on a line of its own.
+          await this.handle.truncate(this.indexBytes).catch(() => undefined);
+          for (const p of batch) p.reject(err);
+          return;
+        }
+        for (const p of batch) {
+          this.index.add(p.entry);
+          p.resolve();
+        }
+      });
+    });
+  }
+
+  /** Replaces the index file with the current entries (temporary file and rename). */
+  private async rewriteIndex(): Promise<void> {
+    const lines: string[] = [];
+    for (const e of this.index.entries()) lines.push(serializeEntry(e));
+    const text = lines.join('');
+    const indexPath = path.join(this.dir, INDEX_FILE);
+    await writeFileAtomic(indexPath, Buffer.from(text));
+    await this.handle.close();
+    this.handle = await open(indexPath, 'a');
+    this.indexBytes = Buffer.byteLength(text);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/**
+ * Go's pprof parser's words for a body it rejects, from our decoder's reason. Go also accepts
+ * legacy text profiles, which we reject as unrecognized.
+ */
+function goParseFailure(err: unknown): string {
+  const m = err instanceof Error ? err.message : '';
+  if (m.startsWith('empty input')) return 'parsing profile: empty input file';
+  if (m.includes('concatenated profiles')) return 'parsing profile: concatenated profiles detected';
+  if (m.startsWith('truncated gzip')) return 'decompressing profile: unexpected EOF';
+  return 'parsing profile: unrecognized profile format';
+}
+
+/** Sorted by key in byte order, stable for repeated keys (Go's sort.Sort is not, which makes its order arbitrary). */
+function sortLabels(labels: readonly StoreLabel[]): StoreLabel[] {
+  return labels.map((l) => ({ key: l.key, value: l.value })).sort((a, b) => compareUtf8(a.key, b.key));
+}
+
+function toMeta(e: IndexEntry): ProfileMeta {
+  return e.meta;
+}
+
+/** Completes an entry with its metadata, shared by every answer (callers must not modify it). */
+function withMeta(e: Omit<IndexEntry, 'meta'>): IndexEntry {
+  const labels = Object.freeze(e.labels);
+  const createdAt = new Date(e.createdMs - mod(e.createdMs, 1000));
+  const meta: ProfileMeta = Object.freeze({ id: e.id, service: e.service, type: e.type, labels, createdAt });
+  // Spelled out (no spread) so every entry has one hidden class and find's loop stays fast.
+  return {
+    id: e.id,
+    service: e.service,
+    type: e.type,
+    labels,
+    createdMs: e.createdMs,
+    createdSubMs: e.createdSubMs,
+    uploadedMs: e.uploadedMs,
+    file: e.file,
+    size: e.size,
+    meta,
+  };
+}
+
+function serializeEntry(e: IndexEntry): string {
+  const line: IndexLine = {
+    id: e.id,
+    service: e.service,
+    type: e.type,
+    labels: e.labels as StoreLabel[],
+    createdAt: formatNanoTime(e.createdMs, e.createdSubMs),
+    uploadedAt: new Date(e.uploadedMs).toISOString(),
+    file: e.file,
+    size: e.size,
+  };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** `2026-11-24T20:13:46.218047386Z`: exact, and readable in the file. */
+function formatNanoTime(ms: number, subMs: number): string {
+  const seconds = new Date(ms - mod(ms, 1000)).toISOString().slice(0, -5);
+  return `${seconds}.${String(mod(ms, 1000) * 1_000_000 + subMs).padStart(9, '0')}Z`;
+}
+
+const NANO_TIME = /^(.+T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
+
+function parseEntry(text: string): IndexEntry | undefined {
+  let line: IndexLine;
+  try {
+    line = JSON.parse(text) as IndexLine;
+  } catch {
+    return undefined;
+  }
+  if (typeof line !== 'object' || line === null) return undefined;
+  const { id, service, type, labels, createdAt, uploadedAt, file, size } = line;
+  const created = typeof createdAt === 'string' ? NANO_TIME.exec(createdAt) : null;
+  const uploadedMs = typeof uploadedAt === 'string' ? Date.parse(uploadedAt) : NaN;
+  if (
+    typeof id !== 'string' ||
+    id === '' ||
+    typeof service !== 'string' ||
+    !(STORE_PROFILE_TYPES as readonly string[]).includes(type) ||
+    !Array.isArray(labels) ||
+    !labels.every((l) => typeof l?.key === 'string' && typeof l.value === 'string') ||
+    !created ||
+    Number.isNaN(uploadedMs) ||
+    typeof file !== 'string' ||
+    path.isAbsolute(file) ||
+    file.split(/[\\/]/).includes('..') ||
+    typeof size !== 'number'
+  ) {
+    return undefined;
+  }
+  const secondsMs = Date.parse(`${created[1]}Z`);
+  if (Number.isNaN(secondsMs)) return undefined;
+  const ns = Number((created[2] ?? '').padEnd(9, '0'));
+  const createdMs = secondsMs + Math.floor(ns / 1_000_000);
+  const cleanLabels = labels.map((l) => ({ key: l.key, value: l.value }));
+  return withMeta({ id, service, type, labels: cleanLabels, createdMs, createdSubMs: ns % 1_000_000, uploadedMs, file, size });
+}
+
+/**
+ * Reads index.jsonl. Lines that do not parse are dropped and counted; bytes after the last
+ * newline are a torn append (the process died mid-write) and are reported for truncation.
+ */
+async function readIndexFile(file: string): Promise<{ entries: IndexEntry[]; dropped: number; goodBytes: number; tornBytes: number }> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], dropped: 0, goodBytes: 0, tornBytes: 0 };
+    throw err;
+  }
+  const goodBytes = buf.lastIndexOf(0x0a) + 1;
+  const tornBytes = buf.length - goodBytes;
+  let dropped = tornBytes > 0 ? 1 : 0;
+  const entries: IndexEntry[] = [];
+  for (const text of buf.toString('utf8', 0, goodBytes).split('\n')) {
+    if (text === '') continue;
+    const e = parseEntry(text);
+    if (e) entries.push(e);
+    else dropped++;
+  }
+  return { entries, dropped, goodBytes, tornBytes };
+}
+
+async function acquireLock(root: string): Promise<void> {
+  if (openDirs.has(root)) throw new StoreError(`local store ${root} is already open in this process`);
+  const lock = path.join(root, LOCK_FILE);
+  try {
+    await mkdir(root, { recursive: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+        if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new StoreError(
+            `local store ${root} is in use by process ${pid} (a running 'kubectl profefe serve'?); stop it, or use that server instead of the directory`,
+          );
+        }
+        await unlink(lock).catch(() => undefined); // stale: its process has gone
+      }
+    }
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new StoreError(`local store ${root}: cannot use the directory (${e.code ?? e.message})`);
+  }
+  openDirs.add(root);
+}
+
+async function releaseLock(root: string): Promise<void> {
+  if (!openDirs.delete(root)) return;
+  await unlink(path.join(root, LOCK_FILE)).catch(() => undefined);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function mod(a: number, m: number): number {
+  return ((a % m) + m) % m;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b < 0n ? q - 1n : q;
+}
