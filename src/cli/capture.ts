@@ -4,6 +4,7 @@ import { captureTargets, type CaptureOutcome, type Sink } from '../capture/engin
 import { LocalSink, TeeSink } from '../capture/local-sink.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
+import type { ProfileStore } from '../store/store.js';
 import { Spool } from '../store/spool.js';
 import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
@@ -166,11 +167,21 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
 
   // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
   // are saved as files and also indexed in the local store, so get and merge find them.
-  const store = await openStore(opts.store);
-  const spool = new Spool(opts.store.spoolDir);
-  const sink: Sink = opts.store.hostport
-    ? new StoreSink(store, spool, opts.labelsFromPod)
-    : new TeeSink(new LocalSink(opts.outputDir), new StoreSink(store, undefined, opts.labelsFromPod));
+  const warnings: string[] = [];
+  let store: ProfileStore | undefined;
+  let sink: Sink;
+  if (opts.store.hostport) {
+    store = await openStore(opts.store);
+    sink = new StoreSink(store, new Spool(opts.store.spoolDir), opts.labelsFromPod);
+  } else {
+    // The files are what was asked for; the local store (which `serve` may hold open) is a bonus.
+    store = await openStore(opts.store).catch((err: Error) => {
+      warnings.push(`profiles are saved as files but not indexed in the local store: ${err.message}`);
+      return undefined;
+    });
+    const files = new LocalSink(opts.outputDir);
+    sink = store ? new TeeSink(files, new StoreSink(store, undefined, opts.labelsFromPod)) : files;
+  }
   const started = Date.now();
   await deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
   try {
@@ -179,10 +190,10 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
       { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs },
       { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
     );
-    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started };
+    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();
-    await store.close();
+    await store?.close();
   }
 }
 
@@ -210,6 +221,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: strin
 }
 
 async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
   await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
   const ok = result.outcomes.filter((o) => o.ok).length;
   const failed = result.outcomes.length - ok;

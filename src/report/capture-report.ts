@@ -9,6 +9,8 @@ export interface CaptureSummary {
   readonly skipped: readonly SkippedPod[];
   readonly seconds: number;
   readonly wallMs: number;
+  /** Things that went wrong beside the captures (e.g. the local store could not be opened). */
+  readonly warnings?: readonly string[];
 }
 
 /** A kubectl-style table: POD, SERVICE, TYPE, SIZE, then the file or the error. */
