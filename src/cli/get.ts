@@ -7,6 +7,7 @@ import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
@@ -17,15 +18,9 @@ export type GetOptions =
   | { readonly resource: 'services' | 'types'; readonly format: ListFormat; readonly store: StoreOptions }
   | { readonly resource: 'profile'; readonly id: string; readonly outputFile?: string; readonly store: StoreOptions };
 
-interface GetArgs extends StoreFlagArgs {
+interface GetArgs extends StoreFlagArgs, QueryFlagArgs {
   resource?: string;
   id?: string;
-  service?: string;
-  type?: string;
-  from?: string;
-  to?: string;
-  label?: string[];
-  limit?: number;
   output?: string;
 }
 
@@ -47,7 +42,7 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
     describe: 'List profiles, services and types in the store; download a profile',
     builder: (y: Argv) =>
       withStoreFlags(
-        y
+        withQueryFlags(y, 'service name (required for profiles)')
           .usage(
             'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [--label K=V]...\n' +
               '       kubectl profefe get services | types\n' +
@@ -58,12 +53,6 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
           )
           .positional('resource', { type: 'string', describe: 'profiles (default), profile, services or types' })
           .positional('id', { type: 'string', describe: 'with "profile": the profile id to download' })
-          .option('service', { type: 'string', requiresArg: true, describe: 'service name (required for profiles)' })
-          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: `profile type: ${STORE_PROFILE_TYPES.join(', ')} (allocs is stored as heap)` })
-          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window (default: 24h before --to)' })
-          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' })
-          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": the file to write` })
           .group(['service', 'type', 'from', 'to', 'label', 'limit', 'output', 'help'], 'Options:')
           .epilog(
@@ -104,7 +93,7 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
 }
 
 /** The store query from --service, --type, --from, --to, --label and --limit. */
-export function resolveQuery(args: Pick<GetArgs, 'service' | 'type' | 'from' | 'to' | 'label' | 'limit'>, now: Date): FindQuery {
+export function resolveQuery(args: QueryFlagArgs, now: Date): FindQuery {
   const type = args.type === undefined ? undefined : parseStoreType(args.type);
   if (args.limit !== undefined && (!Number.isInteger(args.limit) || args.limit < 0)) throw new UsageError(`--limit must be a whole number >= 0, got ${args.limit}`);
   const { from, to } = resolveWindow(args.from, args.to, now);

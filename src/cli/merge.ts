@@ -12,6 +12,7 @@ import type { CommandContext } from './context.js';
 import { parseStoreType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 /** What to merge: local files, a store query, or store ids. */
@@ -38,17 +39,11 @@ export interface MergeResult {
   readonly inputs?: number;
 }
 
-interface MergeArgs extends StoreFlagArgs {
+interface MergeArgs extends StoreFlagArgs, QueryFlagArgs {
   inputs?: string[];
   output?: string;
   top?: number;
   'sample-type'?: string;
-  service?: string;
-  type?: string;
-  from?: string;
-  to?: string;
-  label?: string[];
-  limit?: number;
   id?: string[];
 }
 
@@ -59,7 +54,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
     describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or -o FILE)',
     builder: (y: Argv) =>
       withStoreFlags(
-        y
+        withQueryFlags(y, 'merge stored profiles of this service (then --type is required)')
           .usage(
             'Usage: kubectl profefe merge FILE|DIR|GLOB... [-o FILE] [--top N]\n' +
               '       kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
@@ -74,12 +69,6 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
           .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
-          .option('service', { type: 'string', requiresArg: true, describe: 'merge stored profiles of this service' })
-          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
-          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
-          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable)' })
-          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N stored profiles' })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
           .epilog(
