@@ -3,7 +3,7 @@ import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import type { Agent } from 'node:http';
 import { FetchError, getOverTunnel, tunnelAgent } from './http-over-tunnel.js';
-import { profilePath, type ProfileType } from './profile-types.js';
+import { parseProfileType, profilePath, type ProfileType } from './profile-types.js';
 
 /** A validated profile, as handed to a sink. */
 export interface CapturedProfile {
@@ -42,6 +42,11 @@ export interface CaptureDeps {
   readonly now?: () => Date;
   /** Called as each capture ends, in completion order (for progress displays and logs). */
   readonly onOutcome?: (outcome: CaptureOutcome) => void;
+  /**
+   * When this fires (a collector's round deadline), requests in flight end as failures and pods
+   * not started yet are reported as not captured; unlike `signal`, nothing throws.
+   */
+  readonly deadline?: AbortSignal;
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -58,30 +63,49 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
   const results: CaptureOutcome[][] = new Array(targets.length);
   let next = 0;
   const worker = async () => {
-    while (next < targets.length && !deps.signal?.aborted) {
+    while (next < targets.length && !deps.signal?.aborted && !deps.deadline?.aborted) {
       const i = next++;
       results[i] = await capturePod(targets[i]!, opts, deps);
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.concurrency), targets.length) }, worker));
   deps.signal?.throwIfAborted();
+  for (let i = 0; i < targets.length; i++) {
+    results[i] ??= typesFor(targets[i]!, opts).map((type) => ({ target: targets[i]!, type, ok: false as const, error: 'not started before the round deadline', ms: 0 }));
+  }
   return results.flat();
 }
 
+/** The requested types this pod serves: its profefe.com/types annotation narrows them. */
+function typesFor(target: CaptureTarget, opts: CaptureOptions): ProfileType[] {
+  const wanted = target.profileTypes?.map(parseProfileType);
+  return opts.types.filter((t) => !wanted || wanted.includes(t));
+}
+
 async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
-  const cpu = opts.types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
+  const types = typesFor(target, opts);
+  const cpu = types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
   const done = new Map<ProfileType, CaptureOutcome>();
   // The quick profiles go one after another over one kept-alive connection.
-  const agent = tunnelAgent(deps.tunnel, { namespace: target.namespace, name: target.pod, port: target.port }, deps.signal);
+  const agent = tunnelAgent(deps.tunnel, endpointOf(target), combinedSignal(deps));
   try {
-    for (const type of opts.types) {
+    for (const type of types) {
       if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps, agent));
     }
   } finally {
     agent.destroy();
   }
   if (cpu) done.set('cpu', await cpu);
-  return opts.types.map((t) => done.get(t)!);
+  return types.map((t) => done.get(t)!);
+}
+
+function endpointOf(target: CaptureTarget) {
+  return { namespace: target.namespace, name: target.pod, port: target.port, ip: target.podIP };
+}
+
+function combinedSignal(deps: CaptureDeps): AbortSignal | undefined {
+  if (!deps.deadline) return deps.signal;
+  return deps.signal ? AbortSignal.any([deps.signal, deps.deadline]) : deps.deadline;
 }
 
 async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, agent?: Agent): Promise<CaptureOutcome> {
@@ -90,17 +114,18 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   const path = profilePath(target.path, type, opts.seconds);
   const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
   const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
-  const endpoint = { namespace: target.namespace, name: target.pod, port: target.port };
+  const endpoint = endpointOf(target);
+  const signal = combinedSignal(deps);
   let outcome: CaptureOutcome;
   try {
     let res;
     try {
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal, agent);
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
     } catch (err) {
       // One more try, on a new connection, when the tunnel broke; a refusal, a timeout or an
       // abort is final.
-      if (!isTransient(err) || deps.signal?.aborted) throw err;
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, deps.signal, agent);
+      if (!isTransient(err) || signal?.aborted) throw err;
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
     }
     if (res.status !== 200) {
       const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);
@@ -112,7 +137,8 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
     outcome = { target, type, ok: true, size: res.body.length, samples: captured.samples, location, ms: Date.now() - started };
   } catch (err) {
     if (deps.signal?.aborted) throw deps.signal.reason;
-    outcome = { target, type, ok: false, error: oneLine((err as Error).message), ms: Date.now() - started };
+    const error = deps.deadline?.aborted ? 'stopped at the round deadline' : oneLine((err as Error).message);
+    outcome = { target, type, ok: false, error, ms: Date.now() - started };
   }
   deps.onOutcome?.(outcome);
   return outcome;

@@ -29,10 +29,13 @@ export class FetchError extends Error {
 export function tunnelAgent(tunnel: Tunnel, target: PodEndpoint, signal?: AbortSignal): Agent {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   agent.createConnection = (_opts, oncreate) => {
-    tunnel.open(target, signal).then(
-      (s) => oncreate!(null, s as never),
-      (err: Error) => oncreate!(err, undefined as never),
-    );
+    // Always asynchronous: a throw here would escape into the agent's queue handling.
+    Promise.resolve()
+      .then(() => tunnel.open(target, signal))
+      .then(
+        (s) => oncreate!(null, s as never),
+        (err: Error) => oncreate!(err, undefined as never),
+      );
     return undefined as never;
   };
   return agent;

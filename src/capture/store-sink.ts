@@ -41,19 +41,26 @@ export class StoreSink implements Sink {
     /** Where failed uploads are kept; without one a failed upload is just an error. */
     private readonly spool: Spool | undefined,
     private readonly labelsFromPod: readonly string[] = [],
+    /** Told how each upload ended (the collector counts them). */
+    private readonly onUpload?: (result: 'ok' | 'spooled' | 'rejected') => void,
+    /** A spooled profile counts as delivered (the collector pushes the spool every round). */
+    private readonly spoolIsDelivery = false,
   ) {}
 
   async write(p: CapturedProfile): Promise<string> {
     const req = { service: p.target.service, type: storeTypeOf(p.type), labels: uploadLabels(p, this.labelsFromPod), createdAt: p.takenAt, body: p.bytes };
     try {
       const meta = await this.store.upload(req);
+      this.onUpload?.('ok');
       return `profefe id ${meta.id}`;
     } catch (err) {
       if (!this.spool) throw err;
       const name = `${utcStamp(p.takenAt)}.${p.target.namespace}.${p.target.pod}.${p.type}`;
       const rejected = err instanceof StoreStatusError && err.status >= 400 && err.status < 500;
       const kept = await this.spool.add(name, req, { rejected });
+      this.onUpload?.(rejected ? 'rejected' : 'spooled');
       const why = (err as Error).message;
+      if (this.spoolIsDelivery && !rejected) return `spooled (${why}): ${kept}`;
       throw new Error(rejected ? `the store refused it (${why}); kept in ${kept}` : `upload failed (${why}); kept in ${kept}, upload it later with 'kubectl profefe push'`);
     }
   }

@@ -5,6 +5,7 @@ import { ExitCode, UsageError, isExpectedError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { processIO, writeAll, type IOStreams } from './io.js';
 import { captureCommand } from './capture.js';
+import { collectCommand } from './collect.js';
 import { getCommand } from './get.js';
 import { mergeCommand } from './merge.js';
 import { pushCommand } from './push.js';
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
         'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
     .command(captureCommand(ctx))
+    .command(collectCommand(ctx))
     .command(getCommand(ctx))
     .command(mergeCommand(ctx))
     .command(notAvailableCommand(ctx, 'open [targets..]', 'Show a profile as a flame graph in the browser'))

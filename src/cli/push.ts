@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ExitCode, PartialFailure, StoreStatusError } from '../errors.js';
+import { ExitCode, PartialFailure } from '../errors.js';
 import { alignColumns } from '../report/columns.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { Spool } from '../store/spool.js';
+import { drainSpool, Spool, type PushOutcome } from '../store/spool.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
@@ -10,12 +10,6 @@ import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store
 
 export interface PushOptions {
   readonly store: StoreOptions;
-}
-
-export interface PushOutcome {
-  readonly name: string;
-  readonly result: 'uploaded' | 'rejected' | 'kept';
-  readonly detail: string;
 }
 
 export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFlagArgs> {
@@ -44,28 +38,13 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
 /** Uploads every spooled profile, oldest first; a store that is down stops nothing from being kept. */
 export async function runPush(opts: PushOptions): Promise<PushOutcome[]> {
   const spool = new Spool(opts.store.spoolDir);
-  const entries = await spool.list();
-  if (entries.length === 0) return [];
+  if ((await spool.list()).length === 0) return [];
   const store = await openStore(opts.store);
-  const outcomes: PushOutcome[] = [];
   try {
-    for (const entry of entries) {
-      try {
-        const meta = await store.upload({ ...entry.request, body: await spool.read(entry) });
-        await spool.remove(entry);
-        outcomes.push({ name: entry.name, result: 'uploaded', detail: `profefe id ${meta.id}` });
-      } catch (err) {
-        if (err instanceof StoreStatusError && err.status >= 400 && err.status < 500) {
-          outcomes.push({ name: entry.name, result: 'rejected', detail: `${err.message}; moved to ${await spool.reject(entry)}` });
-        } else {
-          outcomes.push({ name: entry.name, result: 'kept', detail: `${(err as Error).message}; still in ${entry.profileFile}` });
-        }
-      }
-    }
+    return await drainSpool(spool, store);
   } finally {
     await store.close();
   }
-  return outcomes;
 }
 
 async function renderPush(outcomes: PushOutcome[], opts: PushOptions, ctx: CommandContext): Promise<void> {

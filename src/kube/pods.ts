@@ -29,6 +29,8 @@ export interface CaptureTarget {
   readonly container?: string;
   readonly node?: string;
   readonly podIP?: string;
+  /** profefe.com/types, split on commas: the only profile types to fetch from this pod. */
+  readonly profileTypes?: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -75,6 +77,7 @@ export const ANNOTATIONS = {
   port: 'profefe.com/port',
   path: 'profefe.com/path',
   service: 'profefe.com/service',
+  types: 'profefe.com/types',
 } as const;
 
 export const DEFAULT_PPROF_PORT = 6060;
@@ -145,6 +148,7 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
   if (path === undefined) return skip(`${ANNOTATIONS.path} "${annotations[ANNOTATIONS.path]}" is not a URL path`);
 
   const container = port.container ?? containers[0]?.name;
+  const typesAnnotation = annotation(annotations, ANNOTATIONS.types);
   return {
     namespace,
     pod: name,
@@ -155,6 +159,7 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
     ...(container ? { container } : {}),
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}),
+    ...(typesAnnotation ? { profileTypes: typesAnnotation.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean) } : {}),
     labels: meta.labels ?? {},
     annotations,
   };

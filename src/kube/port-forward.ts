@@ -12,6 +12,8 @@ export interface PodEndpoint {
   readonly namespace: string;
   readonly name: string;
   readonly port: number;
+  /** The pod's IP, for tunnels that connect directly (inside the cluster). */
+  readonly ip?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { StoreStatusError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import type { StoreLabel, StoreProfileType, UploadRequest } from './store.js';
+import type { ProfileStore, StoreLabel, StoreProfileType, UploadRequest } from './store.js';
 
 /** One profile waiting in the spool: what to upload, and where it lies. */
 export interface SpooledProfile {
@@ -74,4 +75,33 @@ export class Spool {
     await rename(path.join(this.dir, `${entry.name}.json`), path.join(dir, `${entry.name}.json`));
     return target;
   }
+}
+
+/** What happened to one spooled profile on a push. */
+export interface PushOutcome {
+  readonly name: string;
+  readonly result: 'uploaded' | 'rejected' | 'kept';
+  readonly detail: string;
+}
+
+/**
+ * Uploads every spooled profile, oldest first: stored ones leave the spool, refused ones (4xx)
+ * move to rejected/, and the rest (store down, 5xx) stay for the next push.
+ */
+export async function drainSpool(spool: Spool, store: ProfileStore): Promise<PushOutcome[]> {
+  const outcomes: PushOutcome[] = [];
+  for (const entry of await spool.list()) {
+    try {
+      const meta = await store.upload({ ...entry.request, body: await spool.read(entry) });
+      await spool.remove(entry);
+      outcomes.push({ name: entry.name, result: 'uploaded', detail: `profefe id ${meta.id}` });
+    } catch (err) {
+      if (err instanceof StoreStatusError && err.status >= 400 && err.status < 500) {
+        outcomes.push({ name: entry.name, result: 'rejected', detail: `${err.message}; moved to ${await spool.reject(entry)}` });
+      } else {
+        outcomes.push({ name: entry.name, result: 'kept', detail: `${(err as Error).message}; still in ${entry.profileFile}` });
+      }
+    }
+  }
+  return outcomes;
 }

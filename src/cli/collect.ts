@@ -1,0 +1,289 @@
+import type { Argv, CommandModule } from 'yargs';
+import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
+import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { StoreSink } from '../capture/store-sink.js';
+import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
+import type { Tunnel } from '../kube/port-forward.js';
+import { openStore, type StoreOptions } from '../store/open-store.js';
+import { drainSpool, Spool } from '../store/spool.js';
+import { parseDuration } from '../store/time-window.js';
+import type { CommandContext } from './context.js';
+import { examples } from './help.js';
+import type { IOStreams } from './io.js';
+import { writeAll } from './io.js';
+import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+
+export type ConnectMode = 'direct' | 'port-forward';
+
+export interface CollectOptions {
+  readonly kube: KubeAccessOptions;
+  readonly labelSelector?: string;
+  readonly types: ProfileType[];
+  readonly seconds: number;
+  readonly concurrency: number;
+  /** Undefined: direct in-cluster, port-forward elsewhere. */
+  readonly connect?: ConnectMode;
+  readonly once: boolean;
+  readonly intervalMs: number;
+  /** Fraction of the interval added at random to each wait, so a fleet is not profiled at one instant. */
+  readonly jitter: number;
+  readonly roundTimeoutMs: number;
+  readonly metricsAddr?: string;
+  readonly store: StoreOptions;
+  readonly labelsFromPod: string[];
+}
+
+interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
+  selector?: string;
+  type?: string[];
+  seconds?: number;
+  concurrency?: number;
+  connect?: string;
+  once?: boolean;
+  interval?: string;
+  jitter?: number;
+  'round-timeout'?: string;
+  'metrics-addr'?: string;
+  'label-from-pod'?: string[];
+}
+
+export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
+  return {
+    command: 'collect',
+    describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)',
+    builder: (y: Argv) =>
+      withKubeFlags(
+        withStoreFlags(y)
+          .usage(
+            'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
+              'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
+              'namespaces unless -n is given; one paged list call per round) and uploads to the store\n' +
+              '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed at the next\n' +
+              'round. profefe.com/types=cpu,heap on a pod limits what is fetched from it. Prints one line per\n' +
+              'capture (JSON when stdout is not a terminal) and a summary per round. SIGTERM ends cleanly.',
+          )
+          .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
+          .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
+          .option('jitter', { type: 'number', default: 0.1, requiresArg: true, describe: 'up to this fraction of the interval is added at random before each round' })
+          .option('round-timeout', { type: 'string', requiresArg: true, describe: 'a round ends at this deadline, whatever is still running (default: the interval, or 5m with --once)' })
+          .option('connect', { type: 'string', requiresArg: true, describe: 'direct (http://podIP:port; in-cluster default) or port-forward (through the API server; default elsewhere)' })
+          .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'only pods matching this label selector' })
+          .option('type', { alias: 'profile-type', type: 'string', array: true, requiresArg: true, describe: `profile types (default: all of ${PROFILE_TYPES.join(', ')})` })
+          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'duration of each CPU profile' })
+          .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
+          .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
+              ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
+            ),
+          ),
+      ) as unknown as Argv<CollectArgs>,
+    handler: async (args) => {
+      const opts = resolveCollectOptions(args, ctx.env);
+      const result = await runCollect(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
+      ctx.exitCode = result.exitCode;
+    },
+  };
+}
+
+/** Completes and validates collect options; throws UsageError naming the flag at fault. */
+export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectOptions {
+  const types: ProfileType[] = [];
+  for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
+    if (raw.trim() === '') continue;
+    const t = parseProfileType(raw);
+    if (!t) throw new UsageError(`--type: unknown profile type "${raw}" (choose from ${PROFILE_TYPES.join(', ')})`);
+    if (!types.includes(t)) types.push(t);
+  }
+  const seconds = args.seconds ?? 10;
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
+  const concurrency = args.concurrency ?? 64;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
+  const connect = args.connect;
+  if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
+  const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
+  if (!args.once && intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
+  const jitter = args.jitter ?? 0.1;
+  if (!(jitter >= 0 && jitter <= 1)) throw new UsageError(`--jitter must be between 0 and 1, got ${args.jitter}`);
+  const roundTimeoutMs = args['round-timeout'] ? parseDuration(args['round-timeout'], '--round-timeout') : args.once ? 300_000 : intervalMs;
+  if (roundTimeoutMs < seconds * 1000) throw new UsageError(`--round-timeout must leave room for a ${seconds}s CPU profile`);
+  const kube = kubeAccessOptionsFrom(args);
+  return {
+    // A collector covers the whole cluster unless a namespace is named.
+    kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
+    labelSelector: args.selector || undefined,
+    types: types.length > 0 ? types : [...PROFILE_TYPES],
+    seconds,
+    concurrency,
+    connect: connect as ConnectMode | undefined,
+    once: args.once ?? false,
+    intervalMs,
+    jitter,
+    roundTimeoutMs,
+    metricsAddr: args['metrics-addr'] || undefined,
+    store: resolveStoreOptions(args, env),
+    labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
+  };
+}
+
+export interface CollectDeps {
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal;
+  readonly io: IOStreams;
+  readonly access?: KubeAccess;
+  readonly tunnel?: Tunnel;
+  /** Told the metrics URL once it listens (tests use port 0). */
+  readonly onMetrics?: (url: string) => void;
+}
+
+/** What a round did. */
+export interface RoundSummary {
+  readonly pods: number;
+  readonly captured: number;
+  readonly failed: number;
+  readonly uploaded: number;
+  readonly spooled: number;
+  readonly rejected: number;
+  readonly pushedFromSpool: number;
+  readonly seconds: number;
+}
+
+export interface CollectResult {
+  readonly rounds: RoundSummary[];
+  readonly exitCode: number;
+}
+
+/**
+ * Runs rounds until --once is done or the signal fires (SIGTERM/SIGINT), which ends the round
+ * in progress (captures in flight are abandoned; uploads already spooled stay spooled) and exits 0.
+ */
+export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promise<CollectResult> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
+  const { discoverPods } = await import('../kube/pods.js');
+  const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
+  const connect: ConnectMode = opts.connect ?? (access.inCluster ? 'direct' : 'port-forward');
+  let tunnel = deps.tunnel;
+  if (!tunnel) {
+    if (connect === 'direct') tunnel = new (await import('../capture/direct-tunnel.js')).DirectTunnel();
+    else tunnel = new (await import('../kube/port-forward.js')).PortForwardTunnel(access.kubeConfig);
+  }
+  const api = access.kubeConfig.makeApiClient(CoreV1Api);
+  const store = await openStore(opts.store);
+  const spool = new Spool(opts.store.spoolDir);
+  const metrics = new CollectorMetrics();
+  const metricsServer = opts.metricsAddr ? await startMetricsServer(opts.metricsAddr, metrics) : undefined;
+  if (metricsServer) deps.onMetrics?.(metricsServer.url);
+  const log = lineWriter(deps.io);
+  const rounds: RoundSummary[] = [];
+  try {
+    while (!deps.signal.aborted) {
+      const round = await runRound();
+      if (round) rounds.push(round);
+      if (opts.once || deps.signal.aborted) break;
+      await sleep(opts.intervalMs * (1 + Math.random() * opts.jitter), deps.signal);
+    }
+  } finally {
+    await metricsServer?.close();
+    await store.close();
+  }
+  if (!opts.once) return { rounds, exitCode: ExitCode.ok };
+  const last = rounds[0];
+  return { rounds, exitCode: last && last.captured > 0 ? ExitCode.ok : ExitCode.failure };
+
+  async function runRound(): Promise<RoundSummary | undefined> {
+    const started = Date.now();
+    const deadline = AbortSignal.timeout(opts.roundTimeoutMs);
+    let uploaded = 0;
+    let spooled = 0;
+    let rejected = 0;
+    const pushed = (await drainSpool(spool, store)).filter((o) => o.result === 'uploaded').length;
+    let discovery;
+    try {
+      discovery = await discoverPods(api, { names: [], namespace: access.namespace, allNamespaces: access.allNamespaces, labelSelector: opts.labelSelector }, { signal: deps.signal });
+    } catch (err) {
+      if (deps.signal.aborted) return undefined;
+      await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
+      metrics.roundDone((Date.now() - started) / 1000, new Date());
+      return { pods: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
+    }
+    const sink = new StoreSink(store, spool, opts.labelsFromPod, (r) => {
+      metrics.upload(r);
+      if (r === 'ok') uploaded++;
+      else if (r === 'spooled') spooled++;
+      else rejected++;
+    }, true);
+    const logs: Promise<void>[] = [];
+    let outcomes: CaptureOutcome[];
+    try {
+      outcomes = await captureTargets(
+        discovery.targets,
+        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency },
+        {
+          tunnel: tunnel!,
+          sink,
+          signal: deps.signal,
+          deadline,
+          onOutcome: (o) => {
+            metrics.capture(o.type, o.ok ? 'ok' : 'failed');
+            logs.push(logCapture(log, o));
+          },
+        },
+      );
+    } catch (err) {
+      if (deps.signal.aborted) return undefined;
+      throw err;
+    }
+    await Promise.all(logs);
+    const captured = outcomes.filter((o) => o.ok).length;
+    const seconds = (Date.now() - started) / 1000;
+    const summary = { pods: discovery.targets.length, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
+    metrics.roundDone(seconds, new Date());
+    await log(
+      { time: new Date().toISOString(), event: 'round', ...summary, skipped: discovery.skipped.length },
+      `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
+    );
+    return summary;
+  }
+}
+
+type LineWriter = (json: Record<string, unknown>, text: string) => Promise<void>;
+
+/** JSON lines for log collectors when stdout is not a terminal, readable lines when it is. */
+function lineWriter(io: IOStreams): LineWriter {
+  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? text : JSON.stringify(json)) + '\n');
+}
+
+function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {
+  const t = o.target;
+  const json = {
+    time: new Date().toISOString(),
+    namespace: t.namespace,
+    pod: t.pod,
+    service: t.service,
+    type: o.type,
+    bytes: o.ok ? o.size : 0,
+    ms: o.ms,
+    result: o.ok ? 'ok' : 'failed',
+    ...(o.ok ? { location: o.location } : { error: o.error }),
+  };
+  return log(json, `${t.namespace}/${t.pod} ${o.type}: ${o.ok ? `${o.size} bytes, ${o.location}` : `failed: ${o.error}`}`);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
