@@ -7,7 +7,9 @@ import { processIO, writeAll, type IOStreams } from './io.js';
 import { captureCommand } from './capture.js';
 import { collectCommand } from './collect.js';
 import { getCommand } from './get.js';
+import { diffCommand } from './diff.js';
 import { mergeCommand } from './merge.js';
+import { topCommand } from './top.js';
 import { pushCommand } from './push.js';
 import { serveCommand } from './serve.js';
 import { notAvailableCommand } from './not-available.js';
@@ -32,13 +34,15 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     .command(collectCommand(ctx))
     .command(getCommand(ctx))
     .command(mergeCommand(ctx))
+    .command(topCommand(ctx))
+    .command(diffCommand(ctx))
     .command(notAvailableCommand(ctx, 'open [targets..]', 'Show a profile as a flame graph in the browser'))
     .command(pushCommand(ctx))
     .command(serveCommand(ctx))
     .middleware((args) => {
       commandName = String(args._[0] ?? '');
     }, true)
-    .demandCommand(1, 'Name a command: capture, get, merge, open, push or serve.')
+    .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push or serve.')
     .recommendCommands()
     .strict()
     .help()

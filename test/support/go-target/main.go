@@ -67,7 +67,7 @@ func serve() {
 	cpuLoad = *load
 	if cpuLoad == 0 {
 		// Idle targets (benchmarks start a hundred or more) only tick along.
-		pace = 50
+		pace = 1000
 	}
 
 	runtime.SetBlockProfileRate(1)
@@ -105,7 +105,7 @@ func cpuWorkload() {
 // cpuLoad scales cpuWorkload (-load).
 var cpuLoad = 1.0
 
-// pace stretches the sleeps of the background workloads (1, or 50 when idle).
+// pace stretches the sleeps of the background workloads (1, or 1000 when idle).
 var pace time.Duration = 1
 
 // busy calls kernel(units) repeatedly for about d.

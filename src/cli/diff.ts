@@ -1,0 +1,259 @@
+import { readFile } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
+import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
+import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
+import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
+import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import type { FindQuery, ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
+import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
+import type { CommandContext } from './context.js';
+import { parseStoreType, resolveQuery } from './get.js';
+import { examples } from './help.js';
+import { writeAll } from './io.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { FUNCTION_TABLE_FORMATS, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
+
+/** One side of a diff: a positional (a file when one exists at that path, else a store id), or a store query. */
+export type DiffSide =
+  | { readonly kind: 'file-or-id'; readonly arg: string }
+  | { readonly kind: 'query'; readonly query: FindQuery & { readonly type: StoreProfileType } };
+
+/** The two sides of `diff` and how to show the changes. */
+export interface DiffOptions {
+  readonly base: DiffSide;
+  readonly target: DiffSide;
+  /** Rows shown (0: all). */
+  readonly nodes: number;
+  /** Sample type name or index; default: as go tool pprof. */
+  readonly sampleType?: string;
+  readonly format: FunctionTableFormat;
+  /** Only opened when a side needs the store. */
+  readonly store: StoreOptions;
+}
+
+/** The ranked changes from base to target, and the diff profile they were computed from. */
+export interface DiffResult {
+  /** Per-function deltas (target - base) with pprof's diff total (the base's). */
+  readonly report: TopReport;
+  /** The diff profile itself (diffProfiles): base samples negated and labelled pprof::base=true. */
+  readonly profile: Profile;
+  /** What each side was, for people: a file name, `profile ID` or the query. */
+  readonly base: string;
+  readonly target: string;
+}
+
+interface DiffArgs extends StoreFlagArgs {
+  base?: string;
+  target?: string;
+  service?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  label?: string[];
+  'base-from'?: string;
+  'base-to'?: string;
+  'base-label'?: string[];
+  nodes?: number;
+  'sample-type'?: string;
+  output?: string;
+  html?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+/** `kubectl profefe diff`: yargs wiring only; the work is in resolveDiffOptions and runDiff. */
+export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs> {
+  return {
+    command: 'diff [base] [target]',
+    describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank',
+    builder: (y: Argv) =>
+      withStoreFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json]\n' +
+              '       kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
+              '       kubectl profefe diff --service NAME --type TYPE --base-label K=V [--label K=V]...\n\n' +
+              'The functions whose value changed most from BASE to TARGET, like\n' +
+              '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by\n' +
+              'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
+              'profile files, or store ids when no such file exists. With --service each side is the merge\n' +
+              'of a window of stored profiles: the base takes --base-from/--base-to/--base-label, each\n' +
+              'defaulting to the value of --from/--to/--label.',
+          )
+          .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
+          .positional('target', { type: 'string', describe: 'the profile compared with it: a file, or a store id' })
+          .option('service', { type: 'string', requiresArg: true, describe: 'compare two windows or label sets of this service in the store' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
+          .option('from', { type: 'string', requiresArg: true, describe: 'start of the target window (default: 24h before --to)' })
+          .option('to', { type: 'string', requiresArg: true, describe: 'end of the target window (default: now)' })
+          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'target profiles with this label, key=value (repeatable)' })
+          .option('base-from', { type: 'string', requiresArg: true, describe: 'start of the base window (default: --from)' })
+          .option('base-to', { type: 'string', requiresArg: true, describe: 'end of the base window (default: --to)' })
+          .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this label, key=value (repeatable; default: --label)' })
+          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
+          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
+          .option('html', { type: 'boolean', describe: 'show a flame graph coloured by growth and shrinkage' })
+          .group(
+            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'help'],
+            'Options:',
+          )
+          .epilog(
+            examples(
+              ['What changed between two CPU profiles', 'kubectl profefe diff before.pb.gz after.pb.gz'],
+              ['Two stored profiles, by id', 'kubectl profefe diff dc2v00b8di1ecttsn9f0 dc2v0cg8di1ecttsn9g0 --nodes 20'],
+              ['This hour against the same hour yesterday', 'kubectl profefe diff --service auth --type cpu --base-from 25h --base-to 24h --from 1h'],
+              ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-label version=1.2 --label version=1.3 -o json'],
+            ),
+          ),
+      ) as unknown as Argv<DiffArgs>,
+    handler: async (args) => {
+      const opts = resolveDiffOptions(args, ctx);
+      const result = await runDiff(opts, { signal: ctx.signal });
+      await renderDiff(result, opts, ctx);
+    },
+  };
+}
+
+/** Completes and validates diff options; throws UsageError naming the flag at fault. */
+export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): DiffOptions {
+  if (args.html) throw new UsageError('--html needs the flame graph page, not available yet');
+  const nodes = resolveNodes(args.nodes);
+  const format = resolveFormat(args.output);
+  const store = resolveStoreOptions(args, ctx.env);
+  const common = { nodes, format, store, sampleType: args['sample-type'] };
+  const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
+
+  if (args.service === undefined) {
+    const queryFlag = (['type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label'] as const).find((f) => args[f] !== undefined);
+    if (queryFlag) throw new UsageError(`--${queryFlag} only applies with --service (a diff of stored windows); with BASE and TARGET give files or ids`);
+    if (positionals.length !== 2) {
+      throw new UsageError('diff needs BASE and TARGET (profile files or store ids), or --service with --base-from/--base-to or --base-label');
+    }
+    if (positionals.some((p) => p === '')) throw new UsageError('BASE and TARGET must not be empty');
+    return { ...common, base: { kind: 'file-or-id', arg: positionals[0]! }, target: { kind: 'file-or-id', arg: positionals[1]! } };
+  }
+
+  if (positionals.length > 0) throw new UsageError('give either BASE and TARGET or --service, not both');
+  if (args.type === undefined) throw new UsageError('a diff of stored profiles needs --type (profiles of different types cannot be compared)');
+  const type = parseStoreType(args.type);
+  if (type === 'trace') throw new UsageError('--type trace: traces cannot be compared');
+  if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined) {
+    throw new UsageError('a diff of stored profiles needs --base-from/--base-to or --base-label; otherwise base and target are the same profiles');
+  }
+  const target = { ...resolveQuery({ service: args.service, type: args.type, from: args.from, to: args.to, label: args.label }, now), type };
+  const baseLabels: StoreLabel[] =
+    args['base-label'] !== undefined ? parseLabelArgs(args['base-label'].map(String), '--base-label') : [...(target.labels ?? [])];
+  const base = { ...target, ...resolveBaseWindow(args, now), labels: baseLabels };
+  return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
+}
+
+/** The base window: each end from its --base- flag, else from the target's flag, with get's defaults. */
+function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } {
+  const [fromArg, fromFlag] = args['base-from'] !== undefined ? [args['base-from'], '--base-from'] : [args.from, '--from'];
+  const [toArg, toFlag] = args['base-to'] !== undefined ? [args['base-to'], '--base-to'] : [args.to, '--to'];
+  const to = toArg !== undefined ? parseTimeArg(toArg, toFlag, now) : now;
+  const from = fromArg !== undefined ? parseTimeArg(fromArg, fromFlag, now) : new Date(to.getTime() - DAY_MS);
+  if (from > to) throw new UsageError(`${fromFlag} (${from.toISOString()}) is after ${toFlag} (${to.toISOString()})`);
+  return { from, to };
+}
+
+/**
+ * Loads both sides (files, store ids or store merges), diffs them and ranks the changes.
+ * Fails with InputError/StoreError for a side that cannot be found, ProfileFormatError for one
+ * that is not a profile, IncompatibleProfilesError when the two are of different types, and
+ * UsageError for a sample type they lack.
+ */
+export async function runDiff(opts: DiffOptions, deps: { signal?: AbortSignal } = {}): Promise<DiffResult> {
+  let store: Promise<ProfileStore> | undefined;
+  const openOnce = () => (store ??= openStore(opts.store));
+  try {
+    const base = await loadSide(opts.base, 'BASE', openOnce, opts.store);
+    deps.signal?.throwIfAborted();
+    const target = await loadSide(opts.target, 'TARGET', openOnce, opts.store);
+    const profile = diffProfiles(base.profile, target.profile, { base: base.name, target: target.name });
+    let report: TopReport;
+    try {
+      report = computeDiffTop(profile, opts.sampleType);
+    } catch (err) {
+      throw new UsageError(`--sample-type: ${(err as Error).message}`);
+    }
+    return { report, profile, base: base.name, target: target.name };
+  } finally {
+    // A store that failed to open has already reported why.
+    if (store) await store.then((s) => s.close(), () => undefined);
+  }
+}
+
+async function loadSide(
+  side: DiffSide,
+  role: 'BASE' | 'TARGET',
+  openOnce: () => Promise<ProfileStore>,
+  storeOpts: StoreOptions,
+): Promise<{ profile: Profile; name: string }> {
+  if (side.kind === 'query') {
+    const q = side.query;
+    const name = describeQuery(q);
+    let bytes: Uint8Array;
+    try {
+      bytes = await (await openOnce()).mergeQuery(q);
+    } catch (err) {
+      if (err instanceof StoreStatusError && err.status === 404) {
+        throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
+      }
+      throw err;
+    }
+    return { profile: decodeProfile(bytes, `${role} (${name})`), name };
+  }
+
+  const arg = side.arg;
+  const file = await readIfFile(arg);
+  if (file) return { profile: decodeProfile(file, arg), name: arg };
+  // Asking the store for "./base.pb.gz" would only give a confusing answer about that id.
+  if (looksLikePath(arg)) throw new InputError(`${role} ${arg}: no such file or directory`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await (await openOnce()).get(arg);
+  } catch (err) {
+    if (err instanceof StoreStatusError && (err.status === 404 || err.status === 400)) {
+      throw new StoreError(`${role} "${arg}" is neither a file nor a profile id in ${describeStore(storeOpts)}`);
+    }
+    throw err;
+  }
+  const name = `profile ${arg}`;
+  return { profile: decodeProfile(bytes, name), name };
+}
+
+/** The file's bytes, or undefined when there is no file at that path (then it is a store id). */
+async function readIfFile(arg: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(arg);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+    if (code === 'EISDIR') {
+      throw new InputError(`${arg} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${arg} -o merged.pb.gz)`);
+    }
+    throw new InputError(`${arg}: cannot read (${code ?? (err as Error).message})`);
+  }
+}
+
+/** A missing file rather than a store id: a relative or absolute path, or a profile file's extension. */
+function looksLikePath(arg: string): boolean {
+  return /^(\/|\.\.?\/|~)/.test(arg) || /\.(pb\.gz|pb|pprof|prof|gz)$/i.test(arg);
+}
+
+function describeQuery(q: FindQuery & { type: StoreProfileType }): string {
+  const labels = q.labels && q.labels.length > 0 ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
+  return `${q.type} profiles of service "${q.service}"${labels} from ${q.from.toISOString()} to ${q.to.toISOString()}`;
+}
+
+async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
+  if (opts.format === 'json') {
+    await writeAll(ctx.io.stdout, renderDiffJson(result.report, opts.nodes));
+    return;
+  }
+  const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`];
+  await writeAll(ctx.io.stdout, renderDiffTable(result.report, opts.nodes, header));
+}

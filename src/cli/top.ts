@@ -1,0 +1,215 @@
+import type { Argv, CommandModule } from 'yargs';
+import { StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { decodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
+import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
+import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import type { FindQuery, ProfileStore, StoreProfileType } from '../store/store.js';
+import type { CommandContext } from './context.js';
+import { parseStoreType, resolveQuery } from './get.js';
+import { examples } from './help.js';
+import { writeAll } from './io.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+
+/** Output formats of `top` and `diff`. */
+export const FUNCTION_TABLE_FORMATS = ['table', 'json'] as const;
+/** `table` for people, `json` (raw values in the sample type's unit) for scripts. */
+export type FunctionTableFormat = (typeof FUNCTION_TABLE_FORMATS)[number];
+
+/** How many services' merged profiles are fetched from the store at once. */
+export const DEFAULT_TOP_CONCURRENCY = 4;
+
+/** The store query of `top`, for every service: everything but the service name. */
+export type ServiceWindowQuery = Omit<FindQuery, 'service'> & { readonly type: StoreProfileType };
+
+/** What `top` ranks: one type and window of every service (or the ones named), and how to show it. */
+export interface TopOptions {
+  readonly query: ServiceWindowQuery;
+  /** The services named with --service; undefined means every service in the store. */
+  readonly services?: readonly string[];
+  /** Rows shown (0: all). */
+  readonly nodes: number;
+  /** Sample type name or index; default: as go tool pprof. */
+  readonly sampleType?: string;
+  readonly format: FunctionTableFormat;
+  readonly store: StoreOptions;
+  /** Services fetched at once (each is one store merge). */
+  readonly concurrency: number;
+}
+
+/** The merged top with per-service flats, and the services that had nothing in the window. */
+export interface TopResult {
+  readonly report: ServiceTopReport;
+  /** Services that had no profiles of the type in the window, so have no column. */
+  readonly empty: readonly string[];
+}
+
+interface TopArgs extends StoreFlagArgs {
+  service?: string[];
+  type?: string;
+  from?: string;
+  to?: string;
+  label?: string[];
+  nodes?: number;
+  'sample-type'?: string;
+  output?: string;
+}
+
+/** `kubectl profefe top`: yargs wiring only; the work is in resolveTopOptions and runTop. */
+export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> {
+  return {
+    command: 'top',
+    describe: 'Show the top functions of a window of stored profiles, across services',
+    builder: (y: Argv) =>
+      withStoreFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--label K=V]... [--nodes N] [-o table|json]\n\n' +
+              'The functions with the most flat (self) value in the merge of all the stored profiles of one\n' +
+              'type and window, like `go tool pprof -top` on that merge, with a column per service giving\n' +
+              "each function's flat value in that service. All services in the store, or those named with\n" +
+              '--service. flat is the value of the samples whose innermost frame is the function, cum that\n' +
+              'of the samples with the function anywhere on their stack. The window defaults to the last\n' +
+              '24 hours; -o json gives raw values (nanoseconds, bytes, counts).',
+          )
+          .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs is stored as heap)' })
+          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
+          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
+          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' })
+          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
+          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
+          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
+              ['Allocations of two services, 20 functions', 'kubectl profefe top --type heap --sample-type alloc_space --service auth --service checkout --nodes 20'],
+              ['One version only, as JSON for a script', 'kubectl profefe top --type cpu -l version=1.4.2 -o json'],
+            ),
+          ),
+      ) as unknown as Argv<TopArgs>,
+    handler: async (args) => {
+      const opts = resolveTopOptions(args, ctx);
+      const result = await runTop(opts, { signal: ctx.signal });
+      await renderTop(result, opts, ctx);
+    },
+  };
+}
+
+/** Completes and validates top options; throws UsageError naming the flag at fault. */
+export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): TopOptions {
+  const nodes = resolveNodes(args.nodes);
+  const format = resolveFormat(args.output);
+  const type = parseStoreType(args.type ?? 'cpu');
+  if (type === 'trace') throw new UsageError('--type trace: traces have no functions to rank');
+  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
+  let services: string[] | undefined;
+  if (args.service !== undefined) {
+    services = [...new Set(args.service.map(String))];
+    const blank = services.find((s) => s.trim() === '');
+    if (blank !== undefined) throw new UsageError('--service: the service name is empty');
+  }
+  return {
+    query: { ...window, type },
+    services,
+    nodes,
+    sampleType: args['sample-type'],
+    format,
+    store: resolveStoreOptions(args, ctx.env),
+    concurrency: DEFAULT_TOP_CONCURRENCY,
+  };
+}
+
+/** --nodes: a whole number >= 0 (0: all); default 10. */
+export function resolveNodes(nodes: number | undefined): number {
+  if (nodes === undefined) return 10;
+  if (!Number.isInteger(nodes) || nodes < 0) throw new UsageError(`--nodes must be a whole number >= 0, got ${nodes}`);
+  return nodes;
+}
+
+/** -o/--output of top and diff: table (default) or json. */
+export function resolveFormat(output: string | undefined): FunctionTableFormat {
+  const format = output ?? 'table';
+  if (!(FUNCTION_TABLE_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`-o/--output must be one of ${FUNCTION_TABLE_FORMATS.join(', ')}, got "${output}"`);
+  }
+  return format as FunctionTableFormat;
+}
+
+/**
+ * Fetches each service's merged profile for the window from the store (a few at a time; a
+ * service without profiles is skipped), merges them and ranks the functions. Fails with a
+ * StoreError when no service has a profile, UsageError for a sample type the profiles lack.
+ */
+export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
+  const store = await openStore(opts.store);
+  try {
+    const names = opts.services ?? (await store.services());
+    const top = new TopByService(opts.sampleType);
+    const empty: string[] = [];
+    const step = Math.max(1, opts.concurrency);
+    for (let i = 0; i < names.length; i += step) {
+      deps.signal?.throwIfAborted();
+      const batch = names.slice(i, i + step);
+      const profiles = await Promise.all(batch.map((service) => fetchServiceProfile(store, opts.query, service)));
+      // Added in service order, whatever order the answers came in: the same query gives the same result.
+      profiles.forEach((profile, j) => {
+        const service = batch[j]!;
+        if (!profile) return void empty.push(service);
+        if (top.count === 0) checkSampleType(profile, opts.sampleType);
+        top.add(service, profile);
+      });
+    }
+    if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
+    return { report: top.result(), empty };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The decoded merge of one service's window, or undefined when it has no profiles (404). */
+async function fetchServiceProfile(store: ProfileStore, query: ServiceWindowQuery, service: string): Promise<Profile | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.mergeQuery({ ...query, service });
+  } catch (err) {
+    if (err instanceof StoreStatusError && err.status === 404) return undefined;
+    throw err;
+  }
+  return decodeProfile(bytes, `the merged ${query.type} profile of service "${service}"`);
+}
+
+function checkSampleType(profile: Profile, sampleType: string | undefined): void {
+  try {
+    resolveSampleIndex(profile, sampleType);
+  } catch (err) {
+    throw new UsageError(`--sample-type: ${(err as Error).message}`);
+  }
+}
+
+function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
+  const where = describeStore(opts.store);
+  if (names.length === 0) return `no services in ${where}`;
+  const q = opts.query;
+  const labels = q.labels && q.labels.length > 0 ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
+  const who = opts.services
+    ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`
+    : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
+  return `no ${q.type} profiles${labels} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
+}
+
+async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContext): Promise<void> {
+  const { io } = ctx;
+  // Only services the user named are worth a warning; most services lack some profile types.
+  if (opts.services) {
+    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${s}" in the window; left out\n`);
+  }
+  if (opts.format === 'json') {
+    await writeAll(io.stdout, renderServiceTopJson(result.report, opts.nodes));
+    return;
+  }
+  const q = opts.query;
+  const header = `Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`;
+  await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, [header]));
+}

@@ -1,0 +1,81 @@
+import type { Profile } from 'pprof-format';
+import { ProfileMerger } from './merge.js';
+import { resolveSampleIndex, sampleTypesOf } from './sample-type.js';
+import { computeTop, type TopReport, type TopRow } from './top.js';
+
+/** A row of the merged top, with the function's flat value in each service. */
+export interface ServiceTopRow extends TopRow {
+  /** Every service added, in the order added, to its flat value for this function (0 when none). */
+  readonly services: Readonly<Record<string, number>>;
+}
+
+/** computeTop over the merge of several services' profiles, with a per-service flat column. */
+export interface ServiceTopReport extends TopReport {
+  /** The services, in the order they were added. */
+  readonly services: readonly string[];
+  readonly rows: ServiceTopRow[];
+}
+
+/**
+ * Builds the top functions of many services' profiles one service at a time, so that only the
+ * merge and one small flat table per service are kept, never every service's profile.
+ *
+ * The numbers are those of `go tool pprof -top` on the merge of all the profiles (see
+ * computeTop); a service's flat value for a function is that function's flat in the service's
+ * own profile, so the services' values of a row add up to its flat (a profile's flat depends
+ * only on its samples' leaf frames, which merging does not change).
+ */
+export class TopByService {
+  private readonly merger = new ProfileMerger();
+  private readonly flats = new Map<string, Map<string, number>>();
+  /** The sample type, by name, fixed by the first profile so every service uses the same one. */
+  private typeName: string | undefined;
+
+  /** `sampleType` is a name or index as for computeTop; default: the first profile's default. */
+  constructor(private readonly sampleType?: string) {}
+
+  /** How many profiles were added. */
+  get count(): number {
+    return this.merger.count;
+  }
+
+  /**
+   * Adds one service's profile (typically the store's merge of its window). Adding a service
+   * again adds to its values. Throws an Error for a sample type the profile does not have, and
+   * IncompatibleProfilesError when its sample types differ from the first profile's.
+   */
+  add(service: string, profile: Profile): void {
+    if (this.typeName === undefined) {
+      this.typeName = sampleTypesOf(profile)[resolveSampleIndex(profile, this.sampleType)]!.type;
+    }
+    this.merger.add(profile, `the profile of service "${service}"`);
+    let flats = this.flats.get(service);
+    if (!flats) {
+      flats = new Map();
+      this.flats.set(service, flats);
+    }
+    for (const row of computeTop(profile, this.typeName).rows) {
+      if (row.flat !== 0) flats.set(row.function, (flats.get(row.function) ?? 0) + row.flat);
+    }
+  }
+
+  /** The merged top with per-service flats. Throws when nothing was added. */
+  result(): ServiceTopReport {
+    if (this.typeName === undefined) throw new Error('no profiles to compute a top from');
+    const report = computeTop(this.merger.result(), this.typeName);
+    const services = [...this.flats.keys()];
+    // fromEntries defines own properties, so even a service named "__proto__" is a plain key.
+    const rows = report.rows.map((row) => ({
+      ...row,
+      services: Object.fromEntries(services.map((s) => [s, this.flats.get(s)!.get(row.function) ?? 0])),
+    }));
+    return { ...report, services, rows };
+  }
+}
+
+/** TopByService over a list of `[service, profile]` pairs; see TopByService for the contract. */
+export function computeTopByService(entries: Iterable<readonly [service: string, profile: Profile]>, sampleType?: string): ServiceTopReport {
+  const top = new TopByService(sampleType);
+  for (const [service, profile] of entries) top.add(service, profile);
+  return top.result();
+}

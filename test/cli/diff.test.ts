@@ -1,0 +1,175 @@
+/**
+ * `kubectl profefe diff` on real Go profiles (files, store ids, store windows and label sets),
+ * checked against `go tool pprof -top -diff_base=BASE TARGET`.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
+import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
+import { formatValue } from '../../src/report/units.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { ProfileMeta, StoreLabel } from '../../src/store/store.js';
+import { goPprofProto, goPprofTop, type GoTop } from '../support/go-pprof.js';
+import { generateProfiles } from '../support/go-target.js';
+import { runCli } from '../support/run-cli.js';
+
+interface JsonRow {
+  function: string;
+  flat: number;
+  cum: number;
+}
+
+const HOUR_NS = 3_600_000_000_000n;
+
+let dir: string;
+let store: LocalStore;
+let server: ProfefeServer;
+let env: NodeJS.ProcessEnv;
+let cpuBase: string[];
+let cpuTarget: string[];
+let heapBase: string[];
+let heapTarget: string[];
+let ids: { cpuBase: ProfileMeta; cpuTarget: ProfileMeta; heapBase: ProfileMeta };
+
+/** A copy of the profile taken `hours` earlier: the same samples, an older created_at in the store. */
+async function shifted(file: string, hours: number): Promise<string> {
+  const p = decodeProfile(await readFile(file));
+  p.timeNanos = BigInt(p.timeNanos) - BigInt(hours) * HOUR_NS;
+  const out = file.replace(/\.pb\.gz$/, `.minus${hours}h.pb.gz`);
+  await writeFile(out, encodeProfile(p));
+  return out;
+}
+
+async function upload(file: string, type: 'cpu' | 'heap', labels: StoreLabel[]): Promise<ProfileMeta> {
+  return store.upload({ service: 'auth', type, labels, body: await readFile(file) });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'diff-cli-'));
+  // One at a time: CPU profiles taken while other generators compete for the CPU can come out empty.
+  const gen = (kind: 'cpu' | 'heap', name: string, n: number, seed: number) =>
+    generateProfiles(kind, n, path.join(dir, name), { seed, cpuMs: 300 });
+  cpuBase = await Promise.all((await gen('cpu', 'cpu-base', 2, 1)).map((f) => shifted(f, 3)));
+  cpuTarget = await gen('cpu', 'cpu-target', 2, 2);
+  heapBase = await gen('heap', 'heap-base', 1, 3);
+  heapTarget = await gen('heap', 'heap-target', 1, 4);
+  store = await LocalStore.open(path.join(dir, 'served'));
+  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  const [cb, ct] = [await upload(cpuBase[0]!, 'cpu', [{ key: 'version', value: '1.2' }]), await upload(cpuTarget[0]!, 'cpu', [{ key: 'version', value: '1.3' }])];
+  await upload(cpuBase[1]!, 'cpu', [{ key: 'version', value: '1.2' }]);
+  await upload(cpuTarget[1]!, 'cpu', [{ key: 'version', value: '1.3' }]);
+  ids = { cpuBase: cb, cpuTarget: ct, heapBase: await upload(heapBase[0]!, 'heap', []) };
+  env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home'), PROFEFE_HOSTPORT: server.url };
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const top20 = (go: GoTop) => go.rows.slice(0, 20).map((r) => ({ function: r.name, flat: r.flat, cum: r.cum }));
+
+/** `go tool pprof -top -diff_base=B T...` and our JSON agree on the top 20: order, flat and cum deltas. */
+async function expectSameAsGo(args: string[], base: string[], target: string[], sampleIndex?: string): Promise<JsonRow[]> {
+  const run = await runCli(['diff', ...args, '-o', 'json', '--nodes', '20'], { env });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const rows: JsonRow[] = JSON.parse(run.stdout.toString());
+  // pprof takes one -diff_base (the last one wins): several base files are merged into one first.
+  let baseFile = base[0]!;
+  if (base.length > 1) {
+    baseFile = path.join(dir, `base-${Date.now()}.pb.gz`);
+    await goPprofProto(base, baseFile);
+  }
+  const go = await goPprofTop(target, { sampleIndex, extraArgs: [`-diff_base=${baseFile}`] });
+  expect(rows).toEqual(top20(go));
+  expect(rows.length).toBeGreaterThan(3); // a real diff, not a profile against itself
+  return rows;
+}
+
+describe('kubectl profefe diff', () => {
+  test('two CPU files: the deltas and order of go tool pprof -top -diff_base', async () => {
+    const rows = await expectSameAsGo([cpuBase[0]!, cpuTarget[0]!], [cpuBase[0]!], [cpuTarget[0]!]);
+    for (let i = 1; i < rows.length; i++) expect(Math.abs(rows[i - 1]!.flat)).toBeGreaterThanOrEqual(Math.abs(rows[i]!.flat));
+  }, 60_000);
+
+  test.each([[undefined], ['alloc_space'], ['inuse_objects']])('two heap files, sample type %s', async (sampleType) => {
+    const args = [heapBase[0]!, heapTarget[0]!, ...(sampleType ? ['--sample-type', sampleType] : [])];
+    await expectSameAsGo(args, heapBase, heapTarget, sampleType);
+  }, 60_000);
+
+  test('runDiff has pprof’s diff total (the base’s) and every function', async () => {
+    const result = await runDiff({ ...resolveDiffOptions({ base: heapBase[0], target: heapTarget[0] }, { env }), nodes: 0 });
+    const go = await goPprofTop(heapTarget, { extraArgs: [`-diff_base=${heapBase[0]}`] });
+    expect(result.report.total).toBe(go.total);
+    expect(result.report.rows.map((r) => [r.function, r.flat, r.cum])).toEqual(go.rows.map((r) => [r.name, r.flat, r.cum]));
+  }, 60_000);
+
+  test('store ids, and a file against an id', async () => {
+    await expectSameAsGo([ids.cpuBase.id, ids.cpuTarget.id], [cpuBase[0]!], [cpuTarget[0]!]);
+    await expectSameAsGo([ids.cpuBase.id, cpuTarget[0]!], [cpuBase[0]!], [cpuTarget[0]!]);
+  }, 60_000);
+
+  test('two label sets of a service: --base-label against --label', async () => {
+    await expectSameAsGo(['--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3'], cpuBase, cpuTarget);
+  }, 60_000);
+
+  test('two windows of a service: --base-from/--base-to against --from', async () => {
+    await expectSameAsGo(['--service', 'auth', '--type', 'cpu', '--base-from', '4h', '--base-to', '2h', '--from', '1h'], cpuBase, cpuTarget);
+  }, 60_000);
+
+  test('the table: signed deltas, percentages of the base total, what was compared', async () => {
+    const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--nodes', '5'], { env });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.toString().trimEnd().split('\n');
+    expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}`, `Target: ${cpuTarget[0]}`]);
+    const go = await goPprofTop([cpuTarget[0]!], { extraArgs: [`-diff_base=${cpuBase[0]}`] });
+    const baseTotal = formatValue(go.total, 'nanoseconds').replace('.', '\\.');
+    expect(lines[3]).toMatch(new RegExp(`^Showing top 5 of ${go.rows.length} functions, accounting for [-+]?[\\d.]+m?s, [\\d.]+% of ${baseTotal} base total \\(cpu\\)$`));
+    expect(lines[4]).toMatch(/^\s*FLAT\s+FLAT%\s+SUM%\s+CUM\s+CUM%   FUNCTION$/);
+    expect(lines).toHaveLength(10);
+    lines.slice(5).forEach((line, i) => {
+      const row = go.rows[i]!;
+      const sign = row.flat > 0 ? '\\+' : row.flat < 0 ? '-' : '';
+      expect(line).toMatch(new RegExp(`^\\s*${sign}[\\d.]+m?s\\s+${row.flatPct.toFixed(2)}%\\s+\\S+%\\s+\\S+\\s+\\S+%   ${row.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    });
+  }, 60_000);
+
+  test('a profile against itself: no rows', async () => {
+    const run = await runCli(['diff', heapBase[0]!, heapBase[0]!, '-o', 'json'], { env });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout.toString())).toEqual([]);
+  });
+
+  const failures: [string, (d: string) => string[], number, RegExp][] = [
+    ['an id that does not exist', () => ['diff', 'c9l2k0s1e5a0b0s0n0pe', heapTarget[0]!], 1, /^error: BASE "c9l2k0s1e5a0b0s0n0pe" is neither a file nor a profile id in profefe at http/],
+    ['a file that does not exist', (d) => ['diff', heapBase[0]!, path.join(d, 'nope.pb.gz')], 1, /^error: TARGET .*nope\.pb\.gz: no such file or directory$/],
+    ['a query with no profiles', () => ['diff', '--service', 'auth', '--type', 'heap', '--base-label', 'version=0.1'], 1, /^error: BASE: no heap profiles of service "auth" with version=0\.1 from \S+ to \S+ in profefe at http/],
+    ['profiles of different types', () => ['diff', heapBase[0]!, cpuTarget[0]!], 1, /^error: cannot compare .*heap-0001\.pb\.gz with .*cpu-0001\.pb\.gz: sample types differ \(\[alloc_objects\/count/],
+    ['a CPU id against a heap id', () => ['diff', ids.cpuBase.id, ids.heapBase.id], 1, /^error: cannot compare profile \S+ with profile \S+: sample types differ/],
+    ['a directory', (d) => ['diff', path.join(d, 'heap-base'), heapTarget[0]!], 1, /^error: .*heap-base is a directory; diff compares one profile with another/],
+    ['a file that is not a profile', (d) => ['diff', path.join(d, 'notes.txt'), heapTarget[0]!], 1, /^error: .*notes\.txt: /],
+    ['one positional', () => ['diff', heapBase[0]!], 2, /^error: diff needs BASE and TARGET \(profile files or store ids\)/],
+    ['--html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html'], 2, /^error: --html needs the flame graph page, not available yet$/],
+    ['--service without --type', () => ['diff', '--service', 'auth', '--base-from', '2h'], 2, /^error: a diff of stored profiles needs --type/],
+    ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to or --base-label/],
+    ['--base-from without --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--base-from', '2h'], 2, /^error: --base-from only applies with --service/],
+    ['files and --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--service', 'auth'], 2, /^error: give either BASE and TARGET or --service, not both$/],
+    ['a base window the wrong way round', () => ['diff', '--service', 'auth', '--type', 'cpu', '--base-from', '1h', '--base-to', '2h'], 2, /^error: --base-from \(\S+\) is after --base-to/],
+    ['a bad --base-from', () => ['diff', '--service', 'auth', '--type', 'cpu', '--base-from', 'yesterday'], 2, /^error: --base-from: cannot read "yesterday" as a time/],
+    ['an unknown --sample-type', () => ['diff', cpuBase[0]!, cpuTarget[0]!, '--sample-type', 'alloc_space'], 2, /^error: --sample-type: sample type "alloc_space" is not in this profile/],
+  ];
+  test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
+    await mkdir(path.join(dir, 'heap-base'), { recursive: true });
+    await writeFile(path.join(dir, 'notes.txt'), 'profiles to compare tomorrow\n');
+    const run = await runCli(args(dir), { env });
+    expect(run.code).toBe(code);
+    expect(run.stdout.length).toBe(0);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(why);
+    expect(lines).toHaveLength(code === 2 ? 2 : 1); // usage errors add "See 'kubectl profefe diff -h'."
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * `kubectl profefe top` over real Go profiles of several services in our profefe-compatible
+ * store, checked against `go tool pprof -top` on the merge of the same files.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveTopOptions, runTop } from '../../src/cli/top.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { ProfefeClient } from '../../src/store/profefe-client.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { StoreProfileType } from '../../src/store/store.js';
+import { goPprofTop, type GoTop } from '../support/go-pprof.js';
+import { generateProfiles } from '../support/go-target.js';
+import { runCli } from '../support/run-cli.js';
+
+interface JsonRow {
+  function: string;
+  flat: number;
+  cum: number;
+  services: Record<string, number>;
+}
+
+let dir: string;
+let store: LocalStore;
+let server: ProfefeServer;
+let env: NodeJS.ProcessEnv;
+const cpuFiles: Record<string, string[]> = {};
+const heapFiles: Record<string, string[]> = {};
+
+async function uploadAll(client: { upload: ProfefeClient['upload'] }, files: Record<string, string[]>, type: StoreProfileType): Promise<void> {
+  for (const [service, list] of Object.entries(files)) {
+    for (const file of list) await client.upload({ service, type, labels: [{ key: 'version', value: '1.2' }], body: await readFile(file) });
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'top-cli-'));
+  // One at a time: CPU profiles taken while other generators compete for the CPU can come out empty.
+  const gen = (kind: 'cpu' | 'heap', service: string, n: number, seed: number) =>
+    generateProfiles(kind, n, path.join(dir, kind, service), { seed, cpuMs: 300 });
+  cpuFiles.auth = await gen('cpu', 'auth', 3, 1);
+  cpuFiles.checkout = await gen('cpu', 'checkout', 2, 2);
+  cpuFiles.search = await gen('cpu', 'search', 2, 3);
+  heapFiles.auth = await gen('heap', 'auth', 2, 4);
+  heapFiles.cache = await gen('heap', 'cache', 2, 5);
+  store = await LocalStore.open(path.join(dir, 'served'));
+  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  const client = new ProfefeClient({ baseUrl: server.url });
+  try {
+    await uploadAll(client, cpuFiles, 'cpu');
+    await uploadAll(client, heapFiles, 'heap');
+  } finally {
+    await client.close();
+  }
+  env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home'), PROFEFE_HOSTPORT: server.url };
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const top20 = (go: GoTop) => go.rows.slice(0, 20).map((r) => ({ function: r.name, flat: r.flat, cum: r.cum }));
+const byName = (go: GoTop) => new Map(go.rows.map((r) => [r.name, r.flat]));
+
+/** Rows agree with pprof on the merge; each service's flat is pprof's flat of that service's files. */
+async function expectSameAsGo(rows: JsonRow[], files: Record<string, string[]>, sampleIndex?: string): Promise<void> {
+  const all = await goPprofTop(Object.values(files).flat(), { sampleIndex });
+  expect(rows.map(({ function: f, flat, cum }) => ({ function: f, flat, cum }))).toEqual(top20(all));
+  const perService = new Map<string, Map<string, number>>();
+  for (const [service, list] of Object.entries(files)) perService.set(service, byName(await goPprofTop(list, { sampleIndex })));
+  for (const row of rows) {
+    expect(Object.keys(row.services).sort()).toEqual(Object.keys(files).sort());
+    expect(Object.values(row.services).reduce((a, b) => a + b, 0)).toBe(row.flat);
+    for (const [service, flat] of Object.entries(row.services)) expect(flat).toBe(perService.get(service)!.get(row.function) ?? 0);
+  }
+}
+
+describe('kubectl profefe top', () => {
+  test('CPU over every service: the top 20 of go tool pprof -top on the merge, with per-service flats', async () => {
+    // cache has heap profiles only: it is left out of a CPU top without a word.
+    const run = await runCli(['top', '--type', 'cpu', '--nodes', '20', '-o', 'json'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const rows: JsonRow[] = JSON.parse(run.stdout.toString());
+    expect(rows.length).toBeGreaterThan(5);
+    await expectSameAsGo(rows, cpuFiles);
+  }, 60_000);
+
+  test('heap of the services named, with --sample-type and a label, as pprof -sample_index', async () => {
+    const args = ['top', '--type', 'heap', '--service', 'cache', '--service', 'auth', '--sample-type', 'alloc_space', '-l', 'version=1.2', '--nodes', '20', '-o', 'json'];
+    const run = await runCli(args, { env });
+    expect(run.code).toBe(0);
+    const rows: JsonRow[] = JSON.parse(run.stdout.toString());
+    await expectSameAsGo(rows, heapFiles, 'alloc_space');
+    // Services in the order named.
+    expect(Object.keys(rows[0]!.services)).toEqual(['cache', 'auth']);
+  }, 60_000);
+
+  test('runTop gives pprof’s total and every function; the default heap sample type is inuse_space', async () => {
+    const result = await runTop({ ...resolveTopOptions({ type: 'heap' }, { env }), nodes: 0 });
+    const go = await goPprofTop(Object.values(heapFiles).flat());
+    expect(result.report.sampleType.type).toBe('inuse_space');
+    expect(result.report.total).toBe(go.total);
+    expect(result.report.rows.length).toBe(go.rows.length);
+    expect(result.report.services).toEqual(['auth', 'cache']);
+    expect(result.empty).toEqual(['checkout', 'search']);
+  }, 60_000);
+
+  test('the table: pprof units, a column per service, FUNCTION last', async () => {
+    const run = await runCli(['top', '--nodes', '3', '--service', 'auth', '--service', 'checkout'], { env });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.toString().trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^Type: cpu {3}Window: \S+Z to \S+Z$/);
+    expect(lines[1]).toMatch(/^Showing top 3 of \d+ functions, accounting for [\d.]+m?s, [\d.]+% of [\d.]+m?s total \(cpu\)$/);
+    expect(lines[2]).toMatch(/^\s*FLAT\s+FLAT%\s+SUM%\s+CUM\s+CUM%\s+auth\s+checkout   FUNCTION$/);
+    expect(lines).toHaveLength(6);
+    for (const line of lines.slice(3)) expect(line).toMatch(/^\s*[\d.]+m?s\s+[\d.]+%\s+[\d.]+%\s+[\d.]+m?s\s+[\d.]+%\s+(0|[\d.]+m?s)\s+(0|[\d.]+m?s)\s{3}\S+$/);
+  });
+
+  test('works on the local store too', async () => {
+    const local = await LocalStore.open(path.join(dir, 'local'));
+    try {
+      await uploadAll(local, { auth: cpuFiles.auth! }, 'cpu');
+    } finally {
+      await local.close();
+    }
+    const run = await runCli(['top', '--store-dir', path.join(dir, 'local'), '-o', 'json', '--nodes', '20'], { env: { ...env, PROFEFE_HOSTPORT: '' } });
+    expect(run.code).toBe(0);
+    await expectSameAsGo(JSON.parse(run.stdout.toString()), { auth: cpuFiles.auth! });
+  }, 60_000);
+
+  test('a named service without profiles is left out with a warning', async () => {
+    const run = await runCli(['top', '--service', 'auth', '--service', 'nobody', '-o', 'json'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('warning: no cpu profiles for service "nobody" in the window; left out\n');
+    expect(Object.keys(JSON.parse(run.stdout.toString())[0].services)).toEqual(['auth']);
+  });
+
+  const failures: [string, string[], number, RegExp][] = [
+    ['a type no service has', ['top', '--type', 'block'], 1, /^error: no block profiles from \S+ to \S+ for any of the 4 services in profefe at http/],
+    ['services without profiles', ['top', '--service', 'nobody', '--service', 'nemo'], 1, /^error: no cpu profiles from .* for services "nobody", "nemo" in profefe/],
+    ['a window without profiles', ['top', '--from', '2020-01-01', '--to', '2020-01-02'], 1, /^error: no cpu profiles from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z for any of/],
+    ['a negative --nodes', ['top', '--nodes', '-1'], 2, /^error: --nodes must be a whole number >= 0, got -1$/],
+    ['an unknown format', ['top', '-o', 'yaml'], 2, /^error: -o\/--output must be one of table, json, got "yaml"$/],
+    ['--type trace', ['top', '--type', 'trace'], 2, /^error: --type trace: traces have no functions to rank$/],
+    ['an unknown --type', ['top', '--type', 'cpus'], 2, /^error: --type: unknown profile type "cpus"/],
+    ['an unknown --sample-type', ['top', '--sample-type', 'inuse_space'], 2, /^error: --sample-type: sample type "inuse_space" is not in this profile \(it has: samples, cpu\)$/],
+    ['a bad --label', ['top', '-l', 'version'], 2, /^error: --label: expected key=value, got "version"$/],
+  ];
+  test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
+    const run = await runCli(args, { env });
+    expect(run.code).toBe(code);
+    expect(run.stdout.length).toBe(0);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(why);
+    expect(lines).toHaveLength(code === 2 ? 2 : 1); // usage errors add "See 'kubectl profefe top -h'."
+  });
+});
