@@ -9,10 +9,10 @@ import { collectCommand } from './collect.js';
 import { getCommand } from './get.js';
 import { diffCommand } from './diff.js';
 import { mergeCommand } from './merge.js';
+import { openCommand } from './open.js';
 import { topCommand } from './top.js';
 import { pushCommand } from './push.js';
 import { serveCommand } from './serve.js';
-import { notAvailableCommand } from './not-available.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -21,6 +21,9 @@ const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', im
  * pending writes to a piped stdout (`merge | go tool pprof -`) must drain first.
  */
 export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  // Every request in flight listens for the abort (a capture of 150 pods has hundreds); each
+  // removes its listener when done, so the default leak warning at 10 would only mislead.
+  setMaxListeners(0, signal);
   const ctx: CommandContext = { io, env, signal, exitCode: ExitCode.ok };
   let commandName = '';
   let helpText = '';
@@ -36,7 +39,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     .command(mergeCommand(ctx))
     .command(topCommand(ctx))
     .command(diffCommand(ctx))
-    .command(notAvailableCommand(ctx, 'open [targets..]', 'Show a profile as a flame graph in the browser'))
+    .command(openCommand(ctx))
     .command(pushCommand(ctx))
     .command(serveCommand(ctx))
     .middleware((args) => {
@@ -92,9 +95,6 @@ function oneLine(message: string): string {
 /** Entry point of bin/kubectl-profefe: wires the real process to `main`. */
 export async function runFromProcess(): Promise<void> {
   const controller = new AbortController();
-  // Every request in flight listens for the abort (a capture of 150 pods has hundreds); each
-  // removes its listener when done, so the default leak warning at 10 would only mislead.
-  setMaxListeners(0, controller.signal);
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -86,7 +86,9 @@ async function expectSameAsGo(args: string[], base: string[], target: string[], 
   }
   const go = await goPprofTop(target, { sampleIndex, extraArgs: [`-diff_base=${baseFile}`] });
   expect(rows).toEqual(top20(go));
-  expect(rows.length).toBeGreaterThan(3); // a real diff, not a profile against itself
+  // A real diff, not a profile against itself: something changed. (In-use heap between two
+  // snapshots of one process may change in only a few functions.)
+  expect(rows.some((r) => r.flat !== 0 || r.cum !== 0)).toBe(true);
   return rows;
 }
 

@@ -92,12 +92,6 @@ describe('kubectl profefe (top level)', () => {
     for (const c of ['capture', 'get', 'merge', 'open']) expect(run.stdout.toString()).toContain(`kubectl profefe ${c}`);
   });
 
-  test.each(['open'])('%s says it is not available yet and fails', async (command) => {
-    const run = await runCli([command]);
-    expect(run.code).toBe(1);
-    expect(run.stdout.length).toBe(0);
-    expect(run.stderr).toBe(`error: 'kubectl profefe ${command}' is not available yet in this version of kubectl-profefe\n`);
-  });
 
   test('an unknown command is a usage error', async () => {
     const run = await runCli(['merg']);

@@ -1,0 +1,328 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { expandProfilePaths } from '../files/profile-files.js';
+import { decodeProfile, encodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { formatSize } from '../report/units.js';
+import { describeStore, openStore } from '../store/open-store.js';
+import type { ProfileMeta, StoreLabel } from '../store/store.js';
+import { writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
+import type { CommandContext } from './context.js';
+import { parseStoreType, resolveQuery } from './get.js';
+import { examples } from './help.js';
+import { writeAll } from './io.js';
+import { runMerge, type MergeSource } from './merge.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+
+/** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
+export interface OpenOptions {
+  readonly source: MergeSource;
+  /** Where the page goes; undefined: a new file in the temporary directory. */
+  readonly output?: string;
+  /** Open the page (or let pprof open its UI) in the browser; false with --no-browser. */
+  readonly browser: boolean;
+  /** Hand the profile to `go tool pprof -http` instead of writing a page. */
+  readonly pprof: boolean;
+  /** The sample type selected when the page opens (name or index); default: pprof's. */
+  readonly sampleType?: string;
+}
+
+/** What runOpen did. */
+export interface OpenResult {
+  /** The page written (not with --pprof). */
+  readonly page?: string;
+  readonly pageBytes?: number;
+  /** Number of merged profiles, when known. */
+  readonly profiles?: number;
+  /** The browser command started, e.g. `xdg-open`; undefined with --no-browser. */
+  readonly browser?: string;
+  /** Why the browser could not be started; the page is still there. */
+  readonly browserError?: string;
+}
+
+/** The I/O runOpen uses; everything but `env` and `stderr` has a default. */
+export interface OpenDeps {
+  readonly env: NodeJS.ProcessEnv;
+  /** Receives `go tool pprof`'s own output with --pprof. */
+  readonly stderr: Writable;
+  readonly signal?: AbortSignal;
+  /** Where default pages and --pprof's profile go (default: the OS temporary directory). */
+  readonly tmpDir?: string;
+  readonly platform?: NodeJS.Platform;
+}
+
+interface OpenArgs extends StoreFlagArgs {
+  targets?: string[];
+  output?: string;
+  browser?: boolean;
+  pprof?: boolean;
+  'sample-type'?: string;
+  service?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  label?: string[];
+  limit?: number;
+  id?: string[];
+}
+
+/** `kubectl profefe open`: yargs wiring only; the work is in resolveOpenOptions and runOpen. */
+export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs> {
+  return {
+    command: 'open [targets..]',
+    describe: 'Show a profile as a flame graph in the browser',
+    builder: (y: Argv) =>
+      withStoreFlags(
+        y
+          .usage(
+            'Usage: kubectl profefe open FILE|DIR|GLOB... [-o PAGE.html] [--no-browser]\n' +
+              '       kubectl profefe open ID...\n' +
+              '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
+              '       kubectl profefe open ... --pprof\n\n' +
+              'Merges the profiles (like merge) and writes one self-contained HTML page: a flame graph\n' +
+              '(click to zoom, search), a top table and a switch between sample types. The page needs no\n' +
+              'network. It opens in $BROWSER, else xdg-open (open on macOS). A TARGET that is not a\n' +
+              'file, directory, glob or path is taken as a profile id in the store. --pprof hands the\n' +
+              'profile to `go tool pprof -http` instead (needs Go).',
+          )
+          .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the page to FILE.html (default: a new temporary file)' })
+          .option('browser', { type: 'boolean', default: true, describe: 'open the page in the browser; --no-browser only prints its path' })
+          .option('pprof', { type: 'boolean', default: false, describe: 'open the profile in go tool pprof -http instead of a page' })
+          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type shown first, e.g. alloc_space (default: as go tool pprof)' })
+          .option('service', { type: 'string', requiresArg: true, describe: 'merge stored profiles of this service' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
+          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
+          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
+          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable)' })
+          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N stored profiles' })
+          .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
+          .group(['output', 'browser', 'pprof', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
+              ['The last hour of heap profiles of a service, from the store', 'kubectl profefe open --service auth --type heap --from 1h'],
+              ['One stored profile, written to a chosen file and not opened', 'kubectl profefe open dc2v00b8di1ecttsn9f0 -o auth.html --no-browser'],
+              ['The same merge in go tool pprof\'s web UI', "kubectl profefe open 'profiles/auth/cpu/*.pb.gz' --pprof"],
+            ),
+          ),
+      ) as unknown as Argv<OpenArgs>,
+    handler: async (args) => {
+      const opts = resolveOpenOptions(args, ctx);
+      const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      await renderOpen(result, opts, ctx);
+    },
+  };
+}
+
+/** File names a profile usually has; a target ending like this is a file even when missing. */
+const PROFILE_NAME = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz|gz)$/i;
+
+/**
+ * Whether a target means local files rather than a store id: it exists, is a glob, has a path
+ * separator or a profile's file name. Ids that look like paths (S3 keys) need --id.
+ */
+export function isFileTarget(target: string, exists: (p: string) => boolean = existsSync): boolean {
+  return exists(target) || /[*?[\]{}]/.test(target) || target.includes('/') || target.includes(path.sep) || PROFILE_NAME.test(target);
+}
+
+/** Completes and validates open options; throws UsageError naming the flag at fault. */
+export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): OpenOptions {
+  const targets = (args.targets ?? []).filter((x) => x !== undefined && x !== '').map(String);
+  const files = targets.filter((t) => isFileTarget(t));
+  const ids = [...targets.filter((t) => !isFileTarget(t)), ...(args.id ?? []).map(String).filter(Boolean)];
+  if (files.length > 0 && (ids.length > 0 || args.service !== undefined)) {
+    const other = args.service !== undefined ? '--service' : `"${ids[0]}" (no such file: taken as a store id)`;
+    throw new UsageError(`give either files or store profiles, not both: "${files[0]}" is a file, ${other} is not`);
+  }
+  if (args.service !== undefined && ids.length > 0) throw new UsageError(`--service cannot be combined with profile ids ("${ids[0]}")`);
+  if (files.length === 0 && ids.length === 0 && args.service === undefined) {
+    throw new UsageError('open needs profile files, a directory, a glob, profile ids or --service');
+  }
+  if (args.pprof && args.output !== undefined) throw new UsageError('--pprof hands the profile to go tool pprof; it cannot be combined with -o/--output');
+  if (args.pprof && args['sample-type'] !== undefined) throw new UsageError('--sample-type is for the page; with --pprof choose the sample type in pprof\'s UI');
+  if (args.output !== undefined && !/\.html?$/i.test(args.output)) throw new UsageError(`-o/--output writes an HTML page; give it a .html name, got "${args.output}"`);
+
+  let source: MergeSource;
+  if (ids.length > 0) {
+    const bad = ids.find((id) => id.includes('+'));
+    if (bad) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
+    source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
+  } else if (args.service !== undefined) {
+    if (args.type === undefined) throw new UsageError('opening stored profiles needs --type (profiles of different types cannot be merged)');
+    const type = parseStoreType(args.type);
+    if (type === 'trace') throw new UsageError('--type trace: traces are not pprof profiles and have no flame graph');
+    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
+  } else {
+    source = { kind: 'files', inputs: files };
+  }
+  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'] };
+}
+
+/**
+ * Merges the profiles, then writes the page and starts the browser without waiting for it, or
+ * with `pprof` runs `go tool pprof -http=localhost:` until it exits or `deps.signal` aborts.
+ * Errors: StoreError (one line) for an unknown id or a query that matches nothing, InputError
+ * for unreadable files or a missing Go toolchain, UsageError for an unknown sample type.
+ */
+export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenResult> {
+  const { profile, meta } = await loadProfile(opts.source, deps);
+  if (opts.pprof) {
+    await runPprof(profile, opts, deps);
+    return { profiles: meta.profiles };
+  }
+  const page = opts.output ?? path.join(deps.tmpDir ?? os.tmpdir(), `kubectl-profefe-${slug(meta)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
+  if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
+  try {
+    resolveSampleIndex(profile, opts.sampleType);
+  } catch (err) {
+    throw new UsageError(`--sample-type: ${(err as Error).message}`);
+  }
+  const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
+  if (!opts.browser) return { page, pageBytes, profiles: meta.profiles };
+  const command = browserCommand(pathToFileURL(path.resolve(page)).href, deps.env, deps.platform ?? process.platform);
+  const browserError = await startDetached(command, deps.env);
+  return { page, pageBytes, profiles: meta.profiles, browser: command[0], browserError };
+}
+
+/** The merged profile and what is known about it, from files, a query or ids. */
+async function loadProfile(source: MergeSource, deps: Pick<OpenDeps, 'signal'>): Promise<{ profile: Profile; meta: FlamePageMeta }> {
+  if (source.kind === 'files') {
+    // Expanded here too, for the file names in the page; runMerge takes the explicit list as it is.
+    const files = await expandProfilePaths(source.inputs);
+    const result = await runMerge({ source: { kind: 'files', inputs: files } }, deps);
+    return { profile: result.profile!, meta: { files, profiles: result.inputs ?? files.length } };
+  }
+  const where = describeStore(source.store);
+  if (source.kind === 'query') {
+    const q = source.query;
+    const store = await openStore(source.store);
+    let found: ProfileMeta[];
+    try {
+      found = await store.find(q);
+    } finally {
+      await store.close();
+    }
+    if (found.length === 0) {
+      const labels = q.labels?.length ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
+      throw new StoreError(`no ${q.type} profiles of service "${q.service}"${labels} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${where}`);
+    }
+    const result = await runMerge({ source }, deps);
+    const meta: FlamePageMeta = { service: q.service, type: q.type, from: q.from, to: q.to, labels: sharedLabels(found), profiles: found.length, store: where };
+    return { profile: decodeProfile(result.bytes!, `the merged profile from ${where}`), meta };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = (await runMerge({ source }, deps)).bytes!;
+  } catch (err) {
+    throw clearIdError(err, source.ids, where);
+  }
+  const meta: FlamePageMeta = { ids: source.ids, store: where, profiles: source.ids.length > 1 ? undefined : 1 };
+  return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`), meta };
+}
+
+/** A store's "nothing found" for ids, said in terms of the ids the user gave. */
+function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
+  if (!(err instanceof StoreStatusError)) return err;
+  if (ids.length === 1 && err.status === 404) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
+  // The local store says "could not merge 0 profiles", profefe answers 500 with its own words.
+  if (ids.length > 1 && /merge 0 profiles|nothing found/.test(err.message)) return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
+  return err;
+}
+
+/** Labels (key=value) that every found profile has: what the merged profile is "of". */
+function sharedLabels(metas: readonly ProfileMeta[]): StoreLabel[] {
+  const [first, ...rest] = metas;
+  if (!first) return [];
+  return first.labels.filter((l) => rest.every((m) => m.labels.some((o) => o.key === l.key && o.value === l.value)));
+}
+
+function slug(meta: FlamePageMeta): string {
+  const base = meta.service ?? (meta.files?.length ? path.basename(meta.files[0]!).replace(/\..*$/, '') : 'profile');
+  return base.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile';
+}
+
+/**
+ * The command that shows `url` in the user's browser: `$BROWSER` (its first entry when it is a
+ * `:`-separated list; `%s` is replaced by the URL, else the URL is appended), else `open` on
+ * macOS, else `xdg-open`. Returns argv, command first.
+ */
+export function browserCommand(url: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string[] {
+  const browser = (env.BROWSER ?? '').split(':').map((s) => s.trim()).find(Boolean);
+  if (browser) {
+    const argv = browser.split(/\s+/);
+    return argv.some((a) => a.includes('%s')) ? argv.map((a) => a.replace(/%s/g, url)) : [...argv, url];
+  }
+  return [platform === 'darwin' ? 'open' : 'xdg-open', url];
+}
+
+/**
+ * Starts a command detached from us (the browser outlives the plugin) and resolves once it has
+ * started, or with why it could not be started; it never waits for the command to end.
+ */
+function startDetached(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', env });
+    child.once('spawn', () => {
+      child.unref();
+      resolve(undefined);
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? `${argv[0]} not found` : err.message));
+  });
+}
+
+/** Runs `go tool pprof -http=localhost:` on the profile until pprof exits or the signal aborts. */
+async function runPprof(profile: Profile, opts: OpenOptions, deps: OpenDeps): Promise<void> {
+  const dir = await mkdtemp(path.join(deps.tmpDir ?? os.tmpdir(), 'kubectl-profefe-pprof-'));
+  try {
+    const file = path.join(dir, 'profile.pb.gz');
+    await writeFile(file, encodeProfile(profile));
+    // An empty port, not :0: pprof then picks a free port itself and prints and opens the real
+    // URL; with :0 it listens on a random port but prints and opens http://localhost:0.
+    const args = ['tool', 'pprof', '-http=localhost:', ...(opts.browser ? [] : ['-no_browser']), file];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('go', args, { env: deps.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.pipe(deps.stderr, { end: false });
+      child.stderr.pipe(deps.stderr, { end: false });
+      const onAbort = () => child.kill('SIGINT');
+      deps.signal?.addEventListener('abort', onAbort, { once: true });
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        deps.signal?.removeEventListener('abort', onAbort);
+        reject(
+          err.code === 'ENOENT'
+            ? new InputError('--pprof needs the Go toolchain, and `go` is not on PATH; install Go (https://go.dev/dl/) or leave out --pprof for the built-in flame graph page')
+            : new InputError(`cannot start go tool pprof: ${err.message}`),
+        );
+      });
+      child.once('close', (code, signal) => {
+        deps.signal?.removeEventListener('abort', onAbort);
+        // Ending it ourselves (Ctrl-C) is the normal way out of pprof's web UI.
+        if (code === 0 || deps.signal?.aborted) resolve();
+        else reject(new InputError(`go tool pprof -http failed (${signal ?? `exit status ${code}`}); its output is above`));
+      });
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandContext): Promise<void> {
+  if (opts.pprof || !result.page) return;
+  const what = result.profiles !== undefined && result.profiles > 1 ? `flame graph of ${result.profiles} merged profiles` : 'flame graph';
+  if (!opts.browser) {
+    await writeAll(ctx.io.stdout, `${result.page}\n`);
+    await writeAll(ctx.io.stderr, `wrote the ${what} (${formatSize(result.pageBytes ?? 0)})\n`);
+    return;
+  }
+  if (result.browserError) {
+    await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${formatSize(result.pageBytes ?? 0)})\nwarning: could not open a browser (${result.browserError}); open the file yourself or set BROWSER\n`);
+    return;
+  }
+  await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${formatSize(result.pageBytes ?? 0)}), opening it with ${result.browser}\n`);
+}

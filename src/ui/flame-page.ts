@@ -1,0 +1,195 @@
+/**
+ * The self-contained flame graph page of `kubectl profefe open`: the profile's call tree and top
+ * tables as JSON, with the page's own html/css/js (./flame-page/) and d3 + d3-flame-graph inlined,
+ * so the file opens anywhere without network access.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import { buildCallTree, topFromCallTree } from '../pprof/flame.js';
+import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
+import { formatValue } from '../report/units.js';
+
+/** What is known about where a profile came from; every field is optional and shown when set. */
+export interface FlamePageMeta {
+  /** The page's heading; default: made from the service and type, else the files or ids. */
+  readonly title?: string;
+  readonly service?: string;
+  readonly type?: string;
+  /** The window of a store query. */
+  readonly from?: Date;
+  readonly to?: Date;
+  /** Labels every merged profile has (a store query's filter, or what the found profiles share). */
+  readonly labels?: readonly { readonly key: string; readonly value: string }[];
+  /** How many profiles were merged into this one. */
+  readonly profiles?: number;
+  /** The merged files, as given. */
+  readonly files?: readonly string[];
+  /** The merged store profile ids. */
+  readonly ids?: readonly string[];
+  /** Where the profiles came from, e.g. `profefe at http://profefe:10100`. */
+  readonly store?: string;
+}
+
+/** The JSON the page's script reads; built by flamePageData. */
+export interface FlamePageData {
+  readonly meta: { readonly title: string; readonly fields: [name: string, value: string][] };
+  readonly sampleTypes: SampleTypeName[];
+  /** The sample type selected when the page opens. */
+  readonly defaultSampleIndex: number;
+  /** Frame and function names; the tree and the top rows refer to them by index. */
+  readonly names: string[];
+  /** The call tree (see CallTree) in preorder: name index, depth, and per sample type the self values. */
+  readonly tree: { readonly name: number[]; readonly depth: number[]; readonly self: number[][] };
+  /** Per sample type, the top table (as computeTop's) with rows as `[name index, flat, cum]`, in pprof's order. */
+  readonly top: { readonly total: number; readonly rows: [name: number, flat: number, cum: number][] }[];
+}
+
+/** At most this many file names in the header; the rest are counted. */
+const MAX_FILES_LISTED = 10;
+
+/**
+ * The page's data for a profile: its call tree (one tree carrying every sample type, so the page
+ * can switch types without another trip here) and a top table per sample type. `sampleType`
+ * (a name or index) is selected when the page opens; default: the one `go tool pprof` shows.
+ * Throws an Error naming the valid types when `sampleType` is not in the profile.
+ */
+export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): FlamePageData {
+  const selected = resolveSampleIndex(profile, opts.sampleType);
+  const tree = buildCallTree(profile);
+  // Function names after the root's (index 0), which may be a function's name too.
+  const functionIndex = new Map(tree.names.map((n, i): [string, number] => [n, i]).slice(1));
+  const top = tree.sampleTypes.map((_, t) => {
+    const report = topFromCallTree(tree, t);
+    return { total: report.total, rows: report.rows.map((r): [number, number, number] => [functionIndex.get(r.function)!, r.flat, r.cum]) };
+  });
+  return {
+    meta: { title: meta.title ?? defaultTitle(meta), fields: metaFields(profile, meta) },
+    sampleTypes: tree.sampleTypes,
+    defaultSampleIndex: selected,
+    names: tree.names,
+    tree: { name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map((s) => Array.from(s)) },
+    top,
+  };
+}
+
+function defaultTitle(meta: FlamePageMeta): string {
+  if (meta.service) return `${meta.service}${meta.type ? ` ${meta.type}` : ''}`;
+  if (meta.files?.length) {
+    const first = path.basename(meta.files[0]!);
+    return meta.files.length === 1 ? first : `${first} and ${meta.files.length - 1} more`;
+  }
+  if (meta.ids?.length) return meta.ids.length === 1 ? `profile ${meta.ids[0]}` : `${meta.ids.length} profiles`;
+  return 'profile';
+}
+
+function metaFields(profile: Profile, meta: FlamePageMeta): [string, string][] {
+  const fields: [string, string][] = [];
+  if (meta.service) fields.push(['Service', meta.service]);
+  if (meta.type) fields.push(['Type', meta.type]);
+  if (meta.from && meta.to) fields.push(['Window', `${isoSeconds(meta.from)} to ${isoSeconds(meta.to)}`]);
+  if (meta.labels?.length) fields.push(['Labels', meta.labels.map((l) => `${l.key}=${l.value}`).join(', ')]);
+  if (meta.profiles !== undefined) fields.push(['Merged profiles', String(meta.profiles)]);
+  if (meta.files?.length) {
+    // Files from one directory (the usual case) are listed by name after the directory.
+    const dirs = new Set(meta.files.map((f) => path.dirname(f)));
+    const shared = meta.files.length > 1 && dirs.size === 1 ? [...dirs][0]! : undefined;
+    if (shared !== undefined) fields.push(['Directory', shared]);
+    const names = shared !== undefined ? meta.files.map((f) => path.basename(f)) : meta.files;
+    const listed = names.slice(0, MAX_FILES_LISTED).join(', ');
+    const more = names.length - MAX_FILES_LISTED;
+    fields.push([names.length === 1 ? 'File' : 'Files', more > 0 ? `${listed} and ${more} more` : listed]);
+  }
+  if (meta.ids?.length) fields.push([meta.ids.length === 1 ? 'Profile id' : 'Profile ids', meta.ids.join(', ')]);
+  if (meta.store) fields.push(['Store', meta.store]);
+  // time_nanos of a merge is its earliest profile's; duration_nanos the sum of all of them.
+  const timeMs = Number(BigInt(profile.timeNanos ?? 0) / 1_000_000n);
+  if (timeMs > 0) fields.push(['Profile time', isoSeconds(new Date(timeMs))]);
+  const durationNs = Number(profile.durationNanos ?? 0);
+  if (durationNs > 0) fields.push(['Duration', formatValue(durationNs, 'nanoseconds')]);
+  return fields;
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * JSON for inside a `<script>` element: `JSON.stringify` leaves `<` as is, so a function named
+ * `</script>` would end the element; `\u003c` is the same string to JSON.parse.
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Where the page's own files are: next to this module in src/, or (from dist/ui/) in the package's src/ui/. */
+function assetDirs(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return [path.join(here, 'flame-page'), path.join(here, '..', '..', 'src', 'ui', 'flame-page')];
+}
+
+async function readAsset(name: string): Promise<string> {
+  for (const dir of assetDirs()) {
+    try {
+      return await readFile(path.join(dir, name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new InputError(`cannot find the flame graph page's ${name} (looked in ${assetDirs().join(', ')}); is kubectl-profefe installed completely?`);
+}
+
+/** A file of an installed package, found through its main entry (the packages export nothing else). */
+async function readLibrary(pkg: string, file: string): Promise<string> {
+  const main = createRequire(import.meta.url).resolve(pkg);
+  return readFile(path.join(path.dirname(main), file), 'utf8');
+}
+
+/** Script text for an inline `<script>`: `</script` or `<!--` inside it would end or confuse the element. */
+function inlineScript(code: string): string {
+  return `<script>\n${code.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--')}\n</script>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Fills `<!--inline:NAME-->` in the template; function replacers, so `$` in the inserts stays literal. */
+function fill(template: string, parts: Record<string, string>): string {
+  return template.replace(/<!--inline:([a-z]+)-->/g, (marker, name: string) => {
+    const part = parts[name];
+    if (part === undefined) throw new Error(`flame page template: unknown marker ${marker}`);
+    return part;
+  });
+}
+
+/** The complete HTML page for the data, with every script, style and the data inline. */
+export async function renderFlamePage(data: FlamePageData): Promise<string> {
+  const [template, css, js, d3, flamegraph] = await Promise.all([
+    readAsset('page.html'),
+    readAsset('page.css'),
+    readAsset('page.js'),
+    readLibrary('d3', 'd3.min.js'),
+    readLibrary('d3-flame-graph', 'd3-flamegraph.umd.min.js'),
+  ]);
+  return fill(template, {
+    title: escapeHtml(`${data.meta.title} · kubectl profefe`),
+    style: css,
+    data: scriptJson(data),
+    scripts: [d3, flamegraph, js].map(inlineScript).join('\n'),
+  });
+}
+
+/**
+ * Writes the flame graph page of a profile to `file` (atomically, creating missing directories)
+ * and returns its size in bytes. Throws InputError when the file cannot be written, and like
+ * flamePageData for an unknown `sampleType`.
+ */
+export async function writeFlamePage(file: string, profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): Promise<number> {
+  const html = Buffer.from(await renderFlamePage(flamePageData(profile, meta, opts)), 'utf8');
+  await writeFileAtomic(file, html);
+  return html.length;
+}

@@ -1,0 +1,127 @@
+/**
+ * The deploy/ manifests against the code: every workload's command line is accepted by the
+ * real CLI parser, and the RBAC of each variant grants what `collect` actually calls on the
+ * API server in that connect mode (recorded by the sandbox).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import yargs, { type CommandModule } from 'yargs';
+import { collectCommand, resolveCollectOptions, runCollect } from '../../src/cli/collect.js';
+import type { CommandContext } from '../../src/cli/context.js';
+import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
+import { LocalStore } from '../../src/store/local-store.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import { containerCommands, rulesOf, kustomizeBuild } from '../deploy/manifests.test.js';
+import { startGoTarget, type GoTarget } from '../support/go-target.js';
+import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
+
+const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false });
+const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal, exitCode: 0 });
+
+/** Parses argv with a command's real builder; returns the parsed arguments without running it. */
+async function parseWith<A>(module: CommandModule<object, A>, argv: string[]): Promise<A> {
+  let parsed: A | undefined;
+  await yargs(argv)
+    .command({ ...module, handler: (args) => void (parsed = args as A) } as CommandModule<object, A>)
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    })
+    .parseAsync();
+  if (!parsed) throw new Error(`not a ${String(module.command)} command line: ${argv.join(' ')}`);
+  return parsed;
+}
+
+const commands = await containerCommands();
+
+describe('deploy/ command lines', () => {
+  test('there are workloads to check', () => {
+    expect(commands.map((c) => c.cliArgs[0]).sort()).toEqual(expect.arrayContaining(['collect', 'serve']));
+  });
+
+  test.each(commands.map((c) => [`${c.variant} ${c.kind}/${c.name}`, c.cliArgs] as const))('%s is accepted by the CLI parser', async (_name, cliArgs) => {
+    if (cliArgs[0] === 'collect') {
+      const opts = resolveCollectOptions(await parseWith(collectCommand(ctx()), [...cliArgs]), {});
+      expect(opts.types.length).toBeGreaterThan(0);
+    } else if (cliArgs[0] === 'serve') {
+      const opts = resolveServeOptions(await parseWith(serveCommand(ctx()), [...cliArgs]), {});
+      expect(opts.port).toBe(10100);
+    } else {
+      throw new Error(`unexpected command in a manifest: ${cliArgs.join(' ')}`);
+    }
+  });
+});
+
+describe('RBAC grants what collect uses', () => {
+  let sandbox: Sandbox;
+  let go: GoTarget;
+  let dir: string;
+  let store: LocalStore;
+  let server: ProfefeServer;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'rbac-'));
+    go = await startGoTarget();
+    sandbox = await startSandbox({
+      pods: [
+        { namespace: 'a', name: 'p-1', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
+        { namespace: 'b', name: 'p-2', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
+      ],
+    });
+    store = await LocalStore.open(path.join(dir, 'store'));
+    server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await store?.close();
+    await sandbox?.close();
+    await go?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The RBAC permission each recorded API request needs: `resource` → verbs. */
+  function usedRules(): Record<string, string[]> {
+    const used: Record<string, Set<string>> = {};
+    const need = (resource: string, verb: string) => (used[resource] ??= new Set()).add(verb);
+    for (const r of sandbox.requests) {
+      if (r.path === '/api/v1/pods' || /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(r.path)) need('pods', 'list');
+      else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+$/.test(r.path)) need('pods', 'get');
+      else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/portforward$/.test(r.path)) need('pods/portforward', 'create');
+      else if (r.path.startsWith('/api')) need(`unexpected ${r.method} ${r.path}`, '?');
+    }
+    return Object.fromEntries(Object.entries(used).map(([k, v]) => [k, [...v].sort()]));
+  }
+
+  async function collectOnce(connect: 'direct' | 'port-forward') {
+    sandbox.requests.length = 0;
+    const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
+    const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
+    const result = await runCollect(opts, { env, signal: new AbortController().signal, io: io() });
+    expect(result.rounds[0]!.captured).toBe(2);
+    return usedRules();
+  }
+
+  /** Every used permission is granted, and nothing is granted beyond `allowedExtra`. */
+  function expectGrants(granted: Record<string, string[]>, used: Record<string, string[]>, allowedExtra: Record<string, string[]>) {
+    for (const [resource, verbs] of Object.entries(used)) expect(granted[resource] ?? []).toEqual(expect.arrayContaining(verbs));
+    for (const [resource, verbs] of Object.entries(granted)) {
+      for (const verb of verbs) expect((used[resource] ?? []).includes(verb) || (allowedExtra[resource] ?? []).includes(verb)).toBe(true);
+    }
+  }
+
+  test('direct: one pods list; the default ClusterRole grants pods list (and get, for capture by name)', async () => {
+    const used = await collectOnce('direct');
+    expect(used).toEqual({ pods: ['list'] });
+    const roles = (await kustomizeBuild('deploy')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
+    expectGrants(rulesOf(roles)[''] ?? {}, used, { pods: ['get'] });
+  }, 60_000);
+
+  test('port-forward: adds pods/portforward create, exactly what the port-forward variant adds', async () => {
+    const used = await collectOnce('port-forward');
+    expect(used).toEqual({ pods: ['list'], 'pods/portforward': ['create'] });
+    const roles = (await kustomizeBuild('deploy/portforward')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
+    expectGrants(rulesOf(roles)[''] ?? {}, used, { pods: ['get'] });
+  }, 60_000);
+});

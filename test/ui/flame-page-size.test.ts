@@ -1,0 +1,148 @@
+/**
+ * Big cases for the flame graph page: the merge of 200 real Go heap profiles, and a synthetic
+ * worst case (1.4M samples over 10,000 distinct random stacks, far more distinct frames than
+ * real programs have). Reports page size and times (they vary with the machine, so only the size
+ * is bounded) on the console and in test/.cache/flame-page-size.json.
+ */
+import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Function as PprofFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import type { Browser } from 'playwright-core';
+import { mergeProfileFiles } from '../../src/merge/merge-files.js';
+import { decodeProfile } from '../../src/pprof/index.js';
+import { buildCallTree } from '../../src/pprof/flame.js';
+import { writeFlamePage } from '../../src/ui/flame-page.js';
+import { generateProfiles } from '../support/go-target.js';
+import { launchChromium, loadPage } from './browser.js';
+
+const REPORT = path.resolve('test/.cache/flame-page-size.json');
+
+let dir: string;
+let browser: Browser;
+const reports: Record<string, unknown> = {};
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'flame-size-'));
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await mkdir(path.dirname(REPORT), { recursive: true });
+  await writeFile(REPORT, JSON.stringify(reports, null, 2) + '\n');
+  await browser?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('the page of a merge of 200 heap profiles stays a few MB and renders in Chromium', async () => {
+  const files = await generateProfiles('heap', 200, path.join(dir, 'heap'), { seed: 1 });
+  let inputSamples = 0;
+  for (const f of files.slice(0, 20)) inputSamples += decodeProfile(await readFile(f)).sample.length;
+  const { profile } = await mergeProfileFiles(files);
+
+  const started = performance.now();
+  const tree = buildCallTree(profile);
+  const treeMs = performance.now() - started;
+  const file = path.join(dir, 'big.html');
+  const bytes = await writeFlamePage(file, profile, { files, profiles: files.length });
+  const writeMs = performance.now() - started;
+
+  const loadStarted = performance.now();
+  const { page, errors, strayRequests, renderMs } = await loadPage(browser, await readFile(file));
+  const loadMs = performance.now() - loadStarted;
+  const frames = await page.$$eval('#flame-graph g.frame', (gs) => gs.length);
+  await page.close();
+
+  const report = {
+    profiles: files.length,
+    inputSamplesEstimate: Math.round((inputSamples / 20) * files.length),
+    mergedSamples: profile.sample.length,
+    treeNodes: tree.nameIndex.length,
+    pageBytes: bytes,
+    treeMs: Math.round(treeMs),
+    writePageMs: Math.round(writeMs),
+    firstRenderMs: Math.round(renderMs),
+    loadToReadyMs: Math.round(loadMs),
+    framesDrawn: frames,
+  };
+  reports.heap200 = report;
+  console.log(`flame page, merge of 200 heap profiles: ${JSON.stringify(report)}`);
+
+  expect(errors).toEqual([]);
+  expect(strayRequests).toEqual([]);
+  expect(frames).toBeGreaterThan(100);
+  expect(bytes).toBeLessThan(8 * 2 ** 20);
+}, 180_000);
+
+/** A deterministic PRNG (mulberry32), so the synthetic profile is the same on every run. */
+function random(seed: number): (n: number) => number {
+  let a = seed;
+  return (n) => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** A heap profile with `samples` samples spread over `stacks` random stacks of 8 to 32 of 2,000 functions. */
+function syntheticHeapProfile(samples: number, stacks: number): Profile {
+  const rnd = random(42);
+  const strings = new StringTable();
+  const functions: PprofFunction[] = [];
+  const locations: Location[] = [];
+  for (let i = 1; i <= 2000; i++) {
+    functions.push(new PprofFunction({ id: i, name: strings.dedup(`example.com/pkg${i % 37}.(*Type${i % 11}).method${i}`) }));
+    locations.push(new Location({ id: i, line: [new Line({ functionId: i, line: 1 })] }));
+  }
+  const stackList: number[][] = [];
+  for (let s = 0; s < stacks; s++) {
+    const depth = 8 + rnd(25);
+    const stack = [1 + rnd(3)]; // a few roots, as runtime.main and friends
+    for (let d = 1; d < depth; d++) stack.push(1 + rnd(2000));
+    stackList.push(stack.reverse()); // leaf first, as pprof stores them
+  }
+  const sample: Sample[] = [];
+  for (let i = 0; i < samples; i++) {
+    const inuse = rnd(2);
+    const size = 16 + rnd(4096);
+    sample.push(new Sample({ locationId: stackList[rnd(stacks)]!, value: [1, size, inuse, inuse * size] }));
+  }
+  const types = ['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes'].map((t) => t.split('/'));
+  return new Profile({
+    sampleType: types.map(([type, unit]) => new ValueType({ type: strings.dedup(type!), unit: strings.dedup(unit!) })),
+    sample,
+    location: locations,
+    function: functions,
+    stringTable: strings,
+    timeNanos: 1_764_000_000_000_000_000n,
+  });
+}
+
+test('a synthetic worst case, 1.4M samples over 10,000 random stacks, stays a few MB and renders', async () => {
+  const profile = syntheticHeapProfile(1_400_000, 10_000);
+  const started = performance.now();
+  const tree = buildCallTree(profile);
+  const treeMs = performance.now() - started;
+  const file = path.join(dir, 'synthetic.html');
+  const bytes = await writeFlamePage(file, profile, { profiles: 200 });
+  const writeMs = performance.now() - started;
+  const { page, errors, strayRequests, renderMs } = await loadPage(browser, await readFile(file));
+  const switchStarted = Date.now();
+  await page.selectOption('#sample-type', { label: 'alloc_space (bytes)' });
+  const switchMs = Date.now() - switchStarted;
+  await page.close();
+
+  const report = {
+    samples: profile.sample.length,
+    treeNodes: tree.nameIndex.length,
+    pageBytes: bytes,
+    treeMs: Math.round(treeMs),
+    writePageMs: Math.round(writeMs),
+    firstRenderMs: Math.round(renderMs),
+    switchTypeMs: switchMs,
+  };
+  reports.synthetic = report;
+  console.log(`flame page, synthetic worst case: ${JSON.stringify(report)}`);
+  expect(errors).toEqual([]);
+  expect(strayRequests).toEqual([]);
+  expect(bytes).toBeLessThan(8 * 2 ** 20);
+}, 180_000);

@@ -1,0 +1,216 @@
+/**
+ * The flame graph page in a real browser: headless Chromium loads a page written from real Go
+ * heap profiles with every request but the page's own refused, and a person can look at the
+ * screenshot it leaves in test/.cache/screenshots/flame-graph.png.
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { mergeProfileFiles } from '../../src/merge/merge-files.js';
+import { buildCallTree } from '../../src/pprof/flame.js';
+import { computeTop, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
+import { formatPercent, formatValue } from '../../src/report/units.js';
+import { flamePageData, renderFlamePage, writeFlamePage } from '../../src/ui/flame-page.js';
+import { generateProfiles } from '../support/go-target.js';
+import { buildProfile } from '../support/profile-builder.js';
+import { launchChromium, loadPage, type LoadedPage } from './browser.js';
+
+const SCREENSHOT = path.resolve('test/.cache/screenshots/flame-graph.png');
+const HIGHLIGHT = '#e600e6'; // the page's search highlight, the fill of matching frames
+
+let dir: string;
+let browser: Browser;
+let profile: Profile;
+let files: string[];
+let html: string;
+let loaded: LoadedPage;
+let page: Page;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'flame-browser-'));
+  [browser, files] = await Promise.all([launchChromium(), generateProfiles('heap', 10, path.join(dir, 'heap'), { seed: 7 })]);
+  profile = (await mergeProfileFiles(files)).profile;
+  const file = path.join(dir, 'heap.html');
+  await writeFlamePage(file, profile, { files, profiles: files.length });
+  html = await readFile(file, 'utf8');
+  loaded = await loadPage(browser, html);
+  page = loaded.page;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The widths of the frames, by the name d3-flame-graph puts on each frame's <g>. */
+function frameWidths(p: Page, name: string): Promise<number[]> {
+  return p.$$eval(`#flame-graph g.frame[name="${name}"] rect`, (rects) => rects.map((r) => Number(r.getAttribute('width'))));
+}
+
+function svgWidth(p: Page): Promise<number> {
+  return p.$eval('#flame-graph svg', (svg) => Number(svg.getAttribute('width')));
+}
+
+describe('the flame graph page in Chromium, network refused', () => {
+  test('renders with no request leaving the page and no script error', async () => {
+    expect(loaded.strayRequests).toEqual([]);
+    expect(loaded.errors).toEqual([]);
+    expect(await page.$$eval('#flame-graph g.frame', (gs) => gs.length)).toBeGreaterThan(20);
+    expect(await page.textContent('#title')).toBe(`${path.basename(files[0]!)} and 9 more`);
+    expect(await page.textContent('#meta')).toContain('Merged profiles10');
+  });
+
+  test("the root spans the graph's full width, which is the page's", async () => {
+    await page.waitForTimeout(400); // d3-flame-graph sets widths after a short transition
+    const width = await svgWidth(page);
+    expect(width).toBe(await page.$eval('#flame-graph', (el) => el.clientWidth));
+    expect(await frameWidths(page, 'root')).toEqual([width]);
+  });
+
+  test('clicking a frame zooms into it: it grows to the full width', async () => {
+    const width = await svgWidth(page);
+    // A frame between 5% and 60% of the width, below the root's single-caller chain.
+    const target = await page.$$eval(
+      '#flame-graph g.frame',
+      (gs, w) => {
+        const g = gs.find((el) => {
+          const rw = Number(el.querySelector('rect')!.getAttribute('width'));
+          return rw > 0.05 * w && rw < 0.6 * w;
+        });
+        if (!g) return null;
+        g.setAttribute('data-test-zoomed', 'yes');
+        return { name: g.getAttribute('name'), width: Number(g.querySelector('rect')!.getAttribute('width')) };
+      },
+      width,
+    );
+    expect(target).not.toBeNull();
+    await page.click('#flame-graph g.frame[data-test-zoomed="yes"]');
+    await page.waitForFunction(`Number(document.querySelector('#flame-graph g.frame[data-test-zoomed="yes"] rect').getAttribute('width')) > ${0.99 * width}`, undefined, { timeout: 5_000 });
+    expect(loaded.errors).toEqual([]);
+    await page.click('#reset-zoom');
+    await page.waitForFunction(`Math.abs(Number(document.querySelector('#flame-graph g.frame[data-test-zoomed="yes"] rect').getAttribute('width')) - ${target!.width}) < 1`, undefined, { timeout: 5_000 });
+  });
+
+  test('hovering a frame shows its value and share in a tooltip', async () => {
+    const root = (await page.$('#flame-graph g.frame[name="root"] rect'))!;
+    await root.hover();
+    const tip = page.locator('.d3-flame-graph-tip');
+    await tip.waitFor({ state: 'visible' });
+    const top = computeTop(profile);
+    expect(await tip.textContent()).toBe(`root\n${formatValue(top.total, top.sampleType.unit)} (100.00%) total, 0 (0.00%) self`);
+    await page.mouse.move(0, 0);
+  });
+
+  test('search highlights the matching frames and shows their share of the total', async () => {
+    const before = await page.$$eval('#flame-graph g.frame rect', (rs, h) => rs.filter((r) => r.getAttribute('fill') === h).length, HIGHLIGHT);
+    expect(before).toBe(0);
+    await page.fill('#search', 'main\\.alloc');
+    await page.press('#search', 'Enter');
+    await page.waitForFunction(`/frames/.test(document.getElementById('search-result').textContent)`);
+    const highlighted = await page.$$eval('#flame-graph g.frame', (gs, h) => gs.filter((g) => g.querySelector('rect')!.getAttribute('fill') === h).map((g) => g.getAttribute('name')), HIGHLIGHT);
+    expect(highlighted.length).toBeGreaterThan(0);
+    expect(highlighted.every((n) => /main\.alloc/i.test(n!))).toBe(true);
+    // The share: the width of the outermost matching frames (a match inside a match is not counted twice).
+    const tree = buildCallTree(profile);
+    const t = tree.defaultSampleIndex;
+    let share = 0;
+    let frames = 0;
+    const insideMatch: boolean[] = [];
+    for (let i = 1; i < tree.nameIndex.length; i++) {
+      const matches = /main\.alloc/i.test(tree.names[tree.nameIndex[i]!]!) && tree.total[t]![i]! > 0;
+      const inside = insideMatch[tree.parent[i]!] === true;
+      if (matches && tree.total[t]![i]! > 0) frames++;
+      if (matches && !inside) share += tree.total[t]![i]!;
+      insideMatch[i] = inside || matches;
+    }
+    const unit = tree.sampleTypes[t]!.unit;
+    expect(await page.textContent('#search-result')).toBe(`${frames} frames, ${formatValue(share, unit)} = ${formatPercent(share, tree.total[t]![0]!)} of total`);
+  });
+
+  test('a search that is not a valid regexp is matched as text, without an error', async () => {
+    await page.fill('#search', 'main.(*walker');
+    await page.press('#search', 'Enter');
+    await page.waitForFunction(`/frames|no match/.test(document.getElementById('search-result').textContent)`);
+    expect(await page.textContent('#search-result')).toMatch(/^\d+ frames, /);
+    expect(loaded.errors).toEqual([]);
+  });
+
+  test('the sample type switcher lists every type, starts at the default, and changes the totals', async () => {
+    await page.fill('#search', 'main\\.alloc');
+    await page.press('#search', 'Enter');
+    await page.waitForTimeout(400);
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    const options = await page.$$eval('#sample-type option', (os) => os.map((o) => o.textContent));
+    expect(options).toEqual(sampleTypesOf(profile).map((t) => `${t.type} (${t.unit})`));
+    expect(await page.inputValue('#sample-type')).toBe('3'); // inuse_space, as go tool pprof
+    const inuse = computeTop(profile, 'inuse_space');
+    expect(await page.textContent('#total')).toBe(`Total: ${formatValue(inuse.total, 'bytes')} inuse_space`);
+
+    await page.selectOption('#sample-type', { label: 'alloc_objects (count)' });
+    const alloc = computeTop(profile, 'alloc_objects');
+    expect(await page.textContent('#total')).toBe(`Total: ${formatValue(alloc.total, 'count')} alloc_objects`);
+    const first = await page.$$eval('#top-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
+    const row = alloc.rows[0]!;
+    expect(first).toEqual([row.function, formatValue(row.flat, 'count'), formatPercent(row.flat, alloc.total), formatValue(row.cum, 'count'), formatPercent(row.cum, alloc.total)]);
+    // The graph is redrawn for the new type and the search is kept.
+    await page.waitForTimeout(400);
+    expect(await frameWidths(page, 'root')).toEqual([await svgWidth(page)]);
+    expect(await page.textContent('#search-result')).toMatch(/^\d+ frames, [\d.]+ = /);
+    expect(loaded.errors).toEqual([]);
+  });
+
+  test('the top table shows the top functions, sortable by each column', async () => {
+    await page.selectOption('#sample-type', { label: 'inuse_space (bytes)' });
+    const top = computeTop(profile, 'inuse_space');
+    const names = () => page.$$eval('#top-table tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    expect(await names()).toEqual(top.rows.slice(0, 100).map((r) => r.function));
+    expect((await names()).length).toBeGreaterThanOrEqual(Math.min(50, top.rows.length));
+
+    await page.click('#top-table th:nth-child(4)'); // Cum, descending first
+    const byCum = [...top.rows].sort((a, b) => b.cum - a.cum || (a.function < b.function ? -1 : 1));
+    expect(await names()).toEqual(byCum.slice(0, 100).map((r) => r.function));
+    expect(await page.getAttribute('#top-table th:nth-child(4)', 'aria-sort')).toBe('descending');
+    await page.click('#top-table th:nth-child(4)');
+    const byCumAscending = [...top.rows].sort((a, b) => a.cum - b.cum || (a.function < b.function ? -1 : 1));
+    expect(await names()).toEqual(byCumAscending.slice(0, 100).map((r) => r.function));
+
+    await page.click('#top-table th:nth-child(1)'); // Function, A to Z
+    const sorted = [...top.rows].map((r) => r.function).sort();
+    expect(await names()).toEqual(sorted.slice(0, 100));
+  });
+
+  test("the page's unit formatter agrees with src/report/units.ts", async () => {
+    const cases: [number, string][] = [
+      [0, 'bytes'], [512, 'bytes'], [1536, 'bytes'], [301631147, 'bytes'], [62456864659, 'bytes'], [2 ** 50 * 3, 'bytes'],
+      [0, 'nanoseconds'], [999, 'nanoseconds'], [1500, 'nanoseconds'], [10_000_000, 'nanoseconds'], [1.25e9, 'nanoseconds'], [7200e9, 'nanoseconds'],
+      [3, 'seconds'], [250, 'milliseconds'], [42, 'count'], [127103823, 'count'], [0.5, 'count'], [-2048, 'bytes'], [12, ''],
+    ];
+    const inPage = await page.evaluate(
+      (cs) => cs.map(([v, u]) => (globalThis as unknown as { kubectlProfefe: { formatValue(v: number, u: string): string } }).kubectlProfefe.formatValue(v, u)),
+      cases,
+    );
+    expect(inPage).toEqual(cases.map(([v, u]) => formatValue(v, u)));
+    const pct = await page.evaluate(() => (globalThis as unknown as { kubectlProfefe: { formatPercent(a: number, b: number): string } }).kubectlProfefe.formatPercent(1, 3));
+    expect(pct).toBe(formatPercent(1, 3));
+  });
+});
+
+describe('a hostile profile in Chromium', () => {
+  test('function names are shown as text: nothing injected, nothing requested', async () => {
+    const evil = '</script><img src="http://evil.test/x.png" onerror="document.title=\'pwned\'">';
+    const p = buildProfile({ samples: [{ stack: `main;${evil}`, values: [1, 10] }, { stack: 'main;ok', values: [1, 5] }] });
+    const { page: hostile, errors, strayRequests } = await loadPage(browser, await renderFlamePage(flamePageData(p, { service: '<b>svc</b>' })));
+    try {
+      expect(strayRequests).toEqual([]);
+      expect(errors).toEqual([]);
+      expect(await hostile.title()).toBe('<b>svc</b> · kubectl profefe');
+      expect(await hostile.$$eval('img', (imgs) => imgs.length)).toBe(0);
+      expect(await hostile.$$eval('#top-table tbody td:first-child', (tds) => tds.map((td) => td.textContent))).toContain(evil);
+    } finally {
+      await hostile.close();
+    }
+  });
+});

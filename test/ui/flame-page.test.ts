@@ -1,0 +1,179 @@
+/**
+ * The flame graph page as data and as a file: what flamePageData embeds, and that the written
+ * page carries everything inline (scripts, styles, data) and survives hostile function names.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
+import { buildProfile } from '../support/profile-builder.js';
+import { embeddedData } from './browser.js';
+
+const HEAP_TYPES: [string, string][] = [['alloc_objects', 'count'], ['alloc_space', 'bytes'], ['inuse_objects', 'count'], ['inuse_space', 'bytes']];
+const heap = buildProfile({
+  sampleTypes: HEAP_TYPES,
+  periodType: ['space', 'bytes'],
+  timeNanos: 1_764_000_000_000_000_000n,
+  samples: [
+    { stack: 'main;handler;json.Marshal', values: [10, 4096, 1, 512] },
+    { stack: 'main;handler', values: [5, 1024, 0, 0] },
+    { stack: 'main;cache.Put', values: [1, 2048, 1, 2048] },
+  ],
+});
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'flame-page-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('flamePageData', () => {
+  test('embeds the call tree with every sample type and selects the one pprof shows', () => {
+    const data = flamePageData(heap, {});
+    expect(data.sampleTypes.map((t) => t.type)).toEqual(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
+    expect(data.defaultSampleIndex).toBe(3);
+    const frames = data.tree.name.map((n, i) => `${'  '.repeat(data.tree.depth[i]!)}${data.names[n]} ${data.tree.self.map((s) => s[i]).join(',')}`);
+    expect(frames).toEqual([
+      'root 0,0,0,0',
+      '  main 0,0,0,0',
+      '    cache.Put 1,2048,1,2048',
+      '    handler 5,1024,0,0',
+      '      json.Marshal 10,4096,1,512',
+    ]);
+  });
+
+  test('embeds a top table per sample type, rows as [name, flat, cum] in pprof order', () => {
+    const data = flamePageData(heap, {});
+    const rows = (t: number) => data.top[t]!.rows.map(([n, flat, cum]) => `${data.names[n]} ${flat} ${cum}`);
+    expect(data.top.map((t) => t.total)).toEqual([16, 7168, 2, 2560]);
+    expect(rows(3)).toEqual(['cache.Put 2048 2048', 'json.Marshal 512 512', 'handler 0 512', 'main 0 2560']);
+    expect(rows(1)[0]).toBe('json.Marshal 4096 4096');
+  });
+
+  test.each([
+    ['by name', 'alloc_space', 1],
+    ['by index', '0', 0],
+  ])('selects the --sample-type asked for, %s', (_how, wanted, index) => {
+    expect(flamePageData(heap, {}, { sampleType: wanted }).defaultSampleIndex).toBe(index);
+  });
+
+  test('refuses a sample type the profile does not have, naming the ones it has', () => {
+    expect(() => flamePageData(heap, {}, { sampleType: 'cpu' })).toThrow('sample type "cpu" is not in this profile (it has: alloc_objects, alloc_space, inuse_objects, inuse_space)');
+  });
+
+  const metaCases: [string, Parameters<typeof flamePageData>[1], string, [string, string][]][] = [
+    [
+      'a store query: service, type, window, labels, count and store',
+      {
+        service: 'auth',
+        type: 'heap',
+        from: new Date('2026-11-25T10:00:00.500Z'),
+        to: new Date('2026-11-25T11:00:00Z'),
+        labels: [{ key: 'namespace', value: 'shop' }, { key: 'version', value: '1.3' }],
+        profiles: 12,
+        store: 'profefe at http://profefe:10100',
+      },
+      'auth heap',
+      [
+        ['Service', 'auth'],
+        ['Type', 'heap'],
+        ['Window', '2026-11-25T10:00:00Z to 2026-11-25T11:00:00Z'],
+        ['Labels', 'namespace=shop, version=1.3'],
+        ['Merged profiles', '12'],
+        ['Store', 'profefe at http://profefe:10100'],
+        ['Profile time', '2025-11-24T16:00:00Z'],
+        ['Duration', '10s'],
+      ],
+    ],
+    [
+      'files from one directory: the directory, then the names',
+      { files: ['/p/heap/a.pb.gz', '/p/heap/b.pb.gz'], profiles: 2 },
+      'a.pb.gz and 1 more',
+      [
+        ['Merged profiles', '2'],
+        ['Directory', '/p/heap'],
+        ['Files', 'a.pb.gz, b.pb.gz'],
+        ['Profile time', '2025-11-24T16:00:00Z'],
+        ['Duration', '10s'],
+      ],
+    ],
+    [
+      'many files: the first ten and a count',
+      { files: Array.from({ length: 12 }, (_, i) => `d${i}/p.pb.gz`), profiles: 12 },
+      'p.pb.gz and 11 more',
+      [
+        ['Merged profiles', '12'],
+        ['Files', `${Array.from({ length: 10 }, (_, i) => `d${i}/p.pb.gz`).join(', ')} and 2 more`],
+        ['Profile time', '2025-11-24T16:00:00Z'],
+        ['Duration', '10s'],
+      ],
+    ],
+    [
+      'one store id',
+      { ids: ['c0ffee00000000000000'], store: 'the local store in /s', profiles: 1 },
+      'profile c0ffee00000000000000',
+      [
+        ['Merged profiles', '1'],
+        ['Profile id', 'c0ffee00000000000000'],
+        ['Store', 'the local store in /s'],
+        ['Profile time', '2025-11-24T16:00:00Z'],
+        ['Duration', '10s'],
+      ],
+    ],
+  ];
+  test.each(metaCases)('shows what is known about the profile: %s', (_name, meta, title, fields) => {
+    const data = flamePageData(heap, meta);
+    expect(data.meta).toEqual({ title, fields });
+  });
+});
+
+describe('scriptJson', () => {
+  test('escapes < (and the JS line separators) so no string can end the script element', () => {
+    const text = scriptJson({ name: '</script><script>alert(1)</script>', sep: '\u2028\u2029', ok: 'a>b&c' });
+    expect(text).not.toMatch(/[<\u2028\u2029]/);
+    expect(JSON.parse(text)).toEqual({ name: '</script><script>alert(1)</script>', sep: '\u2028\u2029', ok: 'a>b&c' });
+  });
+});
+
+describe('the written page', () => {
+  let html: string;
+  let data: FlamePageData;
+  beforeAll(async () => {
+    const file = path.join(dir, 'nested', 'heap.html');
+    const bytes = await writeFlamePage(file, heap, { service: 'auth </title><b>', type: 'heap' });
+    html = await readFile(file, 'utf8');
+    expect(Buffer.byteLength(html)).toBe(bytes);
+    data = embeddedData(html);
+  });
+
+  test('inlines every script and style: no src, no href, no url()', () => {
+    expect(html).not.toMatch(/<script[^>]*\ssrc=/i);
+    expect(html).not.toMatch(/<link\b/i);
+    expect(html).not.toMatch(/url\(\s*['"]?(https?:)?\/\//i);
+    expect(html).toContain('https://d3js.org v7'); // d3's own header: the library is in the page
+    expect(html).toContain('d3-flame-graph'); // d3-flame-graph's CSS class, from its bundle and our CSS
+    expect(html.match(/<script>/g)!.length).toBe(3); // d3, d3-flame-graph, the page's own script
+    expect(html).not.toMatch(/<!--inline:/);
+  });
+
+  test('escapes the title in HTML and carries the data as JSON', () => {
+    expect(html).toContain('<title>auth &lt;/title&gt;&lt;b&gt; heap · kubectl profefe</title>');
+    expect(data.meta.title).toBe('auth </title><b> heap');
+    expect(data.sampleTypes).toHaveLength(4);
+  });
+
+  test('keeps a function named </script> inside the data', async () => {
+    const hostile = buildProfile({ samples: [{ stack: 'main;</script><script>alert(1)</script>', values: [1, 1] }] });
+    const page = await renderFlamePage(flamePageData(hostile, {}));
+    expect(page.match(/<\/script>/g)!.length).toBe(4); // the data's and the three scripts' own
+    expect(embeddedData(page).names).toContain('</script><script>alert(1)</script>');
+  });
+});
+
+describe('the page from the compiled package (dist/, as installed)', () => {
+  test('finds its html, css and js from dist/ui and inlines them', async () => {
+    const dist = (await import(path.resolve('dist/ui/flame-page.js'))) as typeof import('../../src/ui/flame-page.js');
+    const page = await dist.renderFlamePage(flamePageData(heap, {}));
+    expect(page).toBe(await renderFlamePage(flamePageData(heap, {})));
+  });
+});
