@@ -33,6 +33,11 @@ export interface CaptureOptions {
   readonly concurrency: number;
   /** Time a CPU profile may take beyond `seconds`, and the least any request may take (default 10 s). */
   readonly graceMs?: number;
+  /**
+   * Spread pod starts evenly over this many milliseconds (a collector's interval), so the CPU
+   * profiles of a fleet are not all taken at the same instant. 0: start as soon as possible.
+   */
+  readonly spreadMs?: number;
 }
 
 export interface CaptureDeps {
@@ -62,9 +67,12 @@ const DEFAULT_GRACE_MS = 10_000;
 export async function captureTargets(targets: readonly CaptureTarget[], opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
   const results: CaptureOutcome[][] = new Array(targets.length);
   let next = 0;
+  const started = Date.now();
   const worker = async () => {
     while (next < targets.length && !deps.signal?.aborted && !deps.deadline?.aborted) {
       const i = next++;
+      if (opts.spreadMs) await waitUntil(started + (i / targets.length) * opts.spreadMs, combinedSignal(deps));
+      if (deps.signal?.aborted || deps.deadline?.aborted) break;
       results[i] = await capturePod(targets[i]!, opts, deps);
     }
   };
@@ -142,6 +150,20 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   }
   deps.onOutcome?.(outcome);
   return outcome;
+}
+
+function waitUntil(when: number, signal?: AbortSignal): Promise<void> {
+  const ms = when - Date.now();
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 function isTransient(err: unknown): boolean {

@@ -21,6 +21,8 @@ export type ConnectMode = 'direct' | 'port-forward';
 export interface CollectOptions {
   readonly kube: KubeAccessOptions;
   readonly labelSelector?: string;
+  /** Only pods in namespaces whose labels match (needs `namespaces: list` in the ClusterRole). */
+  readonly namespaceSelector?: string;
   readonly types: ProfileType[];
   readonly seconds: number;
   readonly concurrency: number;
@@ -38,6 +40,7 @@ export interface CollectOptions {
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
   selector?: string;
+  'namespace-selector'?: string;
   type?: string[];
   seconds?: number;
   concurrency?: number;
@@ -71,12 +74,13 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('round-timeout', { type: 'string', requiresArg: true, describe: 'a round ends at this deadline, whatever is still running (default: the interval, or 5m with --once)' })
           .option('connect', { type: 'string', requiresArg: true, describe: 'direct (http://podIP:port; in-cluster default) or port-forward (through the API server; default elsewhere)' })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'only pods matching this label selector' })
+          .option('namespace-selector', { type: 'string', requiresArg: true, describe: 'only namespaces matching this label selector (needs "namespaces: list" in the ClusterRole)' })
           .option('type', { alias: 'profile-type', type: 'string', array: true, requiresArg: true, describe: `profile types (default: all of ${PROFILE_TYPES.join(', ')})` })
           .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'duration of each CPU profile' })
           .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -118,6 +122,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     // A collector covers the whole cluster unless a namespace is named.
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
     labelSelector: args.selector || undefined,
+    namespaceSelector: args['namespace-selector'] || undefined,
     types: types.length > 0 ? types : [...PROFILE_TYPES],
     seconds,
     concurrency,
@@ -207,6 +212,12 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     let discovery;
     try {
       discovery = await discoverPods(api, { names: [], namespace: access.namespace, allNamespaces: access.allNamespaces, labelSelector: opts.labelSelector }, { signal: deps.signal });
+      if (opts.namespaceSelector) {
+        // Still one pods list per round; the namespaces list says which of them to keep.
+        const namespaces = await api.listNamespace({ labelSelector: opts.namespaceSelector });
+        const keep = new Set(namespaces.items.map((n) => n.metadata?.name));
+        discovery = { targets: discovery.targets.filter((t) => keep.has(t.namespace)), skipped: discovery.skipped.filter((p) => keep.has(p.namespace)) };
+      }
     } catch (err) {
       if (deps.signal.aborted) return undefined;
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
@@ -224,7 +235,9 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     try {
       outcomes = await captureTargets(
         discovery.targets,
-        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency },
+        // With --interval the pods' starts are spread over the round, leaving room for the last
+        // CPU profile; --once (a CronJob) wants the round over as soon as possible.
+        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - opts.seconds * 1000 - 15_000) },
         {
           tunnel: tunnel!,
           sink,

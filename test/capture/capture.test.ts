@@ -188,6 +188,24 @@ describe('kubectl profefe capture', () => {
     expect(opens).toBe(2); // one failed open, then one kept-alive connection for both profiles
   });
 
+  test('spreadMs spreads pod starts over the window', async () => {
+    const opts = resolveCaptureOptions({ pods: ['checkout-1', 'checkout-2', 'named-1'], type: ['goroutine'], 'output-dir': out('spread') });
+    const access = resolveKubeAccess(opts.kube, env());
+    const real = new PortForwardTunnel(access.kubeConfig);
+    const opened: number[] = [];
+    const t0 = Date.now();
+    const tunnel: Tunnel = { open: (target, signal) => (opened.push(Date.now() - t0), real.open(target, signal)) };
+    const { captureTargets } = await import('../../src/capture/engine.js');
+    const { LocalSink } = await import('../../src/capture/local-sink.js');
+    const { discoverPods } = await import('../../src/kube/pods.js');
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const { targets } = await discoverPods(access.kubeConfig.makeApiClient(CoreV1Api), { names: opts.pods, namespace: 'shop', allNamespaces: false });
+    const outcomes = await captureTargets(targets, { types: ['goroutine'], seconds: 1, concurrency: 3, spreadMs: 900 }, { tunnel, sink: new LocalSink(out('spread')) });
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    // Starts at about 0, 300 and 600 ms, not all at once.
+    expect(opened[2]! - opened[0]!).toBeGreaterThanOrEqual(500);
+  });
+
   test('50 pods at once', async () => {
     // The 50 pods share two Go processes, and a Go process serves one CPU profile at a time, so
     // this takes the instantaneous types; the overlap of CPU windows is measured by the benchmark.

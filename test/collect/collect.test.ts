@@ -230,6 +230,15 @@ describe('kubectl profefe collect', () => {
     }
   }, 60_000);
 
+  test('--namespace-selector keeps the pods of matching namespaces, still with one pods list', async () => {
+    sandbox.requests.length = 0;
+    const { result, records } = await collect(baseArgs({ once: true, connect: 'direct', 'namespace-selector': 'kubernetes.io/metadata.name in (billing)', 'profefe-hostport': server.url }));
+    expect(result.exitCode).toBe(0);
+    expect(new Set(records.filter((r) => r.type).map((r) => r.namespace))).toEqual(new Set(['billing']));
+    const calls = sandbox.requests.filter((r) => r.path.startsWith('/api/v1')).map((r) => r.path);
+    expect(calls.sort()).toEqual(['/api/v1/namespaces', '/api/v1/pods']);
+  });
+
   test('--once exits non-zero when nothing could be collected', async () => {
     const { result } = await collect(baseArgs({ once: true, connect: 'direct', namespace: 'nowhere', 'profefe-hostport': server.url }));
     expect(result.exitCode).toBe(1);
