@@ -99,8 +99,11 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
   };
 }
 
-/** Completes and validates capture options; throws UsageError naming the flag at fault. */
-export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
+/**
+ * The capture-engine flags shared by capture and collect: --type (repeatable or
+ * comma-separated; default all), --seconds and --concurrency. Throws UsageError naming the flag.
+ */
+export function resolveEngineFlags(args: { type?: string[]; seconds?: number; concurrency?: number }, defaultConcurrency: number): { types: ProfileType[]; seconds: number; concurrency: number } {
   const types: ProfileType[] = [];
   for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
     if (raw.trim() === '') continue;
@@ -110,8 +113,14 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   }
   const seconds = args.seconds ?? 10;
   if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
-  const concurrency = args.concurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = args.concurrency ?? defaultConcurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
+  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency };
+}
+
+/** Completes and validates capture options; throws UsageError naming the flag at fault. */
+export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
+  const { types, seconds, concurrency } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
   return {
@@ -119,7 +128,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
     labelSelector: args.selector || undefined,
     fieldSelector: args['field-selector'] || undefined,
-    types: types.length > 0 ? types : [...PROFILE_TYPES],
+    types,
     seconds,
     concurrency,
     outputDir: args['output-dir'] ?? './profiles',

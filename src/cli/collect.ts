@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
-import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { resolveEngineFlags } from './capture.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -98,17 +99,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
 
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectOptions {
-  const types: ProfileType[] = [];
-  for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
-    if (raw.trim() === '') continue;
-    const t = parseProfileType(raw);
-    if (!t) throw new UsageError(`--type: unknown profile type "${raw}" (choose from ${PROFILE_TYPES.join(', ')})`);
-    if (!types.includes(t)) types.push(t);
-  }
-  const seconds = args.seconds ?? 10;
-  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
-  const concurrency = args.concurrency ?? 64;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
+  const { types, seconds, concurrency } = resolveEngineFlags(args, 64);
   const connect = args.connect;
   if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
   const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
@@ -123,7 +114,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
     labelSelector: args.selector || undefined,
     namespaceSelector: args['namespace-selector'] || undefined,
-    types: types.length > 0 ? types : [...PROFILE_TYPES],
+    types,
     seconds,
     concurrency,
     connect: connect as ConnectMode | undefined,
