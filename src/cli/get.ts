@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
+import { StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { STORE_PROFILE_TYPES, type FindQuery, type ProfileMeta, type StoreProfileType } from '../store/store.js';
@@ -128,7 +128,10 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
         return;
       }
       case 'profile': {
-        const bytes = await store.get(opts.id);
+        const bytes = await store.get(opts.id).catch((err: unknown) => {
+          if (err instanceof StoreStatusError && err.status === 404) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
+          throw err;
+        });
         if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes);
         else await writeAll(ctx.io.stdout, bytes);
         return;

@@ -132,6 +132,12 @@ describe('capture → store → get / merge', () => {
     expect(run.stderr).toMatch(why);
   });
 
+  test('get profile with an unknown id names it', async () => {
+    const run = await runCli(['get', 'profile', 'c0ffee00000000000000', '--profefe-hostport', server.url], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`error: profile "c0ffee00000000000000" not found in profefe at ${server.url}\n`);
+  });
+
   test('merge of a query with no profiles is one clear line', async () => {
     const run = await runCli(['merge', '--service', 'nobody', '--type', 'cpu', '--profefe-hostport', server.url, '-o', path.join(dir, 'x.pb.gz')], { env });
     expect(run.code).toBe(1);
