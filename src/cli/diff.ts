@@ -1,16 +1,19 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
 import type { FindQuery, ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
 import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { parseStoreType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 import { FUNCTION_TABLE_FORMATS, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
 
@@ -27,9 +30,30 @@ export interface DiffOptions {
   readonly nodes: number;
   /** Sample type name or index; default: as go tool pprof. */
   readonly sampleType?: string;
+  /** The table's format; unused with `html`. */
   readonly format: FunctionTableFormat;
+  /** With --html: a flame graph page instead of the table. */
+  readonly html?: DiffPageOptions;
   /** Only opened when a side needs the store. */
   readonly store: StoreOptions;
+}
+
+/** Where the page of `diff --html` goes and whether it is opened, as for `open`. */
+export interface DiffPageOptions {
+  /** The page's file (-o FILE.html); undefined: a new file in the temporary directory. */
+  readonly output?: string;
+  /** Open it in the browser; false with --no-browser (then only its path is printed). */
+  readonly browser: boolean;
+}
+
+/** The I/O runDiff uses; all optional (the page and browser only matter with --html). */
+export interface DiffDeps {
+  readonly signal?: AbortSignal;
+  /** For the browser ($BROWSER, PATH); without it, only a browser on the default PATH is found. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where a page without -o goes (default: the OS temporary directory). */
+  readonly tmpDir?: string;
+  readonly platform?: NodeJS.Platform;
 }
 
 /** The ranked changes from base to target, and the diff profile they were computed from. */
@@ -41,6 +65,8 @@ export interface DiffResult {
   /** What each side was, for people: a file name, `profile ID` or the query. */
   readonly base: string;
   readonly target: string;
+  /** With --html: the page written, its size, and the browser started on it (unless --no-browser). */
+  readonly page?: WrittenPage;
 }
 
 interface DiffArgs extends StoreFlagArgs {
@@ -58,6 +84,7 @@ interface DiffArgs extends StoreFlagArgs {
   'sample-type'?: string;
   output?: string;
   html?: boolean;
+  browser?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -72,6 +99,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
         y
           .usage(
             'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json]\n' +
+              '       kubectl profefe diff BASE TARGET --html [-o FILE.html] [--no-browser]\n' +
               '       kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
               '       kubectl profefe diff --service NAME --type TYPE --base-label K=V [--label K=V]...\n\n' +
               'The functions whose value changed most from BASE to TARGET, like\n' +
@@ -79,7 +107,12 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
               'profile files, or store ids when no such file exists. With --service each side is the merge\n' +
               'of a window of stored profiles: the base takes --base-from/--base-to/--base-label, each\n' +
-              'defaulting to the value of --from/--to/--label.',
+              'defaulting to the value of --from/--to/--label.\n\n' +
+              'With --html the changes are a self-contained flame graph page instead, opened like\n' +
+              '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
+              'target values (so removed code still shows), red where the target grew and blue where it\n' +
+              'shrank, the stronger the larger the change is relative to the frame; with --html, -o names\n' +
+              'the page\'s file.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
           .positional('target', { type: 'string', describe: 'the profile compared with it: a file, or a store id' })
@@ -91,12 +124,18 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('base-from', { type: 'string', requiresArg: true, describe: 'start of the base window (default: --from)' })
           .option('base-to', { type: 'string', requiresArg: true, describe: 'end of the base window (default: --to)' })
           .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this label, key=value (repeatable; default: --label)' })
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
-          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
-          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
-          .option('html', { type: 'boolean', describe: 'show a flame graph coloured by growth and shrinkage' })
+          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all; the page lists them all)' })
+          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof); with --html, the one shown first' })
+          .option('output', {
+            alias: 'o',
+            type: 'string',
+            requiresArg: true,
+            describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)`,
+          })
+          .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
+          .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'help'],
+            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'help'],
             'Options:',
           )
           .epilog(
@@ -105,12 +144,14 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               ['Two stored profiles, by id', 'kubectl profefe diff dc2v00b8di1ecttsn9f0 dc2v0cg8di1ecttsn9g0 --nodes 20'],
               ['This hour against the same hour yesterday', 'kubectl profefe diff --service auth --type cpu --base-from 25h --base-to 24h --from 1h'],
               ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-label version=1.2 --label version=1.3 -o json'],
+              ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz --html'],
+              ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz --html -o changes.html --no-browser'],
             ),
           ),
       ) as unknown as Argv<DiffArgs>,
     handler: async (args) => {
       const opts = resolveDiffOptions(args, ctx);
-      const result = await runDiff(opts, { signal: ctx.signal });
+      const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
       await renderDiff(result, opts, ctx);
     },
   };
@@ -118,11 +159,10 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
 
 /** Completes and validates diff options; throws UsageError naming the flag at fault. */
 export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): DiffOptions {
-  if (args.html) throw new UsageError('--html needs the flame graph page, not available yet');
   const nodes = resolveNodes(args.nodes);
-  const format = resolveFormat(args.output);
+  const { format, html } = resolveOutput(args);
   const store = resolveStoreOptions(args, ctx.env);
-  const common = { nodes, format, store, sampleType: args['sample-type'] };
+  const common = { nodes, format, html, store, sampleType: args['sample-type'] };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
   if (args.service === undefined) {
@@ -149,6 +189,24 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
   return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
 }
 
+/**
+ * -o is the table's format, or with --html the page's file (as `open -o FILE.html`): a `.html`
+ * name cannot be a format, nor `table` or `json` a page, so a mix-up is named, not guessed.
+ */
+function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: DiffPageOptions } {
+  const output = args.output === undefined ? undefined : String(args.output);
+  const isPage = output !== undefined && /\.html?$/i.test(output);
+  if (!args.html) {
+    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
+    if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${FUNCTION_TABLE_FORMATS.join(', ')})`);
+    return { format: resolveFormat(output) };
+  }
+  if (output !== undefined && !isPage) {
+    throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${FUNCTION_TABLE_FORMATS.join('/')} are formats of the table, without --html)`);
+  }
+  return { format: 'table', html: { output, browser: args.browser !== false } };
+}
+
 /** The base window: each end from its --base- flag, else from the target's flag, with get's defaults. */
 function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } {
   const [fromArg, fromFlag] = args['base-from'] !== undefined ? [args['base-from'], '--base-from'] : [args.from, '--from'];
@@ -163,11 +221,15 @@ function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } 
  * Loads both sides (files, store ids or store merges), diffs them and ranks the changes.
  * Fails with InputError/StoreError for a side that cannot be found, ProfileFormatError for one
  * that is not a profile, IncompatibleProfilesError when the two are of different types, and
- * UsageError for a sample type they lack.
+ * UsageError for a sample type they lack. With `opts.html` it then writes the diff's flame graph
+ * page (InputError when it cannot) and, unless told not to, starts the browser on it without
+ * waiting for it, as `open` does.
  */
-export async function runDiff(opts: DiffOptions, deps: { signal?: AbortSignal } = {}): Promise<DiffResult> {
+export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<DiffResult> {
   let store: Promise<ProfileStore> | undefined;
   const openOnce = () => (store ??= openStore(opts.store));
+  let result: DiffResult;
+  let fromStore: boolean;
   try {
     const base = await loadSide(opts.base, 'BASE', openOnce, opts.store);
     deps.signal?.throwIfAborted();
@@ -179,11 +241,35 @@ export async function runDiff(opts: DiffOptions, deps: { signal?: AbortSignal } 
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
-    return { report, profile, base: base.name, target: target.name };
+    result = { report, profile, base: base.name, target: target.name };
+    fromStore = base.fromStore || target.fromStore;
   } finally {
     // A store that failed to open has already reported why.
     if (store) await store.then((s) => s.close(), () => undefined);
   }
+  if (!opts.html) return result;
+  deps.signal?.throwIfAborted();
+  return { ...result, page: await writeDiffPage(result, opts, opts.html, fromStore, deps) };
+}
+
+/**
+ * Writes the diff's flame graph page and, unless --no-browser, starts the browser on it. The
+ * sample type shown first is the report's (the one --sample-type chose, checked already).
+ */
+async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPageOptions, fromStore: boolean, deps: DiffDeps): Promise<WrittenPage> {
+  const queries = [opts.base, opts.target].flatMap((s) => (s.kind === 'query' ? [s.query] : []));
+  const meta: FlamePageMeta = {
+    base: result.base,
+    target: result.target,
+    service: queries[0]?.service,
+    type: queries[0]?.type,
+    store: fromStore ? describeStore(opts.store) : undefined,
+  };
+  const name = queries[0]?.service ?? path.basename(result.target).replace(/\..*$/, '');
+  const page = html.output ?? temporaryPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.tmpDir);
+  const pageBytes = await writeDiffFlamePage(page, result.profile, meta, { sampleType: String(result.report.sampleIndex) });
+  if (!html.browser) return { page, pageBytes };
+  return { page, pageBytes, ...(await openInBrowser(page, deps.env ?? {}, deps.platform)) };
 }
 
 async function loadSide(
@@ -191,7 +277,7 @@ async function loadSide(
   role: 'BASE' | 'TARGET',
   openOnce: () => Promise<ProfileStore>,
   storeOpts: StoreOptions,
-): Promise<{ profile: Profile; name: string }> {
+): Promise<{ profile: Profile; name: string; fromStore: boolean }> {
   if (side.kind === 'query') {
     const q = side.query;
     const name = describeQuery(q);
@@ -204,12 +290,12 @@ async function loadSide(
       }
       throw err;
     }
-    return { profile: decodeProfile(bytes, `${role} (${name})`), name };
+    return { profile: decodeProfile(bytes, `${role} (${name})`), name, fromStore: true };
   }
 
   const arg = side.arg;
   const file = await readIfFile(arg);
-  if (file) return { profile: decodeProfile(file, arg), name: arg };
+  if (file) return { profile: decodeProfile(file, arg), name: arg, fromStore: false };
   // Asking the store for "./base.pb.gz" would only give a confusing answer about that id.
   if (looksLikePath(arg)) throw new InputError(`${role} ${arg}: no such file or directory`);
   let bytes: Uint8Array;
@@ -222,7 +308,7 @@ async function loadSide(
     throw err;
   }
   const name = `profile ${arg}`;
-  return { profile: decodeProfile(bytes, name), name };
+  return { profile: decodeProfile(bytes, name), name, fromStore: true };
 }
 
 /** The file's bytes, or undefined when there is no file at that path (then it is a store id). */
@@ -250,6 +336,10 @@ function describeQuery(q: FindQuery & { type: StoreProfileType }): string {
 }
 
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
+  if (result.page) {
+    await reportPage(result.page, 'diff flame graph', ctx);
+    return;
+  }
   if (opts.format === 'json') {
     await writeAll(ctx.io.stdout, renderDiffJson(result.report, opts.nodes));
     return;

@@ -177,7 +177,7 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     await runPprof(profile, opts, deps);
     return { profiles: meta.profiles };
   }
-  const page = opts.output ?? path.join(deps.tmpDir ?? os.tmpdir(), `kubectl-profefe-${slug(meta)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
+  const page = opts.output ?? temporaryPagePath(slug(meta), deps.tmpDir);
   if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
   try {
     resolveSampleIndex(profile, opts.sampleType);
@@ -186,9 +186,22 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
   }
   const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
   if (!opts.browser) return { page, pageBytes, profiles: meta.profiles };
-  const command = browserCommand(pathToFileURL(path.resolve(page)).href, deps.env, deps.platform ?? process.platform);
-  const browserError = await startDetached(command, deps.env);
-  return { page, pageBytes, profiles: meta.profiles, browser: command[0], browserError };
+  return { page, pageBytes, profiles: meta.profiles, ...(await openInBrowser(page, deps.env, deps.platform)) };
+}
+
+/** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
+export function temporaryPagePath(name: string, tmpDir = os.tmpdir()): string {
+  return path.join(tmpDir, `kubectl-profefe-${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
+}
+
+/**
+ * Starts the user's browser (browserCommand) on a page file without waiting for it. Returns the
+ * command started and, when it could not be started, why; the page is there either way.
+ */
+export async function openInBrowser(page: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<{ browser: string; browserError?: string }> {
+  const command = browserCommand(pathToFileURL(path.resolve(page)).href, env, platform);
+  const browserError = await startDetached(command, env);
+  return { browser: command[0]!, browserError };
 }
 
 /** The merged profile and what is known about it, from files, a query or ids. */
@@ -315,14 +328,32 @@ async function runPprof(profile: Profile, opts: OpenOptions, deps: OpenDeps): Pr
 async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandContext): Promise<void> {
   if (opts.pprof || !result.page) return;
   const what = result.profiles !== undefined && result.profiles > 1 ? `flame graph of ${result.profiles} merged profiles` : 'flame graph';
-  if (!opts.browser) {
+  await reportPage({ ...result, page: result.page, pageBytes: result.pageBytes ?? 0 }, what, ctx);
+}
+
+/** A page written, and the browser started on it (when it was asked for). */
+export interface WrittenPage {
+  readonly page: string;
+  readonly pageBytes: number;
+  /** The browser command started; undefined when none was asked for (--no-browser). */
+  readonly browser?: string;
+  readonly browserError?: string;
+}
+
+/**
+ * Says what was written: without a browser, the page's path alone on stdout (for scripts) and
+ * its size on stderr; otherwise one line on stderr, with a warning when the browser could not start.
+ */
+export async function reportPage(result: WrittenPage, what: string, ctx: Pick<CommandContext, 'io'>): Promise<void> {
+  const size = formatSize(result.pageBytes);
+  if (result.browser === undefined) {
     await writeAll(ctx.io.stdout, `${result.page}\n`);
-    await writeAll(ctx.io.stderr, `wrote the ${what} (${formatSize(result.pageBytes ?? 0)})\n`);
+    await writeAll(ctx.io.stderr, `wrote the ${what} (${size})\n`);
     return;
   }
   if (result.browserError) {
-    await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${formatSize(result.pageBytes ?? 0)})\nwarning: could not open a browser (${result.browserError}); open the file yourself or set BROWSER\n`);
+    await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${size})\nwarning: could not open a browser (${result.browserError}); open the file yourself or set BROWSER\n`);
     return;
   }
-  await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${formatSize(result.pageBytes ?? 0)}), opening it with ${result.browser}\n`);
+  await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${size}), opening it with ${result.browser}\n`);
 }

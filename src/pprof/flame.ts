@@ -1,4 +1,5 @@
-import type { Profile } from 'pprof-format';
+import type { Profile, Sample } from 'pprof-format';
+import { DIFF_BASE_LABEL } from './diff.js';
 import { IdMap } from './id-map.js';
 import { defaultSampleIndex, sampleTypesOf, type SampleTypeName } from './sample-type.js';
 import type { TopReport, TopRow } from './top.js';
@@ -50,7 +51,85 @@ export interface CallTree {
  */
 export function buildCallTree(p: Profile): CallTree {
   const sampleTypes = sampleTypesOf(p);
+  const { names, nameIndex, parent, depth, self, total, absolute } = aggregateStacks(p, 1);
+  return { sampleTypes, defaultSampleIndex: defaultSampleIndex(p), names, nameIndex, parent, depth, self, total, absoluteTotal: absolute };
+}
+
+/** One side of a diff in a DiffCallTree: its values as in its own profile, per sample type and node. */
+export interface CallTreeSide {
+  /** `self[t][i]`: like CallTree.self, for this side's samples only. */
+  readonly self: Float64Array[];
+  /** `total[t][i]`: like CallTree.total, for this side's samples only. */
+  readonly total: Float64Array[];
+}
+
+/**
+ * The call tree of a diff profile (diffProfiles, or `go tool pprof -proto -diff_base`) with both
+ * sides kept apart in every node. As a CallTree it is the diff itself: `self` and `total` are
+ * target minus base, and `absoluteTotal` is pprof's 100% for a diff (diffTotal: the base's
+ * total), so topFromCallTree gives computeDiffTop's report.
+ */
+export interface DiffCallTree extends CallTree {
+  /** The base (samples labelled `pprof::base=true`), with the sign of the base profile (positive). */
+  readonly base: CallTreeSide;
+  /** The target (every other sample). */
+  readonly target: CallTreeSide;
+}
+
+/**
+ * Builds the call tree of a diff profile, nodes and names as buildCallTree's for the same
+ * profile. A node present on one side only has zeros on the other. Samples labelled
+ * `pprof::base=true` are the base (their negated values are negated back); all others are the
+ * target. A profile with no such label is all target: the base is zero everywhere.
+ */
+export function buildDiffCallTree(diff: Profile): DiffCallTree {
+  const sampleTypes = sampleTypesOf(diff);
   const typeCount = sampleTypes.length;
+  const strings = diff.stringTable.strings;
+  const isBase = (s: Sample) => s.label.some((l) => strings[Number(l.key)] === DIFF_BASE_LABEL && strings[Number(l.str)] === 'true');
+  // Columns [0, typeCount) hold the target, [typeCount, 2 typeCount) the base as it is in the diff (negated).
+  const { names, nameIndex, parent, depth, self, total, absolute } = aggregateStacks(diff, 2, (s) => (isBase(s) ? 1 : 0));
+  const negate = (a: Float64Array) => a.map((v) => 0 - v); // 0 - v: no -0
+  const base = { self: self.slice(typeCount).map(negate), total: total.slice(typeCount).map(negate) };
+  const target = { self: self.slice(0, typeCount), total: total.slice(0, typeCount) };
+  const minus = (t: Float64Array[], b: Float64Array[]) => t.map((tt, k) => tt.map((v, i) => v - b[k]![i]!));
+  return {
+    sampleTypes,
+    defaultSampleIndex: defaultSampleIndex(diff),
+    names,
+    nameIndex,
+    parent,
+    depth,
+    self: minus(target.self, base.self),
+    total: minus(target.total, base.total),
+    // diffTotal: the base's absolute sum, or everything's when the base is empty.
+    absoluteTotal: sampleTypes.map((_, t) => (absolute[typeCount + t]! > 0 ? absolute[typeCount + t]! : absolute[t]! + absolute[typeCount + t]!)),
+    base,
+    target,
+  };
+}
+
+/** A profile's stacks as a preordered trie, with `sides` columns of sample-type values per node. */
+interface AggregatedStacks {
+  readonly names: string[];
+  readonly nameIndex: Int32Array;
+  readonly parent: Int32Array;
+  readonly depth: Int32Array;
+  /** Per column (side * typeCount + type), per node. */
+  readonly self: Float64Array[];
+  readonly total: Float64Array[];
+  /** Per column, the sum of the absolute values of the samples. */
+  readonly absolute: number[];
+}
+
+/**
+ * The trie of the profile's stacks with each sample's values summed into the columns of the
+ * side `sideOf` puts it on (default: side 0). Shared by buildCallTree and buildDiffCallTree so
+ * both give the same nodes for the same profile.
+ */
+function aggregateStacks(p: Profile, sides: number, sideOf?: (s: Sample) => number): AggregatedStacks {
+  const typeCount = p.sampleType.length;
+  const columns = typeCount * sides;
   const strings = p.stringTable.strings;
   const functions = IdMap.byId(p.function);
 
@@ -119,28 +198,29 @@ export function buildCallTree(p: Profile): CallTree {
     return stackLeaf[k]!;
   };
 
-  let self = new Float64Array(Math.max(typeCount, 1) * 1024);
-  const absoluteTotal = new Array<number>(typeCount).fill(0);
+  let self = new Float64Array(Math.max(columns, 1) * 1024);
+  const absolute = new Array<number>(columns).fill(0);
   const values = new Float64Array(typeCount);
   for (const s of p.sample) {
+    const offset = sideOf === undefined ? 0 : sideOf(s) * typeCount;
     let any = false;
     for (let t = 0; t < typeCount; t++) {
       const v = toNumber(s.value[t]);
       values[t] = v;
-      absoluteTotal[t] += abs(v);
+      absolute[offset + t] += abs(v);
       if (v !== 0) any = true;
     }
     if (!any) continue;
     const leaf = leafOf(s.locationId);
-    if ((nodeName.length + 1) * typeCount > self.length) {
-      const grown = new Float64Array(Math.max(self.length * 2, (nodeName.length + 1) * typeCount));
+    if ((nodeName.length + 1) * columns > self.length) {
+      const grown = new Float64Array(Math.max(self.length * 2, (nodeName.length + 1) * columns));
       grown.set(self);
       self = grown;
     }
-    for (let t = 0; t < typeCount; t++) self[leaf * typeCount + t]! += values[t]!;
+    for (let t = 0; t < typeCount; t++) self[leaf * columns + offset + t]! += values[t]!;
   }
 
-  return toPreorder(names, nodeName, nodeParent, self, sampleTypes, defaultSampleIndex(p), absoluteTotal);
+  return { names, absolute, ...toPreorder(names, nodeName, nodeParent, self, columns) };
 }
 
 /** Lays the trie out in preorder with siblings sorted by name, and sums the totals. */
@@ -149,12 +229,9 @@ function toPreorder(
   nodeName: number[],
   nodeParent: number[],
   selfByNode: Float64Array,
-  sampleTypes: SampleTypeName[],
-  defaultIndex: number,
-  absoluteTotal: number[],
-): CallTree {
+  columns: number,
+): Pick<AggregatedStacks, 'nameIndex' | 'parent' | 'depth' | 'self' | 'total'> {
   const n = nodeName.length;
-  const typeCount = sampleTypes.length;
   const children: number[][] = Array.from({ length: n }, () => []);
   for (let i = 1; i < n; i++) children[nodeParent[i]!]!.push(i);
   const byName = (a: number, b: number) => {
@@ -166,7 +243,7 @@ function toPreorder(
   const nameIndex = new Int32Array(n);
   const parent = new Int32Array(n);
   const depth = new Int32Array(n);
-  const self = Array.from({ length: typeCount }, () => new Float64Array(n));
+  const self = Array.from({ length: columns }, () => new Float64Array(n));
   // Iterative DFS: real stacks are hundreds of frames deep, too deep for comfort in recursion.
   const stack: [oldIndex: number, newParent: number, depth: number][] = [[0, -1, 0]];
   let next = 0;
@@ -176,16 +253,16 @@ function toPreorder(
     nameIndex[at] = nodeName[old]!;
     parent[at] = newParent;
     depth[at] = d;
-    for (let t = 0; t < typeCount; t++) self[t]![at] = selfByNode[old * typeCount + t]!;
+    for (let c = 0; c < columns; c++) self[c]![at] = selfByNode[old * columns + c]!;
     const kids = children[old]!.sort(byName);
     for (let k = kids.length - 1; k >= 0; k--) stack.push([kids[k]!, at, d + 1]);
   }
 
   const total = self.map((s) => Float64Array.from(s));
   for (let i = n - 1; i > 0; i--) {
-    for (let t = 0; t < typeCount; t++) total[t]![parent[i]!]! += total[t]![i]!;
+    for (let c = 0; c < columns; c++) total[c]![parent[i]!]! += total[c]![i]!;
   }
-  return { sampleTypes, defaultSampleIndex: defaultIndex, names, nameIndex, parent, depth, self, total, absoluteTotal };
+  return { nameIndex, parent, depth, self, total };
 }
 
 function hashIds(ids: ArrayLike<number | bigint>): number {

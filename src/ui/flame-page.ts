@@ -1,7 +1,7 @@
 /**
- * The self-contained flame graph page of `kubectl profefe open`: the profile's call tree and top
- * tables as JSON, with the page's own html/css/js (./flame-page/) and d3 + d3-flame-graph inlined,
- * so the file opens anywhere without network access.
+ * The self-contained flame graph page of `kubectl profefe open` (and `diff --html`): the profile's
+ * call tree and top tables as JSON, with the page's own html/css/js (./flame-page/) and d3 +
+ * d3-flame-graph inlined, so the file opens anywhere without network access.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import { buildCallTree, topFromCallTree } from '../pprof/flame.js';
+import { buildCallTree, buildDiffCallTree, topFromCallTree, type CallTree } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
 import { formatValue } from '../report/units.js';
 
@@ -32,19 +32,33 @@ export interface FlamePageMeta {
   readonly ids?: readonly string[];
   /** Where the profiles came from, e.g. `profefe at http://profefe:10100`. */
   readonly store?: string;
+  /** For a diff: what its base and target are, for people (a file, `profile ID`, or a store query). */
+  readonly base?: string;
+  readonly target?: string;
 }
 
-/** The JSON the page's script reads; built by flamePageData. */
+/** The JSON the page's script reads; built by flamePageData or diffFlamePageData. */
 export interface FlamePageData {
+  /**
+   * `profile`: a flame graph of one profile. `diff`: of a diff, each frame as wide as the larger
+   * of its base and target and coloured by the change; `tree.self` is then the target's.
+   */
+  readonly mode: 'profile' | 'diff';
   readonly meta: { readonly title: string; readonly fields: [name: string, value: string][] };
   readonly sampleTypes: SampleTypeName[];
   /** The sample type selected when the page opens. */
   readonly defaultSampleIndex: number;
   /** Frame and function names; the tree and the top rows refer to them by index. */
   readonly names: string[];
-  /** The call tree (see CallTree) in preorder: name index, depth, and per sample type the self values. */
-  readonly tree: { readonly name: number[]; readonly depth: number[]; readonly self: number[][] };
-  /** Per sample type, the top table (as computeTop's) with rows as `[name index, flat, cum]`, in pprof's order. */
+  /**
+   * The call tree (see CallTree) in preorder: name index, depth, and per sample type the self
+   * values; for a diff, the target's in `self` and the base's (positive) in `baseSelf`.
+   */
+  readonly tree: { readonly name: number[]; readonly depth: number[]; readonly self: number[][]; readonly baseSelf?: number[][] };
+  /**
+   * Per sample type, the top table (as computeTop's) with rows as `[name index, flat, cum]`, in
+   * pprof's order; for a diff, computeDiffTop's: deltas, and the base's total.
+   */
   readonly top: { readonly total: number; readonly rows: [name: number, flat: number, cum: number][] }[];
 }
 
@@ -60,23 +74,58 @@ const MAX_FILES_LISTED = 10;
 export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): FlamePageData {
   const selected = resolveSampleIndex(profile, opts.sampleType);
   const tree = buildCallTree(profile);
-  // Function names after the root's (index 0), which may be a function's name too.
-  const functionIndex = new Map(tree.names.map((n, i): [string, number] => [n, i]).slice(1));
-  const top = tree.sampleTypes.map((_, t) => {
-    const report = topFromCallTree(tree, t);
-    return { total: report.total, rows: report.rows.map((r): [number, number, number] => [functionIndex.get(r.function)!, r.flat, r.cum]) };
-  });
   return {
+    mode: 'profile',
     meta: { title: meta.title ?? defaultTitle(meta), fields: metaFields(profile, meta) },
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
     tree: { name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map((s) => Array.from(s)) },
-    top,
+    top: topTables(tree),
   };
 }
 
+/**
+ * The page's data for a diff profile (diffProfiles: base samples negated and labelled
+ * `pprof::base=true`): both sides' call trees in one (buildDiffCallTree) and, per sample type,
+ * the diff's top table (deltas, sorted like `go tool pprof -top -diff_base`). `meta.base` and
+ * `meta.target` say what was compared. Throws like flamePageData for an unknown `sampleType`.
+ */
+export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): FlamePageData {
+  const selected = resolveSampleIndex(diff, opts.sampleType);
+  const tree = buildDiffCallTree(diff);
+  return {
+    mode: 'diff',
+    // The diff profile's time and duration are a merge's (earliest, sum): not worth showing.
+    meta: { title: meta.title ?? defaultTitle(meta), fields: metaFields(undefined, meta) },
+    sampleTypes: tree.sampleTypes,
+    defaultSampleIndex: selected,
+    names: tree.names,
+    tree: {
+      name: Array.from(tree.nameIndex),
+      depth: Array.from(tree.depth),
+      self: tree.target.self.map((s) => Array.from(s)),
+      baseSelf: tree.base.self.map((s) => Array.from(s)),
+    },
+    top: topTables(tree),
+  };
+}
+
+/** Per sample type, the top table with function names as indexes into the tree's names. */
+function topTables(tree: CallTree): FlamePageData['top'] {
+  // Function names after the root's (index 0), which may be a function's name too.
+  const functionIndex = new Map(tree.names.map((n, i): [string, number] => [n, i]).slice(1));
+  return tree.sampleTypes.map((_, t) => {
+    const report = topFromCallTree(tree, t);
+    return { total: report.total, rows: report.rows.map((r): [number, number, number] => [functionIndex.get(r.function)!, r.flat, r.cum]) };
+  });
+}
+
 function defaultTitle(meta: FlamePageMeta): string {
+  if (meta.base !== undefined && meta.target !== undefined) {
+    if (meta.service) return `${meta.service}${meta.type ? ` ${meta.type}` : ''} diff`;
+    return `${path.basename(meta.base)} → ${path.basename(meta.target)}`;
+  }
   if (meta.service) return `${meta.service}${meta.type ? ` ${meta.type}` : ''}`;
   if (meta.files?.length) {
     const first = path.basename(meta.files[0]!);
@@ -86,8 +135,11 @@ function defaultTitle(meta: FlamePageMeta): string {
   return 'profile';
 }
 
-function metaFields(profile: Profile, meta: FlamePageMeta): [string, string][] {
+/** The header's name/value lines; the profile's time and duration only when a profile is given. */
+function metaFields(profile: Profile | undefined, meta: FlamePageMeta): [string, string][] {
   const fields: [string, string][] = [];
+  if (meta.base !== undefined) fields.push(['Base', meta.base]);
+  if (meta.target !== undefined) fields.push(['Target', meta.target]);
   if (meta.service) fields.push(['Service', meta.service]);
   if (meta.type) fields.push(['Type', meta.type]);
   if (meta.from && meta.to) fields.push(['Window', `${isoSeconds(meta.from)} to ${isoSeconds(meta.to)}`]);
@@ -105,6 +157,7 @@ function metaFields(profile: Profile, meta: FlamePageMeta): [string, string][] {
   }
   if (meta.ids?.length) fields.push([meta.ids.length === 1 ? 'Profile id' : 'Profile ids', meta.ids.join(', ')]);
   if (meta.store) fields.push(['Store', meta.store]);
+  if (!profile) return fields;
   // time_nanos of a merge is its earliest profile's; duration_nanos the sum of all of them.
   const timeMs = Number(BigInt(profile.timeNanos ?? 0) / 1_000_000n);
   if (timeMs > 0) fields.push(['Profile time', isoSeconds(new Date(timeMs))]);
@@ -189,7 +242,19 @@ export async function renderFlamePage(data: FlamePageData): Promise<string> {
  * flamePageData for an unknown `sampleType`.
  */
 export async function writeFlamePage(file: string, profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): Promise<number> {
-  const html = Buffer.from(await renderFlamePage(flamePageData(profile, meta, opts)), 'utf8');
+  return writePage(file, flamePageData(profile, meta, opts));
+}
+
+/**
+ * Writes the flame graph page of a diff profile (see diffFlamePageData) to `file`, like
+ * writeFlamePage, and returns its size in bytes.
+ */
+export async function writeDiffFlamePage(file: string, diff: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): Promise<number> {
+  return writePage(file, diffFlamePageData(diff, meta, opts));
+}
+
+async function writePage(file: string, data: FlamePageData): Promise<number> {
+  const html = Buffer.from(await renderFlamePage(data), 'utf8');
   await writeFileAtomic(file, html);
   return html.length;
 }

@@ -2,9 +2,10 @@
  * `kubectl profefe diff` on real Go profiles (files, store ids, store windows and label sets),
  * checked against `go tool pprof -top -diff_base=BASE TARGET`.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { formatValue } from '../../src/report/units.js';
@@ -14,6 +15,7 @@ import type { ProfileMeta, StoreLabel } from '../../src/store/store.js';
 import { goPprofProto, goPprofTop, type GoTop } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
+import { embeddedData } from '../ui/browser.js';
 
 interface JsonRow {
   function: string;
@@ -130,7 +132,7 @@ describe('kubectl profefe diff', () => {
     expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}`, `Target: ${cpuTarget[0]}`]);
     const go = await goPprofTop([cpuTarget[0]!], { extraArgs: [`-diff_base=${cpuBase[0]}`] });
     const baseTotal = formatValue(go.total, 'nanoseconds').replace('.', '\\.');
-    expect(lines[3]).toMatch(new RegExp(`^Showing top 5 of ${go.rows.length} functions, accounting for [-+]?[\\d.]+m?s, [\\d.]+% of ${baseTotal} base total \\(cpu\\)$`));
+    expect(lines[3]).toMatch(new RegExp(`^Showing top 5 of ${go.rows.length} functions, accounting for (?:[-+]?[\\d.]+m?s|0), [\\d.]+% of ${baseTotal} base total \\(cpu\\)$`));
     expect(lines[4]).toMatch(/^\s*FLAT\s+FLAT%\s+SUM%\s+CUM\s+CUM%   FUNCTION$/);
     expect(lines).toHaveLength(10);
     lines.slice(5).forEach((line, i) => {
@@ -146,6 +148,62 @@ describe('kubectl profefe diff', () => {
     expect(JSON.parse(run.stdout.toString())).toEqual([]);
   });
 
+  /** The http(s) URLs in a page: only XML namespace names and d3's header, none a page would load. */
+  const INLINE_LIBRARY_URLS = ['http://www.w3.org/1999/xhtml', 'http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg', 'http://www.w3.org/2000/xmlns/', 'http://www.w3.org/XML/1998/namespace', 'https://d3js.org'];
+
+  test('--html --no-browser writes a self-contained page, prints only its path and exits 0', async () => {
+    const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--html', '--no-browser'], { env });
+    const page = run.stdout.toString().trimEnd();
+    try {
+      expect(run.code).toBe(0);
+      expect(run.stdout.toString()).toBe(`${page}\n`);
+      expect(path.dirname(page)).toBe(tmpdir());
+      expect(path.basename(page)).toMatch(/^kubectl-profefe-diff-cpu-0001-[0-9a-z]+\.html$/);
+      expect(run.stderr).toMatch(/^wrote the diff flame graph \(\d+(\.\d)? kB\)\n$/);
+      const html = await readFile(page, 'utf8');
+      expect(html).not.toMatch(/<script[^>]*\ssrc=/i);
+      expect(html).not.toMatch(/<link\b|\s(src|href)=["']?https?:|url\(\s*['"]?https?:/i);
+      expect([...new Set(html.match(/https?:\/\/[^\s"'`)<>]*/g))].sort()).toEqual([...INLINE_LIBRARY_URLS].sort());
+      const data = embeddedData(html);
+      expect(data.mode).toBe('diff');
+      expect(data.meta.fields).toEqual([['Base', cpuBase[0]], ['Target', cpuTarget[0]]]);
+      const result = await runDiff({ ...resolveDiffOptions({ base: cpuBase[0], target: cpuTarget[0] }, { env }), nodes: 0 });
+      expect(data.top[data.defaultSampleIndex]!.rows.map(([n, flat, cum]) => [data.names[n], flat, cum])).toEqual(result.report.rows.map((r) => [r.function, r.flat, r.cum]));
+    } finally {
+      if (page.endsWith('.html')) await rm(page, { force: true });
+    }
+  });
+
+  test('--html -o FILE.html with a store query: the page there, showing the sample type asked for', async () => {
+    const out = path.join(dir, 'pages', 'versions.html');
+    const run = await runCli(['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '-o', out, '--no-browser'], { env });
+    expect(run.stderr).toMatch(/^wrote the diff flame graph/);
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toBe(`${out}\n`);
+    const data = embeddedData(await readFile(out, 'utf8'));
+    expect(data.meta.title).toBe('auth cpu diff');
+    expect(data.meta.fields.map(([name]) => name)).toEqual(['Base', 'Target', 'Service', 'Type', 'Store']);
+    expect(data.sampleTypes[data.defaultSampleIndex]!.type).toBe('samples');
+  });
+
+  test('--html opens the page with $BROWSER, as open does, and says so on stderr', async () => {
+    const seen = path.join(dir, 'diff-browser-saw');
+    const browser = path.join(dir, 'diff-browser.sh');
+    await writeFile(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`);
+    await chmod(browser, 0o755);
+    const out = path.join(dir, 'pages', 'opened.html');
+    const run = await runCli(['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', out], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
+    expect(run.code).toBe(0);
+    expect(run.stdout.length).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`^wrote the diff flame graph to .*opened\\.html \\(\\d+(\\.\\d)? kB\\), opening it with ${browser.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
+    let url = '';
+    for (let i = 0; i < 100 && !url; i++) {
+      url = (await readFile(seen, 'utf8').catch(() => '')).trim();
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url).toBe(pathToFileURL(out).href);
+  });
+
   const failures: [string, (d: string) => string[], number, RegExp][] = [
     ['an id that does not exist', () => ['diff', 'c9l2k0s1e5a0b0s0n0pe', heapTarget[0]!], 1, /^error: BASE "c9l2k0s1e5a0b0s0n0pe" is neither a file nor a profile id in profefe at http/],
     ['a file that does not exist', (d) => ['diff', heapBase[0]!, path.join(d, 'nope.pb.gz')], 1, /^error: TARGET .*nope\.pb\.gz: no such file or directory$/],
@@ -155,7 +213,9 @@ describe('kubectl profefe diff', () => {
     ['a directory', (d) => ['diff', path.join(d, 'heap-base'), heapTarget[0]!], 1, /^error: .*heap-base is a directory; diff compares one profile with another/],
     ['a file that is not a profile', (d) => ['diff', path.join(d, 'notes.txt'), heapTarget[0]!], 1, /^error: .*notes\.txt: /],
     ['one positional', () => ['diff', heapBase[0]!], 2, /^error: diff needs BASE and TARGET \(profile files or store ids\)/],
-    ['--html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html'], 2, /^error: --html needs the flame graph page, not available yet$/],
+    ['--html with -o json', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', 'json'], 2, /^error: with --html, -o\/--output is the page's file: give it a \.html name, got "json"/],
+    ['-o FILE.html without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'changes.html'], 2, /^error: -o changes\.html: a page needs --html \(without it -o is the format: table, json\)$/],
+    ['--no-browser without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--no-browser'], 2, /^error: --no-browser only applies with --html \(the page\); add --html$/],
     ['--service without --type', () => ['diff', '--service', 'auth', '--base-from', '2h'], 2, /^error: a diff of stored profiles needs --type/],
     ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to or --base-label/],
     ['--base-from without --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--base-from', '2h'], 2, /^error: --base-from only applies with --service/],

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Function as PprofFunction, Line, Location, Sample } from 'pprof-format';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
-import { buildCallTree, ROOT_FRAME, topFromCallTree, type CallTree } from '../../src/pprof/flame.js';
-import { computeTop } from '../../src/pprof/index.js';
+import { computeDiffTop, diffProfiles, diffTotal } from '../../src/pprof/diff.js';
+import { buildCallTree, buildDiffCallTree, ROOT_FRAME, topFromCallTree, type CallTree, type DiffCallTree } from '../../src/pprof/flame.js';
+import { computeTop, type Profile } from '../../src/pprof/index.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile, type SampleSpec } from '../support/profile-builder.js';
 
@@ -169,5 +170,139 @@ describe('buildCallTree on real Go profiles', () => {
       rows += top.rows.length;
     }
     expect(rows).toBeGreaterThan(40);
+  });
+});
+
+/** A diff tree as readable lines: `name base→target` of one sample type, indented by depth. */
+function diffOutline(tree: DiffCallTree, t = 1): string[] {
+  return Array.from(tree.nameIndex, (name, i) => `${'  '.repeat(tree.depth[i]!)}${tree.names[name]} ${tree.base.total[t]![i]}→${tree.target.total[t]![i]}`);
+}
+
+/** A CPU profile (samples/count, cpu/nanoseconds) from `stack: ns` pairs; one sample per 10 ns. */
+const cpu = (stacks: Record<string, number>) => buildProfile({ samples: Object.entries(stacks).map(([stack, ns]) => ({ stack, values: [ns / 10, ns] })) });
+
+/** The sum of a sample type over every sample: for a diff profile, target minus base. */
+const sumOf = (p: Profile, t: number) => p.sample.reduce((sum, s) => sum + Number(s.value[t]), 0);
+
+describe('buildDiffCallTree', () => {
+  const cases: [string, Record<string, number>, Record<string, number>, string[]][] = [
+    [
+      'keeps base and target apart in every frame: grown, shrunk, gone and new code',
+      { 'main;a': 100, 'main;b': 50, 'main;c': 30 },
+      { 'main;a': 70, 'main;b': 80, 'main;e': 40 },
+      ['root 180→190', '  main 180→190', '    a 100→70', '    b 50→80', '    c 30→0', '    e 0→40'],
+    ],
+    [
+      'sums each side over its callees, like the totals of a call tree',
+      { 'main;handler': 10, 'main;handler;json': 30 },
+      { 'main;handler;json': 50, 'main;handler;gzip': 20 },
+      ['root 40→70', '  main 40→70', '    handler 40→70', '      gzip 0→20', '      json 30→50'],
+    ],
+    [
+      'keeps a frame whose two sides cancel out',
+      { 'main;a': 20, 'main;b': 10 },
+      { 'main;a': 10, 'main;b': 20 },
+      ['root 30→30', '  main 30→30', '    a 20→10', '    b 10→20'],
+    ],
+    ['gives a profile against itself equal sides', { 'main;a': 20 }, { 'main;a': 20 }, ['root 20→20', '  main 20→20', '    a 20→20']],
+    ['gives an empty base zeros', {}, { 'main;a': 20 }, ['root 0→20', '  main 0→20', '    a 0→20']],
+  ];
+  test.each(cases)('%s', (_name, base, target, expected) => {
+    const diff = diffProfiles(cpu(base), cpu(target));
+    const tree = buildDiffCallTree(diff);
+    expect(diffOutline(tree)).toEqual(expected);
+    // As a CallTree it is the diff: self and total are target minus base.
+    for (let t = 0; t < 2; t++) {
+      tree.self[t]!.forEach((v, i) => expect(v).toBe(tree.target.self[t]![i]! - tree.base.self[t]![i]!));
+      tree.total[t]!.forEach((v, i) => expect(v).toBe(tree.target.total[t]![i]! - tree.base.total[t]![i]!));
+    }
+  });
+
+  test("the root's delta is the diff profile's sum, and its 100% is pprof's diff total (the base's)", () => {
+    const diff = diffProfiles(cpu({ 'main;a': 100, 'main;b': 50, 'main;c': 30 }), cpu({ 'main;a': 70, 'main;b': 80, 'main;e': 40 }));
+    const tree = buildDiffCallTree(diff);
+    for (let t = 0; t < 2; t++) {
+      expect(tree.total[t]![0]).toBe(sumOf(diff, t));
+      expect(tree.absoluteTotal[t]).toBe(diffTotal(diff, t));
+    }
+    expect(tree.total[1]![0]).toBe(10);
+    expect(tree.absoluteTotal).toEqual([18, 180]);
+  });
+
+  test('has the nodes of buildCallTree on the same profile, whose values are its deltas', () => {
+    const diff = diffProfiles(cpu({ 'main;a;b': 10, 'main;c': 30, 'init;x': 5 }), cpu({ 'main;a': 20, 'main;c;d': 30 }));
+    const tree = buildDiffCallTree(diff);
+    const plain = buildCallTree(diff);
+    expect(tree.names).toEqual(plain.names);
+    expect(tree.nameIndex).toEqual(plain.nameIndex);
+    expect(tree.parent).toEqual(plain.parent);
+    expect(tree.self).toEqual(plain.self);
+    expect(tree.total).toEqual(plain.total);
+  });
+
+  test('takes a profile without base samples as all target', () => {
+    const tree = buildDiffCallTree(cpu({ 'main;a': 20 }));
+    expect(diffOutline(tree)).toEqual(['root 0→20', '  main 0→20', '    a 0→20']);
+    expect(tree.absoluteTotal).toEqual([2, 20]);
+  });
+
+  test('counts only samples labelled pprof::base=true as the base, whatever their other labels', () => {
+    const diff = buildProfile({
+      samples: [
+        { stack: 'main;a', values: [-1, -10], labels: { 'pprof::base': 'true', version: '1.2' } },
+        { stack: 'main;a', values: [2, 20], labels: { 'pprof::base': 'false' } },
+        { stack: 'main;a', values: [3, 30], labels: { 'pprof::base': 1 } },
+      ],
+    });
+    expect(diffOutline(buildDiffCallTree(diff))).toEqual(['root 10→50', '  main 10→50', '    a 10→50']);
+  });
+
+  test.each([
+    ['go tool pprof’s hand-checked case', { 'main;a': 100, 'main;b': 50, 'main;c': 30, 'main;d;a': 20 }, { 'main;a': 70, 'main;b': 50, 'main;e': 40, 'main;d;a': 60 }],
+    ['recursion on both sides', { 'main;fib;fib': 30, 'main;fib': 10 }, { 'main;fib;fib;fib': 50, 'main;fib;x;fib': 10 }],
+  ])('gives computeDiffTop’s report through topFromCallTree: %s', (_name, base, target) => {
+    const diff = diffProfiles(cpu(base), cpu(target));
+    const tree = buildDiffCallTree(diff);
+    for (const t of [0, 1]) expect(topFromCallTree(tree, t)).toEqual(computeDiffTop(diff, String(t)));
+  });
+});
+
+describe('buildDiffCallTree on real Go profiles', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'diff-tree-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  test('splits a diff of two Go heap profiles into the two call trees, and gives computeDiffTop for every sample type', async () => {
+    const [baseFile, targetFile] = await generateProfiles('heap', 2, dir, { seed: 11 });
+    const base = (await mergeProfileFiles([baseFile!])).profile;
+    const target = (await mergeProfileFiles([targetFile!])).profile;
+    const diff = diffProfiles(base, target);
+    const tree = buildDiffCallTree(diff);
+    const [baseTree, targetTree] = [buildCallTree(base), buildCallTree(target)];
+    let changed = 0;
+    for (let t = 0; t < tree.sampleTypes.length; t++) {
+      expect(topFromCallTree(tree, t)).toEqual(computeDiffTop(diff, String(t)));
+      expect(tree.total[t]![0]).toBe(sumOf(diff, t));
+      // Each side's root is its profile's total.
+      expect(tree.base.total[t]![0]).toBe(baseTree.total[t]![0]);
+      expect(tree.target.total[t]![0]).toBe(targetTree.total[t]![0]);
+      changed += tree.total[t]!.filter((v) => v !== 0).length;
+    }
+    expect(changed).toBeGreaterThan(0);
+    // Each side's frames, by path, are its own call tree's.
+    const framesOf = (names: string[], nameIndex: Int32Array, parent: Int32Array, total: Float64Array) => {
+      const paths: string[] = [];
+      const frames = new Map<string, number>();
+      for (let i = 0; i < nameIndex.length; i++) {
+        paths[i] = i === 0 ? '' : `${paths[parent[i]!]};${names[nameIndex[i]!]}`;
+        if (total[i] !== 0) frames.set(paths[i]!, total[i]!);
+      }
+      return frames;
+    };
+    const t = tree.defaultSampleIndex;
+    expect(framesOf(tree.names, tree.nameIndex, tree.parent, tree.base.total[t]!)).toEqual(framesOf(baseTree.names, baseTree.nameIndex, baseTree.parent, baseTree.total[t]!));
+    expect(framesOf(tree.names, tree.nameIndex, tree.parent, tree.target.total[t]!)).toEqual(framesOf(targetTree.names, targetTree.nameIndex, targetTree.parent, targetTree.total[t]!));
   });
 });

@@ -5,7 +5,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
+import { diffProfiles } from '../../src/pprof/diff.js';
+import { diffFlamePageData, flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData } from './browser.js';
 
@@ -124,6 +125,57 @@ describe('flamePageData', () => {
   test.each(metaCases)('shows what is known about the profile: %s', (_name, meta, title, fields) => {
     const data = flamePageData(heap, meta);
     expect(data.meta).toEqual({ title, fields });
+  });
+});
+
+describe('diffFlamePageData', () => {
+  const target = buildProfile({
+    sampleTypes: HEAP_TYPES,
+    periodType: ['space', 'bytes'],
+    samples: [
+      { stack: 'main;handler;json.Marshal', values: [4, 1024, 1, 256] },
+      { stack: 'main;handler;gzip', values: [2, 8192, 2, 8192] },
+    ],
+  });
+
+  test("embeds the target's self values in self, the base's in baseSelf, on one tree", () => {
+    const data = diffFlamePageData(diffProfiles(heap, target), { base: 'a.pb.gz', target: 'b.pb.gz' });
+    expect(data.mode).toBe('diff');
+    expect(flamePageData(heap, {}).mode).toBe('profile');
+    const frames = data.tree.name.map((n, i) => `${'  '.repeat(data.tree.depth[i]!)}${data.names[n]} ${data.tree.baseSelf!.map((s) => s[i]).join(',')} → ${data.tree.self.map((s) => s[i]).join(',')}`);
+    expect(frames).toEqual([
+      'root 0,0,0,0 → 0,0,0,0',
+      '  main 0,0,0,0 → 0,0,0,0',
+      '    cache.Put 1,2048,1,2048 → 0,0,0,0',
+      '    handler 5,1024,0,0 → 0,0,0,0',
+      '      gzip 0,0,0,0 → 2,8192,2,8192',
+      '      json.Marshal 10,4096,1,512 → 4,1024,1,256',
+    ]);
+  });
+
+  test("embeds the diff's top tables: deltas in pprof's order, and the base's total", () => {
+    const data = diffFlamePageData(diffProfiles(heap, target), {}, { sampleType: 'inuse_space' });
+    expect(data.defaultSampleIndex).toBe(3);
+    expect(data.top.map((t) => t.total)).toEqual([16, 7168, 2, 2560]);
+    expect(data.top[3]!.rows.map(([n, flat, cum]) => `${data.names[n]} ${flat} ${cum}`)).toEqual([
+      'gzip 8192 8192',
+      'cache.Put -2048 -2048',
+      'json.Marshal -256 -256',
+      'handler 0 7936',
+      'main 0 5888',
+    ]);
+  });
+
+  test.each([
+    ['two files', { base: '/p/before.pb.gz', target: '/p/after.pb.gz' }, 'before.pb.gz → after.pb.gz', [['Base', '/p/before.pb.gz'], ['Target', '/p/after.pb.gz']]],
+    [
+      'two windows of a service',
+      { base: 'heap profiles of service "auth" from A to B', target: 'heap profiles of service "auth" from C to D', service: 'auth', type: 'heap', store: 'the local store in /s' },
+      'auth heap diff',
+      [['Base', 'heap profiles of service "auth" from A to B'], ['Target', 'heap profiles of service "auth" from C to D'], ['Service', 'auth'], ['Type', 'heap'], ['Store', 'the local store in /s']],
+    ],
+  ] as [string, Parameters<typeof diffFlamePageData>[1], string, [string, string][]][])('names what was compared, not the merged times: %s', (_name, meta, title, fields) => {
+    expect(diffFlamePageData(diffProfiles(heap, target), meta).meta).toEqual({ title, fields });
   });
 });
 

@@ -1,6 +1,7 @@
-// The flame graph page of `kubectl profefe open`. Reads the call tree and top tables that
-// src/ui/flame-page.ts embedded as JSON, and draws them with d3-flame-graph (inlined before
-// this script, as the globals `d3` and `flamegraph`). Makes no network requests.
+// The flame graph page of `kubectl profefe open` and `diff --html`. Reads the call tree and top
+// tables that src/ui/flame-page.ts embedded as JSON, and draws them with d3-flame-graph (inlined
+// before this script, as the globals `d3` and `flamegraph`). Makes no network requests.
+// In diff mode (data.mode === 'diff') each frame carries its base and target values.
 (function () {
   'use strict';
 
@@ -33,7 +34,13 @@
     return (total === 0 ? 0 : (100 * part) / total).toFixed(2) + '%';
   }
 
+  // A change, signed like the terminal's diff table: `+1.20s`, `-512kB`, `0`.
+  function formatSigned(value, unit) {
+    return (value > 0 ? '+' : '') + formatValue(value, unit);
+  }
+
   var data = JSON.parse(document.getElementById('profile-data').textContent);
+  var diffMode = data.mode === 'diff';
   var names = data.names;
   var nodeCount = data.tree.name.length;
 
@@ -54,6 +61,7 @@
   // milliseconds) because the chart marks zoom state on these objects. Frames without value for
   // that type are left out: a heap profile's in-use tree is much smaller than its allocation tree.
   function hierarchy(t) {
+    if (diffMode) return diffHierarchy(t);
     var self = data.tree.self[t];
     var total = Float64Array.from(self);
     for (var i = nodeCount - 1; i > 0; i--) total[parentOf[i]] += total[i];
@@ -66,6 +74,63 @@
       if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
     }
     return objects[0] || { n: names[0], v: 0, s: 0 };
+  }
+
+  // The diff's tree: `b` and `t` are a frame's base and target totals, `d` its self delta (the
+  // chart's computeDelta sums it into the frame's `delta`). A frame is as wide as the larger of
+  // its two sides, summed from the self values up so that children always fit in their parent:
+  // code that is gone still shows, as wide as it was in the base.
+  function diffHierarchy(t) {
+    var targetSelf = data.tree.self[t];
+    var baseSelf = data.tree.baseSelf[t];
+    var target = Float64Array.from(targetSelf);
+    var base = Float64Array.from(baseSelf);
+    var width = new Float64Array(nodeCount);
+    for (var k = 0; k < nodeCount; k++) width[k] = Math.max(Math.abs(targetSelf[k]), Math.abs(baseSelf[k]));
+    for (var i = nodeCount - 1; i > 0; i--) {
+      var parent = parentOf[i];
+      target[parent] += target[i];
+      base[parent] += base[i];
+      width[parent] += width[i];
+    }
+    var objects = new Array(nodeCount);
+    for (var j = 0; j < nodeCount; j++) {
+      if (!(width[j] > 0)) continue;
+      var node = { n: names[data.tree.name[j]], v: width[j], d: targetSelf[j] - baseSelf[j], b: base[j], t: target[j] };
+      objects[j] = node;
+      var p = parentOf[j];
+      if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
+    }
+    return objects[0] || { n: names[0], v: 0, d: 0, b: 0, t: 0 };
+  }
+
+  // The base's and target's totals of a sample type: the root's two sides.
+  var sideTotalsOf = [];
+  function sideTotals(t) {
+    if (sideTotalsOf[t]) return sideTotalsOf[t];
+    var base = 0;
+    var target = 0;
+    for (var i = 0; i < nodeCount; i++) {
+      base += data.tree.baseSelf[t][i];
+      target += data.tree.self[t][i];
+    }
+    return (sideTotalsOf[t] = { base: base, target: target });
+  }
+
+  // Diff colours: grey where nothing changed, towards red where the target grew and blue where
+  // it shrank, as far as the change is of the frame's larger side (new or removed code: fully).
+  // d3-flame-graph's own differentialColorMapper is not used: it colours a frame whose total
+  // did not change by its self delta, and new code orange.
+  var NO_CHANGE = [224, 224, 224];
+  var GREW = [230, 70, 60];
+  var SHRANK = [70, 130, 225];
+  function diffColor(delta, size) {
+    var share = size > 0 ? Math.min(1, Math.abs(delta) / size) : 0;
+    var to = delta > 0 ? GREW : SHRANK;
+    var rgb = NO_CHANGE.map(function (c, i) {
+      return Math.round(c + (to[i] - c) * share);
+    });
+    return 'rgb(' + rgb.join(', ') + ')';
   }
 
   function sampleType() {
@@ -97,7 +162,21 @@
   var searchResult = document.getElementById('search-result');
   var HIGHLIGHT = '#e600e6';
 
+  // A frame's change: `+30ms (+25.00%)` of its base value, `(new)` when it had none.
+  function describeChange(base, target) {
+    var delta = target - base;
+    var relative = delta === 0 ? 'no change' : base === 0 ? 'new' : (delta > 0 ? '+' : '') + formatPercent(delta, base);
+    return formatSigned(delta, sampleType().unit) + ' (' + relative + ')';
+  }
+
   function describeFrame(d) {
+    if (diffMode) {
+      var totals = sideTotals(state.type);
+      return d.data.n + '\n' +
+        'base ' + fmt(d.data.b) + ' (' + formatPercent(d.data.b, totals.base) + ') → target ' +
+        fmt(d.data.t) + ' (' + formatPercent(d.data.t, totals.target) + ')\n' +
+        describeChange(d.data.b, d.data.t);
+    }
     var rootValue = grandTotal();
     return d.data.n + '\n' +
       fmt(d.data.v) + ' (' + formatPercent(d.data.v, rootValue) + ') total, ' +
@@ -112,11 +191,14 @@
     .minFrameSize(1) // frames under a pixel wide are not drawn: keeps big profiles fast
     .transitionDuration(300)
     .tooltip(tip)
+    .computeDelta(diffMode)
     .label(function (d) {
+      if (diffMode) return d.data.n + ': base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
       return d.data.n + ': ' + fmt(d.data.v) + ' (' + formatPercent(d.data.v, grandTotal()) + ')';
     })
     .setColorMapper(function (d, original) {
-      return d.highlight ? HIGHLIGHT : original;
+      if (d.highlight) return HIGHLIGHT;
+      return diffMode ? diffColor(d.delta, Math.max(d.data.b, d.data.t)) : original;
     })
     .setSearchMatch(searchMatch)
     .setSearchHandler(function (results, sum, total) {
@@ -124,9 +206,9 @@
         searchResult.textContent = '';
         return;
       }
-      searchResult.textContent = results.length === 0
-        ? 'no match'
-        : results.length + ' frames, ' + fmt(sum) + ' = ' + formatPercent(sum, total) + ' of total';
+      if (results.length === 0) searchResult.textContent = 'no match';
+      else if (diffMode) searchResult.textContent = results.length + ' frames, ' + describeMatches(results);
+      else searchResult.textContent = results.length + ' frames, ' + fmt(sum) + ' = ' + formatPercent(sum, total) + ' of total';
     })
     .details(details);
 
@@ -139,6 +221,17 @@
     } catch (e) {
       return new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     }
+  }
+  // The base and target of the matching frames that are not inside another match.
+  function describeMatches(results) {
+    var base = 0;
+    var target = 0;
+    results.forEach(function (d) {
+      for (var p = d.parent; p; p = p.parent) if (p.highlight) return;
+      base += d.data.b;
+      target += d.data.t;
+    });
+    return 'base ' + fmt(base) + ' → target ' + fmt(target) + ', ' + describeChange(base, target);
   }
   function searchMatch(d, term) {
     if (!term || !searchPattern) return false;
@@ -230,6 +323,23 @@
     return rows;
   }
 
+  if (diffMode) {
+    document.getElementById('top-heading').textContent = 'Changes by function (target − base; percentages of the base total)';
+    ['Function', 'Flat Δ', 'Flat%', 'Cum Δ', 'Cum%'].forEach(function (text, i) {
+      headers[i].textContent = text;
+    });
+    var legend = document.getElementById('legend');
+    [['grew', GREW], ['shrank', SHRANK], ['unchanged', NO_CHANGE]].forEach(function (entry) {
+      var swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = 'rgb(' + entry[1].join(', ') + ')';
+      legend.appendChild(swatch);
+      legend.appendChild(document.createTextNode(entry[0]));
+    });
+    legend.title = 'A frame is as wide as the larger of its base and target values; its colour is the change as a share of that.';
+    legend.hidden = false;
+  }
+
   function cell(text, className) {
     var td = document.createElement('td');
     td.className = className;
@@ -246,10 +356,18 @@
       var r = rows[i];
       var tr = document.createElement('tr');
       tr.appendChild(cell(names[r[0]], 'name'));
-      tr.appendChild(cell(fmt(r[1]), 'num'));
-      tr.appendChild(cell(formatPercent(r[1], total), 'num'));
-      tr.appendChild(cell(fmt(r[2]), 'num'));
-      tr.appendChild(cell(formatPercent(r[2], total), 'num'));
+      if (diffMode) {
+        // As the terminal's diff table: the sign on the value, the percentage of its size.
+        tr.appendChild(cell(formatSigned(r[1], sampleType().unit), 'num'));
+        tr.appendChild(cell(formatPercent(Math.abs(r[1]), total), 'num'));
+        tr.appendChild(cell(formatSigned(r[2], sampleType().unit), 'num'));
+        tr.appendChild(cell(formatPercent(Math.abs(r[2]), total), 'num'));
+      } else {
+        tr.appendChild(cell(fmt(r[1]), 'num'));
+        tr.appendChild(cell(formatPercent(r[1], total), 'num'));
+        tr.appendChild(cell(fmt(r[2]), 'num'));
+        tr.appendChild(cell(formatPercent(r[2], total), 'num'));
+      }
       fragment.appendChild(tr);
     }
     tbody.replaceChildren(fragment);
@@ -266,13 +384,17 @@
 
   function render() {
     var st = sampleType();
-    document.getElementById('total').textContent = 'Total: ' + fmt(grandTotal()) + ' ' + st.type;
+    if (diffMode) {
+      var totals = sideTotals(state.type);
+      document.getElementById('total').textContent =
+        st.type + ': base ' + fmt(totals.base) + ' → target ' + fmt(totals.target) + ', ' + describeChange(totals.base, totals.target);
+    } else document.getElementById('total').textContent = 'Total: ' + fmt(grandTotal()) + ' ' + st.type;
     drawFlameGraph();
     renderTable();
   }
 
   render();
   // For tests and for people in the console: the formatter, and how long the first render took.
-  window.kubectlProfefe = { formatValue: formatValue, formatPercent: formatPercent, renderMs: performance.now() };
+  window.kubectlProfefe = { formatValue: formatValue, formatPercent: formatPercent, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
   document.body.setAttribute('data-ready', 'true');
 })();
