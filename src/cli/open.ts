@@ -18,6 +18,7 @@ import { parseStoreType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { runMerge, type MergeSource } from './merge.js';
+import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
@@ -57,18 +58,12 @@ export interface OpenDeps {
   readonly platform?: NodeJS.Platform;
 }
 
-interface OpenArgs extends StoreFlagArgs {
+interface OpenArgs extends StoreFlagArgs, QueryFlagArgs {
   targets?: string[];
   output?: string;
   browser?: boolean;
   pprof?: boolean;
   'sample-type'?: string;
-  service?: string;
-  type?: string;
-  from?: string;
-  to?: string;
-  label?: string[];
-  limit?: number;
   id?: string[];
 }
 
@@ -79,7 +74,7 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
     describe: 'Show a profile as a flame graph in the browser',
     builder: (y: Argv) =>
       withStoreFlags(
-        y
+        withQueryFlags(y, 'open stored profiles of this service (then --type is required)')
           .usage(
             'Usage: kubectl profefe open FILE|DIR|GLOB... [-o PAGE.html] [--no-browser]\n' +
               '       kubectl profefe open ID...\n' +
@@ -96,12 +91,6 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
           .option('browser', { type: 'boolean', default: true, describe: 'open the page in the browser; --no-browser only prints its path' })
           .option('pprof', { type: 'boolean', default: false, describe: 'open the profile in go tool pprof -http instead of a page' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type shown first, e.g. alloc_space (default: as go tool pprof)' })
-          .option('service', { type: 'string', requiresArg: true, describe: 'merge stored profiles of this service' })
-          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
-          .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
-          .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable)' })
-          .option('limit', { type: 'number', requiresArg: true, describe: 'at most N stored profiles' })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
           .group(['output', 'browser', 'pprof', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
           .epilog(
