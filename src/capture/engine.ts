@@ -85,7 +85,7 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
 }
 
 /** The requested types this pod serves: its profefe.com/types annotation narrows them. */
-function typesFor(target: CaptureTarget, opts: CaptureOptions): ProfileType[] {
+export function typesFor(target: CaptureTarget, opts: Pick<CaptureOptions, 'types'>): ProfileType[] {
   const wanted = target.profileTypes?.map(parseProfileType);
   return opts.types.filter((t) => !wanted || wanted.includes(t));
 }

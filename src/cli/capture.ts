@@ -1,6 +1,6 @@
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
-import { captureTargets, type CaptureOutcome, type Sink } from '../capture/engine.js';
+import { captureTargets, typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
 import { LocalSink, TeeSink } from '../capture/local-sink.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
@@ -149,7 +149,7 @@ export interface CaptureDeps {
 
 /** Receives progress while capturing (a spinner on a terminal). */
 export interface CaptureProgress {
-  start(total: { pods: number; profiles: number }): void | Promise<void>;
+  start(total: { pods: number; profiles: number; perPod: ReadonlyMap<string, number> }): void | Promise<void>;
   update(outcome: CaptureOutcome): void;
   stop(): void;
 }
@@ -192,7 +192,8 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
     sink = store ? new TeeSink(files, new StoreSink(store, undefined, opts.labelsFromPod)) : files;
   }
   const started = Date.now();
-  await deps.progress?.start({ pods: discovery.targets.length, profiles: discovery.targets.length * opts.types.length });
+  const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
+  await deps.progress?.start({ pods: discovery.targets.length, profiles: [...perPod.values()].reduce((a, b) => a + b, 0), perPod });
   try {
     const outcomes = await captureTargets(
       discovery.targets,
@@ -254,7 +255,7 @@ async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: 
 function progressFor(ctx: CommandContext): CaptureProgress | undefined {
   if (!ctx.io.stderrIsTTY) return undefined;
   let spinner: Ora;
-  let total = { pods: 0, profiles: 0 };
+  let total: { pods: number; profiles: number; perPod: ReadonlyMap<string, number> } = { pods: 0, profiles: 0, perPod: new Map() };
   let done = 0;
   let failed = 0;
   let podsDone = 0;
@@ -273,7 +274,7 @@ function progressFor(ctx: CommandContext): CaptureProgress | undefined {
       const key = `${o.target.namespace}/${o.target.pod}`;
       const n = (donePerPod.get(key) ?? 0) + 1;
       donePerPod.set(key, n);
-      if (n === total.profiles / total.pods) podsDone++;
+      if (n === total.perPod.get(key)) podsDone++;
       spinner.text = text();
     },
     stop() {
