@@ -1,31 +1,19 @@
 // Capture benchmark: `kubectl profefe capture` of 150 sandbox pods x all profile types with
 // --seconds 5, each pod tunnelled to its own idle Go process (a Go process serves one CPU
 // profile at a time). Goal: wall time at most 1.5 x 5 s plus a small constant, bounded RSS.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { measure, root } from './common.mjs';
+import { measureAsync, percentile, root, startIdleGoTarget } from './common.mjs';
 
 const PODS = Number(process.env.BENCH_PODS ?? 150);
 const SECONDS = 5;
 
-function startTarget(bin) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['-addr', '127.0.0.1:0', '-load', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.once('exit', (code) => reject(new Error(`go target exited ${code}`)));
-  });
-}
 
 /** Runs the benchmark; prints a markdown table. */
 export async function benchCapture(bin) {
   const { startSandbox } = await import(path.join(root, 'bench/.build/test/support/sandbox/sandbox.js'));
-  const targets = await Promise.all(Array.from({ length: PODS }, () => startTarget(bin)));
+  const targets = await Promise.all(Array.from({ length: PODS }, () => startIdleGoTarget(bin)));
   const pods = targets.map((t, i) => ({
     namespace: 'bench',
     name: `api-${String(i).padStart(3, '0')}`,
@@ -36,22 +24,22 @@ export async function benchCapture(bin) {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-capture-'));
   try {
     const kubeconfig = await sandbox.writeKubeconfig({ namespace: 'bench' });
-    const summaryFile = path.join(dir, 'summary.json');
     // The sandbox runs in this process, so the plugin must run in another one to measure it alone.
     const sandboxCpu = process.cpuUsage();
-    const run = await new Promise((resolve) => {
-      setImmediate(() => resolve(null));
-    }).then(() =>
-      measureAsync(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(root, 'bin/kubectl-profefe'), 'capture', '--seconds', String(SECONDS), '--output-dir', path.join(dir, 'profiles'), '-o', 'json'], summaryFile, { ...process.env, KUBECONFIG: kubeconfig }),
+    const run = await measureAsync(
+      process.execPath,
+      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(root, 'bin/kubectl-profefe'), 'capture', '--seconds', String(SECONDS), '--output-dir', path.join(dir, 'profiles'), '-o', 'json'],
+      { ...process.env, KUBECONFIG: kubeconfig },
     );
+    console.error(`plugin cpu: user ${run.userSecs}s sys ${run.sysSecs}s`);
     const used = process.cpuUsage(sandboxCpu);
     console.error(`sandbox API server cpu: user ${(used.user / 1e6).toFixed(2)}s sys ${(used.system / 1e6).toFixed(2)}s`);
     if (run.status !== 0) throw new Error(`capture failed (${run.status}): ${run.stderr}`);
-    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    const summary = JSON.parse(run.stdout.toString());
     const ok = summary.captures.filter((c) => c.ok).length;
     const cpuMs = summary.captures.filter((c) => c.type === 'cpu' && c.ok).map((c) => c.ms);
     const quickMs = summary.captures.filter((c) => c.type !== 'cpu' && c.ok).map((c) => c.ms);
-    const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+    const pct = percentile;
     console.error(`cpu ms p0/p50/p100: ${pct(cpuMs, 0)}/${pct(cpuMs, 50)}/${pct(cpuMs, 100)}; other types ms p50/p99/p100: ${pct(quickMs, 50)}/${pct(quickMs, 99)}/${pct(quickMs, 100)}`);
     const goal = 1.5 * SECONDS;
     console.log(`\ncapture: kubectl profefe capture of ${PODS} sandbox pods x 7 types, --seconds ${SECONDS}\n`);
@@ -69,24 +57,3 @@ export async function benchCapture(bin) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** measure() blocks this process, which serves the sandbox: run GNU time asynchronously instead. */
-function measureAsync(cmd, args, outFile, env) {
-  return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', '%U %S %e %M', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    child.on('close', (status) => {
-      const lines = Buffer.concat(err).toString().trim().split('\n');
-      const [user, sys, secs, kb] = lines[lines.length - 1].split(' ').map(Number);
-      console.error(`plugin cpu: user ${user}s sys ${sys}s`);
-      import('node:fs').then(({ writeFileSync }) => {
-        writeFileSync(outFile, Buffer.concat(out));
-        resolve({ secs, mb: kb / 1024, status, stderr: lines.slice(0, -1).join('\n') });
-      });
-    });
-  });
-}
-

@@ -2,44 +2,22 @@
 // connect: each pod's podIP:port is its own idle Go process, since a Go process serves one CPU
 // profile at a time), cpu with --seconds 5 plus heap and goroutine, into `kubectl profefe serve`.
 // Goal: about one CPU window plus a small constant, with one list call per round.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { root } from './common.mjs';
+import { measureAsync, root, startIdleGoTarget, startServe } from './common.mjs';
 
 const PODS = Number(process.env.BENCH_COLLECT_PODS ?? 1000);
 const SECONDS = 5;
 
-function startTarget(bin) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['-addr', '127.0.0.1:0', '-load', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.once('exit', (code) => reject(new Error(`go target exited ${code}`)));
-  });
-}
 
-function startServe(storeDir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/kubectl-profefe'), 'serve', '--port', '0', '--store-dir', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      const m = /serving the profefe API at (\S+)/.exec(line);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
-}
 
 /** Runs the benchmark; prints a markdown table. */
 export async function benchCollect(bin) {
   const { startSandbox } = await import(path.join(root, 'bench/.build/test/support/sandbox/sandbox.js'));
   const { ProfefeClient } = await import(path.join(root, 'dist/store/profefe-client.js'));
   const targets = [];
-  for (let i = 0; i < PODS; i += 50) targets.push(...(await Promise.all(Array.from({ length: Math.min(50, PODS - i) }, () => startTarget(bin)))));
+  for (let i = 0; i < PODS; i += 50) targets.push(...(await Promise.all(Array.from({ length: Math.min(50, PODS - i) }, () => startIdleGoTarget(bin)))));
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-collect-'));
   const sandbox = await startSandbox({
     pods: targets.map((t, i) => ({
@@ -53,25 +31,15 @@ export async function benchCollect(bin) {
   try {
     const kubeconfig = await sandbox.writeKubeconfig({});
     const args = [path.join(root, 'bin/kubectl-profefe'), 'collect', '--once', '--connect', 'direct', '-A', '--type', 'cpu,heap,goroutine', '--seconds', String(SECONDS), '--concurrency', String(PODS), '--profefe-hostport', serve.url, '--spool-dir', path.join(dir, 'spool')];
-    const run = await new Promise((resolve) => {
-      const child = spawn('/usr/bin/time', ['-f', '%e %M', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: kubeconfig } });
-      const out = [];
-      const err = [];
-      child.stdout.on('data', (c) => out.push(c));
-      child.stderr.on('data', (c) => err.push(c));
-      child.on('close', (status) => {
-        const lines = Buffer.concat(err).toString().trim().split('\n');
-        const [secs, kb] = lines[lines.length - 1].split(' ').map(Number);
-        resolve({ status, secs, mb: kb / 1024, records: Buffer.concat(out).toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: lines.slice(0, -1).join('\n') });
-      });
-    });
+    const run = await measureAsync(process.execPath, args, { ...process.env, KUBECONFIG: kubeconfig });
+    const records = run.stdout.toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     if (run.status !== 0) throw new Error(`collect failed (${run.status}): ${run.stderr}`);
-    const round = run.records.find((r) => r.event === 'round');
+    const round = records.find((r) => r.event === 'round');
     const apiCalls = sandbox.requests.filter((r) => r.path.startsWith('/api/')).length;
     const client = new ProfefeClient({ baseUrl: serve.url });
     let stored = 0;
     for (const service of await client.services()) stored += (await client.find({ service, from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) })).length;
-    const cpuMs = run.records.filter((r) => r.type === 'cpu' && r.result === 'ok').map((r) => r.ms);
+    const cpuMs = records.filter((r) => r.type === 'cpu' && r.result === 'ok').map((r) => r.ms);
     console.log(`\ncollect: one --once round, ${PODS} sandbox pods x (cpu --seconds ${SECONDS}, heap, goroutine), direct connect, into serve\n`);
     console.log('| pods | profiles fetched | uploaded | refused by the store (empty CPU profiles of idle targets) | other failures | wall | goal | slowest CPU profile | API calls | peak RSS | profiles stored |');
     console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -1,7 +1,8 @@
 // Shared by the benchmarks: paths, the Go target binary, and measuring a child process.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,3 +27,50 @@ export function measure(cmd, args, outFile, env = process.env) {
   const [secs, kb] = lines[lines.length - 1].split(' ').map(Number);
   return { secs, mb: kb / 1024, status: r.status, stderr: lines.slice(0, -1).join('\n') };
 }
+
+/** Starts an idle Go pprof target (-load 0: benchmarks run hundreds) on a free loopback port. */
+export function startIdleGoTarget(bin) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['-addr', '127.0.0.1:0', '-load', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+      if (m) resolve({ port: Number(m[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`go target exited ${code}`)));
+  });
+}
+
+/** Starts `kubectl profefe serve` as a child process on a free port; resolves with its URL. */
+export function startServe(storeDir, extraArgs = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/kubectl-profefe'), 'serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const m = /serving the profefe API at (\S+)/.exec(line);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+  });
+}
+
+/**
+ * Runs a command under GNU time without blocking this process (which may be serving the
+ * sandbox API server the command talks to); resolves with its stdout, wall time, CPU times
+ * and peak RSS.
+ */
+export function measureAsync(cmd, args, env = process.env) {
+  return new Promise((resolve) => {
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %e %M', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('close', (status) => {
+      const lines = Buffer.concat(err).toString().trim().split('\n');
+      const [user, sys, secs, kb] = lines[lines.length - 1].split(' ').map(Number);
+      resolve({ status, secs, mb: kb / 1024, userSecs: user, sysSecs: sys, stdout: Buffer.concat(out), stderr: lines.slice(0, -1).join('\n') });
+    });
+  });
+}
+
+/** The p-th percentile (0-100) of some numbers. */
+export const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];

@@ -1,27 +1,14 @@
 // Store benchmark: `kubectl profefe serve` (a child process) with 100k stored profiles.
 // Uploads 10k real Go heap profiles over HTTP with 16 in flight (profiles/s), times find
 // queries over the 100k (p50, p99), and a merge of 1000 profiles through the server.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { data, root } from './common.mjs';
+import { data, percentile, root, startServe } from './common.mjs';
 
 const dist = (p) => import(path.join(root, 'dist', p));
 
-function startServe(storeDir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/kubectl-profefe'), 'serve', '--port', '0', '--store-dir', storeDir, '--retention', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      const m = /serving the profefe API at (\S+)/.exec(line);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
-}
 
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 /** Runs the benchmark; prints a markdown table. */
 export async function benchStore() {
@@ -50,7 +37,7 @@ export async function benchStore() {
     await direct.close();
     const fillSecs = (performance.now() - startFill) / 1000;
 
-    const { url, child } = await startServe(path.join(dir, 'store'));
+    const { url, child } = await startServe(path.join(dir, 'store'), ['--retention', '0']);
     const client = new ProfefeClient({ baseUrl: url, retries: 0 });
     try {
       // 10k real heap profiles over HTTP, 16 at a time; 1000 of them form the merge service.
@@ -85,7 +72,7 @@ export async function benchStore() {
       console.log('| measure | value |');
       console.log('|---|---:|');
       console.log(`| upload 10k real heap profiles over HTTP, 16 in flight | ${(UPLOADS / upSecs).toFixed(0)} profiles/s (${upSecs.toFixed(1)} s) |`);
-      console.log(`| find over ${FILL + UPLOADS} profiles via HTTP (200 queries, 1 h / 1 day windows, some with a label) | p50 ${pct(finds, 50).toFixed(1)} ms, p99 ${pct(finds, 99).toFixed(1)} ms |`);
+      console.log(`| find over ${FILL + UPLOADS} profiles via HTTP (200 queries, 1 h / 1 day windows, some with a label) | p50 ${percentile(finds, 50).toFixed(1)} ms, p99 ${percentile(finds, 99).toFixed(1)} ms |`);
       console.log(`| merge of 1000 heap profiles through serve (/api/0/profiles/merge) | ${mergeSecs.toFixed(2)} s, ${(merged.length / 1024).toFixed(0)} kB |`);
       console.log(`| filling ${FILL} small profiles directly (setup, not HTTP) | ${fillSecs.toFixed(1)} s |`);
     } finally {
