@@ -9,8 +9,9 @@ import { pathToFileURL } from 'node:url';
 import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { formatValue } from '../../src/report/units.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local-store.js';
+import type { ProfefeServer } from '../../src/store/server.js';
+import { startTestStore, type TestStore } from '../support/store-server.js';
 import type { ProfileMeta, StoreLabel } from '../../src/store/store.js';
 import { goPprofProto, goPprofTop, type GoTop } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
@@ -28,6 +29,7 @@ const HOUR_NS = 3_600_000_000_000n;
 let dir: string;
 let store: LocalStore;
 let server: ProfefeServer;
+let served: TestStore;
 let env: NodeJS.ProcessEnv;
 let cpuBase: string[];
 let cpuTarget: string[];
@@ -57,8 +59,8 @@ beforeAll(async () => {
   cpuTarget = await gen('cpu', 'cpu-target', 2, 2);
   heapBase = await gen('heap', 'heap-base', 1, 3);
   heapTarget = await gen('heap', 'heap-target', 1, 4);
-  store = await LocalStore.open(path.join(dir, 'served'));
-  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  served = await startTestStore(path.join(dir, 'served'));
+  ({ store, server } = served);
   const [cb, ct] = [await upload(cpuBase[0]!, 'cpu', [{ key: 'version', value: '1.2' }]), await upload(cpuTarget[0]!, 'cpu', [{ key: 'version', value: '1.3' }])];
   await upload(cpuBase[1]!, 'cpu', [{ key: 'version', value: '1.2' }]);
   await upload(cpuTarget[1]!, 'cpu', [{ key: 'version', value: '1.3' }]);
@@ -67,8 +69,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await server?.close();
-  await store?.close();
+  await served?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

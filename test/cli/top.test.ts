@@ -8,7 +8,8 @@ import path from 'node:path';
 import { resolveTopOptions, runTop } from '../../src/cli/top.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { ProfefeClient } from '../../src/store/profefe-client.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { ProfefeServer } from '../../src/store/server.js';
+import { startTestStore, type TestStore } from '../support/store-server.js';
 import type { StoreProfileType } from '../../src/store/store.js';
 import { goPprofTop, type GoTop } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
@@ -24,6 +25,7 @@ interface JsonRow {
 let dir: string;
 let store: LocalStore;
 let server: ProfefeServer;
+let served: TestStore;
 let env: NodeJS.ProcessEnv;
 const cpuFiles: Record<string, string[]> = {};
 const heapFiles: Record<string, string[]> = {};
@@ -44,8 +46,8 @@ beforeAll(async () => {
   cpuFiles.search = await gen('cpu', 'search', 2, 3);
   heapFiles.auth = await gen('heap', 'auth', 2, 4);
   heapFiles.cache = await gen('heap', 'cache', 2, 5);
-  store = await LocalStore.open(path.join(dir, 'served'));
-  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  served = await startTestStore(path.join(dir, 'served'));
+  ({ store, server } = served);
   const client = new ProfefeClient({ baseUrl: server.url });
   try {
     await uploadAll(client, cpuFiles, 'cpu');
@@ -57,8 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await server?.close();
-  await store?.close();
+  await served?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -12,8 +12,9 @@ import { PassThrough } from 'node:stream';
 import { resolveCollectOptions, runCollect, type CollectOptions } from '../../src/cli/collect.js';
 import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
 import { PortForwardTunnel, type Tunnel } from '../../src/kube/port-forward.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local-store.js';
+import type { ProfefeServer } from '../../src/store/server.js';
+import { startTestStore, type TestStore } from '../support/store-server.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 
@@ -24,6 +25,7 @@ let dir: string;
 let kubeconfig: string;
 let store: LocalStore;
 let server: ProfefeServer;
+let served: TestStore;
 let hang: Server;
 
 const pod = (namespace: string, name: string, target: { port: number }, extra: Partial<SandboxPod> = {}): SandboxPod => ({
@@ -51,13 +53,12 @@ beforeAll(async () => {
     ],
   });
   kubeconfig = await sandbox.writeKubeconfig({ namespace: 'shop' });
-  store = await LocalStore.open(path.join(dir, 'store'));
-  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  served = await startTestStore(path.join(dir, 'store'));
+  ({ store, server } = served);
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  await store?.close();
+  await served?.close();
   await sandbox?.close();
   await Promise.all([goA?.close(), goB?.close(), new Promise((r) => hang?.close(r))]);
   await rm(dir, { recursive: true, force: true });
@@ -194,8 +195,8 @@ describe('kubectl profefe collect', () => {
     // Nothing was lost, so the exit status is still 0.
     expect(down.result.exitCode).toBe(0);
 
-    const backStore = await LocalStore.open(path.join(dir, 'store-back'));
-    const back = await startProfefeServer({ store: backStore, host: '127.0.0.1', port });
+    const back = await startTestStore(path.join(dir, 'store-back'), port);
+    const backStore = back.store;
     try {
       const up = await collect(args);
       expect(up.result.rounds[0]).toMatchObject({ pushedFromSpool: 2, uploaded: 2, spooled: 0 });
@@ -203,7 +204,6 @@ describe('kubectl profefe collect', () => {
       expect(await backStore.find({ service: 'ledger', from: new Date(0), to: new Date(Date.now() + 60_000) })).toHaveLength(4);
     } finally {
       await back.close();
-      await backStore.close();
     }
   }, 60_000);
 

@@ -11,8 +11,9 @@ import yargs, { type CommandModule } from 'yargs';
 import { collectCommand, resolveCollectOptions, runCollect } from '../../src/cli/collect.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local-store.js';
+import type { ProfefeServer } from '../../src/store/server.js';
+import { startTestStore, type TestStore } from '../support/store-server.js';
 import { containerCommands, rulesOf, kustomizeBuild } from '../deploy/manifests.test.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
@@ -61,6 +62,7 @@ describe('RBAC grants what collect uses', () => {
   let dir: string;
   let store: LocalStore;
   let server: ProfefeServer;
+  let served: TestStore;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'rbac-'));
     go = await startGoTarget();
@@ -70,12 +72,11 @@ describe('RBAC grants what collect uses', () => {
         { namespace: 'b', name: 'p-2', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
       ],
     });
-    store = await LocalStore.open(path.join(dir, 'store'));
-    server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+    served = await startTestStore(path.join(dir, 'store'));
+    ({ store, server } = served);
   }, 60_000);
   afterAll(async () => {
-    await server?.close();
-    await store?.close();
+    await served?.close();
     await sandbox?.close();
     await go?.close();
     await rm(dir, { recursive: true, force: true });

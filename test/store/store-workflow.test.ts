@@ -9,8 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeProfile, sampleTypesOf } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local-store.js';
+import type { ProfefeServer } from '../../src/store/server.js';
+import { startTestStore, type TestStore } from '../support/store-server.js';
 import { goPprofTop } from '../support/go-pprof.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
@@ -22,6 +23,7 @@ let sandbox: Sandbox;
 let dir: string;
 let store: LocalStore;
 let server: ProfefeServer;
+let served: TestStore;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
@@ -37,14 +39,13 @@ beforeAll(async () => {
     forward: { 6060: { host: '127.0.0.1', port } },
   });
   sandbox = await startSandbox({ pods: [pod('auth-1', go.port, '1.2'), pod('auth-2', go2.port, '1.3')] });
-  store = await LocalStore.open(path.join(dir, 'served'));
-  server = await startProfefeServer({ store, host: '127.0.0.1', port: 0 });
+  served = await startTestStore(path.join(dir, 'served'));
+  ({ store, server } = served);
   env = { KUBECONFIG: await sandbox.writeKubeconfig({ namespace: 'shop' }), HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home') };
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  await store?.close();
+  await served?.close();
   await sandbox?.close();
   await Promise.all([go?.close(), go2?.close()]);
   await rm(dir, { recursive: true, force: true });
