@@ -29,7 +29,7 @@ export interface GoTarget {
 export interface GenerateOptions {
   /** Seed for the pseudo-random workload (default 1). */
   seed?: number;
-  /** Milliseconds of work per CPU profile (default 100). */
+  /** Milliseconds of CPU time per worker per CPU profile (default 100): CPU time, so a loaded machine still gets samples. */
   cpuMs?: number;
 }
 

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -279,7 +280,7 @@ func gen(args []string) error {
 	n := fs.Int("n", 1, "number of profiles to write")
 	out := fs.String("out", "", "output directory (created if missing)")
 	seed := fs.Int64("seed", 1, "seed for the pseudo-random workload")
-	cpuMs := fs.Int("cpu-ms", 100, "milliseconds of work per cpu profile")
+	cpuMs := fs.Int("cpu-ms", 100, "milliseconds of CPU time per worker per cpu profile (CPU time, so a loaded machine still gets samples)")
 	// CPU-time timers fire at most once per kernel tick, so a rate above
 	// CONFIG_HZ (commonly 250) loses samples while each still counts 1/hz.
 	hz := fs.Int("hz", 250, "cpu profile sampling rate; at most the kernel tick rate")
@@ -510,17 +511,26 @@ func genCPU(n int, path func(int) string, seed int64, work time.Duration, hz, wo
 			f.Close()
 			return err
 		}
-		deadline := time.Now().Add(work)
+		// The budget is CPU time, not wall time: SIGPROF fires per CPU time
+		// used, so on a loaded machine a wall-clock budget can end before a
+		// single sample was taken. wallLimit only guards against a stall.
+		budget := processCPUTime() + work*time.Duration(workers)
+		wallLimit := time.Now().Add(60*time.Second + 20*work)
+		var done atomic.Bool
 		var wg sync.WaitGroup
 		for _, w := range ws {
 			wg.Add(1)
 			go func(w *walker) {
 				defer wg.Done()
-				for time.Now().Before(deadline) {
+				for !done.Load() {
 					w.run()
 				}
 			}(w)
 		}
+		for processCPUTime() < budget && time.Now().Before(wallLimit) {
+			time.Sleep(time.Millisecond)
+		}
+		done.Store(true)
 		wg.Wait()
 		pprof.StopCPUProfile()
 		if err := f.Close(); err != nil {
@@ -529,6 +539,15 @@ func genCPU(n int, path func(int) string, seed int64, work time.Duration, hz, wo
 		fmt.Println(path(i))
 	}
 	return nil
+}
+
+// processCPUTime is the user and system CPU time this process has used.
+func processCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // heapRing keeps part of what genHeap allocates live, so inuse_* is non-empty.
