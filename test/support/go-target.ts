@@ -89,14 +89,26 @@ function goBuildEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Options for {@link startGoTarget}. */
+export interface GoTargetOptions {
+  /** Scales the CPU workload (default 1, about half a core; 0 idles, for many targets). */
+  load?: number;
+  /** Answer `?seconds=N` on allocs, block, mutex and heap with the cumulative profile at once, like Go < 1.16. */
+  legacySeconds?: boolean;
+  /** Write a copy of every allocs, block, mutex and heap profile served to DIR/<name>-<NNN>.pb.gz (001 first), before sending it. */
+  dumpDir?: string;
+}
+
 /**
  * Starts go-target on a free port of 127.0.0.1 and resolves once it reports
- * that it is listening. Always close() it, e.g. in afterAll. `load` scales its
- * CPU workload (default 1, about half a core; 0 idles, for many targets).
+ * that it is listening. Always close() it, e.g. in afterAll.
  */
-export async function startGoTarget(opts: { load?: number } = {}): Promise<GoTarget> {
+export async function startGoTarget(opts: GoTargetOptions = {}): Promise<GoTarget> {
   const bin = await buildGoTarget();
-  const child = spawn(bin, ['-addr', '127.0.0.1:0', '-load', String(opts.load ?? 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-addr', '127.0.0.1:0', '-load', String(opts.load ?? 1)];
+  if (opts.legacySeconds) args.push('-legacy-seconds');
+  if (opts.dumpDir !== undefined) args.push('-dump', opts.dumpDir);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
@@ -177,6 +189,28 @@ export async function generateProfiles(
   const files = stdout.split('\n').filter((line) => line !== '').sort();
   if (files.length !== n) throw new Error(`go-target gen wrote ${files.length} profiles, expected ${n}`);
   return files;
+}
+
+/**
+ * Go's own answer for each `[value, ratio]`: `int64(math.Round(float64(value) * ratio))`, what
+ * google/pprof's Profile.ScaleN stores (go-target scale). Values are int64 as decimal text or
+ * bigint; ratios are sent in JavaScript's shortest round-trip form, which Go parses to the same
+ * float64. Results come back as bigints.
+ */
+export async function goScale(pairs: readonly (readonly [value: number | bigint, ratio: number])[]): Promise<bigint[]> {
+  const bin = await buildGoTarget();
+  const input = pairs.map(([v, r]) => `${v} ${r}`).join('\n') + '\n';
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn(bin, ['scale'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`go-target scale failed (${code}): ${err}`))));
+    child.stdin.end(input);
+  });
+  return stdout.trim().split('\n').filter(Boolean).map((line) => BigInt(line));
 }
 
 async function isFile(p: string): Promise<boolean> {

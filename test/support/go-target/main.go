@@ -3,10 +3,20 @@
 // Without arguments it serves net/http/pprof next to a small, steady workload
 // whose function names tests can look for:
 //
-//	go-target [-addr 127.0.0.1:0]
+//	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-dump DIR]
 //
 // It prints exactly one line, "listening on HOST:PORT", once it accepts
-// connections.
+// connections. -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
+// like Go before 1.16: the cumulative profile at once, the parameter ignored.
+// -dump DIR writes a copy of every allocs, block, mutex and heap profile it
+// serves to DIR/<name>-<NNN>.pb.gz (numbered from 001 per name) before it
+// sends it, so tests can hand the very bytes to go tool pprof.
+//
+// The scale subcommand reads lines "V RATIO" (an int64 and a float64) and
+// prints int64(math.Round(float64(V)*RATIO)) for each, as google/pprof's
+// Profile.ScaleN computes a scaled sample value:
+//
+//	go-target scale
 //
 // The gen subcommand writes many real runtime/pprof profiles whose stacks vary
 // from one profile to the next, as input for benchmarks:
@@ -19,9 +29,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"math"
 	"math/rand"
 	"net"
 	"net/http"
@@ -40,6 +53,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "scale" {
+		if err := scaleLines(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "go-target scale:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "gen" {
 		if err := gen(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "go-target gen:", err)
@@ -64,6 +84,8 @@ func serve() {
 	runtime.MemProfileRate = 16 * 1024
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
+	legacy := flag.Bool("legacy-seconds", false, "ignore ?seconds= on allocs, block, mutex and heap, like Go before 1.16")
+	dump := flag.String("dump", "", "write a copy of each allocs, block, mutex and heap profile served into this directory")
 	flag.Parse()
 	cpuLoad = *load
 	if cpuLoad == 0 {
@@ -85,8 +107,98 @@ func serve() {
 	startMutexWorkload()
 	startChannelWorkload()
 
+	var handler http.Handler = http.DefaultServeMux
+	if *legacy || *dump != "" {
+		handler = &pprofTap{next: handler, legacy: *legacy, dump: *dump, served: map[string]int{}}
+	}
 	fmt.Printf("listening on %s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, nil))
+	log.Fatal(http.Serve(ln, handler))
+}
+
+// pprofTap sits in front of net/http/pprof for the cumulative profiles.
+type pprofTap struct {
+	next   http.Handler
+	legacy bool
+	dump   string
+	mu     sync.Mutex
+	served map[string]int
+}
+
+func (t *pprofTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/")
+	switch name {
+	case "allocs", "block", "mutex", "heap":
+	default:
+		t.next.ServeHTTP(w, r)
+		return
+	}
+	if t.legacy {
+		// Go < 1.16 had no serveDeltaProfile: seconds meant nothing to these handlers.
+		q := r.URL.Query()
+		q.Del("seconds")
+		r.URL.RawQuery = q.Encode()
+	}
+	if t.dump == "" {
+		t.next.ServeHTTP(w, r)
+		return
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	t.next.ServeHTTP(rec, r)
+	if rec.status == http.StatusOK {
+		t.mu.Lock()
+		t.served[name]++
+		n := t.served[name]
+		t.mu.Unlock()
+		// Written before the answer leaves, so a client that has the answer finds the file.
+		file := filepath.Join(t.dump, fmt.Sprintf("%s-%03d.pb.gz", name, n))
+		if err := os.WriteFile(file, rec.body.Bytes(), 0o644); err != nil {
+			log.Printf("dump: %v", err)
+		}
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	w.Write(rec.body.Bytes())
+}
+
+// recorder keeps a whole answer in memory.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+// scaleLines answers "V RATIO" lines with int64(math.Round(float64(V)*RATIO)).
+func scaleLines(in io.Reader, out io.Writer) error {
+	lines := bufio.NewScanner(in)
+	w := bufio.NewWriter(out)
+	for lines.Scan() {
+		fields := strings.Fields(lines.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) != 2 {
+			return fmt.Errorf("want \"V RATIO\", got %q", lines.Text())
+		}
+		v, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return err
+		}
+		ratio, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, int64(math.Round(float64(v)*ratio)))
+	}
+	if err := lines.Err(); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // cpuWorkload keeps about half a core busy (tests run several targets on

@@ -1,0 +1,75 @@
+import { keepSampleTypes, scaleProfile, scaleValue, withDefaultSampleType } from '../../src/pprof/scale.js';
+import { defaultSampleIndex, sampleTypesOf } from '../../src/pprof/index.js';
+import { buildProfile, foldedStacks } from '../support/profile-builder.js';
+import { goScale } from '../support/go-target.js';
+
+const HEAP_TYPES: [string, string][] = [['alloc_objects', 'count'], ['alloc_space', 'bytes'], ['inuse_objects', 'count'], ['inuse_space', 'bytes']];
+
+describe('scaleValue', () => {
+  // Halves (away from zero in Go, up in JavaScript), thirds, negatives, -0, and int64s beyond 2^53.
+  const cases: [string, number | bigint, number][] = [
+    ['a half rounds away from zero', 5, 0.5],
+    ['a negative half rounds away from zero', -5, 0.5],
+    ['1.5', 3, 0.5],
+    ['-0.5', -1, 0.5],
+    ['a third of 7', 7, 1 / 3],
+    ['two thirds', 2, 1 / 3],
+    ['a third of 1 is 0', 1, 1 / 3],
+    ['minus a third is 0, not -0', -1, 1 / 3],
+    ['a twelfth', 1_234_567, 1 / 12],
+    ['-1 (a delta start)', 123_456_789, -1],
+    ['0', 0, 0.25],
+    ['an int64 beyond 2^53 halved', 2n ** 60n + 3n, 0.5],
+    ['an int64 beyond 2^53 negated (loses its low bits, as in Go)', 2n ** 53n + 1n, -1],
+    ['the largest safe integer times 1/7', Number.MAX_SAFE_INTEGER, 1 / 7],
+  ];
+  test.each(cases)('%s: the same as Go’s int64(math.Round(float64(v)*ratio))', async (_name, v, ratio) => {
+    const [expected] = await goScale([[v, ratio]]);
+    expect(BigInt(scaleValue(v, ratio))).toBe(expected);
+    expect(Object.is(scaleValue(v, ratio), -0)).toBe(false);
+  });
+
+  test('a ratio of 1 leaves the value untouched, bigint included', () => {
+    expect(scaleValue(2n ** 62n + 1n, 1)).toBe(2n ** 62n + 1n);
+    expect(scaleValue(7, 1)).toBe(7);
+  });
+
+  test('numbers stay numbers while they are safe integers', () => {
+    expect(scaleValue(10, 0.5)).toBe(5);
+    expect(typeof scaleValue(2n ** 60n, 0.5)).toBe('bigint');
+  });
+});
+
+describe('scaleProfile', () => {
+  test('one ratio scales every column, with Go’s rounding, and drops samples that become all zero', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;a', values: [5, 7] }, { stack: 'main;b', values: [1, 1] }, { stack: 'main;c', values: [3, 0] }] });
+    expect(foldedStacks(scaleProfile(p, 1 / 3))).toBe(['main;a 2,2', 'main;c 1,0'].join('\n'));
+    // The input is unchanged.
+    expect(foldedStacks(p)).toBe(['main;a 5,7', 'main;b 1,1', 'main;c 3,0'].join('\n'));
+  });
+
+  test('per-column ratios; a sample with values only in an unscaled column is kept (unlike ScaleN)', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;a', values: [4, 8] }, { stack: 'main;b', values: [6, 0] }, { stack: 'main;c', values: [0, 9] }] });
+    expect(foldedStacks(scaleProfile(p, [1, 0]))).toBe(['main;a 4,0', 'main;b 6,0'].join('\n'));
+    expect(foldedStacks(scaleProfile(p, [0, 1]))).toBe(['main;a 0,8', 'main;c 0,9'].join('\n'));
+  });
+
+  test('refuses a ratio list of the wrong length, as ScaleN does', () => {
+    const p = buildProfile({ samples: [{ stack: 'a', values: [1, 1] }] });
+    expect(() => scaleProfile(p, [1])).toThrow('mismatched scale ratios, got 1, want 2');
+  });
+
+  test('keepSampleTypes zeroes the other columns by name', () => {
+    const p = buildProfile({ sampleTypes: HEAP_TYPES, samples: [{ stack: 'main;a', values: [1, 2, 3, 4] }, { stack: 'main;b', values: [1, 2, 0, 0] }] });
+    expect(foldedStacks(keepSampleTypes(p, (n) => n.startsWith('inuse_')))).toBe('main;a 0,0,3,4');
+    expect(foldedStacks(keepSampleTypes(p, (n) => n.startsWith('alloc_')))).toBe(['main;a 1,2,0,0', 'main;b 1,2,0,0'].join('\n'));
+  });
+
+  test('withDefaultSampleType makes go tool pprof’s default another sample type', () => {
+    const p = buildProfile({ sampleTypes: HEAP_TYPES, samples: [{ stack: 'a', values: [1, 2, 3, 4] }] });
+    expect(sampleTypesOf(p)[defaultSampleIndex(p)]!.type).toBe('inuse_space');
+    const q = withDefaultSampleType(p, 'alloc_space');
+    expect(sampleTypesOf(q)[defaultSampleIndex(q)]!.type).toBe('alloc_space');
+    expect(withDefaultSampleType(p, 'nope')).toBe(p);
+  });
+});
