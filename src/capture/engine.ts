@@ -1,9 +1,10 @@
-import { decodeProfile } from '../pprof/index.js';
+import { decodeProfile, encodeProfile, type Profile } from '../pprof/index.js';
+import { deltaProfile } from '../pprof/delta.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import type { Agent } from 'node:http';
-import { FetchError, getOverTunnel, tunnelAgent } from './http-over-tunnel.js';
-import { parseProfileType, profilePath, type ProfileType } from './profile-types.js';
+import { FetchError, getOverTunnel, tunnelAgent, type TunnelResponse } from './http-over-tunnel.js';
+import { isDeltaType, isWindowed, parseProfileType, profilePath, snapshotPath, type ProfileType } from './profile-types.js';
 
 /** A validated profile, as handed to a sink. */
 export interface CapturedProfile {
@@ -14,7 +15,16 @@ export interface CapturedProfile {
   /** When the request started (for CPU profiles: when profiling began). */
   readonly takenAt: Date;
   readonly samples: number;
+  /**
+   * allocs, block and mutex: how the delta over the capture window was made. `server`: Go's
+   * net/http/pprof served it (`?seconds=N`, Go >= 1.16); `client`: the pod served cumulative
+   * profiles (older Go), and the delta is ours, computed like Go's.
+   */
+  readonly delta?: DeltaSource;
 }
+
+/** Who computed a delta profile: the pod's net/http/pprof, or kubectl-profefe from two cumulative profiles. */
+export type DeltaSource = 'server' | 'client';
 
 /** Where captured profiles go: local files, a profefe store, ... Returns where it went. */
 export interface Sink {
@@ -27,11 +37,15 @@ export type CaptureOutcome =
 
 export interface CaptureOptions {
   readonly types: readonly ProfileType[];
-  /** CPU profile duration (`profile?seconds=N`). */
+  /** The capture window: the CPU profile's duration, and the window of the allocs, block and mutex deltas. */
   readonly seconds: number;
-  /** Pods captured at the same time. Each pod has at most two requests open: cpu and one other. */
+  /**
+   * Pods captured at the same time. Each pod has at most five requests open: the CPU profile and
+   * the allocs, block and mutex deltas side by side (each holds its connection for `seconds`),
+   * and the snapshots one after another.
+   */
   readonly concurrency: number;
-  /** Time a CPU profile may take beyond `seconds`, and the least any request may take (default 10 s). */
+  /** Time a windowed request (CPU profile, delta) may take beyond `seconds`, and the least any request may take (default 10 s). */
   readonly graceMs?: number;
   /**
    * Spread pod starts evenly over this many milliseconds (a collector's interval), so the CPU
@@ -59,8 +73,9 @@ const DEFAULT_GRACE_MS = 10_000;
 /**
  * Captures every requested profile type from every target and hands each valid profile to
  * the sink. Pods run concurrently (at most `concurrency` at once); within a pod the CPU
- * profile runs alongside the quick profiles, so the CPU windows of all pods overlap and the
- * whole capture takes about `seconds` plus transfer time. A failure is one outcome, never an
+ * profile and the allocs, block and mutex deltas (see fetchDelta) run side by side, alongside
+ * the snapshots, so the windows of all pods overlap and the whole capture takes about
+ * `seconds` plus transfer time. A failure is one outcome, never an
  * exception: the caller decides what partial success means. Outcomes come back in target
  * order, and within a target in the order of `types`.
  */
@@ -92,18 +107,19 @@ export function typesFor(target: CaptureTarget, opts: Pick<CaptureOptions, 'type
 
 async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
   const types = typesFor(target, opts);
-  const cpu = types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
+  // Each windowed request holds its own connection for the whole window.
+  const windowed = new Map(types.filter(isWindowed).map((t) => [t, captureOne(target, t, opts, deps)] as const));
   const done = new Map<ProfileType, CaptureOutcome>();
-  // The quick profiles go one after another over one kept-alive connection.
+  // The snapshots go one after another over one kept-alive connection.
   const agent = tunnelAgent(deps.tunnel, endpointOf(target), combinedSignal(deps));
   try {
     for (const type of types) {
-      if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps, agent));
+      if (!isWindowed(type)) done.set(type, await captureOne(target, type, opts, deps, agent));
     }
   } finally {
     agent.destroy();
   }
-  if (cpu) done.set('cpu', await cpu);
+  for (const [type, outcome] of windowed) done.set(type, await outcome);
   return types.map((t) => done.get(t)!);
 }
 
@@ -119,30 +135,21 @@ function combinedSignal(deps: CaptureDeps): AbortSignal | undefined {
 async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, agent?: Agent): Promise<CaptureOutcome> {
   const started = Date.now();
   const takenAt = (deps.now ?? (() => new Date()))();
-  const path = profilePath(target.path, type, opts.seconds);
   const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
-  const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
-  const endpoint = endpointOf(target);
-  const signal = combinedSignal(deps);
   let outcome: CaptureOutcome;
   try {
-    let res;
-    try {
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
-    } catch (err) {
-      // One more try, on a new connection, when the tunnel broke; a refusal, a timeout or an
-      // abort is final.
-      if (!isTransient(err) || signal?.aborted) throw err;
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+    let fetched: Fetched;
+    if (isDeltaType(type)) {
+      fetched = await fetchDelta(target, type as Exclude<ProfileType, 'cpu'>, opts, deps, started);
+    } else {
+      const path = profilePath(target.path, type, opts.seconds);
+      const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
+      const res = expectOk(await fetchOnce(target, path, timeoutMs, deps, agent), path);
+      fetched = { bytes: res.body, profile: decodeProfile(res.body) };
     }
-    if (res.status !== 200) {
-      const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);
-      throw new Error(`GET ${path} answered ${res.status} ${res.statusText}${firstLine ? `: ${firstLine}` : ''}`);
-    }
-    const profile = decodeProfile(res.body);
-    const captured: CapturedProfile = { target, type, bytes: res.body, takenAt, samples: profile.sample.length };
+    const captured: CapturedProfile = { target, type, bytes: fetched.bytes, takenAt, samples: fetched.profile.sample.length, delta: fetched.delta };
     const location = await deps.sink.write(captured);
-    outcome = { target, type, ok: true, size: res.body.length, samples: captured.samples, location, ms: Date.now() - started };
+    outcome = { target, type, ok: true, size: fetched.bytes.length, samples: captured.samples, location, ms: Date.now() - started };
   } catch (err) {
     if (deps.signal?.aborted) throw deps.signal.reason;
     const error = deps.deadline?.aborted ? 'stopped at the round deadline' : oneLine((err as Error).message);
@@ -150,6 +157,79 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   }
   deps.onOutcome?.(outcome);
   return outcome;
+}
+
+interface Fetched {
+  readonly bytes: Uint8Array;
+  readonly profile: Profile;
+  readonly delta?: DeltaSource;
+}
+
+/**
+ * The delta of a cumulative profile (allocs, block, mutex) over the next `seconds`. Asks for
+ * Go's own (`?seconds=N`; net/http/pprof's serveDeltaProfile, Go >= 1.16), which comes back as
+ * `filename="<name>-delta"` after N seconds. A pod that answers at once with the cumulative
+ * profile (Go < 1.16 ignores `seconds`), or refuses with a 400 (a WriteTimeout shorter than
+ * the window), gets the delta computed here, as Go does: the cumulative profile at the start,
+ * another at the end of the window, end minus start (deltaProfile).
+ */
+async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu'>, opts: CaptureOptions, deps: CaptureDeps, started: number): Promise<Fetched> {
+  const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const windowMs = opts.seconds * 1000;
+  const deltaPath = profilePath(target.path, type, opts.seconds);
+  const plainPath = snapshotPath(target.path, type);
+  const plainTimeoutMs = Math.max(grace, windowMs);
+  const res = await fetchOnce(target, deltaPath, windowMs + grace, deps);
+  let first: TunnelResponse;
+  if (res.status === 200) {
+    const profile = decodeProfile(res.body);
+    if (isServerDelta(res, profile)) return { bytes: res.body, profile, delta: 'server' };
+    first = res;
+  } else if (res.status === 400) {
+    first = expectOk(await fetchOnce(target, plainPath, plainTimeoutMs, deps), plainPath);
+  } else {
+    throw statusError(res, deltaPath);
+  }
+  const firstNs = BigInt(Date.now()) * 1_000_000n;
+  const start = decodeProfile(first.body);
+  await waitUntil(started + windowMs, combinedSignal(deps));
+  combinedSignal(deps)?.throwIfAborted();
+  const last = expectOk(await fetchOnce(target, plainPath, plainTimeoutMs, deps), plainPath);
+  const end = decodeProfile(last.body);
+  const delta = deltaProfile(start, end, { start: firstNs, end: BigInt(Date.now()) * 1_000_000n });
+  return { bytes: encodeProfile(delta), profile: delta, delta: 'client' };
+}
+
+/**
+ * Whether an answer to `?seconds=N` is Go's delta: serveDeltaProfile names it
+ * `filename="<name>-delta"` and sets duration_nanos, which runtime/pprof's cumulative
+ * profiles never have (the duration also tells when a proxy dropped the header).
+ */
+function isServerDelta(res: TunnelResponse, profile: Profile): boolean {
+  const filename = /filename="?([^";]*)/i.exec(res.contentDisposition)?.[1] ?? '';
+  return filename.endsWith('-delta') || BigInt(profile.durationNanos) > 0n;
+}
+
+/** One GET with one more try, on a new connection, when the tunnel broke; a refusal, a timeout or an abort is final. */
+async function fetchOnce(target: CaptureTarget, path: string, timeoutMs: number, deps: CaptureDeps, agent?: Agent): Promise<TunnelResponse> {
+  const endpoint = endpointOf(target);
+  const signal = combinedSignal(deps);
+  try {
+    return await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+  } catch (err) {
+    if (!isTransient(err) || signal?.aborted) throw err;
+    return getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+  }
+}
+
+function expectOk(res: TunnelResponse, path: string): TunnelResponse {
+  if (res.status !== 200) throw statusError(res, path);
+  return res;
+}
+
+function statusError(res: TunnelResponse, path: string): Error {
+  const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);
+  return new Error(`GET ${path} answered ${res.status} ${res.statusText}${firstLine ? `: ${firstLine}` : ''}`);
 }
 
 function waitUntil(when: number, signal?: AbortSignal): Promise<void> {

@@ -6,6 +6,8 @@ export interface TunnelResponse {
   readonly status: number;
   readonly statusText: string;
   readonly contentType: string;
+  /** net/http/pprof names a server-side delta `filename="<name>-delta"` here. */
+  readonly contentDisposition: string;
   readonly body: Buffer;
 }
 
@@ -118,6 +120,7 @@ export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string,
           status: res.statusCode ?? 0,
           statusText: res.statusMessage ?? '',
           contentType: String(res.headers['content-type'] ?? ''),
+          contentDisposition: String(res.headers['content-disposition'] ?? ''),
           body: Buffer.concat(chunks),
         });
       });

@@ -4,17 +4,19 @@ import { writeFileAtomic } from '../files/atomic-write.js';
 import type { CapturedProfile, Sink } from './engine.js';
 
 /**
- * Saves profiles as `DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz`, each written
- * atomically (temporary file, then rename), so a crash never leaves half a profile.
+ * Saves profiles as `DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz`, deltas as
+ * `….<UTC time>.delta-server.pb.gz` (Go computed it) or `.delta-client.pb.gz` (we did), each
+ * written atomically (temporary file, then rename), so a crash never leaves half a profile.
  */
 export class LocalSink implements Sink {
   constructor(private readonly dir: string) {}
 
   async write(p: CapturedProfile): Promise<string> {
     const base = path.join(this.dir, safeName(p.target.service), p.type, `${safeName(p.target.namespace)}.${safeName(p.target.pod)}.${utcStamp(p.takenAt)}`);
-    let file = `${base}.pb.gz`;
+    const suffix = `${p.delta ? `.delta-${p.delta}` : ''}.pb.gz`;
+    let file = `${base}${suffix}`;
     // Two captures of one pod within a second (repeated runs) must not overwrite each other.
-    for (let n = 2; await exists(file); n++) file = `${base}-${n}.pb.gz`;
+    for (let n = 2; await exists(file); n++) file = `${base}-${n}${suffix}`;
     await writeFileAtomic(file, p.bytes);
     return file;
   }

@@ -1,6 +1,7 @@
 import { StoreStatusError } from '../errors.js';
 import type { Spool } from '../store/spool.js';
 import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
+import { DELTA_LABEL, PROFILE_LABEL } from '../store/window-query.js';
 import type { CapturedProfile, Sink } from './engine.js';
 import { utcStamp } from './local-sink.js';
 import type { ProfileType } from './profile-types.js';
@@ -11,19 +12,24 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
 }
 
 /**
- * The labels kubectl-profefe puts on an upload: where the profile came from, plus the pod
- * labels named with --label-from-pod (a version label, say). Sorted by key, like profefe.
+ * The labels kubectl-profefe puts on an upload: where the profile came from, `profile=allocs`
+ * on allocs (stored as heap), `delta=server|client` on deltas (who computed it; see
+ * CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
+ * say). Sorted by key, like profefe. Queries tell snapshots and deltas apart by these labels
+ * (src/store/window-query.ts).
  */
 export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
   const t = p.target;
   const labels: Record<string, string> = { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe' };
   if (t.container) labels.container = t.container;
   if (t.node) labels.node = t.node;
-  if (p.type === 'allocs') labels.profile = 'allocs';
   for (const key of labelsFromPod) {
     const value = t.labels[key];
     if (value !== undefined) labels[key] = value;
   }
+  // After the pod's labels: queries rely on these two meaning what we say.
+  if (p.type === 'allocs') labels[PROFILE_LABEL] = 'allocs';
+  if (p.delta) labels[DELTA_LABEL] = p.delta;
   return Object.entries(labels)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => ({ key, value }));

@@ -64,7 +64,9 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
               'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
               '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
-              'All pods are captured at once, so their CPU profiles cover the same window.',
+              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
+              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.',
           )
           .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
@@ -76,7 +78,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
             requiresArg: true,
             describe: `profile types to capture, repeatable or comma-separated (default: all of ${PROFILE_TYPES.join(', ')})`,
           })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'duration of the CPU profile' })
+          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of the CPU profile and of the allocs, block and mutex deltas' })
           .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })

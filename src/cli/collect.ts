@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
-import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { isWindowed, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { resolveEngineFlags } from './capture.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
@@ -77,7 +77,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'only pods matching this label selector' })
           .option('namespace-selector', { type: 'string', requiresArg: true, describe: 'only namespaces matching this label selector (needs "namespaces: list" in the ClusterRole)' })
           .option('type', { alias: 'profile-type', type: 'string', array: true, requiresArg: true, describe: `profile types (default: all of ${PROFILE_TYPES.join(', ')})` })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'duration of each CPU profile' })
+          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of each CPU profile and of the allocs, block and mutex deltas' })
           .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
@@ -107,7 +107,11 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   const jitter = args.jitter ?? 0.1;
   if (!(jitter >= 0 && jitter <= 1)) throw new UsageError(`--jitter must be between 0 and 1, got ${args.jitter}`);
   const roundTimeoutMs = args['round-timeout'] ? parseDuration(args['round-timeout'], '--round-timeout') : args.once ? 300_000 : intervalMs;
-  if (roundTimeoutMs < seconds * 1000) throw new UsageError(`--round-timeout must leave room for a ${seconds}s CPU profile`);
+  // The CPU profile and the deltas each take the whole window; a round must hold one.
+  const windowed = types.filter(isWindowed);
+  if (windowed.length > 0 && roundTimeoutMs <= seconds * 1000) {
+    throw new UsageError(`--round-timeout must be longer than the ${seconds}s capture window of ${windowed.join(', ')} (--seconds)`);
+  }
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -227,8 +231,9 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       outcomes = await captureTargets(
         discovery.targets,
         // With --interval the pods' starts are spread over the round, leaving room for the last
-        // CPU profile; --once (a CronJob) wants the round over as soon as possible.
-        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - opts.seconds * 1000 - 15_000) },
+        // pod's capture window (CPU profile and deltas); --once (a CronJob) wants the round over
+        // as soon as possible.
+        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - windowMs(opts) - 15_000) },
         {
           tunnel: tunnel!,
           sink,
@@ -255,6 +260,11 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     );
     return summary;
   }
+}
+
+/** How long one pod's capture holds its connections open: --seconds when it takes a CPU profile or a delta. */
+function windowMs(opts: Pick<CollectOptions, 'types' | 'seconds'>): number {
+  return opts.types.some(isWindowed) ? opts.seconds * 1000 : 0;
 }
 
 type LineWriter = (json: Record<string, unknown>, text: string) => Promise<void>;

@@ -95,6 +95,8 @@ export interface GoTargetOptions {
   load?: number;
   /** Answer `?seconds=N` on allocs, block, mutex and heap with the cumulative profile at once, like Go < 1.16. */
   legacySeconds?: boolean;
+  /** The server's WriteTimeout in ms: net/http/pprof answers a delta window at least this long with a 400. */
+  writeTimeoutMs?: number;
   /** Write a copy of every allocs, block, mutex and heap profile served to DIR/<name>-<NNN>.pb.gz (001 first), before sending it. */
   dumpDir?: string;
 }
@@ -107,6 +109,7 @@ export async function startGoTarget(opts: GoTargetOptions = {}): Promise<GoTarge
   const bin = await buildGoTarget();
   const args = ['-addr', '127.0.0.1:0', '-load', String(opts.load ?? 1)];
   if (opts.legacySeconds) args.push('-legacy-seconds');
+  if (opts.writeTimeoutMs !== undefined) args.push('-write-timeout', `${opts.writeTimeoutMs}ms`);
   if (opts.dumpDir !== undefined) args.push('-dump', opts.dumpDir);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -3,11 +3,13 @@
 // Without arguments it serves net/http/pprof next to a small, steady workload
 // whose function names tests can look for:
 //
-//	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-dump DIR]
+//	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-write-timeout D] [-dump DIR]
 //
 // It prints exactly one line, "listening on HOST:PORT", once it accepts
 // connections. -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
 // like Go before 1.16: the cumulative profile at once, the parameter ignored.
+// -write-timeout sets the server's WriteTimeout, which net/http/pprof answers
+// with a 400 for a delta window of at least that long.
 // -dump DIR writes a copy of every allocs, block, mutex and heap profile it
 // serves to DIR/<name>-<NNN>.pb.gz (numbered from 001 per name) before it
 // sends it, so tests can hand the very bytes to go tool pprof.
@@ -86,6 +88,7 @@ func serve() {
 	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
 	legacy := flag.Bool("legacy-seconds", false, "ignore ?seconds= on allocs, block, mutex and heap, like Go before 1.16")
 	dump := flag.String("dump", "", "write a copy of each allocs, block, mutex and heap profile served into this directory")
+	writeTimeout := flag.Duration("write-timeout", 0, "the server's WriteTimeout (0: none)")
 	flag.Parse()
 	cpuLoad = *load
 	if cpuLoad == 0 {
@@ -112,7 +115,8 @@ func serve() {
 		handler = &pprofTap{next: handler, legacy: *legacy, dump: *dump, served: map[string]int{}}
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, handler))
+	srv := &http.Server{Handler: handler, WriteTimeout: *writeTimeout}
+	log.Fatal(srv.Serve(ln))
 }
 
 // pprofTap sits in front of net/http/pprof for the cumulative profiles.
