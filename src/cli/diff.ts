@@ -7,10 +7,11 @@ import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
-import type { FindQuery, ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
+import type { ProfileStore, StoreLabel } from '../store/store.js';
+import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
 import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
-import { parseStoreType, resolveQuery } from './get.js';
+import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
@@ -20,7 +21,7 @@ import { FUNCTION_TABLE_FORMATS, resolveFormat, resolveNodes, type FunctionTable
 /** One side of a diff: a positional (a file when one exists at that path, else a store id), or a store query. */
 export type DiffSide =
   | { readonly kind: 'file-or-id'; readonly arg: string }
-  | { readonly kind: 'query'; readonly query: FindQuery & { readonly type: StoreProfileType } };
+  | { readonly kind: 'query'; readonly query: WindowQuery };
 
 /** The two sides of `diff` and how to show the changes. */
 export interface DiffOptions {
@@ -67,6 +68,8 @@ export interface DiffResult {
   readonly target: string;
   /** With --html: the page written, its size, and the browser started on it (unless --no-browser). */
   readonly page?: WrittenPage;
+  /** What the user should know about a side that is a store window, one line each. */
+  readonly warnings?: readonly string[];
 }
 
 interface DiffArgs extends StoreFlagArgs {
@@ -177,7 +180,7 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
 
   if (positionals.length > 0) throw new UsageError('give either BASE and TARGET or --service, not both');
   if (args.type === undefined) throw new UsageError('a diff of stored profiles needs --type (profiles of different types cannot be compared)');
-  const type = parseStoreType(args.type);
+  const type = parseQueryType(args.type);
   if (type === 'trace') throw new UsageError('--type trace: traces cannot be compared');
   if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined) {
     throw new UsageError('a diff of stored profiles needs --base-from/--base-to or --base-label; otherwise base and target are the same profiles');
@@ -231,9 +234,9 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
   let result: DiffResult;
   let fromStore: boolean;
   try {
-    const base = await loadSide(opts.base, 'BASE', openOnce, opts.store);
+    const base = await loadSide(opts.base, 'BASE', openOnce, opts.store, opts.sampleType, deps.signal);
     deps.signal?.throwIfAborted();
-    const target = await loadSide(opts.target, 'TARGET', openOnce, opts.store);
+    const target = await loadSide(opts.target, 'TARGET', openOnce, opts.store, opts.sampleType, deps.signal);
     const profile = diffProfiles(base.profile, target.profile, { base: base.name, target: target.name });
     let report: TopReport;
     try {
@@ -241,7 +244,8 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
-    result = { report, profile, base: base.name, target: target.name };
+    const warnings = [...new Set([...base.warnings, ...target.warnings])];
+    result = { report, profile, base: base.name, target: target.name, warnings };
     fromStore = base.fromStore || target.fromStore;
   } finally {
     // A store that failed to open has already reported why.
@@ -277,25 +281,22 @@ async function loadSide(
   role: 'BASE' | 'TARGET',
   openOnce: () => Promise<ProfileStore>,
   storeOpts: StoreOptions,
-): Promise<{ profile: Profile; name: string; fromStore: boolean }> {
+  sampleType: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[] }> {
   if (side.kind === 'query') {
     const q = side.query;
     const name = describeQuery(q);
-    let bytes: Uint8Array;
-    try {
-      bytes = await (await openOnce()).mergeQuery(q);
-    } catch (err) {
-      if (err instanceof StoreStatusError && err.status === 404) {
-        throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
-      }
-      throw err;
-    }
-    return { profile: decodeProfile(bytes, `${role} (${name})`), name, fromStore: true };
+    // Each side as it means: snapshots averaged per pod, deltas summed (window-query).
+    const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal });
+    if (!loaded) throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
+    const what = isAveragedOrDelta(loaded.summary) ? ` (${describeWindow(loaded.summary)})` : '';
+    return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`) };
   }
 
   const arg = side.arg;
   const file = await readIfFile(arg);
-  if (file) return { profile: decodeProfile(file, arg), name: arg, fromStore: false };
+  if (file) return { profile: decodeProfile(file, arg), name: arg, fromStore: false, warnings: [] };
   // Asking the store for "./base.pb.gz" would only give a confusing answer about that id.
   if (looksLikePath(arg)) throw new InputError(`${role} ${arg}: no such file or directory`);
   let bytes: Uint8Array;
@@ -308,7 +309,7 @@ async function loadSide(
     throw err;
   }
   const name = `profile ${arg}`;
-  return { profile: decodeProfile(bytes, name), name, fromStore: true };
+  return { profile: decodeProfile(bytes, name), name, fromStore: true, warnings: [] };
 }
 
 /** The file's bytes, or undefined when there is no file at that path (then it is a store id). */
@@ -330,12 +331,13 @@ function looksLikePath(arg: string): boolean {
   return /^(\/|\.\.?\/|~)/.test(arg) || /\.(pb\.gz|pb|pprof|prof|gz)$/i.test(arg);
 }
 
-function describeQuery(q: FindQuery & { type: StoreProfileType }): string {
+function describeQuery(q: WindowQuery): string {
   const labels = q.labels && q.labels.length > 0 ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
   return `${q.type} profiles of service "${q.service}"${labels} from ${q.from.toISOString()} to ${q.to.toISOString()}`;
 }
 
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
   if (result.page) {
     await reportPage(result.page, 'diff flame graph', ctx);
     return;

@@ -1,24 +1,24 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { mergeProfileFiles } from '../merge/merge-files.js';
 import { computeTop, decodeProfile, encodeProfile, sampleTypesOf, type Profile } from '../pprof/index.js';
 import { renderTopTable } from '../report/top-table.js';
 import { formatSize } from '../report/units.js';
-import { openStore, type StoreOptions } from '../store/open-store.js';
-import type { FindQuery, StoreProfileType } from '../store/store.js';
+import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import { mergeWindow, type WindowQuery } from '../store/window-query.js';
 import type { CommandContext } from './context.js';
-import { parseStoreType, resolveQuery } from './get.js';
+import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
-/** What to merge: local files, a store query, or store ids. */
+/** What to merge: local files, a store query (a window of one type, allocs included), or store ids. */
 export type MergeSource =
   | { readonly kind: 'files'; readonly inputs: string[] }
-  | { readonly kind: 'query'; readonly query: FindQuery & { type: StoreProfileType }; readonly store: StoreOptions }
+  | { readonly kind: 'query'; readonly query: WindowQuery; readonly store: StoreOptions }
   | { readonly kind: 'ids'; readonly ids: string[]; readonly store: StoreOptions };
 
 export interface MergeOptions {
@@ -35,8 +35,10 @@ export interface MergeOptions {
 export interface MergeResult {
   readonly profile?: Profile;
   readonly bytes?: Uint8Array;
-  /** Number of merged inputs, when known (a store does not say). */
+  /** Number of merged inputs, when known (a store does not say how many ids it found). */
   readonly inputs?: number;
+  /** What the user should know about a store window (one line each), e.g. that it holds no deltas. */
+  readonly warnings?: readonly string[];
 }
 
 interface MergeArgs extends StoreFlagArgs, QueryFlagArgs {
@@ -62,8 +64,11 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
               'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the\n' +
               'same stack and labels are summed, the earliest start time is kept and durations are\n' +
               'added. All inputs must have the same sample types (e.g. all CPU or all heap profiles).\n' +
-              'With --service or --id the profiles come from the store (profefe merges them itself;\n' +
-              'the local store is merged here); the window defaults to the last 24 hours.',
+              'With --service or --id the profiles come from the store (profefe merges them by id; the\n' +
+              'local store is merged here); the window defaults to the last 24 hours. --type heap takes the\n' +
+              'heap snapshots (never also the allocs deltas, which read the same memory), --type allocs,\n' +
+              'block and mutex their deltas. The merge is a sum, as in pprof: 12 heap snapshots of a pod\n' +
+              'give 12 times its memory (top, open and diff show the average per pod instead).',
           )
           .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
@@ -116,7 +121,7 @@ export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, '
     source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
   } else if (args.service !== undefined) {
     if (args.type === undefined) throw new UsageError('merging stored profiles needs --type (profiles of different types cannot be merged)');
-    const type = parseStoreType(args.type);
+    const type = parseQueryType(args.type);
     if (type === 'trace') throw new UsageError('--type trace: traces cannot be merged');
     source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
   } else {
@@ -134,15 +139,24 @@ export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal 
   }
   const store = await openStore(source.store);
   try {
-    const bytes = source.kind === 'ids' ? await store.mergeIds(source.ids) : await store.mergeQuery(source.query);
-    return { bytes };
+    if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
+    const merged = await mergeWindow(store, source.query, deps.signal);
+    if (!merged) throw new StoreError(noProfilesMessage(source.query, describeStore(source.store)));
+    return merged;
   } finally {
     await store.close();
   }
 }
 
+/** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */
+export function noProfilesMessage(q: WindowQuery, where: string): string {
+  const labels = q.labels?.length ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
+  return `no ${q.type} profiles of service "${q.service}"${labels} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${where}`;
+}
+
 async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
+  for (const w of result.warnings ?? []) await writeAll(io.stderr, `warning: ${w}\n`);
   if (opts.top !== undefined) {
     const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store');
     let report;

@@ -12,12 +12,13 @@ import { decodeProfile, encodeProfile, resolveSampleIndex, type Profile } from '
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore } from '../store/open-store.js';
 import type { ProfileMeta, StoreLabel } from '../store/store.js';
+import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
 import { writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
 import type { CommandContext } from './context.js';
-import { parseStoreType, resolveQuery } from './get.js';
+import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
-import { runMerge, type MergeSource } from './merge.js';
+import { noProfilesMessage, runMerge, type MergeSource } from './merge.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -41,6 +42,10 @@ export interface OpenResult {
   readonly pageBytes?: number;
   /** Number of merged profiles, when known. */
   readonly profiles?: number;
+  /** A store window: what the profile is made of ("average of 12 snapshots"). */
+  readonly window?: string;
+  /** What the user should know about a store window (one line each). */
+  readonly warnings?: readonly string[];
   /** The browser command started, e.g. `xdg-open`; undefined with --no-browser. */
   readonly browser?: string;
   /** Why the browser could not be started; the page is still there. */
@@ -145,7 +150,7 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
     source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
   } else if (args.service !== undefined) {
     if (args.type === undefined) throw new UsageError('opening stored profiles needs --type (profiles of different types cannot be merged)');
-    const type = parseStoreType(args.type);
+    const type = parseQueryType(args.type);
     if (type === 'trace') throw new UsageError('--type trace: traces are not pprof profiles and have no flame graph');
     source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
   } else {
@@ -161,10 +166,10 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
  * for unreadable files or a missing Go toolchain, UsageError for an unknown sample type.
  */
 export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenResult> {
-  const { profile, meta } = await loadProfile(opts.source, deps);
+  const { profile, meta, window, warnings } = await loadProfile(opts.source, deps, opts.sampleType);
   if (opts.pprof) {
     await runPprof(profile, opts, deps);
-    return { profiles: meta.profiles };
+    return { profiles: meta.profiles, window, warnings };
   }
   const page = opts.output ?? temporaryPagePath(slug(meta), deps.tmpDir);
   if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
@@ -174,8 +179,8 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     throw new UsageError(`--sample-type: ${(err as Error).message}`);
   }
   const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
-  if (!opts.browser) return { page, pageBytes, profiles: meta.profiles };
-  return { page, pageBytes, profiles: meta.profiles, ...(await openInBrowser(page, deps.env, deps.platform)) };
+  if (!opts.browser) return { page, pageBytes, profiles: meta.profiles, window, warnings };
+  return { page, pageBytes, profiles: meta.profiles, window, warnings, ...(await openInBrowser(page, deps.env, deps.platform)) };
 }
 
 /** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
@@ -193,8 +198,16 @@ export async function openInBrowser(page: string, env: NodeJS.ProcessEnv, platfo
   return { browser: command[0]!, browserError };
 }
 
-/** The merged profile and what is known about it, from files, a query or ids. */
-async function loadProfile(source: MergeSource, deps: Pick<OpenDeps, 'signal'>): Promise<{ profile: Profile; meta: FlamePageMeta }> {
+/**
+ * The profile and what is known about it: files merged, ids merged, or a store window read as
+ * it means (loadWindowProfile: snapshots averaged per pod, deltas summed; every sample type, for
+ * the page's switcher).
+ */
+async function loadProfile(
+  source: MergeSource,
+  deps: Pick<OpenDeps, 'signal'>,
+  sampleType: string | undefined,
+): Promise<{ profile: Profile; meta: FlamePageMeta; window?: string; warnings?: readonly string[] }> {
   if (source.kind === 'files') {
     // Expanded here too, for the file names in the page; runMerge takes the explicit list as it is.
     const files = await expandProfilePaths(source.inputs);
@@ -205,19 +218,26 @@ async function loadProfile(source: MergeSource, deps: Pick<OpenDeps, 'signal'>):
   if (source.kind === 'query') {
     const q = source.query;
     const store = await openStore(source.store);
-    let found: ProfileMeta[];
+    let loaded;
     try {
-      found = await store.find(q);
+      loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal });
     } finally {
       await store.close();
     }
-    if (found.length === 0) {
-      const labels = q.labels?.length ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
-      throw new StoreError(`no ${q.type} profiles of service "${q.service}"${labels} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${where}`);
-    }
-    const result = await runMerge({ source }, deps);
-    const meta: FlamePageMeta = { service: q.service, type: q.type, from: q.from, to: q.to, labels: sharedLabels(found), profiles: found.length, store: where };
-    return { profile: decodeProfile(result.bytes!, `the merged profile from ${where}`), meta };
+    if (!loaded) throw new StoreError(noProfilesMessage(q, where));
+    const window = isAveragedOrDelta(loaded.summary) ? describeWindow(loaded.summary) : undefined;
+    const meta: FlamePageMeta = {
+      service: q.service,
+      // The page has no field of its own for it: the type says what the window's profile is.
+      type: window ? `${q.type} (${window})` : q.type,
+      title: `${q.service} ${q.type}`,
+      from: q.from,
+      to: q.to,
+      labels: sharedLabels(loaded.metas),
+      profiles: loaded.metas.length,
+      store: where,
+    };
+    return { profile: loaded.profile, meta, window, warnings: loaded.warnings };
   }
   let bytes: Uint8Array;
   try {
@@ -315,8 +335,13 @@ async function runPprof(profile: Profile, opts: OpenOptions, deps: OpenDeps): Pr
 }
 
 async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandContext): Promise<void> {
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
   if (opts.pprof || !result.page) return;
-  const what = result.profiles !== undefined && result.profiles > 1 ? `flame graph of ${result.profiles} merged profiles` : 'flame graph';
+  const what = result.window
+    ? `flame graph (${result.window})`
+    : result.profiles !== undefined && result.profiles > 1
+      ? `flame graph of ${result.profiles} merged profiles`
+      : 'flame graph';
   await reportPage({ ...result, page: result.page, pageBytes: result.pageBytes ?? 0 }, what, ctx);
 }
 

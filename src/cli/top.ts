@@ -1,12 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
-import { StoreError, StoreStatusError, UsageError } from '../errors.js';
-import { decodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { StoreError, UsageError } from '../errors.js';
+import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import type { FindQuery, ProfileStore, StoreProfileType } from '../store/store.js';
+import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
 import type { CommandContext } from './context.js';
-import { parseStoreType, resolveQuery } from './get.js';
+import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
@@ -19,8 +19,8 @@ export type FunctionTableFormat = (typeof FUNCTION_TABLE_FORMATS)[number];
 /** How many services' merged profiles are fetched from the store at once. */
 export const DEFAULT_TOP_CONCURRENCY = 4;
 
-/** The store query of `top`, for every service: everything but the service name. */
-export type ServiceWindowQuery = Omit<FindQuery, 'service'> & { readonly type: StoreProfileType };
+/** The store query of `top`, for every service: everything but the service name (the type may be allocs). */
+export type ServiceWindowQuery = Omit<WindowQuery, 'service'>;
 
 /** What `top` ranks: one type and window of every service (or the ones named), and how to show it. */
 export interface TopOptions {
@@ -42,6 +42,10 @@ export interface TopResult {
   readonly report: ServiceTopReport;
   /** Services that had no profiles of the type in the window, so have no column. */
   readonly empty: readonly string[];
+  /** What the ranked profile is made of, over all services (snapshots averaged per pod, deltas summed). */
+  readonly window: WindowSummary;
+  /** What the user should know about the window, one line each, naming the services concerned. */
+  readonly warnings: readonly string[];
 }
 
 interface TopArgs extends StoreFlagArgs {
@@ -70,10 +74,13 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
               "each function's flat value in that service. All services in the store, or those named with\n" +
               '--service. flat is the value of the samples whose innermost frame is the function, cum that\n' +
               'of the samples with the function anywhere on their stack. The window defaults to the last\n' +
-              '24 hours; -o json gives raw values (nanoseconds, bytes, counts).',
+              '24 hours; -o json gives raw values (nanoseconds, bytes, counts).\n\n' +
+              'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the\n' +
+              'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed.\n' +
+              '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
-          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs is stored as heap)' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs: the allocation deltas, stored as heap)' })
           .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
           .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
           .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' })
@@ -101,7 +108,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
 export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): TopOptions {
   const nodes = resolveNodes(args.nodes);
   const format = resolveFormat(args.output);
-  const type = parseStoreType(args.type ?? 'cpu');
+  const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to rank');
   const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
   let services: string[] | undefined;
@@ -138,9 +145,10 @@ export function resolveFormat(output: string | undefined): FunctionTableFormat {
 }
 
 /**
- * Fetches each service's merged profile for the window from the store (a few at a time; a
- * service without profiles is skipped), merges them and ranks the functions. Fails with a
- * StoreError when no service has a profile, UsageError for a sample type the profiles lack.
+ * Reads each service's window from the store (a few services at a time; a service without
+ * profiles is skipped) as it means (loadWindowProfile: snapshots averaged per pod, deltas and
+ * CPU profiles summed), merges the services and ranks the functions. Fails with a StoreError
+ * when no service has a profile, UsageError for a sample type the profiles lack.
  */
 export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
   const store = await openStore(opts.store);
@@ -148,36 +156,31 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
     const names = opts.services ?? (await store.services());
     const top = new TopByService(opts.sampleType);
     const empty: string[] = [];
+    let window: WindowSummary = { snapshotsPerPod: [], summed: 0, summedKind: 'profiles', split: false };
+    const warnedServices = new Map<string, string[]>();
     const step = Math.max(1, opts.concurrency);
     for (let i = 0; i < names.length; i += step) {
       deps.signal?.throwIfAborted();
       const batch = names.slice(i, i + step);
-      const profiles = await Promise.all(batch.map((service) => fetchServiceProfile(store, opts.query, service)));
+      const windows = await Promise.all(
+        batch.map((service) => loadWindowProfile(store, { ...opts.query, service }, { sampleType: opts.sampleType, signal: deps.signal })),
+      );
       // Added in service order, whatever order the answers came in: the same query gives the same result.
-      profiles.forEach((profile, j) => {
+      windows.forEach((w, j) => {
         const service = batch[j]!;
-        if (!profile) return void empty.push(service);
-        if (top.count === 0) checkSampleType(profile, opts.sampleType);
-        top.add(service, profile);
+        if (!w) return void empty.push(service);
+        if (top.count === 0) checkSampleType(w.profile, opts.sampleType);
+        top.add(service, w.profile);
+        window = combineWindowSummaries(window, w.summary);
+        for (const text of w.warnings) warnedServices.set(text, [...(warnedServices.get(text) ?? []), service]);
       });
     }
     if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
-    return { report: top.result(), empty };
+    const warnings = [...warnedServices].map(([text, services]) => `${text} (${services.length === 1 ? 'service' : 'services'} ${services.map((s) => `"${s}"`).join(', ')})`);
+    return { report: top.result(), empty, window, warnings };
   } finally {
     await store.close();
   }
-}
-
-/** The decoded merge of one service's window, or undefined when it has no profiles (404). */
-async function fetchServiceProfile(store: ProfileStore, query: ServiceWindowQuery, service: string): Promise<Profile | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.mergeQuery({ ...query, service });
-  } catch (err) {
-    if (err instanceof StoreStatusError && err.status === 404) return undefined;
-    throw err;
-  }
-  return decodeProfile(bytes, `the merged ${query.type} profile of service "${service}"`);
 }
 
 function checkSampleType(profile: Profile, sampleType: string | undefined): void {
@@ -201,6 +204,7 @@ function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
 
 async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
+  for (const w of result.warnings) await writeAll(io.stderr, `warning: ${w}\n`);
   // Only services the user named are worth a warning; most services lack some profile types.
   if (opts.services) {
     for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${s}" in the window; left out\n`);
@@ -210,6 +214,12 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
     return;
   }
   const q = opts.query;
-  const header = `Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`;
-  await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, [header]));
+  const header = [`Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
+  // Say what a row's value is when it is not simply the sum of the stored profiles.
+  if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
+  await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, header));
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

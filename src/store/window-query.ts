@@ -125,8 +125,8 @@ export interface WindowProfile {
   readonly summary: WindowSummary;
   /** One line each, without a service name (top adds it). */
   readonly warnings: readonly string[];
-  /** Every profile id used. */
-  readonly ids: readonly string[];
+  /** Every profile used, snapshots first. */
+  readonly metas: readonly ProfileMeta[];
 }
 
 /** Options of {@link loadWindowProfile}. */
@@ -171,7 +171,7 @@ export async function loadWindowProfile(store: ProfileStore, query: WindowQuery,
     profile,
     summary: { snapshotsPerPod: groups.map((g) => g.length), summed: sel.summed.length, summedKind: sel.summedKind, split: sel.split },
     warnings: windowWarnings(sel, profile, opts, 'averaged per pod'),
-    ids: [...sel.snapshots, ...sel.summed].map((m) => m.id),
+    metas: [...sel.snapshots, ...sel.summed],
   };
 }
 

@@ -28,14 +28,17 @@ let profefeStore: StoreOptions;
 let profefeIds: string[];
 const NOW = new Date();
 
-/** Uploads the files as service auth (heap), all labelled namespace=shop, each with its own version. */
+/**
+ * Uploads the files as service auth (heap), all labelled namespace=shop, each from its own pod
+ * with its own version: one snapshot per pod, so a window is the sum of the files.
+ */
 async function fill(store: LocalStore): Promise<string[]> {
   const ids: string[] = [];
   for (const [i, file] of files.entries()) {
     const meta = await store.upload({
       service: 'auth',
       type: 'heap',
-      labels: [{ key: 'namespace', value: 'shop' }, { key: 'version', value: `1.${i}` }],
+      labels: [{ key: 'namespace', value: 'shop' }, { key: 'pod', value: `auth-${i}` }, { key: 'version', value: `1.${i}` }],
       body: await readFile(file),
     });
     ids.push(meta.id);
@@ -77,7 +80,7 @@ describe('resolveOpenOptions', () => {
     ['a missing file with a profile name is files (and fails later, naming it)', () => ({ targets: ['cpu.pb.gz'] }), { kind: 'files', inputs: ['cpu.pb.gz'] }],
     ['anything else is a store id', () => ({ targets: ['c0ffee00000000000000'] }), { kind: 'ids', ids: ['c0ffee00000000000000'] }],
     ['--id is a store id whatever it looks like', () => ({ id: ['bucket/key.pb.gz'] }), { kind: 'ids', ids: ['bucket/key.pb.gz'] }],
-    ['--service and --type are a query (allocs is heap)', () => ({ service: 'auth', type: 'allocs', from: '2h' }), { kind: 'query', query: { service: 'auth', type: 'heap' } }],
+    ['--service and --type are a query (allocs: the allocs deltas)', () => ({ service: 'auth', type: 'allocs', from: '2h' }), { kind: 'query', query: { service: 'auth', type: 'allocs' } }],
   ])('%s', (_name, args, source) => {
     const opts = resolveOpenOptions(args(), { env }, NOW);
     expect(opts.source).toMatchObject(source);
@@ -188,7 +191,8 @@ describe('runOpen', () => {
     const data = await pageOf(out);
     expect(data.meta.title).toBe('auth heap');
     expect(field(data, 'Service')).toBe('auth');
-    expect(field(data, 'Type')).toBe('heap');
+    // Snapshots are averaged per pod, and the page says so.
+    expect(field(data, 'Type')).toBe('heap (average of 1 snapshot per pod, 3 pods)');
     expect(field(data, 'Window')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(field(data, 'Labels')).toBe('namespace=shop');
     expect(field(data, 'Merged profiles')).toBe('3');

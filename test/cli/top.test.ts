@@ -30,9 +30,16 @@ let env: NodeJS.ProcessEnv;
 const cpuFiles: Record<string, string[]> = {};
 const heapFiles: Record<string, string[]> = {};
 
+/**
+ * Each file as if from its own pod: a window's heap snapshots are averaged per pod, so with one
+ * snapshot per pod the window is the sum of the files, what go tool pprof shows for them.
+ */
 async function uploadAll(client: { upload: ProfefeClient['upload'] }, files: Record<string, string[]>, type: StoreProfileType): Promise<void> {
   for (const [service, list] of Object.entries(files)) {
-    for (const file of list) await client.upload({ service, type, labels: [{ key: 'version', value: '1.2' }], body: await readFile(file) });
+    for (const file of list) {
+      const labels = [{ key: 'pod', value: `${service}-${path.basename(file, '.pb.gz')}` }, { key: 'version', value: '1.2' }];
+      await client.upload({ service, type, labels, body: await readFile(file) });
+    }
   }
 }
 
@@ -94,6 +101,8 @@ describe('kubectl profefe top', () => {
     const args = ['top', '--type', 'heap', '--service', 'cache', '--service', 'auth', '--sample-type', 'alloc_space', '-l', 'version=1.2', '--nodes', '20', '-o', 'json'];
     const run = await runCli(args, { env });
     expect(run.code).toBe(0);
+    // Generated heap profiles, no allocs deltas: alloc_space is the snapshots' own (one line says so).
+    expect(run.stderr).toMatch(/^warning: no allocs deltas in the window .*averaged per pod \(services "cache", "auth"\)\n$/);
     const rows: JsonRow[] = JSON.parse(run.stdout.toString());
     await expectSameAsGo(rows, heapFiles, 'alloc_space');
     // Services in the order named.

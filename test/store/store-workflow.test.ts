@@ -143,6 +143,6 @@ describe('capture → store → get / merge', () => {
     const run = await runCli(['merge', '--service', 'nobody', '--type', 'cpu', '--profefe-hostport', server.url, '-o', path.join(dir, 'x.pb.gz')], { env });
     expect(run.code).toBe(1);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^error: .*nothing found/);
+    expect(run.stderr).toMatch(/^error: no cpu profiles of service "nobody" between \S+ and \S+ in profefe at http:/);
   });
 });
