@@ -14,6 +14,8 @@ import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { decodeProfile } from '../../src/pprof/index.js';
+import { resolveCaptureOptions, runCapture } from '../../src/cli/capture.js';
+import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
 
 let dir: string;
 let modern: GoTarget;
@@ -99,6 +101,14 @@ describe('deltas of cumulative profiles', () => {
         expect({ type, sampleIndex, rows: ours.rows, total: ours.total }).toEqual({ type, sampleIndex, rows: go.rows, total: go.total });
       }
     }
+  }, 30_000);
+
+  test('a server delta may take the whole window plus the grace time, like a CPU profile', async () => {
+    // The grace is shorter than the window: before deltas had their own timeout, a delta request
+    // was allowed only max(grace, window) and a 2 s server delta timed out.
+    const opts = resolveCaptureOptions({ pods: ['modern-1'], type: ['allocs'], seconds: 2, 'output-dir': path.join(dir, 'out-grace') }, env());
+    const result = await runCapture({ ...opts, graceMs: 1000 }, { env: env(), access: resolveKubeAccess(opts.kube, env()) });
+    expect(result.outcomes).toMatchObject([{ type: 'allocs', ok: true }]);
   }, 30_000);
 
   test('uploads say which delta they are: delta=server or delta=client, and allocs also profile=allocs', async () => {

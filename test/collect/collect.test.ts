@@ -239,6 +239,15 @@ describe('kubectl profefe collect', () => {
     expect(calls.sort()).toEqual(['/api/v1/namespaces', '/api/v1/pods']);
   });
 
+  test('--round-timeout must be longer than the capture window when a round takes CPU profiles or deltas', () => {
+    const env = { KUBECONFIG: kubeconfig, HOME: dir };
+    const resolve = (type: string[]) => () => resolveCollectOptions({ once: true, seconds: 10, 'round-timeout': '10s', type } as never, env);
+    expect(resolve(['allocs'])).toThrow('--round-timeout must be longer than the 10s capture window of allocs (--seconds)');
+    expect(resolve(['cpu', 'heap', 'mutex'])).toThrow('--round-timeout must be longer than the 10s capture window of cpu, mutex (--seconds)');
+    // Snapshots take no window.
+    expect(resolve(['heap', 'goroutine'])().roundTimeoutMs).toBe(10_000);
+  });
+
   test('--once exits non-zero when nothing could be collected', async () => {
     const { result } = await collect(baseArgs({ once: true, connect: 'direct', namespace: 'nowhere', 'profefe-hostport': server.url }));
     expect(result.exitCode).toBe(1);
