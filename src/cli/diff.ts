@@ -108,9 +108,10 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               'The functions whose value changed most from BASE to TARGET, like\n' +
               '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by\n' +
               'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
-              'profile files, or store ids when no such file exists. With --service each side is the merge\n' +
-              'of a window of stored profiles: the base takes --base-from/--base-to/--base-label, each\n' +
-              'defaulting to the value of --from/--to/--label.\n\n' +
+              'profile files, or store ids when no such file exists. With --service each side is a window\n' +
+              'of stored profiles (snapshots averaged per pod, deltas and CPU profiles summed, as in top):\n' +
+              'the base takes --base-from/--base-to/--base-label, each defaulting to the value of\n' +
+              '--from/--to/--label.\n\n' +
               'With --html the changes are a self-contained flame graph page instead, opened like\n' +
               '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
               'target values (so removed code still shows), red where the target grew and blue where it\n' +

@@ -89,7 +89,10 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               '(click to zoom, search), a top table and a switch between sample types. The page needs no\n' +
               'network. It opens in $BROWSER, else xdg-open (open on macOS). A TARGET that is not a\n' +
               'file, directory, glob or path is taken as a profile id in the store. --pprof hands the\n' +
-              'profile to `go tool pprof -http` instead (needs Go).',
+              'profile to `go tool pprof -http` instead (needs Go). A store window shows snapshots (heap in\n' +
+              'use, goroutine) as their average per pod and sums the deltas (allocs, block, mutex), and\n' +
+              'the page says so; --type heap has in-use memory from the snapshots and allocations from the\n' +
+              'allocs deltas.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the page to FILE.html (default: a new temporary file)' })

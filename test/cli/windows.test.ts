@@ -112,6 +112,17 @@ describe('capture, then the local store', () => {
     expect(table.stdout.toString().split('\n')[1]).toBe('In-use: average of 1 snapshot; allocations: sum of 1 delta');
   }, 60_000);
 
+  test('one round: get --type allocs lists the allocs delta only, --type heap both heap profiles', async () => {
+    const list = async (type: string) => {
+      const run = await runCli(['get', 'profiles', '--service', 'cap', '--type', type, '-o', 'json', ...store()], { env: env() });
+      expect(run.code).toBe(0);
+      return (JSON.parse(run.stdout.toString()) as { labels: Record<string, string> }[]).map((m) => ({ delta: m.labels.delta, profile: m.labels.profile }));
+    };
+    expect(await list('allocs')).toEqual([{ delta: 'server', profile: 'allocs' }]);
+    expect(await list('heap')).toEqual(expect.arrayContaining([{ delta: 'server', profile: 'allocs' }, { delta: undefined, profile: undefined }]));
+    expect(await list('heap')).toHaveLength(2);
+  });
+
   test('one round: merge --type heap is the heap snapshot alone, not heap + allocs', async () => {
     const out = path.join(dir, 'merged-heap.pb.gz');
     const run = await runCli(['merge', '--service', 'cap', '--type', 'heap', '-o', out, ...store()], { env: env() });
