@@ -33,7 +33,7 @@ export type ProfileRole = 'snapshot' | 'delta' | 'sum';
 /** Ids per `GET /api/0/profiles/id1+id2+...`: few enough that the path stays under proxies' 8 KiB request-line limits. */
 export const MAX_IDS_PER_REQUEST = 100;
 const MAX_ID_PATH_CHARS = 6000;
-/** Pods' profiles fetched at once. */
+/** Store requests in flight for one window: chunks of a sum, or pods of an average (each pod's chunks one at a time). */
 const FETCH_CONCURRENCY = 4;
 
 /** profefe's type for a query type: allocs are stored as heap. */
@@ -270,13 +270,13 @@ export function chunkIds(ids: readonly string[]): string[][] {
   return chunks;
 }
 
-/** The profiles merged (pprof's sum): one store merge per chunk of ids, the chunks merged here. */
-async function mergeByIds(store: ProfileStore, ids: readonly string[], signal?: AbortSignal): Promise<Profile> {
+/** The profiles merged (pprof's sum): one store merge per chunk of ids, `concurrency` at a time, the chunks merged here. */
+async function mergeByIds(store: ProfileStore, ids: readonly string[], signal?: AbortSignal, concurrency = FETCH_CONCURRENCY): Promise<Profile> {
   const chunks = chunkIds(ids);
   const merger = new ProfileMerger();
-  for (let i = 0; i < chunks.length; i += FETCH_CONCURRENCY) {
+  for (let i = 0; i < chunks.length; i += concurrency) {
     signal?.throwIfAborted();
-    const batch = chunks.slice(i, i + FETCH_CONCURRENCY);
+    const batch = chunks.slice(i, i + concurrency);
     const answers = await Promise.all(batch.map((chunk) => store.mergeIds(chunk)));
     // In chunk order, whatever order the answers came in: the same window gives the same profile.
     answers.forEach((bytes, j) => merger.add(decodeProfile(bytes, describeChunk(batch[j]!)), describeChunk(batch[j]!)));
@@ -290,7 +290,7 @@ async function averagePerPod(store: ProfileStore, groups: readonly (readonly Pro
   for (let i = 0; i < groups.length; i += FETCH_CONCURRENCY) {
     signal?.throwIfAborted();
     const batch = groups.slice(i, i + FETCH_CONCURRENCY);
-    const merged = await Promise.all(batch.map((g) => mergeByIds(store, g.map((m) => m.id), signal)));
+    const merged = await Promise.all(batch.map((g) => mergeByIds(store, g.map((m) => m.id), signal, 1)));
     merged.forEach((p, j) => merger.add(scaleProfile(p, 1 / batch[j]!.length), `the average of ${podName(batch[j]![0]!)}`));
   }
   return merger.result();
