@@ -12,6 +12,7 @@ import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
@@ -231,7 +232,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: strin
 }
 
 async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
   const ok = result.outcomes.filter((o) => o.ok).length;
   const failed = result.outcomes.length - ok;

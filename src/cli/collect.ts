@@ -14,6 +14,7 @@ import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import type { IOStreams } from './io.js';
 import { writeAll } from './io.js';
+import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -261,7 +262,8 @@ type LineWriter = (json: Record<string, unknown>, text: string) => Promise<void>
 
 /** JSON lines for log collectors when stdout is not a terminal, readable lines when it is. */
 function lineWriter(io: IOStreams): LineWriter {
-  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? text : JSON.stringify(json)) + '\n');
+  // Pod names, annotations and error bodies are not ours: escaped for a terminal, and in JSON.
+  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? escapeTerminal(text) : jsonForTerminal(json)) + '\n');
 }
 
 function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {

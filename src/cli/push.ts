@@ -6,6 +6,7 @@ import { drainSpool, Spool, type PushOutcome } from '../store/spool.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 export interface PushOptions {
@@ -52,7 +53,7 @@ async function renderPush(outcomes: PushOutcome[], opts: PushOptions, ctx: Comma
     await writeAll(ctx.io.stderr, `Nothing to push: the spool ${opts.store.spoolDir} is empty.\n`);
     return;
   }
-  const rows = [['PROFILE', 'RESULT', 'DETAIL'], ...outcomes.map((o) => [o.name, o.result, o.detail])];
+  const rows = [['PROFILE', 'RESULT', 'DETAIL'], ...outcomes.map((o) => [o.name, o.result, o.detail].map(escapeTerminal))];
   const uploaded = outcomes.filter((o) => o.result === 'uploaded').length;
   await writeAll(ctx.io.stdout, `${alignColumns(rows)}\n${uploaded} of ${outcomes.length} spooled profiles uploaded to ${describeStore(opts.store)}\n`);
   if (uploaded === 0) ctx.exitCode = ExitCode.failure;

@@ -9,6 +9,7 @@ import type { CommandContext } from './context.js';
 import { parseStoreType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 /** Output formats of `top` and `diff`. */
@@ -203,13 +204,13 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
   const { io } = ctx;
   // Only services the user named are worth a warning; most services lack some profile types.
   if (opts.services) {
-    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${s}" in the window; left out\n`);
+    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${escapeTerminal(s)}" in the window; left out\n`);
   }
   if (opts.format === 'json') {
     await writeAll(io.stdout, renderServiceTopJson(result.report, opts.nodes));
     return;
   }
   const q = opts.query;
-  const header = `Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`;
+  const header = `Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`;
   await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, [header]));
 }

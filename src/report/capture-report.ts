@@ -1,6 +1,7 @@
 import type { CaptureOutcome } from '../capture/engine.js';
 import type { SkippedPod } from '../kube/pods.js';
 import { alignColumns } from './columns.js';
+import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 import { formatSize } from './units.js';
 
 /** What `kubectl profefe capture` did, for the summary table and `-o json`. */
@@ -28,7 +29,8 @@ export function renderCaptureTable(s: CaptureSummary): string {
     ]);
   }
   for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `skipped: ${p.reason}`]);
-  return alignColumns(rows) + '\n' + summaryLine(s) + '\n';
+  // Names, annotations and pod error bodies come from whoever may create pods.
+  return alignColumns(rows.map((r) => r.map(escapeTerminal))) + '\n' + summaryLine(s) + '\n';
 }
 
 /** One line: how many profiles were captured, failed and skipped, and how long it took. */
@@ -56,5 +58,5 @@ export function captureJson(s: CaptureSummary): string {
     ms: o.ms,
   }));
   const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason }));
-  return JSON.stringify({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, null, 2) + '\n';
+  return jsonForTerminal({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, 2) + '\n';
 }
