@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { safePathSegment } from '../files/safe-segment.js';
 import type { CapturedProfile, Sink } from './engine.js';
 
 /**
@@ -11,7 +12,8 @@ export class LocalSink implements Sink {
   constructor(private readonly dir: string) {}
 
   async write(p: CapturedProfile): Promise<string> {
-    const base = path.join(this.dir, safeName(p.target.service), p.type, `${safeName(p.target.namespace)}.${safeName(p.target.pod)}.${utcStamp(p.takenAt)}`);
+    // Service, namespace and pod come from the cluster: one safe segment each, so never ../ or a separator.
+    const base = path.join(this.dir, safePathSegment(p.target.service), p.type, `${safePathSegment(p.target.namespace)}.${safePathSegment(p.target.pod)}.${utcStamp(p.takenAt)}`);
     let file = `${base}.pb.gz`;
     // Two captures of one pod within a second (repeated runs) must not overwrite each other.
     for (let n = 2; await exists(file); n++) file = `${base}-${n}.pb.gz`;
@@ -23,10 +25,6 @@ export class LocalSink implements Sink {
 /** `20261125T150102Z`: sorts by time, readable, and valid in file names everywhere. */
 export function utcStamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-}
-
-function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
 }
 
 async function exists(file: string): Promise<boolean> {
