@@ -2,7 +2,7 @@ import { decodeProfile } from '../pprof/index.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import type { Agent } from 'node:http';
-import { FetchError, getOverTunnel, tunnelAgent } from './http-over-tunnel.js';
+import { ByteBudget, FetchError, getOverTunnel, tunnelAgent, type ResponseLimits, type TunnelResponse } from './http-over-tunnel.js';
 import { parseProfileType, profilePath, type ProfileType } from './profile-types.js';
 
 /** A validated profile, as handed to a sink. */
@@ -38,7 +38,16 @@ export interface CaptureOptions {
    * profiles of a fleet are not all taken at the same instant. 0: start as soon as possible.
    */
   readonly spreadMs?: number;
+  /** Largest answer read from one pod request, in bytes (default {@link DEFAULT_MAX_PROFILE_BYTES}). */
+  readonly maxProfileBytes?: number;
+  /** Bytes of answers held at once, all pods together (default {@link DEFAULT_MAX_BUFFERED_BYTES}). */
+  readonly maxBufferedBytes?: number;
 }
+
+/** A Go heap profile of a large service is a few MiB gzipped (tens of MiB inflated). */
+export const DEFAULT_MAX_PROFILE_BYTES = 32 * 2 ** 20;
+/** Keeps a capture of many pods, some hostile, within a collector's memory limit. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 2 ** 20;
 
 export interface CaptureDeps {
   readonly tunnel: Tunnel;
@@ -66,6 +75,7 @@ const DEFAULT_GRACE_MS = 10_000;
  */
 export async function captureTargets(targets: readonly CaptureTarget[], opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
   const results: CaptureOutcome[][] = new Array(targets.length);
+  const limits: ResponseLimits = { maxBytes: opts.maxProfileBytes ?? DEFAULT_MAX_PROFILE_BYTES, budget: new ByteBudget(opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES) };
   let next = 0;
   const started = Date.now();
   const worker = async () => {
@@ -73,7 +83,7 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
       const i = next++;
       if (opts.spreadMs) await waitUntil(started + (i / targets.length) * opts.spreadMs, combinedSignal(deps));
       if (deps.signal?.aborted || deps.deadline?.aborted) break;
-      results[i] = await capturePod(targets[i]!, opts, deps);
+      results[i] = await capturePod(targets[i]!, opts, deps, limits);
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.concurrency), targets.length) }, worker));
@@ -90,15 +100,15 @@ export function typesFor(target: CaptureTarget, opts: Pick<CaptureOptions, 'type
   return opts.types.filter((t) => !wanted || wanted.includes(t));
 }
 
-async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
+async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps, limits: ResponseLimits): Promise<CaptureOutcome[]> {
   const types = typesFor(target, opts);
-  const cpu = types.includes('cpu') ? captureOne(target, 'cpu', opts, deps) : undefined;
+  const cpu = types.includes('cpu') ? captureOne(target, 'cpu', opts, deps, limits) : undefined;
   const done = new Map<ProfileType, CaptureOutcome>();
   // The quick profiles go one after another over one kept-alive connection.
   const agent = tunnelAgent(deps.tunnel, endpointOf(target), combinedSignal(deps));
   try {
     for (const type of types) {
-      if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps, agent));
+      if (type !== 'cpu') done.set(type, await captureOne(target, type, opts, deps, limits, agent));
     }
   } finally {
     agent.destroy();
@@ -116,7 +126,7 @@ function combinedSignal(deps: CaptureDeps): AbortSignal | undefined {
   return deps.signal ? AbortSignal.any([deps.signal, deps.deadline]) : deps.deadline;
 }
 
-async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, agent?: Agent): Promise<CaptureOutcome> {
+async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, limits: ResponseLimits, agent?: Agent): Promise<CaptureOutcome> {
   const started = Date.now();
   const takenAt = (deps.now ?? (() => new Date()))();
   const path = profilePath(target.path, type, opts.seconds);
@@ -125,15 +135,15 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   const endpoint = endpointOf(target);
   const signal = combinedSignal(deps);
   let outcome: CaptureOutcome;
+  let res: TunnelResponse | undefined;
   try {
-    let res;
     try {
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent, limits);
     } catch (err) {
       // One more try, on a new connection, when the tunnel broke; a refusal, a timeout or an
       // abort is final.
       if (!isTransient(err) || signal?.aborted) throw err;
-      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+      res = await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent, limits);
     }
     if (res.status !== 200) {
       const firstLine = res.body.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 120);
@@ -147,6 +157,8 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
     if (deps.signal?.aborted) throw deps.signal.reason;
     const error = deps.deadline?.aborted ? 'stopped at the round deadline' : oneLine((err as Error).message);
     outcome = { target, type, ok: false, error, ms: Date.now() - started };
+  } finally {
+    res?.release();
   }
   deps.onOutcome?.(outcome);
   return outcome;

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
 import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { resolveEngineFlags } from './capture.js';
+import { ENGINE_LIMIT_FLAGS, resolveEngineFlags } from './capture.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -38,6 +38,10 @@ export interface CollectOptions {
   readonly metricsAddr?: string;
   readonly store: StoreOptions;
   readonly labelsFromPod: string[];
+  /** --max-profile-size, in bytes. */
+  readonly maxProfileBytes: number;
+  /** --max-buffered-size, in bytes. */
+  readonly maxBufferedBytes: number;
 }
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
@@ -53,6 +57,8 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
   'round-timeout'?: string;
   'metrics-addr'?: string;
   'label-from-pod'?: string[];
+  'max-profile-size'?: number;
+  'max-buffered-size'?: number;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -82,7 +88,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'help'], 'Options:')
+          .options(ENGINE_LIMIT_FLAGS)
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -100,7 +107,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
 
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectOptions {
-  const { types, seconds, concurrency } = resolveEngineFlags(args, 64);
+  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, 64);
   const connect = args.connect;
   if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
   const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
@@ -126,6 +133,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     metricsAddr: args['metrics-addr'] || undefined,
     store: resolveStoreOptions(args, env),
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
+    maxProfileBytes,
+    maxBufferedBytes,
   };
 }
 
@@ -223,13 +232,24 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       else rejected++;
     }, true);
     const logs: Promise<void>[] = [];
+    // A pod with unusable annotations fails alone, every round, so that someone notices.
+    for (const p of discovery.skipped.filter((s) => s.invalid)) {
+      logs.push(log({ time: new Date().toISOString(), namespace: p.namespace, pod: p.pod, result: 'failed', error: p.reason }, `${p.namespace}/${p.pod}: failed: ${p.reason}`));
+    }
     let outcomes: CaptureOutcome[];
     try {
       outcomes = await captureTargets(
         discovery.targets,
         // With --interval the pods' starts are spread over the round, leaving room for the last
         // CPU profile; --once (a CronJob) wants the round over as soon as possible.
-        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - opts.seconds * 1000 - 15_000) },
+        {
+          types: opts.types,
+          seconds: opts.seconds,
+          concurrency: opts.concurrency,
+          spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - opts.seconds * 1000 - 15_000),
+          maxProfileBytes: opts.maxProfileBytes,
+          maxBufferedBytes: opts.maxBufferedBytes,
+        },
         {
           tunnel: tunnel!,
           sink,
