@@ -1,5 +1,5 @@
-import { StoreStatusError } from '../errors.js';
-import type { Spool } from '../store/spool.js';
+import { safePathSegment } from '../files/safe-segment.js';
+import { isProfileRefusal, UPLOAD_ID_LABEL, uploadIdOf, type Spool } from '../store/spool.js';
 import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
 import type { CapturedProfile, Sink } from './engine.js';
 import { utcStamp } from './local-sink.js';
@@ -11,12 +11,13 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
 }
 
 /**
- * The labels kubectl-profefe puts on an upload: where the profile came from, plus the pod
- * labels named with --label-from-pod (a version label, say). Sorted by key, like profefe.
+ * The labels kubectl-profefe puts on an upload: where the profile came from, the upload id
+ * (a hash of the bytes, which makes a second upload of the same profile recognisable), plus
+ * the pod labels named with --label-from-pod (a version label, say). Sorted by key, like profefe.
  */
 export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
   const t = p.target;
-  const labels: Record<string, string> = { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe' };
+  const labels: Record<string, string> = { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) };
   if (t.container) labels.container = t.container;
   if (t.node) labels.node = t.node;
   if (p.type === 'allocs') labels.profile = 'allocs';
@@ -31,8 +32,9 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
 
 /**
  * Uploads each profile to a store. Nothing is lost: when the store cannot take it (down, 5xx
- * after the client's retries) the profile goes to the spool for `kubectl profefe push`; when it
- * refuses it (4xx, e.g. a profile with no samples) it is kept in the spool's rejected/ folder.
+ * after the client's retries, a refused token, 429) the profile goes to the spool for
+ * `kubectl profefe push`; when it says the profile is invalid (400 or 413, e.g. a profile with
+ * no samples) it is kept in the spool's rejected/ folder.
  * Either way the capture fails with a message that says why and where the file is.
  */
 export class StoreSink implements Sink {
@@ -55,8 +57,9 @@ export class StoreSink implements Sink {
       return `profefe id ${meta.id}`;
     } catch (err) {
       if (!this.spool) throw err;
-      const name = `${utcStamp(p.takenAt)}.${p.target.namespace}.${p.target.pod}.${p.type}`;
-      const rejected = err instanceof StoreStatusError && err.status >= 400 && err.status < 500;
+      // The spool adds the upload id: two captures of one pod in the same second stay apart.
+      const name = `${utcStamp(p.takenAt)}.${safePathSegment(p.target.namespace)}.${safePathSegment(p.target.pod)}.${p.type}`;
+      const rejected = isProfileRefusal(err);
       const kept = await this.spool.add(name, req, { rejected });
       this.onUpload?.(rejected ? 'rejected' : 'spooled');
       const why = (err as Error).message;

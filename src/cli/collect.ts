@@ -42,6 +42,8 @@ export interface CollectOptions {
   readonly maxProfileBytes: number;
   /** --max-buffered-size, in bytes. */
   readonly maxBufferedBytes: number;
+  /** How long each round may spend pushing the spool (beside the captures, not in their time). */
+  readonly spoolTimeoutMs: number;
 }
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
@@ -59,6 +61,7 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
   'label-from-pod'?: string[];
   'max-profile-size'?: number;
   'max-buffered-size'?: number;
+  'spool-timeout'?: string;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -73,7 +76,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
               'namespaces unless -n is given; one paged list call per round) and uploads to the store\n' +
               '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed at the next\n' +
-              'round. profefe.com/types=cpu,heap on a pod limits what is fetched from it. Prints one line per\n' +
+              'round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what is fetched from it. Prints one line per\n' +
               'capture (JSON when stdout is not a terminal) and a summary per round. SIGTERM ends cleanly.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
@@ -88,8 +91,9 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
+          .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -115,7 +119,9 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   const jitter = args.jitter ?? 0.1;
   if (!(jitter >= 0 && jitter <= 1)) throw new UsageError(`--jitter must be between 0 and 1, got ${args.jitter}`);
   const roundTimeoutMs = args['round-timeout'] ? parseDuration(args['round-timeout'], '--round-timeout') : args.once ? 300_000 : intervalMs;
-  if (roundTimeoutMs < seconds * 1000) throw new UsageError(`--round-timeout must leave room for a ${seconds}s CPU profile`);
+  if (types.includes('cpu') && roundTimeoutMs < seconds * 1000) throw new UsageError(`--round-timeout must leave room for a ${seconds}s CPU profile`);
+  const spoolTimeoutMs = parseDuration(args['spool-timeout'] ?? '30s', '--spool-timeout');
+  if (spoolTimeoutMs <= 0) throw new UsageError('--spool-timeout must be positive');
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -135,6 +141,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,
     maxBufferedBytes,
+    spoolTimeoutMs,
   };
 }
 
@@ -209,7 +216,9 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     let uploaded = 0;
     let spooled = 0;
     let rejected = 0;
-    const pushed = (await drainSpool(spool, store)).filter((o) => o.result === 'uploaded').length;
+    // The spool is pushed beside the round, within its own budget: a store that is down cannot
+    // eat the time the captures have.
+    const pushing = pushSpool();
     let discovery;
     try {
       discovery = await discoverPods(api, { names: [], namespace: access.namespace, allNamespaces: access.allNamespaces, labelSelector: opts.labelSelector }, { signal: deps.signal });
@@ -222,6 +231,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     } catch (err) {
       if (deps.signal.aborted) return undefined;
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
+      const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
       return { pods: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
@@ -266,6 +276,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       throw err;
     }
     await Promise.all(logs);
+    const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
     const summary = { pods: discovery.targets.length, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
@@ -275,6 +286,21 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
     );
     return summary;
+  }
+
+  /** Pushes the spool within --spool-timeout; logs what it quarantined; resolves to how many it uploaded. */
+  async function pushSpool(): Promise<number> {
+    try {
+      const outcomes = await drainSpool(spool, store, { deadline: AbortSignal.any([deps.signal, AbortSignal.timeout(opts.spoolTimeoutMs)]) });
+      for (const o of outcomes.filter((x) => x.result === 'quarantined' || x.result === 'rejected')) {
+        await log({ time: new Date().toISOString(), event: 'spool', name: o.name, result: o.result, detail: o.detail }, `spool: ${o.name} ${o.result}: ${o.detail}`);
+      }
+      return outcomes.filter((o) => o.result === 'uploaded').length;
+    } catch (err) {
+      // The spool folder itself failed (a full or read-only disk): the round goes on.
+      await log({ time: new Date().toISOString(), event: 'spool', result: 'failed', error: (err as Error).message }, `spool: failed: ${(err as Error).message}`);
+      return 0;
+    }
   }
 }
 

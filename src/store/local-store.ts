@@ -19,6 +19,7 @@ import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
   STORE_PROFILE_TYPES,
+  UPLOAD_ID_LABEL,
   type FindQuery,
   type ProfileMeta,
   type ProfileStore,
@@ -97,6 +98,8 @@ export class LocalStore implements ProfileStore {
   private closed = false;
   /** Uploads under way, which close() lets finish. */
   private readonly uploading = new Set<Promise<unknown>>();
+  /** Uploads under way by upload_id label, so that a second copy waits for the first and gets its meta. */
+  private readonly uploadingIds = new Map<string, Promise<ProfileMeta>>();
   private dropped = 0;
 
   private constructor(
@@ -156,9 +159,24 @@ export class LocalStore implements ProfileStore {
     } catch (err) {
       return Promise.reject(err);
     }
+    // The same profile again (a retried push): the first copy's meta, nothing stored twice. Same
+    // service, type and size, so a label copied onto other bytes is not taken for a duplicate.
+    const uploadId = req.labels.find((l) => l.key === UPLOAD_ID_LABEL)?.value;
+    if (uploadId !== undefined) {
+      const stored = this.index.getByUploadId(uploadId);
+      if (stored && !this.isExpired(stored) && stored.service === req.service && stored.type === req.type && stored.size === req.body.length) {
+        return Promise.resolve(toMeta(stored));
+      }
+      const inFlight = this.uploadingIds.get(uploadId);
+      if (inFlight) return inFlight.catch(() => this.upload(req));
+    }
     const p = this.writeProfile(req);
     this.uploading.add(p);
-    const forget = () => this.uploading.delete(p);
+    if (uploadId !== undefined) this.uploadingIds.set(uploadId, p);
+    const forget = () => {
+      this.uploading.delete(p);
+      if (uploadId !== undefined && this.uploadingIds.get(uploadId) === p) this.uploadingIds.delete(uploadId);
+    };
     p.then(forget, forget);
     return p;
   }
