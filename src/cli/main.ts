@@ -26,6 +26,9 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // removes its listener when done, so the default leak warning at 10 would only mislead.
   setMaxListeners(0, signal);
   const ctx: CommandContext = { io, env, signal, exitCode: ExitCode.ok };
+  // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
+  const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
+  if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
   let commandName = '';
   let helpText = '';
   const parser = yargs([...argv])

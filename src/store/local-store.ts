@@ -10,10 +10,11 @@
  *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
  *   .lock                           pid of the process that has the store open
  */
-import { mkdir, open, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
-import { writeFileAtomic } from '../files/atomic-write.js';
+import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
+import { validateInProcess, type ValidateProfile } from './profile-validator.js';
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
@@ -42,6 +43,16 @@ export interface LocalStoreOptions {
   readonly now?: () => Date;
   /** How often expired profiles are deleted from disk while open (default 5 min, badger's GC period; 0: only at open and on `sweep()`). Expired profiles are hidden from reads at once either way. */
   readonly sweepIntervalMs?: number;
+  /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
+  readonly validate?: ValidateProfile;
+}
+
+/** What {@link LocalStore.open} found left behind by a process that died mid-write, and removed. */
+export interface StoreCleanup {
+  /** Blobs no index line names (written, then the process died before indexing them). */
+  readonly orphanBlobs: number;
+  /** Temporary files of writes that never finished. */
+  readonly tempFiles: number;
 }
 
 /** One line of index.jsonl. */
@@ -82,8 +93,11 @@ const openDirs = new Set<string>();
  *   arrays sorted by created_at (see ProfileIndex).
  * - Uploads are validated like profefe's collector and may run concurrently: index lines are
  *   appended in batches by one writer, and an upload resolves once its line is written.
- * - Crash safety: blobs are written via rename; a torn last index line is dropped at open.
- *   Nothing is fsynced, so a machine crash can lose the last uploads, never corrupt the rest.
+ * - Crash safety: blobs are written via rename, fsynced; index lines are fsynced before an
+ *   upload is acknowledged; a torn last index line is dropped at open, and blobs no line names
+ *   (a kill between the two writes) and temporary files are removed at open (cleanedAtOpen).
+ * - Idempotent: an upload carrying the upload_id label of a stored profile (same service, type
+ *   and size) returns that profile's meta instead of a second copy.
  * - One process at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
  *   taken over.
  */
@@ -101,6 +115,8 @@ export class LocalStore implements ProfileStore {
   /** Uploads under way by upload_id label, so that a second copy waits for the first and gets its meta. */
   private readonly uploadingIds = new Map<string, Promise<ProfileMeta>>();
   private dropped = 0;
+  private cleanup: StoreCleanup = { orphanBlobs: 0, tempFiles: 0 };
+  private validate: ValidateProfile = validateInProcess;
 
   private constructor(
     /** The store directory, resolved. */
@@ -128,8 +144,11 @@ export class LocalStore implements ProfileStore {
       const store = new LocalStore(root, handle, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
       store.indexBytes = goodBytes;
       store.dropped = dropped;
+      if (opts.validate) store.validate = opts.validate;
       for (const e of entries) store.index.add(e, true);
       store.index.finishBulk();
+      // We hold the lock: whatever no index line names was left by a process that died mid-write.
+      store.cleanup = await removeLeftovers(root, new Set(entries.map((e) => e.file)));
       await store.sweep();
       const every = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
       if (store.retentionMs > 0 && every > 0) {
@@ -186,26 +205,22 @@ export class LocalStore implements ProfileStore {
     return this.dropped;
   }
 
+  /** What open removed: leftovers of a process killed mid-write (see {@link StoreCleanup}). */
+  get cleanedAtOpen(): StoreCleanup {
+    return this.cleanup;
+  }
+
   private async writeProfile(req: UploadRequest): Promise<ProfileMeta> {
     if (req.service === '') throw new StoreStatusError('bad request: missing "service"', 400);
     if (!(STORE_PROFILE_TYPES as readonly string[]).includes(req.type)) {
       throw new StoreStatusError('bad request: unknown profile type', 400);
     }
     let createdNs: bigint | undefined;
+    let body = req.body;
     if (req.type !== 'trace') {
-      let timeNanos: number | bigint;
-      try {
-        const profile = decodeProfile(req.body);
-        if (profile.sample.length === 0) {
-          throw new StoreStatusError('malformed profile (could not parse pprof profile: profile is empty: no samples)', 400);
-        }
-        timeNanos = profile.timeNanos;
-      } catch (err) {
-        if (err instanceof StoreStatusError) throw err;
-        throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
-      }
-      const t = typeof timeNanos === 'bigint' ? timeNanos : BigInt(Math.trunc(timeNanos));
-      if (t > 0n) createdNs = t;
+      const check = await this.validate(body);
+      body = check.body;
+      if (check.timeNanos > 0n) createdNs = check.timeNanos;
     }
     const uploadedAt = this.now();
     const fallback = req.createdAt ?? uploadedAt;
@@ -213,7 +228,7 @@ export class LocalStore implements ProfileStore {
     createdNs ??= BigInt(fallback.getTime()) * 1_000_000n;
 
     const id = newProfileId(uploadedAt);
-    const ext = req.type === 'trace' ? '.trace' : req.body[0] === GZIP[0] && req.body[1] === GZIP[1] ? '.pb.gz' : '.pb';
+    const ext = req.type === 'trace' ? '.trace' : body[0] === GZIP[0] && body[1] === GZIP[1] ? '.pb.gz' : '.pb';
     // Characters 16-17 come from the counter, so consecutive uploads spread over 1024 directories.
     const file = `blobs/${id.slice(16, 18)}/${id}${ext}`;
     const createdMs = Number(floorDiv(createdNs, 1_000_000n));
@@ -226,11 +241,11 @@ export class LocalStore implements ProfileStore {
       createdSubMs: Number(createdNs - BigInt(createdMs) * 1_000_000n),
       uploadedMs: uploadedAt.getTime(),
       file,
-      size: req.body.length,
+      size: body.length,
     });
     const blob = path.join(this.dir, file);
     try {
-      await writeFileAtomic(blob, req.body);
+      await writeFileAtomic(blob, body);
       await this.append(entry);
     } catch (err) {
       await rm(blob, { force: true }).catch(() => undefined);
@@ -406,6 +421,8 @@ export class LocalStore implements ProfileStore {
         const text = batch.map((p) => serializeEntry(p.entry)).join('');
         try {
           await this.handle.appendFile(text);
+          // An upload is acknowledged once its line is on disk (one fsync per batch).
+          await this.handle.sync();
           this.indexBytes += Buffer.byteLength(text);
         } catch (err) {
           // Cut off a partial write so that the next append starts on a line of its own.
@@ -441,15 +458,30 @@ export class LocalStore implements ProfileStore {
 }
 
 /**
- * Go's pprof parser's words for a body it rejects, from our decoder's reason. Go also accepts
- * legacy text profiles, which we reject as unrecognized.
+ * Removes what a process killed mid-write left in the store: blobs no index line names (the
+ * blob was renamed into place, the index line never appended) and temporary files. Only called
+ * with the lock held, so no other process can be writing.
  */
-function goParseFailure(err: unknown): string {
-  const m = err instanceof Error ? err.message : '';
-  if (m.startsWith('empty input')) return 'parsing profile: empty input file';
-  if (m.includes('concatenated profiles')) return 'parsing profile: concatenated profiles detected';
-  if (m.startsWith('truncated gzip')) return 'decompressing profile: unexpected EOF';
-  return 'parsing profile: unrecognized profile format';
+async function removeLeftovers(root: string, indexed: ReadonlySet<string>): Promise<StoreCleanup> {
+  let orphanBlobs = 0;
+  let tempFiles = 0;
+  const remove = async (rel: string, temp: boolean) => {
+    await rm(path.join(root, rel), { force: true });
+    if (temp) tempFiles++;
+    else orphanBlobs++;
+  };
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (TEMP_FILE_PATTERN.test(name)) await remove(name, true);
+  }
+  const blobs = path.join(root, 'blobs');
+  for (const sub of await readdir(blobs).catch(() => [] as string[])) {
+    for (const name of await readdir(path.join(blobs, sub)).catch(() => [] as string[])) {
+      const rel = `blobs/${sub}/${name}`;
+      if (TEMP_FILE_PATTERN.test(name)) await remove(rel, true);
+      else if (!indexed.has(rel)) await remove(rel, false);
+    }
+  }
+  return { orphanBlobs, tempFiles };
 }
 
 /** Sorted by key in byte order, stable for repeated keys (Go's sort.Sort is not, which makes its order arbitrary). */
