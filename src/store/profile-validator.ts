@@ -65,7 +65,7 @@ export interface ValidatorPoolOptions {
 /** What validate-worker.ts posts back. */
 export type ValidatorReply =
   | { readonly id: number; readonly ok: true; readonly timeNanos: string; readonly samples: number; readonly body: Uint8Array }
-  | { readonly id: number; readonly ok: false; readonly status: number; readonly message: string; readonly body: Uint8Array };
+  | { readonly id: number; readonly ok: false; readonly status: number; readonly message: string; readonly body: Uint8Array; readonly hitLimit: boolean };
 
 interface Job {
   readonly id: number;
@@ -132,22 +132,36 @@ export class ValidatorPool {
       slot.job = undefined;
       if (reply.ok) job.resolve({ timeNanos: BigInt(reply.timeNanos), samples: reply.samples, body: reply.body });
       else job.reject(new StoreStatusError(reply.message, reply.status));
+      if (!reply.ok && reply.hitLimit) {
+        // A bomb leaves up to the inflated-size limit of garbage behind: a new worker frees it
+        // now, where the old one's garbage collector might wait while the next bomb inflates.
+        this.replace(slot);
+        return;
+      }
       this.dispatch();
     });
-    const replace = (err: Error) => {
+    const died = (err: Error) => {
       const job = slot.job;
       slot.job = undefined;
       job?.reject(new StoreStatusError(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB: ${err.message})`, 400));
-      if (this.closed) return;
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots[i] = this.spawn();
-      this.dispatch();
+      this.replace(slot);
     };
-    slot.worker.on('error', replace);
+    slot.worker.on('error', died);
     slot.worker.on('exit', (code) => {
-      if (!this.closed && this.slots.includes(slot)) replace(new Error(`worker exited with code ${code}`));
+      if (!this.closed && this.slots.includes(slot)) died(new Error(`worker exited with code ${code}`));
     });
     return slot;
+  }
+
+  /** Ends a slot's worker and puts a fresh one in its place. */
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    if (this.closed) return;
+    this.slots.splice(i, 0, this.spawn());
+    this.dispatch();
   }
 
   private dispatch(): void {

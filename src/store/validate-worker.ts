@@ -10,7 +10,8 @@ parentPort!.on('message', ({ id, body }: { id: number; body: Uint8Array }) => {
     reply = { id, ok: true, timeNanos: String(timeNanos), samples, body };
   } catch (err) {
     const status = err instanceof StoreStatusError ? err.status : 500;
-    reply = { id, ok: false, status, message: (err as Error).message, body };
+    const message = (err as Error).message;
+    reply = { id, ok: false, status, message, body, hitLimit: /\blimit\)/.test(message) };
   }
   parentPort!.postMessage(reply, [body.buffer as ArrayBuffer]);
 });
