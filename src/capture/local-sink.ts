@@ -33,25 +33,3 @@ async function exists(file: string): Promise<boolean> {
     () => false,
   );
 }
-
-/**
- * Saves to a primary sink and, best effort, a secondary one: the capture succeeds when the
- * primary does, and the secondary's refusal (say, the local store declining a profile with no
- * samples) is noted beside the location.
- */
-export class TeeSink implements Sink {
-  constructor(
-    private readonly primary: Sink,
-    private readonly secondary: Sink,
-  ) {}
-
-  async write(p: CapturedProfile): Promise<string> {
-    const location = await this.primary.write(p);
-    try {
-      await this.secondary.write(p);
-      return location;
-    } catch (err) {
-      return `${location} (not indexed: ${(err as Error).message})`;
-    }
-  }
-}

@@ -1,7 +1,7 @@
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES, typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
-import { LocalSink, TeeSink } from '../capture/local-sink.js';
+import { LocalIndexSink } from '../capture/local-index-sink.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
 import type { ProfileStore } from '../store/store.js';
@@ -205,21 +205,17 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 
   // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
-  // are saved as files and also indexed in the local store, so get and merge find them.
+  // are saved as files, then indexed in the local store in one short visit at the end (so
+  // overlapping captures take turns), so that get and merge find them.
   const warnings: string[] = [];
   let store: ProfileStore | undefined;
   let sink: Sink;
+  let indexer: LocalIndexSink | undefined;
   if (opts.store.hostport) {
     store = await openStore(opts.store);
     sink = new StoreSink(store, new Spool(opts.store.spoolDir), opts.labelsFromPod);
   } else {
-    // The files are what was asked for; the local store (which `serve` may hold open) is a bonus.
-    store = await openStore(opts.store).catch((err: Error) => {
-      warnings.push(`profiles are saved as files but not indexed in the local store: ${err.message}`);
-      return undefined;
-    });
-    const files = new LocalSink(opts.outputDir);
-    sink = store ? new TeeSink(files, new StoreSink(store, undefined, opts.labelsFromPod)) : files;
+    sink = indexer = new LocalIndexSink(opts.outputDir, opts.store, opts.labelsFromPod);
   }
   const started = Date.now();
   const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
@@ -230,6 +226,8 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
       { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes },
       { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
     );
+    deps.progress?.stop();
+    if (indexer) warnings.push(...(await indexer.index()));
     return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();

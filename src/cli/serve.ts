@@ -107,7 +107,7 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads });
-  const store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate });
+  const store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
   const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
   if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
     await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);
@@ -121,6 +121,8 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
     maxConcurrentUploads: opts.maxConcurrentUploads,
     requestTimeoutMs: opts.requestTimeoutMs,
   });
+  // Captures without a store URL find this in the lock and upload through us.
+  await store.announce({ command: 'serve', url: server.url });
   await writeAll(ctx.io.stderr, `serving the profefe API at ${server.url} (store: ${opts.storeDir}, retention: ${opts.retentionMs ? `${opts.retentionMs / 3_600_000}h` : 'forever'}${opts.token ? ', token required' : ''})\n`);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();

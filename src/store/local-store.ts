@@ -10,7 +10,9 @@
  *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
  *   .lock                           pid of the process that has the store open
  */
-import { mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
@@ -45,6 +47,10 @@ export interface LocalStoreOptions {
   readonly sweepIntervalMs?: number;
   /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
   readonly validate?: ValidateProfile;
+  /** Written into the lock, so that others can say who holds the store (and reach `serve`). */
+  readonly holder?: Omit<LockHolder, 'pid'>;
+  /** How long to wait for a store another live process has open (default 0: fail at once). */
+  readonly lockWaitMs?: number;
 }
 
 /** What {@link LocalStore.open} found left behind by a process that died mid-write, and removed. */
@@ -133,7 +139,7 @@ export class LocalStore implements ProfileStore {
    */
   static async open(dir: string, opts: LocalStoreOptions = {}): Promise<LocalStore> {
     const root = path.resolve(dir);
-    await acquireLock(root);
+    await acquireLock(root, opts.holder ?? {}, opts.lockWaitMs ?? 0);
     let handle: FileHandle | undefined;
     try {
       const indexPath = path.join(root, INDEX_FILE);
@@ -329,6 +335,12 @@ export class LocalStore implements ProfileStore {
       }
       return removed.length;
     });
+  }
+
+  /** Records in the lock where this process serves the store (`serve`, once it listens). */
+  async announce(holder: Omit<LockHolder, 'pid'>): Promise<void> {
+    this.checkOpen();
+    await writeFileAtomic(path.join(this.dir, LOCK_FILE), Buffer.from(lockText({ pid: process.pid, ...holder })));
   }
 
   /** Lets uploads under way finish, stops the sweep timer, closes the index and releases the lock. Idempotent. */
@@ -595,32 +607,95 @@ async function readIndexFile(file: string): Promise<{ entries: IndexEntry[]; dro
   return { entries, dropped, goodBytes, tornBytes };
 }
 
-async function acquireLock(root: string): Promise<void> {
-  if (openDirs.has(root)) throw new StoreError(`local store ${root} is already open in this process`);
+/** Who has a store open, as its `.lock` file says (older versions wrote only the pid). */
+export interface LockHolder {
+  readonly pid: number;
+  /** The kubectl-profefe command: `serve`, `capture`, ... */
+  readonly command?: string;
+  /** For `serve`: where its profefe API listens, so that others can upload through it. */
+  readonly url?: string;
+}
+
+/** The store is open in another live process; says which, and where to reach it when it is `serve`. */
+export class StoreLockedError extends StoreError {
+  override readonly name: string = 'StoreLockedError';
+  constructor(
+    readonly dir: string,
+    readonly holder: LockHolder,
+  ) {
+    const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
+    super(
+      holder.command === 'serve' && holder.url
+        ? `local store ${dir} is in use by ${who}: use that server, --profefe-hostport ${holder.url}`
+        : `local store ${dir} is in use by ${who}`,
+    );
+  }
+}
+
+/** How long {@link acquireLock} polls a lock held by a live process. */
+const LOCK_POLL_MS = 100;
+
+/**
+ * Takes the store's lock: a `.lock` file made whole, then linked into place (so no reader ever sees
+ * it empty), holding the owner's pid, command and URL. A lock of a dead process is taken over; one
+ * of a live process is waited for up to `waitMs` (not when it is `serve`), then StoreLockedError.
+ */
+async function acquireLock(root: string, holder: Omit<LockHolder, 'pid'>, waitMs: number): Promise<void> {
   const lock = path.join(root, LOCK_FILE);
+  const deadline = Date.now() + waitMs;
+  while (openDirs.has(root)) {
+    if (Date.now() >= deadline) throw new StoreError(`local store ${root} is already open in this process`);
+    await sleep(LOCK_POLL_MS);
+  }
+  // Taken in the same tick as the check, so two opens in this process cannot both pass it.
+  openDirs.add(root);
   try {
     await mkdir(root, { recursive: true });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-        const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-        if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new StoreError(
-            `local store ${root} is in use by process ${pid} (a running 'kubectl profefe serve'?); stop it, or use that server instead of the directory`,
-          );
+    const mine = path.join(root, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await writeFile(mine, lockText({ pid: process.pid, ...holder }));
+    try {
+      for (;;) {
+        try {
+          await link(mine, lock);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const other = parseLock(await readFile(lock, 'utf8').catch(() => ''));
+          if (other && other.pid !== process.pid && isAlive(other.pid)) {
+            // serve holds a store for as long as it runs: waiting for it is pointless.
+            if (other.command === 'serve' || Date.now() >= deadline) throw new StoreLockedError(root, other);
+            await sleep(LOCK_POLL_MS);
+            continue;
+          }
+          await unlink(lock).catch(() => undefined); // stale: its process has gone
         }
-        await unlink(lock).catch(() => undefined); // stale: its process has gone
       }
+    } finally {
+      await unlink(mine).catch(() => undefined);
     }
   } catch (err) {
+    openDirs.delete(root);
     if (err instanceof StoreError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new StoreError(`local store ${root}: cannot use the directory (${e.code ?? e.message})`);
   }
-  openDirs.add(root);
+}
+
+function lockText(h: LockHolder): string {
+  return `${JSON.stringify(h)}\n`;
+}
+
+/** A lock file's holder: JSON, or the bare pid older versions wrote; undefined when unreadable. */
+function parseLock(text: string): LockHolder | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return { pid: Number(t) };
+  try {
+    const h = JSON.parse(t) as Partial<LockHolder>;
+    if (typeof h.pid !== 'number' || h.pid <= 0) return undefined;
+    return { pid: h.pid, command: typeof h.command === 'string' ? h.command : undefined, url: typeof h.url === 'string' ? h.url : undefined };
+  } catch {
+    return undefined;
+  }
 }
 
 async function releaseLock(root: string): Promise<void> {
