@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
 import { mebibytes } from './capture.js';
 import { parseDuration } from '../store/time-window.js';
@@ -107,29 +107,43 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads });
-  const store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
-  const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
-  if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
-    await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);
+  let store: import('../store/local-store.js').LocalStore | undefined;
+  let server: import('../store/server.js').ProfefeServer | undefined;
+  try {
+    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
+    const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
+    if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
+      await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);
+    }
+    try {
+      server = await startProfefeServer({
+        store,
+        host: opts.host,
+        port: opts.port,
+        token: opts.token,
+        maxBodyBytes: opts.maxBodyBytes,
+        maxConcurrentUploads: opts.maxConcurrentUploads,
+        requestTimeoutMs: opts.requestTimeoutMs,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        throw new InputError(`cannot listen on ${opts.host}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : 'no such address here'} (--address, --port)`);
+      }
+      throw err;
+    }
+    // Captures without a store URL find this in the lock and upload through us.
+    await store.announce({ command: 'serve', url: server.url });
+    await writeAll(ctx.io.stderr, `serving the profefe API at ${server.url} (store: ${opts.storeDir}, retention: ${opts.retentionMs ? `${opts.retentionMs / 3_600_000}h` : 'forever'}${opts.token ? ', token required' : ''})\n`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    // Also on a failed start: an open store or a live checker thread would keep the process running.
+    await server?.close();
+    await store?.close();
+    await validator.close();
   }
-  const server = await startProfefeServer({
-    store,
-    host: opts.host,
-    port: opts.port,
-    token: opts.token,
-    maxBodyBytes: opts.maxBodyBytes,
-    maxConcurrentUploads: opts.maxConcurrentUploads,
-    requestTimeoutMs: opts.requestTimeoutMs,
-  });
-  // Captures without a store URL find this in the lock and upload through us.
-  await store.announce({ command: 'serve', url: server.url });
-  await writeAll(ctx.io.stderr, `serving the profefe API at ${server.url} (store: ${opts.storeDir}, retention: ${opts.retentionMs ? `${opts.retentionMs / 3_600_000}h` : 'forever'}${opts.token ? ', token required' : ''})\n`);
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await server.close();
-  await store.close();
-  await validator.close();
   await writeAll(ctx.io.stderr, 'stopped\n');
 }

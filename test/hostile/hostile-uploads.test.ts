@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServeChild, type CliChild } from '../support/cli-child.js';
+import { startCli, startServeChild, type CliChild } from '../support/cli-child.js';
 import { emptySamplesBomb, gzipBomb, largeHeapProfile, unknownFieldProfile } from '../support/pprof-bombs.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { encodeProfile } from '../../src/pprof/index.js';
@@ -149,3 +149,16 @@ test('a large real-shaped heap profile (20+ MiB inflated, what a big service\'s 
   expect(code).toBe(0);
   console.log(`serve storing a ${(large.inflatedBytes / 2 ** 20).toFixed(0)} MiB (inflated) heap profile of ${large.samples} samples: peak RSS ${stats!.peakRssMiB.toFixed(0)} MiB`);
 }, 60_000);
+
+test('a port that is taken is one line and exit 1, and the process ends (it used to hang)', async () => {
+  const holder = http.createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as import('node:net').AddressInfo).port;
+  try {
+    const second = startCli(['serve', '--port', String(port), '--store-dir', path.join(dir, 'store-2')]);
+    const { code } = await second.exited;
+    expect({ code, stderr: second.stderr() }).toEqual({ code: 1, stderr: `error: cannot listen on 127.0.0.1:${port}: the port is in use (--address, --port)\n` });
+  } finally {
+    await new Promise((r) => holder.close(r));
+  }
+}, 30_000);
