@@ -43,6 +43,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliChild 
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
+  let done = false;
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => {
     err += c;
@@ -57,12 +58,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliChild 
         stats = undefined; // killed: no exit handler ran
       }
       rmSync(dir, { recursive: true, force: true });
+      done = true;
       for (const w of waiters) w();
       resolve({ code, signal, stats });
     });
   });
-  let done = false;
-  void exited.then(() => (done = true));
   return {
     child,
     stdout: () => out,
@@ -83,9 +83,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliChild 
   };
 }
 
-/** `serve` on a free port of 127.0.0.1 over `storeDir`; resolves once it listens. */
+/** `serve` over `storeDir` on 127.0.0.1 (a free port unless `extraArgs` has --port); resolves once it listens. */
 export async function startServeChild(storeDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CliChild & { url: string }> {
-  const cli = startCli(['serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], env);
+  const port = extraArgs.includes('--port') ? [] : ['--port', '0'];
+  const cli = startCli(['serve', ...port, '--store-dir', storeDir, ...extraArgs], env);
   const m = await cli.waitForStderr(/serving the profefe API at (http:\/\/\S+) /);
   return Object.assign(cli, { url: m[1]! });
 }
