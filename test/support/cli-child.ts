@@ -30,6 +30,11 @@ export interface CliChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stats: ChildStats | undefined }>;
   /** Resolves with the first match of `re` in stderr (rejects if the process exits first). */
   waitForStderr(re: RegExp): Promise<RegExpExecArray>;
+  /**
+   * Closes a measuring window in the child (SIGUSR2) and resolves with its stats: the event-loop
+   * delay since the previous call (or the start). The first call only opens the first window.
+   */
+  measureWindow(): Promise<ChildStats>;
 }
 
 /** Starts `kubectl-profefe ARGS` with `env` (PATH and HOME added) and stats collection. */
@@ -42,6 +47,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliChild 
   });
   let out = '';
   let err = '';
+  let windows = 0;
   const waiters: (() => void)[] = [];
   let done = false;
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -65,6 +71,18 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliChild 
   });
   return {
     child,
+    async measureWindow() {
+      const target = `${statsFile}.window-${++windows}`;
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 500; i++) {
+        try {
+          return JSON.parse(readFileSync(target, 'utf8')) as ChildStats;
+        } catch {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      throw new Error(`the child wrote no stats window to ${target}`);
+    },
     stdout: () => out,
     stderr: () => err,
     exited,
