@@ -3,7 +3,7 @@ import { deltaProfile } from '../pprof/delta.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import type { Agent } from 'node:http';
-import { FetchError, getOverTunnel, tunnelAgent, type TunnelResponse } from './http-over-tunnel.js';
+import { ByteBudget, FetchError, getOverTunnel, tunnelAgent, type ResponseLimits, type TunnelResponse } from './http-over-tunnel.js';
 import { isDeltaType, isWindowed, parseProfileType, profilePath, snapshotPath, type ProfileType } from './profile-types.js';
 
 /** A validated profile, as handed to a sink. */
@@ -45,6 +45,10 @@ export interface CaptureOptions {
    * and the snapshots one after another.
    */
   readonly concurrency: number;
+  /** Largest answer read from one pod request, in bytes (default {@link DEFAULT_MAX_PROFILE_BYTES}). */
+  readonly maxProfileBytes?: number;
+  /** Bytes of answers held at once, all pods together (default {@link DEFAULT_MAX_BUFFERED_BYTES}). */
+  readonly maxBufferedBytes?: number;
   /** Time a windowed request (CPU profile, delta) may take beyond `seconds`, and the least any request may take (default 10 s). */
   readonly graceMs?: number;
   /**
@@ -70,6 +74,11 @@ export interface CaptureDeps {
 
 const DEFAULT_GRACE_MS = 10_000;
 
+/** A Go heap profile of a large service is a few MiB gzipped (tens of MiB inflated). */
+export const DEFAULT_MAX_PROFILE_BYTES = 32 * 2 ** 20;
+/** Keeps a capture of many pods, some hostile, within a collector's memory limit. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 2 ** 20;
+
 /**
  * Captures every requested profile type from every target and hands each valid profile to
  * the sink. Pods run concurrently (at most `concurrency` at once); within a pod the CPU
@@ -83,12 +92,13 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
   const results: CaptureOutcome[][] = new Array(targets.length);
   let next = 0;
   const started = Date.now();
+  const limits: ResponseLimits = { maxBytes: opts.maxProfileBytes ?? DEFAULT_MAX_PROFILE_BYTES, budget: new ByteBudget(opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES) };
   const worker = async () => {
     while (next < targets.length && !deps.signal?.aborted && !deps.deadline?.aborted) {
       const i = next++;
       if (opts.spreadMs) await waitUntil(started + (i / targets.length) * opts.spreadMs, combinedSignal(deps));
       if (deps.signal?.aborted || deps.deadline?.aborted) break;
-      results[i] = await capturePod(targets[i]!, opts, deps);
+      results[i] = await capturePod(targets[i]!, opts, deps, limits);
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.concurrency), targets.length) }, worker));
@@ -105,16 +115,16 @@ export function typesFor(target: CaptureTarget, opts: Pick<CaptureOptions, 'type
   return opts.types.filter((t) => !wanted || wanted.includes(t));
 }
 
-async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureOutcome[]> {
+async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: CaptureDeps, limits: ResponseLimits): Promise<CaptureOutcome[]> {
   const types = typesFor(target, opts);
   // Each windowed request holds its own connection for the whole window.
-  const windowed = new Map(types.filter(isWindowed).map((t) => [t, captureOne(target, t, opts, deps)] as const));
+  const windowed = new Map(types.filter(isWindowed).map((t) => [t, captureOne(target, t, opts, deps, limits)] as const));
   const done = new Map<ProfileType, CaptureOutcome>();
   // The snapshots go one after another over one kept-alive connection.
   const agent = tunnelAgent(deps.tunnel, endpointOf(target), combinedSignal(deps));
   try {
     for (const type of types) {
-      if (!isWindowed(type)) done.set(type, await captureOne(target, type, opts, deps, agent));
+      if (!isWindowed(type)) done.set(type, await captureOne(target, type, opts, deps, limits, agent));
     }
   } finally {
     agent.destroy();
@@ -132,19 +142,26 @@ function combinedSignal(deps: CaptureDeps): AbortSignal | undefined {
   return deps.signal ? AbortSignal.any([deps.signal, deps.deadline]) : deps.deadline;
 }
 
-async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, agent?: Agent): Promise<CaptureOutcome> {
+async function captureOne(target: CaptureTarget, type: ProfileType, opts: CaptureOptions, deps: CaptureDeps, limits: ResponseLimits, agent?: Agent): Promise<CaptureOutcome> {
   const started = Date.now();
   const takenAt = (deps.now ?? (() => new Date()))();
   const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
   let outcome: CaptureOutcome;
+  // Every answer read for this profile holds part of the shared byte budget until the profile is written.
+  const get: FetchAnswer = async (path, timeoutMs, agentToUse) => {
+    const res = await fetchOnce(target, path, timeoutMs, deps, limits, agentToUse);
+    held.push(res);
+    return res;
+  };
+  const held: TunnelResponse[] = [];
   try {
     let fetched: Fetched;
     if (isDeltaType(type)) {
-      fetched = await fetchDelta(target, type as Exclude<ProfileType, 'cpu'>, opts, deps, started);
+      fetched = await fetchDelta(target, type as Exclude<ProfileType, 'cpu'>, opts, deps, started, get);
     } else {
       const path = profilePath(target.path, type, opts.seconds);
       const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
-      const res = expectOk(await fetchOnce(target, path, timeoutMs, deps, agent), path);
+      const res = expectOk(await get(path, timeoutMs, agent), path);
       fetched = { bytes: res.body, profile: decodeProfile(res.body) };
     }
     const captured: CapturedProfile = { target, type, bytes: fetched.bytes, takenAt, samples: fetched.profile.sample.length, delta: fetched.delta };
@@ -154,10 +171,15 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
     if (deps.signal?.aborted) throw deps.signal.reason;
     const error = deps.deadline?.aborted ? 'stopped at the round deadline' : oneLine((err as Error).message);
     outcome = { target, type, ok: false, error, ms: Date.now() - started };
+  } finally {
+    for (const res of held) res.release();
   }
   deps.onOutcome?.(outcome);
   return outcome;
 }
+
+/** One GET of a pod for the profile being captured (see fetchOnce). */
+type FetchAnswer = (path: string, timeoutMs: number, agent?: Agent) => Promise<TunnelResponse>;
 
 interface Fetched {
   readonly bytes: Uint8Array;
@@ -173,20 +195,20 @@ interface Fetched {
  * the window), gets the delta computed here, as Go does: the cumulative profile at the start,
  * another at the end of the window, end minus start (deltaProfile).
  */
-async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu'>, opts: CaptureOptions, deps: CaptureDeps, started: number): Promise<Fetched> {
+async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu'>, opts: CaptureOptions, deps: CaptureDeps, started: number, get: FetchAnswer): Promise<Fetched> {
   const grace = opts.graceMs ?? DEFAULT_GRACE_MS;
   const windowMs = opts.seconds * 1000;
   const deltaPath = profilePath(target.path, type, opts.seconds);
   const plainPath = snapshotPath(target.path, type);
   const plainTimeoutMs = Math.max(grace, windowMs);
-  const res = await fetchOnce(target, deltaPath, windowMs + grace, deps);
+  const res = await get(deltaPath, windowMs + grace);
   let first: TunnelResponse;
   if (res.status === 200) {
     const profile = decodeProfile(res.body);
     if (isServerDelta(res, profile)) return { bytes: res.body, profile, delta: 'server' };
     first = res;
   } else if (res.status === 400) {
-    first = expectOk(await fetchOnce(target, plainPath, plainTimeoutMs, deps), plainPath);
+    first = expectOk(await get(plainPath, plainTimeoutMs), plainPath);
   } else {
     throw statusError(res, deltaPath);
   }
@@ -194,7 +216,7 @@ async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu
   const start = decodeProfile(first.body);
   await waitUntil(started + windowMs, combinedSignal(deps));
   combinedSignal(deps)?.throwIfAborted();
-  const last = expectOk(await fetchOnce(target, plainPath, plainTimeoutMs, deps), plainPath);
+  const last = expectOk(await get(plainPath, plainTimeoutMs), plainPath);
   const end = decodeProfile(last.body);
   const delta = deltaProfile(start, end, { start: firstNs, end: BigInt(Date.now()) * 1_000_000n });
   return { bytes: encodeProfile(delta), profile: delta, delta: 'client' };
@@ -211,14 +233,14 @@ function isServerDelta(res: TunnelResponse, profile: Profile): boolean {
 }
 
 /** One GET with one more try, on a new connection, when the tunnel broke; a refusal, a timeout or an abort is final. */
-async function fetchOnce(target: CaptureTarget, path: string, timeoutMs: number, deps: CaptureDeps, agent?: Agent): Promise<TunnelResponse> {
+async function fetchOnce(target: CaptureTarget, path: string, timeoutMs: number, deps: CaptureDeps, limits: ResponseLimits, agent?: Agent): Promise<TunnelResponse> {
   const endpoint = endpointOf(target);
   const signal = combinedSignal(deps);
   try {
-    return await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+    return await getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent, limits);
   } catch (err) {
     if (!isTransient(err) || signal?.aborted) throw err;
-    return getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent);
+    return getOverTunnel(deps.tunnel, endpoint, path, timeoutMs, signal, agent, limits);
   }
 }
 

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { safePathSegment } from '../files/safe-segment.js';
 import type { CapturedProfile, Sink } from './engine.js';
 
 /**
@@ -12,7 +13,8 @@ export class LocalSink implements Sink {
   constructor(private readonly dir: string) {}
 
   async write(p: CapturedProfile): Promise<string> {
-    const base = path.join(this.dir, safeName(p.target.service), p.type, `${safeName(p.target.namespace)}.${safeName(p.target.pod)}.${utcStamp(p.takenAt)}`);
+    // Service, namespace and pod come from the cluster: one safe segment each, so never ../ or a separator.
+    const base = path.join(this.dir, safePathSegment(p.target.service), p.type, `${safePathSegment(p.target.namespace)}.${safePathSegment(p.target.pod)}.${utcStamp(p.takenAt)}`);
     const suffix = `${p.delta ? `.delta-${p.delta}` : ''}.pb.gz`;
     let file = `${base}${suffix}`;
     // Two captures of one pod within a second (repeated runs) must not overwrite each other.
@@ -27,35 +29,9 @@ export function utcStamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_') || '_';
-}
-
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(
     () => true,
     () => false,
   );
-}
-
-/**
- * Saves to a primary sink and, best effort, a secondary one: the capture succeeds when the
- * primary does, and the secondary's refusal (say, the local store declining a profile with no
- * samples) is noted beside the location.
- */
-export class TeeSink implements Sink {
-  constructor(
-    private readonly primary: Sink,
-    private readonly secondary: Sink,
-  ) {}
-
-  async write(p: CapturedProfile): Promise<string> {
-    const location = await this.primary.write(p);
-    try {
-      await this.secondary.write(p);
-      return location;
-    } catch (err) {
-      return `${location} (not indexed: ${(err as Error).message})`;
-    }
-  }
 }

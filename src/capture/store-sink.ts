@@ -1,5 +1,5 @@
-import { StoreStatusError } from '../errors.js';
-import type { Spool } from '../store/spool.js';
+import { safePathSegment } from '../files/safe-segment.js';
+import { isProfileRefusal, UPLOAD_ID_LABEL, uploadIdOf, type Spool } from '../store/spool.js';
 import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
 import { DELTA_LABEL, PROFILE_LABEL } from '../store/window-query.js';
 import type { CapturedProfile, Sink } from './engine.js';
@@ -12,22 +12,26 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
 }
 
 /**
- * The labels kubectl-profefe puts on an upload: where the profile came from, `profile=allocs`
- * on allocs (stored as heap), `delta=server|client` on deltas (who computed it; see
- * CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
+ * The labels kubectl-profefe puts on an upload: where the profile came from, the upload id
+ * (a hash of the bytes, which makes a second upload of the same profile recognisable),
+ * `profile=allocs` on allocs (stored as heap), `delta=server|client` on deltas (who computed it;
+ * see CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
  * say). Sorted by key, like profefe. Queries tell snapshots and deltas apart by these labels
  * (src/store/window-query.ts).
  */
 export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
   const t = p.target;
-  const labels: Record<string, string> = { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe' };
-  if (t.container) labels.container = t.container;
-  if (t.node) labels.node = t.node;
+  const labels: Record<string, string> = {};
   for (const key of labelsFromPod) {
     const value = t.labels[key];
     if (value !== undefined) labels[key] = value;
   }
-  // After the pod's labels: queries rely on these two meaning what we say.
+  // Ours come last, so a pod label of the same name cannot override them: queries group by
+  // namespace and pod, tell snapshots from deltas by profile and delta, and pushes are made
+  // idempotent by upload_id.
+  Object.assign(labels, { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) });
+  if (t.container) labels.container = t.container;
+  if (t.node) labels.node = t.node;
   if (p.type === 'allocs') labels[PROFILE_LABEL] = 'allocs';
   if (p.delta) labels[DELTA_LABEL] = p.delta;
   return Object.entries(labels)
@@ -37,8 +41,9 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
 
 /**
  * Uploads each profile to a store. Nothing is lost: when the store cannot take it (down, 5xx
- * after the client's retries) the profile goes to the spool for `kubectl profefe push`; when it
- * refuses it (4xx, e.g. a profile with no samples) it is kept in the spool's rejected/ folder.
+ * after the client's retries, a refused token, 429) the profile goes to the spool for
+ * `kubectl profefe push`; when it says the profile is invalid (400 or 413, e.g. a profile with
+ * no samples) it is kept in the spool's rejected/ folder.
  * Either way the capture fails with a message that says why and where the file is.
  */
 export class StoreSink implements Sink {
@@ -61,8 +66,9 @@ export class StoreSink implements Sink {
       return `profefe id ${meta.id}`;
     } catch (err) {
       if (!this.spool) throw err;
-      const name = `${utcStamp(p.takenAt)}.${p.target.namespace}.${p.target.pod}.${p.type}`;
-      const rejected = err instanceof StoreStatusError && err.status >= 400 && err.status < 500;
+      // The spool adds the upload id: two captures of one pod in the same second stay apart.
+      const name = `${utcStamp(p.takenAt)}.${safePathSegment(p.target.namespace)}.${safePathSegment(p.target.pod)}.${p.type}`;
+      const rejected = isProfileRefusal(err);
       const kept = await this.spool.add(name, req, { rejected });
       this.onUpload?.(rejected ? 'rejected' : 'spooled');
       const why = (err as Error).message;

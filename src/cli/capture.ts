@@ -1,7 +1,7 @@
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
-import { captureTargets, typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
-import { LocalSink, TeeSink } from '../capture/local-sink.js';
+import { captureTargets, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES, typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
+import { LocalIndexSink } from '../capture/local-index-sink.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
 import type { ProfileStore } from '../store/store.js';
@@ -12,6 +12,7 @@ import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
@@ -34,6 +35,10 @@ export interface CaptureOptions {
   readonly labelsFromPod: string[];
   /** Extra time allowed per request (see the engine's CaptureOptions); tests shorten it. */
   readonly graceMs?: number;
+  /** --max-profile-size, in bytes. */
+  readonly maxProfileBytes: number;
+  /** --max-buffered-size, in bytes. */
+  readonly maxBufferedBytes: number;
 }
 
 interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs {
@@ -46,6 +51,8 @@ interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs {
   concurrency?: number;
   'output-dir'?: string;
   output?: string;
+  'max-profile-size'?: number;
+  'max-buffered-size'?: number;
 }
 
 /** Pods captured at once by default: enough for the CPU windows of a large namespace to overlap. */
@@ -83,7 +90,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
-          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', 'help'], 'Options:')
+          .options(ENGINE_LIMIT_FLAGS)
+          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -101,11 +109,21 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
   };
 }
 
+/** The limits on what pods may send, for capture and collect (sizes in MiB). */
+export const ENGINE_LIMIT_FLAGS = {
+  'max-profile-size': { type: 'number', default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, requiresArg: true, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' },
+  'max-buffered-size': { type: 'number', default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, requiresArg: true, describe: 'answers held in memory at once, all pods together, in MiB' },
+} as const;
+
 /**
  * The capture-engine flags shared by capture and collect: --type (repeatable or
- * comma-separated; default all), --seconds and --concurrency. Throws UsageError naming the flag.
+ * comma-separated; default all), --seconds, --concurrency, --max-profile-size and
+ * --max-buffered-size (MiB, returned in bytes). Throws UsageError naming the flag.
  */
-export function resolveEngineFlags(args: { type?: string[]; seconds?: number; concurrency?: number }, defaultConcurrency: number): { types: ProfileType[]; seconds: number; concurrency: number } {
+export function resolveEngineFlags(
+  args: { type?: string[]; seconds?: number; concurrency?: number; 'max-profile-size'?: number; 'max-buffered-size'?: number },
+  defaultConcurrency: number,
+): { types: ProfileType[]; seconds: number; concurrency: number; maxProfileBytes: number; maxBufferedBytes: number } {
   const types: ProfileType[] = [];
   for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
     if (raw.trim() === '') continue;
@@ -117,12 +135,22 @@ export function resolveEngineFlags(args: { type?: string[]; seconds?: number; co
   if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
   const concurrency = args.concurrency ?? defaultConcurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
-  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency };
+  const maxProfileBytes = mebibytes(args['max-profile-size'], DEFAULT_MAX_PROFILE_BYTES, '--max-profile-size');
+  const maxBufferedBytes = mebibytes(args['max-buffered-size'], DEFAULT_MAX_BUFFERED_BYTES, '--max-buffered-size');
+  if (maxBufferedBytes < maxProfileBytes) throw new UsageError('--max-buffered-size must be at least --max-profile-size');
+  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency, maxProfileBytes, maxBufferedBytes };
+}
+
+/** A size flag given in MiB, in bytes; throws UsageError unless it is a positive number. */
+export function mebibytes(value: number | undefined, defaultBytes: number, flag: string): number {
+  if (value === undefined) return defaultBytes;
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new UsageError(`${flag} must be a positive number of MiB, got ${value}`);
+  return Math.round(value * 2 ** 20);
 }
 
 /** Completes and validates capture options; throws UsageError naming the flag at fault. */
 export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
-  const { types, seconds, concurrency } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
+  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
   return {
@@ -137,6 +165,8 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     output,
     store: resolveStoreOptions(args, env),
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
+    maxProfileBytes,
+    maxBufferedBytes,
   };
 }
 
@@ -177,21 +207,17 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 
   // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
-  // are saved as files and also indexed in the local store, so get and merge find them.
+  // are saved as files, then indexed in the local store in one short visit at the end (so
+  // overlapping captures take turns), so that get and merge find them.
   const warnings: string[] = [];
   let store: ProfileStore | undefined;
   let sink: Sink;
+  let indexer: LocalIndexSink | undefined;
   if (opts.store.hostport) {
     store = await openStore(opts.store);
     sink = new StoreSink(store, new Spool(opts.store.spoolDir), opts.labelsFromPod);
   } else {
-    // The files are what was asked for; the local store (which `serve` may hold open) is a bonus.
-    store = await openStore(opts.store).catch((err: Error) => {
-      warnings.push(`profiles are saved as files but not indexed in the local store: ${err.message}`);
-      return undefined;
-    });
-    const files = new LocalSink(opts.outputDir);
-    sink = store ? new TeeSink(files, new StoreSink(store, undefined, opts.labelsFromPod)) : files;
+    sink = indexer = new LocalIndexSink(opts.outputDir, opts.store, opts.labelsFromPod);
   }
   const started = Date.now();
   const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
@@ -199,9 +225,11 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   try {
     const outcomes = await captureTargets(
       discovery.targets,
-      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs },
+      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes },
       { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
     );
+    deps.progress?.stop();
+    if (indexer) warnings.push(...(await indexer.index()));
     return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();
@@ -233,7 +261,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: strin
 }
 
 async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
   const ok = result.outcomes.filter((o) => o.ok).length;
   const failed = result.outcomes.length - ok;
@@ -242,13 +270,15 @@ async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: 
     if (opts.output === 'json') await writeAll(ctx.io.stderr, `error: nothing was captured\n`);
     return;
   }
-  // A pod the user named and could not get is a failure; an annotated pod that is not running
-  // (being rolled out, say) is only reported.
-  const namedSkipped = opts.pods.length > 0 ? result.skipped.length : 0;
-  if (failed > 0 || namedSkipped > 0) {
+  // A pod the user named and could not get is a failure, and so is a pod with bad annotations; an
+  // annotated pod that is not running (being rolled out, say) is only reported.
+  const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;
+  const invalid = result.skipped.filter((s) => s.invalid).length;
+  if (failed > 0 || namedSkipped > 0 || invalid > 0) {
     const parts = [];
     if (failed) parts.push(`${failed} of ${result.outcomes.length} captures failed`);
     if (namedSkipped) parts.push(`${namedSkipped} named pod${namedSkipped === 1 ? '' : 's'} could not be captured`);
+    if (invalid) parts.push(`${invalid} pod${invalid === 1 ? ' has' : 's have'} bad profefe.com annotations`);
     throw new PartialFailure(`${parts.join(', ')}; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved`);
   }
 }

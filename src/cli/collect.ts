@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { resolveEngineFlags } from './capture.js';
+import { ENGINE_LIMIT_FLAGS, resolveEngineFlags } from './capture.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -14,6 +14,7 @@ import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import type { IOStreams } from './io.js';
 import { writeAll } from './io.js';
+import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -37,6 +38,12 @@ export interface CollectOptions {
   readonly metricsAddr?: string;
   readonly store: StoreOptions;
   readonly labelsFromPod: string[];
+  /** --max-profile-size, in bytes. */
+  readonly maxProfileBytes: number;
+  /** --max-buffered-size, in bytes. */
+  readonly maxBufferedBytes: number;
+  /** How long each round may spend pushing the spool (beside the captures, not in their time). */
+  readonly spoolTimeoutMs: number;
 }
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
@@ -52,6 +59,9 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
   'round-timeout'?: string;
   'metrics-addr'?: string;
   'label-from-pod'?: string[];
+  'max-profile-size'?: number;
+  'max-buffered-size'?: number;
+  'spool-timeout'?: string;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -65,9 +75,10 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
             'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
               'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
               'namespaces unless -n is given; one paged list call per round) and uploads to the store\n' +
-              '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed at the next\n' +
-              'round. profefe.com/types=cpu,heap on a pod limits what is fetched from it. Prints one line per\n' +
-              'capture (JSON when stdout is not a terminal) and a summary per round. SIGTERM ends cleanly.',
+              '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the\n' +
+              'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what\n' +
+              'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a\n' +
+              'summary per round. SIGTERM ends cleanly.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
@@ -81,7 +92,9 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'help'], 'Options:')
+          .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
+          .options(ENGINE_LIMIT_FLAGS)
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -99,7 +112,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
 
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectOptions {
-  const { types, seconds, concurrency } = resolveEngineFlags(args, 64);
+  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, 64);
   const connect = args.connect;
   if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
   const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
@@ -112,6 +125,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   if (windowed.length > 0 && roundTimeoutMs <= seconds * 1000) {
     throw new UsageError(`--round-timeout must be longer than the ${seconds}s capture window of ${windowed.join(', ')} (--seconds)`);
   }
+  const spoolTimeoutMs = parseDuration(args['spool-timeout'] ?? '30s', '--spool-timeout');
+  if (spoolTimeoutMs <= 0) throw new UsageError('--spool-timeout must be positive');
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -129,6 +144,9 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     metricsAddr: args['metrics-addr'] || undefined,
     store: resolveStoreOptions(args, env),
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
+    maxProfileBytes,
+    maxBufferedBytes,
+    spoolTimeoutMs,
   };
 }
 
@@ -203,7 +221,9 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     let uploaded = 0;
     let spooled = 0;
     let rejected = 0;
-    const pushed = (await drainSpool(spool, store)).filter((o) => o.result === 'uploaded').length;
+    // The spool is pushed beside the round, within its own budget: a store that is down cannot
+    // eat the time the captures have.
+    const pushing = pushSpool();
     let discovery;
     try {
       discovery = await discoverPods(api, { names: [], namespace: access.namespace, allNamespaces: access.allNamespaces, labelSelector: opts.labelSelector }, { signal: deps.signal });
@@ -216,6 +236,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     } catch (err) {
       if (deps.signal.aborted) return undefined;
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
+      const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
       return { pods: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
@@ -226,6 +247,10 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       else rejected++;
     }, true);
     const logs: Promise<void>[] = [];
+    // A pod with unusable annotations fails alone, every round, so that someone notices.
+    for (const p of discovery.skipped.filter((s) => s.invalid)) {
+      logs.push(log({ time: new Date().toISOString(), namespace: p.namespace, pod: p.pod, result: 'failed', error: p.reason }, `${p.namespace}/${p.pod}: failed: ${p.reason}`));
+    }
     let outcomes: CaptureOutcome[];
     try {
       outcomes = await captureTargets(
@@ -233,7 +258,14 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
         // With --interval the pods' starts are spread over the round, leaving room for the last
         // pod's capture window (CPU profile and deltas); --once (a CronJob) wants the round over
         // as soon as possible.
-        { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - windowMs(opts) - 15_000) },
+        {
+          types: opts.types,
+          seconds: opts.seconds,
+          concurrency: opts.concurrency,
+          spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - windowMs(opts) - 15_000),
+          maxProfileBytes: opts.maxProfileBytes,
+          maxBufferedBytes: opts.maxBufferedBytes,
+        },
         {
           tunnel: tunnel!,
           sink,
@@ -250,6 +282,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       throw err;
     }
     await Promise.all(logs);
+    const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
     const summary = { pods: discovery.targets.length, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
@@ -259,6 +292,21 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
     );
     return summary;
+  }
+
+  /** Pushes the spool within --spool-timeout; logs what it quarantined; resolves to how many it uploaded. */
+  async function pushSpool(): Promise<number> {
+    try {
+      const outcomes = await drainSpool(spool, store, { deadline: AbortSignal.any([deps.signal, AbortSignal.timeout(opts.spoolTimeoutMs)]) });
+      for (const o of outcomes.filter((x) => x.result === 'quarantined' || x.result === 'rejected')) {
+        await log({ time: new Date().toISOString(), event: 'spool', name: o.name, result: o.result, detail: o.detail }, `spool: ${o.name} ${o.result}: ${o.detail}`);
+      }
+      return outcomes.filter((o) => o.result === 'uploaded').length;
+    } catch (err) {
+      // The spool folder itself failed (a full or read-only disk): the round goes on.
+      await log({ time: new Date().toISOString(), event: 'spool', result: 'failed', error: (err as Error).message }, `spool: failed: ${(err as Error).message}`);
+      return 0;
+    }
   }
 }
 
@@ -271,7 +319,8 @@ type LineWriter = (json: Record<string, unknown>, text: string) => Promise<void>
 
 /** JSON lines for log collectors when stdout is not a terminal, readable lines when it is. */
 function lineWriter(io: IOStreams): LineWriter {
-  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? text : JSON.stringify(json)) + '\n');
+  // Pod names, annotations and error bodies are not ours: escaped for a terminal, and in JSON.
+  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? escapeTerminal(text) : jsonForTerminal(json)) + '\n');
 }
 
 function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {

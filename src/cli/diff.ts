@@ -14,6 +14,7 @@ import type { CommandContext } from './context.js';
 import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 import { FUNCTION_TABLE_FORMATS, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
@@ -347,6 +348,6 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     await writeAll(ctx.io.stdout, renderDiffJson(result.report, opts.nodes));
     return;
   }
-  const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`];
+  const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
   await writeAll(ctx.io.stdout, renderDiffTable(result.report, opts.nodes, header));
 }

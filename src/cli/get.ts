@@ -8,6 +8,7 @@ import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -148,7 +149,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
         // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some, §8.1).
         if (q.type === 'allocs') metas = metas.filter((m) => m.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs'));
         if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
-          await writeAll(ctx.io.stderr, `No profiles found for service "${opts.query.service}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);
+          await writeAll(ctx.io.stderr, `No profiles found for service "${escapeTerminal(opts.query.service)}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);
           return;
         }
         await writeAll(ctx.io.stdout, renderProfiles(metas, opts.format, new Date()));

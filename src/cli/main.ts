@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { ExitCode, UsageError, isExpectedError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { processIO, writeAll, type IOStreams } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { captureCommand } from './capture.js';
 import { collectCommand } from './collect.js';
 import { getCommand } from './get.js';
@@ -25,6 +26,9 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // removes its listener when done, so the default leak warning at 10 would only mislead.
   setMaxListeners(0, signal);
   const ctx: CommandContext = { io, env, signal, exitCode: ExitCode.ok };
+  // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
+  const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
+  if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
   let commandName = '';
   let helpText = '';
   const parser = yargs([...argv])
@@ -73,9 +77,10 @@ async function reportError(err: unknown, command: string, io: IOStreams, env: No
   // The reader went away (`| head`, or pprof failed): nothing left to say, exit as SIGPIPE would.
   if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return ExitCode.brokenPipe;
   if (isExpectedError(err)) {
-    let text = `error: ${oneLine(err.message)}\n`;
+    // Messages quote pods, stores and files: what they hold reaches the terminal escaped.
+    let text = `error: ${escapeTerminal(oneLine(err.message))}\n`;
     if (err instanceof UsageError) text += `See 'kubectl profefe ${command ? command + ' ' : ''}-h'.\n`;
-    if (env.PROFEFE_VERBOSE && err.stack) text += err.stack + '\n';
+    if (env.PROFEFE_VERBOSE && err.stack) text += escapeTerminal(err.stack).replace(/\\n/g, '\n') + '\n';
     await writeAll(io.stderr, text);
     return err.exitCode;
   }
@@ -84,7 +89,7 @@ async function reportError(err: unknown, command: string, io: IOStreams, env: No
     return 130;
   }
   const stack = err instanceof Error ? err.stack ?? err.message : String(err);
-  await writeAll(io.stderr, `error: internal error (a bug in kubectl-profefe ${VERSION}; please report it with this output):\n${stack}\n`);
+  await writeAll(io.stderr, `error: internal error (a bug in kubectl-profefe ${VERSION}; please report it with this output):\n${escapeTerminal(stack).replace(/\\n/g, '\n')}\n`);
   return ExitCode.internal;
 }
 

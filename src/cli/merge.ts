@@ -12,6 +12,7 @@ import type { CommandContext } from './context.js';
 import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -165,7 +166,8 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
-    const types = sampleTypesOf(profile).map((t) => t.type).join(', ');
+    // Sample type names are strings of the profile, which came from a pod.
+    const types = escapeTerminal(sampleTypesOf(profile).map((t) => t.type).join(', '));
     const header = [...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []), `Sample types: ${types}`];
     await writeAll(io.stdout, renderTopTable(report, opts.top, header));
     return;

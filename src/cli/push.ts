@@ -1,11 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ExitCode, PartialFailure } from '../errors.js';
+import { PartialFailure, StoreError } from '../errors.js';
 import { alignColumns } from '../report/columns.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { drainSpool, Spool, type PushOutcome } from '../store/spool.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 export interface PushOptions {
@@ -21,9 +22,12 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
         y
           .usage(
             'Usage: kubectl profefe push [--profefe-hostport URL] [--spool-dir DIR]\n\n' +
-              'When an upload fails (the store is down or answers 5xx), capture keeps the profile in the\n' +
-              'spool directory. push uploads what is there and removes what was stored. Profiles the\n' +
-              'store refuses (4xx, e.g. no samples) move to the spool\'s rejected/ folder.',
+              'When an upload fails (the store is down, refuses the token, answers 429 or 5xx), capture\n' +
+              'and collect keep the profile in the spool directory. push uploads what is there and removes\n' +
+              'what was stored; a profile the store already has (same upload_id label) is not sent twice.\n' +
+              'Profiles the store calls invalid (400, 413, e.g. no samples) move to the spool\'s rejected/\n' +
+              'folder. The first other failure stops the push and keeps everything for the next one. Files\n' +
+              'that are no complete entry (left by a crash) move to quarantine/ and are listed.',
           )
           .epilog(examples(['Upload what is waiting, to the profefe collector', 'kubectl profefe push --profefe-hostport http://profefe:10100'])),
       ) as unknown as Argv<StoreFlagArgs>,
@@ -35,13 +39,14 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
   };
 }
 
-/** Uploads every spooled profile, oldest first; a store that is down stops nothing from being kept. */
+/** Uploads every spooled profile, oldest first (see drainSpool); a store that is down keeps them all. */
 export async function runPush(opts: PushOptions): Promise<PushOutcome[]> {
   const spool = new Spool(opts.store.spoolDir);
-  if ((await spool.list()).length === 0) return [];
+  const listed = await spool.list();
+  if (listed.entries.length === 0 && listed.problems.length === 0) return [];
   const store = await openStore(opts.store);
   try {
-    return await drainSpool(spool, store);
+    return await drainSpool(spool, store, { listed });
   } finally {
     await store.close();
   }
@@ -52,9 +57,14 @@ async function renderPush(outcomes: PushOutcome[], opts: PushOptions, ctx: Comma
     await writeAll(ctx.io.stderr, `Nothing to push: the spool ${opts.store.spoolDir} is empty.\n`);
     return;
   }
-  const rows = [['PROFILE', 'RESULT', 'DETAIL'], ...outcomes.map((o) => [o.name, o.result, o.detail])];
+  const rows = [['PROFILE', 'RESULT', 'DETAIL'], ...outcomes.map((o) => [o.name, o.result, o.detail].map(escapeTerminal))];
   const uploaded = outcomes.filter((o) => o.result === 'uploaded').length;
-  await writeAll(ctx.io.stdout, `${alignColumns(rows)}\n${uploaded} of ${outcomes.length} spooled profiles uploaded to ${describeStore(opts.store)}\n`);
-  if (uploaded === 0) ctx.exitCode = ExitCode.failure;
-  else if (uploaded < outcomes.length) throw new PartialFailure(`${outcomes.length - uploaded} of ${outcomes.length} spooled profiles were not uploaded`);
+  const count = (r: PushOutcome['result']) => outcomes.filter((o) => o.result === r).length;
+  const notes = [['kept', count('kept')], ['rejected', count('rejected')], ['quarantined', count('quarantined')]].filter(([, n]) => n).map(([r, n]) => `${n} ${r}`);
+  await writeAll(ctx.io.stdout, `${alignColumns(rows)}\n${uploaded} of ${outcomes.length} spooled profiles uploaded to ${escapeTerminal(describeStore(opts.store))}${notes.length ? ` (${notes.join(', ')})` : ''}\n`);
+  if (uploaded === outcomes.length) return;
+  const kept = count('kept');
+  const why = kept > 0 ? `${kept} kept in ${opts.store.spoolDir} for the next push` : 'see the table';
+  if (uploaded === 0) throw new StoreError(`no spooled profile was uploaded: ${why}`);
+  throw new PartialFailure(`${outcomes.length - uploaded} of ${outcomes.length} spooled profiles were not uploaded: ${why}`);
 }

@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
+import { mebibytes } from './capture.js';
 import { parseDuration } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
@@ -14,6 +16,10 @@ export interface ServeOptions {
   readonly retentionMs: number;
   readonly token?: string;
   readonly maxBodyBytes: number;
+  readonly maxConcurrentUploads: number;
+  readonly requestTimeoutMs: number;
+  /** Worker threads that check uploads. */
+  readonly decodeWorkers: number;
 }
 
 interface ServeArgs {
@@ -22,7 +28,11 @@ interface ServeArgs {
   'store-dir'?: string;
   retention?: string;
   token?: string;
+  'require-token'?: boolean;
   'max-body-size'?: number;
+  'max-concurrent-uploads'?: number;
+  'request-timeout'?: string;
+  'decode-workers'?: number;
 }
 
 export function serveCommand(ctx: CommandContext): CommandModule<object, ServeArgs> {
@@ -35,15 +45,21 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
           'Usage: kubectl profefe serve [--address 127.0.0.1] [--port 10100] [--store-dir DIR] [--retention 120h]\n\n' +
             'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services,\n' +
             '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe\n' +
-            'agent all work without a profefe server. Unlike profefe it can require a bearer token and\n' +
-            'limits request bodies. Stops on SIGINT or SIGTERM.',
+            'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it\n' +
+            'bounds what uploads may cost: body size, uploads at once, request time, and the size of a\n' +
+            'profile once decoded (checked in worker threads, so /healthz keeps answering). Stops on SIGINT\n' +
+            'or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
         .option('port', { type: 'number', default: 10100, requiresArg: true, describe: 'port to listen on (profefe\'s default)' })
         .option('store-dir', { type: 'string', requiresArg: true, describe: 'directory of the store (default: <data dir>/store)' })
         .option('retention', { type: 'string', default: '120h', requiresArg: true, describe: 'drop profiles this long after upload (0: keep forever)' })
-        .option('token', { type: 'string', requiresArg: true, describe: 'require Authorization: Bearer TOKEN (default: $PROFEFE_TOKEN, else none)' })
-        .option('max-body-size', { type: 'number', default: 64, requiresArg: true, describe: 'largest upload accepted, in MiB' })
+        .option('token', { type: 'string', requiresArg: true, describe: 'require Authorization: Bearer TOKEN (default: $PROFEFE_TOKEN, else none; prefer the variable: arguments show in ps)' })
+        .option('require-token', { type: 'boolean', default: false, describe: 'refuse to start without a token (what deploy/ runs)' })
+        .option('max-body-size', { type: 'number', default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, requiresArg: true, describe: 'largest upload accepted, in MiB' })
+        .option('max-concurrent-uploads', { type: 'number', default: DEFAULT_MAX_CONCURRENT_UPLOADS, requiresArg: true, describe: 'uploads read and checked at once; more get 503 (retried by agents)' })
+        .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
+        .option('decode-workers', { type: 'number', default: 1, requiresArg: true, describe: 'worker threads that check uploaded profiles' })
         .epilog(
           examples(
             ['A store on this machine', 'kubectl profefe serve'],
@@ -60,29 +76,74 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
 export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): ServeOptions {
   const port = args.port ?? 10100;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${args.port}`);
-  const mib = args['max-body-size'] ?? 64;
-  if (!(mib > 0)) throw new UsageError(`--max-body-size must be a positive number of MiB, got ${args['max-body-size']}`);
+  const token = args.token || env.PROFEFE_TOKEN || undefined;
+  if (args['require-token'] && !token) throw new UsageError('--require-token: no token given; set PROFEFE_TOKEN (in deploy/, the kubectl-profefe-token Secret)');
+  const whole = (name: string, value: number | undefined, fallback: number) => {
+    const n = value ?? fallback;
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got ${value}`);
+    return n;
+  };
+  const requestTimeoutMs = parseDuration(args['request-timeout'] ?? `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, '--request-timeout');
+  if (requestTimeoutMs < 1000) throw new UsageError('--request-timeout must be at least 1s');
   return {
     host: args.address ?? '127.0.0.1',
     port,
     storeDir: args['store-dir'] || path.join(dataDir(env), 'store'),
     retentionMs: parseDuration(args.retention ?? '120h', '--retention'),
-    token: args.token || env.PROFEFE_TOKEN || undefined,
-    maxBodyBytes: Math.round(mib * 2 ** 20),
+    token,
+    maxBodyBytes: mebibytes(args['max-body-size'], DEFAULT_MAX_BODY_BYTES, '--max-body-size'),
+    maxConcurrentUploads: whole('max-concurrent-uploads', args['max-concurrent-uploads'], DEFAULT_MAX_CONCURRENT_UPLOADS),
+    requestTimeoutMs,
+    decodeWorkers: whole('decode-workers', args['decode-workers'], 1),
   };
 }
 
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
-  const [{ LocalStore }, { startProfefeServer }] = await Promise.all([import('../store/local-store.js'), import('../store/server.js')]);
-  const store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs });
-  const server = await startProfefeServer({ store, host: opts.host, port: opts.port, token: opts.token, maxBodyBytes: opts.maxBodyBytes });
-  await writeAll(ctx.io.stderr, `serving the profefe API at ${server.url} (store: ${opts.storeDir}, retention: ${opts.retentionMs ? `${opts.retentionMs / 3_600_000}h` : 'forever'}${opts.token ? ', token required' : ''})\n`);
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await server.close();
-  await store.close();
+  const [{ LocalStore }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
+    import('../store/local-store.js'),
+    import('../store/server.js'),
+    import('../store/profile-validator.js'),
+  ]);
+  // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
+  const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads });
+  let store: import('../store/local-store.js').LocalStore | undefined;
+  let server: import('../store/server.js').ProfefeServer | undefined;
+  try {
+    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
+    const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
+    if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
+      await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);
+    }
+    try {
+      server = await startProfefeServer({
+        store,
+        host: opts.host,
+        port: opts.port,
+        token: opts.token,
+        maxBodyBytes: opts.maxBodyBytes,
+        maxConcurrentUploads: opts.maxConcurrentUploads,
+        requestTimeoutMs: opts.requestTimeoutMs,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        throw new InputError(`cannot listen on ${opts.host}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : 'no such address here'} (--address, --port)`);
+      }
+      throw err;
+    }
+    // Captures without a store URL find this in the lock and upload through us.
+    await store.announce({ command: 'serve', url: server.url });
+    await writeAll(ctx.io.stderr, `serving the profefe API at ${server.url} (store: ${opts.storeDir}, retention: ${opts.retentionMs ? `${opts.retentionMs / 3_600_000}h` : 'forever'}${opts.token ? ', token required' : ''})\n`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    // Also on a failed start: an open store or a live checker thread would keep the process running.
+    await server?.close();
+    await store?.close();
+    await validator.close();
+  }
   await writeAll(ctx.io.stderr, 'stopped\n');
 }

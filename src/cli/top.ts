@@ -9,6 +9,7 @@ import type { CommandContext } from './context.js';
 import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
+import { escapeTerminal } from '../report/terminal-text.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 /** Output formats of `top` and `diff`. */
@@ -176,7 +177,7 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
       });
     }
     if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
-    const warnings = [...warnedServices].map(([text, services]) => `${text} (${services.length === 1 ? 'service' : 'services'} ${services.map((s) => `"${s}"`).join(', ')})`);
+    const warnings = [...warnedServices].map(([text, services]) => `${text} (${services.length === 1 ? 'service' : 'services'} ${services.map((s) => `"${escapeTerminal(s)}"`).join(', ')})`);
     return { report: top.result(), empty, window, warnings };
   } finally {
     await store.close();
@@ -207,14 +208,14 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
   for (const w of result.warnings) await writeAll(io.stderr, `warning: ${w}\n`);
   // Only services the user named are worth a warning; most services lack some profile types.
   if (opts.services) {
-    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${s}" in the window; left out\n`);
+    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${escapeTerminal(s)}" in the window; left out\n`);
   }
   if (opts.format === 'json') {
     await writeAll(io.stdout, renderServiceTopJson(result.report, opts.nodes));
     return;
   }
   const q = opts.query;
-  const header = [`Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
+  const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
   // Say what a row's value is when it is not simply the sum of the stored profiles.
   if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
   await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, header));

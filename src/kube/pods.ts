@@ -13,6 +13,7 @@ import {
   type V1PodList,
 } from '@kubernetes/client-node';
 import { KubeError, UsageError } from '../errors.js';
+import { hasControlCharacters } from '../report/terminal-text.js';
 
 /** A pod to capture, with its pprof endpoint resolved from annotations. */
 export interface CaptureTarget {
@@ -39,7 +40,13 @@ export interface CaptureTarget {
 export interface SkippedPod {
   readonly namespace: string;
   readonly pod: string;
+  /** One line; may quote an annotation's value raw (escape it before a terminal shows it). */
   readonly reason: string;
+  /**
+   * True when an annotation is unusable (a bad port, path or service name): the pod is
+   * misconfigured, which counts as a failure, unlike a pod that is merely not running yet.
+   */
+  readonly invalid?: boolean;
 }
 
 /** Which pods: by name in one namespace, or every opted-in pod matching the selectors (in one or all namespaces). */
@@ -81,6 +88,10 @@ export const ANNOTATIONS = {
 } as const;
 
 export const DEFAULT_PPROF_PORT = 6060;
+/** Longest profefe.com/path accepted. */
+export const MAX_PATH_ANNOTATION = 256;
+/** Longest profefe.com/service accepted (a DNS subdomain's length). */
+export const MAX_SERVICE_ANNOTATION = 253;
 export const DEFAULT_PPROF_PATH = '/debug/pprof';
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_CONCURRENCY = 8;
@@ -126,9 +137,13 @@ export async function discoverPods(api: CoreV1Api, query: PodQuery, opts: Discov
 
 /**
  * The capture target for a pod, or why it cannot be captured, checked in this order: `profefe.com/enable` is
- * "false"; being deleted (deletionTimestamp set); phase other than Running; a port annotation that is neither
- * 1..65535 nor the name of a TCP container port; a path annotation that is not a URL path. Empty annotations
- * count as unset. Does not require `profefe.com/enable: "true"` (the caller filters listed pods). Pure.
+ * "false"; being deleted (deletionTimestamp set); phase other than Running; then the annotations, which
+ * whoever may create pods writes, so they are validated before any request is made (`invalid: true`): a port
+ * that is neither 1..65535 nor the name of a TCP container port; a path that is not an absolute URL path of
+ * printable ASCII (RFC 3986 path characters, valid %XX escapes, no `.`/`..` segments, at most
+ * {@link MAX_PATH_ANNOTATION} characters); a service name with control characters, of dots only, or longer
+ * than {@link MAX_SERVICE_ANNOTATION}. Empty annotations count as unset. Does not require
+ * `profefe.com/enable: "true"` (the caller filters listed pods). Pure.
  */
 export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
   const meta = pod.metadata ?? {};
@@ -141,11 +156,15 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
   const phase = pod.status?.phase;
   if (phase !== 'Running') return skip(phase ? `pod is ${phase}, not Running` : 'pod has no phase yet, not Running');
 
+  const invalid = (reason: string): SkippedPod => ({ namespace, pod: name, reason, invalid: true });
   const containers = podContainers(pod);
   const port = resolvePort(annotation(annotations, ANNOTATIONS.port), containers);
-  if (typeof port === 'string') return skip(port);
+  if (typeof port === 'string') return invalid(port);
   const path = normalisePath(annotation(annotations, ANNOTATIONS.path));
-  if (path === undefined) return skip(`${ANNOTATIONS.path} "${annotations[ANNOTATIONS.path]}" is not a URL path`);
+  if (path === undefined) return invalid(`${ANNOTATIONS.path} ${JSON.stringify(annotations[ANNOTATIONS.path])} is not a URL path (printable ASCII, starting with /, no ?, #, . or .. segments, at most ${MAX_PATH_ANNOTATION} characters)`);
+  const service = annotation(annotations, ANNOTATIONS.service) ?? name;
+  const badService = checkService(service);
+  if (badService) return invalid(`${ANNOTATIONS.service} ${JSON.stringify(service)} ${badService}`);
 
   const container = port.container ?? containers[0]?.name;
   const typesAnnotation = annotation(annotations, ANNOTATIONS.types);
@@ -153,7 +172,7 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
     namespace,
     pod: name,
     ...(meta.uid ? { uid: meta.uid } : {}),
-    service: annotation(annotations, ANNOTATIONS.service) ?? name,
+    service,
     port: port.number,
     path,
     ...(container ? { container } : {}),
@@ -340,21 +359,35 @@ function resolvePort(value: string | undefined, containers: V1Container[]): { nu
   }
   for (const c of containers) {
     const named = c.ports?.find((p) => p.name === value);
-    if (named && !tcp(named)) return `${ANNOTATIONS.port} "${value}" names a ${named.protocol} port; pprof needs TCP`;
+    if (named && !tcp(named)) return `${ANNOTATIONS.port} ${JSON.stringify(value)} names a ${named.protocol} port; pprof needs TCP`;
     if (named) return { number: named.containerPort, container: c.name };
   }
   return badPort(value);
 }
 
 function badPort(value: string): string {
-  return `${ANNOTATIONS.port} "${value}" is not a port number or a named container port`;
+  return `${ANNOTATIONS.port} ${JSON.stringify(value)} is not a port number or a named container port`;
 }
 
-/** A leading '/', no trailing '/', no repeated '/'; undefined for something that is not a URL path. */
+/**
+ * A leading '/', no trailing '/', no repeated '/'; undefined for something that is not a URL path. Only
+ * RFC 3986 path characters pass: Node's http.request throws on anything outside Latin-1, and control
+ * characters or spaces would be request smuggling material.
+ */
 function normalisePath(value: string | undefined): string | undefined {
   if (value === undefined) return DEFAULT_PPROF_PATH;
-  if (/[?#\s]/.test(value) || /^[a-z][a-z0-9+.-]*:/i.test(value)) return undefined;
+  if (value.length > MAX_PATH_ANNOTATION || /^[a-z][a-z0-9+.-]*:/i.test(value)) return undefined;
+  if (!/^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(value) || /%(?![0-9A-Fa-f]{2})/.test(value)) return undefined;
+  if (value.split('/').some((segment) => segment === '.' || segment === '..')) return undefined;
   return `/${value}`.replace(/\/{2,}/g, '/').replace(/\/$/, '');
+}
+
+/** Why a service name cannot be used, or undefined. It names folders and is shown in tables. */
+function checkService(service: string): string | undefined {
+  if (hasControlCharacters(service)) return 'contains control characters';
+  if (/^\.+$/.test(service)) return 'is not a name';
+  if (service.length > MAX_SERVICE_ANNOTATION) return `is longer than ${MAX_SERVICE_ANNOTATION} characters`;
+  return undefined;
 }
 
 function byNamespaceAndName(a: { namespace: string; pod: string }, b: { namespace: string; pod: string }): number {

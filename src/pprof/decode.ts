@@ -2,11 +2,47 @@ import { gunzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
 import { IdMap } from './id-map.js';
-import { readProfile, WireError } from './profile-reader.js';
+import { checkProfileLimits, readProfile, WireError } from './profile-reader.js';
 
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
+
+/**
+ * What one profile may make the decoder hold: bodies come from pods and uploads, and a small
+ * gzip can inflate to gigabytes, or hold millions of empty messages. Sizes are in bytes.
+ */
+export interface DecodeLimits {
+  /** The protobuf once gunzipped (or as given when not gzipped); inflating stops here. */
+  readonly maxInflatedBytes: number;
+  /** `sample` messages. */
+  readonly maxSamples: number;
+  /** `location` messages. */
+  readonly maxLocations: number;
+  /** `function` messages. */
+  readonly maxFunctions: number;
+  /** `mapping` messages. */
+  readonly maxMappings: number;
+  /** `string_table` entries. */
+  readonly maxStrings: number;
+  /** Fields profile.proto does not define (a newer producer's, or padding), all together. */
+  readonly maxUnknownFieldBytes: number;
+}
+
+/**
+ * Defaults from real Go profiles: a large service's heap profile is tens of MiB inflated (about
+ * 20 MiB decodes into some 200 MB of objects), with some 10^5 samples, locations, functions and
+ * strings; these allow a few times that, and keep a decompression bomb's cost to 64 MiB.
+ */
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+  maxInflatedBytes: 64 * 2 ** 20,
+  maxSamples: 2_000_000,
+  maxLocations: 1_000_000,
+  maxFunctions: 1_000_000,
+  maxMappings: 100_000,
+  maxStrings: 2_000_000,
+  maxUnknownFieldBytes: 2 ** 20,
+};
 
 /**
  * Decodes a gzipped or raw pprof protobuf into a validated Profile.
@@ -17,8 +53,13 @@ const GZIP_MAGIC_1 = 0x8b;
  * reason, prefixed with `source` when given. Sample values, numeric labels and the period
  * are normalised to signed JS numbers; time_nanos and duration_nanos stay exact (a bigint
  * when a number cannot hold them).
+ *
+ * `limits` (each defaulting to {@link DEFAULT_DECODE_LIMITS}) bound the work: inflating stops at
+ * `maxInflatedBytes`, and message counts and unknown fields are counted in one pass over the
+ * bytes before any object is built; going over one is a ProfileFormatError naming the limit.
  */
-export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
+export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
+  const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
   const fail = (why: string): never => {
     throw new ProfileFormatError(why, source);
   };
@@ -28,9 +69,10 @@ export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
   let raw = bytes;
   if (bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
     try {
-      raw = gunzipSync(bytes);
+      raw = gunzipSync(bytes, { maxOutputLength: lim.maxInflatedBytes });
     } catch (err) {
       const code = (err as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
       if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
         fail('truncated gzip data (the download was cut short?)');
       }
@@ -40,8 +82,11 @@ export function decodeProfile(bytes: Uint8Array, source?: string): Profile {
     rejectText(raw, fail);
   }
 
+  if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
+
   let profile: Profile;
   try {
+    checkProfileLimits(raw, lim);
     profile = readProfile(raw);
   } catch (err) {
     if (err instanceof WireError) fail(err.message);
@@ -206,4 +251,8 @@ function idSet(items: readonly { id: Numeric }[]) {
       return true;
     },
   };
+}
+
+function mib(bytes: number): string {
+  return `${Number((bytes / 2 ** 20).toFixed(1))} MiB`;
 }

@@ -23,6 +23,75 @@ const WIRE_FIXED32 = 5;
 /** Thrown for bytes that are not a well-formed profile.proto message; decode.ts words it. */
 export class WireError extends Error {}
 
+/** The limits {@link checkProfileLimits} enforces (decode.ts's DecodeLimits). */
+export interface ProfileCountLimits {
+  readonly maxSamples: number;
+  readonly maxLocations: number;
+  readonly maxFunctions: number;
+  readonly maxMappings: number;
+  readonly maxStrings: number;
+  readonly maxUnknownFieldBytes: number;
+}
+
+/**
+ * One pass over the top-level fields of profile.proto bytes, building nothing: throws WireError
+ * when there are more samples, locations, functions, mappings or strings than allowed, or more
+ * bytes of fields profile.proto does not define. Run before readProfile, so that a bomb of
+ * millions of tiny messages costs a scan, not millions of objects. Malformed bytes are left for
+ * readProfile to report.
+ */
+export function checkProfileLimits(buf: Uint8Array, limits: ProfileCountLimits): void {
+  const counted: Record<number, [name: string, max: number]> = {
+    2: ['samples', limits.maxSamples],
+    3: ['mappings', limits.maxMappings],
+    4: ['locations', limits.maxLocations],
+    5: ['functions', limits.maxFunctions],
+    6: ['strings', limits.maxStrings],
+  };
+  const counts = new Map<number, number>();
+  let unknown = 0;
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10 && pos < buf.length; i++) {
+      const b = buf[pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    return -1;
+  };
+  while (pos < buf.length) {
+    const start = pos;
+    const tag = varint();
+    if (tag < 0) return;
+    const field = Math.floor(tag / 8);
+    switch (tag % 8) {
+      case WIRE_VARINT: if (varint() < 0) return; break;
+      case WIRE_FIXED64: pos += 8; break;
+      case WIRE_FIXED32: pos += 4; break;
+      case WIRE_BYTES: {
+        const len = varint();
+        if (len < 0) return;
+        pos += len;
+        break;
+      }
+      default: return;
+    }
+    if (pos > buf.length) return;
+    const limit = counted[field];
+    if (limit) {
+      const n = (counts.get(field) ?? 0) + 1;
+      counts.set(field, n);
+      if (n > limit[1]) throw new WireError(`more than ${limit[1]} ${limit[0]} (a decode limit)`);
+    } else if (field < 1 || field > 15) {
+      unknown += pos - start;
+      if (unknown > limits.maxUnknownFieldBytes) throw new WireError(`more than ${limits.maxUnknownFieldBytes} bytes of fields profile.proto does not define (a decode limit)`);
+    }
+  }
+}
+
 /** Reads a complete Profile message. Throws WireError on malformed or truncated input. */
 export function readProfile(buf: Uint8Array): Profile {
   return new ProfileReader(buf).profile();

@@ -1,6 +1,7 @@
 import type { CaptureOutcome } from '../capture/engine.js';
 import type { SkippedPod } from '../kube/pods.js';
 import { alignColumns } from './columns.js';
+import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 import { formatSize } from './units.js';
 
 /** What `kubectl profefe capture` did, for the summary table and `-o json`. */
@@ -27,8 +28,9 @@ export function renderCaptureTable(s: CaptureSummary): string {
       o.ok ? o.location : `error: ${o.error}`,
     ]);
   }
-  for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `skipped: ${p.reason}`]);
-  return alignColumns(rows) + '\n' + summaryLine(s) + '\n';
+  for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `${p.invalid ? 'error' : 'skipped'}: ${p.reason}`]);
+  // Names, annotations and pod error bodies come from whoever may create pods.
+  return alignColumns(rows.map((r) => r.map(escapeTerminal))) + '\n' + summaryLine(s) + '\n';
 }
 
 /** One line: how many profiles were captured, failed and skipped, and how long it took. */
@@ -37,8 +39,11 @@ export function summaryLine(s: CaptureSummary): string {
   const failed = s.outcomes.length - ok;
   const pods = new Set(s.outcomes.map((o) => `${o.target.namespace}/${o.target.pod}`)).size;
   const parts = [`${ok} of ${s.outcomes.length} profiles captured from ${pods} pod${pods === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)}s`];
+  const invalid = s.skipped.filter((p) => p.invalid).length;
+  const skipped = s.skipped.length - invalid;
   if (failed) parts.push(`${failed} failed`);
-  if (s.skipped.length) parts.push(`${s.skipped.length} pod${s.skipped.length === 1 ? '' : 's'} skipped`);
+  if (invalid) parts.push(`${invalid} pod${invalid === 1 ? '' : 's'} with bad annotations`);
+  if (skipped) parts.push(`${skipped} pod${skipped === 1 ? '' : 's'} skipped`);
   return parts.join(', ');
 }
 
@@ -55,6 +60,6 @@ export function captureJson(s: CaptureSummary): string {
     ...(o.ok ? { bytes: o.size, samples: o.samples, file: o.location } : { error: o.error }),
     ms: o.ms,
   }));
-  const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason }));
-  return JSON.stringify({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, null, 2) + '\n';
+  const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason, ...(p.invalid ? { invalid: true } : {}) }));
+  return jsonForTerminal({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, 2) + '\n';
 }

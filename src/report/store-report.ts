@@ -1,6 +1,7 @@
 import { dump } from 'js-yaml';
 import type { ProfileMeta } from '../store/store.js';
 import { alignColumns } from './columns.js';
+import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 
 export type ListFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 export const LIST_FORMATS: readonly ListFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
@@ -9,11 +10,11 @@ export const LIST_FORMATS: readonly ListFormat[] = ['table', 'wide', 'json', 'ya
 export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat, now: Date): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(metas.map(toJson), null, 2) + '\n';
+      return jsonForTerminal(metas.map(toJson), 2) + '\n';
     case 'yaml':
       return dump(metas.map(toJson));
     case 'name':
-      return metas.map((m) => `profile/${m.id}\n`).join('');
+      return metas.map((m) => `profile/${escapeTerminal(m.id)}\n`).join('');
     default: {
       const header = ['ID', 'SERVICE', 'TYPE', 'CREATED', 'AGE', ...(format === 'wide' ? ['LABELS'] : [])];
       const rows = metas.map((m) => [
@@ -24,7 +25,8 @@ export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat
         age(now.getTime() - m.createdAt.getTime()),
         ...(format === 'wide' ? [m.labels.map((l) => `${l.key}=${l.value}`).join(',') || '<none>'] : []),
       ]);
-      return alignColumns([header, ...rows]) + '\n';
+      // Ids, services and labels are whatever was uploaded to the store.
+      return alignColumns([header, ...rows.map((r) => r.map(escapeTerminal))]) + '\n';
     }
   }
 }
@@ -33,13 +35,13 @@ export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat
 export function renderNames(kind: string, names: readonly string[], format: ListFormat): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(names, null, 2) + '\n';
+      return jsonForTerminal(names, 2) + '\n';
     case 'yaml':
       return dump(names);
     case 'name':
-      return names.map((n) => `${kind}/${n}\n`).join('');
+      return names.map((n) => `${kind}/${escapeTerminal(n)}\n`).join('');
     default:
-      return alignColumns([['NAME'], ...names.map((n) => [n])]) + '\n';
+      return alignColumns([['NAME'], ...names.map((n) => [escapeTerminal(n)])]) + '\n';
   }
 }
 

@@ -4,7 +4,7 @@
  * window is two binary searches. Pure data structure; the store loads it from and persists it
  * to its index file.
  */
-import type { ProfileMeta, StoreLabel, StoreProfileType } from './store.js';
+import { UPLOAD_ID_LABEL, type ProfileMeta, type StoreLabel, type StoreProfileType } from './store.js';
 
 /** One stored profile as the index knows it. */
 export interface IndexEntry {
@@ -69,6 +69,8 @@ export function compareUtf8(a: string, b: string): number {
  */
 export class ProfileIndex {
   private readonly byId = new Map<string, IndexEntry>();
+  /** Per upload_id label value (the upload's content hash): the first entry that carried it. */
+  private readonly byUploadId = new Map<string, IndexEntry>();
   private readonly byService = new Map<string, ServiceIndex>();
   private sorted = true;
 
@@ -80,6 +82,11 @@ export class ProfileIndex {
   /** The entry with this id, if any (expired or not). */
   get(id: string): IndexEntry | undefined {
     return this.byId.get(id);
+  }
+
+  /** The entry whose upload_id label has this value, if any (expired or not). */
+  getByUploadId(uploadId: string): IndexEntry | undefined {
+    return this.byUploadId.get(uploadId);
   }
 
   /** Every entry in insertion order (upload order for a store), for rewriting the index file. */
@@ -95,6 +102,8 @@ export class ProfileIndex {
   add(entry: IndexEntry, bulk = false): boolean {
     if (this.byId.has(entry.id)) return false;
     this.byId.set(entry.id, entry);
+    const uploadId = entry.labels.find((l) => l.key === UPLOAD_ID_LABEL)?.value;
+    if (uploadId !== undefined && !this.byUploadId.has(uploadId)) this.byUploadId.set(uploadId, entry);
     let svc = this.byService.get(entry.service);
     if (!svc) {
       svc = { all: [], byType: new Map(), byLabel: new Map(), lastUploadMs: entry.uploadedMs };
@@ -132,6 +141,7 @@ export class ProfileIndex {
     for (const e of removed) {
       this.byId.delete(e.id);
       services.add(e.service);
+      for (const l of e.labels) if (l.key === UPLOAD_ID_LABEL && this.byUploadId.get(l.value) === e) this.byUploadId.delete(l.value);
     }
     const kept = (e: IndexEntry) => this.byId.get(e.id) === e;
     for (const name of services) {

@@ -10,15 +10,19 @@
  *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
  *   .lock                           pid of the process that has the store open
  */
-import { mkdir, open, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
-import { writeFileAtomic } from '../files/atomic-write.js';
+import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
+import { validateInProcess, type ValidateProfile } from './profile-validator.js';
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
   STORE_PROFILE_TYPES,
+  UPLOAD_ID_LABEL,
   type FindQuery,
   type ProfileMeta,
   type ProfileStore,
@@ -41,6 +45,20 @@ export interface LocalStoreOptions {
   readonly now?: () => Date;
   /** How often expired profiles are deleted from disk while open (default 5 min, badger's GC period; 0: only at open and on `sweep()`). Expired profiles are hidden from reads at once either way. */
   readonly sweepIntervalMs?: number;
+  /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
+  readonly validate?: ValidateProfile;
+  /** Written into the lock, so that others can say who holds the store (and reach `serve`). */
+  readonly holder?: Omit<LockHolder, 'pid'>;
+  /** How long to wait for a store another live process has open (default 0: fail at once). */
+  readonly lockWaitMs?: number;
+}
+
+/** What {@link LocalStore.open} found left behind by a process that died mid-write, and removed. */
+export interface StoreCleanup {
+  /** Blobs no index line names (written, then the process died before indexing them). */
+  readonly orphanBlobs: number;
+  /** Temporary files of writes that never finished. */
+  readonly tempFiles: number;
 }
 
 /** One line of index.jsonl. */
@@ -81,8 +99,11 @@ const openDirs = new Set<string>();
  *   arrays sorted by created_at (see ProfileIndex).
  * - Uploads are validated like profefe's collector and may run concurrently: index lines are
  *   appended in batches by one writer, and an upload resolves once its line is written.
- * - Crash safety: blobs are written via rename; a torn last index line is dropped at open.
- *   Nothing is fsynced, so a machine crash can lose the last uploads, never corrupt the rest.
+ * - Crash safety: blobs are written via rename, fsynced; index lines are fsynced before an
+ *   upload is acknowledged; a torn last index line is dropped at open, and blobs no line names
+ *   (a kill between the two writes) and temporary files are removed at open (cleanedAtOpen).
+ * - Idempotent: an upload carrying the upload_id label of a stored profile (same service, type
+ *   and size) returns that profile's meta instead of a second copy.
  * - One process at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
  *   taken over.
  */
@@ -97,7 +118,11 @@ export class LocalStore implements ProfileStore {
   private closed = false;
   /** Uploads under way, which close() lets finish. */
   private readonly uploading = new Set<Promise<unknown>>();
+  /** Uploads under way by upload_id label, so that a second copy waits for the first and gets its meta. */
+  private readonly uploadingIds = new Map<string, Promise<ProfileMeta>>();
   private dropped = 0;
+  private cleanup: StoreCleanup = { orphanBlobs: 0, tempFiles: 0 };
+  private validate: ValidateProfile = validateInProcess;
 
   private constructor(
     /** The store directory, resolved. */
@@ -114,7 +139,7 @@ export class LocalStore implements ProfileStore {
    */
   static async open(dir: string, opts: LocalStoreOptions = {}): Promise<LocalStore> {
     const root = path.resolve(dir);
-    await acquireLock(root);
+    await acquireLock(root, opts.holder ?? {}, opts.lockWaitMs ?? 0);
     let handle: FileHandle | undefined;
     try {
       const indexPath = path.join(root, INDEX_FILE);
@@ -125,8 +150,11 @@ export class LocalStore implements ProfileStore {
       const store = new LocalStore(root, handle, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
       store.indexBytes = goodBytes;
       store.dropped = dropped;
+      if (opts.validate) store.validate = opts.validate;
       for (const e of entries) store.index.add(e, true);
       store.index.finishBulk();
+      // We hold the lock: whatever no index line names was left by a process that died mid-write.
+      store.cleanup = await removeLeftovers(root, new Set(entries.map((e) => e.file)));
       await store.sweep();
       const every = opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
       if (store.retentionMs > 0 && every > 0) {
@@ -156,9 +184,24 @@ export class LocalStore implements ProfileStore {
     } catch (err) {
       return Promise.reject(err);
     }
+    // The same profile again (a retried push): the first copy's meta, nothing stored twice. Same
+    // service, type and size, so a label copied onto other bytes is not taken for a duplicate.
+    const uploadId = req.labels.find((l) => l.key === UPLOAD_ID_LABEL)?.value;
+    if (uploadId !== undefined) {
+      const stored = this.index.getByUploadId(uploadId);
+      if (stored && !this.isExpired(stored) && stored.service === req.service && stored.type === req.type && stored.size === req.body.length) {
+        return Promise.resolve(toMeta(stored));
+      }
+      const inFlight = this.uploadingIds.get(uploadId);
+      if (inFlight) return inFlight.catch(() => this.upload(req));
+    }
     const p = this.writeProfile(req);
     this.uploading.add(p);
-    const forget = () => this.uploading.delete(p);
+    if (uploadId !== undefined) this.uploadingIds.set(uploadId, p);
+    const forget = () => {
+      this.uploading.delete(p);
+      if (uploadId !== undefined && this.uploadingIds.get(uploadId) === p) this.uploadingIds.delete(uploadId);
+    };
     p.then(forget, forget);
     return p;
   }
@@ -168,26 +211,22 @@ export class LocalStore implements ProfileStore {
     return this.dropped;
   }
 
+  /** What open removed: leftovers of a process killed mid-write (see {@link StoreCleanup}). */
+  get cleanedAtOpen(): StoreCleanup {
+    return this.cleanup;
+  }
+
   private async writeProfile(req: UploadRequest): Promise<ProfileMeta> {
     if (req.service === '') throw new StoreStatusError('bad request: missing "service"', 400);
     if (!(STORE_PROFILE_TYPES as readonly string[]).includes(req.type)) {
       throw new StoreStatusError('bad request: unknown profile type', 400);
     }
     let createdNs: bigint | undefined;
+    let body = req.body;
     if (req.type !== 'trace') {
-      let timeNanos: number | bigint;
-      try {
-        const profile = decodeProfile(req.body);
-        if (profile.sample.length === 0) {
-          throw new StoreStatusError('malformed profile (could not parse pprof profile: profile is empty: no samples)', 400);
-        }
-        timeNanos = profile.timeNanos;
-      } catch (err) {
-        if (err instanceof StoreStatusError) throw err;
-        throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
-      }
-      const t = typeof timeNanos === 'bigint' ? timeNanos : BigInt(Math.trunc(timeNanos));
-      if (t > 0n) createdNs = t;
+      const check = await this.validate(body);
+      body = check.body;
+      if (check.timeNanos > 0n) createdNs = check.timeNanos;
     }
     const uploadedAt = this.now();
     const fallback = req.createdAt ?? uploadedAt;
@@ -195,7 +234,7 @@ export class LocalStore implements ProfileStore {
     createdNs ??= BigInt(fallback.getTime()) * 1_000_000n;
 
     const id = newProfileId(uploadedAt);
-    const ext = req.type === 'trace' ? '.trace' : req.body[0] === GZIP[0] && req.body[1] === GZIP[1] ? '.pb.gz' : '.pb';
+    const ext = req.type === 'trace' ? '.trace' : body[0] === GZIP[0] && body[1] === GZIP[1] ? '.pb.gz' : '.pb';
     // Characters 16-17 come from the counter, so consecutive uploads spread over 1024 directories.
     const file = `blobs/${id.slice(16, 18)}/${id}${ext}`;
     const createdMs = Number(floorDiv(createdNs, 1_000_000n));
@@ -208,11 +247,11 @@ export class LocalStore implements ProfileStore {
       createdSubMs: Number(createdNs - BigInt(createdMs) * 1_000_000n),
       uploadedMs: uploadedAt.getTime(),
       file,
-      size: req.body.length,
+      size: body.length,
     });
     const blob = path.join(this.dir, file);
     try {
-      await writeFileAtomic(blob, req.body);
+      await writeFileAtomic(blob, body);
       await this.append(entry);
     } catch (err) {
       await rm(blob, { force: true }).catch(() => undefined);
@@ -296,6 +335,12 @@ export class LocalStore implements ProfileStore {
       }
       return removed.length;
     });
+  }
+
+  /** Records in the lock where this process serves the store (`serve`, once it listens). */
+  async announce(holder: Omit<LockHolder, 'pid'>): Promise<void> {
+    this.checkOpen();
+    await writeFileAtomic(path.join(this.dir, LOCK_FILE), Buffer.from(lockText({ pid: process.pid, ...holder })));
   }
 
   /** Lets uploads under way finish, stops the sweep timer, closes the index and releases the lock. Idempotent. */
@@ -388,6 +433,8 @@ export class LocalStore implements ProfileStore {
         const text = batch.map((p) => serializeEntry(p.entry)).join('');
         try {
           await this.handle.appendFile(text);
+          // An upload is acknowledged once its line is on disk (one fsync per batch).
+          await this.handle.sync();
           this.indexBytes += Buffer.byteLength(text);
         } catch (err) {
           // Cut off a partial write so that the next append starts on a line of its own.
@@ -423,15 +470,30 @@ export class LocalStore implements ProfileStore {
 }
 
 /**
- * Go's pprof parser's words for a body it rejects, from our decoder's reason. Go also accepts
- * legacy text profiles, which we reject as unrecognized.
+ * Removes what a process killed mid-write left in the store: blobs no index line names (the
+ * blob was renamed into place, the index line never appended) and temporary files. Only called
+ * with the lock held, so no other process can be writing.
  */
-function goParseFailure(err: unknown): string {
-  const m = err instanceof Error ? err.message : '';
-  if (m.startsWith('empty input')) return 'parsing profile: empty input file';
-  if (m.includes('concatenated profiles')) return 'parsing profile: concatenated profiles detected';
-  if (m.startsWith('truncated gzip')) return 'decompressing profile: unexpected EOF';
-  return 'parsing profile: unrecognized profile format';
+async function removeLeftovers(root: string, indexed: ReadonlySet<string>): Promise<StoreCleanup> {
+  let orphanBlobs = 0;
+  let tempFiles = 0;
+  const remove = async (rel: string, temp: boolean) => {
+    await rm(path.join(root, rel), { force: true });
+    if (temp) tempFiles++;
+    else orphanBlobs++;
+  };
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (TEMP_FILE_PATTERN.test(name)) await remove(name, true);
+  }
+  const blobs = path.join(root, 'blobs');
+  for (const sub of await readdir(blobs).catch(() => [] as string[])) {
+    for (const name of await readdir(path.join(blobs, sub)).catch(() => [] as string[])) {
+      const rel = `blobs/${sub}/${name}`;
+      if (TEMP_FILE_PATTERN.test(name)) await remove(rel, true);
+      else if (!indexed.has(rel)) await remove(rel, false);
+    }
+  }
+  return { orphanBlobs, tempFiles };
 }
 
 /** Sorted by key in byte order, stable for repeated keys (Go's sort.Sort is not, which makes its order arbitrary). */
@@ -545,32 +607,95 @@ async function readIndexFile(file: string): Promise<{ entries: IndexEntry[]; dro
   return { entries, dropped, goodBytes, tornBytes };
 }
 
-async function acquireLock(root: string): Promise<void> {
-  if (openDirs.has(root)) throw new StoreError(`local store ${root} is already open in this process`);
+/** Who has a store open, as its `.lock` file says (older versions wrote only the pid). */
+export interface LockHolder {
+  readonly pid: number;
+  /** The kubectl-profefe command: `serve`, `capture`, ... */
+  readonly command?: string;
+  /** For `serve`: where its profefe API listens, so that others can upload through it. */
+  readonly url?: string;
+}
+
+/** The store is open in another live process; says which, and where to reach it when it is `serve`. */
+export class StoreLockedError extends StoreError {
+  override readonly name: string = 'StoreLockedError';
+  constructor(
+    readonly dir: string,
+    readonly holder: LockHolder,
+  ) {
+    const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
+    super(
+      holder.command === 'serve' && holder.url
+        ? `local store ${dir} is in use by ${who}: use that server, --profefe-hostport ${holder.url}`
+        : `local store ${dir} is in use by ${who}`,
+    );
+  }
+}
+
+/** How long {@link acquireLock} polls a lock held by a live process. */
+const LOCK_POLL_MS = 100;
+
+/**
+ * Takes the store's lock: a `.lock` file made whole, then linked into place (so no reader ever sees
+ * it empty), holding the owner's pid, command and URL. A lock of a dead process is taken over; one
+ * of a live process is waited for up to `waitMs` (not when it is `serve`), then StoreLockedError.
+ */
+async function acquireLock(root: string, holder: Omit<LockHolder, 'pid'>, waitMs: number): Promise<void> {
   const lock = path.join(root, LOCK_FILE);
+  const deadline = Date.now() + waitMs;
+  while (openDirs.has(root)) {
+    if (Date.now() >= deadline) throw new StoreError(`local store ${root} is already open in this process`);
+    await sleep(LOCK_POLL_MS);
+  }
+  // Taken in the same tick as the check, so two opens in this process cannot both pass it.
+  openDirs.add(root);
   try {
     await mkdir(root, { recursive: true });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-        const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-        if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new StoreError(
-            `local store ${root} is in use by process ${pid} (a running 'kubectl profefe serve'?); stop it, or use that server instead of the directory`,
-          );
+    const mine = path.join(root, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await writeFile(mine, lockText({ pid: process.pid, ...holder }));
+    try {
+      for (;;) {
+        try {
+          await link(mine, lock);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const other = parseLock(await readFile(lock, 'utf8').catch(() => ''));
+          if (other && other.pid !== process.pid && isAlive(other.pid)) {
+            // serve holds a store for as long as it runs: waiting for it is pointless.
+            if (other.command === 'serve' || Date.now() >= deadline) throw new StoreLockedError(root, other);
+            await sleep(LOCK_POLL_MS);
+            continue;
+          }
+          await unlink(lock).catch(() => undefined); // stale: its process has gone
         }
-        await unlink(lock).catch(() => undefined); // stale: its process has gone
       }
+    } finally {
+      await unlink(mine).catch(() => undefined);
     }
   } catch (err) {
+    openDirs.delete(root);
     if (err instanceof StoreError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new StoreError(`local store ${root}: cannot use the directory (${e.code ?? e.message})`);
   }
-  openDirs.add(root);
+}
+
+function lockText(h: LockHolder): string {
+  return `${JSON.stringify(h)}\n`;
+}
+
+/** A lock file's holder: JSON, or the bare pid older versions wrote; undefined when unreadable. */
+function parseLock(text: string): LockHolder | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return { pid: Number(t) };
+  try {
+    const h = JSON.parse(t) as Partial<LockHolder>;
+    if (typeof h.pid !== 'number' || h.pid <= 0) return undefined;
+    return { pid: h.pid, command: typeof h.command === 'string' ? h.command : undefined, url: typeof h.url === 'string' ? h.url : undefined };
+  } catch {
+    return undefined;
+  }
 }
 
 async function releaseLock(root: string): Promise<void> {

@@ -8,8 +8,13 @@
  * Deliberate differences from the real collector:
  * - Optional bearer token: with `token` set, every /api/0 request needs
  *   `Authorization: Bearer <token>`, else 401 {"code":401,"error":"unauthorized"}.
- * - Request body limit (default 64 MiB): 413 {"code":413,"error":"request body too large"}.
+ * - Request body limit (default 32 MiB): 413 {"code":413,"error":"request body too large"}.
  *   profefe reads any body fully into memory.
+ * - At most `maxConcurrentUploads` uploads are read and checked at once (default 4); one more is
+ *   answered 503 {"code":503,"error":"too many uploads in progress, retry later"} with
+ *   Retry-After, before its body is read (the profefe agent and our client retry 5xx).
+ * - A request must arrive whole within `requestTimeoutMs` (default 60 s; its headers within
+ *   10 s), else 408 and the connection is closed: a slow drip cannot hold a connection open.
  * - Labels filter correctly whatever the upload order (no §8.1 bug): that is the store's job.
  * - An ID that is not one of ours is 404 `nothing found`, not badger's 500 `failed to get
  *   profile by id` for IDs that are not valid xids.
@@ -57,8 +62,12 @@ export interface ProfefeServerOptions {
   readonly port?: number;
   /** When set, /api/0 requests need `Authorization: Bearer <token>`. */
   readonly token?: string;
-  /** Largest accepted upload body (default 64 MiB). */
+  /** Largest accepted upload body (default {@link DEFAULT_MAX_BODY_BYTES}). */
   readonly maxBodyBytes?: number;
+  /** Uploads read and checked at once (default {@link DEFAULT_MAX_CONCURRENT_UPLOADS}). */
+  readonly maxConcurrentUploads?: number;
+  /** Time for a whole request to arrive (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** A running server. */
@@ -69,8 +78,13 @@ export interface ProfefeServer {
   close(): Promise<void>;
 }
 
-/** Default {@link ProfefeServerOptions.maxBodyBytes}. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 2 ** 20;
+/** Default {@link ProfefeServerOptions.maxBodyBytes}: a large service's gzipped heap profile is a few MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 2 ** 20;
+/** Default {@link ProfefeServerOptions.maxConcurrentUploads}. */
+export const DEFAULT_MAX_CONCURRENT_UPLOADS = 4;
+/** Default {@link ProfefeServerOptions.requestTimeoutMs}: 32 MiB at 1 MB/s fits. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const HEADERS_TIMEOUT_MS = 10_000;
 
 /** Bytes of an oversize body still read (and discarded) so the client sees the 413 before the connection closes. */
 const DRAIN_BYTES = 2 ** 20;
@@ -95,8 +109,16 @@ export async function startProfefeServer(opts: ProfefeServerOptions): Promise<Pr
     store: opts.store,
     tokenDigest: opts.token ? digest(opts.token) : undefined,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxConcurrentUploads: opts.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS,
+    uploads: 0,
   };
-  const server = createServer((req, res) => {
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const server = createServer({
+    requestTimeout,
+    headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+    // How often Node looks for requests over their time; its default (30 s) would let them run on.
+    connectionsCheckingInterval: Math.min(1000, requestTimeout),
+  }, (req, res) => {
     handle(req, res, ctx).catch(() => {
       if (req.destroyed || res.destroyed) return; // the client went away mid-request
       if (!res.headersSent) send(res, 500, JSON_TYPE, envelopeError(500, 'internal server error'));
@@ -133,6 +155,9 @@ interface Context {
   readonly store: ProfileStore;
   readonly tokenDigest: Buffer | undefined;
   readonly maxBodyBytes: number;
+  readonly maxConcurrentUploads: number;
+  /** Uploads being read or checked now. */
+  uploads: number;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
@@ -214,19 +239,30 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, ctx: Cont
   }
   if (type === undefined) return fail(400, 'bad request: unknown profile type');
 
-  const body = await readBody(req, ctx.maxBodyBytes);
-  if (body === 'too large' || body === 'too large, closing') {
-    if (body === 'too large, closing') res.setHeader('Connection', 'close');
-    return send(res, 413, JSON_TYPE, envelopeError(413, 'request body too large'));
+  if (ctx.uploads >= ctx.maxConcurrentUploads) {
+    // Refused before reading: the body is not ours to hold. Closing drops what was sent.
+    res.setHeader('Retry-After', '1');
+    res.setHeader('Connection', 'close');
+    return fail(503, 'too many uploads in progress, retry later');
   }
-  let meta: ProfileMeta;
+  ctx.uploads++;
   try {
-    meta = await ctx.store.upload({ service, type, labels, createdAt, body });
-  } catch (err) {
-    if (err instanceof StoreStatusError && err.status >= 400 && err.status < 500) return fail(err.status, err.message);
-    return fail(500, 'failed to collect profile');
+    const body = await readBody(req, ctx.maxBodyBytes);
+    if (body === 'too large' || body === 'too large, closing') {
+      if (body === 'too large, closing') res.setHeader('Connection', 'close');
+      return send(res, 413, JSON_TYPE, envelopeError(413, 'request body too large'));
+    }
+    let meta: ProfileMeta;
+    try {
+      meta = await ctx.store.upload({ service, type, labels, createdAt, body });
+    } catch (err) {
+      if (err instanceof StoreStatusError && err.status >= 400 && err.status < 600 && err.status !== 500) return fail(err.status, err.message);
+      return fail(500, 'failed to collect profile');
+    }
+    send(res, 200, TEXT, envelope(metaJson(meta)));
+  } finally {
+    ctx.uploads--;
   }
-  send(res, 200, TEXT, envelope(metaJson(meta)));
 }
 
 async function handleFind(res: ServerResponse, ctx: Context, q: Query): Promise<void> {
@@ -390,9 +426,10 @@ function authorized(req: IncomingMessage, tokenDigest: Buffer): boolean {
 /**
  * The request body, or 'too large' once it passes `limit`. An oversize body is read on (and
  * discarded) up to DRAIN_BYTES more so the client gets the 413 rather than a reset; beyond
- * that the connection is closed after the answer.
+ * that the connection is closed after the answer. The body owns its memory (no slice of
+ * Node's buffer pool), so that a checker thread can take it without a copy.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'too large, closing'> {
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | 'too large' | 'too large, closing'> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit + DRAIN_BYTES) return Promise.resolve('too large, closing');
   return new Promise((resolve, reject) => {
@@ -415,8 +452,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too la
       }
     };
     req.on('data', onData);
-    req.once('end', () => settle(() => resolve(size > limit ? 'too large' : Buffer.concat(chunks, size))));
+    req.once('end', () => settle(() => resolve(size > limit ? 'too large' : concatOwned(chunks, size))));
     req.once('error', (err) => settle(() => reject(err)));
     req.once('close', () => settle(() => reject(new Error('client closed the connection before sending the whole body'))));
   });
+}
+
+/** The chunks in one Uint8Array over an ArrayBuffer of its own. */
+function concatOwned(chunks: readonly Buffer[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

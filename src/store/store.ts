@@ -8,6 +8,13 @@
 export const STORE_PROFILE_TYPES = ['cpu', 'heap', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'] as const;
 export type StoreProfileType = (typeof STORE_PROFILE_TYPES)[number];
 
+/**
+ * The label kubectl-profefe puts on every upload: the first 32 hex digits of the body's SHA-256.
+ * A profile uploaded twice (a push retried after a timeout or a crash) carries the same one, so
+ * stores and pushes can recognise it and keep it once.
+ */
+export const UPLOAD_ID_LABEL = 'upload_id';
+
 export interface StoreLabel {
   readonly key: string;
   readonly value: string;

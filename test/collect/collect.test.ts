@@ -15,7 +15,8 @@ import { PortForwardTunnel, type Tunnel } from '../../src/kube/port-forward.js';
 import type { LocalStore } from '../../src/store/local-store.js';
 import type { ProfefeServer } from '../../src/store/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
-import { startGoTarget, type GoTarget } from '../support/go-target.js';
+import { fetchProfile, startGoTarget, type GoTarget } from '../support/go-target.js';
+import { Spool } from '../../src/store/spool.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 
 let goA: GoTarget;
@@ -206,6 +207,28 @@ describe('kubectl profefe collect', () => {
       await back.close();
     }
   }, 60_000);
+
+  test('a store that is down, with a full spool, does not eat the round: the pods are still captured', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const spoolDir = path.join(dir, 'spool-full');
+    const args = baseArgs({ once: true, connect: 'direct', namespace: 'billing', 'profefe-hostport': `http://127.0.0.1:${port}`, 'spool-dir': spoolDir });
+    const spool = new Spool(spoolDir);
+    const body = await fetchProfile(goA.url, 'heap');
+    for (let i = 0; i < 6; i++) await spool.add(`entry-${i}`, { service: 'ledger', type: 'heap', labels: [{ key: 'n', value: String(i) }], createdAt: new Date(), body });
+    const { result, records } = await collect({ ...args, 'round-timeout': '4s' });
+    expect(result.rounds[0]).toMatchObject({ captured: 2, spooled: 2, pushedFromSpool: 0 });
+    expect(records.filter((r) => r.type && r.result === 'ok')).toHaveLength(2);
+    expect((await readdir(spoolDir)).filter((f) => f.endsWith('.json'))).toHaveLength(8);
+  }, 60_000);
+
+  test('without cpu among the types, a round shorter than --seconds is fine', () => {
+    const env = { KUBECONFIG: kubeconfig, HOME: dir };
+    expect(resolveCollectOptions({ interval: '5s', type: ['heap', 'goroutine'] } as never, env).roundTimeoutMs).toBe(5000);
+    expect(() => resolveCollectOptions({ interval: '5s', type: ['cpu'] } as never, env)).toThrow('--round-timeout must leave room for a 10s CPU profile');
+  });
 
   test('a pod deleted between the list and the fetch fails alone', async () => {
     const access = resolveKubeAccess({ namespace: 'shop' }, { KUBECONFIG: kubeconfig, HOME: dir });

@@ -48,8 +48,10 @@ describe('deploy/ command lines', () => {
       const opts = resolveCollectOptions(await parseWith(collectCommand(ctx()), [...cliArgs]), {});
       expect(opts.types.length).toBeGreaterThan(0);
     } else if (cliArgs[0] === 'serve') {
-      const opts = resolveServeOptions(await parseWith(serveCommand(ctx()), [...cliArgs]), {});
-      expect(opts.port).toBe(10100);
+      const args = await parseWith(serveCommand(ctx()), [...cliArgs]);
+      // The Secret provides PROFEFE_TOKEN; without it the store refuses to start.
+      expect(resolveServeOptions(args, { PROFEFE_TOKEN: 'from-the-secret' })).toMatchObject({ port: 10100, token: 'from-the-secret' });
+      expect(() => resolveServeOptions(args, {})).toThrow(/^--require-token: no token given/);
     } else {
       throw new Error(`unexpected command in a manifest: ${cliArgs.join(' ')}`);
     }

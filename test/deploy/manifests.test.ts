@@ -57,6 +57,7 @@ const API_VERSIONS: Record<string, string> = {
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
   Deployment: 'apps/v1',
   CronJob: 'batch/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
   Kustomization: 'kustomize.config.k8s.io/v1beta1',
 };
 
@@ -222,6 +223,7 @@ async function withDiscoveryServer(): Promise<{ url: string; close: () => Promis
     'apps/v1': [['deployments', 'Deployment', true]],
     'batch/v1': [['cronjobs', 'CronJob', true]],
     'rbac.authorization.k8s.io/v1': [['clusterroles', 'ClusterRole', false], ['clusterrolebindings', 'ClusterRoleBinding', false]],
+    'networking.k8s.io/v1': [['networkpolicies', 'NetworkPolicy', true]],
   };
   const resourceList = (gv: string) => ({
     kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
@@ -275,9 +277,9 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
     });
 
     test.each([
-      ['deploy', ['ClusterRole', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
-      ['deploy/portforward', ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
-      ['deploy/collector-deployment', ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Deployment', 'Namespace', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
+      ['deploy', ['ClusterRole', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
+      ['deploy/portforward', ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
+      ['deploy/collector-deployment', ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
     ])('kubectl kustomize %s builds exactly the expected kinds', async (dir, kinds) => {
       const objects = await kustomizeBuild(dir);
       expect(kindsOf(objects)).toEqual(kinds);
@@ -416,6 +418,48 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
       expect(roundTimeout).toBeLessThan(deadline);
       expect(deadline).toBeLessThan(5 * 60);
       expect(podSpecOf(cron).restartPolicy).toBe('Never');
+    });
+
+    test.each(VARIANTS.map((v) => [v]))('%s: the store requires a token, and every workload reads it from the Secret through the environment, never argv', async (dir) => {
+      for (const w of (await kustomizeBuild(dir)).filter(isWorkload)) {
+        const [c] = podSpecOf(w).containers;
+        const where = `${w.kind} ${w.metadata.name}`;
+        expect({ where, env: c.env.find((e: any) => e.name === 'PROFEFE_TOKEN') }).toEqual({
+          where,
+          env: { name: 'PROFEFE_TOKEN', valueFrom: { secretKeyRef: { name: 'kubectl-profefe-token', key: 'token' } } },
+        });
+        expect(c.args.filter((a: string) => /token/.test(a) && a !== '--require-token')).toEqual([]);
+        if (c.args[0] === 'serve') expect(c.args).toContain('--require-token');
+      }
+    });
+
+    test.each(VARIANTS.map((v) => [v]))('%s: a NetworkPolicy lets only the collector pods and opted-in namespaces reach the store port', async (dir) => {
+      const objects = await kustomizeBuild(dir);
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+      expect(policies).toHaveLength(1);
+      const [policy] = policies;
+      const store = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kubectl-profefe-store')!;
+      const collector = objects.find((o) => isWorkload(o) && o.metadata.labels?.['app.kubernetes.io/component'] === 'collector')!;
+      const collectorPodLabels = collector.kind === 'CronJob' ? collector.spec.jobTemplate.spec.template.metadata.labels : collector.spec.template.metadata.labels;
+      expect(store.spec.template.metadata.labels).toMatchObject(policy!.spec.podSelector.matchLabels);
+      expect(policy!.spec.policyTypes).toEqual(['Ingress']);
+      expect(policy!.spec.ingress).toHaveLength(1);
+      const [rule] = policy!.spec.ingress;
+      expect(rule.ports).toEqual([{ port: 10100, protocol: 'TCP' }]);
+      const [fromCollector, fromNamespaces] = rule.from;
+      expect(fromCollector.namespaceSelector).toBeUndefined(); // the policy's own namespace only
+      expect(collectorPodLabels).toMatchObject(fromCollector.podSelector.matchLabels);
+      expect(fromNamespaces).toEqual({ namespaceSelector: { matchLabels: { 'kubectl-profefe/store-access': 'true' } } });
+    });
+
+    test.each(VARIANTS.map((v) => [v]))('%s: the collector\'s memory limit covers its answer budget and the decode limit', async (dir) => {
+      const collector = (await containerCommands()).find((c) => c.variant === dir && c.cliArgs[0] === 'collect')!;
+      const workload = (await kustomizeBuild(dir)).find((o) => isWorkload(o) && o.metadata.name === collector.name)!;
+      const limit = podSpecOf(workload).containers[0].resources.limits.memory as string;
+      const limitMiB = Number(/^(\d+)Mi$/.exec(limit)?.[1] ?? Number(/^(\d+)Gi$/.exec(limit)![1]) * 1024);
+      const buffered = Number(flagValue(collector.cliArgs, '--max-buffered-size'));
+      // Node itself, the answers held, one inflated profile (64 MiB) and its decoded objects (~370 MiB for 20 MiB).
+      expect(90 + buffered + 64 + 370).toBeLessThanOrEqual(limitMiB);
     });
 
     test('the collector Deployment serves /metrics and /healthz where its probes and scrape annotations look', async () => {

@@ -11,6 +11,7 @@ import { discoverPods, targetFromPod, type CaptureTarget, type PodQuery } from '
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 
 const ENABLED = { 'profefe.com/enable': 'true' };
+const NOT_A_PATH = 'is not a URL path (printable ASCII, starting with /, no ?, #, . or .. segments, at most 256 characters)';
 
 // ---- targetFromPod ----
 
@@ -31,7 +32,7 @@ const twoContainers = [
     { name: 'dns', containerPort: 53, protocol: 'UDP' }] },
 ];
 
-type TargetCase = [description: string, input: V1Pod, want: Partial<CaptureTarget> | { reason: string }];
+type TargetCase = [description: string, input: V1Pod, want: Partial<CaptureTarget> | { reason: string; invalid?: true }];
 const targetCases: TargetCase[] = [
   ['defaults: service is the pod name, port 6060, path /debug/pprof, first container', pod(ENABLED),
     { namespace: 'shop', pod: 'cart-7d9f', uid: 'uid-1', service: 'cart-7d9f', port: 6060, path: '/debug/pprof', container: 'app',
@@ -54,16 +55,34 @@ const targetCases: TargetCase[] = [
   ['path with repeated slashes', pod({ ...ENABLED, 'profefe.com/path': '//x//pprof//' }), { path: '/x/pprof' }],
   ['path at the root is empty', pod({ ...ENABLED, 'profefe.com/path': '/' }), { path: '' }],
   ['bad port: unknown name', pod({ ...ENABLED, 'profefe.com/port': 'debug' }, { containers: twoContainers }),
-    { reason: 'profefe.com/port "debug" is not a port number or a named container port' }],
-  ['bad port: 0', pod({ ...ENABLED, 'profefe.com/port': '0' }), { reason: 'profefe.com/port "0" is not a port number or a named container port' }],
+    { reason: 'profefe.com/port "debug" is not a port number or a named container port', invalid: true }],
+  ['bad port: 0', pod({ ...ENABLED, 'profefe.com/port': '0' }), { reason: 'profefe.com/port "0" is not a port number or a named container port', invalid: true }],
   ['bad port: above 65535', pod({ ...ENABLED, 'profefe.com/port': '65536' }),
-    { reason: 'profefe.com/port "65536" is not a port number or a named container port' }],
+    { reason: 'profefe.com/port "65536" is not a port number or a named container port', invalid: true }],
   ['bad port: negative', pod({ ...ENABLED, 'profefe.com/port': '-1' }),
-    { reason: 'profefe.com/port "-1" is not a port number or a named container port' }],
+    { reason: 'profefe.com/port "-1" is not a port number or a named container port', invalid: true }],
   ['bad port: a UDP port name', pod({ ...ENABLED, 'profefe.com/port': 'dns' }, { containers: twoContainers }),
-    { reason: 'profefe.com/port "dns" names a UDP port; pprof needs TCP' }],
+    { reason: 'profefe.com/port "dns" names a UDP port; pprof needs TCP', invalid: true }],
   ['bad path: a full URL', pod({ ...ENABLED, 'profefe.com/path': 'http://x/debug/pprof' }),
-    { reason: 'profefe.com/path "http://x/debug/pprof" is not a URL path' }],
+    { reason: `profefe.com/path "http://x/debug/pprof" ${NOT_A_PATH}`, invalid: true }],
+  ['bad path: outside Latin-1 (http.request would throw)', pod({ ...ENABLED, 'profefe.com/path': '/ok/\u0101' }),
+    { reason: `profefe.com/path "/ok/\u0101" ${NOT_A_PATH}`, invalid: true }],
+  ['bad path: control characters (request smuggling)', pod({ ...ENABLED, 'profefe.com/path': '/x\r\nHost: evil' }),
+    { reason: `profefe.com/path "/x\\r\\nHost: evil" ${NOT_A_PATH}`, invalid: true }],
+  ['bad path: a .. segment', pod({ ...ENABLED, 'profefe.com/path': '/debug/../admin' }),
+    { reason: `profefe.com/path "/debug/../admin" ${NOT_A_PATH}`, invalid: true }],
+  ['bad path: a bad % escape', pod({ ...ENABLED, 'profefe.com/path': '/debug%zz' }),
+    { reason: `profefe.com/path "/debug%zz" ${NOT_A_PATH}`, invalid: true }],
+  ['bad path: too long', pod({ ...ENABLED, 'profefe.com/path': `/${'a'.repeat(300)}` }),
+    { reason: `profefe.com/path "/${'a'.repeat(300)}" ${NOT_A_PATH}`, invalid: true }],
+  ['path with escapes and sub-delimiters is fine', pod({ ...ENABLED, 'profefe.com/path': "/a%2Fb/x;v=1/~u/(p)" }), { path: "/a%2Fb/x;v=1/~u/(p)" }],
+  ['bad service: ..', pod({ ...ENABLED, 'profefe.com/service': '..' }), { reason: 'profefe.com/service ".." is not a name', invalid: true }],
+  ['bad service: .', pod({ ...ENABLED, 'profefe.com/service': '.' }), { reason: 'profefe.com/service "." is not a name', invalid: true }],
+  ['bad service: escape sequences', pod({ ...ENABLED, 'profefe.com/service': 'x\u001b]0;pwned\u0007' }),
+    { reason: 'profefe.com/service "x\\u001b]0;pwned\\u0007" contains control characters', invalid: true }],
+  ['bad service: too long', pod({ ...ENABLED, 'profefe.com/service': 's'.repeat(254) }),
+    { reason: `profefe.com/service "${'s'.repeat(254)}" is longer than 253 characters`, invalid: true }],
+  ['a service with / and Unicode is kept as it is (files use a safe segment)', pod({ ...ENABLED, 'profefe.com/service': 'team/caf\u00e9' }), { service: 'team/caf\u00e9' }],
   ['Pending', pod(ENABLED, { phase: 'Pending' }), { reason: 'pod is Pending, not Running' }],
   ['Succeeded', pod(ENABLED, { phase: 'Succeeded' }), { reason: 'pod is Succeeded, not Running' }],
   ['no phase yet', pod(ENABLED, { phase: undefined }), { reason: 'pod has no phase yet, not Running' }],
@@ -144,7 +163,7 @@ describe('discoverPods: listing', () => {
     expect(got.targets[1]).toMatchObject({ service: 'api', port: 6061, container: 'api', path: '/debug/pprof', labels: { app: 'api' } });
     expect(got.targets[1]!.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(got.skipped).toEqual([
-      { namespace: 'team-a', pod: 'bad-port', reason: 'profefe.com/port "nope" is not a port number or a named container port' },
+      { namespace: 'team-a', pod: 'bad-port', reason: 'profefe.com/port "nope" is not a port number or a named container port', invalid: true },
       { namespace: 'team-a', pod: 'starting', reason: 'pod is Pending, not Running' },
     ]);
     expect(apiCalls(sandbox)).toEqual([{ path: '/api/v1/namespaces/team-a/pods', query: { limit: '500' } }]);

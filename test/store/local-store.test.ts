@@ -323,6 +323,24 @@ describe('LocalStore on disk', () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
+  test('open removes and counts what a process killed mid-write left: unindexed blobs and temporary files', async () => {
+    const dir = path.join(root, 'leftovers');
+    const a = await openStore({}, dir);
+    const kept = await upload(a, {});
+    await a.close();
+    await mkdir(path.join(dir, 'blobs', 'zz'), { recursive: true });
+    await writeFile(path.join(dir, 'blobs', 'zz', 'dc6mzzzzzzzzzzzzzzzz.pb.gz'), profileBytes(1)); // renamed in, never indexed
+    await writeFile(path.join(dir, 'blobs', 'zz', '.dc6mzzzzzzzzzzzzzzzy.pb.gz.4242.7.tmp'), 'half'); // never renamed
+    await writeFile(path.join(dir, '.index.jsonl.4242.8.tmp'), 'half');
+    const b = await openStore({}, dir);
+    expect(b.cleanedAtOpen).toEqual({ orphanBlobs: 1, tempFiles: 2 });
+    expect(await readdir(path.join(dir, 'blobs', 'zz'))).toEqual([]);
+    expect((await b.find(query())).map((m) => m.id)).toEqual([kept.id]);
+    await b.close();
+    const c = await openStore({}, dir);
+    expect(c.cleanedAtOpen).toEqual({ orphanBlobs: 0, tempFiles: 0 });
+  });
+
   test('a store open in a live process is refused; a stale lock is taken over', async () => {
     const dir = path.join(root, 'locked');
     const a = await openStore({}, dir);

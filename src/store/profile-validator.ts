@@ -1,0 +1,175 @@
+/**
+ * The check every upload to a store passes, profefe's collector's: the body parses as pprof and
+ * has samples. Done in-process (capture's local indexing, tests) or, for `serve`, in worker
+ * threads: a body from the network may be a decompression or allocation bomb, and decoding it on
+ * the event loop would stall every other request (and /healthz) for as long as it takes.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { StoreStatusError } from '../errors.js';
+import { decodeProfile } from '../pprof/index.js';
+
+/** What the check learns: the profile's time_nanos (0n when unset) and its sample count. */
+export interface ProfileCheck {
+  readonly timeNanos: bigint;
+  readonly samples: number;
+  /** The bytes checked, which the caller must use from now on (a worker may have taken the original's memory). */
+  readonly body: Uint8Array;
+}
+
+/** Checks a pprof body; rejects with StoreStatusError 400 carrying profefe's message. */
+export type ValidateProfile = (body: Uint8Array) => Promise<ProfileCheck>;
+
+/** The check, on the calling thread. */
+export const validateInProcess: ValidateProfile = async (body) => ({ ...checkProfile(body), body });
+
+/** Decodes and checks; throws StoreStatusError 400 with profefe's words. Shared by both ways of checking. */
+export function checkProfile(body: Uint8Array): { timeNanos: bigint; samples: number } {
+  let profile;
+  try {
+    profile = decodeProfile(body);
+  } catch (err) {
+    throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
+  }
+  if (profile.sample.length === 0) {
+    throw new StoreStatusError('malformed profile (could not parse pprof profile: profile is empty: no samples)', 400);
+  }
+  const t = profile.timeNanos;
+  return { timeNanos: typeof t === 'bigint' ? t : BigInt(Math.trunc(t)), samples: profile.sample.length };
+}
+
+/**
+ * Go's pprof parser's words for a body it rejects, from our decoder's reason. Go also accepts
+ * legacy text profiles, which we reject as unrecognized. A limit that was hit is named as ours.
+ */
+function goParseFailure(err: unknown): string {
+  const m = err instanceof Error ? err.message : '';
+  if (m.startsWith('empty input')) return 'parsing profile: empty input file';
+  if (m.includes('concatenated profiles')) return 'parsing profile: concatenated profiles detected';
+  if (m.startsWith('truncated gzip')) return 'decompressing profile: unexpected EOF';
+  if (/\blimit\b/.test(m)) return `parsing profile: ${m}`;
+  return 'parsing profile: unrecognized profile format';
+}
+
+/** Options of {@link ValidatorPool}. */
+export interface ValidatorPoolOptions {
+  /** Worker threads (default 1). */
+  readonly workers?: number;
+  /** Bodies waiting for a worker at most; one more is refused with 503 (default 8). */
+  readonly maxQueue?: number;
+  /** Each worker's V8 heap limit in MiB: a body that needs more ends that worker, not the process (default 384). */
+  readonly heapMb?: number;
+}
+
+/** What validate-worker.ts posts back. */
+export type ValidatorReply =
+  | { readonly id: number; readonly ok: true; readonly timeNanos: string; readonly samples: number; readonly body: Uint8Array }
+  | { readonly id: number; readonly ok: false; readonly status: number; readonly message: string; readonly body: Uint8Array; readonly hitLimit: boolean };
+
+interface Job {
+  readonly id: number;
+  body: Uint8Array;
+  resolve(check: ProfileCheck): void;
+  reject(err: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+}
+
+const WORKER_SCRIPT = new URL('./validate-worker.js', import.meta.url);
+
+/**
+ * Checks bodies in worker threads, one body per worker at a time, at most `maxQueue` waiting;
+ * the body's memory moves to the worker and back, never copied. A worker that dies (its heap
+ * limit, a crash) fails only its body (400) and is replaced. Under a TypeScript test runner,
+ * where the compiled worker script does not exist, bodies are checked in-process.
+ */
+export class ValidatorPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+  private readonly maxQueue: number;
+  private readonly heapMb: number;
+  private readonly inProcess: boolean;
+
+  constructor(opts: ValidatorPoolOptions = {}) {
+    this.maxQueue = opts.maxQueue ?? 8;
+    this.heapMb = opts.heapMb ?? 384;
+    this.inProcess = !existsSync(fileURLToPath(WORKER_SCRIPT));
+    if (!this.inProcess) for (let i = 0; i < Math.max(1, opts.workers ?? 1); i++) this.slots.push(this.spawn());
+  }
+
+  /** Checks a body off the event loop; 503 when `maxQueue` bodies already wait. */
+  readonly validate: ValidateProfile = (body) => {
+    if (this.closed) return Promise.reject(new StoreStatusError('the store is shutting down', 503));
+    if (this.inProcess) return validateInProcess(body);
+    if (this.queue.length >= this.maxQueue) return Promise.reject(new StoreStatusError('too many profiles waiting to be checked, retry later', 503));
+    // The worker takes the body's memory: it must own a whole buffer (not a slice of Node's pool).
+    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, body: own, resolve, reject });
+      this.dispatch();
+    });
+  };
+
+  /** Ends the workers; bodies in flight fail with 503. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new StoreStatusError('the store is shutting down', 503));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } }), job: undefined };
+    slot.worker.unref();
+    slot.worker.on('message', (reply: ValidatorReply) => {
+      const job = slot.job;
+      if (!job || job.id !== reply.id) return;
+      slot.job = undefined;
+      if (reply.ok) job.resolve({ timeNanos: BigInt(reply.timeNanos), samples: reply.samples, body: reply.body });
+      else job.reject(new StoreStatusError(reply.message, reply.status));
+      if (!reply.ok && reply.hitLimit) {
+        // A bomb leaves up to the inflated-size limit of garbage behind: a new worker frees it
+        // now, where the old one's garbage collector might wait while the next bomb inflates.
+        this.replace(slot);
+        return;
+      }
+      this.dispatch();
+    });
+    const died = (err: Error) => {
+      const job = slot.job;
+      slot.job = undefined;
+      job?.reject(new StoreStatusError(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB: ${err.message})`, 400));
+      this.replace(slot);
+    };
+    slot.worker.on('error', died);
+    slot.worker.on('exit', (code) => {
+      if (!this.closed && this.slots.includes(slot)) died(new Error(`worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  /** Ends a slot's worker and puts a fresh one in its place. */
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    if (this.closed) return;
+    this.slots.splice(i, 0, this.spawn());
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.job || this.queue.length === 0) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.postMessage({ id: job.id, body: job.body }, [job.body.buffer as ArrayBuffer]);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/** Worker thread of ValidatorPool: checks one pprof body at a time and hands its memory back. */
+import { parentPort } from 'node:worker_threads';
+import { StoreStatusError } from '../errors.js';
+import { checkProfile, type ValidatorReply } from './profile-validator.js';
+
+parentPort!.on('message', ({ id, body }: { id: number; body: Uint8Array }) => {
+  let reply: ValidatorReply;
+  try {
+    const { timeNanos, samples } = checkProfile(body);
+    reply = { id, ok: true, timeNanos: String(timeNanos), samples, body };
+  } catch (err) {
+    const status = err instanceof StoreStatusError ? err.status : 500;
+    const message = (err as Error).message;
+    reply = { id, ok: false, status, message, body, hitLimit: /\blimit\)/.test(message) };
+  }
+  parentPort!.postMessage(reply, [body.buffer as ArrayBuffer]);
+});
