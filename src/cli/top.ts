@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { decodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { pprofTextOptions, type TopOptions as PprofTopOptions } from '../pprof/top.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
@@ -121,6 +122,15 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
   };
 }
 
+/**
+ * Which nodes a top or diff report holds: the table's are `go tool pprof -top -nodecount=N`'s
+ * (its default node and edge fractions drop the smallest); JSON is for scripts: the first N
+ * of every function (-nodefraction=0), so no function disappears for being small.
+ */
+export function reportOptions(format: FunctionTableFormat, nodes: number): PprofTopOptions {
+  return format === 'json' ? { nodeCount: nodes } : pprofTextOptions(nodes);
+}
+
 /** --nodes: a whole number >= 0 (0: all); default 10. */
 export function resolveNodes(nodes: number | undefined): number {
   if (nodes === undefined) return 10;
@@ -162,7 +172,7 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
       });
     }
     if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
-    return { report: top.result(), empty };
+    return { report: top.result(reportOptions(opts.format, opts.nodes)), empty };
   } finally {
     await store.close();
   }
@@ -205,11 +215,12 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
   if (opts.services) {
     for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${s}" in the window; left out\n`);
   }
+  for (const w of result.report.warnings) await writeAll(io.stderr, `warning: ${w}\n`);
   if (opts.format === 'json') {
-    await writeAll(io.stdout, renderServiceTopJson(result.report, opts.nodes));
+    await writeAll(io.stdout, renderServiceTopJson(result.report));
     return;
   }
   const q = opts.query;
   const header = `Type: ${result.report.sampleType.type}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`;
-  await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, [header]));
+  await writeAll(io.stdout, renderServiceTopTable(result.report, [header]));
 }

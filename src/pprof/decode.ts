@@ -140,7 +140,8 @@ function checkAndNormalize(p: Profile): string | undefined {
       ln.functionId = toExactNumeric(ln.functionId);
       ln.line = toSignedExact(ln.line);
       ln.column = toSignedExact(ln.column);
-      if (!functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
+      // function_id 0 is a line without a function, as in Go's postDecode.
+      if (ln.functionId !== 0 && !functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
     }
   }
 

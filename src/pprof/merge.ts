@@ -346,7 +346,7 @@ export class ProfileMerger {
     const mm = mapMapping(src.mappingId);
     const address = mm && mm.offset !== 0 ? add(src.address, mm.offset) : src.address;
     const lines = src.line.map(
-      (ln) => new Line({ functionId: mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
+      (ln) => new Line({ functionId: ln.functionId === 0 ? 0 : mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
     );
     let key = mm ? `${mm.out.id}|${subtract(address, mm.out.memoryStart)}` : `0|${address}`;
     if (src.isFolded) key += '|F';
