@@ -181,7 +181,7 @@ export class ProfileMerger {
           scratch[n++] = unit;
           hash = Math.imul(hash ^ key, 0x01000193);
           hash = Math.imul(hash ^ strIndex, 0x01000193);
-          hash = Math.imul(hash ^ hashInt64(num), 0x01000193);
+          hash = Math.imul(hash ^ (typeof num === 'number' ? (num | 0) ^ ((num / 4294967296) | 0) : hashBigInt64(num)), 0x01000193);
           hash = Math.imul(hash ^ unit, 0x01000193);
         }
       }
@@ -412,9 +412,9 @@ export function mergeProfiles(profiles: readonly Profile[], sources?: readonly s
   return merger.result();
 }
 
-/** 32 bits of an Int64 for hashing; equal values hash equally (Int64s are canonical). */
-function hashInt64(v: Int64): number {
-  return typeof v === 'number' ? (v | 0) ^ ((v / 4294967296) | 0) : Number(BigInt.asIntN(32, v ^ (v >> 32n)));
+/** 32 bits of a bigint Int64 for hashing (numbers are hashed inline; Int64s are canonical, so equal values hash equally). */
+function hashBigInt64(v: bigint): number {
+  return Number(BigInt.asIntN(32, v ^ (v >> 32n)));
 }
 
 function isZero(values: readonly Numeric[]): boolean {

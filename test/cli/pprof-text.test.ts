@@ -76,7 +76,7 @@ const CASES: [string, ProfileSpec, number[], (string | undefined)[]][] = [
     'frames without symbols: [binary] per mapping, <unknown>, nameless functions by start line',
     {
       mapping: { start: 0x400000, limit: 0x800000, file: '/usr/local/bin/app', buildId: 'b1d2c3' },
-      samples: [cpu('@0x461010;@0x45a9f0', 30), cpu('@0x4610f0;@0x45a9f0', 20), cpu('@@0x7f0000001000;@0x45a9f0', 10), cpu('main;#12', 7), cpu('main;#13', 7), cpu('main;#12;@0x461010', 3)],
+      samples: [cpu('@0x45a9f0;@0x461010', 30), cpu('@0x45a9f0;@0x4610f0', 20), cpu('@0x45a9f0;@@0x7f0000001000', 10), cpu('main;#12', 7), cpu('main;#13', 7), cpu('main;#12;@0x461010', 3), cpu('@@0x7f0000001000;main', 4)],
     },
     [0, 2],
     [undefined],

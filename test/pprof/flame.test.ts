@@ -320,3 +320,26 @@ describe('buildDiffCallTree on real Go profiles', () => {
     expect(framesOf(tree.names, tree.nameIndex, tree.parent, tree.target.total[t]!)).toEqual(framesOf(targetTree.names, targetTree.nameIndex, targetTree.parent, targetTree.total[t]!));
   });
 });
+
+describe('call trees of values beyond 2^53', () => {
+  test('sum exactly, with Go’s int64 wrap-around, and give computeTop’s exact report', () => {
+    const p = buildProfile({
+      samples: [
+        { stack: 'main;a', values: [1, 2n ** 53n + 1n] },
+        { stack: 'main;a', values: [1, 2n ** 53n + 1n], labels: { span: 1 } },
+        { stack: 'main;b', values: [1, 2n ** 62n] },
+        { stack: 'main;b;c', values: [1, 2n ** 62n] },
+      ],
+    });
+    const t = buildCallTree(p);
+    expect(outline(t)).toEqual([
+      `root 4/0 ${-(2n ** 63n) + 2n ** 54n + 2n}/0`,
+      `  main 4/0 ${-(2n ** 63n) + 2n ** 54n + 2n}/0`,
+      `    a 2/2 ${2n ** 54n + 2n}/${2n ** 54n + 2n}`,
+      `    b 2/1 ${-(2n ** 63n)}/${2n ** 62n}`,
+      `      c 1/1 ${2n ** 62n}/${2n ** 62n}`,
+    ]);
+    expect(numbers(topFromCallTree(t, 1))).toEqual(numbers(computeTop(p)));
+    expect(t.absoluteTotal[1]).toBe(-(2n ** 63n) + 2n ** 54n + 2n);
+  });
+});

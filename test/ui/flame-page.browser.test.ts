@@ -9,11 +9,12 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
 import { buildCallTree } from '../../src/pprof/flame.js';
-import { computeTop, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
+import { computeTop, decodeProfile, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
 import { absInt64, addInt64, compareInt64, type Int64 } from '../../src/pprof/int64.js';
 import { percentage, scaledLabel } from '../../src/report/units.js';
 import { flamePageData, renderFlamePage, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
 import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from '../report/format-cases.js';
+import { goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData, launchChromium, loadPage, type LoadedPage } from './browser.js';
@@ -211,6 +212,29 @@ describe('the flame graph page in Chromium, network refused', () => {
     expect(inPage.percentages).toEqual(percentageCases().map(([v, t]) => percentage(v, t)));
     const { formatFloat } = await import('../../src/report/go-format.js');
     expect(inPage.floats).toEqual(floatCases().map((x) => [formatFloat(x, 'f', 2), formatFloat(x, 'g', 2)]));
+  });
+});
+
+describe('the issue’s cases in Chromium: the page’s table is go tool pprof -top -nodefraction=0’s', () => {
+  test.each([
+    ['block-huge', undefined],
+    ['cpu-unsymbolized', undefined],
+    ['heap-dropframes', 'alloc_space'],
+    ['span-ids', undefined],
+  ])('%s', async (name, sampleType) => {
+    const file = path.resolve(`test/fixtures/cases/${name}.pb.gz`);
+    const p = decodeProfile(await readFile(file));
+    const { page: casePage, errors } = await loadPage(browser, await renderFlamePage(flamePageData(p, {}, { sampleType })));
+    try {
+      expect(errors).toEqual([]);
+      const go = parseTopText(await goPprofTopText([file], { sampleIndex: sampleType, extraArgs: ['-nodefraction=0', '-edgefraction=0'] }));
+      const rows = await casePage.$$eval('#top-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td') as ArrayLike<{ textContent: string | null }>, (td) => td.textContent)));
+      expect(rows).toEqual(go.rows.map((r) => [r.name, r.flat, r.flatPct.trim(), r.cum, r.cumPct.trim()]));
+      const total = /of (\S+) total$/.exec(go.legend[0]!)![1];
+      expect(await casePage.textContent('#total')).toBe(`Total: ${total} ${computeTop(p, sampleType).sampleType.type}`);
+    } finally {
+      await casePage.close();
+    }
   });
 });
 
