@@ -106,7 +106,8 @@ describe('kubectl profefe diff', () => {
   }, 60_000);
 
   test('runDiff has pprof’s diff total (the base’s) and every function', async () => {
-    const result = await runDiff({ ...resolveDiffOptions({ base: heapBase[0], target: heapTarget[0] }, { env }), nodes: 0 });
+    // -o json: every function, as pprof with -nodefraction=0 (a table drops the smallest, as pprof -top).
+    const result = await runDiff({ ...resolveDiffOptions({ base: heapBase[0], target: heapTarget[0], output: 'json' }, { env }), nodes: 0 });
     const go = await goPprofTop(heapTarget, { extraArgs: [`-diff_base=${heapBase[0]}`] });
     expect(result.report.total).toBe(go.total);
     expect(result.report.rows.map((r) => [r.function, r.flat, r.cum])).toEqual(go.rows.map((r) => [r.name, r.flat, r.cum]));
@@ -165,7 +166,7 @@ describe('kubectl profefe diff', () => {
       const data = embeddedData(html);
       expect(data.mode).toBe('diff');
       expect(data.meta.fields).toEqual([['Base', cpuBase[0]], ['Target', cpuTarget[0]]]);
-      const result = await runDiff({ ...resolveDiffOptions({ base: cpuBase[0], target: cpuTarget[0] }, { env }), nodes: 0 });
+      const result = await runDiff({ ...resolveDiffOptions({ base: cpuBase[0], target: cpuTarget[0], output: 'json' }, { env }), nodes: 0 });
       expect(data.top[data.defaultSampleIndex]!.rows.map(([n, flat, cum]) => [data.names[n], flat, cum])).toEqual(result.report.rows.map((r) => [r.function, r.flat, r.cum]));
     } finally {
       if (page.endsWith('.html')) await rm(page, { force: true });
