@@ -1,5 +1,5 @@
 import type { Profile, Sample } from 'pprof-format';
-import { columnFits, computeTotal, flatNameOrder, functionNodes, isDiffBaseSample, type FunctionNodes, type GraphNode } from './graph.js';
+import { columnFits, computeTotal, flatNameOrder, functionNodes, isDiffBaseSample, type GraphNode } from './graph.js';
 import { IdMap } from './id-map.js';
 import { addInt64, negInt64, type Int64 } from './int64.js';
 import { removeUninteresting } from './prune.js';
@@ -357,8 +357,7 @@ export function topFromCallTree(tree: CallTree, sampleIndex: number): Omit<TopRe
   const nodes: GraphNode[] = [];
   for (let n = 1; n < count; n++) if (flat[n] !== 0 || cum[n] !== 0) nodes.push({ node: n - 1, flat: flat[n]!, cum: cum[n]! });
   // computeTop's order (graph.FlatNameOrder), on the tree's function nodes.
-  const fn = { names: tree.names.slice(1), keys: tree.keys.slice(1) } as unknown as FunctionNodes;
-  nodes.sort(flatNameOrder(fn));
+  nodes.sort(flatNameOrder({ names: tree.names.slice(1), keys: tree.keys.slice(1) }));
   const rows = nodes.map((n) => ({ function: tree.names[n.node + 1]!, flat: n.flat, cum: n.cum, nameIndex: n.node + 1 }));
   return {
     sampleType: tree.sampleTypes[sampleIndex]!,

@@ -312,7 +312,7 @@ export function compareStrings(a: string, b: string): number {
  * graph.FlatNameOrder: |flat| descending (pprof's abs64, so |MinInt64| sorts lowest), then the
  * printable name, then |cum| descending, then fmt.Sprint of the NodeInfo.
  */
-export function flatNameOrder(fn: FunctionNodes): (a: GraphNode, b: GraphNode) => number {
+export function flatNameOrder(fn: Pick<FunctionNodes, 'names' | 'keys'>): (a: GraphNode, b: GraphNode) => number {
   return (a, b) =>
     compareInt64(absInt64(b.flat), absInt64(a.flat)) ||
     compareStrings(fn.names[a.node]!, fn.names[b.node]!) ||

@@ -104,9 +104,10 @@ var pprofFormat = (function () {
     return fmtF(neg, d, Math.max((prec > d.dp ? d.digits.length : prec) - d.dp, 0));
   }
 
+  // utf8.RuneCountInString: Go's fmt pads to a width in runes.
   function runeCount(s) {
     var n = 0;
-    for (var ch of s) n += ch ? 1 : 0;
+    for (var _ of s) n++;
     return n;
   }
 
