@@ -9,6 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { removeUninteresting } from '../pprof/prune.js';
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore } from '../store/open-store.js';
 import type { ProfileMeta, StoreLabel } from '../store/store.js';
@@ -45,6 +46,8 @@ export interface OpenResult {
   readonly browser?: string;
   /** Why the browser could not be started; the page is still there. */
   readonly browserError?: string;
+  /** Why the profile's drop_frames / keep_frames were not applied to the page (pprof's rule: then nothing is dropped). */
+  readonly warnings?: readonly string[];
 }
 
 /** The I/O runOpen uses; everything but `env` and `stderr` has a default. */
@@ -174,8 +177,10 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     throw new UsageError(`--sample-type: ${(err as Error).message}`);
   }
   const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
-  if (!opts.browser) return { page, pageBytes, profiles: meta.profiles };
-  return { page, pageBytes, profiles: meta.profiles, ...(await openInBrowser(page, deps.env, deps.platform)) };
+  const warning = removeUninteresting(profile).warning;
+  const written = { page, pageBytes, profiles: meta.profiles, ...(warning ? { warnings: [warning] } : {}) };
+  if (!opts.browser) return written;
+  return { ...written, ...(await openInBrowser(page, deps.env, deps.platform)) };
 }
 
 /** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
@@ -315,6 +320,7 @@ async function runPprof(profile: Profile, opts: OpenOptions, deps: OpenDeps): Pr
 }
 
 async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandContext): Promise<void> {
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
   if (opts.pprof || !result.page) return;
   const what = result.profiles !== undefined && result.profiles > 1 ? `flame graph of ${result.profiles} merged profiles` : 'flame graph';
   await reportPage({ ...result, page: result.page, pageBytes: result.pageBytes ?? 0 }, what, ctx);

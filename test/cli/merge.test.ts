@@ -64,6 +64,15 @@ describe('kubectl profefe merge', () => {
     );
   });
 
+  test('--top warns about a drop_frames Go cannot compile, and drops nothing, as pprof', async () => {
+    const file = path.join(dir, 'bad-drop.pb.gz');
+    await writeFile(file, encodeProfile(buildProfile({ dropFrames: '\\8', samples: [{ stack: 'main;runtime.mallocgc', values: [1, 10] }] })));
+    const run = await runCli(['merge', file, '--top', '5']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('warning: drop_frames "\\\\8" is not a valid regexp (invalid escape sequence: `\\8`); no frames dropped, as in pprof\n');
+    expect(run.stdout.toString()).toMatch(/runtime\.mallocgc$/m);
+  });
+
   const failures: [string, (d: string) => string[], number, RegExp][] = [
     ['a missing file', (d) => ['merge', path.join(d, 'nope.pb.gz')], 1, /nope\.pb\.gz: no such file or directory/],
     ['a glob that matches nothing', (d) => ['merge', `${d}/*.nothing`], 1, /no files match this pattern/],
