@@ -55,7 +55,7 @@ export class ProfileMerger {
   private durationNanos: Numeric = 0;
   private period: Int64 = 0;
   /** Per sample type, the sum of |value| over every sample added: while all are safe integers, so is every sum. */
-  private valueBounds: number[] = [];
+  private valueBounds = new Float64Array(0);
   /** Whether sample values are summed as plain doubles (exact: see valueBounds), else with addInt64. */
   private valuesFit = true;
   private readonly comments: number[] = [];
@@ -371,16 +371,18 @@ export class ProfileMerger {
    * (or a value is a bigint): from then on sums need addInt64.
    */
   private boundValues(samples: readonly Sample[]): boolean {
+    const n = this.sampleTypes.length;
+    if (this.valueBounds.length !== n) this.valueBounds = new Float64Array(n);
     const bounds = this.valueBounds;
-    for (const s of samples) {
-      const v = s.value;
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i]!;
+    for (let k = 0; k < samples.length; k++) {
+      const v = samples[k]!.value;
+      for (let i = 0; i < n; i++) {
+        const x = v[i];
         if (typeof x !== 'number') return false;
-        bounds[i] = (bounds[i] ?? 0) + (x < 0 ? -x : x);
+        bounds[i] += x < 0 ? -x : x;
       }
     }
-    for (const b of bounds) if (!(b <= Number.MAX_SAFE_INTEGER)) return false;
+    for (let i = 0; i < n; i++) if (!(bounds[i]! <= Number.MAX_SAFE_INTEGER)) return false;
     return true;
   }
 
