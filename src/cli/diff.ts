@@ -17,7 +17,7 @@ import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
-import { FUNCTION_TABLE_FORMATS, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
+import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
 
 /** One side of a diff: a positional (a file when one exists at that path, else a store id), or a store query. */
 export type DiffSide =
@@ -242,7 +242,7 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
     const profile = diffProfiles(base.profile, target.profile, { base: base.name, target: target.name });
     let report: TopReport;
     try {
-      report = computeDiffTop(profile, opts.sampleType);
+      report = computeDiffTop(profile, opts.sampleType, reportOptions(opts.format, opts.nodes));
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
@@ -339,15 +339,16 @@ function describeQuery(q: WindowQuery): string {
 }
 
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
-  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
+  for (const w of result.report.warnings) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (result.page) {
     await reportPage(result.page, 'diff flame graph', ctx);
     return;
   }
   if (opts.format === 'json') {
-    await writeAll(ctx.io.stdout, renderDiffJson(result.report, opts.nodes));
+    await writeAll(ctx.io.stdout, renderDiffJson(result.report));
     return;
   }
   const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
-  await writeAll(ctx.io.stdout, renderDiffTable(result.report, opts.nodes, header));
+  await writeAll(ctx.io.stdout, renderDiffTable(result.report, header));
 }

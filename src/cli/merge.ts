@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../files/atomic-write.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { mergeProfileFiles } from '../merge/merge-files.js';
 import { computeTop, decodeProfile, encodeProfile, sampleTypesOf, type Profile } from '../pprof/index.js';
+import { pprofTextOptions } from '../pprof/top.js';
 import { renderTopTable } from '../report/top-table.js';
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
@@ -157,19 +158,20 @@ export function noProfilesMessage(q: WindowQuery, where: string): string {
 
 async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
-  for (const w of result.warnings ?? []) await writeAll(io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings ?? []) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (opts.top !== undefined) {
     const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store');
     let report;
     try {
-      report = computeTop(profile, opts.sampleType);
+      report = computeTop(profile, opts.sampleType, pprofTextOptions(opts.top));
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
     // Sample type names are strings of the profile, which came from a pod.
     const types = escapeTerminal(sampleTypesOf(profile).map((t) => t.type).join(', '));
     const header = [...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []), `Sample types: ${types}`];
-    await writeAll(io.stdout, renderTopTable(report, opts.top, header));
+    for (const w of report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
+    await writeAll(io.stdout, renderTopTable(report, header));
     return;
   }
   const bytes = result.bytes ?? encodeProfile(result.profile!);

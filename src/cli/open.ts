@@ -1,3 +1,4 @@
+import { escapeTerminal } from '../report/terminal-text.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { removeUninteresting } from '../pprof/prune.js';
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore } from '../store/open-store.js';
 import type { ProfileMeta, StoreLabel } from '../store/store.js';
@@ -44,7 +46,10 @@ export interface OpenResult {
   readonly profiles?: number;
   /** A store window: what the profile is made of ("average of 12 snapshots"). */
   readonly window?: string;
-  /** What the user should know about a store window (one line each). */
+  /**
+   * One line each: what the user should know about a store window, and why the profile's
+   * drop_frames / keep_frames were not applied (pprof's rule: then nothing is dropped).
+   */
   readonly warnings?: readonly string[];
   /** The browser command started, e.g. `xdg-open`; undefined with --no-browser. */
   readonly browser?: string;
@@ -182,8 +187,10 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     throw new UsageError(`--sample-type: ${(err as Error).message}`);
   }
   const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
-  if (!opts.browser) return { page, pageBytes, profiles: meta.profiles, window, warnings };
-  return { page, pageBytes, profiles: meta.profiles, window, warnings, ...(await openInBrowser(page, deps.env, deps.platform)) };
+  const warning = removeUninteresting(profile).warning;
+  const written = { page, pageBytes, profiles: meta.profiles, window, warnings: warning ? [...(warnings ?? []), warning] : warnings };
+  if (!opts.browser) return written;
+  return { ...written, ...(await openInBrowser(page, deps.env, deps.platform)) };
 }
 
 /** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
@@ -338,7 +345,7 @@ async function runPprof(profile: Profile, opts: OpenOptions, deps: OpenDeps): Pr
 }
 
 async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandContext): Promise<void> {
-  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (opts.pprof || !result.page) return;
   const what = result.window
     ? `flame graph (${result.window})`

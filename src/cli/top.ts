@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { pprofTextOptions, type TopOptions as PprofTopOptions } from '../pprof/top.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
@@ -129,6 +130,15 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
   };
 }
 
+/**
+ * Which nodes a top or diff report holds: the table's are `go tool pprof -top -nodecount=N`'s
+ * (its default node and edge fractions drop the smallest); JSON is for scripts: the first N
+ * of every function (-nodefraction=0), so no function disappears for being small.
+ */
+export function reportOptions(format: FunctionTableFormat, nodes: number): PprofTopOptions {
+  return format === 'json' ? { nodeCount: nodes } : pprofTextOptions(nodes);
+}
+
 /** --nodes: a whole number >= 0 (0: all); default 10. */
 export function resolveNodes(nodes: number | undefined): number {
   if (nodes === undefined) return 10;
@@ -178,7 +188,7 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
     }
     if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
     const warnings = [...warnedServices].map(([text, services]) => `${text} (${services.length === 1 ? 'service' : 'services'} ${services.map((s) => `"${escapeTerminal(s)}"`).join(', ')})`);
-    return { report: top.result(), empty, window, warnings };
+    return { report: top.result(reportOptions(opts.format, opts.nodes)), empty, window, warnings };
   } finally {
     await store.close();
   }
@@ -205,20 +215,21 @@ function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
 
 async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
-  for (const w of result.warnings) await writeAll(io.stderr, `warning: ${w}\n`);
+  for (const w of result.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
   // Only services the user named are worth a warning; most services lack some profile types.
   if (opts.services) {
     for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${escapeTerminal(s)}" in the window; left out\n`);
   }
+  for (const w of result.report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (opts.format === 'json') {
-    await writeAll(io.stdout, renderServiceTopJson(result.report, opts.nodes));
+    await writeAll(io.stdout, renderServiceTopJson(result.report));
     return;
   }
   const q = opts.query;
   const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
   // Say what a row's value is when it is not simply the sum of the stored profiles.
   if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
-  await writeAll(io.stdout, renderServiceTopTable(result.report, opts.nodes, header));
+  await writeAll(io.stdout, renderServiceTopTable(result.report, header));
 }
 
 function capitalize(text: string): string {

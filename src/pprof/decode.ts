@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
 import { IdMap } from './id-map.js';
+import { toInt64 } from './int64.js';
 import { checkProfileLimits, readProfile, WireError } from './profile-reader.js';
 
 
@@ -50,9 +51,10 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
  * Contract: never returns a half-usable profile. Empty input, truncated or corrupt gzip,
  * HTML/JSON/text bodies (e.g. a 404 page or a `?debug=1` profile), concatenated profiles,
  * truncated protobuf and dangling references all throw ProfileFormatError with a one-line
- * reason, prefixed with `source` when given. Sample values, numeric labels and the period
- * are normalised to signed JS numbers; time_nanos and duration_nanos stay exact (a bigint
- * when a number cannot hold them).
+ * reason, prefixed with `source` when given. Every int64 field (sample values, numeric
+ * labels, the period, time_nanos, duration_nanos, lines) is exact and signed, a canonical
+ * Int64 (int64.ts: a number when one holds it exactly, else a bigint); ids and addresses
+ * (uint64) are numbers when exact, else bigints.
  *
  * `limits` (each defaulting to {@link DEFAULT_DECODE_LIMITS}) bound the work: inflating stops at
  * `maxInflatedBytes`, and message counts and unknown fields are counted in one pass over the
@@ -126,16 +128,9 @@ function isMostlyText(head: Buffer): boolean {
 
 type Numeric = number | bigint;
 
-/** int64 fields arrive as unsigned varints; large or negative ones come back as bigint. */
-export function toSignedNumber(v: Numeric): number {
-  return typeof v === 'number' ? v : Number(BigInt.asIntN(64, v));
-}
-
-/** Signed int64 header fields: a number when exact, else a bigint (time_nanos is ~1.8e18). */
+/** int64 fields: canonical Int64 (a bigint only when no number holds the value exactly). */
 function toSignedExact(v: Numeric): Numeric {
-  if (typeof v === 'number') return v;
-  const signed = BigInt.asIntN(64, v);
-  return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
+  return typeof v === 'number' ? v : toInt64(v);
 }
 
 /** ids and addresses: plain numbers when they fit exactly, bigint otherwise. */
@@ -145,7 +140,7 @@ function toExactNumeric(v: Numeric): Numeric {
 
 /**
  * The checks of google/pprof's postDecode and CheckValid that matter for merging and
- * reporting, in one pass that also turns bigint fields into numbers (see decodeProfile).
+ * reporting, in one pass that also makes every integer field canonical (see decodeProfile).
  */
 function checkAndNormalize(p: Profile): string | undefined {
   const strings = p.stringTable.strings;
@@ -154,7 +149,7 @@ function checkAndNormalize(p: Profile): string | undefined {
   const badString = (x: Numeric) => typeof x !== 'number' || x < 0 || x >= nStrings;
   p.timeNanos = toSignedExact(p.timeNanos);
   p.durationNanos = toSignedExact(p.durationNanos);
-  p.period = toSignedNumber(p.period);
+  p.period = toSignedExact(p.period);
 
   for (const st of p.sampleType) {
     if (badString(st.type) || badString(st.unit)) return 'sample type refers to a missing string';
@@ -173,7 +168,7 @@ function checkAndNormalize(p: Profile): string | undefined {
   const functionIds = idSet(p.function);
   for (const f of p.function) {
     f.id = toExactNumeric(f.id);
-    f.startLine = toSignedNumber(f.startLine);
+    f.startLine = toSignedExact(f.startLine);
     if (f.id === 0 || !functionIds.add(f.id)) return `function id ${f.id} is zero or repeated`;
     if (badString(f.name) || badString(f.systemName) || badString(f.filename)) {
       return `function ${f.id} refers to a missing string`;
@@ -188,9 +183,10 @@ function checkAndNormalize(p: Profile): string | undefined {
     if (l.mappingId !== 0 && !mappingIds.has(l.mappingId)) return `location ${l.id} refers to unknown mapping ${l.mappingId}`;
     for (const ln of l.line) {
       ln.functionId = toExactNumeric(ln.functionId);
-      ln.line = toSignedNumber(ln.line);
-      ln.column = toSignedNumber(ln.column);
-      if (!functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
+      ln.line = toSignedExact(ln.line);
+      ln.column = toSignedExact(ln.column);
+      // function_id 0 is a line without a function, as in Go's postDecode.
+      if (ln.functionId !== 0 && !functionIds.has(ln.functionId)) return `location ${l.id} refers to unknown function ${ln.functionId}`;
     }
   }
 
@@ -203,7 +199,7 @@ function checkAndNormalize(p: Profile): string | undefined {
     const s = samples[i]!;
     const v = s.value;
     if (v.length !== nValues) return `sample ${i} has ${v.length} values for ${nValues} sample types`;
-    for (let j = 0; j < v.length; j++) if (typeof v[j] !== 'number') v[j] = toSignedNumber(v[j]!);
+    for (let j = 0; j < v.length; j++) if (typeof v[j] !== 'number') v[j] = toInt64(v[j]!);
     const ids = s.locationId;
     for (let j = 0; j < ids.length; j++) {
       let id = ids[j]!;
@@ -211,7 +207,7 @@ function checkAndNormalize(p: Profile): string | undefined {
       if (!isLocation(id)) return `sample ${i} refers to unknown location ${id}`;
     }
     for (const l of s.label) {
-      if (typeof l.num !== 'number') l.num = toSignedNumber(l.num);
+      if (typeof l.num !== 'number') l.num = toInt64(l.num);
       if (badString(l.key) || badString(l.str) || badString(l.numUnit)) return `sample ${i} has a label with a missing string`;
     }
   }

@@ -1,8 +1,10 @@
 import { Label, type Profile } from 'pprof-format';
 import { IncompatibleProfilesError } from './errors.js';
+import { computeTotal } from './graph.js';
+import { negInt64, type Int64 } from './int64.js';
 import { ProfileMerger, mergeProfiles } from './merge.js';
 import { sampleTypesOf } from './sample-type.js';
-import { computeTop, type TopReport } from './top.js';
+import { computeTop, type TopOptions, type TopReport } from './top.js';
 
 /** The string label google/pprof puts on every sample of the base in a `-diff_base` profile. */
 export const DIFF_BASE_LABEL = 'pprof::base';
@@ -20,12 +22,17 @@ export interface DiffSources {
  * with profile.Merge semantics, target first (so the header, e.g. default sample type and
  * drop/keep frames, comes from the target; times and durations combine as in a merge).
  * Base and target samples never merge with each other because of the label, so per-function
- * sums (see computeDiffTop) are the deltas while the base total stays recoverable.
+ * sums (see computeDiffTop) are the deltas while the base total stays recoverable. Like
+ * fetch.go, nothing is pruned here: reports apply drop_frames to the combined profile.
  *
  * Pure: the inputs are not modified. Throws IncompatibleProfilesError when the two do not
- * have the same sample types and period type (a CPU profile against a heap profile). One
- * difference from pprof: units are not converted (pprof would scale a `cpu/microseconds`
- * base to a `cpu/nanoseconds` target); differing units are an error here.
+ * have the same sample types and period type (a CPU profile against a heap profile).
+ *
+ * Two deliberate differences from pprof: units are not converted (pprof would scale a
+ * `cpu/microseconds` base to a `cpu/nanoseconds` target; differing units are an error here),
+ * and values are negated exactly, where pprof's Scale(-1) goes through float64
+ * (int64(math.Round(float64(v) * -1))), which changes values beyond 2^53 (-MinInt64 is
+ * MinInt64 here, Go's int64 negation).
  */
 export function diffProfiles(base: Profile, target: Profile, sources: DiffSources = {}): Profile {
   const baseName = sources.base ?? 'the base profile';
@@ -38,7 +45,7 @@ export function diffProfiles(base: Profile, target: Profile, sources: DiffSource
   const key = negated.stringTable.dedup(DIFF_BASE_LABEL);
   const yes = negated.stringTable.dedup('true');
   for (const s of negated.sample) {
-    s.value = s.value.map((v) => 0 - Number(v)); // 0 - v, not -v: no -0 in the output
+    s.value = s.value.map((v) => negInt64(v as Int64));
     s.label = [...s.label.filter((l) => !(Number(l.key) === key && Number(l.str) !== 0)), new Label({ key, str: yes })];
   }
 
@@ -51,31 +58,21 @@ export function diffProfiles(base: Profile, target: Profile, sources: DiffSource
 /**
  * The 100% of a diff as `go tool pprof` prints it (report.computeTotal): the sum of the
  * absolute values of the base's samples (those labelled `pprof::base=true`) for the sample
- * index. When there are none, or they sum to 0, it is the sum over all samples, as for a
- * profile that is not a diff.
+ * index, when that is > 0; otherwise the sum over all samples, as for a profile that is not a
+ * diff. Exact int64 arithmetic, as in Go.
  */
-export function diffTotal(p: Profile, sampleIndex: number): number {
-  const strings = p.stringTable.strings;
-  let all = 0;
-  let base = 0;
-  for (const s of p.sample) {
-    const v = Math.abs(Number(s.value[sampleIndex]));
-    all += v;
-    if (s.label.some((l) => strings[Number(l.key)] === DIFF_BASE_LABEL && strings[Number(l.str)] === 'true')) base += v;
-  }
-  return base > 0 ? base : all;
+export function diffTotal(p: Profile, sampleIndex: number): Int64 {
+  return computeTotal(p, sampleIndex);
 }
 
 /**
- * computeTop over a profile made by diffProfiles, with pprof's diff total: rows are the
- * per-function deltas (flat and cum of target minus base), sorted like `go tool pprof -top`
- * (|flat| desc, then name, then |cum| desc); functions whose flat and cum are both 0 are left
- * out, as pprof leaves them out. `sampleType` is a name or index (default: as pprof); an
- * unknown one throws an Error listing the valid names.
+ * computeTop over a profile made by diffProfiles: rows are the per-function deltas (flat and
+ * cum of target minus base) in pprof's order and with pprof's diff total; functions whose flat
+ * and cum are both 0 are left out, as pprof leaves them out. `sampleType` is a name or index
+ * (default: as pprof); an unknown one throws an Error listing the valid names.
  */
-export function computeDiffTop(diff: Profile, sampleType?: string): TopReport {
-  const report = computeTop(diff, sampleType);
-  return { ...report, total: diffTotal(diff, report.sampleIndex) };
+export function computeDiffTop(diff: Profile, sampleType?: string, opts: TopOptions = {}): TopReport {
+  return computeTop(diff, sampleType, opts);
 }
 
 function checkComparable(base: Profile, target: Profile, baseName: string, targetName: string): void {

@@ -1,73 +1,102 @@
 import type { Profile, Sample } from 'pprof-format';
-import { DIFF_BASE_LABEL } from './diff.js';
+import { columnFits, computeTotal, flatNameOrder, functionNodes, isDiffBaseSample, type GraphNode } from './graph.js';
 import { IdMap } from './id-map.js';
+import { addInt64, negInt64, type Int64 } from './int64.js';
+import { removeUninteresting } from './prune.js';
 import { defaultSampleIndex, sampleTypesOf, type SampleTypeName } from './sample-type.js';
 import type { TopReport, TopRow } from './top.js';
 
-// Module-level aliases: hot loops below run millions of times, and a global lookup (`Math`,
-// `Number`) is slow where the global object is a proxy (Node's vm contexts, as under jest).
-const { abs, imul } = Math;
-const toNumber = (v: number | bigint | undefined): number => (typeof v === 'number' ? v : v === undefined ? 0 : Number(v));
+// Module-level alias: hot loops below run millions of times, and a global lookup (`Math`) is
+// slow where the global object is a proxy (Node's vm contexts, as under jest).
+const { imul } = Math;
 
 /** The name of a call tree's root frame, as in pprof's own flame graph. */
 export const ROOT_FRAME = 'root';
 
 /**
- * A profile's samples aggregated by stack, at function granularity: one node per distinct path
- * of function names from the root, carrying every sample type at once. This is what a flame
- * graph draws, and it is far smaller than the samples: a merge of hundreds of profiles has
- * millions of samples but only thousands of distinct stacks.
+ * Per node, the exact int64 values of one sample type: a Float64Array when the type's values
+ * provably fit doubles (the sum of their magnitudes is below 2^53, so every sum is exact),
+ * else an array of Int64 (numbers, and bigints beyond 2^53).
+ */
+export type Int64Column = Float64Array | Int64[];
+
+/**
+ * A profile's samples aggregated by stack, at pprof's function granularity: one node per
+ * distinct path of function nodes from the root (graph.newTree keyed by NodeInfo), carrying
+ * every sample type at once. This is what a flame graph draws, and it is far smaller than the
+ * samples: a merge of hundreds of profiles has millions of samples but only thousands of
+ * distinct stacks. Built from the profile after profile.RemoveUninteresting, as pprof's.
  *
- * Nodes are in depth-first preorder with siblings sorted by name (byte order), so the same
- * profile always gives the same tree; node 0 is the root.
+ * Nodes are in depth-first preorder with siblings sorted by name (then node identity), so the
+ * same profile always gives the same tree; node 0 is the root.
  */
 export interface CallTree {
   /** The profile's sample types, in order; `self` and `total` are indexed like them. */
   readonly sampleTypes: SampleTypeName[];
   /** The sample type `go tool pprof` shows by default (see defaultSampleIndex). */
   readonly defaultSampleIndex: number;
-  /** Distinct function names, after `names[0]`, the root's (`root`, even if a function has that name too). */
+  /**
+   * Per function node, pprof's printable name (`names[0]` is the root's, `root`, even if a
+   * function has that name too). Two nodes can share a name (`[app]` for two nameless functions).
+   */
   readonly names: string[];
-  /** Per node, its frame name as an index into `names`. */
+  /** Per function node, its identity (fmt.Sprint of pprof's NodeInfo; '' for the root). */
+  readonly keys: string[];
+  /** Per tree node, its function node: an index into `names`. */
   readonly nameIndex: Int32Array;
   /** Per node, its parent's index; -1 for the root. A parent always comes before its children. */
   readonly parent: Int32Array;
   /** Per node, its depth: 0 for the root, 1 for the outermost frames (usually `runtime.main`...). */
   readonly depth: Int32Array;
   /** `self[t][i]`: sample type t summed over the samples whose stack ends at node i. */
-  readonly self: Float64Array[];
+  readonly self: Int64Column[];
   /** `total[t][i]`: node i's self plus that of all its descendants (a frame's width); `total[t][0]` sums the whole profile. */
-  readonly total: Float64Array[];
-  /** Per sample type, the sum of the samples' absolute values: the 100% of `go tool pprof`. */
-  readonly absoluteTotal: number[];
+  readonly total: Int64Column[];
+  /** Per sample type, pprof's 100% (report.computeTotal): Σ|value|, or a diff's base's. */
+  readonly absoluteTotal: Int64[];
+  /** Why drop_frames / keep_frames were not applied, when they were not. */
+  readonly warnings: readonly string[];
 }
 
 /**
- * Builds the call tree of a profile. Frames are named like `go tool pprof` names them at function
- * granularity: the function of every line of a location (inlined callees are frames of their
- * own), or the address when a location has no lines. A recursive call is a deeper node, as in
- * any flame graph. Values are summed as they are (Go's profiles are never negative); samples
- * without a location count at the root. A profile without samples gives a lone root.
+ * Builds the call tree of a profile. Frames are pprof's function nodes: the function of every
+ * line of a location (inlined callees are frames of their own), or `[binary]` / `<unknown>`
+ * for locations without symbols. A recursive call is a deeper node, as in any flame graph.
+ * Values are summed as they are, exactly (Go's profiles are never negative); samples without
+ * a location count at the root. A profile without samples gives a lone root.
  */
 export function buildCallTree(p: Profile): CallTree {
-  const sampleTypes = sampleTypesOf(p);
-  const { names, nameIndex, parent, depth, self, total, absolute } = aggregateStacks(p, 1);
-  return { sampleTypes, defaultSampleIndex: defaultSampleIndex(p), names, nameIndex, parent, depth, self, total, absoluteTotal: absolute };
+  const { profile, warning } = removeUninteresting(p);
+  const sampleTypes = sampleTypesOf(profile);
+  const agg = aggregateStacks(profile, 1);
+  return {
+    sampleTypes,
+    defaultSampleIndex: defaultSampleIndex(profile),
+    names: agg.names,
+    keys: agg.keys,
+    nameIndex: agg.nameIndex,
+    parent: agg.parent,
+    depth: agg.depth,
+    self: agg.self,
+    total: agg.total,
+    absoluteTotal: sampleTypes.map((_, t) => computeTotal(profile, t)),
+    warnings: warning ? [warning] : [],
+  };
 }
 
 /** One side of a diff in a DiffCallTree: its values as in its own profile, per sample type and node. */
 export interface CallTreeSide {
   /** `self[t][i]`: like CallTree.self, for this side's samples only. */
-  readonly self: Float64Array[];
+  readonly self: Int64Column[];
   /** `total[t][i]`: like CallTree.total, for this side's samples only. */
-  readonly total: Float64Array[];
+  readonly total: Int64Column[];
 }
 
 /**
  * The call tree of a diff profile (diffProfiles, or `go tool pprof -proto -diff_base`) with both
  * sides kept apart in every node. As a CallTree it is the diff itself: `self` and `total` are
- * target minus base, and `absoluteTotal` is pprof's 100% for a diff (diffTotal: the base's
- * total), so topFromCallTree gives computeDiffTop's report.
+ * target minus base, and `absoluteTotal` is pprof's 100% for a diff (the base's total), so
+ * topFromCallTree gives computeDiffTop's report.
  */
 export interface DiffCallTree extends CallTree {
   /** The base (samples labelled `pprof::base=true`), with the sign of the base profile (positive). */
@@ -83,43 +112,42 @@ export interface DiffCallTree extends CallTree {
  * target. A profile with no such label is all target: the base is zero everywhere.
  */
 export function buildDiffCallTree(diff: Profile): DiffCallTree {
-  const sampleTypes = sampleTypesOf(diff);
+  const { profile, warning } = removeUninteresting(diff);
+  const sampleTypes = sampleTypesOf(profile);
   const typeCount = sampleTypes.length;
-  const strings = diff.stringTable.strings;
-  const isBase = (s: Sample) => s.label.some((l) => strings[Number(l.key)] === DIFF_BASE_LABEL && strings[Number(l.str)] === 'true');
+  const strings = profile.stringTable.strings;
   // Columns [0, typeCount) hold the target, [typeCount, 2 typeCount) the base as it is in the diff (negated).
-  const { names, nameIndex, parent, depth, self, total, absolute } = aggregateStacks(diff, 2, (s) => (isBase(s) ? 1 : 0));
-  const negate = (a: Float64Array) => a.map((v) => 0 - v); // 0 - v: no -0
-  const base = { self: self.slice(typeCount).map(negate), total: total.slice(typeCount).map(negate) };
-  const target = { self: self.slice(0, typeCount), total: total.slice(0, typeCount) };
-  const minus = (t: Float64Array[], b: Float64Array[]) => t.map((tt, k) => tt.map((v, i) => v - b[k]![i]!));
+  const agg = aggregateStacks(profile, 2, (s) => (s.label.length > 0 && isDiffBaseSample(s, strings) ? 1 : 0));
+  const base = { self: agg.self.slice(typeCount).map(negateColumn), total: agg.total.slice(typeCount).map(negateColumn) };
+  const target = { self: agg.self.slice(0, typeCount), total: agg.total.slice(0, typeCount) };
   return {
     sampleTypes,
-    defaultSampleIndex: defaultSampleIndex(diff),
-    names,
-    nameIndex,
-    parent,
-    depth,
-    self: minus(target.self, base.self),
-    total: minus(target.total, base.total),
-    // diffTotal: the base's absolute sum, or everything's when the base is empty.
-    absoluteTotal: sampleTypes.map((_, t) => (absolute[typeCount + t]! > 0 ? absolute[typeCount + t]! : absolute[t]! + absolute[typeCount + t]!)),
+    defaultSampleIndex: defaultSampleIndex(profile),
+    names: agg.names,
+    keys: agg.keys,
+    nameIndex: agg.nameIndex,
+    parent: agg.parent,
+    depth: agg.depth,
+    // target - base is the sum of both columns as they are in the diff (the base negated).
+    self: target.self.map((col, t) => addColumns(col, agg.self[typeCount + t]!)),
+    total: target.total.map((col, t) => addColumns(col, agg.total[typeCount + t]!)),
+    absoluteTotal: sampleTypes.map((_, t) => computeTotal(profile, t)),
     base,
     target,
+    warnings: warning ? [warning] : [],
   };
 }
 
 /** A profile's stacks as a preordered trie, with `sides` columns of sample-type values per node. */
 interface AggregatedStacks {
   readonly names: string[];
+  readonly keys: string[];
   readonly nameIndex: Int32Array;
   readonly parent: Int32Array;
   readonly depth: Int32Array;
   /** Per column (side * typeCount + type), per node. */
-  readonly self: Float64Array[];
-  readonly total: Float64Array[];
-  /** Per column, the sum of the absolute values of the samples. */
-  readonly absolute: number[];
+  readonly self: Int64Column[];
+  readonly total: Int64Column[];
 }
 
 /**
@@ -130,33 +158,23 @@ interface AggregatedStacks {
 function aggregateStacks(p: Profile, sides: number, sideOf?: (s: Sample) => number): AggregatedStacks {
   const typeCount = p.sampleType.length;
   const columns = typeCount * sides;
-  const strings = p.stringTable.strings;
-  const functions = IdMap.byId(p.function);
-
-  // The root's name is not in the map: a function called "root" is a frame of its own.
-  const nameIds = new Map<string, number>();
-  const names: string[] = [ROOT_FRAME];
-  const nameOf = (name: string): number => {
-    let id = nameIds.get(name);
-    if (id === undefined) {
-      id = names.length;
-      names.push(name);
-      nameIds.set(name, id);
-    }
-    return id;
-  };
-  // Each location's frames, caller first (pprof lists a location's inlined lines callee first).
-  const framesOf = new IdMap<Int32Array>(p.location.length, p.location.reduce<number | bigint>((m, l) => (l.id > m ? l.id : m), 0));
+  const fn = functionNodes(p);
+  // Tree names: the root, then function node n at n + 1.
+  const names = [ROOT_FRAME, ...fn.names];
+  const keys = ['', ...fn.keys];
+  const nameCount = names.length;
+  // Each location's frames, caller first (pprof lists a location's lines innermost first).
+  let maxId: number | bigint = 0;
+  for (const l of p.location) if (l.id > maxId) maxId = l.id;
+  const framesOf = new IdMap<Int32Array>(p.location.length, maxId);
   for (const loc of p.location) {
-    const frames =
-      loc.line.length > 0
-        ? loc.line.map((ln) => nameOf(strings[Number(functions.get(ln.functionId)?.name ?? 0)] || '<unknown>')).reverse()
-        : [nameOf(loc.address ? `0x${loc.address.toString(16).padStart(16, '0')}` : '<unknown>')];
-    framesOf.set(loc.id, Int32Array.from(frames));
+    const nodes = fn.nodesOf.get(loc.id)!;
+    const frames = new Int32Array(nodes.length);
+    for (let i = 0; i < nodes.length; i++) frames[i] = nodes[nodes.length - 1 - i]! + 1;
+    framesOf.set(loc.id, frames);
   }
 
   // A trie keyed by (parent, name): the key fits a double exactly while nodes x names < 2^53.
-  const nameCount = names.length;
   const childOf = new Map<number, number>();
   const nodeName: number[] = [0];
   const nodeParent: number[] = [-1];
@@ -198,38 +216,42 @@ function aggregateStacks(p: Profile, sides: number, sideOf?: (s: Sample) => numb
     return stackLeaf[k]!;
   };
 
+  // Every column of a type is exact in doubles when Σ|value| of the type is (sides split it).
+  const fits = Array.from({ length: typeCount }, (_, t) => columnFits(p.sample, t));
+  const allFit = fits.every(Boolean);
   let self = new Float64Array(Math.max(columns, 1) * 1024);
-  const absolute = new Array<number>(columns).fill(0);
-  const values = new Float64Array(typeCount);
+  const exact = allFit ? undefined : new Map<number, Int64>();
   for (const s of p.sample) {
-    const offset = sideOf === undefined ? 0 : sideOf(s) * typeCount;
+    const v = s.value as Int64[];
     let any = false;
-    for (let t = 0; t < typeCount; t++) {
-      const v = toNumber(s.value[t]);
-      values[t] = v;
-      absolute[offset + t] += abs(v);
-      if (v !== 0) any = true;
-    }
+    for (let t = 0; t < typeCount; t++) if (v[t] !== 0) any = true;
     if (!any) continue;
+    const offset = sideOf === undefined ? 0 : sideOf(s) * typeCount;
     const leaf = leafOf(s.locationId);
     if ((nodeName.length + 1) * columns > self.length) {
       const grown = new Float64Array(Math.max(self.length * 2, (nodeName.length + 1) * columns));
       grown.set(self);
       self = grown;
     }
-    for (let t = 0; t < typeCount; t++) self[leaf * columns + offset + t]! += values[t]!;
+    for (let t = 0; t < typeCount; t++) {
+      const at = leaf * columns + offset + t;
+      if (fits[t]) self[at]! += v[t] as number;
+      else exact!.set(at, addInt64(exact!.get(at) ?? 0, v[t]!));
+    }
   }
 
-  return { names, absolute, ...toPreorder(names, nodeName, nodeParent, self, columns) };
+  return { names, keys, ...toPreorder(names, keys, nodeName, nodeParent, (at, c) => (fits[c % typeCount] ? self[at]! + 0 : (exact!.get(at) ?? 0)), columns, (c) => fits[c % typeCount]!) };
 }
 
 /** Lays the trie out in preorder with siblings sorted by name, and sums the totals. */
 function toPreorder(
   names: string[],
+  keys: string[],
   nodeName: number[],
   nodeParent: number[],
-  selfByNode: Float64Array,
+  selfAt: (at: number, column: number) => Int64,
   columns: number,
+  fits: (column: number) => boolean,
 ): Pick<AggregatedStacks, 'nameIndex' | 'parent' | 'depth' | 'self' | 'total'> {
   const n = nodeName.length;
   const children: number[][] = Array.from({ length: n }, () => []);
@@ -237,13 +259,16 @@ function toPreorder(
   const byName = (a: number, b: number) => {
     const x = names[nodeName[a]!]!;
     const y = names[nodeName[b]!]!;
-    return x < y ? -1 : x > y ? 1 : 0;
+    if (x !== y) return x < y ? -1 : 1;
+    const kx = keys[nodeName[a]!]!;
+    const ky = keys[nodeName[b]!]!;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
   };
 
   const nameIndex = new Int32Array(n);
   const parent = new Int32Array(n);
   const depth = new Int32Array(n);
-  const self = Array.from({ length: columns }, () => new Float64Array(n));
+  const self: Int64Column[] = Array.from({ length: columns }, (_, c) => (fits(c) ? new Float64Array(n) : new Array<Int64>(n).fill(0)));
   // Iterative DFS: real stacks are hundreds of frames deep, too deep for comfort in recursion.
   const stack: [oldIndex: number, newParent: number, depth: number][] = [[0, -1, 0]];
   let next = 0;
@@ -253,21 +278,39 @@ function toPreorder(
     nameIndex[at] = nodeName[old]!;
     parent[at] = newParent;
     depth[at] = d;
-    for (let c = 0; c < columns; c++) self[c]![at] = selfByNode[old * columns + c]!;
+    for (let c = 0; c < columns; c++) self[c]![at] = selfAt(old * columns + c, c);
     const kids = children[old]!.sort(byName);
     for (let k = kids.length - 1; k >= 0; k--) stack.push([kids[k]!, at, d + 1]);
   }
 
-  const total = self.map((s) => Float64Array.from(s));
-  for (let i = n - 1; i > 0; i--) {
-    for (let c = 0; c < columns; c++) total[c]![parent[i]!]! += total[c]![i]!;
+  const total = self.map((s) => (s instanceof Float64Array ? Float64Array.from(s) : [...s]));
+  for (const col of total) {
+    if (col instanceof Float64Array) for (let i = n - 1; i > 0; i--) col[parent[i]!]! += col[i]!;
+    else for (let i = n - 1; i > 0; i--) col[parent[i]!] = addInt64(col[parent[i]!]!, col[i]!);
   }
   return { nameIndex, parent, depth, self, total };
 }
 
+function negateColumn(col: Int64Column): Int64Column {
+  return col instanceof Float64Array ? col.map((v) => 0 - v) : col.map(negInt64); // 0 - v: no -0
+}
+
+function addColumns(a: Int64Column, b: Int64Column): Int64Column {
+  if (a instanceof Float64Array && b instanceof Float64Array) return a.map((v, i) => v + b[i]!);
+  return Array.from({ length: a.length }, (_, i) => addInt64(a[i]!, b[i]!));
+}
+
+/** The values of a column as plain Int64s. */
+export function columnValues(col: Int64Column): Int64[] {
+  return col instanceof Float64Array ? Array.from(col, (v) => v + 0) : col;
+}
+
 function hashIds(ids: ArrayLike<number | bigint>): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < ids.length; i++) h = imul(h ^ toNumber(ids[i]), 0x01000193);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    h = imul(h ^ (typeof id === 'number' ? id : Number(id & 0xffffffffn)), 0x01000193);
+  }
   return h;
 }
 
@@ -277,41 +320,54 @@ function sameIds(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>): 
   return true;
 }
 
+/** A top row read off a call tree, with the function node it is for. */
+export interface CallTreeTopRow extends TopRow {
+  /** The row's function node: an index into the tree's `names` and `keys`. */
+  readonly nameIndex: number;
+}
+
 /**
  * The per-function flat and cum totals of one sample type, read off the call tree; the same
- * report as computeTop on the profile (rows, order and total), for the cost of one pass over
- * the tree instead of one over every sample's stack. flat sums the self values of a function's
- * frames; cum sums the totals of its outermost frames on each path (a recursive call is already
- * inside its caller's width). Throws a RangeError for a sample index the tree does not have.
+ * numbers, rows and order as computeTop on the profile (untrimmed; without the inline marker),
+ * for the cost of one pass over the tree instead of one over every sample's stack. flat sums
+ * the self values of a function's frames; cum sums the totals of its outermost frames on each
+ * path (a recursive call is already inside its caller's width). Throws a RangeError for a
+ * sample index the tree does not have.
  */
-export function topFromCallTree(tree: CallTree, sampleIndex: number): TopReport {
+export function topFromCallTree(tree: CallTree, sampleIndex: number): Omit<TopReport, 'rows'> & { rows: CallTreeTopRow[] } {
   const self = tree.self[sampleIndex];
   const total = tree.total[sampleIndex];
   if (!self || !total) throw new RangeError(`sample index ${sampleIndex} out of range (the profile has ${tree.sampleTypes.length} sample types)`);
-  const flat = new Float64Array(tree.names.length);
-  const cum = new Float64Array(tree.names.length);
+  const count = tree.names.length;
+  const flat: Int64[] = new Array<Int64>(count).fill(0);
+  const cum: Int64[] = new Array<Int64>(count).fill(0);
+  const fits = self instanceof Float64Array;
   // How often each name is on the path from the root to the current node.
-  const onPath = new Int32Array(tree.names.length);
+  const onPath = new Int32Array(count);
   const path: number[] = [];
   for (let i = 1; i < tree.nameIndex.length; i++) {
     const depth = tree.depth[i]!;
     while (path.length >= depth) onPath[path.pop()!]!--;
     const name = tree.nameIndex[i]!;
-    flat[name]! += self[i]!;
-    if (onPath[name] === 0) cum[name]! += total[i]!;
+    flat[name] = fits ? (flat[name] as number) + (self[i] as number) : addInt64(flat[name]!, self[i]!);
+    if (onPath[name] === 0) cum[name] = fits ? (cum[name] as number) + (total[i] as number) : addInt64(cum[name]!, total[i]!);
     onPath[name]!++;
     path.push(name);
   }
-  const rows: TopRow[] = [];
-  for (let n = 1; n < tree.names.length; n++) {
-    if (flat[n] !== 0 || cum[n] !== 0) rows.push({ function: tree.names[n]!, flat: flat[n]!, cum: cum[n]! });
-  }
-  // computeTop's order: |flat| desc, then name, then |cum| desc.
-  rows.sort(
-    (a, b) =>
-      abs(b.flat) - abs(a.flat) ||
-      (a.function < b.function ? -1 : a.function > b.function ? 1 : 0) ||
-      abs(b.cum) - abs(a.cum),
-  );
-  return { sampleType: tree.sampleTypes[sampleIndex]!, sampleIndex, total: tree.absoluteTotal[sampleIndex]!, rows };
+  const nodes: GraphNode[] = [];
+  for (let n = 1; n < count; n++) if (flat[n] !== 0 || cum[n] !== 0) nodes.push({ node: n - 1, flat: flat[n]!, cum: cum[n]! });
+  // computeTop's order (graph.FlatNameOrder), on the tree's function nodes.
+  nodes.sort(flatNameOrder({ names: tree.names.slice(1), keys: tree.keys.slice(1) }));
+  const rows = nodes.map((n) => ({ function: tree.names[n.node + 1]!, flat: n.flat, cum: n.cum, nameIndex: n.node + 1 }));
+  return {
+    sampleType: tree.sampleTypes[sampleIndex]!,
+    sampleIndex,
+    total: tree.absoluteTotal[sampleIndex]!,
+    rows,
+    droppedNodes: 0,
+    nodesBeforeCount: rows.length,
+    nodeFraction: 0,
+    nodeCount: 0,
+    warnings: tree.warnings,
+  };
 }

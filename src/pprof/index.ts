@@ -4,5 +4,6 @@ export { decodeProfile, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decod
 export { encodeProfile } from './encode.js';
 export { ProfileFormatError, IncompatibleProfilesError } from './errors.js';
 export { ProfileMerger, mergeProfiles } from './merge.js';
-export { computeTop, type TopReport, type TopRow } from './top.js';
+export { computeTop, pprofTextOptions, type TopOptions, type TopReport, type TopRow } from './top.js';
+export type { Int64 } from './int64.js';
 export { defaultSampleIndex, resolveSampleIndex, sampleTypesOf, type SampleTypeName } from './sample-type.js';

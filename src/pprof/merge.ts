@@ -11,6 +11,7 @@ import {
 } from 'pprof-format';
 import { IncompatibleProfilesError } from './errors.js';
 import { IdMap } from './id-map.js';
+import { addInt64, type Int64 } from './int64.js';
 
 type Numeric = number | bigint;
 
@@ -34,9 +35,10 @@ interface MappedMapping {
  * - strings, mappings, functions and locations are de-duplicated by value (mappings by
  *   build id or file, offset and rounded size; locations by mapping, normalised address,
  *   folding and lines), so the result refers only to what its samples use;
- * - samples with the same location stack and the same labels are summed; samples whose
- *   values are all zero are dropped, and so are samples without a stack, as
- *   `go tool pprof -proto` drops them (Go's threadcreate profiles have such samples).
+ * - samples with the same location stack and the same labels (numeric labels compared
+ *   exactly, as int64) are summed with Go's int64 arithmetic: exact, wrapping around past
+ *   2^63 - 1; samples whose values are all zero are dropped, and so are samples without a
+ *   stack, as `go tool pprof -proto` drops them (Go's threadcreate profiles have such samples).
  *
  * Inputs are only read; each can be released as soon as `add` returns, so memory is bounded
  * by the merged profile, not by the number of inputs. One deliberate difference from Go:
@@ -51,7 +53,11 @@ export class ProfileMerger {
   private firstSource = '';
   private timeNanos: Numeric = 0;
   private durationNanos: Numeric = 0;
-  private period = 0;
+  private period: Int64 = 0;
+  /** Per sample type, the sum of |value| over every sample added: while all are safe integers, so is every sum. */
+  private valueBounds = new Float64Array(0);
+  /** Whether sample values are summed as plain doubles (exact: see valueBounds), else with addInt64. */
+  private valuesFit = true;
   private readonly comments: number[] = [];
   private readonly seenComments = new Set<number>();
   private defaultSampleType = 0;
@@ -67,7 +73,7 @@ export class ProfileMerger {
   private readonly locationByKey = new Map<string, Location>();
   private readonly samples: Sample[] = [];
   /** Identity of each merged sample (location ids, then labels), parallel to `samples`. */
-  private readonly sampleKeys: number[][] = [];
+  private readonly sampleKeys: Int64[][] = [];
   /** Hash of (stack, labels) -> index into `samples`, or several indexes on a collision. */
   private readonly sampleBuckets = new Map<number, number | number[]>();
 
@@ -137,11 +143,13 @@ export class ProfileMerger {
 
     // The first mapping is the main binary; take it first so it stays first in the result.
     if (this.mappings.length === 0 && src.mapping.length > 0) mapMapping(src.mapping[0]!.id);
+    const valuesFit = this.valuesFit && this.boundValues(src.sample);
+    this.valuesFit = valuesFit;
 
     // Most samples of a merge repeat a stack already seen: build each sample's identity
     // (merged location ids, then its labels in canonical order) in scratch space and allocate
     // only for samples that are new.
-    let scratch: number[] = [];
+    let scratch: Int64[] = [];
     for (const s of src.sample) {
       // go tool pprof drops stackless samples when it writes a profile (its focus filter keeps
       // samples with at least one matching frame); they belong to no function anyway.
@@ -149,7 +157,7 @@ export class ProfileMerger {
       const ids = s.locationId;
       const labels = s.label;
       const keyLength = ids.length + (labels.length > 0 ? 1 + 4 * labels.length : 0);
-      if (scratch.length < keyLength) scratch = new Array<number>(keyLength * 2);
+      if (scratch.length < keyLength) scratch = new Array<Int64>(keyLength * 2);
       let hash = 0x811c9dc5;
       let n = 0;
       for (; n < ids.length; n++) {
@@ -162,22 +170,32 @@ export class ProfileMerger {
         // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
         const ordered = labels.length > 1 ? [...labels].sort((a, b) => str(a.key) - str(b.key)) : labels;
         for (const l of ordered) {
-          const num = l.num as number;
-          scratch[n++] = str(l.key);
-          scratch[n++] = l.str ? str(l.str) : 0;
+          // An Int64, exact: span ids and the like are often above 2^53.
+          const num = l.num as Int64;
+          const key = str(l.key);
+          const strIndex = l.str ? str(l.str) : 0;
+          const unit = l.numUnit ? str(l.numUnit) : 0;
+          scratch[n++] = key;
+          scratch[n++] = strIndex;
           scratch[n++] = num;
-          scratch[n++] = l.numUnit ? str(l.numUnit) : 0;
-          hash = Math.imul(hash ^ scratch[n - 4]!, 0x01000193);
-          hash = Math.imul(hash ^ scratch[n - 3]!, 0x01000193);
-          hash = Math.imul(hash ^ (num | 0) ^ ((num / 4294967296) | 0), 0x01000193);
-          hash = Math.imul(hash ^ scratch[n - 1]!, 0x01000193);
+          scratch[n++] = unit;
+          hash = Math.imul(hash ^ key, 0x01000193);
+          hash = Math.imul(hash ^ strIndex, 0x01000193);
+          hash = Math.imul(hash ^ (typeof num === 'number' ? (num | 0) ^ ((num / 4294967296) | 0) : hashBigInt64(num)), 0x01000193);
+          hash = Math.imul(hash ^ unit, 0x01000193);
         }
       }
       const existing = this.findSample(hash, scratch, n);
       if (existing !== undefined) {
-        const acc = existing.value as number[];
-        const v = s.value as number[];
-        for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + v[i]!;
+        if (valuesFit) {
+          const acc = existing.value as number[];
+          const v = s.value as number[];
+          for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + v[i]!;
+        } else {
+          const acc = existing.value as Int64[];
+          const v = s.value as Int64[];
+          for (let i = 0; i < acc.length; i++) acc[i] = addInt64(acc[i]!, v[i]!);
+        }
         continue;
       }
       const label: Label[] = [];
@@ -185,7 +203,7 @@ export class ProfileMerger {
         label.push(new Label({ key: scratch[i]!, str: scratch[i + 1]!, num: scratch[i + 2]!, numUnit: scratch[i + 3]! }));
       }
       const index = this.samples.length;
-      this.samples.push(new Sample({ locationId: scratch.slice(0, ids.length), value: (s.value as number[]).slice(), label }));
+      this.samples.push(new Sample({ locationId: scratch.slice(0, ids.length), value: (s.value as Int64[]).slice(), label }));
       this.sampleKeys.push(scratch.slice(0, n));
       const bucket = this.sampleBuckets.get(hash);
       if (bucket === undefined) this.sampleBuckets.set(hash, index);
@@ -264,7 +282,7 @@ export class ProfileMerger {
     const t = src.timeNanos;
     if (t != 0 && (this.timeNanos == 0 || t < this.timeNanos)) this.timeNanos = t;
     this.durationNanos = addInt64(this.durationNanos, src.durationNanos);
-    if ((src.period as number) > this.period) this.period = src.period as number;
+    if (src.period > this.period) this.period = src.period as Int64;
     for (const c of src.comment) {
       const out = str(c);
       if (!this.seenComments.has(out)) {
@@ -328,7 +346,7 @@ export class ProfileMerger {
     const mm = mapMapping(src.mappingId);
     const address = mm && mm.offset !== 0 ? add(src.address, mm.offset) : src.address;
     const lines = src.line.map(
-      (ln) => new Line({ functionId: mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
+      (ln) => new Line({ functionId: ln.functionId === 0 ? 0 : mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
     );
     let key = mm ? `${mm.out.id}|${subtract(address, mm.out.memoryStart)}` : `0|${address}`;
     if (src.isFolded) key += '|F';
@@ -348,8 +366,28 @@ export class ProfileMerger {
     return out;
   }
 
+  /**
+   * Adds the source's |values| to valueBounds; false once a bound is no longer a safe integer
+   * (or a value is a bigint): from then on sums need addInt64.
+   */
+  private boundValues(samples: readonly Sample[]): boolean {
+    const n = this.sampleTypes.length;
+    if (this.valueBounds.length !== n) this.valueBounds = new Float64Array(n);
+    const bounds = this.valueBounds;
+    for (let k = 0; k < samples.length; k++) {
+      const v = samples[k]!.value;
+      for (let i = 0; i < n; i++) {
+        const x = v[i];
+        if (typeof x !== 'number') return false;
+        bounds[i] += x < 0 ? -x : x;
+      }
+    }
+    for (let i = 0; i < n; i++) if (!(bounds[i]! <= Number.MAX_SAFE_INTEGER)) return false;
+    return true;
+  }
+
   /** The merged sample whose identity is `key[0..n)`, if there is one. */
-  private findSample(hash: number, key: number[], n: number): Sample | undefined {
+  private findSample(hash: number, key: Int64[], n: number): Sample | undefined {
     const bucket = this.sampleBuckets.get(hash);
     if (bucket === undefined) return undefined;
     if (typeof bucket === 'number') return this.sameSample(bucket, key, n) ? this.samples[bucket] : undefined;
@@ -357,7 +395,7 @@ export class ProfileMerger {
     return undefined;
   }
 
-  private sameSample(index: number, key: number[], n: number): boolean {
+  private sameSample(index: number, key: Int64[], n: number): boolean {
     const other = this.sampleKeys[index]!;
     if (other.length !== n) return false;
     for (let i = 0; i < n; i++) if (other[i] !== key[i]) return false;
@@ -374,6 +412,11 @@ export function mergeProfiles(profiles: readonly Profile[], sources?: readonly s
   const merger = new ProfileMerger();
   profiles.forEach((p, i) => merger.add(p, sources?.[i]));
   return merger.result();
+}
+
+/** 32 bits of a bigint Int64 for hashing (numbers are hashed inline; Int64s are canonical, so equal values hash equally). */
+function hashBigInt64(v: bigint): number {
+  return Number(BigInt.asIntN(32, v ^ (v >> 32n)));
 }
 
 function isZero(values: readonly Numeric[]): boolean {
@@ -398,13 +441,6 @@ function add(a: Numeric, b: Numeric): Numeric {
   }
   const r = BigInt.asUintN(64, BigInt(a) + BigInt(b));
   return r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
-}
-
-/** Signed int64 sum (durations), exact either way. */
-function addInt64(a: Numeric, b: Numeric): Numeric {
-  if (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b)) return a + b;
-  const r = BigInt.asIntN(64, BigInt(a) + BigInt(b));
-  return r >= BigInt(Number.MIN_SAFE_INTEGER) && r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
 }
 
 function subtract(a: Numeric, b: Numeric): Numeric {

@@ -8,10 +8,12 @@
  * reference that test/pprof/profile-reader.test.ts compares this reader against.
  *
  * Integers: uint64 fields (ids, addresses) come back as numbers when exact, else bigint;
- * int64 fields are signed (negative values are 10-byte varints); sample values, label numbers,
- * lines and the period are JS numbers; time_nanos and duration_nanos stay exact.
+ * int64 fields (sample values, label numbers, lines, columns, start lines, the period, time and
+ * duration) are signed (negative values are 10-byte varints) and exact, as canonical Int64s
+ * (int64.ts): a number when it fits one exactly, else a bigint. String indexes are numbers.
  */
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType, emptyTableToken } from 'pprof-format';
+import { toInt64, type Int64 } from './int64.js';
 
 type Numeric = number | bigint;
 
@@ -115,7 +117,7 @@ class ProfileReader {
     let timeNanosSeen = false;
     let durationNanos: Numeric = 0;
     let periodType: ValueType | undefined;
-    let period = 0;
+    let period: Int64 = 0;
     let defaultSampleType = 0;
     let docUrl = 0;
     const end = this.buf.length;
@@ -145,7 +147,7 @@ class ProfileReader {
           break;
         case 10: durationNanos = this.int64Exact(wire); break;
         case 11: periodType = this.valueType(this.messageEnd(wire)); break;
-        case 12: period = this.int(wire); break;
+        case 12: period = this.int64Exact(wire); break;
         case 13: this.repeatedInts(wire, comment); break;
         case 14: defaultSampleType = this.int(wire); break;
         case 15: docUrl = this.int(wire); break;
@@ -174,13 +176,13 @@ class ProfileReader {
 
   private sample(end: number): Sample {
     const locationId: Numeric[] = [];
-    const value: number[] = [];
+    const value: Int64[] = [];
     let label: Label[] | undefined;
     while (this.pos < end) {
       const tag = this.varint32();
       switch (tag >>> 3) {
         case 1: this.repeatedUints(tag & 7, locationId); break;
-        case 2: this.repeatedInts(tag & 7, value); break;
+        case 2: this.repeatedInt64s(tag & 7, value); break;
         case 3: (label ??= []).push(this.label(this.messageEnd(tag & 7))); break;
         default: this.skip(tag & 7, tag >>> 3);
       }
@@ -192,14 +194,14 @@ class ProfileReader {
   private label(end: number): Label {
     let key = 0;
     let str = 0;
-    let num = 0;
     let numUnit = 0;
+    let num: Int64 = 0;
     while (this.pos < end) {
       const tag = this.varint32();
       switch (tag >>> 3) {
         case 1: key = this.int(tag & 7); break;
         case 2: str = this.int(tag & 7); break;
-        case 3: num = this.int(tag & 7); break;
+        case 3: num = this.int64Exact(tag & 7); break;
         case 4: numUnit = this.int(tag & 7); break;
         default: this.skip(tag & 7, tag >>> 3);
       }
@@ -255,15 +257,15 @@ class ProfileReader {
 
   private line(end: number): Line {
     let functionId: Numeric = 0;
-    let line = 0;
-    let column = 0;
+    let line: Int64 = 0;
+    let column: Int64 = 0;
     while (this.pos < end) {
       const tag = this.varint32();
       const wire = tag & 7;
       switch (tag >>> 3) {
         case 1: functionId = this.uint(wire); break;
-        case 2: line = this.int(wire); break;
-        case 3: column = this.int(wire); break;
+        case 2: line = this.int64Exact(wire); break;
+        case 3: column = this.int64Exact(wire); break;
         default: this.skip(wire, tag >>> 3);
       }
     }
@@ -276,7 +278,7 @@ class ProfileReader {
     let name = 0;
     let systemName = 0;
     let filename = 0;
-    let startLine = 0;
+    let startLine: Int64 = 0;
     while (this.pos < end) {
       const tag = this.varint32();
       const wire = tag & 7;
@@ -285,7 +287,7 @@ class ProfileReader {
         case 2: name = this.int(wire); break;
         case 3: systemName = this.int(wire); break;
         case 4: filename = this.int(wire); break;
-        case 5: startLine = this.int(wire); break;
+        case 5: startLine = this.int64Exact(wire); break;
         default: this.skip(wire, tag >>> 3);
       }
     }
@@ -364,20 +366,18 @@ class ProfileReader {
     return v;
   }
 
-  /** int64 field as a signed number (exactness beyond 2^53 is not needed for these). */
+  /** A string index, enum or flag: a signed number (these are small). */
   private int(wire: number): number {
     if (wire !== WIRE_VARINT) return this.skipNonVarint(wire);
     const v = this.varint();
     return typeof v === 'number' ? v : Number(BigInt.asIntN(64, v));
   }
 
-  /** int64 field kept exact: a number when it fits, else a signed bigint. */
-  private int64Exact(wire: number): Numeric {
+  /** int64 field kept exact: a canonical Int64 (negative values arrive as 10-byte varints). */
+  private int64Exact(wire: number): Int64 {
     if (wire !== WIRE_VARINT) return this.skipNonVarint(wire);
     const v = this.varint();
-    if (typeof v === 'number') return v;
-    const signed = BigInt.asIntN(64, v);
-    return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
+    return typeof v === 'number' ? v : toInt64(v);
   }
 
   /** uint64 field: a number when exact, else bigint. */
@@ -386,7 +386,21 @@ class ProfileReader {
     return this.varint();
   }
 
-  /** Repeated int64, packed or not. */
+  /** Repeated int64 kept exact (sample values), packed or not. */
+  private repeatedInt64s(wire: number, out: Int64[]): void {
+    if (wire === WIRE_VARINT) {
+      out.push(this.int64Exact(wire));
+      return;
+    }
+    const end = this.messageEnd(wire);
+    while (this.pos < end) {
+      const v = this.varint();
+      out.push(typeof v === 'number' ? v : toInt64(v));
+    }
+    this.expectEnd(end, 'packed integers');
+  }
+
+  /** Repeated string indexes (comments), packed or not. */
   private repeatedInts(wire: number, out: number[]): void {
     if (wire === WIRE_VARINT) {
       out.push(this.int(wire));

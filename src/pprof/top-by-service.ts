@@ -1,12 +1,15 @@
 import type { Profile } from 'pprof-format';
+import { buildGraph, functionNodes } from './graph.js';
+import { addInt64, type Int64 } from './int64.js';
 import { ProfileMerger } from './merge.js';
+import { removeFramesMatching } from './prune.js';
 import { resolveSampleIndex, sampleTypesOf } from './sample-type.js';
-import { computeTop, type TopReport, type TopRow } from './top.js';
+import { computeTopWithKeys, type TopOptions, type TopReport, type TopRow } from './top.js';
 
 /** A row of the merged top, with the function's flat value in each service. */
 export interface ServiceTopRow extends TopRow {
   /** Every service added, in the order added, to its flat value for this function (0 when none). */
-  readonly services: Readonly<Record<string, number>>;
+  readonly services: Readonly<Record<string, Int64>>;
 }
 
 /** computeTop over the merge of several services' profiles, with a per-service flat column. */
@@ -21,15 +24,19 @@ export interface ServiceTopReport extends TopReport {
  * merge and one small flat table per service are kept, never every service's profile.
  *
  * The numbers are those of `go tool pprof -top` on the merge of all the profiles (see
- * computeTop); a service's flat value for a function is that function's flat in the service's
- * own profile, so the services' values of a row add up to its flat (a profile's flat depends
- * only on its samples' leaf frames, which merging does not change).
+ * computeTop); a service's flat value for a function (a pprof node: several rows can share a
+ * printable name) is that node's flat in the service's own profile, pruned with the merge's
+ * drop_frames / keep_frames (the first profile's, as in a merge), so the services' values of a
+ * row add up to its flat (flat depends only on each sample's leaf frame, which merging keeps).
  */
 export class TopByService {
   private readonly merger = new ProfileMerger();
-  private readonly flats = new Map<string, Map<string, number>>();
+  /** Per service, its flat per node key (fmt.Sprint of pprof's NodeInfo). */
+  private readonly flats = new Map<string, Map<string, Int64>>();
   /** The sample type, by name, fixed by the first profile so every service uses the same one. */
   private typeName: string | undefined;
+  private dropFrames = '';
+  private keepFrames = '';
 
   /** `sampleType` is a name or index as for computeTop; default: the first profile's default. */
   constructor(private readonly sampleType?: string) {}
@@ -47,6 +54,9 @@ export class TopByService {
   add(service: string, profile: Profile): void {
     if (this.typeName === undefined) {
       this.typeName = sampleTypesOf(profile)[resolveSampleIndex(profile, this.sampleType)]!.type;
+      const strings = profile.stringTable.strings;
+      this.dropFrames = strings[Number(profile.dropFrames)] ?? '';
+      this.keepFrames = strings[Number(profile.keepFrames)] ?? '';
     }
     this.merger.add(profile, `the profile of service "${service}"`);
     let flats = this.flats.get(service);
@@ -54,28 +64,30 @@ export class TopByService {
       flats = new Map();
       this.flats.set(service, flats);
     }
-    for (const row of computeTop(profile, this.typeName).rows) {
-      if (row.flat !== 0) flats.set(row.function, (flats.get(row.function) ?? 0) + row.flat);
+    const pruned = removeFramesMatching(profile, this.dropFrames, this.keepFrames).profile;
+    const fn = functionNodes(pruned);
+    for (const n of buildGraph(pruned, fn, resolveSampleIndex(pruned, this.typeName))) {
+      if (n.flat !== 0) flats.set(fn.keys[n.node]!, addInt64(flats.get(fn.keys[n.node]!) ?? 0, n.flat));
     }
   }
 
-  /** The merged top with per-service flats. Throws when nothing was added. */
-  result(): ServiceTopReport {
+  /** The merged top with per-service flats, its rows selected with `opts`. Throws when nothing was added. */
+  result(opts: TopOptions = {}): ServiceTopReport {
     if (this.typeName === undefined) throw new Error('no profiles to compute a top from');
-    const report = computeTop(this.merger.result(), this.typeName);
+    const { report, keys } = computeTopWithKeys(this.merger.result(), this.typeName, opts);
     const services = [...this.flats.keys()];
     // fromEntries defines own properties, so even a service named "__proto__" is a plain key.
-    const rows = report.rows.map((row) => ({
+    const rows = report.rows.map((row, i) => ({
       ...row,
-      services: Object.fromEntries(services.map((s) => [s, this.flats.get(s)!.get(row.function) ?? 0])),
+      services: Object.fromEntries(services.map((s) => [s, this.flats.get(s)!.get(keys[i]!) ?? 0])),
     }));
     return { ...report, services, rows };
   }
 }
 
 /** TopByService over a list of `[service, profile]` pairs; see TopByService for the contract. */
-export function computeTopByService(entries: Iterable<readonly [service: string, profile: Profile]>, sampleType?: string): ServiceTopReport {
+export function computeTopByService(entries: Iterable<readonly [service: string, profile: Profile]>, sampleType?: string, opts: TopOptions = {}): ServiceTopReport {
   const top = new TopByService(sampleType);
   for (const [service, profile] of entries) top.add(service, profile);
-  return top.result();
+  return top.result(opts);
 }

@@ -9,9 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import { buildCallTree, buildDiffCallTree, topFromCallTree, type CallTree } from '../pprof/flame.js';
+import { buildCallTree, buildDiffCallTree, columnValues, topFromCallTree, type CallTree } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
-import { formatValue } from '../report/units.js';
+import type { Int64 } from '../pprof/int64.js';
+import { scaledLabel, selectOutputUnit } from '../report/units.js';
+
+/** An exact int64 in the page's JSON: a number, or its digits when it is beyond 2^53 (the page reads those as BigInt). */
+export type JsonInt64 = number | string;
 
 /** What is known about where a profile came from; every field is optional and shown when set. */
 export interface FlamePageMeta {
@@ -48,18 +52,27 @@ export interface FlamePageData {
   readonly sampleTypes: SampleTypeName[];
   /** The sample type selected when the page opens. */
   readonly defaultSampleIndex: number;
-  /** Frame and function names; the tree and the top rows refer to them by index. */
+  /** Frame and function names (pprof's printable names; two functions may print alike); the tree and the top rows refer to them by index. */
   readonly names: string[];
   /**
    * The call tree (see CallTree) in preorder: name index, depth, and per sample type the self
-   * values; for a diff, the target's in `self` and the base's (positive) in `baseSelf`.
+   * values; for a diff, the target's in `self` and the base's (positive) in `baseSelf`. `unit`
+   * per sample type is the output unit of the graph's labels, as pprof's flame graph chooses it
+   * (report.selectOutputUnit over the call tree's nodes).
    */
-  readonly tree: { readonly name: number[]; readonly depth: number[]; readonly self: number[][]; readonly baseSelf?: number[][] };
+  readonly tree: {
+    readonly name: number[];
+    readonly depth: number[];
+    readonly self: JsonInt64[][];
+    readonly baseSelf?: JsonInt64[][];
+    readonly unit: string[];
+  };
   /**
-   * Per sample type, the top table (as computeTop's) with rows as `[name index, flat, cum]`, in
-   * pprof's order; for a diff, computeDiffTop's: deltas, and the base's total.
+   * Per sample type, the top table (as computeTop's, every function) with rows as
+   * `[name index, flat, cum]`, in pprof's order, and its output unit (as `go tool pprof -top
+   * -nodefraction=0` chooses it); for a diff, computeDiffTop's: deltas, and the base's total.
    */
-  readonly top: { readonly total: number; readonly rows: [name: number, flat: number, cum: number][] }[];
+  readonly top: { readonly total: JsonInt64; readonly unit: string; readonly rows: [name: number, flat: JsonInt64, cum: JsonInt64][] }[];
 }
 
 /** At most this many file names in the header; the rest are counted. */
@@ -80,7 +93,7 @@ export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sam
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
-    tree: { name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map((s) => Array.from(s)) },
+    tree: { name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map(jsonColumn), unit: treeUnits(tree) },
     top: topTables(tree),
   };
 }
@@ -104,8 +117,9 @@ export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: { sa
     tree: {
       name: Array.from(tree.nameIndex),
       depth: Array.from(tree.depth),
-      self: tree.target.self.map((s) => Array.from(s)),
-      baseSelf: tree.base.self.map((s) => Array.from(s)),
+      self: tree.target.self.map(jsonColumn),
+      baseSelf: tree.base.self.map(jsonColumn),
+      unit: treeUnits(tree),
     },
     top: topTables(tree),
   };
@@ -113,12 +127,32 @@ export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: { sa
 
 /** Per sample type, the top table with function names as indexes into the tree's names. */
 function topTables(tree: CallTree): FlamePageData['top'] {
-  // Function names after the root's (index 0), which may be a function's name too.
-  const functionIndex = new Map(tree.names.map((n, i): [string, number] => [n, i]).slice(1));
-  return tree.sampleTypes.map((_, t) => {
+  return tree.sampleTypes.map((st, t) => {
     const report = topFromCallTree(tree, t);
-    return { total: report.total, rows: report.rows.map((r): [number, number, number] => [functionIndex.get(r.function)!, r.flat, r.cum]) };
+    return {
+      total: jsonInt64(report.total),
+      unit: selectOutputUnit(report.rows, report.total, st.unit),
+      rows: report.rows.map((r): [number, JsonInt64, JsonInt64] => [r.nameIndex, jsonInt64(r.flat), jsonInt64(r.cum)]),
+    };
   });
+}
+
+/** Per sample type, the unit pprof's flame graph would print in: selectOutputUnit over the tree's nodes. */
+function treeUnits(tree: CallTree): string[] {
+  return tree.sampleTypes.map((st, t) => {
+    const self = columnValues(tree.self[t]!);
+    const total = columnValues(tree.total[t]!);
+    const nodes = self.slice(1).map((flat, i) => ({ flat, cum: total[i + 1]! }));
+    return selectOutputUnit(nodes, tree.absoluteTotal[t]!, st.unit);
+  });
+}
+
+function jsonInt64(v: Int64): JsonInt64 {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+function jsonColumn(col: CallTree['self'][number]): JsonInt64[] {
+  return col instanceof Float64Array ? Array.from(col, (v) => v + 0) : col.map(jsonInt64);
 }
 
 function defaultTitle(meta: FlamePageMeta): string {
@@ -161,8 +195,9 @@ function metaFields(profile: Profile | undefined, meta: FlamePageMeta): [string,
   // time_nanos of a merge is its earliest profile's; duration_nanos the sum of all of them.
   const timeMs = Number(BigInt(profile.timeNanos ?? 0) / 1_000_000n);
   if (timeMs > 0) fields.push(['Profile time', isoSeconds(new Date(timeMs))]);
-  const durationNs = Number(profile.durationNanos ?? 0);
-  if (durationNs > 0) fields.push(['Duration', formatValue(durationNs, 'nanoseconds')]);
+  const duration = profile.durationNanos as Int64;
+  // pprof's legend: measurement.Label(DurationNanos, "nanoseconds").
+  if (duration > 0) fields.push(['Duration', scaledLabel(duration, 'nanoseconds', 'auto')]);
   return fields;
 }
 
@@ -221,9 +256,10 @@ function fill(template: string, parts: Record<string, string>): string {
 
 /** The complete HTML page for the data, with every script, style and the data inline. */
 export async function renderFlamePage(data: FlamePageData): Promise<string> {
-  const [template, css, js, d3, flamegraph] = await Promise.all([
+  const [template, css, format, js, d3, flamegraph] = await Promise.all([
     readAsset('page.html'),
     readAsset('page.css'),
+    readAsset('go-format.js'),
     readAsset('page.js'),
     readLibrary('d3', 'd3.min.js'),
     readLibrary('d3-flame-graph', 'd3-flamegraph.umd.min.js'),
@@ -232,7 +268,7 @@ export async function renderFlamePage(data: FlamePageData): Promise<string> {
     title: escapeHtml(`${data.meta.title} · kubectl profefe`),
     style: css,
     data: scriptJson(data),
-    scripts: [d3, flamegraph, js].map(inlineScript).join('\n'),
+    scripts: [d3, flamegraph, format, js].map(inlineScript).join('\n'),
   });
 }
 

@@ -48,14 +48,29 @@ describe('kubectl profefe merge', () => {
     expect((await readdir(path.dirname(out))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  test('--top prints a pprof-style table', async () => {
+  test('--top prints our header, then go tool pprof -top’s text', async () => {
     const run = await runCli(['merge', path.join(dir, 'cpu'), '--top', '5']);
     expect(run.code).toBe(0);
-    const text = run.stdout.toString();
-    expect(text).toContain('Merged profiles: 2');
-    expect(text).toMatch(/Showing top 2 nodes out of 2, accounting for 50ms, 100.00% of 50ms total \(cpu\)/);
-    expect(text).toMatch(/^\s+50ms 100\.00% 100\.00%\s+50ms 100\.00%  work$/m);
-    expect(text).toMatch(/^\s+0\s+0\.00% 100\.00%\s+50ms 100\.00%  main$/m);
+    expect(run.stdout.toString()).toBe(
+      [
+        'Merged profiles: 2',
+        'Sample types: samples, cpu',
+        'Showing nodes accounting for 50ms, 100% of 50ms total',
+        '      flat  flat%   sum%        cum   cum%',
+        '      50ms   100%   100%       50ms   100%  work',
+        '         0     0%   100%       50ms   100%  main',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('--top warns about a drop_frames Go cannot compile, and drops nothing, as pprof', async () => {
+    const file = path.join(dir, 'bad-drop.pb.gz');
+    await writeFile(file, encodeProfile(buildProfile({ dropFrames: '\\8', samples: [{ stack: 'main;runtime.mallocgc', values: [1, 10] }] })));
+    const run = await runCli(['merge', file, '--top', '5']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('warning: drop_frames "\\\\8" is not a valid regexp (invalid escape sequence: `\\8`); no frames dropped, as in pprof\n');
+    expect(run.stdout.toString()).toMatch(/runtime\.mallocgc$/m);
   });
 
   const failures: [string, (d: string) => string[], number, RegExp][] = [

@@ -15,7 +15,9 @@ import { isExpectedError, UsageError } from '../../src/errors.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
 import type { StoreOptions } from '../../src/store/open-store.js';
+import { encodeProfile } from '../../src/pprof/index.js';
 import { generateProfiles } from '../support/go-target.js';
+import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData } from '../ui/browser.js';
 
 let dir: string;
@@ -325,6 +327,17 @@ describe('kubectl profefe open (the command module through yargs)', () => {
     expect(run.stdout).toBe(`${out}\n`);
     expect(run.stderr).toMatch(/^wrote the flame graph of 3 merged profiles \(\d+(\.\d)? kB\)\n$/);
     expect((await pageOf(out)).defaultSampleIndex).toBe(1);
+  });
+
+  test('a drop_frames Go cannot compile: a warning, and nothing dropped from the page (as pprof)', async () => {
+    const file = path.join(dir, 'argv', 'bad-drop.pb.gz');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, encodeProfile(buildProfile({ dropFrames: 'runtime\\.(?=malloc)', samples: [{ stack: 'main;runtime.mallocgc', values: [1, 10] }] })));
+    const out = path.join(dir, 'argv', 'bad-drop.html');
+    const run = await openViaArgv(['open', file, '--no-browser', '-o', out]);
+    expect(run.error).toBeUndefined();
+    expect(run.stderr).toMatch(/^warning: drop_frames "runtime\\\\.\(\?=malloc\)" is not a valid regexp \(invalid or unsupported Perl syntax: `\(\?=`\); no frames dropped, as in pprof\nwrote the flame graph/);
+    expect((await pageOf(out)).names).toContain('runtime.mallocgc');
   });
 
   test('opens the page with $BROWSER and says so on stderr', async () => {

@@ -227,7 +227,7 @@ describe('kubectl profefe collect', () => {
   test('without cpu among the types, a round shorter than --seconds is fine', () => {
     const env = { KUBECONFIG: kubeconfig, HOME: dir };
     expect(resolveCollectOptions({ interval: '5s', type: ['heap', 'goroutine'] } as never, env).roundTimeoutMs).toBe(5000);
-    expect(() => resolveCollectOptions({ interval: '5s', type: ['cpu'] } as never, env)).toThrow('--round-timeout must leave room for a 10s CPU profile');
+    expect(() => resolveCollectOptions({ interval: '5s', type: ['cpu'] } as never, env)).toThrow('--round-timeout must be longer than the 10s capture window of cpu (--seconds)');
   });
 
   test('a pod deleted between the list and the fetch fails alone', async () => {

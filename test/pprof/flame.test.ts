@@ -4,8 +4,9 @@ import path from 'node:path';
 import { Function as PprofFunction, Line, Location, Sample } from 'pprof-format';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
 import { computeDiffTop, diffProfiles, diffTotal } from '../../src/pprof/diff.js';
-import { buildCallTree, buildDiffCallTree, ROOT_FRAME, topFromCallTree, type CallTree, type DiffCallTree } from '../../src/pprof/flame.js';
-import { computeTop, type Profile } from '../../src/pprof/index.js';
+import { buildCallTree, buildDiffCallTree, columnValues, ROOT_FRAME, topFromCallTree, type CallTree, type DiffCallTree, type Int64Column } from '../../src/pprof/flame.js';
+import { computeTop, type Profile, type TopReport } from '../../src/pprof/index.js';
+import { addInt64, subInt64, type Int64 } from '../../src/pprof/int64.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile, type SampleSpec } from '../support/profile-builder.js';
 
@@ -20,6 +21,14 @@ function outline(tree: CallTree): string[] {
 }
 
 const tree = (samples: SampleSpec[]) => buildCallTree(buildProfile({ samples }));
+
+/** What topFromCallTree and computeTop must agree on: the total, and every row's name, flat and cum, in order. */
+const numbers = (r: Pick<TopReport, 'total' | 'sampleType' | 'sampleIndex' | 'rows'>) => ({
+  sampleType: r.sampleType,
+  sampleIndex: r.sampleIndex,
+  total: r.total,
+  rows: r.rows.map((row) => ({ function: row.function, flat: row.flat, cum: row.cum })),
+});
 
 describe('buildCallTree', () => {
   const cases: [string, SampleSpec[], string[]][] = [
@@ -109,7 +118,7 @@ describe('buildCallTree', () => {
     expect(outline(buildCallTree(p))).toEqual(['root 3/2 21/20', '  main 1/1 1/1']);
   });
 
-  test('makes a frame of each inlined function, caller first, and names line-less locations by address', () => {
+  test('makes a frame of each inlined function, caller first, and names line-less locations as pprof does: [binary] or <unknown>', () => {
     const p = buildProfile({ samples: [{ stack: 'main;parse', values: [1, 10] }] });
     // pprof lists a location's lines innermost first: parse inlined strconv.Atoi here.
     const atoi = new PprofFunction({ id: p.function.length + 1, name: p.stringTable.dedup('strconv.Atoi') });
@@ -119,12 +128,15 @@ describe('buildCallTree', () => {
     const parse = locationOf('parse');
     parse.line = [new Line({ functionId: atoi.id, line: 3 }), ...parse.line];
     const bare = new Location({ id: p.location.length + 1, address: 0x4abcd0 });
-    p.location.push(bare);
+    const mapped = new Location({ id: p.location.length + 2, address: 0x4abce0, mappingId: 1 });
+    p.location.push(bare, mapped);
     p.sample.push(new Sample({ locationId: [bare.id, locationOf('main').id], value: [1, 1] }));
+    p.sample.push(new Sample({ locationId: [mapped.id, locationOf('main').id], value: [1, 2] }));
     expect(outline(buildCallTree(p))).toEqual([
-      'root 2/0 11/0',
-      '  main 2/0 11/0',
-      '    0x00000000004abcd0 1/1 1/1',
+      'root 3/0 13/0',
+      '  main 3/0 13/0',
+      '    <unknown> 1/1 1/1',
+      '    [server] 1/1 2/2',
       '    parse 1/0 10/0',
       '      strconv.Atoi 1/1 10/10',
     ]);
@@ -142,7 +154,7 @@ describe('topFromCallTree', () => {
   test.each(cases)('is computeTop for the profile: %s', (_name, samples) => {
     const p = buildProfile({ samples });
     const t = buildCallTree(p);
-    for (const type of [0, 1]) expect(topFromCallTree(t, type)).toEqual(computeTop(p, String(type)));
+    for (const type of [0, 1]) expect(numbers(topFromCallTree(t, type))).toEqual(numbers(computeTop(p, String(type))));
   });
 
   test('refuses a sample index the tree does not have', () => {
@@ -165,7 +177,7 @@ describe('buildCallTree on real Go profiles', () => {
     let rows = 0;
     for (let type = 0; type < t.sampleTypes.length; type++) {
       const top = computeTop(profile, String(type));
-      expect(topFromCallTree(t, type)).toEqual(top);
+      expect(numbers(topFromCallTree(t, type))).toEqual(numbers(top));
       expect(t.total[type]![0]).toBe(top.total);
       rows += top.rows.length;
     }
@@ -182,7 +194,8 @@ function diffOutline(tree: DiffCallTree, t = 1): string[] {
 const cpu = (stacks: Record<string, number>) => buildProfile({ samples: Object.entries(stacks).map(([stack, ns]) => ({ stack, values: [ns / 10, ns] })) });
 
 /** The sum of a sample type over every sample: for a diff profile, target minus base. */
-const sumOf = (p: Profile, t: number) => p.sample.reduce((sum, s) => sum + Number(s.value[t]), 0);
+const sumOf = (p: Profile, t: number) => p.sample.reduce<Int64>((sum, s) => addInt64(sum, s.value[t] as Int64), 0);
+const at = (col: Int64Column, i: number) => columnValues(col)[i]!;
 
 describe('buildDiffCallTree', () => {
   const cases: [string, Record<string, number>, Record<string, number>, string[]][] = [
@@ -213,8 +226,8 @@ describe('buildDiffCallTree', () => {
     expect(diffOutline(tree)).toEqual(expected);
     // As a CallTree it is the diff: self and total are target minus base.
     for (let t = 0; t < 2; t++) {
-      tree.self[t]!.forEach((v, i) => expect(v).toBe(tree.target.self[t]![i]! - tree.base.self[t]![i]!));
-      tree.total[t]!.forEach((v, i) => expect(v).toBe(tree.target.total[t]![i]! - tree.base.total[t]![i]!));
+      columnValues(tree.self[t]!).forEach((v, i) => expect(v).toBe(subInt64(at(tree.target.self[t]!, i), at(tree.base.self[t]!, i))));
+      columnValues(tree.total[t]!).forEach((v, i) => expect(v).toBe(subInt64(at(tree.target.total[t]!, i), at(tree.base.total[t]!, i))));
     }
   });
 
@@ -263,7 +276,7 @@ describe('buildDiffCallTree', () => {
   ])('gives computeDiffTop’s report through topFromCallTree: %s', (_name, base, target) => {
     const diff = diffProfiles(cpu(base), cpu(target));
     const tree = buildDiffCallTree(diff);
-    for (const t of [0, 1]) expect(topFromCallTree(tree, t)).toEqual(computeDiffTop(diff, String(t)));
+    for (const t of [0, 1]) expect(numbers(topFromCallTree(tree, t))).toEqual(numbers(computeDiffTop(diff, String(t))));
   });
 });
 
@@ -283,18 +296,19 @@ describe('buildDiffCallTree on real Go profiles', () => {
     const [baseTree, targetTree] = [buildCallTree(base), buildCallTree(target)];
     let changed = 0;
     for (let t = 0; t < tree.sampleTypes.length; t++) {
-      expect(topFromCallTree(tree, t)).toEqual(computeDiffTop(diff, String(t)));
+      expect(numbers(topFromCallTree(tree, t))).toEqual(numbers(computeDiffTop(diff, String(t))));
       expect(tree.total[t]![0]).toBe(sumOf(diff, t));
       // Each side's root is its profile's total.
       expect(tree.base.total[t]![0]).toBe(baseTree.total[t]![0]);
       expect(tree.target.total[t]![0]).toBe(targetTree.total[t]![0]);
-      changed += tree.total[t]!.filter((v) => v !== 0).length;
+      changed += columnValues(tree.total[t]!).filter((v) => v !== 0).length;
     }
     expect(changed).toBeGreaterThan(0);
     // Each side's frames, by path, are its own call tree's.
-    const framesOf = (names: string[], nameIndex: Int32Array, parent: Int32Array, total: Float64Array) => {
+    const framesOf = (names: string[], nameIndex: Int32Array, parent: Int32Array, column: Int64Column) => {
+      const total = columnValues(column);
       const paths: string[] = [];
-      const frames = new Map<string, number>();
+      const frames = new Map<string, Int64>();
       for (let i = 0; i < nameIndex.length; i++) {
         paths[i] = i === 0 ? '' : `${paths[parent[i]!]};${names[nameIndex[i]!]}`;
         if (total[i] !== 0) frames.set(paths[i]!, total[i]!);
@@ -304,5 +318,28 @@ describe('buildDiffCallTree on real Go profiles', () => {
     const t = tree.defaultSampleIndex;
     expect(framesOf(tree.names, tree.nameIndex, tree.parent, tree.base.total[t]!)).toEqual(framesOf(baseTree.names, baseTree.nameIndex, baseTree.parent, baseTree.total[t]!));
     expect(framesOf(tree.names, tree.nameIndex, tree.parent, tree.target.total[t]!)).toEqual(framesOf(targetTree.names, targetTree.nameIndex, targetTree.parent, targetTree.total[t]!));
+  });
+});
+
+describe('call trees of values beyond 2^53', () => {
+  test('sum exactly, with Go’s int64 wrap-around, and give computeTop’s exact report', () => {
+    const p = buildProfile({
+      samples: [
+        { stack: 'main;a', values: [1, 2n ** 53n + 1n] },
+        { stack: 'main;a', values: [1, 2n ** 53n + 1n], labels: { span: 1 } },
+        { stack: 'main;b', values: [1, 2n ** 62n] },
+        { stack: 'main;b;c', values: [1, 2n ** 62n] },
+      ],
+    });
+    const t = buildCallTree(p);
+    expect(outline(t)).toEqual([
+      `root 4/0 ${-(2n ** 63n) + 2n ** 54n + 2n}/0`,
+      `  main 4/0 ${-(2n ** 63n) + 2n ** 54n + 2n}/0`,
+      `    a 2/2 ${2n ** 54n + 2n}/${2n ** 54n + 2n}`,
+      `    b 2/1 ${-(2n ** 63n)}/${2n ** 62n}`,
+      `      c 1/1 ${2n ** 62n}/${2n ** 62n}`,
+    ]);
+    expect(numbers(topFromCallTree(t, 1))).toEqual(numbers(computeTop(p)));
+    expect(t.absoluteTotal[1]).toBe(-(2n ** 63n) + 2n ** 54n + 2n);
   });
 });

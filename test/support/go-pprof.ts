@@ -85,6 +85,19 @@ export async function goPprofRaw(file: string): Promise<string> {
   return runPprof(['-raw', file]);
 }
 
+/**
+ * `go tool pprof -top` as text, from its "Showing nodes" line on (what our `merge --top`
+ * prints byte for byte), with pprof's default trimming: `-nodecount=N` when given, the
+ * default -nodefraction and -edgefraction. `extraArgs` go before the files.
+ */
+export async function goPprofTopText(files: string[], opts: { nodeCount?: number; sampleIndex?: string; extraArgs?: string[] } = {}): Promise<string> {
+  const args = ['-top'];
+  if (opts.nodeCount !== undefined) args.push(`-nodecount=${opts.nodeCount}`);
+  if (opts.sampleIndex !== undefined) args.push(`-sample_index=${opts.sampleIndex}`);
+  const out = await runPprof([...args, ...(opts.extraArgs ?? []), ...files]);
+  return out.slice(out.indexOf('Showing nodes'));
+}
+
 /** Parses `-top` text output; exported for tests of the parser itself. */
 export function parseTop(text: string): GoTop {
   const rows: GoTopRow[] = [];
@@ -187,4 +200,28 @@ async function runPprof(args: string[], out?: Writable): Promise<string> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The cells of one `go tool pprof -top` text row, as printed (percentages trimmed). */
+export interface GoTopTextRow {
+  flat: string;
+  flatPct: string;
+  sumPct: string;
+  cum: string;
+  cumPct: string;
+  /** The name with pprof's ` (inline)` marker, if any. */
+  name: string;
+}
+
+/** The legend lines and rows of goPprofTopText's output. */
+export function parseTopText(text: string): { legend: string[]; rows: GoTopTextRow[] } {
+  const lines = text.trimEnd().split('\n');
+  const header = lines.findIndex((l) => /^\s*flat\s+flat%\s+sum%\s+cum\s+cum%\s*$/.test(l));
+  if (header < 0) throw new Error(`no -top table in:\n${text}`);
+  const rows = lines.slice(header + 1).map((line) => {
+    const m = /^\s*(\S+) +(\S+%) +(\S+%) +(\S+) +(\S+%)  (.*)$/.exec(line);
+    if (!m) throw new Error(`unexpected pprof -top row: ${JSON.stringify(line)}`);
+    return { flat: m[1]!, flatPct: m[2]!, sumPct: m[3]!, cum: m[4]!, cumPct: m[5]!, name: m[6]! };
+  });
+  return { legend: lines.slice(0, header), rows };
 }

@@ -10,10 +10,11 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { resolveDiffOptions, runDiff, type DiffResult } from '../../src/cli/diff.js';
 import { computeDiffTop, diffProfiles } from '../../src/pprof/diff.js';
-import { buildDiffCallTree, type DiffCallTree } from '../../src/pprof/flame.js';
-import { formatPercent, formatValue } from '../../src/report/units.js';
-import { renderFlamePage, diffFlamePageData } from '../../src/ui/flame-page.js';
-import { generateProfiles } from '../support/go-target.js';
+import { buildDiffCallTree, columnValues, type DiffCallTree } from '../../src/pprof/flame.js';
+import { subInt64, type Int64 } from '../../src/pprof/int64.js';
+import { percentage, scaledLabel } from '../../src/report/units.js';
+import { renderFlamePage, diffFlamePageData, type FlamePageData } from '../../src/ui/flame-page.js';
+import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData, launchChromium, loadPage, type LoadedPage } from './browser.js';
 
@@ -74,7 +75,15 @@ function colourKind(fill: string): 'grew' | 'shrank' | 'unchanged' {
   return r > b ? 'grew' : b > r ? 'shrank' : 'unchanged';
 }
 
-const signed = (v: number, unit: string) => (v > 0 ? '+' : '') + formatValue(v, unit);
+let data: FlamePageData;
+/** As the page prints: flame graph values in the tree's unit, the table's in the table's, percentages trimmed. */
+const inTreeUnit = (v: Int64, t: number) => scaledLabel(v, data.sampleTypes[t]!.unit, data.tree.unit[t]!);
+const inTableUnit = (v: Int64, t: number) => scaledLabel(v, data.sampleTypes[t]!.unit, data.top[t]!.unit);
+const signed = (v: Int64, format: (v: Int64) => string) => (v > 0 ? '+' : '') + format(v);
+const percent = (v: Int64, total: Int64) => percentage(v, total).trim();
+/** A change relative to its base, as the page says it: `+25.00%`, `-26.32%`. */
+const relative = (delta: Int64, base: Int64) => (delta > 0 ? '+' : '-') + percent(delta, base);
+const at = (col: Parameters<typeof columnValues>[0], i: number) => columnValues(col)[i]!;
 
 function svgWidth(p: Page): Promise<number> {
   return p.$eval('#flame-graph svg', (svg) => Number(svg.getAttribute('width')));
@@ -82,14 +91,15 @@ function svgWidth(p: Page): Promise<number> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'diff-flame-browser-'));
-  // Before Chromium starts: CPU profiles taken while something else competes for the CPU can come out empty.
-  files = await generateProfiles('cpu', 4, path.join(dir, 'cpu'), { seed: 3, cpuMs: 300 });
+  // Fixed real CPU profiles: one taken during the test on a loaded machine can come out empty.
+  files = await copyCpuFixtures(path.join(dir, 'cpu'), [[3, 1], [3, 2], [4, 1], [5, 2]]);
   browser = await launchChromium();
   const file = path.join(dir, 'diff.html');
   const opts = resolveDiffOptions({ base: files[0], target: files[3], html: true, output: file, browser: false }, { env: {} });
   result = await runDiff(opts);
   tree = buildDiffCallTree(result.profile);
   html = await readFile(file, 'utf8');
+  data = embeddedData(html);
   loaded = await loadPage(browser, html);
   page = loaded.page;
   await page.waitForTimeout(400); // d3-flame-graph sets widths after a short transition
@@ -120,7 +130,7 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     // Every frame is at least as wide as each of its sides, on the root's scale.
     const t = tree.defaultSampleIndex;
     let rootWidth = 0;
-    for (let i = 0; i < tree.nameIndex.length; i++) rootWidth += Math.max(tree.base.self[t]![i]!, tree.target.self[t]![i]!);
+    for (let i = 0; i < tree.nameIndex.length; i++) rootWidth += Math.max(Number(at(tree.base.self[t]!, i)), Number(at(tree.target.self[t]!, i)));
     for (const f of frames) expect(f.width).toBeGreaterThanOrEqual((Math.max(f.base, f.target) / rootWidth) * width - 1e-6);
   });
 
@@ -131,7 +141,7 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     for (const f of frames) {
       const i = byPath.get(f.path);
       expect(i).toBeDefined();
-      expect([f.base, f.target]).toEqual([tree.base.total[t]![i!], tree.target.total[t]![i!]]);
+      expect([f.base, f.target]).toEqual([at(tree.base.total[t]!, i!), at(tree.target.total[t]!, i!)]);
       expect(colourKind(f.fill)).toBe(f.target > f.base ? 'grew' : f.target < f.base ? 'shrank' : 'unchanged');
       // Code that is new, or gone, is fully coloured.
       if (f.base === 0) expect(f.fill).toBe(GREW);
@@ -141,7 +151,7 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     expect(frames.filter((f) => colourKind(f.fill) === 'shrank').length).toBeGreaterThan(0);
     // The root's change is the diff's: target total minus base total.
     const root = frames.find((f) => f.path === 'root')!;
-    expect(root.target - root.base).toBe(tree.total[t]![0]);
+    expect(root.target - root.base).toBe(at(tree.total[t]!, 0));
   });
 
   test('hovering a frame shows its base, target and signed change in the tooltip', async () => {
@@ -151,8 +161,9 @@ describe('the diff flame graph page in Chromium, network refused', () => {
       .filter((f) => f.path.split(';').length > 4 && f.base > 0 && f.target > 0 && Math.abs(f.target - f.base) >= 0.2 * Math.max(f.base, f.target))
       .sort((a, b) => b.width - a.width)[0]!;
     expect(changed).toBeDefined();
-    const unit = tree.sampleTypes[tree.defaultSampleIndex]!.unit;
-    const [baseTotal, targetTotal] = [tree.base.total[tree.defaultSampleIndex]![0]!, tree.target.total[tree.defaultSampleIndex]![0]!];
+    const t = tree.defaultSampleIndex;
+    const fmt = (v: Int64) => inTreeUnit(v, t);
+    const [baseTotal, targetTotal] = [at(tree.base.total[t]!, 0), at(tree.target.total[t]!, 0)];
     const delta = changed.target - changed.base;
     await page.$$eval(
       '#flame-graph g.frame',
@@ -169,11 +180,11 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     await page.hover('#flame-graph g.frame[data-test-hover="yes"] rect');
     const tip = page.locator('.d3-flame-graph-tip');
     await tip.waitFor({ state: 'visible' });
-    const relative = (delta > 0 ? '+' : '') + formatPercent(delta, changed.base);
+    const change = relative(delta, changed.base);
     expect(await tip.textContent()).toBe(
-      `${changed.name}\nbase ${formatValue(changed.base, unit)} (${formatPercent(changed.base, baseTotal)}) → target ${formatValue(changed.target, unit)} (${formatPercent(changed.target, targetTotal)})\n${signed(delta, unit)} (${relative})`,
+      `${changed.name}\nbase ${fmt(changed.base)} (${percent(changed.base, baseTotal)}) → target ${fmt(changed.target)} (${percent(changed.target, targetTotal)})\n${signed(delta, fmt)} (${change})`,
     );
-    expect(await page.textContent('#details')).toBe(`${changed.name}: base ${formatValue(changed.base, unit)} → target ${formatValue(changed.target, unit)}, ${signed(delta, unit)} (${relative})`);
+    expect(await page.textContent('#details')).toBe(`${changed.name}: base ${fmt(changed.base)} → target ${fmt(changed.target)}, ${signed(delta, fmt)} (${change})`);
     await page.waitForTimeout(300); // the tooltip fades in
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -182,19 +193,16 @@ describe('the diff flame graph page in Chromium, network refused', () => {
 
   test("the table is the diff's: signed flat and cum deltas, sorted by the size of the flat change", async () => {
     const top = computeDiffTop(result.profile);
-    const unit = top.sampleType.unit;
+    const fmt = (v: Int64) => inTableUnit(v, top.sampleIndex);
     const rows = await page.$$eval('#top-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td') as ArrayLike<{ textContent: string | null }>, (td) => td.textContent ?? '')));
-    expect(rows).toEqual(
-      top.rows.slice(0, 100).map((r) => [r.function, signed(r.flat, unit), formatPercent(Math.abs(r.flat), top.total), signed(r.cum, unit), formatPercent(Math.abs(r.cum), top.total)]),
-    );
+    expect(rows).toEqual(top.rows.slice(0, 100).map((r) => [r.function, signed(r.flat, fmt), percent(r.flat, top.total), signed(r.cum, fmt), percent(r.cum, top.total)]));
     const deltas = rows.flatMap((r) => [r[1]!, r[3]!]);
     expect(deltas.some((d) => d.startsWith('+'))).toBe(true);
     expect(deltas.some((d) => d.startsWith('-'))).toBe(true);
     expect(await page.$$eval('#top-table th', (ths) => ths.map((th) => th.textContent))).toEqual(['Function', 'Flat Δ', 'Flat%', 'Cum Δ', 'Cum%']);
-    const [base, target] = [tree.base.total[1]![0]!, tree.target.total[1]![0]!];
-    // Profiles of a CPU-time budget can have equal totals; the page then says "no change".
-    const relative = target === base ? 'no change' : (target > base ? '+' : '') + formatPercent(target - base, base);
-    expect(await page.textContent('#total')).toBe(`cpu: base ${formatValue(base, unit)} → target ${formatValue(target, unit)}, ${signed(target - base, unit)} (${relative})`);
+    const [base, target] = [at(tree.base.total[1]!, 0), at(tree.target.total[1]!, 0)];
+    const delta = subInt64(target, base);
+    expect(await page.textContent('#total')).toBe(`cpu: base ${fmt(base)} → target ${fmt(target)}, ${signed(delta, fmt)} (${delta === 0 ? 'no change' : relative(delta, base)})`);
   });
 
   test('search sums the base and target of the matching frames', async () => {
@@ -215,12 +223,13 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     const top = computeDiffTop(result.profile, 'samples');
     const first = await page.$$eval('#top-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
     const row = top.rows[0]!;
-    expect(first).toEqual([row.function, signed(row.flat, 'count'), formatPercent(Math.abs(row.flat), top.total), signed(row.cum, 'count'), formatPercent(Math.abs(row.cum), top.total)]);
+    const fmt = (v: Int64) => inTableUnit(v, 0);
+    expect(first).toEqual([row.function, signed(row.flat, fmt), percent(row.flat, top.total), signed(row.cum, fmt), percent(row.cum, top.total)]);
     expect(await page.textContent('#total')).toMatch(/^samples: base \d+ → target \d+, /);
     const frames = await drawnFrames(page);
     expect(frames.filter((f) => f.path === 'root').map((f) => f.width)).toEqual([await svgWidth(page)]);
     const byPath = nodesByPath(tree);
-    for (const f of frames) expect([f.base, f.target]).toEqual([tree.base.total[0]![byPath.get(f.path)!], tree.target.total[0]![byPath.get(f.path)!]]);
+    for (const f of frames) expect([f.base, f.target]).toEqual([at(tree.base.total[0]!, byPath.get(f.path)!), at(tree.target.total[0]!, byPath.get(f.path)!)]);
     expect(loaded.errors).toEqual([]);
   });
 });

@@ -9,12 +9,15 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
 import { buildCallTree } from '../../src/pprof/flame.js';
-import { computeTop, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
-import { formatPercent, formatValue } from '../../src/report/units.js';
-import { flamePageData, renderFlamePage, writeFlamePage } from '../../src/ui/flame-page.js';
+import { computeTop, decodeProfile, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
+import { absInt64, addInt64, compareInt64, type Int64 } from '../../src/pprof/int64.js';
+import { percentage, scaledLabel } from '../../src/report/units.js';
+import { flamePageData, renderFlamePage, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
+import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from '../report/format-cases.js';
+import { goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile } from '../support/profile-builder.js';
-import { launchChromium, loadPage, type LoadedPage } from './browser.js';
+import { embeddedData, launchChromium, loadPage, type LoadedPage } from './browser.js';
 
 const SCREENSHOT = path.resolve('test/.cache/screenshots/flame-graph.png');
 const HIGHLIGHT = '#e600e6'; // the page's search highlight, the fill of matching frames
@@ -26,6 +29,12 @@ let files: string[];
 let html: string;
 let loaded: LoadedPage;
 let page: Page;
+let data: FlamePageData;
+
+/** As the page prints: the table's and the flame graph's values in their units, percentages trimmed. */
+const inTableUnit = (v: Int64, t: number) => scaledLabel(v, data.sampleTypes[t]!.unit, data.top[t]!.unit);
+const inTreeUnit = (v: Int64, t: number) => scaledLabel(v, data.sampleTypes[t]!.unit, data.tree.unit[t]!);
+const percent = (v: Int64, total: Int64) => percentage(v, total).trim();
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'flame-browser-'));
@@ -34,6 +43,7 @@ beforeAll(async () => {
   const file = path.join(dir, 'heap.html');
   await writeFlamePage(file, profile, { files, profiles: files.length });
   html = await readFile(file, 'utf8');
+  data = embeddedData(html);
   loaded = await loadPage(browser, html);
   page = loaded.page;
 }, 60_000);
@@ -98,7 +108,7 @@ describe('the flame graph page in Chromium, network refused', () => {
     const tip = page.locator('.d3-flame-graph-tip');
     await tip.waitFor({ state: 'visible' });
     const top = computeTop(profile);
-    expect(await tip.textContent()).toBe(`root\n${formatValue(top.total, top.sampleType.unit)} (100.00%) total, 0 (0.00%) self`);
+    expect(await tip.textContent()).toBe(`root\n${inTreeUnit(top.total, top.sampleIndex)} (100%) total, 0 (0%) self`);
     await page.mouse.move(0, 0);
   });
 
@@ -114,18 +124,18 @@ describe('the flame graph page in Chromium, network refused', () => {
     // The share: the width of the outermost matching frames (a match inside a match is not counted twice).
     const tree = buildCallTree(profile);
     const t = tree.defaultSampleIndex;
-    let share = 0;
+    let share: Int64 = 0;
     let frames = 0;
     const insideMatch: boolean[] = [];
+    const total = tree.total[t]!;
     for (let i = 1; i < tree.nameIndex.length; i++) {
-      const matches = /main\.alloc/i.test(tree.names[tree.nameIndex[i]!]!) && tree.total[t]![i]! > 0;
+      const matches = /main\.alloc/i.test(tree.names[tree.nameIndex[i]!]!) && total[i]! > 0;
       const inside = insideMatch[tree.parent[i]!] === true;
-      if (matches && tree.total[t]![i]! > 0) frames++;
-      if (matches && !inside) share += tree.total[t]![i]!;
+      if (matches) frames++;
+      if (matches && !inside) share = addInt64(share, total[i]!);
       insideMatch[i] = inside || matches;
     }
-    const unit = tree.sampleTypes[t]!.unit;
-    expect(await page.textContent('#search-result')).toBe(`${frames} frames, ${formatValue(share, unit)} = ${formatPercent(share, tree.total[t]![0]!)} of total`);
+    expect(await page.textContent('#search-result')).toBe(`${frames} frames, ${inTreeUnit(share, t)} = ${percent(share, tree.absoluteTotal[t]!)} of total`);
   });
 
   test('a search that is not a valid regexp is matched as text, without an error', async () => {
@@ -147,14 +157,14 @@ describe('the flame graph page in Chromium, network refused', () => {
     expect(options).toEqual(sampleTypesOf(profile).map((t) => `${t.type} (${t.unit})`));
     expect(await page.inputValue('#sample-type')).toBe('3'); // inuse_space, as go tool pprof
     const inuse = computeTop(profile, 'inuse_space');
-    expect(await page.textContent('#total')).toBe(`Total: ${formatValue(inuse.total, 'bytes')} inuse_space`);
+    expect(await page.textContent('#total')).toBe(`Total: ${inTableUnit(inuse.total, 3)} inuse_space`);
 
     await page.selectOption('#sample-type', { label: 'alloc_objects (count)' });
     const alloc = computeTop(profile, 'alloc_objects');
-    expect(await page.textContent('#total')).toBe(`Total: ${formatValue(alloc.total, 'count')} alloc_objects`);
+    expect(await page.textContent('#total')).toBe(`Total: ${inTableUnit(alloc.total, 0)} alloc_objects`);
     const first = await page.$$eval('#top-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
     const row = alloc.rows[0]!;
-    expect(first).toEqual([row.function, formatValue(row.flat, 'count'), formatPercent(row.flat, alloc.total), formatValue(row.cum, 'count'), formatPercent(row.cum, alloc.total)]);
+    expect(first).toEqual([row.function, inTableUnit(row.flat, 0), percent(row.flat, alloc.total), inTableUnit(row.cum, 0), percent(row.cum, alloc.total)]);
     // The graph is redrawn for the new type and the search is kept.
     await page.waitForTimeout(400);
     expect(await frameWidths(page, 'root')).toEqual([await svgWidth(page)]);
@@ -169,12 +179,13 @@ describe('the flame graph page in Chromium, network refused', () => {
     expect(await names()).toEqual(top.rows.slice(0, 100).map((r) => r.function));
     expect((await names()).length).toBeGreaterThanOrEqual(Math.min(50, top.rows.length));
 
+    // Sorted by |cum|, exactly; equal values keep pprof's order (a stable sort of its rows).
     await page.click('#top-table th:nth-child(4)'); // Cum, descending first
-    const byCum = [...top.rows].sort((a, b) => b.cum - a.cum || (a.function < b.function ? -1 : 1));
+    const byCum = [...top.rows].sort((a, b) => compareInt64(absInt64(b.cum), absInt64(a.cum)));
     expect(await names()).toEqual(byCum.slice(0, 100).map((r) => r.function));
     expect(await page.getAttribute('#top-table th:nth-child(4)', 'aria-sort')).toBe('descending');
     await page.click('#top-table th:nth-child(4)');
-    const byCumAscending = [...top.rows].sort((a, b) => a.cum - b.cum || (a.function < b.function ? -1 : 1));
+    const byCumAscending = [...top.rows].sort((a, b) => compareInt64(absInt64(a.cum), absInt64(b.cum)));
     expect(await names()).toEqual(byCumAscending.slice(0, 100).map((r) => r.function));
 
     await page.click('#top-table th:nth-child(1)'); // Function, A to Z
@@ -182,19 +193,48 @@ describe('the flame graph page in Chromium, network refused', () => {
     expect(await names()).toEqual(sorted.slice(0, 100));
   });
 
-  test("the page's unit formatter agrees with src/report/units.ts", async () => {
-    const cases: [number, string][] = [
-      [0, 'bytes'], [512, 'bytes'], [1536, 'bytes'], [301631147, 'bytes'], [62456864659, 'bytes'], [2 ** 50 * 3, 'bytes'],
-      [0, 'nanoseconds'], [999, 'nanoseconds'], [1500, 'nanoseconds'], [10_000_000, 'nanoseconds'], [1.25e9, 'nanoseconds'], [7200e9, 'nanoseconds'],
-      [3, 'seconds'], [250, 'milliseconds'], [42, 'count'], [127103823, 'count'], [0.5, 'count'], [-2048, 'bytes'], [12, ''],
-    ];
+  test("the page's formatting (go-format.js) agrees with src/report in Chromium, BigInts included", async () => {
+    type Format = { scaledLabel(v: number | bigint, from: string, to: string): string; percentage(v: number | bigint, t: number | bigint): string; formatFloat(x: number, verb: string, prec: number): string };
+    const labels = UNIT_PAIRS.flatMap(([from, to]) => int64Cases().map((v): [string, string, string] => [String(v), from, to]));
     const inPage = await page.evaluate(
-      (cs) => cs.map(([v, u]) => (globalThis as unknown as { kubectlProfefe: { formatValue(v: number, u: string): string } }).kubectlProfefe.formatValue(v, u)),
-      cases,
+      ([ls, ps, fs]) => {
+        const f = (globalThis as unknown as { kubectlProfefe: { format: Format } }).kubectlProfefe.format;
+        const int = (s: string) => (Number.isSafeInteger(Number(s)) ? Number(s) : BigInt(s));
+        return {
+          labels: ls.map(([v, from, to]) => f.scaledLabel(int(v), from, to)),
+          percentages: ps.map(([v, t]) => f.percentage(int(v), int(t))),
+          floats: fs.map((x) => [f.formatFloat(x, 'f', 2), f.formatFloat(x, 'g', 2)]),
+        };
+      },
+      [labels, percentageCases().map(([v, t]) => [String(v), String(t)]), floatCases()] as const,
     );
-    expect(inPage).toEqual(cases.map(([v, u]) => formatValue(v, u)));
-    const pct = await page.evaluate(() => (globalThis as unknown as { kubectlProfefe: { formatPercent(a: number, b: number): string } }).kubectlProfefe.formatPercent(1, 3));
-    expect(pct).toBe(formatPercent(1, 3));
+    expect(inPage.labels).toEqual(labels.map(([v, from, to]) => scaledLabel(BigInt(v) > BigInt(Number.MAX_SAFE_INTEGER) || BigInt(v) < -BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(v) : Number(v), from, to)));
+    expect(inPage.percentages).toEqual(percentageCases().map(([v, t]) => percentage(v, t)));
+    const { formatFloat } = await import('../../src/report/go-format.js');
+    expect(inPage.floats).toEqual(floatCases().map((x) => [formatFloat(x, 'f', 2), formatFloat(x, 'g', 2)]));
+  });
+});
+
+describe('the issue’s cases in Chromium: the page’s table is go tool pprof -top -nodefraction=0’s', () => {
+  test.each([
+    ['block-huge', undefined],
+    ['cpu-unsymbolized', undefined],
+    ['heap-dropframes', 'alloc_space'],
+    ['span-ids', undefined],
+  ])('%s', async (name, sampleType) => {
+    const file = path.resolve(`test/fixtures/cases/${name}.pb.gz`);
+    const p = decodeProfile(await readFile(file));
+    const { page: casePage, errors } = await loadPage(browser, await renderFlamePage(flamePageData(p, {}, { sampleType })));
+    try {
+      expect(errors).toEqual([]);
+      const go = parseTopText(await goPprofTopText([file], { sampleIndex: sampleType, extraArgs: ['-nodefraction=0', '-edgefraction=0'] }));
+      const rows = await casePage.$$eval('#top-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td') as ArrayLike<{ textContent: string | null }>, (td) => td.textContent)));
+      expect(rows).toEqual(go.rows.map((r) => [r.name, r.flat, r.flatPct.trim(), r.cum, r.cumPct.trim()]));
+      const total = /of (\S+) total$/.exec(go.legend[0]!)![1];
+      expect(await casePage.textContent('#total')).toBe(`Total: ${total} ${computeTop(p, sampleType).sampleType.type}`);
+    } finally {
+      await casePage.close();
+    }
   });
 });
 

@@ -204,7 +204,7 @@ describe('the written page', () => {
     expect(html).not.toMatch(/url\(\s*['"]?(https?:)?\/\//i);
     expect(html).toContain('https://d3js.org v7'); // d3's own header: the library is in the page
     expect(html).toContain('d3-flame-graph'); // d3-flame-graph's CSS class, from its bundle and our CSS
-    expect(html.match(/<script>/g)!.length).toBe(3); // d3, d3-flame-graph, the page's own script
+    expect(html.match(/<script>/g)!.length).toBe(4); // d3, d3-flame-graph, the page's formatting and its own script
     expect(html).not.toMatch(/<!--inline:/);
   });
 
@@ -217,7 +217,7 @@ describe('the written page', () => {
   test('keeps a function named </script> inside the data', async () => {
     const hostile = buildProfile({ samples: [{ stack: 'main;</script><script>alert(1)</script>', values: [1, 1] }] });
     const page = await renderFlamePage(flamePageData(hostile, {}));
-    expect(page.match(/<\/script>/g)!.length).toBe(4); // the data's and the three scripts' own
+    expect(page.match(/<\/script>/g)!.length).toBe(5); // the data's and the four scripts' own
     expect(embeddedData(page).names).toContain('</script><script>alert(1)</script>');
   });
 });

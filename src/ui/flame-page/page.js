@@ -5,41 +5,51 @@
 (function () {
   'use strict';
 
-  // --- Units: a port of src/report/units.ts (formatValue, formatPercent); test/ui checks they agree.
-  var BYTE_UNITS = [['B', 1], ['kB', Math.pow(2, 10)], ['MB', Math.pow(2, 20)], ['GB', Math.pow(2, 30)], ['TB', Math.pow(2, 40)], ['PB', Math.pow(2, 50)]];
-  var TIME_UNITS = [['ns', 1], ['us', 1e3], ['ms', 1e6], ['s', 1e9], ['hrs', 3600e9]];
-  var TIME_FACTOR = { nanoseconds: 1, ns: 1, microseconds: 1e3, us: 1e3, milliseconds: 1e6, ms: 1e6, seconds: 1e9, s: 1e9 };
+  // --- Numbers: pprof's formatting (go-format.js, inlined before this script) of exact int64
+  // values: numbers, and BigInts for values beyond 2^53 (the JSON holds those as digit strings).
+  var scaledLabel = pprofFormat.scaledLabel;
+  var MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-  function trimZeros(s) {
-    return s.slice(-3) === '.00' ? s.slice(0, -3) : s;
+  function exact(v) {
+    return typeof v === 'string' ? BigInt(v) : v;
   }
-
-  function formatValue(value, unit) {
-    var u = unit.toLowerCase();
-    var scales;
-    var base = value;
-    if (u === 'bytes' || u === 'byte' || u === 'b') scales = BYTE_UNITS;
-    else if (Object.prototype.hasOwnProperty.call(TIME_FACTOR, u)) {
-      scales = TIME_UNITS;
-      base = value * TIME_FACTOR[u];
+  // Canonical: a BigInt only when a number cannot hold the value.
+  function canonical(b) {
+    return b >= -MAX_SAFE && b <= MAX_SAFE ? Number(b) : b;
+  }
+  // Go's int64 arithmetic (wraps around).
+  function add(a, b) {
+    if (typeof a === 'number' && typeof b === 'number') {
+      var r = a + b;
+      if (r <= MAX_SAFE && r >= -MAX_SAFE) return r;
     }
-    if (!scales) return trimZeros(value.toFixed(2));
-    var chosen = scales[0];
-    for (var i = 0; i < scales.length; i++) if (Math.abs(base) >= scales[i][1]) chosen = scales[i];
-    var text = trimZeros((base / chosen[1]).toFixed(2));
-    return text === '0' || text === '-0' ? '0' : text + chosen[0];
+    return canonical(BigInt.asIntN(64, BigInt(a) + BigInt(b)));
+  }
+  function sub(a, b) {
+    return add(a, typeof b === 'bigint' ? canonical(BigInt.asIntN(64, -b)) : 0 - b);
+  }
+  function abs(v) {
+    return typeof v === 'bigint' ? (v < 0 ? canonical(BigInt.asIntN(64, -v)) : v) : Math.abs(v);
+  }
+  function toFloat(v) {
+    return typeof v === 'bigint' ? Number(v) : v;
   }
 
+  // `part` as a percentage of `total`, as pprof prints it (trimmed, as in its legends).
   function formatPercent(part, total) {
-    return (total === 0 ? 0 : (100 * part) / total).toFixed(2) + '%';
-  }
-
-  // A change, signed like the terminal's diff table: `+1.20s`, `-512kB`, `0`.
-  function formatSigned(value, unit) {
-    return (value > 0 ? '+' : '') + formatValue(value, unit);
+    return pprofFormat.percentage(part, total).trim();
   }
 
   var data = JSON.parse(document.getElementById('profile-data').textContent);
+  data.tree.self = data.tree.self.map(function (col) { return col.map(exact); });
+  if (data.tree.baseSelf) data.tree.baseSelf = data.tree.baseSelf.map(function (col) { return col.map(exact); });
+  data.top.forEach(function (top) {
+    top.total = exact(top.total);
+    top.rows.forEach(function (r) {
+      r[1] = exact(r[1]);
+      r[2] = exact(r[2]);
+    });
+  });
   var diffMode = data.mode === 'diff';
   var names = data.names;
   var nodeCount = data.tree.name.length;
@@ -57,46 +67,61 @@
 
   var state = { type: data.defaultSampleIndex, sort: { column: 'flat', descending: true }, showAll: false };
 
+  // Per node, the exact totals of a column of self values (a node's self plus its descendants'):
+  // in doubles when every value is a number and the magnitudes sum below 2^53 (then each sum is
+  // exact), else in BigInt with int64 wrap-around, as pprof sums.
+  function totalsOf(self) {
+    var bound = 0;
+    var fits = true;
+    for (var k = 0; k < nodeCount && fits; k++) {
+      if (typeof self[k] !== 'number') fits = false;
+      else bound += Math.abs(self[k]);
+    }
+    if (fits && bound <= MAX_SAFE) {
+      var fast = Float64Array.from(self);
+      for (var i = nodeCount - 1; i > 0; i--) fast[parentOf[i]] += fast[i];
+      return Array.from(fast);
+    }
+    var big = self.map(function (v) { return BigInt(v); });
+    for (var j = nodeCount - 1; j > 0; j--) big[parentOf[j]] = BigInt.asIntN(64, big[parentOf[j]] + big[j]);
+    return big.map(canonical);
+  }
+
   // The d3-flame-graph tree of one sample type. Built afresh on every switch (it takes
   // milliseconds) because the chart marks zoom state on these objects. Frames without value for
   // that type are left out: a heap profile's in-use tree is much smaller than its allocation tree.
+  // `v` is a frame's width (a double), `x` its exact total and `s` its exact self value.
   function hierarchy(t) {
     if (diffMode) return diffHierarchy(t);
     var self = data.tree.self[t];
-    var total = Float64Array.from(self);
-    for (var i = nodeCount - 1; i > 0; i--) total[parentOf[i]] += total[i];
+    var total = totalsOf(self);
     var objects = new Array(nodeCount);
     for (var j = 0; j < nodeCount; j++) {
       if (!(total[j] > 0)) continue;
-      var node = { n: names[data.tree.name[j]], v: total[j], s: self[j] };
+      var node = { n: names[data.tree.name[j]], v: toFloat(total[j]), x: total[j], s: self[j] };
       objects[j] = node;
       var p = parentOf[j];
       if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
     }
-    return objects[0] || { n: names[0], v: 0, s: 0 };
+    return objects[0] || { n: names[0], v: 0, x: 0, s: 0 };
   }
 
-  // The diff's tree: `b` and `t` are a frame's base and target totals, `d` its self delta (the
-  // chart's computeDelta sums it into the frame's `delta`). A frame is as wide as the larger of
-  // its two sides, summed from the self values up so that children always fit in their parent:
-  // code that is gone still shows, as wide as it was in the base.
+  // The diff's tree: `b` and `t` are a frame's exact base and target totals, `d` its self delta
+  // (the chart's computeDelta sums it into the frame's `delta`). A frame is as wide as the larger
+  // of its two sides, summed from the self values up so that children always fit in their
+  // parent: code that is gone still shows, as wide as it was in the base.
   function diffHierarchy(t) {
     var targetSelf = data.tree.self[t];
     var baseSelf = data.tree.baseSelf[t];
-    var target = Float64Array.from(targetSelf);
-    var base = Float64Array.from(baseSelf);
+    var target = totalsOf(targetSelf);
+    var base = totalsOf(baseSelf);
     var width = new Float64Array(nodeCount);
-    for (var k = 0; k < nodeCount; k++) width[k] = Math.max(Math.abs(targetSelf[k]), Math.abs(baseSelf[k]));
-    for (var i = nodeCount - 1; i > 0; i--) {
-      var parent = parentOf[i];
-      target[parent] += target[i];
-      base[parent] += base[i];
-      width[parent] += width[i];
-    }
+    for (var k = 0; k < nodeCount; k++) width[k] = Math.max(Math.abs(toFloat(targetSelf[k])), Math.abs(toFloat(baseSelf[k])));
+    for (var i = nodeCount - 1; i > 0; i--) width[parentOf[i]] += width[i];
     var objects = new Array(nodeCount);
     for (var j = 0; j < nodeCount; j++) {
       if (!(width[j] > 0)) continue;
-      var node = { n: names[data.tree.name[j]], v: width[j], d: targetSelf[j] - baseSelf[j], b: base[j], t: target[j] };
+      var node = { n: names[data.tree.name[j]], v: width[j], d: toFloat(sub(targetSelf[j], baseSelf[j])), b: base[j], t: target[j] };
       objects[j] = node;
       var p = parentOf[j];
       if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
@@ -111,8 +136,8 @@
     var base = 0;
     var target = 0;
     for (var i = 0; i < nodeCount; i++) {
-      base += data.tree.baseSelf[t][i];
-      target += data.tree.self[t][i];
+      base = add(base, data.tree.baseSelf[t][i]);
+      target = add(target, data.tree.self[t][i]);
     }
     return (sideTotalsOf[t] = { base: base, target: target });
   }
@@ -139,8 +164,17 @@
   function grandTotal() {
     return data.top[state.type].total;
   }
+  // Values in the flame graph, in the unit pprof's flame graph would choose for this type.
   function fmt(v) {
-    return formatValue(v, sampleType().unit);
+    return scaledLabel(v, sampleType().unit, data.tree.unit[state.type]);
+  }
+  // Values in the top table and the total, in the unit of the table (pprof's -top).
+  function fmtTable(v) {
+    return scaledLabel(v, sampleType().unit, data.top[state.type].unit);
+  }
+  // A change, signed like the terminal's diff table: `+1.20s`, `-512kB`, `0`.
+  function formatSigned(v, format) {
+    return (v > 0 ? '+' : '') + format(v);
   }
 
   // --- Header: title and metadata.
@@ -163,10 +197,10 @@
   var HIGHLIGHT = '#e600e6';
 
   // A frame's change: `+30ms (+25.00%)` of its base value, `(new)` when it had none.
-  function describeChange(base, target) {
-    var delta = target - base;
-    var relative = delta === 0 ? 'no change' : base === 0 ? 'new' : (delta > 0 ? '+' : '') + formatPercent(delta, base);
-    return formatSigned(delta, sampleType().unit) + ' (' + relative + ')';
+  function describeChange(base, target, format) {
+    var delta = sub(target, base);
+    var relative = delta === 0 ? 'no change' : base === 0 ? 'new' : (delta > 0 ? '+' : '-') + formatPercent(delta, base);
+    return formatSigned(delta, format || fmt) + ' (' + relative + ')';
   }
 
   function describeFrame(d) {
@@ -179,7 +213,7 @@
     }
     var rootValue = grandTotal();
     return d.data.n + '\n' +
-      fmt(d.data.v) + ' (' + formatPercent(d.data.v, rootValue) + ') total, ' +
+      fmt(d.data.x) + ' (' + formatPercent(d.data.x, rootValue) + ') total, ' +
       fmt(d.data.s) + ' (' + formatPercent(d.data.s, rootValue) + ') self';
   }
 
@@ -194,11 +228,11 @@
     .computeDelta(diffMode)
     .label(function (d) {
       if (diffMode) return d.data.n + ': base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
-      return d.data.n + ': ' + fmt(d.data.v) + ' (' + formatPercent(d.data.v, grandTotal()) + ')';
+      return d.data.n + ': ' + fmt(d.data.x) + ' (' + formatPercent(d.data.x, grandTotal()) + ')';
     })
     .setColorMapper(function (d, original) {
       if (d.highlight) return HIGHLIGHT;
-      return diffMode ? diffColor(d.delta, Math.max(d.data.b, d.data.t)) : original;
+      return diffMode ? diffColor(d.delta, Math.max(toFloat(d.data.b), toFloat(d.data.t))) : original;
     })
     .setSearchMatch(searchMatch)
     .setSearchHandler(function (results, sum, total) {
@@ -208,7 +242,10 @@
       }
       if (results.length === 0) searchResult.textContent = 'no match';
       else if (diffMode) searchResult.textContent = results.length + ' frames, ' + describeMatches(results);
-      else searchResult.textContent = results.length + ' frames, ' + fmt(sum) + ' = ' + formatPercent(sum, total) + ' of total';
+      else {
+        var share = matchedTotal(results);
+        searchResult.textContent = results.length + ' frames, ' + fmt(share) + ' = ' + formatPercent(share, grandTotal()) + ' of total';
+      }
     })
     .details(details);
 
@@ -222,14 +259,23 @@
       return new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     }
   }
+  // The exact total of the matching frames that are not inside another match.
+  function matchedTotal(results) {
+    var sum = 0;
+    results.forEach(function (d) {
+      for (var p = d.parent; p; p = p.parent) if (p.highlight) return;
+      sum = add(sum, d.data.x);
+    });
+    return sum;
+  }
   // The base and target of the matching frames that are not inside another match.
   function describeMatches(results) {
     var base = 0;
     var target = 0;
     results.forEach(function (d) {
       for (var p = d.parent; p; p = p.parent) if (p.highlight) return;
-      base += d.data.b;
-      target += d.data.t;
+      base = add(base, d.data.b);
+      target = add(target, d.data.t);
     });
     return 'base ' + fmt(base) + ' → target ' + fmt(target) + ', ' + describeChange(base, target);
   }
@@ -308,17 +354,19 @@
     renderTable();
   });
 
+  // pprof's order for flat (the data's own order) and any other column on request; exact.
   function sortedRows() {
     var rows = data.top[state.type].rows.slice();
+    if (state.sort.column === 'flat' && state.sort.descending) return rows;
     var col = state.sort.column === 'function' ? 0 : state.sort.column === 'flat' ? 1 : 2;
     var sign = state.sort.descending ? -1 : 1;
+    var rank = new Map(rows.map(function (r, i) { return [r, i]; }));
     rows.sort(function (a, b) {
-      var x = col === 0 ? names[a[0]] : Math.abs(a[col]);
-      var y = col === 0 ? names[b[0]] : Math.abs(b[col]);
-      if (x !== y) return x < y ? -sign : sign;
-      var n = names[a[0]];
-      var m = names[b[0]];
-      return n < m ? -1 : n > m ? 1 : 0;
+      var x = col === 0 ? names[a[0]] : abs(a[col]);
+      var y = col === 0 ? names[b[0]] : abs(b[col]);
+      if (x < y) return -sign;
+      if (x > y) return sign;
+      return rank.get(a) - rank.get(b);
     });
     return rows;
   }
@@ -358,14 +406,14 @@
       tr.appendChild(cell(names[r[0]], 'name'));
       if (diffMode) {
         // As the terminal's diff table: the sign on the value, the percentage of its size.
-        tr.appendChild(cell(formatSigned(r[1], sampleType().unit), 'num'));
-        tr.appendChild(cell(formatPercent(Math.abs(r[1]), total), 'num'));
-        tr.appendChild(cell(formatSigned(r[2], sampleType().unit), 'num'));
-        tr.appendChild(cell(formatPercent(Math.abs(r[2]), total), 'num'));
-      } else {
-        tr.appendChild(cell(fmt(r[1]), 'num'));
+        tr.appendChild(cell(formatSigned(r[1], fmtTable), 'num'));
         tr.appendChild(cell(formatPercent(r[1], total), 'num'));
-        tr.appendChild(cell(fmt(r[2]), 'num'));
+        tr.appendChild(cell(formatSigned(r[2], fmtTable), 'num'));
+        tr.appendChild(cell(formatPercent(r[2], total), 'num'));
+      } else {
+        tr.appendChild(cell(fmtTable(r[1]), 'num'));
+        tr.appendChild(cell(formatPercent(r[1], total), 'num'));
+        tr.appendChild(cell(fmtTable(r[2]), 'num'));
         tr.appendChild(cell(formatPercent(r[2], total), 'num'));
       }
       fragment.appendChild(tr);
@@ -387,14 +435,14 @@
     if (diffMode) {
       var totals = sideTotals(state.type);
       document.getElementById('total').textContent =
-        st.type + ': base ' + fmt(totals.base) + ' → target ' + fmt(totals.target) + ', ' + describeChange(totals.base, totals.target);
-    } else document.getElementById('total').textContent = 'Total: ' + fmt(grandTotal()) + ' ' + st.type;
+        st.type + ': base ' + fmtTable(totals.base) + ' → target ' + fmtTable(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtTable);
+    } else document.getElementById('total').textContent = 'Total: ' + fmtTable(grandTotal()) + ' ' + st.type;
     drawFlameGraph();
     renderTable();
   }
 
   render();
-  // For tests and for people in the console: the formatter, and how long the first render took.
-  window.kubectlProfefe = { formatValue: formatValue, formatPercent: formatPercent, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
+  // For tests and for people in the console: the formatters, and how long the first render took.
+  window.kubectlProfefe = { format: pprofFormat, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
   document.body.setAttribute('data-ready', 'true');
 })();

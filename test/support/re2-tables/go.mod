@@ -1,0 +1,3 @@
+module re2tables
+
+go 1.19
