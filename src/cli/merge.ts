@@ -66,6 +66,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
               'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the\n' +
               'same stack and labels are summed, the earliest start time is kept and durations are\n' +
               'added. All inputs must have the same sample types (e.g. all CPU or all heap profiles).\n' +
+              'A file named twice (directly, or again through a directory or glob) is read once.\n' +
               'With --service or --id the profiles come from the store (profefe merges them by id; the\n' +
               'local store is merged here); the window defaults to the last 24 hours. --type heap takes the\n' +
               'heap snapshots (never also the allocs deltas, which read the same memory), --type allocs,\n' +

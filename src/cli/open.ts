@@ -90,14 +90,14 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               '       kubectl profefe open ID...\n' +
               '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
               '       kubectl profefe open ... --pprof\n\n' +
-              'Merges the profiles (like merge) and writes one self-contained HTML page: a flame graph\n' +
-              '(click to zoom, search), a top table and a switch between sample types. The page needs no\n' +
-              'network. It opens in $BROWSER, else xdg-open (open on macOS). A TARGET that is not a\n' +
-              'file, directory, glob or path is taken as a profile id in the store. --pprof hands the\n' +
-              'profile to `go tool pprof -http` instead (needs Go). A store window shows snapshots (heap in\n' +
-              'use, goroutine) as their average per pod and sums the deltas (allocs, block, mutex), and\n' +
-              'the page says so; --type heap has in-use memory from the snapshots and allocations from the\n' +
-              'allocs deltas.',
+              'Merges the profiles (like merge; a file named twice is read once) and writes one self-\n' +
+              'contained HTML page: a flame graph (click to zoom, search), a top table and a switch between\n' +
+              'sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open on\n' +
+              'macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in the\n' +
+              'store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store window\n' +
+              'shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
+              '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the\n' +
+              'snapshots and allocations from the allocs deltas.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the page to FILE.html (default: a new temporary file)' })

@@ -10,15 +10,19 @@ const PROFILE_FILE = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz)$/;
 /**
  * Expands command-line inputs into a sorted, de-duplicated list of profile files: a file is
  * taken as it is, a directory contributes every profile file below it, and a quoted glob
- * (`'profiles/**\/*.pb.gz'`, for lists longer than the shell allows) is matched here.
+ * (`'profiles/**\/*.pb.gz'`, for lists longer than the shell allows) is matched here. A file
+ * named more than once (`a.pb.gz ./a.pb.gz`, or by a file and a directory that holds it) is
+ * taken once, by design: merging a profile with itself doubles it, which no one means
+ * (`go tool pprof a a` would).
  * Throws InputError naming the input that matched nothing or does not exist.
  */
 export async function expandProfilePaths(inputs: readonly string[]): Promise<string[]> {
   const seen = new Set<string>();
   const out: string[] = [];
   const take = (p: string) => {
-    if (!seen.has(p)) {
-      seen.add(p);
+    const key = path.resolve(p);
+    if (!seen.has(key)) {
+      seen.add(key);
       out.push(p);
     }
   };

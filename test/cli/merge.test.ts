@@ -31,6 +31,14 @@ describe('kubectl profefe merge', () => {
     expect(foldedStacks(decodeProfile(run.stdout))).toBe('main;work 5,50000000');
   });
 
+  test('reads a file named twice (another spelling of its path, or again in its directory) once', async () => {
+    const a = path.join(dir, 'cpu', 'a.pb.gz');
+    const again = path.join(dir, 'cpu', '.', 'nested', '..', 'a.pb.gz');
+    const run = await runCli(['merge', a, again, path.join(dir, 'cpu'), '--top', '1']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toContain('Merged profiles: 2');
+  });
+
   test('expands a quoted glob itself', async () => {
     const run = await runCli(['merge', `${dir}/cpu/**/*.pb.gz`]);
     expect(run.code).toBe(0);
