@@ -90,12 +90,12 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               '       kubectl profefe open ID...\n' +
               '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
               '       kubectl profefe open ... --pprof\n\n' +
-              'Merges the profiles (like merge; a file named twice is read once) and writes one self-\n' +
-              'contained HTML page: a flame graph (click to zoom, search), a top table and a switch between\n' +
-              'sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open on\n' +
-              'macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in the\n' +
-              'store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store window\n' +
-              'shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
+              'Merges the profiles (like merge; a file named twice is read once) and writes one\n' +
+              'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch\n' +
+              'between sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open\n' +
+              'on macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in\n' +
+              'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store\n' +
+              'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
               '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the\n' +
               'snapshots and allocations from the allocs deltas.',
           )
