@@ -160,7 +160,7 @@ export interface CaptureProgress {
 export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
   // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
-  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
   const { discoverPods } = await import('../kube/pods.js');
   const { PortForwardTunnel } = await import('../kube/port-forward.js');
@@ -172,7 +172,7 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
     labelSelector: opts.labelSelector,
     fieldSelector: opts.fieldSelector,
   };
-  const api = access.kubeConfig.makeApiClient(CoreV1Api);
+  const api = coreV1Api(access.kubeConfig);
   const discovery = await withTimeout(discoverPods(api, query, { signal: deps.signal, server: access.kubeConfig.getCurrentCluster()?.server }), access.requestTimeoutMs, 'listing pods');
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 
