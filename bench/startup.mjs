@@ -5,8 +5,9 @@
 // (kubectl's own start-up). Runs each short command BENCH_STARTUP_RUNS times (default 15),
 // interleaved with the references so load on the machine hits all alike, and prints medians.
 // Goals (issue 13): --help <= 0.2 s, get <= 0.3 s, capture wall <= 4 s (its CPU profile) + 1 s.
+// The single executable (release/kubectl-profefe-linux-amd64) is measured too when `npm run release` built it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,6 +88,15 @@ export async function benchStartup(bin) {
       ['`kubectl-profefe get --service svc-1` (local store, 500 profiles)', plugin('get', '--service', 'svc-1')],
       ['`kubectl-profefe capture api-00 --type heap` (1 pod)', { ...plugin('capture', 'api-00', '--type', 'heap', '--output-dir', out), env: kubeEnv }],
     ];
+    // The single executable, when `npm run release` has built it.
+    const sea = path.join(root, 'release', 'kubectl-profefe-linux-amd64');
+    if (existsSync(sea)) {
+      rows.push(
+        ['single executable `--help`', { cmd: sea, args: ['--help'], env }],
+        ['single executable `get --service svc-1`', { cmd: sea, args: ['get', '--service', 'svc-1'], env }],
+        ['single executable `capture api-00 --type heap`', { cmd: sea, args: ['capture', 'api-00', '--type', 'heap', '--output-dir', out], env: kubeEnv }],
+      );
+    }
     const measured = await measureAll(rows.map(([, c]) => c), RUNS);
     const base = measured[0].wall;
 
