@@ -78,6 +78,10 @@ function nodeLicense() {
 
 /** Builds the single executable at `out`: a copy of the running node with the bundle injected. */
 async function buildSingleExecutable(out, work, info) {
+  // A node built as a shared library (some distributions' packages) keeps the fuse in libnode, not in the executable.
+  if (!readFileSync(process.execPath).includes(SEA_FUSE)) {
+    throw new Error(`${process.execPath} cannot become a single executable (no ${SEA_FUSE} in it); run the release with the node binary from nodejs.org`);
+  }
   const script = path.join(work, 'kubectl-profefe.cjs');
   await buildSeaScript(script, info);
   const blob = path.join(work, 'sea-prep.blob');
