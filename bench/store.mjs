@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { data, percentile, root, startServe } from './common.mjs';
 
-const dist = (p) => import(path.join(root, 'dist', p));
+// The store's modules compiled from src/ by bench/tsconfig.json, whatever form dist/ has.
+const src = (p) => import(path.join(root, 'bench/.build/src', p));
 
 
 
 /** Runs the benchmark; prints a markdown table. */
 export async function benchStore() {
-  const { LocalStore } = await dist('store/local-store.js');
-  const { ProfefeClient } = await dist('store/profefe-client.js');
-  const { decodeProfile, encodeProfile } = await dist('pprof/index.js');
+  const { LocalStore } = await src('store/local-store.js');
+  const { ProfefeClient } = await src('store/profefe-client.js');
+  const { decodeProfile, encodeProfile } = await src('pprof/index.js');
   const heapDir = path.join(data, 'heap-1000');
   const heaps = readdirSync(heapDir).sort().map((f) => readFileSync(path.join(heapDir, f)));
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-store-'));

@@ -18,6 +18,7 @@ import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { mebibytes } from './size-flags.js';
 
 export interface CaptureOptions {
   readonly kube: KubeAccessOptions;
@@ -141,13 +142,6 @@ export function resolveEngineFlags(
   return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency, maxProfileBytes, maxBufferedBytes };
 }
 
-/** A size flag given in MiB, in bytes; throws UsageError unless it is a positive number. */
-export function mebibytes(value: number | undefined, defaultBytes: number, flag: string): number {
-  if (value === undefined) return defaultBytes;
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new UsageError(`${flag} must be a positive number of MiB, got ${value}`);
-  return Math.round(value * 2 ** 20);
-}
-
 /** Completes and validates capture options; throws UsageError naming the flag at fault. */
 export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
@@ -190,7 +184,7 @@ export interface CaptureProgress {
 export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
   // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
-  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
   const { discoverPods } = await import('../kube/pods.js');
   const { PortForwardTunnel } = await import('../kube/port-forward.js');
@@ -202,7 +196,7 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
     labelSelector: opts.labelSelector,
     fieldSelector: opts.fieldSelector,
   };
-  const api = access.kubeConfig.makeApiClient(CoreV1Api);
+  const api = coreV1Api(access.kubeConfig);
   const discovery = await withTimeout(discoverPods(api, query, { signal: deps.signal, server: access.kubeConfig.getCurrentCluster()?.server }), access.requestTimeoutMs, 'listing pods');
   if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
 

@@ -182,7 +182,7 @@ export interface CollectResult {
  * in progress (captures in flight are abandoned; uploads already spooled stay spooled) and exits 0.
  */
 export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promise<CollectResult> {
-  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
   const { discoverPods } = await import('../kube/pods.js');
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
@@ -192,7 +192,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     if (connect === 'direct') tunnel = new (await import('../capture/direct-tunnel.js')).DirectTunnel();
     else tunnel = new (await import('../kube/port-forward.js')).PortForwardTunnel(access.kubeConfig);
   }
-  const api = access.kubeConfig.makeApiClient(CoreV1Api);
+  const api = coreV1Api(access.kubeConfig);
   const store = await openStore(opts.store);
   const spool = new Spool(opts.store.spoolDir);
   const metrics = new CollectorMetrics();

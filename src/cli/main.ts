@@ -1,21 +1,66 @@
 import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
+import { BUILD_INFO } from '../build-info.js';
 import { ExitCode, UsageError, isExpectedError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { processIO, writeAll, type IOStreams } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { captureCommand } from './capture.js';
-import { collectCommand } from './collect.js';
-import { getCommand } from './get.js';
-import { diffCommand } from './diff.js';
-import { mergeCommand } from './merge.js';
-import { openCommand } from './open.js';
-import { topCommand } from './top.js';
-import { pushCommand } from './push.js';
-import { serveCommand } from './serve.js';
 
-const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const VERSION = BUILD_INFO.version;
+
+/** A command as the top-level --help lists it, and where the rest of it is. */
+export interface CommandEntry {
+  /** yargs' command string, the same as in the command's module (its name, then positionals). */
+  readonly command: string;
+  /** The line --help shows, the same as in the command's module. */
+  readonly describe: string;
+  /** Imports the command's module: its flags, and everything it runs. */
+  readonly load: (ctx: CommandContext) => Promise<CommandModule<any, any>>;
+}
+
+/**
+ * Every command, in --help's order. A run imports only the module of the command it names, so
+ * `--help` and `get` never load client-node and only `open` and `diff --html` load the page.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  { command: 'capture [pods..]', describe: 'Capture pprof profiles from pods through the API server (port-forward)', load: async (ctx) => (await import('./capture.js')).captureCommand(ctx) },
+  { command: 'collect', describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)', load: async (ctx) => (await import('./collect.js')).collectCommand(ctx) },
+  { command: 'get [resource] [id]', describe: 'List profiles, services and types in the store; download a profile', load: async (ctx) => (await import('./get.js')).getCommand(ctx) },
+  { command: 'merge [inputs..]', describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or -o FILE)', load: async (ctx) => (await import('./merge.js')).mergeCommand(ctx) },
+  { command: 'top', describe: 'Show the top functions of a window of stored profiles, across services', load: async (ctx) => (await import('./top.js')).topCommand(ctx) },
+  { command: 'diff [base] [target]', describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank', load: async (ctx) => (await import('./diff.js')).diffCommand(ctx) },
+  { command: 'open [targets..]', describe: 'Show a profile as a flame graph in the browser', load: async (ctx) => (await import('./open.js')).openCommand(ctx) },
+  { command: 'push', describe: 'Upload the profiles that capture could not upload (the spool)', load: async (ctx) => (await import('./push.js')).pushCommand(ctx) },
+  { command: 'serve', describe: 'Run a profefe-compatible profile store over the local store', load: async (ctx) => (await import('./serve.js')).serveCommand(ctx) },
+  { command: 'version', describe: 'Print the version of kubectl-profefe and of the Node.js running it', load: async (ctx) => (await import('./version.js')).versionCommand(ctx) },
+];
+
+/** A command's name: the first word of its command string. */
+export const commandNameOf = (entry: CommandEntry): string => entry.command.split(' ')[0]!;
+
+/**
+ * The commands for this argv: the module of each command named in it (normally one), and for
+ * the others only their --help line. yargs runs the first positional, so a command it could run
+ * is always among the loaded ones.
+ */
+async function commandsFor(argv: readonly string[], ctx: CommandContext): Promise<CommandModule<any, any>[]> {
+  const modules: CommandModule<any, any>[] = [];
+  // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
+  for (const entry of COMMANDS) {
+    if (argv.includes(commandNameOf(entry))) {
+      modules.push(await entry.load(ctx));
+      continue;
+    }
+    modules.push({
+      command: entry.command,
+      describe: entry.describe,
+      handler: () => {
+        throw new Error(`command ${commandNameOf(entry)} ran without being loaded`);
+      },
+    });
+  }
+  return modules;
+}
 
 /**
  * Runs one invocation of the plugin and returns its exit status. Never calls process.exit:
@@ -37,19 +82,11 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
       'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server,\n' +
         'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
-    .command(captureCommand(ctx))
-    .command(collectCommand(ctx))
-    .command(getCommand(ctx))
-    .command(mergeCommand(ctx))
-    .command(topCommand(ctx))
-    .command(diffCommand(ctx))
-    .command(openCommand(ctx))
-    .command(pushCommand(ctx))
-    .command(serveCommand(ctx))
+    .command(await commandsFor(argv, ctx))
     .middleware((args) => {
       commandName = String(args._[0] ?? '');
     }, true)
-    .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push or serve.')
+    .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push, serve or version.')
     .recommendCommands()
     .strict()
     .help()

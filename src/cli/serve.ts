@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
-import { mebibytes } from './capture.js';
+import { mebibytes } from './size-flags.js';
 import { parseDuration } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';

@@ -2,9 +2,7 @@ import https from 'node:https';
 import { Duplex, PassThrough, Writable } from 'node:stream';
 import tls from 'node:tls';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
-// Not re-exported by the package index, but public (typed) and the documented way to supply a socket factory.
-import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
-import WebSocket from 'isomorphic-ws';
+import WebSocket from 'ws';
 import { KubeError } from '../errors.js';
 
 /** A pod's network endpoint as the capture engine sees it. */
@@ -23,6 +21,9 @@ export interface PodEndpoint {
 export interface Tunnel {
   open(target: PodEndpoint, signal?: AbortSignal): Promise<Duplex>;
 }
+
+/** The subprotocols client-node offers; the API server picks v4.channel.k8s.io for port-forward. */
+const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
 /** Error text the kubelet sends on the error channel, e.g. when nothing listens on the port. */
 export class TunnelError extends KubeError {
@@ -47,13 +48,34 @@ export class PortForwardTunnel implements Tunnel {
 
   private sharedAgent: https.Agent | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
-    // client-node builds a fresh https.Agent, and so a fresh TLS context and a full handshake,
-    // for every WebSocket: a third of the CPU of capturing 150 pods. Its socket factory hook
-    // lets every connection share one agent, one TLS context and resumable sessions.
-    const handler = new WebSocketHandler(kubeConfig, (uri: string, protocols: string[], opts: WebSocket.ClientOptions) => new WebSocket(uri, protocols, { ...opts, agent: this.shareAgent(opts.agent) }));
+  constructor(private readonly kubeConfig: KubeConfig) {
+    // client-node's own WebSocket handler builds a fresh https.Agent, and so a fresh TLS context
+    // and a full handshake, for every WebSocket: a third of the CPU of capturing 150 pods. Its
+    // PortForward takes any handler, so ours shares one agent, one TLS context and resumable sessions.
     // disconnectOnErr: a message on the error channel ends the connection, as kubectl does.
-    this.forwarder = new PortForward(kubeConfig, true, handler);
+    this.forwarder = new PortForward(kubeConfig, true, { connect: (path, _text, onBinary) => this.connect(path, onBinary) });
+  }
+
+  /**
+   * What client-node's WebSocketHandler.connect does (URL from the cluster, TLS and auth options
+   * from the KubeConfig, one binary message = channel byte + payload), over the shared agent.
+   */
+  private async connect(path: string, onBinary: ((channel: number, data: Buffer) => boolean) | null): Promise<WebSocket> {
+    const server = this.kubeConfig.getCurrentCluster()?.server;
+    if (!server) throw new KubeError('the kubeconfig has no cluster to port-forward through');
+    const opts: WebSocket.ClientOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const ws = new WebSocket(server.replace(/^http/, 'ws') + path, CHANNEL_PROTOCOLS, { ...opts, agent: this.shareAgent(opts.agent) });
+    // Listening from the start: the first message may come in the same packet as the upgrade.
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary && data.length > 0 && onBinary && !onBinary(data[0]!, data.subarray(1))) ws.close();
+    });
+    // The error listener stays (a no-op once open) until PodSocket has its own.
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.on('error', reject);
+    });
+    return ws;
   }
 
   /** One agent for all connections, built from the first one client-node made; proxies are left alone. */
@@ -84,9 +106,9 @@ export class PortForwardTunnel implements Tunnel {
         done();
       },
     });
-    let ws: WebSocket.WebSocket;
+    let ws: WebSocket;
     try {
-      ws = (await this.forwarder.portForward(target.namespace, target.name, [target.port], output, errorChannel, input)) as WebSocket.WebSocket;
+      ws = (await this.forwarder.portForward(target.namespace, target.name, [target.port], output, errorChannel, input)) as WebSocket;
     } catch (err) {
       throw upgradeError(err, target);
     }
@@ -105,7 +127,7 @@ class PodSocket extends Duplex {
   private wsClosed = false;
 
   constructor(
-    private readonly ws: WebSocket.WebSocket,
+    private readonly ws: WebSocket,
     private readonly input: PassThrough,
     private readonly errorText: () => string,
     private readonly target: PodEndpoint,

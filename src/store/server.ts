@@ -30,9 +30,9 @@
  *   /debug/metrics.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BUILD_INFO } from '../build-info.js';
 import { StoreStatusError } from '../errors.js';
 import {
   EmptyIdError,
@@ -94,7 +94,7 @@ const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
 const OCTET = 'application/octet-stream';
 
-const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const VERSION = BUILD_INFO.version;
 
 /**
  * Starts the profefe-compatible API on host:port and resolves once it listens.

@@ -3,11 +3,7 @@
  * call tree and top tables as JSON, with the page's own html/css/js (./flame-page/) and d3 +
  * d3-flame-graph inlined, so the file opens anywhere without network access.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { buildCallTree, buildDiffCallTree, columnValues, topFromCallTree, type CallTree } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
@@ -213,29 +209,6 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/** Where the page's own files are: next to this module in src/, or (from dist/ui/) in the package's src/ui/. */
-function assetDirs(): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return [path.join(here, 'flame-page'), path.join(here, '..', '..', 'src', 'ui', 'flame-page')];
-}
-
-async function readAsset(name: string): Promise<string> {
-  for (const dir of assetDirs()) {
-    try {
-      return await readFile(path.join(dir, name), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  throw new InputError(`cannot find the flame graph page's ${name} (looked in ${assetDirs().join(', ')}); is kubectl-profefe installed completely?`);
-}
-
-/** A file of an installed package, found through its main entry (the packages export nothing else). */
-async function readLibrary(pkg: string, file: string): Promise<string> {
-  const main = createRequire(import.meta.url).resolve(pkg);
-  return readFile(path.join(path.dirname(main), file), 'utf8');
-}
-
 /** Script text for an inline `<script>`: `</script` or `<!--` inside it would end or confuse the element. */
 function inlineScript(code: string): string {
   return `<script>\n${code.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--')}\n</script>`;
@@ -256,14 +229,9 @@ function fill(template: string, parts: Record<string, string>): string {
 
 /** The complete HTML page for the data, with every script, style and the data inline. */
 export async function renderFlamePage(data: FlamePageData): Promise<string> {
-  const [template, css, format, js, d3, flamegraph] = await Promise.all([
-    readAsset('page.html'),
-    readAsset('page.css'),
-    readAsset('go-format.js'),
-    readAsset('page.js'),
-    readLibrary('d3', 'd3.min.js'),
-    readLibrary('d3-flame-graph', 'd3-flamegraph.umd.min.js'),
-  ]);
+  // Imported here, not at the top: `diff` without --html loads this module but not the page's 300 kB.
+  const { loadFlamePageAssets } = await import('./flame-page-assets.js');
+  const { template, css, format, js, d3, flamegraph } = await loadFlamePageAssets();
   return fill(template, {
     title: escapeHtml(`${data.meta.title} · kubectl profefe`),
     style: css,

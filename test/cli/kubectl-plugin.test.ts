@@ -3,7 +3,7 @@
  * passes its arguments through verbatim, with the caller's environment.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,13 @@ describe('kubectl profefe (real kubectl)', () => {
     const { stdout } = await run('kubectl', ['profefe', '--help'], { env });
     expect(stdout).toMatch(/kubectl profefe capture/);
     expect(stdout).toMatch(/kubectl profefe merge/);
+  });
+
+  test('kubectl profefe version names the commit the bundle was built from', async () => {
+    const { stdout } = await run('kubectl', ['profefe', 'version'], { env });
+    const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+    const head = (await run('git', ['rev-parse', 'HEAD'])).stdout.trim();
+    expect(stdout).toMatch(new RegExp(`^Version: v${pkg.version.replace(/\./g, '\\.')}\nCommit: ${head}( \\(dirty\\))?, built \\S+\nNode\\.js: ${process.version}`));
   });
 
   test('kubectl profefe capture uses the caller\'s KUBECONFIG and namespace, then exits', async () => {

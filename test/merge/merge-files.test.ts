@@ -1,20 +1,23 @@
 /**
- * The worker-thread path of mergeProfileFiles, run from the compiled dist/ (where the worker
- * script exists; `npm test` builds first), against the in-process path on the same inputs.
+ * The worker-thread path of mergeProfileFiles, run from a bundle built as dist/ is (the worker
+ * script exists only there, written beside the chunks), against the in-process path on the same inputs.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildBundle } from '../../scripts/build.mjs';
 import { generateProfiles } from '../support/go-target.js';
 import { foldedStacks } from '../support/profile-builder.js';
 
 type MergeModule = typeof import('../../src/merge/merge-files.js');
-const dist = (await import(path.resolve('dist/merge/merge-files.js'))) as MergeModule;
+let dist: MergeModule;
 
 let dir: string;
 let files: string[];
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'merge-files-'));
+  await buildBundle({ outdir: path.join(dir, 'bundle'), entries: { 'merge-files': 'src/merge/merge-files.ts' } });
+  dist = (await import(path.join(dir, 'bundle', 'merge-files.js'))) as MergeModule;
   files = await generateProfiles('heap', 48, path.join(dir, 'heap'), { seed: 11 });
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildBundle } from '../../scripts/build.mjs';
 import { diffProfiles } from '../../src/pprof/diff.js';
 import { diffFlamePageData, flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
 import { buildProfile } from '../support/profile-builder.js';
@@ -222,10 +223,16 @@ describe('the written page', () => {
   });
 });
 
-describe('the page from the compiled package (dist/, as installed)', () => {
-  test('finds its html, css and js from dist/ui and inlines them', async () => {
-    const dist = (await import(path.resolve('dist/ui/flame-page.js'))) as typeof import('../../src/ui/flame-page.js');
-    const page = await dist.renderFlamePage(flamePageData(heap, {}));
+describe('the page from the bundle (as installed, and in the single executable)', () => {
+  test('holds the same html, css, js, d3 and d3-flame-graph as the sources, in a chunk of its own', async () => {
+    const out = path.join(dir, 'bundle');
+    const metafile = await buildBundle({ outdir: out, entries: { 'flame-page': 'src/ui/flame-page.ts' } });
+    const bundled = (await import(path.join(out, 'flame-page.js'))) as typeof import('../../src/ui/flame-page.js');
+    const page = await bundled.renderFlamePage(flamePageData(heap, {}));
     expect(page).toBe(await renderFlamePage(flamePageData(heap, {})));
-  });
+    // The texts are inlined at build time: no file of the sources or of d3 is read at run time.
+    const assetChunks = Object.entries(metafile!.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith('src/ui/flame-page-assets.ts')));
+    expect(assetChunks).toHaveLength(1);
+    expect(Object.keys(assetChunks[0]![1].inputs)).toEqual(['src/ui/flame-page-assets.ts']);
+  }, 60_000);
 });

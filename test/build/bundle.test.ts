@@ -1,0 +1,108 @@
+/**
+ * The bundle scripts/build.mjs writes (dist/): which chunks each command can load, read from
+ * esbuild's metafile of a fresh build, and that every worker a source starts is there.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Metafile } from 'esbuild';
+import { buildBundle, workerEntries } from '../../scripts/build.mjs';
+
+let dir: string;
+let out: string;
+let meta: Metafile;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'bundle-'));
+  out = path.join(dir, 'dist');
+  meta = (await buildBundle({ outdir: out })) as Metafile;
+}, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** The output files `from` loads: only static imports, or dynamic ones too. */
+function reachable(from: string, withDynamic: boolean): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const i of meta.outputs[file]!.imports) {
+      if (i.external) continue;
+      if (i.kind === 'import-statement' || (withDynamic && i.kind === 'dynamic-import')) visit(i.path);
+    }
+  };
+  visit(from);
+  return seen;
+}
+
+/** The sources and packages inside some output files, as esbuild names them (`node_modules/...`, `src/...`). */
+const inputsOf = (files: Set<string>) => [...files].flatMap((f) => Object.keys(meta.outputs[f]!.inputs));
+const entry = () => Object.keys(meta.outputs).find((f) => f.endsWith('/kubectl-profefe.js'))!;
+/** The chunk `import('./NAME.js')` of a command's module loads. */
+const commandChunk = (name: string) => Object.keys(meta.outputs).find((f) => new RegExp(`/${name}-[A-Z0-9]+\\.js$`).test(f))!;
+
+const CLIENT_NODE = /node_modules\/@kubernetes\/client-node\//;
+const PAGE = /src\/ui\/flame-page-assets\.ts$/;
+
+describe('the bundle', () => {
+  test('starts with its entry alone: no command module, client-node, ws, js-yaml, ora, pprof or page', () => {
+    const loaded = inputsOf(reachable(entry(), false));
+    expect(loaded).toContain('src/cli/main.ts');
+    const heavy = loaded.filter((i) =>
+      /src\/cli\/(capture|collect|get|merge|top|diff|open|push|serve|version)\.ts$|node_modules\/(@kubernetes\/client-node|ws|js-yaml|ora|pprof-format|d3)\/|src\/pprof\/|flame-page-assets/.test(i),
+    );
+    expect(heavy).toEqual([]);
+  });
+
+  test.each([
+    ['capture', true, false],
+    ['collect', true, false],
+    ['get', false, false],
+    ['merge', false, false],
+    ['top', false, false],
+    ['diff', false, true],
+    ['open', false, true],
+    ['push', false, false],
+    ['serve', false, false],
+    ['version', false, false],
+  ])('%s can load client-node: %s, the flame page: %s', (command, kube, page) => {
+    const chunk = commandChunk(command);
+    expect(chunk).toBeDefined();
+    const all = inputsOf(reachable(chunk, true));
+    expect(all.some((i) => CLIENT_NODE.test(i))).toBe(kube);
+    expect(all.some((i) => PAGE.test(i))).toBe(page);
+    // Loaded when the command starts (before any dynamic import): never the page, which only --html needs.
+    expect(inputsOf(reachable(chunk, false)).some((i) => PAGE.test(i))).toBe(false);
+  });
+
+  test('holds only the client-node API it calls (CoreV1Api), not every API group', () => {
+    // Bytes of each client-node API module in the outputs (esbuild reads them all, keeps what is used).
+    const bytes = new Map<string, number>();
+    for (const o of Object.values(meta.outputs)) {
+      for (const [input, v] of Object.entries(o.inputs)) {
+        const api = /client-node\/dist\/gen\/apis\/(\w+Api)\.js$/.exec(input)?.[1];
+        if (api) bytes.set(api, (bytes.get(api) ?? 0) + v.bytesInOutput);
+      }
+    }
+    expect(bytes.get('CoreV1Api')).toBeGreaterThan(100_000);
+    const others = [...bytes].filter(([api]) => api !== 'CoreV1Api').reduce((n, [, b]) => n + b, 0);
+    expect(others).toBeLessThan(2_000);
+  });
+
+  test('has every worker a source starts, beside the chunks that start it', () => {
+    const workers = Object.keys(workerEntries());
+    expect(workers).toEqual(expect.arrayContaining(['merge-worker']));
+    for (const name of workers) expect(existsSync(path.join(out, `${name}.js`))).toBe(true);
+    // Every chunk is in the same folder, so `new URL('./NAME.js', import.meta.url)` finds them from any of them.
+    expect(readdirSync(out, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+  });
+
+  test('has no source maps, and lists the licences of the packages inside it', () => {
+    for (const f of readdirSync(out)) {
+      expect(f.endsWith('.map')).toBe(false);
+      if (f.endsWith('.js')) expect(readFileSync(path.join(out, f), 'utf8')).not.toContain('sourceMappingURL');
+    }
+    const notices = readFileSync(path.join(out, 'THIRD-PARTY-NOTICES.txt'), 'utf8');
+    for (const pkg of ['@kubernetes/client-node', 'yargs', 'ws', 'd3', 'd3-flame-graph', 'pprof-format']) expect(notices).toMatch(new RegExp(`^${pkg} \\d+\\.\\d+\\.\\d+ \\(`, 'm'));
+  });
+});
