@@ -26,8 +26,8 @@ let kubeconfig: string;
 
 /** Pod name → what its capture must fail with (a regular expression on the error). */
 const EXPECTED: Record<string, RegExp> = {
-  'gzip-bomb': /inflates to more than 64 MiB \(the decoded size limit\)/,
-  'sample-bomb': /more than 2000000 samples \(a decode limit\)/,
+  'gzip-bomb': /inflates to more than 64 MiB \(the --max-inflated-size limit\)/,
+  'sample-bomb': /more than 2000000 samples \(the --max-samples limit\)/,
   'unknown-field': /bytes of fields profile\.proto does not define \(a decode limit\)/,
   endless: /the pod sent more than 32 MiB \(--max-profile-size\)/,
   drip: /timed out after 10s/,

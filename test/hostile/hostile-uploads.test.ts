@@ -114,12 +114,12 @@ test('bombs, a flood and slow drips each get one answer; RSS stays under 300 MB;
     await attackOnce();
     windows.push(await serve.measureWindow());
   }
-  const inflated = /^\{"code":400,"error":"malformed profile \(could not parse pprof profile: parsing profile: inflates to more than 64 MiB \(the decoded size limit\)\)"\}\n$/;
+  const inflated = /^\{"code":400,"error":"malformed profile \(could not parse pprof profile: parsing profile: inflates to more than 64 MiB \(the --max-inflated-size limit\)\)"\}\n$/;
   expect(bombAnswers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400]);
   expect(bombAnswers[0]!.body).toMatch(inflated);
   expect(bombAnswers[1]!.body).toMatch(inflated);
   expect(bombAnswers[2]!.body).toMatch(inflated);
-  expect(bombAnswers[3]!.body).toMatch(/more than 2000000 samples \(a decode limit\)/);
+  expect(bombAnswers[3]!.body).toMatch(/more than 2000000 samples \(the --max-samples limit\)/);
   expect(bombAnswers[4]!.body).toMatch(/bytes of fields profile\.proto does not define \(a decode limit\)/);
   const refused = flood.filter((a) => a.status === 503);
   expect(flood.length - refused.length).toBeLessThanOrEqual(4);
