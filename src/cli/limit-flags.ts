@@ -19,7 +19,7 @@ export const DECODE_LIMIT_FLAGS = {
     type: 'number',
     default: DEFAULT_DECODE_LIMITS.maxInflatedBytes / 2 ** 20,
     requiresArg: true,
-    describe: 'largest profile once decompressed, in MiB (a larger one fails; decoding takes about 10 times this in memory)',
+    describe: 'largest profile once decompressed, in MiB (a larger one fails)',
   },
   'max-samples': { type: 'number', default: DEFAULT_DECODE_LIMITS.maxSamples, requiresArg: true, describe: 'most samples in one profile (a profile with more fails)' },
 } as const;

@@ -15,9 +15,9 @@ import { decodeProfile, ProfileMerger, sampleTypesOf, type DecodeLimits, type Pr
 import { keepSampleTypes, scaleProfile, withDefaultSampleType } from '../pprof/scale.js';
 import { STORE_PROFILE_TYPES, type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType } from './store.js';
 
-/** What --type names in a store query: profefe's types, and `allocs` (the allocs deltas, stored as heap). */
-export const WINDOW_TYPES = [...STORE_PROFILE_TYPES, 'allocs'] as const;
-export type WindowType = (typeof WINDOW_TYPES)[number];
+/** What --type names in a store query: profefe's types, and `allocs` (the allocs deltas, stored as heap), listed after heap. */
+export const WINDOW_TYPES = ['cpu', 'heap', 'allocs', ...STORE_PROFILE_TYPES.filter((t) => t !== 'cpu' && t !== 'heap')] as const;
+export type WindowType = StoreProfileType | 'allocs';
 
 /** A store query by --type, which may be `allocs`. */
 export type WindowQuery = Omit<FindQuery, 'type'> & { readonly type: WindowType };
@@ -35,6 +35,11 @@ export const MAX_IDS_PER_REQUEST = 100;
 const MAX_ID_PATH_CHARS = 6000;
 /** Store requests in flight for one window: chunks of a sum, or pods of an average (each pod's chunks one at a time). */
 const FETCH_CONCURRENCY = 4;
+
+/** The --type that finds a stored profile: `allocs` for a heap profile labelled profile=allocs, else its store type. */
+export function windowTypeOf(meta: Pick<ProfileMeta, 'type' | 'labels'>): WindowType {
+  return meta.type === 'heap' && labelValue(meta, PROFILE_LABEL) === 'allocs' ? 'allocs' : meta.type;
+}
 
 /** profefe's type for a query type: allocs are stored as heap. */
 export function storeTypeOfWindow(type: WindowType): StoreProfileType {
@@ -350,7 +355,7 @@ function mergeAll(profiles: readonly Profile[]): Profile {
   return merger.result();
 }
 
-function labelValue(meta: ProfileMeta, key: string): string | undefined {
+function labelValue(meta: Pick<ProfileMeta, 'labels'>, key: string): string | undefined {
   return meta.labels.find((l) => l.key === key)?.value;
 }
 
