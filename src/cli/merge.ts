@@ -44,6 +44,8 @@ export interface MergeResult {
   readonly inputs?: number;
   /** What the user should know about a store window (one line each), e.g. that it holds no deltas. */
   readonly warnings?: readonly string[];
+  /** A store window's snapshots among the inputs (summed, as pprof merges them), and their pods. */
+  readonly snapshots?: { readonly count: number; readonly pods: number };
 }
 
 interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
@@ -157,6 +159,12 @@ export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal 
   }
 }
 
+/** Says that a window's snapshots were summed, as pprof merges them, and where their average is. */
+function sumOfSnapshots(s: { count: number; pods: number }): string {
+  const pods = s.pods === 1 ? '1 pod' : `${s.pods} pods`;
+  return `The sum of ${s.count} snapshots of ${pods}, as pprof merges them (top and open show the average per pod)`;
+}
+
 /** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */
 export function noProfilesMessage(q: WindowQuery, where: string): string {
   const labels = q.labels?.length ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
@@ -176,7 +184,12 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     }
     // Sample type names are strings of the profile, which came from a pod.
     const types = escapeTerminal(sampleTypesOf(profile).map((t) => t.type).join(', '));
-    const header = [...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []), `Sample types: ${types}`];
+    const header = [
+      ...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []),
+      ...(result.snapshots && result.snapshots.count > 1 ? [sumOfSnapshots(result.snapshots)] : []),
+      `Type: ${escapeTerminal(report.sampleType.type)}`,
+      `Sample types: ${types}`,
+    ];
     for (const w of report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
     await writeAll(io.stdout, renderTopTable(report, header));
     return;

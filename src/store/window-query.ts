@@ -190,6 +190,8 @@ export interface MergedWindow {
   readonly profile?: Profile;
   /** How many profiles were merged. */
   readonly inputs: number;
+  /** How many of them are snapshots (heap in use, goroutine, ...), and of how many pods: their sum is many times what a pod holds. */
+  readonly snapshots: { readonly count: number; readonly pods: number };
   readonly warnings: readonly string[];
 }
 
@@ -205,9 +207,10 @@ export async function mergeWindow(store: ProfileStore, query: WindowQuery, opts:
   const ids = [...sel.snapshots, ...sel.summed].map((m) => m.id);
   if (ids.length === 0) return undefined;
   const warnings = windowWarnings(sel, undefined, { allSampleTypes: true }, 'summed');
+  const snapshots = { count: sel.snapshots.length, pods: groupByPod(sel.snapshots).length };
   const chunks = chunkIds(ids);
-  if (chunks.length === 1) return { bytes: await store.mergeIds(chunks[0]!), inputs: ids.length, warnings };
-  return { profile: await mergeByIds(store, ids, opts), inputs: ids.length, warnings };
+  if (chunks.length === 1) return { bytes: await store.mergeIds(chunks[0]!), inputs: ids.length, snapshots, warnings };
+  return { profile: await mergeByIds(store, ids, opts), inputs: ids.length, snapshots, warnings };
 }
 
 /** The metas of the window's profiles of the query's store type (allocs: heap), oldest first. */

@@ -62,6 +62,7 @@ describe('kubectl profefe merge', () => {
     expect(run.stdout.toString()).toBe(
       [
         'Merged profiles: 2',
+        'Type: cpu',
         'Sample types: samples, cpu',
         'Showing nodes accounting for 50ms, 100% of 50ms total',
         '      flat  flat%   sum%        cum   cum%',
