@@ -68,7 +68,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
     describe: 'Capture pprof profiles from pods through the API server (port-forward)',
     builder: (y: Argv) =>
       withKubeFlags(
-        withStoreFlags(y)
+        // The store flags after the command's own, so that --help lists Options: first.
+        withStoreFlags(y
           .usage(
             'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
@@ -103,7 +104,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               ['Capture every annotated pod in the cluster and print a JSON summary', 'kubectl profefe capture -A -o json'],
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
-          ),
+          )),
       ) as unknown as Argv<CaptureArgs>,
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);

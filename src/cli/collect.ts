@@ -74,7 +74,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
     describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)',
     builder: (y: Argv) =>
       withKubeFlags(
-        withStoreFlags(y)
+        // The store flags after the command's own, so that --help lists Options: first.
+        withStoreFlags(y
           .usage(
             'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
               'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
@@ -104,7 +105,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
             ),
-          ),
+          )),
       ) as unknown as Argv<CollectArgs>,
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
