@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
 import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
-import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parseDuration } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
@@ -74,6 +74,10 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
           describe: 'memory of each checker thread, in MiB; a profile that needs more to decode is refused (a real profile takes about 10 times its decompressed size)',
         })
         .options(DECODE_LIMIT_FLAGS)
+        .group(
+          ['address', 'port', 'store-dir', 'retention', 'token', 'require-token', 'max-body-size', 'max-concurrent-uploads', 'request-timeout', 'decode-workers', 'decode-heap-size', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+          'Options:',
+        )
         .epilog(
           examples(
             ['A store on this machine', 'kubectl profefe serve'],
@@ -114,9 +118,16 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
   };
 }
 
+/** "local store DIR is in use by 'kubectl profefe serve' (pid 12) at http://…". */
+function storeInUse(err: import('../store/local-store.js').StoreLockedError): string {
+  const { holder } = err;
+  const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
+  return `local store ${err.dir} is in use by ${who}${holder.url ? ` at ${holder.url}` : ''}`;
+}
+
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
-  const [{ LocalStore }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
+  const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
     import('../store/local-store.js'),
     import('../store/server.js'),
     import('../store/profile-validator.js'),
@@ -126,7 +137,13 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
   let store: import('../store/local-store.js').LocalStore | undefined;
   let server: import('../store/server.js').ProfefeServer | undefined;
   try {
-    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, holder: { command: 'serve' } });
+    try {
+      store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, holder: { command: 'serve' } });
+    } catch (err) {
+      // The store's own advice (upload through that server) is for clients, not for a second serve.
+      if (err instanceof StoreLockedError) throw new StoreError(`${storeInUse(err)}; stop it, or serve another directory (--store-dir)`);
+      throw err;
+    }
     const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
     if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
       await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);

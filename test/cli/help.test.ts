@@ -10,3 +10,10 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve']
   expect(headings).toEqual(ORDER.filter((h) => headings.includes(h)));
   expect(headings).toContain('Options:');
 });
+
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push'])('%s --help: --help and --version close the options', async (command) => {
+  const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
+  const options = lines.slice(lines.indexOf('Options:') + 1);
+  const flags = options.slice(0, options.findIndex((l) => l === '')).filter((l) => /^\s+-/.test(l)).map((l) => l.trim().split(/[ ,]/)[0]);
+  expect(flags.slice(-2).sort()).toEqual(['--version', '-h']);
+});

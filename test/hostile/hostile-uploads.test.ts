@@ -166,6 +166,22 @@ test('a large real-shaped heap profile (20+ MiB inflated, what a big service\'s 
   console.log(`serve storing a ${(large.inflatedBytes / 2 ** 20).toFixed(0)} MiB (inflated) heap profile of ${large.samples} samples: peak RSS ${stats!.peakRssMiB.toFixed(0)} MiB`);
 }, 60_000);
 
+test('a store another serve holds is one line naming that server and --store-dir, and exit 1', async () => {
+  const store = path.join(dir, 'store-held');
+  const first = await startServeChild(store);
+  try {
+    const second = startCli(['serve', '--port', '0', '--store-dir', store]);
+    const { code } = await second.exited;
+    expect({ code, stderr: second.stderr() }).toEqual({
+      code: 1,
+      stderr: `error: local store ${store} is in use by 'kubectl profefe serve' (pid ${first.child.pid}) at ${first.url}; stop it, or serve another directory (--store-dir)\n`,
+    });
+  } finally {
+    first.child.kill('SIGTERM');
+    await first.exited;
+  }
+}, 30_000);
+
 test('a port that is taken is one line and exit 1, and the process ends (it used to hang)', async () => {
   const holder = http.createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
