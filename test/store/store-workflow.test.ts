@@ -54,9 +54,10 @@ afterAll(async () => {
 describe('capture → store → get / merge', () => {
   test('capture uploads with labels; get lists them; merge reads them back', async () => {
     const cap = await runCli(['capture', '--type', 'cpu,heap,allocs', '--seconds', '1', '--profefe-hostport', server.url, '--label-from-pod', 'version', '-o', 'json'], { env });
+    const captures = JSON.parse(cap.stdout.toString()).captures;
+    expect(captures.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
     expect(cap.stderr).toBe('');
     expect(cap.code).toBe(0);
-    const captures = JSON.parse(cap.stdout.toString()).captures;
     expect(captures).toHaveLength(6);
     for (const c of captures) expect(c.file).toMatch(/^profefe id [0-9a-v]{20}$/);
 
