@@ -5,7 +5,7 @@
  * the way into the store (the local store's own check, serve's merge route).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startCli, startServeChild } from '../support/cli-child.js';
@@ -112,18 +112,19 @@ test('serve: uploads over --max-inflated-size or --max-samples get a 400 naming 
 }, 90_000);
 
 test('merge: each input is held to --max-samples, the partial merges of its worker threads are not', async () => {
-  // 32 files of 0.7 MiB each: enough for merge to use worker threads (16 files and 16 MiB in all).
+  // 32 files of some 0.6 MB each: enough for merge to use worker threads (16 files and 16 MiB in all).
   const files = path.join(dir, 'merge-inputs');
   await mkdir(files);
-  const filler = (i: number) => {
-    const parts: Buffer[] = [];
-    for (let j = 0; parts.length * 32 < 700_000; j++) parts.push(createHash('sha256').update(`${i}/${j}`).digest());
-    return Buffer.concat(parts).toString('base64'); // fixed bytes, compressing little
-  };
+  // Fixed bytes that compress little (a hash chain, base64), made once.
+  const parts: Buffer[] = [createHash('sha256').update('filler').digest()];
+  while (parts.length * 32 < 600_000) parts.push(createHash('sha256').update(parts.at(-1)!).digest());
+  const filler = Buffer.concat(parts).toString('base64');
   for (let i = 0; i < 32; i++) {
     const samples = Array.from({ length: 8 }, (_, k) => ({ stack: 'main.main;main.work', values: [1, 10], labels: { span: i * 8 + k } }));
-    await writeFile(path.join(files, `p${String(i).padStart(2, '0')}.pb.gz`), encodeProfile(buildProfile({ samples, comments: [filler(i)] })));
+    await writeFile(path.join(files, `p${String(i).padStart(2, '0')}.pb.gz`), encodeProfile(buildProfile({ samples, comments: [filler] })));
   }
+  const sizes = await Promise.all((await readdir(files)).map(async (f) => (await stat(path.join(files, f))).size));
+  expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(16 * 2 ** 20);
   const out = path.join(dir, 'merged.pb.gz');
   // Every input has 8 samples: within --max-samples 10; the merge has 256 (every span apart).
   const merged = await run(['merge', files, '-o', out, '--max-samples', '10'], 'home-merge');
@@ -131,4 +132,4 @@ test('merge: each input is held to --max-samples, the partial merges of its work
   expect(decodeProfile(await readFile(out), 'merged', { maxSamples: 256 }).sample).toHaveLength(256);
   const refused = await run(['merge', files, '-o', out, '--max-samples', '7'], 'home-merge');
   expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^error: \S+p\d\d\.pb\.gz: more than 7 samples \(the --max-samples limit\)\n$/) });
-}, 60_000);
+}, 180_000);
