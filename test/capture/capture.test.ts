@@ -196,17 +196,20 @@ describe('kubectl profefe capture', () => {
     const access = resolveKubeAccess(opts.kube, env());
     const real = new PortForwardTunnel(access.kubeConfig);
     const opened: number[] = [];
-    const t0 = Date.now();
+    let t0 = 0;
     const tunnel: Tunnel = { open: (target, signal) => (opened.push(Date.now() - t0), real.open(target, signal)) };
     const { captureTargets } = await import('../../src/capture/engine.js');
     const { LocalSink } = await import('../../src/capture/local-sink.js');
     const { discoverPods } = await import('../../src/kube/pods.js');
     const { CoreV1Api } = await import('@kubernetes/client-node');
     const { targets } = await discoverPods(access.kubeConfig.makeApiClient(CoreV1Api), { names: opts.pods, namespace: 'shop', allNamespaces: false });
+    t0 = Date.now();
     const outcomes = await captureTargets(targets, { types: ['goroutine'], seconds: 1, concurrency: 3, spreadMs: 900 }, { tunnel, sink: new LocalSink(out('spread')) });
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    // Starts at about 0, 300 and 600 ms, not all at once.
-    expect(opened[2]! - opened[0]!).toBeGreaterThanOrEqual(500);
+    // Starts at 0, 300 and 600 ms or later (a timer never fires early; a loaded machine makes
+    // each later, by different amounts), not all at once.
+    expect(opened[1]!).toBeGreaterThanOrEqual(299);
+    expect(opened[2]!).toBeGreaterThanOrEqual(599);
   });
 
   test('50 pods at once', async () => {
