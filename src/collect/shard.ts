@@ -116,8 +116,8 @@ export function ordinalFromPodName(name: string): number | undefined {
 export interface ShardFlags {
   /** --shard I/N */
   readonly shard?: string;
-  /** --shards N: the shard index is the StatefulSet ordinal in this pod's name */
-  readonly shards?: number;
+  /** --shards N: the shard index is the StatefulSet ordinal in this pod's name (the text as given, or a number) */
+  readonly shards?: string | number;
 }
 
 /**
@@ -132,18 +132,19 @@ export function resolveShard(flags: ShardFlags, env: NodeJS.ProcessEnv, hostname
   if (shard !== undefined && shards !== undefined) throw new UsageError('--shard and --shards cannot be used together: --shard I/N names the shard, --shards N takes it from the StatefulSet ordinal in the pod name');
   if (shard !== undefined) return parseShard(String(shard));
   if (shards === undefined) return undefined;
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new UsageError(`--shards must be a whole number >= 1 (the StatefulSet's replicas), got ${shards}`);
+  const count = /^\s*\d{1,10}\s*$/.test(String(shards)) ? Number(shards) : NaN;
+  if (!(count >= 1 && count <= MAX_SHARDS)) throw new UsageError(`--shards must be a whole number >= 1 (the StatefulSet's replicas), got "${shards}"`);
   const fromEnv = env.POD_NAME !== undefined && env.POD_NAME !== '';
   const name = fromEnv ? env.POD_NAME! : hostname();
   const source = fromEnv ? 'POD_NAME' : 'the host name';
   const ordinal = ordinalFromPodName(name);
   if (ordinal === undefined) {
-    throw new UsageError(`--shards ${shards}: cannot tell this replica's shard: ${source} ${JSON.stringify(name)} does not end in -ORDINAL as a StatefulSet pod's name does (set POD_NAME from the downward API, or use --shard I/N)`);
+    throw new UsageError(`--shards ${count}: cannot tell this replica's shard: ${source} ${JSON.stringify(name)} does not end in -ORDINAL as a StatefulSet pod's name does (set POD_NAME from the downward API, or use --shard I/N)`);
   }
-  if (ordinal >= shards) {
-    throw new UsageError(`--shards ${shards}: this replica's ordinal ${ordinal} (${source} ${JSON.stringify(name)}) is not below ${shards}; the StatefulSet's replicas and --shards must be equal`);
+  if (ordinal >= count) {
+    throw new UsageError(`--shards ${count}: this replica's ordinal ${ordinal} (${source} ${JSON.stringify(name)}) is not below ${count}; the StatefulSet's replicas and --shards must be equal`);
   }
-  return { index: ordinal, count: shards };
+  return { index: ordinal, count };
 }
 
 /** `I/N`, as --shard takes it and the logs and metrics show it. */

@@ -149,7 +149,7 @@ describe('--shard and --shards', () => {
   test.each<[string, Parameters<typeof resolveShard>[0], NodeJS.ProcessEnv, string, ShardSpec | undefined]>([
     ['no flag: every pod', {}, {}, 'x', undefined],
     ['--shard', { shard: '1/4' }, { POD_NAME: 'web-3' }, 'x', { index: 1, count: 4 }],
-    ['--shards from POD_NAME', { shards: 4 }, { POD_NAME: 'kubectl-profefe-collector-3' }, 'x', { index: 3, count: 4 }],
+    ['--shards from POD_NAME', { shards: '4' }, { POD_NAME: 'kubectl-profefe-collector-3' }, 'x', { index: 3, count: 4 }],
     ['--shards from the host name without POD_NAME', { shards: 4 }, {}, 'kubectl-profefe-collector-2', { index: 2, count: 4 }],
     ['--shards from the host name with an empty POD_NAME', { shards: 2 }, { POD_NAME: '' }, 'c-0', { index: 0, count: 2 }],
   ])('%s', (_name, flags, env, host, want) => {
@@ -158,8 +158,9 @@ describe('--shard and --shards', () => {
 
   test.each<[string, Parameters<typeof resolveShard>[0], NodeJS.ProcessEnv, string]>([
     ['both flags', { shard: '0/2', shards: 2 }, {}, '--shard and --shards cannot be used together: --shard I/N names the shard, --shards N takes it from the StatefulSet ordinal in the pod name'],
-    ['--shards 0', { shards: 0 }, { POD_NAME: 'c-0' }, '--shards must be a whole number >= 1 (the StatefulSet\'s replicas), got 0'],
-    ['--shards 1.5', { shards: 1.5 }, { POD_NAME: 'c-0' }, '--shards must be a whole number >= 1 (the StatefulSet\'s replicas), got 1.5'],
+    ['--shards 0', { shards: '0' }, { POD_NAME: 'c-0' }, '--shards must be a whole number >= 1 (the StatefulSet\'s replicas), got "0"'],
+    ['--shards 1.5', { shards: 1.5 }, { POD_NAME: 'c-0' }, '--shards must be a whole number >= 1 (the StatefulSet\'s replicas), got "1.5"'],
+    ['--shards three', { shards: 'three' }, { POD_NAME: 'c-0' }, '--shards must be a whole number >= 1 (the StatefulSet\'s replicas), got "three"'],
     ['no ordinal in POD_NAME', { shards: 3 }, { POD_NAME: 'collector-7d9f8-xk2lp' }, '--shards 3: cannot tell this replica\'s shard: POD_NAME "collector-7d9f8-xk2lp" does not end in -ORDINAL as a StatefulSet pod\'s name does (set POD_NAME from the downward API, or use --shard I/N)'],
     ['no ordinal in the host name', { shards: 3 }, {}, '--shards 3: cannot tell this replica\'s shard: the host name "laptop" does not end in -ORDINAL as a StatefulSet pod\'s name does (set POD_NAME from the downward API, or use --shard I/N)'],
     ['an ordinal not below N', { shards: 3 }, { POD_NAME: 'kubectl-profefe-collector-3' }, '--shards 3: this replica\'s ordinal 3 (POD_NAME "kubectl-profefe-collector-3") is not below 3; the StatefulSet\'s replicas and --shards must be equal'],
