@@ -151,8 +151,9 @@ async function benchCaptureCost(startSandbox, bin) {
 
 /**
  * deploy/README.md's rule: a replica takes at most min(window-bound, CPU-bound) pods a round,
- * window-bound = concurrency × interval / (seconds + overhead), CPU-bound = half its CPU limit ×
- * interval / CPU per pod; replicas = ceil(pods / that). Every replica lists every pod each round.
+ * window-bound = concurrency × (interval − list time) / (seconds + overhead), CPU-bound = half its
+ * CPU limit × interval / CPU per pod; replicas = ceil(pods / that). Every replica lists every pod
+ * each round, which takes the list time (scaled from the measured list) and its memory.
  */
 function printSizing(listing, cost) {
   const seconds = 10, concurrency = 256, cpuLimit = 1, headroom = 0.5, overhead = 3, types = 7;
@@ -165,12 +166,13 @@ function printSizing(listing, cost) {
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const pods of [10_000, 50_000]) {
     for (const interval of [60, 300]) {
-      const byWindow = Math.floor((concurrency * interval) / (seconds + overhead));
+      const listSeconds = (listing.listMs * pods) / PODS / 1000;
+      const byWindow = Math.floor((concurrency * (interval - listSeconds)) / (seconds + overhead));
       const byCpu = Math.floor((cpuLimit * headroom * interval) / cost.cpu);
       const replicas = Math.ceil(pods / Math.min(byWindow, byCpu));
       const calls = (replicas * Math.ceil(pods / PAGE) * 60) / interval;
       console.log(
-        `| ${pods} | ${interval / 60}m | ${byWindow} | ${byCpu} | ${replicas} | ${calls.toFixed(0)} | ${((listing.listMs * pods) / PODS / 1000).toFixed(1)} s | ` +
+        `| ${pods} | ${interval / 60}m | ${byWindow} | ${byCpu} | ${replicas} | ${calls.toFixed(0)} | ${listSeconds.toFixed(1)} s | ` +
           `${((listing.mbPerThousand * pods) / 1000).toFixed(0)} MB | ${((pods * types) / interval).toFixed(0)} |`,
       );
     }
