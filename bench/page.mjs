@@ -7,7 +7,8 @@
 // first render in the same Chromium (navigation to its load event: it draws in an inline script).
 //
 // Synthetic: random stacks of 8 to 32 frames of 2,000 functions, 140 samples per stack (the
-// worst case of test/ui/flame-page-size.test.ts: 1.4M samples over 10,000 stacks, 186k nodes).
+// worst case of test/ui/flame-page-size.test.ts: 1.4M samples over 10,000 stacks, 186k nodes),
+// encoded and decoded again as `open` would read it.
 // Real: merges of the Go test target's heap profiles (bench/.data/heap-1000, as BENCH=merge).
 //
 //   BENCH=page npm run bench
@@ -185,7 +186,9 @@ export async function benchPage(bin) {
         let what;
         if (kind === 'synthetic') {
           const stacks = Math.round(size / SAMPLES_PER_STACK);
-          profile = m.syntheticHeapProfile(size, stacks);
+          // Decoded, as `open` has it: every sample with arrays of its own (at 1.4M samples over the
+          // default decode limit of 64 MiB inflated).
+          profile = m.decodeProfile(m.encodeProfile(m.syntheticHeapProfile(size, stacks)), 'synthetic', { maxInflatedBytes: 2 ** 30 });
           what = `synthetic, ${count(stacks)} stacks`;
         } else {
           const merged = await heapMerge(m, files, size);
