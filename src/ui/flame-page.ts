@@ -8,8 +8,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { buildCallTree, buildDiffCallTree, topFromCallTree, type CallTree, type Int64Column } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
-import { toInt64, type Int64 } from '../pprof/int64.js';
-import { scaledLabel, selectOutputUnit } from '../report/units.js';
+import { absInt64, toInt64, type Int64 } from '../pprof/int64.js';
+import { outputUnitOfSmallest, scaledLabel, selectOutputUnit } from '../report/units.js';
 
 /** An exact int64 in the page's JSON: a number, or its digits when it is beyond 2^53 (the page reads those as BigInt). */
 export type JsonInt64 = number | string;
@@ -184,12 +184,18 @@ function topTables(tree: CallTree): FlamePageData['top'] {
 
 /** Per sample type, the unit pprof's flame graph would print in: selectOutputUnit over the tree's nodes. */
 function treeUnits(tree: CallTree): string[] {
-  return tree.sampleTypes.map((st, t) => selectOutputUnit(treeNodes(tree.self[t]!, tree.total[t]!), tree.absoluteTotal[t]!, st.unit));
+  return tree.sampleTypes.map((st, t) => outputUnitOfSmallest(smallestNodeValue(tree.self[t]!, tree.total[t]!), tree.absoluteTotal[t]!, st.unit));
 }
 
-/** The nodes below the root as selectOutputUnit reads them. */
-function* treeNodes(self: Int64Column, total: Int64Column): Generator<{ flat: Int64; cum: Int64 }> {
-  for (let i = 1; i < self.length; i++) yield { flat: self[i]!, cum: total[i]! };
+/** selectOutputUnit's smallest value over the nodes below the root: the least non-zero |self|, else |total|, per node. */
+function smallestNodeValue(self: Int64Column, total: Int64Column): Int64 {
+  let min: Int64 = 0;
+  for (let i = 1; i < self.length; i++) {
+    let v = absInt64(self[i]!);
+    if (v === 0) v = absInt64(total[i]!);
+    if (v > 0 && (min === 0 || v < min)) min = v;
+  }
+  return min;
 }
 
 /** The tree's structure and self values, packed (see FlamePageData.tree). */
@@ -199,7 +205,12 @@ function packTree(tree: CallTree, self: Int64Column[], baseSelf?: Int64Column[])
   let selfCount = 0;
   const selfNodes = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    if (columns.some((col) => col[i] !== 0)) selfNodes[selfCount++] = i;
+    for (let c = 0; c < columns.length; c++) {
+      if (columns[c]![i] !== 0) {
+        selfNodes[selfCount++] = i;
+        break;
+      }
+    }
   }
   const at = selfNodes.subarray(0, selfCount);
   const pack = (col: Int64Column) => packInt64s(col, at);

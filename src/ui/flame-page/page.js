@@ -373,7 +373,6 @@
     .inverted(true) // root on top, like pprof's flame graph
     .minFrameSize(1) // frames under a pixel wide are not drawn: keeps big profiles fast
     .resetHeightOnZoom(true) // a zoom can draw deeper frames than the first view had
-    .transitionDuration(300)
     .tooltip(tip)
     .computeDelta(diffMode)
     .label(function (d) {
@@ -636,8 +635,16 @@
     renderTable();
   }
 
+  // The first drawing has nothing to move from: no transitions, so it shows at once.
+  chart.transitionDuration(0);
   render();
-  // For tests and for people in the console: the formatters, and how long the first render took.
-  window.kubectlProfefe = { format: pprofFormat, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
-  document.body.setAttribute('data-ready', 'true');
+  // Ready once the browser has painted the first drawing (a task after the next frame): for tests,
+  // and for people in the console, the formatters and how long that took since navigation.
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      chart.transitionDuration(300);
+      window.kubectlProfefe = { format: pprofFormat, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
+      document.body.setAttribute('data-ready', 'true');
+    }, 0);
+  });
 })();
