@@ -280,11 +280,15 @@ describe('a hand-built diff in Chromium', () => {
       const placeholder = frames.get('root;main;(2 frames not drawn)')!;
       expect([placeholder.base, placeholder.target]).toEqual([5, 40]);
       expect(colourKind(placeholder.fill)).toBe('grew');
+      // Coloured like a frame, and hatched so that it never passes for one.
+      expect(await p.$eval('#flame-graph g.frame[name="(2 frames not drawn)"] rect', (r) => (globalThis as unknown as { getComputedStyle(el: unknown): { mask: string } }).getComputedStyle(r).mask)).toContain('#not-drawn-hatch');
+      expect(await p.$eval('#flame-graph g.frame[name="a"] rect', (r) => (globalThis as unknown as { getComputedStyle(el: unknown): { mask: string } }).getComputedStyle(r).mask)).toBe('none');
       // main changed only below the cutoff: it is red all the same.
       expect(colourKind(frames.get('root;main')!.fill)).toBe('grew');
       expect(frames.get('root;main;a')!.fill).toBe(NO_CHANGE);
       expect(await p.textContent('#left-out')).toBe(
-        'Not drawn: 2 frames narrower than 5% of the total, base 5ns → target 40ns, +35ns (+700.00%) in all; the frames "(N frames not drawn)" stand for them. Click a frame to draw what is below it.',
+        'Not drawn: 2 frames narrower than 5% of the graph, base 5ns → target 40ns, +35ns (+700.00%) in all. ' +
+          'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.',
       );
     } finally {
       await p.close();

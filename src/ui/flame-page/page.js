@@ -345,14 +345,30 @@
     return formatSigned(delta, format || fmt) + ' (' + relative + ')';
   }
 
-  // What a placeholder stands for: `(12 frames not drawn)` and their total (in a diff, their change).
+  // What a placeholder stands for: its frames' total (in a diff, their change).
   function describeNotDrawn(d) {
     if (diffMode) return 'base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
     return fmt(d.data.x) + ' (' + formatPercent(d.data.x, grandTotal()) + ')';
   }
 
+  // The cutoff of the view, for people: `0.10us (1% of the total)`, `5% of main.handler`; a
+  // diff's widths are the larger side of each frame, a share of the graph rather than a value.
+  function describeCutoff() {
+    var fraction = String(+(data.nodeFraction * 100).toPrecision(6)) + '%';
+    var z = current.viewRoot;
+    var of = z !== 0 ? 'of ' + names[nameOf[z]] : diffMode ? 'of the graph' : 'of the total';
+    if (diffMode) return fraction + ' ' + of;
+    return fmt(threshold(current, z)) + ' (' + fraction + ' ' + of + ')';
+  }
+
   function describeFrame(d) {
-    if (d.data.p !== undefined) return d.data.n + ': frames too narrow to draw at this zoom\n' + describeNotDrawn(d) + ' in all\nclick to zoom into ' + names[nameOf[d.data.p]];
+    if (d.data.p !== undefined) {
+      var caller = names[nameOf[d.data.p]];
+      return d.data.n + '\n' +
+        'frames under ' + caller + ', each narrower than ' + describeCutoff() + '\n' +
+        describeNotDrawn(d) + ' in all\n' +
+        'click to zoom into ' + caller + ' and draw them';
+    }
     if (diffMode) {
       var totals = sideTotals();
       return d.data.n + '\n' +
@@ -474,6 +490,7 @@
     expand(current, 0);
     if (container.firstChild) chart.update(current.root);
     else d3.select(container).datum(current.root).call(chart);
+    markNotDrawn();
     describeLeftOut();
     if (searchBox.value) runSearch();
   }
@@ -484,10 +501,21 @@
       chart.update(current.root);
       if (searchBox.value) runSearch();
     }
+    // The zoom itself drew frames that were under a pixel wide before.
+    markNotDrawn();
     describeLeftOut();
   }
 
-  // `Not drawn: N frames below X (0.05% of the total), Y (1.20% of total) in all; ...`, for the frame in view.
+  // Placeholders are hatched (page.css, the mask in page.html), whatever their colour: in a diff
+  // they are coloured by their change like any frame. d3-flame-graph sets each frame's class
+  // on every update, so they are told apart by an attribute of their own.
+  function markNotDrawn() {
+    d3.select(container).selectAll('g.frame').attr('data-not-drawn', function (d) {
+      return d.data.p !== undefined ? '' : null;
+    });
+  }
+
+  // `Not drawn: N frames narrower than X (0.05% of the total), Y (1.20% of total) in all. ...`, for the frame in view.
   function describeLeftOut() {
     var left = current.left;
     var note = document.getElementById('left-out');
@@ -496,16 +524,12 @@
       note.textContent = '';
       return;
     }
-    var fraction = String(+(data.nodeFraction * 100).toPrecision(6)) + '%';
-    var of = current.viewRoot === 0 ? 'of the total' : 'of ' + names[nameOf[current.viewRoot]];
     var frames = left.frames + (left.frames === 1 ? ' frame' : ' frames');
-    if (diffMode) {
-      note.textContent = 'Not drawn: ' + frames + ' narrower than ' + fraction + ' ' + of + ', base ' + fmt(left.base) + ' → target ' + fmt(left.target) + ', ' +
-        describeChange(left.base, left.target) + ' in all; the frames "(N frames not drawn)" stand for them. Click a frame to draw what is below it.';
-    } else {
-      note.textContent = 'Not drawn: ' + frames + ' below ' + fmt(threshold(current, current.viewRoot)) + ' (' + fraction + ' ' + of + '), ' +
-        fmt(left.total) + ' (' + formatPercent(left.total, grandTotal()) + ' of total) in all; the grey frames stand for them. Click a frame to draw what is below it.';
-    }
+    var held = diffMode
+      ? 'base ' + fmt(left.base) + ' → target ' + fmt(left.target) + ', ' + describeChange(left.base, left.target)
+      : fmt(left.total) + ' (' + formatPercent(left.total, grandTotal()) + ' of total)';
+    note.textContent = 'Not drawn: ' + frames + ' narrower than ' + describeCutoff() + ', ' + held + ' in all. ' +
+      'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.';
     note.hidden = false;
   }
 
@@ -513,7 +537,10 @@
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () {
-      if (container.clientWidth && container.clientWidth !== chart.width()) chart.width(container.clientWidth).update();
+      if (container.clientWidth && container.clientWidth !== chart.width()) {
+        chart.width(container.clientWidth).update();
+        markNotDrawn();
+      }
     }, 200);
   });
 
