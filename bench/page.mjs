@@ -276,8 +276,11 @@ export async function benchPage(bin) {
   for (const kind of KINDS) {
     const of = rows.filter((r) => r.kind === kind).sort((a, b) => a.samples - b.samples);
     if (of.length < 2) continue;
-    const growth = (key) => of.slice(1).map((r, i) => `${(r[key].median / of[i][key].median).toFixed(1)}x`).join(', ');
+    const growthOf = (rows, key) => rows.slice(1).map((r, i) => `${(r[key].median / rows[i][key].median).toFixed(1)}x`).join(', ');
+    const growth = (key) => growthOf(of, key);
     const samples = of.slice(1).map((r, i) => `${(r.samples / of[i].samples).toFixed(0)}x`).join(', ');
     console.log(`goal 6, ${kind}: from size to size the samples grow ${samples}; page written ${growth('write')} (CPU ${growth('writeCpu')}), first render ${growth('render')} (CPU ${growth('renderBusy')}): linear or better where each is at most the samples' growth.`);
+    const refs = of.map((r) => r.ref);
+    if (refs.every(Boolean)) console.log(`goal 6, ${kind}, the reference: pprof's page written ${growthOf(refs, 'write')} (CPU ${growthOf(refs, 'writeCpu')}), first render ${growthOf(refs, 'render')} (CPU ${growthOf(refs, 'renderBusy')}).`);
   }
 }
