@@ -62,6 +62,27 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
  */
 export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
   const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const raw = unwrapProfile(bytes, source, lim);
+  let profile: Profile;
+  try {
+    checkProfileLimits(raw, lim);
+    profile = readProfile(raw);
+  } catch (err) {
+    if (err instanceof WireError) throw new ProfileFormatError(err.message, source);
+    throw err;
+  }
+  const problem = checkAndNormalize(profile);
+  if (problem) throw new ProfileFormatError(`invalid pprof profile: ${problem}`, source);
+  return profile;
+}
+
+/**
+ * The profile.proto bytes of a body, decodeProfile's first steps (shared with scanProfile):
+ * rejects empty input and text (HTML, JSON, debug=1 profiles), gunzips when it sees `1f 8b`
+ * (stopping at `maxInflatedBytes`), and rejects what is still too large. Throws
+ * ProfileFormatError, prefixed with `source` when given.
+ */
+export function unwrapProfile(bytes: Uint8Array, source: string | undefined, lim: DecodeLimits): Uint8Array {
   const fail = (why: string): never => {
     throw new ProfileFormatError(why, source);
   };
@@ -85,18 +106,7 @@ export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partia
   }
 
   if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
-
-  let profile: Profile;
-  try {
-    checkProfileLimits(raw, lim);
-    profile = readProfile(raw);
-  } catch (err) {
-    if (err instanceof WireError) fail(err.message);
-    throw err;
-  }
-  const problem = checkAndNormalize(profile);
-  if (problem) fail(`invalid pprof profile: ${problem}`);
-  return profile;
+  return raw;
 }
 
 /** Recognises the bodies people actually get instead of pprof, to name them in the error. */
