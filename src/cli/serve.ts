@@ -9,6 +9,9 @@ import { writeAll } from './io.js';
 import { dataDir } from '../store/open-store.js';
 import path from 'node:path';
 
+/** --merge-workers: two merges at once still leave a 2-core machine's event loop its share. */
+const DEFAULT_MERGE_WORKERS = 2;
+
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
@@ -20,6 +23,8 @@ export interface ServeOptions {
   readonly requestTimeoutMs: number;
   /** Worker threads that check uploads. */
   readonly decodeWorkers: number;
+  /** Worker threads that merge (the merge routes), one merge each. */
+  readonly mergeWorkers: number;
 }
 
 interface ServeArgs {
@@ -33,6 +38,7 @@ interface ServeArgs {
   'max-concurrent-uploads'?: number;
   'request-timeout'?: string;
   'decode-workers'?: number;
+  'merge-workers'?: number;
 }
 
 export function serveCommand(ctx: CommandContext): CommandModule<object, ServeArgs> {
@@ -47,8 +53,8 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
             '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe\n' +
             'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it\n' +
             'bounds what uploads may cost: body size, uploads at once, request time, and the size of a\n' +
-            'profile once decoded (checked in worker threads, so /healthz keeps answering). Stops on SIGINT\n' +
-            'or SIGTERM.',
+            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in\n' +
+            'worker threads too. Stops on SIGINT or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
         .option('port', { type: 'number', default: 10100, requiresArg: true, describe: 'port to listen on (profefe\'s default)' })
@@ -60,6 +66,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
         .option('max-concurrent-uploads', { type: 'number', default: DEFAULT_MAX_CONCURRENT_UPLOADS, requiresArg: true, describe: 'uploads read and checked at once; more get 503 (retried by agents)' })
         .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
         .option('decode-workers', { type: 'number', default: 1, requiresArg: true, describe: 'worker threads that check uploaded profiles' })
+        .option('merge-workers', { type: 'number', default: DEFAULT_MERGE_WORKERS, requiresArg: true, describe: 'merges run at once, each in a worker thread (more wait; 16 waiting, then 503)' })
         .epilog(
           examples(
             ['A store on this machine', 'kubectl profefe serve'],
@@ -95,22 +102,25 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
     maxConcurrentUploads: whole('max-concurrent-uploads', args['max-concurrent-uploads'], DEFAULT_MAX_CONCURRENT_UPLOADS),
     requestTimeoutMs,
     decodeWorkers: whole('decode-workers', args['decode-workers'], 1),
+    mergeWorkers: whole('merge-workers', args['merge-workers'], DEFAULT_MERGE_WORKERS),
   };
 }
 
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
-  const [{ LocalStore }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
+  const [{ LocalStore }, { startProfefeServer }, { ValidatorPool }, { BlobMergePool }] = await Promise.all([
     import('../store/local-store.js'),
     import('../store/server.js'),
     import('../store/profile-validator.js'),
+    import('../store/blob-merge.js'),
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads });
+  const merges = new BlobMergePool({ workers: opts.mergeWorkers });
   let store: import('../store/local-store.js').LocalStore | undefined;
   let server: import('../store/server.js').ProfefeServer | undefined;
   try {
-    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
+    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, mergeBlobs: merges.merge, holder: { command: 'serve' } });
     const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
     if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
       await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);
@@ -144,6 +154,7 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
     await server?.close();
     await store?.close();
     await validator.close();
+    await merges.close();
   }
   await writeAll(ctx.io.stderr, 'stopped\n');
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
 import { validateInProcess, type ValidateProfile } from './profile-validator.js';
-import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
+import { mergeBlobsInProcess, type MergeBlobs } from './blob-merge.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
@@ -47,6 +47,8 @@ export interface LocalStoreOptions {
   readonly sweepIntervalMs?: number;
   /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
   readonly validate?: ValidateProfile;
+  /** How stored profiles are merged (default: in-process; `serve` passes a worker pool). */
+  readonly mergeBlobs?: MergeBlobs;
   /** Written into the lock, so that others can say who holds the store (and reach `serve`). */
   readonly holder?: Omit<LockHolder, 'pid'>;
   /** How long to wait for a store another live process has open (default 0: fail at once). */
@@ -84,8 +86,6 @@ interface PendingAppend {
 const INDEX_FILE = 'index.jsonl';
 const LOCK_FILE = '.lock';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60 * 1000;
-/** Blobs read ahead of the one being merged: overlaps disk reads with decoding, memory stays bounded. */
-const MERGE_READ_AHEAD = 4;
 const GZIP = [0x1f, 0x8b];
 
 /** Store directories this process has open, so that a stale lock with our own pid (a restarted container's pid 1) is recognised. */
@@ -123,6 +123,7 @@ export class LocalStore implements ProfileStore {
   private dropped = 0;
   private cleanup: StoreCleanup = { orphanBlobs: 0, tempFiles: 0 };
   private validate: ValidateProfile = validateInProcess;
+  private mergeBlobs: MergeBlobs = mergeBlobsInProcess;
 
   private constructor(
     /** The store directory, resolved. */
@@ -151,6 +152,7 @@ export class LocalStore implements ProfileStore {
       store.indexBytes = goodBytes;
       store.dropped = dropped;
       if (opts.validate) store.validate = opts.validate;
+      if (opts.mergeBlobs) store.mergeBlobs = opts.mergeBlobs;
       for (const e of entries) store.index.add(e, true);
       store.index.finishBulk();
       // We hold the lock: whatever no index line names was left by a process that died mid-write.
@@ -390,35 +392,11 @@ export class LocalStore implements ProfileStore {
     }
   }
 
-  /** Decodes and merges one profile at a time, reading a few blobs ahead. */
+  /** Merges the entries' blobs (see MergeBlobs for the errors); a trace among them is a 500. */
   private async mergeEntries(entries: readonly IndexEntry[]): Promise<Uint8Array> {
-    const fail = (why: string) => new StoreStatusError(`could not merge ${entries.length} profiles: ${why}`, 500);
     const trace = entries.find((e) => e.type === 'trace');
-    if (trace) throw fail(`${trace.id} is a trace, not a pprof profile`);
-    const merger = new ProfileMerger();
-    const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
-    const startRead = (i: number) => {
-      if (i >= entries.length) return;
-      const p = this.readBlob(entries[i]!);
-      p.catch(() => undefined); // an early exit must not leave read-aheads' errors unhandled
-      reads[i] = p;
-    };
-    for (let i = 0; i < MERGE_READ_AHEAD; i++) startRead(i);
-    for (let i = 0; i < entries.length; i++) {
-      const bytes = await reads[i];
-      reads[i] = undefined;
-      startRead(i + MERGE_READ_AHEAD);
-      if (!bytes) continue;
-      const id = entries[i]!.id;
-      try {
-        merger.add(decodeProfile(bytes), id);
-      } catch (err) {
-        // IncompatibleProfilesError already names both ids.
-        throw fail(err instanceof IncompatibleProfilesError ? err.message : `${id}: ${(err as Error).message}`);
-      }
-    }
-    if (merger.count === 0) throw new StoreStatusError('could not merge 0 profiles', 500);
-    return encodeProfile(merger.result());
+    if (trace) throw new StoreStatusError(`could not merge ${entries.length} profiles: ${trace.id} is a trace, not a pprof profile`, 500);
+    return this.mergeBlobs(entries.map((e) => ({ id: e.id, path: path.join(this.dir, e.file) })));
   }
 
   /** Queues an index line; one writer appends everything queued meanwhile in a single write. */

@@ -19,6 +19,8 @@ export interface ChildStats {
   /** Main thread's longest event-loop delay since the last SIGUSR2, in ms. */
   readonly loopDelayMaxMs: number;
   readonly loopDelayP99Ms: number;
+  /** Share of the time since the last SIGUSR2 (0-1) the main thread was busy, not waiting for events. */
+  readonly loopUtilization: number;
 }
 
 export interface CliChild {
