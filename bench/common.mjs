@@ -55,10 +55,10 @@ export function startIdleGoTarget(bin) {
   });
 }
 
-/** Starts `kubectl profefe serve` as a child process on a free port; resolves with its URL. */
-export function startServe(storeDir, extraArgs = []) {
+/** Starts `kubectl profefe serve` (this checkout's, or `launcher`) as a child process on a free port; resolves with its URL. */
+export function startServe(storeDir, extraArgs = [], launcher = path.join(root, 'bin/kubectl-profefe')) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/kubectl-profefe'), 'serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     createInterface({ input: child.stderr }).on('line', (line) => {
       const m = /serving the profefe API at (\S+)/.exec(line);
       if (m) resolve({ url: m[1], child });

@@ -13,6 +13,7 @@
 //
 //   BENCH_STORE_ROUNDS=5 PROFEFE_BIN=/path/to/profefe BENCH=store npm run bench
 //   BENCH_STORE_SERVE_ARGS='--decode-workers 2' ...   extra flags for serve
+//   BENCH_STORE_BASELINE=/path/to/other/checkout ...  also that checkout's built serve (before/after)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -74,10 +75,13 @@ async function startProfefe(dir) {
   throw new Error('profefe did not start');
 }
 
+const BASELINE = process.env.BENCH_STORE_BASELINE;
 const SERVERS = [
   { name: 'ours', start: (dir) => startServe(dir, SERVE_ARGS), probe: '/healthz' },
+  ...(BASELINE ? [{ name: 'baseline', start: (dir) => startServe(dir, SERVE_ARGS, path.join(BASELINE, 'bin/kubectl-profefe')), probe: '/healthz' }] : []),
   ...(process.env.PROFEFE_BIN ? [{ name: 'profefe', start: startProfefe, probe: '/api/0/version' }] : []),
 ];
+const HAS_PROFEFE = SERVERS.some((s) => s.name === 'profefe');
 
 /** Go's time format for queries (UTC, whole seconds). */
 const goTime = (ms) => new Date(ms).toISOString().slice(0, 19);
@@ -178,7 +182,9 @@ export async function benchStore(bin) {
 
   const results = Object.fromEntries(SERVERS.map((s) => [s.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const s of r % 2 === 0 ? SERVERS : [...SERVERS].reverse()) {
+    // Each round in another order, so that no server always runs first (or after the same one).
+    const order = SERVERS.map((_, i) => SERVERS[(i + r) % SERVERS.length]);
+    for (const s of r % 2 === 0 ? order : order.reverse()) {
       const res = await round(s, heaps, sampleTotal);
       results[s.name].push(res);
       console.error(
@@ -192,38 +198,33 @@ export async function benchStore(bin) {
     const xs = results[name].map((x) => x[key]);
     return { median: percentile(xs, 50), min: Math.min(...xs), max: Math.max(...xs) };
   };
+  // [what, result key, format, goal (issue 13), whether the medians meet it]
   const rows = [
-    ['upload 2000 real heap profiles, 16 in flight', 'uploadsPerSec', (v) => `${v.toFixed(0)}/s`, 'higher', 'ours >= 1.5x profefe'],
-    ['find, 200 queries (p50)', 'findP50', (v) => `${v.toFixed(1)} ms`, 'lower', ''],
-    ['find, 200 queries (p99)', 'findP99', (v) => `${v.toFixed(1)} ms`, 'lower', 'ours <= 0.5x profefe'],
-    ["merge a service's 500 profiles (/merge)", 'merge500', (v) => `${v.toFixed(2)} s`, 'lower', ''],
-    ['merge 200 ids (/profiles/id+id+...)', 'merge200', (v) => `${v.toFixed(2)} s`, 'lower', ''],
-    ['merge 1000 profiles (/merge)', 'merge1000', (v) => `${v.toFixed(2)} s`, 'lower', ''],
-    [`longest /healthz answer during the 1000 merge (every ${PROBE_EVERY_MS} ms)`, 'probeMax', (v) => `${v.toFixed(1)} ms`, 'lower', 'ours < 100 ms'],
+    ['upload 2000 real heap profiles, 16 in flight', 'uploadsPerSec', (v) => `${v.toFixed(0)}/s`, 'ours >= 1.5x profefe', (o, p) => p && o >= 1.5 * p],
+    ['find, 200 queries (p50)', 'findP50', (v) => `${v.toFixed(1)} ms`, '', undefined],
+    ['find, 200 queries (p99)', 'findP99', (v) => `${v.toFixed(1)} ms`, 'ours <= 0.5x profefe', (o, p) => p && o <= 0.5 * p],
+    ["merge a service's 500 profiles (/merge)", 'merge500', (v) => `${v.toFixed(2)} s`, '', undefined],
+    ['merge 200 ids (/profiles/id+id+...)', 'merge200', (v) => `${v.toFixed(2)} s`, '', undefined],
+    ['merge 1000 profiles (/merge)', 'merge1000', (v) => `${v.toFixed(2)} s`, '', undefined],
+    [`longest /healthz answer during the 1000 merge (asked every ${PROBE_EVERY_MS} ms)`, 'probeMax', (v) => `${v.toFixed(1)} ms`, 'ours < 100 ms', (o) => o < 100],
   ];
-  const both = SERVERS.length === 2;
   const cell = (name, key, fmt) => {
     const s = stat(name, key);
     return `${fmt(s.median)} (${fmt(s.min)}-${fmt(s.max)})`;
   };
-  console.log(`\nstore: kubectl profefe serve ${both ? 'beside the profefe collector (PROFEFE_BIN), ' : ''}same machine, ${ROUNDS} interleaved rounds, medians (range)\n`);
-  console.log(`serve flags: ${SERVE_ARGS.join(' ')}${both ? '; profefe: its defaults (badger store), probed on /api/0/version' : '; set PROFEFE_BIN to measure profefe beside it'}\n`);
-  if (both) {
-    console.log('| measure | ours | profefe | ours / profefe | goal |');
-    console.log('|---|---:|---:|---:|---|');
-  } else {
-    console.log('| measure | ours | goal |');
-    console.log('|---|---:|---|');
+  const names = SERVERS.map((s) => s.name);
+  console.log(`\nstore: kubectl profefe serve${HAS_PROFEFE ? ' beside the profefe collector (PROFEFE_BIN)' : ''}, same machine, ${ROUNDS} interleaved rounds, medians (range)\n`);
+  console.log(`serve flags: ${SERVE_ARGS.join(' ')}${BASELINE ? `; baseline: ${BASELINE}` : ''}${HAS_PROFEFE ? '; profefe: its defaults (badger store), probed on /api/0/version' : '; set PROFEFE_BIN to measure profefe beside it'}\n`);
+  console.log(`| measure | ${names.join(' | ')} |${HAS_PROFEFE ? ' ours / profefe |' : ''} goal |`);
+  console.log(`|---|${names.map(() => '---:|').join('')}${HAS_PROFEFE ? '---:|' : ''}---|`);
+  for (const [label, key, fmt, goal, meets] of rows) {
+    const ours = stat('ours', key).median;
+    const profefe = HAS_PROFEFE ? stat('profefe', key).median : undefined;
+    const ratio = HAS_PROFEFE ? ` ${(ours / profefe).toFixed(2)}x |` : '';
+    const verdict = !meets ? '' : meets(ours, profefe) ? ': met' : profefe === undefined && goal.includes('profefe') ? ' (needs PROFEFE_BIN)' : ': NOT met';
+    console.log(`| ${label} | ${names.map((n) => cell(n, key, fmt)).join(' | ')} |${ratio} ${goal}${verdict} |`);
   }
-  for (const [label, key, fmt, , goal] of rows) {
-    if (!both) {
-      console.log(`| ${label} | ${cell('ours', key, fmt)} | ${goal} |`);
-      continue;
-    }
-    const ratio = stat('ours', key).median / stat('profefe', key).median;
-    console.log(`| ${label} | ${cell('ours', key, fmt)} | ${cell('profefe', key, fmt)} | ${ratio.toFixed(2)}x | ${goal} |`);
-  }
-  if (both) {
+  if (HAS_PROFEFE) {
     const [o, p] = [results.ours[0].totals, results.profefe[0].totals];
     console.log(`\nmerged totals (first sample type) ours ${o.join(', ')}; profefe ${p.join(', ')}: ${o.every((x, i) => x === p[i]) ? 'equal' : 'DIFFERENT'}`);
   }
