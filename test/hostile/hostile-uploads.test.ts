@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startCli, startServeChild, type CliChild } from '../support/cli-child.js';
+import { ownStallMs, startCli, startServeChild, type CliChild } from '../support/cli-child.js';
 import { emptySamplesBomb, gzipBomb, largeHeapProfile, unknownFieldProfile } from '../support/pprof-bombs.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { encodeProfile } from '../../src/pprof/index.js';
@@ -107,10 +107,12 @@ test('bombs, a flood and slow drips each get one answer; RSS stays under 300 MB;
   const latencies = await probeHealthz(attack);
   const { bombAnswers, flood, drip } = await attack;
   const windows = [await serve.measureWindow()];
-  // On a loaded 2-core CI machine the child is descheduled for 100+ ms now and then (seen in about
-  // one attack window in five, in any phase, with the checking in worker threads); a window over
-  // 100 ms is measured again, four times at most. Main-thread decoding is caught by the next test.
-  while (windows.at(-1)!.loopDelayMaxMs >= 100 && windows.length < 5) {
+  // The bound is on stalls of the child's own making (its main thread's time on a CPU between two
+  // turns of its event loop): on a loaded 2-core machine the child is also descheduled for 100+ ms,
+  // in every attack window when the load average is 20, which the event-loop delay counts too.
+  // A window over 100 ms is measured again, four times at most. Main-thread decoding is caught by
+  // the next test as well.
+  while (ownStallMs(windows.at(-1)!) >= 100 && windows.length < 5) {
     await attackOnce();
     windows.push(await serve.measureWindow());
   }
@@ -138,9 +140,9 @@ test('bombs, a flood and slow drips each get one answer; RSS stays under 300 MB;
   expect(latencies.filter((l) => l === Infinity)).toEqual([]);
   expect(median(latencies)).toBeLessThan(100);
   // The child's main thread did not stall for 100 ms during an attack: decoding happens in worker threads.
-  const delays = windows.map((w) => `${w.loopDelayMaxMs.toFixed(1)} ms (p99 ${w.loopDelayP99Ms.toFixed(1)})`).join(', then ');
+  const delays = windows.map((w) => `${w.loopDelayMaxMs.toFixed(1)} ms (p99 ${w.loopDelayP99Ms.toFixed(1)}, own ${w.loopCpuMaxMs.toFixed(1)})`).join(', then ');
   console.log(`serve under attack: peak RSS ${stats!.peakRssMiB.toFixed(0)} MiB, event-loop delay max ${delays}, healthz median ${median(latencies).toFixed(1)} ms over ${latencies.length} probes, max ${Math.max(...latencies).toFixed(1)} ms`);
-  expect(Math.min(...windows.map((w) => w.loopDelayMaxMs))).toBeLessThan(100);
+  expect(Math.min(...windows.map(ownStallMs))).toBeLessThan(100);
   expect(stats!.peakRssMiB).toBeLessThan(300);
 }, 120_000);
 

@@ -2,15 +2,15 @@
  * `kubectl profefe serve` (a child process, built dist/) merging 1000 real Go heap profiles:
  * the merge runs in a worker thread, so the main thread keeps answering while it runs. Measured
  * in the child, where machine load does not inflate it the way a probe's round trip is: its main
- * thread's longest stall (the goal: under 100 ms) and the share of the time it was busy (a few
- * per cent; merging on it, 96%); and /healthz asked every 20 ms from here. The merged bytes are
- * the in-process merge's.
+ * thread's longest stall of its own making (its time on a CPU between two turns of the event
+ * loop; the goal: under 100 ms) and the share of the time it was busy (a few per cent; merging on
+ * it, 96%); and /healthz asked every 20 ms from here. The merged bytes are the in-process merge's.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalStore } from '../../src/store/local-store.js';
-import { startServeChild, type CliChild } from '../support/cli-child.js';
+import { ownStallMs, startServeChild, type CliChild } from '../support/cli-child.js';
 import { generateProfiles } from '../support/go-target.js';
 
 const PROFILES = 1000;
@@ -19,9 +19,9 @@ const DISTINCT = 250;
 const BOUND_MS = 100;
 /**
  * The main thread's busy share that tells where the merge ran: measured 2-5% with the merge in a
- * worker thread (probes and handing over bytes), 96% with it on the main thread. Its longest stall
- * alone does not tell: merging on the main thread yields between profiles, and measured under
- * 100 ms in one window in three.
+ * worker thread (probes and handing over bytes), 96-98% with it on the main thread. Its longest
+ * stall alone does not tell: merging on the main thread yields between profiles, and its event-loop
+ * delay measured under 100 ms in one window in three.
  */
 const BUSY_BOUND = 0.5;
 
@@ -75,14 +75,7 @@ test(`/healthz keeps answering while serve merges ${PROFILES} heap profiles (in 
 
   await s.measureWindow(); // the child measures its event loop from here
   const first = await mergeWhileProbing();
-  const windows = [await s.measureWindow()];
-  // On a loaded 2-core machine the child is now and then descheduled for 100+ ms whatever its
-  // threads do; a window over the bound is measured again with another merge, four times at most.
-  // Merging on the main thread is over the bound in every window (the result's encode alone).
-  while (windows.at(-1)!.loopDelayMaxMs >= BOUND_MS && windows.length < 5) {
-    await mergeWhileProbing();
-    windows.push(await s.measureWindow());
-  }
+  const window = await s.measureWindow();
   s.child.kill('SIGTERM');
   const { code } = await s.exited;
   expect(code).toBe(0);
@@ -97,11 +90,15 @@ test(`/healthz keeps answering while serve merges ${PROFILES} heap profiles (in 
   }
 
   const sorted = [...first.latencies].sort((a, b) => a - b);
-  const delays = windows.map((w) => `${w.loopDelayMaxMs.toFixed(1)} ms (busy ${(w.loopUtilization * 100).toFixed(0)}%)`).join(', then ');
-  console.log(`serve merging ${PROFILES} heap profiles: event-loop delay max ${delays}; healthz median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${sorted.length} probes`);
+  console.log(
+    `serve merging ${PROFILES} heap profiles: longest stall of its own ${window.loopCpuMaxMs.toFixed(1)} ms, event-loop delay max ${window.loopDelayMaxMs.toFixed(1)} ms, ` +
+      `busy ${(window.loopUtilization * 100).toFixed(0)}%; healthz median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${sorted.length} probes`,
+  );
   expect(sorted.length).toBeGreaterThan(5);
   expect(sorted.filter((l) => l === Infinity)).toEqual([]);
+  // Round trips from here wait for CPUs on a loaded machine; most still come back quickly.
   expect(sorted[sorted.length >> 1]).toBeLessThan(BOUND_MS);
-  expect(Math.min(...windows.map((w) => w.loopDelayMaxMs))).toBeLessThan(BOUND_MS);
-  for (const w of windows) expect(w.loopUtilization).toBeLessThan(BUSY_BOUND);
+  // Waiting for a CPU (the event-loop delay counts it) does not lengthen these two.
+  expect(ownStallMs(window)).toBeLessThan(BOUND_MS);
+  expect(window.loopUtilization).toBeLessThan(BUSY_BOUND);
 }, 300_000);
