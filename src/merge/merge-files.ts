@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { readProfileFileSync } from '../files/profile-files.js';
-import { decodeProfile, IncompatibleProfilesError, ProfileFormatError, ProfileMerger, type Profile } from '../pprof/index.js';
+import { decodeProfile, IncompatibleProfilesError, NO_DECODE_LIMITS, ProfileFormatError, ProfileMerger, type DecodeLimits, type Profile } from '../pprof/index.js';
 
 export interface MergeFilesOptions {
   /**
@@ -13,6 +13,8 @@ export interface MergeFilesOptions {
    */
   readonly workers?: number;
   readonly signal?: AbortSignal;
+  /** For each input (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 export interface MergeFilesResult {
@@ -51,7 +53,8 @@ export async function mergeProfileFiles(files: readonly string[], opts: MergeFil
   const slices = splitBySize(files, sizes, workers);
   const partials = await Promise.all(slices.map((slice) => mergeInWorker(slice, opts)));
   const merger = new ProfileMerger();
-  partials.forEach((partial, i) => merger.add(decodeProfile(partial.bytes), slices[i]![0]));
+  // A partial merge is ours, of inputs within the limits, and may rightly hold more samples than one input may.
+  partials.forEach((partial, i) => merger.add(decodeProfile(partial.bytes, undefined, NO_DECODE_LIMITS), slices[i]![0]));
   return { profile: merger.result(), inputs: partials.reduce((n, p) => n + p.inputs, 0) };
 }
 
@@ -78,7 +81,7 @@ export async function mergeFilesInProcess(files: readonly string[], opts: MergeF
   for (let i = 0; i < files.length; i++) {
     if (i % 64 === 63) await new Promise(setImmediate);
     opts.signal?.throwIfAborted();
-    merger.add(decodeProfile(readProfileFileSync(files[i]!), files[i]), files[i]);
+    merger.add(decodeProfile(readProfileFileSync(files[i]!), files[i], opts.decodeLimits), files[i]);
   }
   return { profile: merger.result(), inputs: merger.count };
 }
@@ -96,7 +99,7 @@ const ERRORS: Record<string, new (message: string) => Error> = {
 
 function mergeInWorker(files: string[], opts: MergeFilesOptions): Promise<{ bytes: Uint8Array; inputs: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SCRIPT, { workerData: { files } });
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { files, decodeLimits: opts.decodeLimits } });
     const onAbort = () => {
       void worker.terminate();
       reject(opts.signal!.reason);

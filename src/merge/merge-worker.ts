@@ -1,11 +1,12 @@
 /** Worker thread of mergeProfileFiles: merges one contiguous slice of the inputs. */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { DecodeLimits } from '../pprof/index.js';
 import { mergeFilesInProcess, type WorkerReply } from './merge-files.js';
 
-const { files } = workerData as { files: string[] };
+const { files, decodeLimits } = workerData as { files: string[]; decodeLimits?: Partial<DecodeLimits> };
 let reply: WorkerReply;
 try {
-  const { profile, inputs } = await mergeFilesInProcess(files);
+  const { profile, inputs } = await mergeFilesInProcess(files, { decodeLimits });
   // Raw protobuf: the main thread decodes it at once, so compressing would be wasted work.
   reply = { ok: true, bytes: profile.encode(), inputs };
 } catch (err) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
@@ -5,18 +6,22 @@ import { IdMap } from './id-map.js';
 import { toInt64 } from './int64.js';
 import { checkProfileLimits, readProfile, WireError } from './profile-reader.js';
 
-
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
+/** How errors name the inflated-size limit (ending in `limit)`, which the store's checker looks for). */
+const INFLATED_LIMIT = 'the --max-inflated-size limit';
 
 /**
  * What one profile may make the decoder hold: bodies come from pods and uploads, and a small
  * gzip can inflate to gigabytes, or hold millions of empty messages. Sizes are in bytes.
+ * The two a real profile can reach are set on the command line (`--max-inflated-size`,
+ * `--max-samples`), and their errors name those flags so that whoever meets one knows what to
+ * raise; the others guard against bombs and sit far above any real Go profile.
  */
 export interface DecodeLimits {
-  /** The protobuf once gunzipped (or as given when not gzipped); inflating stops here. */
+  /** The protobuf once gunzipped (or as given when not gzipped); inflating stops here (`--max-inflated-size`). */
   readonly maxInflatedBytes: number;
-  /** `sample` messages. */
+  /** `sample` messages (`--max-samples`). */
   readonly maxSamples: number;
   /** `location` messages. */
   readonly maxLocations: number;
@@ -43,6 +48,20 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxMappings: 100_000,
   maxStrings: 2_000_000,
   maxUnknownFieldBytes: 2 ** 20,
+};
+
+/**
+ * No limits, for bytes this program wrote itself from profiles that passed the limits (a merge
+ * of many of them may hold more samples than any one may).
+ */
+export const NO_DECODE_LIMITS: DecodeLimits = {
+  maxInflatedBytes: constants.MAX_LENGTH,
+  maxSamples: Infinity,
+  maxLocations: Infinity,
+  maxFunctions: Infinity,
+  maxMappings: Infinity,
+  maxStrings: Infinity,
+  maxUnknownFieldBytes: Infinity,
 };
 
 /**
@@ -95,7 +114,7 @@ export function unwrapProfile(bytes: Uint8Array, source: string | undefined, lim
       raw = gunzipSync(bytes, { maxOutputLength: lim.maxInflatedBytes });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
+      if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(lim.maxInflatedBytes)} (${INFLATED_LIMIT})`);
       if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
         fail('truncated gzip data (the download was cut short?)');
       }
@@ -105,7 +124,7 @@ export function unwrapProfile(bytes: Uint8Array, source: string | undefined, lim
     rejectText(raw, fail);
   }
 
-  if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
+  if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (${INFLATED_LIMIT})`);
   return raw;
 }
 

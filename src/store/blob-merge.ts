@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StoreStatusError } from '../errors.js';
-import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
+import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../pprof/index.js';
 
 /** A stored profile to merge: its id (errors name it) and the path of its blob. */
 export interface StoredBlob {
@@ -31,8 +31,11 @@ export type MergeBlobs = (blobs: readonly StoredBlob[]) => Promise<Uint8Array>;
 /** Blobs read ahead of the one being merged: overlaps disk reads with decoding, memory stays bounded. */
 const READ_AHEAD = 4;
 
-/** {@link MergeBlobs} on the calling thread, one decoded profile in memory at a time. */
-export const mergeBlobsInProcess: MergeBlobs = async (blobs) => {
+/**
+ * {@link MergeBlobs} on the calling thread, one decoded profile in memory at a time, each blob
+ * decoded within `limits` (--max-inflated-size, --max-samples; default DEFAULT_DECODE_LIMITS).
+ */
+export async function mergeBlobsInProcess(blobs: readonly StoredBlob[], limits: Partial<DecodeLimits> = {}): Promise<Uint8Array> {
   const fail = (why: string) => new StoreStatusError(`could not merge ${blobs.length} profiles: ${why}`, 500);
   const merger = new ProfileMerger();
   const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
@@ -50,7 +53,7 @@ export const mergeBlobsInProcess: MergeBlobs = async (blobs) => {
     if (!bytes) continue;
     const id = blobs[i]!.id;
     try {
-      merger.add(decodeProfile(bytes), id);
+      merger.add(decodeProfile(bytes, undefined, limits), id);
     } catch (err) {
       // IncompatibleProfilesError already names both ids.
       throw fail(err instanceof IncompatibleProfilesError ? err.message : `${id}: ${(err as Error).message}`);
@@ -58,7 +61,7 @@ export const mergeBlobsInProcess: MergeBlobs = async (blobs) => {
   }
   if (merger.count === 0) throw new StoreStatusError('could not merge 0 profiles', 500);
   return encodeProfile(merger.result());
-};
+}
 
 /** The blob's bytes, or undefined when its file has gone (treated like an unknown id). */
 async function readBlob(blob: StoredBlob): Promise<Uint8Array | undefined> {
@@ -83,6 +86,8 @@ export interface BlobMergePoolOptions {
   readonly maxQueue?: number;
   /** A thread idle this long ends, giving back what its last merge left in its heap (default 30 s). */
   readonly idleMs?: number;
+  /** What each stored profile may inflate to and hold (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
   /** The worker script (default: blob-merge-worker.js beside this module; tests pass the built one). */
   readonly script?: URL;
 }
@@ -102,6 +107,7 @@ export class BlobMergePool {
   private readonly idleMs: number;
   private readonly inProcess: boolean;
   private readonly script: URL;
+  private readonly decodeLimits: Partial<DecodeLimits>;
   private readonly idle: { worker: Worker; timer: NodeJS.Timeout }[] = [];
   private readonly busy = new Set<Worker>();
   private closed = false;
@@ -111,12 +117,13 @@ export class BlobMergePool {
     this.maxQueue = opts.maxQueue ?? 16;
     this.idleMs = opts.idleMs ?? 30_000;
     this.script = opts.script ?? WORKER_SCRIPT;
+    this.decodeLimits = { ...opts.decodeLimits };
     this.inProcess = !existsSync(fileURLToPath(this.script));
   }
 
   readonly merge: MergeBlobs = (blobs) => {
     if (this.closed) return Promise.reject(new StoreStatusError('the store is shutting down', 503));
-    if (this.inProcess) return mergeBlobsInProcess(blobs);
+    if (this.inProcess) return mergeBlobsInProcess(blobs, this.decodeLimits);
     if (this.limit.pendingCount >= this.maxQueue) return Promise.reject(new StoreStatusError('too many merges in progress, retry later', 503));
     return this.limit(() => this.run(blobs)).catch((err: unknown) => {
       // rejectOnClear: close() dropped it from the queue.
@@ -162,7 +169,7 @@ export class BlobMergePool {
       worker.on('message', onMessage);
       worker.on('error', onDied);
       worker.on('exit', onExit);
-      worker.postMessage({ blobs });
+      worker.postMessage({ blobs, decodeLimits: this.decodeLimits });
     });
   }
 

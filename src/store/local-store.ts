@@ -17,8 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
 import { syncDir, TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
-import { validateInProcess, type ValidateProfile } from './profile-validator.js';
+import { inProcessValidator, type ValidateProfile } from './profile-validator.js';
 import { mergeBlobsInProcess, type MergeBlobs } from './blob-merge.js';
+import type { DecodeLimits } from '../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
@@ -46,9 +47,11 @@ export interface LocalStoreOptions {
   readonly now?: () => Date;
   /** How often expired profiles are deleted from disk while open (default 5 min, badger's GC period; 0: only at open and on `sweep()`). Expired profiles are hidden from reads at once either way. */
   readonly sweepIntervalMs?: number;
-  /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
+  /** How uploads are checked (default: in-process, with `decodeLimits`; `serve` passes a worker pool). */
   readonly validate?: ValidateProfile;
-  /** How stored profiles are merged (default: in-process; `serve` passes a worker pool). */
+  /** Limits for decoding uploads (unless `validate` is given) and stored profiles to merge (unless `mergeBlobs` is given) (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
+  /** How stored profiles are merged (default: in-process, with `decodeLimits`; `serve` passes a worker pool). */
   readonly mergeBlobs?: MergeBlobs;
   /** Written into the lock, so that others can say who holds the store (and reach `serve`). */
   readonly holder?: Omit<LockHolder, 'pid'>;
@@ -123,8 +126,9 @@ export class LocalStore implements ProfileStore {
   private readonly uploadingIds = new Map<string, Promise<ProfileMeta>>();
   private dropped = 0;
   private cleanup: StoreCleanup = { orphanBlobs: 0, tempFiles: 0 };
-  private validate: ValidateProfile = validateInProcess;
-  private mergeBlobs: MergeBlobs = mergeBlobsInProcess;
+  private validate: ValidateProfile = inProcessValidator({});
+  private decodeLimits: Partial<DecodeLimits> = {};
+  private mergeBlobs: MergeBlobs = (blobs) => mergeBlobsInProcess(blobs, this.decodeLimits);
   /** Blob folders known to exist. */
   private readonly blobDirs = new Set<string>();
 
@@ -154,7 +158,8 @@ export class LocalStore implements ProfileStore {
       const store = new LocalStore(root, handle, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
       store.indexBytes = goodBytes;
       store.dropped = dropped;
-      if (opts.validate) store.validate = opts.validate;
+      store.decodeLimits = { ...opts.decodeLimits };
+      store.validate = opts.validate ?? inProcessValidator(store.decodeLimits);
       if (opts.mergeBlobs) store.mergeBlobs = opts.mergeBlobs;
       for (const e of entries) store.index.add(e, true);
       store.index.finishBulk();

@@ -88,6 +88,18 @@ describe('BlobMergePool with the built worker', () => {
     }
   });
 
+  test('decodes each blob within its decodeLimits (--max-inflated-size, --max-samples), as in-process', async () => {
+    const limits = { maxSamples: 1 };
+    const pool = new BlobMergePool({ workers: 1, script: BUILT_WORKER, decodeLimits: limits });
+    try {
+      const expected = { status: 500, message: expect.stringMatching(/^could not merge 6 profiles: cpu11: more than 1 samples \(the --max-samples limit\)$/) };
+      expect(await outcome(mergeBlobsInProcess(cpu(), limits))).toEqual(expected);
+      expect(await outcome(pool.merge(cpu()))).toEqual(expected);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('runs `workers` merges at once, queues `maxQueue` more and refuses the next with 503', async () => {
     const pool = new BlobMergePool({ workers: 1, maxQueue: 1, script: BUILT_WORKER });
     try {
