@@ -3,7 +3,8 @@
 // -badger.dir ...`, its default badger store); without it, ours alone.
 //
 // Each round starts each server on an empty store and sends both the same requests:
-//   - 2000 uploads of real Go heap profiles (the Go target's gen mode), 16 in flight;
+//   - 2000 uploads of real Go heap profiles (the Go target's gen mode), 16 in flight, and the
+//     server's CPU time for them (all its threads, from /proc: on a busy machine the rate follows it);
 //   - 200 finds (1000, 500 and fewer metas; some with a label or a shorter window);
 //   - a merge of a service's 500 profiles (/api/0/profiles/merge) and of 200 ids (/profiles/a+b+...);
 //   - a merge of 1000 profiles while /healthz (profefe: /api/0/version, it has no /healthz) is
@@ -14,8 +15,8 @@
 //   BENCH_STORE_ROUNDS=5 PROFEFE_BIN=/path/to/profefe BENCH=store npm run bench
 //   BENCH_STORE_SERVE_ARGS='--decode-workers 2' ...   extra flags for serve
 //   BENCH_STORE_BASELINE=/path/to/other/checkout ...  also that checkout's built serve (before/after)
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,30 @@ const SERVERS = [
 ];
 const HAS_PROFEFE = SERVERS.some((s) => s.name === 'profefe');
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time a process has used so far, all its threads, user and system, in ms (Linux /proc;
+ * NaN elsewhere). What an upload costs the server whatever else the machine runs: on a loaded
+ * machine the upload rate follows it.
+ */
+function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime + stime) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Go's time format for queries (UTC, whole seconds). */
 const goTime = (ms) => new Date(ms).toISOString().slice(0, 19);
 
@@ -93,6 +118,7 @@ async function round(server, heaps, sampleTotal) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   try {
     let next = 0;
+    const cpuBefore = processCpuMs(child.pid);
     const startUp = performance.now();
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
@@ -104,6 +130,7 @@ async function round(server, heaps, sampleTotal) {
       }),
     );
     const uploadsPerSec = UPLOADS / ((performance.now() - startUp) / 1000);
+    const uploadCpuMs = (processCpuMs(child.pid) - cpuBefore) / UPLOADS;
 
     // The profiles' own times (time_nanos) span the minutes the generator ran.
     const times = heaps.map((h) => h.timeMs);
@@ -152,6 +179,7 @@ async function round(server, heaps, sampleTotal) {
     probeAgent.destroy();
     return {
       uploadsPerSec,
+      uploadCpuMs,
       findP50: percentile(finds, 50),
       findP99: percentile(finds, 99),
       merge500,
@@ -188,7 +216,7 @@ export async function benchStore(bin) {
       const res = await round(s, heaps, sampleTotal);
       results[s.name].push(res);
       console.error(
-        `store round ${r + 1} ${s.name}: ${res.uploadsPerSec.toFixed(0)} uploads/s, find p50 ${res.findP50.toFixed(1)} p99 ${res.findP99.toFixed(1)} ms, ` +
+        `store round ${r + 1} ${s.name}: ${res.uploadsPerSec.toFixed(0)} uploads/s (CPU ${res.uploadCpuMs.toFixed(2)} ms each), find p50 ${res.findP50.toFixed(1)} p99 ${res.findP99.toFixed(1)} ms, ` +
           `merge 500 ${res.merge500.toFixed(2)} s, 200 ids ${res.merge200.toFixed(2)} s, 1000 ${res.merge1000.toFixed(2)} s (probe max ${res.probeMax.toFixed(1)} ms over ${res.probes})`,
       );
     }
@@ -201,6 +229,7 @@ export async function benchStore(bin) {
   // [what, result key, format, goal (issue 13), whether the medians meet it]
   const rows = [
     ['upload 2000 real heap profiles, 16 in flight', 'uploadsPerSec', (v) => `${v.toFixed(0)}/s`, 'ours >= 1.5x profefe', (o, p) => p && o >= 1.5 * p],
+    ['server CPU per upload (all its threads; what bounds the rate on a busy machine)', 'uploadCpuMs', (v) => (Number.isNaN(v) ? 'n/a' : `${v.toFixed(2)} ms`), '', undefined],
     ['find, 200 queries (p50)', 'findP50', (v) => `${v.toFixed(1)} ms`, '', undefined],
     ['find, 200 queries (p99)', 'findP99', (v) => `${v.toFixed(1)} ms`, 'ours <= 0.5x profefe', (o, p) => p && o <= 0.5 * p],
     ["merge a service's 500 profiles (/merge)", 'merge500', (v) => `${v.toFixed(2)} s`, '', undefined],
