@@ -6,6 +6,7 @@ import type { DecodeLimitArgs } from './limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
+import { formatShard, resolveShard, takeShard, type ShardSpec } from '../collect/shard.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { Tunnel } from '../kube/port-forward.js';
@@ -48,6 +49,8 @@ export interface CollectOptions {
   readonly spoolTimeoutMs: number;
   /** --max-inflated-size and --max-samples: for the pods' answers, and the local store's check of them. */
   readonly decodeLimits: DecodeLimits;
+  /** --shard I/N or --shards N: take only this replica's share of the pods (src/collect/shard.ts). */
+  readonly shard?: ShardSpec;
 }
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
@@ -66,6 +69,8 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   'max-profile-size'?: number;
   'max-buffered-size'?: number;
   'spool-timeout'?: string;
+  shard?: string;
+  shards?: string;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -83,7 +88,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the\n' +
               'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what\n' +
               'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a\n' +
-              'summary per round. SIGTERM ends cleanly.',
+              'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N\n' +
+              'collectors share the pods: each takes a stable hash share, by namespace/name.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
@@ -98,12 +104,15 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
+          .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
+          .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
+              ['The second of three collectors (each takes a third of the pods)', 'kubectl profefe collect --once --shard 1/3 --profefe-hostport http://profefe:10100'],
             ),
           )),
       ) as unknown as Argv<CollectArgs>,
@@ -132,6 +141,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   }
   const spoolTimeoutMs = parseDuration(args['spool-timeout'] ?? '30s', '--spool-timeout');
   if (spoolTimeoutMs <= 0) throw new UsageError('--spool-timeout must be positive');
+  const shard = resolveShard({ shard: args.shard, shards: args.shards }, env);
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -153,6 +163,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     maxBufferedBytes,
     spoolTimeoutMs,
     decodeLimits,
+    shard,
   };
 }
 
@@ -168,7 +179,10 @@ export interface CollectDeps {
 
 /** What a round did. */
 export interface RoundSummary {
+  /** The pods this collector took: its shard's share of `listed`, or all of them. */
   readonly pods: number;
+  /** The capturable opted-in pods the list found, of every shard. */
+  readonly listed: number;
   readonly captured: number;
   readonly failed: number;
   readonly uploaded: number;
@@ -201,7 +215,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
   const api = coreV1Api(access.kubeConfig);
   const store = await openStore(opts.store);
   const spool = new Spool(opts.store.spoolDir);
-  const metrics = new CollectorMetrics();
+  const metrics = new CollectorMetrics(opts.shard);
   const metricsServer = opts.metricsAddr ? await startMetricsServer(opts.metricsAddr, metrics) : undefined;
   if (metricsServer) deps.onMetrics?.(metricsServer.url);
   const log = lineWriter(deps.io);
@@ -219,7 +233,9 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
   }
   if (!opts.once) return { rounds, exitCode: ExitCode.ok };
   const last = rounds[0];
-  return { rounds, exitCode: last && last.captured > 0 ? ExitCode.ok : ExitCode.failure };
+  // A shard whose share is empty while other shards have pods did what it should.
+  const emptyShare = opts.shard !== undefined && last !== undefined && last.pods === 0 && last.listed > 0;
+  return { rounds, exitCode: last && (last.captured > 0 || emptyShare) ? ExitCode.ok : ExitCode.failure };
 
   async function runRound(): Promise<RoundSummary | undefined> {
     const started = Date.now();
@@ -244,8 +260,12 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
       const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
-      return { pods: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
+      return { pods: 0, listed: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
+    // This replica's share of the pods (every pod without --shard/--shards).
+    const listed = discovery.targets.length;
+    if (opts.shard) discovery = takeShard(discovery, opts.shard);
+    metrics.roundPods(discovery.targets.length, listed);
     const sink = new StoreSink(store, spool, opts.labelsFromPod, (r) => {
       metrics.upload(r);
       if (r === 'ok') uploaded++;
@@ -292,11 +312,12 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
     const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
-    const summary = { pods: discovery.targets.length, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
+    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
     metrics.roundDone(seconds, new Date());
+    const shard = opts.shard ? formatShard(opts.shard) : undefined;
     await log(
-      { time: new Date().toISOString(), event: 'round', ...summary, skipped: discovery.skipped.length },
-      `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
+      { time: new Date().toISOString(), event: 'round', ...(shard ? { shard } : {}), ...summary, skipped: discovery.skipped.length },
+      `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods${shard ? ` (shard ${shard} of ${listed} listed)` : ''} in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
     );
     return summary;
   }
