@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { StoreStatusError } from '../../src/errors.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { parseProfileIdsPath, unescapeRaw } from '../../src/store/profefe-request.js';
@@ -540,5 +541,23 @@ describe('deliberate additions: token and body limit', () => {
     const small = await http(s.url, 'POST', '/api/0/profiles?service=small&type=cpu', { body: pprofAt(T0) });
     expect(small.status).toBe(200);
     expect(await s.store.services()).toEqual(['small']);
+  });
+
+  test('a merge the store refuses for now (its merge threads busy, its queue full) is a 503 with Retry-After', async () => {
+    const busy = () => Promise.reject(new StoreStatusError('too many merges in progress, retry later', 503));
+    const store: ProfileStore = {
+      upload: () => Promise.reject(new Error('not used')),
+      find: async () => [],
+      get: busy,
+      mergeQuery: busy,
+      mergeIds: busy,
+      services: async () => [],
+      close: async () => undefined,
+    };
+    const s = await withServer({ store });
+    for (const route of [`/api/0/profiles/merge?service=a&type=cpu&from=2026-11-24T00:00:00&to=2026-11-25T00:00:00`, '/api/0/profiles/a+b']) {
+      const r = await http(s.url, 'GET', route);
+      expect([r.status, r.headers['retry-after'], r.headers['content-type'], r.text]).toEqual([503, '1', OCTET, err(503, 'too many merges in progress, retry later')]);
+    }
   });
 });
