@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
 import { IdMap } from './id-map.js';
@@ -62,30 +62,55 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
  */
 export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
   const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
-  const fail = (why: string): never => {
-    throw new ProfileFormatError(why, source);
-  };
-  if (bytes.length === 0) fail('empty input: no profile data');
-  rejectText(bytes, fail);
+  return decodeInflatedProfile(inflateProfile(bytes, source, lim), source, lim);
+}
 
-  let raw = bytes;
-  if (bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
-    try {
-      raw = gunzipSync(bytes, { maxOutputLength: lim.maxInflatedBytes });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
-      if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
-        fail('truncated gzip data (the download was cut short?)');
-      }
-      fail(`corrupt gzip data (${(err as Error).message})`);
-    }
-    if (raw.length === 0) fail('empty input: gzip stream holds no data');
-    rejectText(raw, fail);
+/**
+ * The protobuf inside `bytes`: gunzipped when they start with gzip's magic, else as given.
+ * Throws the ProfileFormatError decodeProfile would for empty, text, HTML, JSON, corrupt or
+ * truncated gzip and oversized input (over `maxInflatedBytes`, where inflating stops).
+ */
+export function inflateProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Uint8Array {
+  const max = limits.maxInflatedBytes ?? DEFAULT_DECODE_LIMITS.maxInflatedBytes;
+  const fail = failFor(source);
+  checkBeforeInflate(bytes, fail);
+  if (!isGzip(bytes)) return checkInflated(bytes, false, max, fail);
+  let raw: Uint8Array;
+  try {
+    raw = gunzipSync(bytes, { maxOutputLength: max });
+  } catch (err) {
+    return gunzipFailed(err, max, fail);
   }
+  return checkInflated(raw, true, max, fail);
+}
 
-  if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (the decoded size limit)`);
+/**
+ * {@link inflateProfile} on libuv's thread pool (zlib runs there), so that many inputs inflate
+ * in parallel with each other and with the caller's thread. Same result, same errors.
+ */
+export async function inflateProfileAsync(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Promise<Uint8Array> {
+  const max = limits.maxInflatedBytes ?? DEFAULT_DECODE_LIMITS.maxInflatedBytes;
+  const fail = failFor(source);
+  checkBeforeInflate(bytes, fail);
+  if (!isGzip(bytes)) return checkInflated(bytes, false, max, fail);
+  let raw: Uint8Array;
+  try {
+    // One round trip to the pool for most profiles: output chunks sized from the gzip trailer
+    // (the inflated size modulo 2^32; a hint only, bounded both ways).
+    raw = await gunzipAsync(bytes, { maxOutputLength: max, chunkSize: inflatedSizeHint(bytes, max) });
+  } catch (err) {
+    return gunzipFailed(err, max, fail);
+  }
+  return checkInflated(raw, true, max, fail);
+}
 
+/**
+ * decodeProfile after {@link inflateProfile}: `raw` is the protobuf (never gunzipped here).
+ * Counts against the limits, then reads and checks the profile.
+ */
+export function decodeInflatedProfile(raw: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
+  const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const fail = failFor(source);
   let profile: Profile;
   try {
     checkProfileLimits(raw, lim);
@@ -97,6 +122,53 @@ export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partia
   const problem = checkAndNormalize(profile);
   if (problem) fail(`invalid pprof profile: ${problem}`);
   return profile;
+}
+
+/** zlib's gunzip as a promise (not util.promisify: importing node:util from ESM costs start-up). */
+function gunzipAsync(bytes: Uint8Array, options: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => gunzip(bytes, options, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+function failFor(source: string | undefined): (why: string) => never {
+  return (why: string): never => {
+    throw new ProfileFormatError(why, source);
+  };
+}
+
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+
+function inflatedSizeHint(bytes: Uint8Array, max: number): number {
+  const n = bytes.length;
+  const isize = n >= 18 ? (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0 : 0;
+  return Math.max(MIN_CHUNK, Math.min(isize + 1024, MAX_CHUNK, max + 1024));
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1;
+}
+
+function checkBeforeInflate(bytes: Uint8Array, fail: (why: string) => never): void {
+  if (bytes.length === 0) fail('empty input: no profile data');
+  rejectText(bytes, fail);
+}
+
+function checkInflated(raw: Uint8Array, gunzipped: boolean, max: number, fail: (why: string) => never): Uint8Array {
+  if (gunzipped) {
+    if (raw.length === 0) fail('empty input: gzip stream holds no data');
+    rejectText(raw, fail);
+  }
+  if (raw.length > max) fail(`is ${mib(raw.length)}, more than ${mib(max)} (the decoded size limit)`);
+  return raw;
+}
+
+function gunzipFailed(err: unknown, max: number, fail: (why: string) => never): never {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(max)} (the decoded size limit)`);
+  if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
+    fail('truncated gzip data (the download was cut short?)');
+  }
+  return fail(`corrupt gzip data (${(err as Error).message})`);
 }
 
 /** Recognises the bodies people actually get instead of pprof, to name them in the error. */
