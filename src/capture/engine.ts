@@ -1,4 +1,4 @@
-import { decodeProfile, encodeProfile, type Profile } from '../pprof/index.js';
+import { decodeProfile, encodeProfile, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { deltaProfile } from '../pprof/delta.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
@@ -49,6 +49,8 @@ export interface CaptureOptions {
   readonly maxProfileBytes?: number;
   /** Bytes of answers held at once, all pods together (default {@link DEFAULT_MAX_BUFFERED_BYTES}). */
   readonly maxBufferedBytes?: number;
+  /** What one answer may inflate to and hold once decoded (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
   /** Time a windowed request (CPU profile, delta) may take beyond `seconds`, and the least any request may take (default 10 s). */
   readonly graceMs?: number;
   /**
@@ -162,7 +164,7 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
       const path = profilePath(target.path, type, opts.seconds);
       const timeoutMs = type === 'cpu' ? opts.seconds * 1000 + grace : Math.max(grace, opts.seconds * 1000);
       const res = expectOk(await get(path, timeoutMs, agent), path);
-      fetched = { bytes: res.body, profile: decodeProfile(res.body) };
+      fetched = { bytes: res.body, profile: decodeProfile(res.body, undefined, opts.decodeLimits) };
     }
     const captured: CapturedProfile = { target, type, bytes: fetched.bytes, takenAt, samples: fetched.profile.sample.length, delta: fetched.delta };
     const location = await deps.sink.write(captured);
@@ -204,7 +206,7 @@ async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu
   const res = await get(deltaPath, windowMs + grace);
   let first: TunnelResponse;
   if (res.status === 200) {
-    const profile = decodeProfile(res.body);
+    const profile = decodeProfile(res.body, undefined, opts.decodeLimits);
     if (isServerDelta(res, profile)) return { bytes: res.body, profile, delta: 'server' };
     first = res;
   } else if (res.status === 400) {
@@ -213,11 +215,11 @@ async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu
     throw statusError(res, deltaPath);
   }
   const firstNs = BigInt(Date.now()) * 1_000_000n;
-  const start = decodeProfile(first.body);
+  const start = decodeProfile(first.body, undefined, opts.decodeLimits);
   await waitUntil(started + windowMs, combinedSignal(deps));
   combinedSignal(deps)?.throwIfAborted();
   const last = expectOk(await get(plainPath, plainTimeoutMs), plainPath);
-  const end = decodeProfile(last.body);
+  const end = decodeProfile(last.body, undefined, opts.decodeLimits);
   const delta = deltaProfile(start, end, { start: firstNs, end: BigInt(Date.now()) * 1_000_000n });
   return { bytes: encodeProfile(delta), profile: delta, delta: 'client' };
 }

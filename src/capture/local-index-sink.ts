@@ -42,7 +42,7 @@ export class LocalIndexSink implements Sink {
     let store: ProfileStore;
     let where = describeStore(this.store);
     try {
-      store = await LocalStore.open(this.store.storeDir, { holder: { command: 'capture' }, lockWaitMs: LOCAL_STORE_WAIT_MS });
+      store = await LocalStore.open(this.store.storeDir, { holder: { command: 'capture' }, lockWaitMs: LOCAL_STORE_WAIT_MS, decodeLimits: this.store.decodeLimits });
     } catch (err) {
       const holder = err instanceof StoreLockedError ? err.holder : undefined;
       if (holder?.command !== 'serve' || !holder.url) {

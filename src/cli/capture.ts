@@ -17,8 +17,9 @@ import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
+import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import type { DecodeLimits } from '../pprof/index.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
-import { mebibytes } from './size-flags.js';
 
 export interface CaptureOptions {
   readonly kube: KubeAccessOptions;
@@ -40,9 +41,11 @@ export interface CaptureOptions {
   readonly maxProfileBytes: number;
   /** --max-buffered-size, in bytes. */
   readonly maxBufferedBytes: number;
+  /** --max-inflated-size and --max-samples: for the pods' answers, and the local store's check of them. */
+  readonly decodeLimits: DecodeLimits;
 }
 
-interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs {
+interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   'label-from-pod'?: string[];
   pods?: string[];
   selector?: string;
@@ -65,7 +68,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
     describe: 'Capture pprof profiles from pods through the API server (port-forward)',
     builder: (y: Argv) =>
       withKubeFlags(
-        withStoreFlags(y)
+        // The store flags after the command's own, so that --help lists Options: first.
+        withStoreFlags(y
           .usage(
             'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
@@ -92,7 +96,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
+          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -100,7 +104,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               ['Capture every annotated pod in the cluster and print a JSON summary', 'kubectl profefe capture -A -o json'],
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
-          ),
+          )),
       ) as unknown as Argv<CaptureArgs>,
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);
@@ -114,17 +118,22 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
 export const ENGINE_LIMIT_FLAGS = {
   'max-profile-size': { type: 'number', default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, requiresArg: true, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' },
   'max-buffered-size': { type: 'number', default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, requiresArg: true, describe: 'answers held in memory at once, all pods together, in MiB' },
+  ...DECODE_LIMIT_FLAGS,
 } as const;
+
+/** The names of {@link ENGINE_LIMIT_FLAGS}, for yargs groups. */
+export const ENGINE_LIMIT_FLAG_NAMES = Object.keys(ENGINE_LIMIT_FLAGS);
 
 /**
  * The capture-engine flags shared by capture and collect: --type (repeatable or
  * comma-separated; default all), --seconds, --concurrency, --max-profile-size and
- * --max-buffered-size (MiB, returned in bytes). Throws UsageError naming the flag.
+ * --max-buffered-size (MiB, returned in bytes), --max-inflated-size and --max-samples.
+ * Throws UsageError naming the flag.
  */
 export function resolveEngineFlags(
-  args: { type?: string[]; seconds?: number; concurrency?: number; 'max-profile-size'?: number; 'max-buffered-size'?: number },
+  args: { type?: string[]; seconds?: number; concurrency?: number; 'max-profile-size'?: number; 'max-buffered-size'?: number } & DecodeLimitArgs,
   defaultConcurrency: number,
-): { types: ProfileType[]; seconds: number; concurrency: number; maxProfileBytes: number; maxBufferedBytes: number } {
+): { types: ProfileType[]; seconds: number; concurrency: number; maxProfileBytes: number; maxBufferedBytes: number; decodeLimits: DecodeLimits } {
   const types: ProfileType[] = [];
   for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
     if (raw.trim() === '') continue;
@@ -139,12 +148,13 @@ export function resolveEngineFlags(
   const maxProfileBytes = mebibytes(args['max-profile-size'], DEFAULT_MAX_PROFILE_BYTES, '--max-profile-size');
   const maxBufferedBytes = mebibytes(args['max-buffered-size'], DEFAULT_MAX_BUFFERED_BYTES, '--max-buffered-size');
   if (maxBufferedBytes < maxProfileBytes) throw new UsageError('--max-buffered-size must be at least --max-profile-size');
-  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency, maxProfileBytes, maxBufferedBytes };
+  const decodeLimits = resolveDecodeLimits(args);
+  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits };
 }
 
 /** Completes and validates capture options; throws UsageError naming the flag at fault. */
 export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
-  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
+  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
   return {
@@ -157,10 +167,11 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     concurrency,
     outputDir: args['output-dir'] ?? './profiles',
     output,
-    store: resolveStoreOptions(args, env),
+    store: { ...resolveStoreOptions(args, env), decodeLimits },
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,
     maxBufferedBytes,
+    decodeLimits,
   };
 }
 
@@ -219,7 +230,7 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
   try {
     const outcomes = await captureTargets(
       discovery.targets,
-      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes },
+      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits },
       { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
     );
     deps.progress?.stop();

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { captureTargets, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { ENGINE_LIMIT_FLAGS, resolveEngineFlags } from './capture.js';
+import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './capture.js';
+import type { DecodeLimitArgs } from './limit-flags.js';
+import type { DecodeLimits } from '../pprof/index.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { CollectorMetrics, startMetricsServer } from '../collect/metrics.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -44,9 +46,11 @@ export interface CollectOptions {
   readonly maxBufferedBytes: number;
   /** How long each round may spend pushing the spool (beside the captures, not in their time). */
   readonly spoolTimeoutMs: number;
+  /** --max-inflated-size and --max-samples: for the pods' answers, and the local store's check of them. */
+  readonly decodeLimits: DecodeLimits;
 }
 
-interface CollectArgs extends KubeFlagArgs, StoreFlagArgs {
+interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   selector?: string;
   'namespace-selector'?: string;
   type?: string[];
@@ -70,7 +74,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
     describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)',
     builder: (y: Argv) =>
       withKubeFlags(
-        withStoreFlags(y)
+        // The store flags after the command's own, so that --help lists Options: first.
+        withStoreFlags(y
           .usage(
             'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
               'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
@@ -94,13 +99,13 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', 'max-profile-size', 'max-buffered-size', 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
             ),
-          ),
+          )),
       ) as unknown as Argv<CollectArgs>,
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
@@ -112,7 +117,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
 
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectOptions {
-  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes } = resolveEngineFlags(args, 64);
+  const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, 64);
   const connect = args.connect;
   if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
   const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
@@ -142,11 +147,12 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     jitter,
     roundTimeoutMs,
     metricsAddr: args['metrics-addr'] || undefined,
-    store: resolveStoreOptions(args, env),
+    store: { ...resolveStoreOptions(args, env), decodeLimits },
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,
     maxBufferedBytes,
     spoolTimeoutMs,
+    decodeLimits,
   };
 }
 
@@ -265,6 +271,7 @@ export async function runCollect(opts: CollectOptions, deps: CollectDeps): Promi
           spreadMs: opts.once ? 0 : Math.max(0, opts.roundTimeoutMs - windowMs(opts) - 15_000),
           maxProfileBytes: opts.maxProfileBytes,
           maxBufferedBytes: opts.maxBufferedBytes,
+          decodeLimits: opts.decodeLimits,
         },
         {
           tunnel: tunnel!,

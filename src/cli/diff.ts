@@ -16,6 +16,7 @@ import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
 
@@ -36,7 +37,7 @@ export interface DiffOptions {
   readonly format: FunctionTableFormat;
   /** With --html: a flame graph page instead of the table. */
   readonly html?: DiffPageOptions;
-  /** Only opened when a side needs the store. */
+  /** Only opened when a side needs the store; its decodeLimits (--max-inflated-size, --max-samples) apply to files too. */
   readonly store: StoreOptions;
 }
 
@@ -73,7 +74,7 @@ export interface DiffResult {
   readonly warnings?: readonly string[];
 }
 
-interface DiffArgs extends StoreFlagArgs {
+interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   base?: string;
   target?: string;
   service?: string;
@@ -139,8 +140,9 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           })
           .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
+          .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'help'],
+            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
@@ -166,7 +168,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
 export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): DiffOptions {
   const nodes = resolveNodes(args.nodes);
   const { format, html } = resolveOutput(args);
-  const store = resolveStoreOptions(args, ctx.env);
+  const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
   const common = { nodes, format, html, store, sampleType: args['sample-type'] };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
@@ -290,7 +292,7 @@ async function loadSide(
     const q = side.query;
     const name = describeQuery(q);
     // Each side as it means: snapshots averaged per pod, deltas summed (window-query).
-    const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal });
+    const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal, decodeLimits: storeOpts.decodeLimits });
     if (!loaded) throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
     const what = isAveragedOrDelta(loaded.summary) ? ` (${describeWindow(loaded.summary)})` : '';
     return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`) };
@@ -298,7 +300,7 @@ async function loadSide(
 
   const arg = side.arg;
   const file = await readIfFile(arg);
-  if (file) return { profile: decodeProfile(file, arg), name: arg, fromStore: false, warnings: [] };
+  if (file) return { profile: decodeProfile(file, arg, storeOpts.decodeLimits), name: arg, fromStore: false, warnings: [] };
   // Asking the store for "./base.pb.gz" would only give a confusing answer about that id.
   if (looksLikePath(arg)) throw new InputError(`${role} ${arg}: no such file or directory`);
   let bytes: Uint8Array;
@@ -311,7 +313,7 @@ async function loadSide(
     throw err;
   }
   const name = `profile ${arg}`;
-  return { profile: decodeProfile(bytes, name), name, fromStore: true, warnings: [] };
+  return { profile: decodeProfile(bytes, name, storeOpts.decodeLimits), name, fromStore: true, warnings: [] };
 }
 
 /** The file's bytes, or undefined when there is no file at that path (then it is a store id). */

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { STORE_PROFILE_TYPES, type FindQuery, type ProfileMeta } from '../store/store.js';
+import type { FindQuery, ProfileMeta } from '../store/store.js';
 import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES, type WindowType } from '../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
@@ -121,7 +121,7 @@ export function parseQueryType(value: string): WindowType {
 /** Runs the query and writes the result. */
 export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>): Promise<void> {
   if (opts.resource === 'types') {
-    await writeAll(ctx.io.stdout, renderNames('type', STORE_PROFILE_TYPES, opts.format));
+    await writeAll(ctx.io.stdout, renderNames('type', WINDOW_TYPES, opts.format));
     return;
   }
   const store = await openStore(opts.store);

@@ -3,7 +3,7 @@ import { StoreError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { mergeProfileFiles } from '../merge/merge-files.js';
-import type { Profile } from '../pprof/index.js';
+import type { DecodeLimits, Profile } from '../pprof/index.js';
 import { formatSize } from '../report/units.js';
 import type { StoreOptions } from '../store/open-store.js';
 import type { WindowQuery } from '../store/window-query.js';
@@ -11,6 +11,7 @@ import type { CommandContext } from './context.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -31,6 +32,8 @@ export interface MergeOptions {
   readonly top?: number;
   /** Sample type for --top (name or index); default: the profile's default. */
   readonly sampleType?: string;
+  /** --max-inflated-size and --max-samples, for every profile read (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /**
@@ -44,9 +47,11 @@ export interface MergeResult {
   readonly inputs?: number;
   /** What the user should know about a store window (one line each), e.g. that it holds no deltas. */
   readonly warnings?: readonly string[];
+  /** A store window's snapshots among the inputs (summed, as pprof merges them), and their pods. */
+  readonly snapshots?: { readonly count: number; readonly pods: number };
 }
 
-interface MergeArgs extends StoreFlagArgs, QueryFlagArgs {
+interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
   inputs?: string[];
   output?: string;
   top?: number;
@@ -81,7 +86,8 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
-          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
+          .options(DECODE_LIMIT_FLAGS)
+          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ -o auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
@@ -120,21 +126,23 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
   if (args.top === undefined && args.output === undefined && ctx.io.stdoutIsTTY) {
     throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE, or redirect (> merged.pb.gz)');
   }
+  const decodeLimits = resolveDecodeLimits(args);
+  const store = () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits });
   let source: MergeSource;
   if (ids.length > 0) {
     const bad = ids.find((id) => id.includes('+'));
     if (bad) throw new UsageError(`--id: profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
-    source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
+    source = { kind: 'ids', ids, store: store() };
   } else if (args.service !== undefined) {
     if (args.type === undefined) throw new UsageError('merging stored profiles needs --type (profiles of different types cannot be merged)');
     const { parseQueryType, resolveQuery } = await import('./get.js');
     const type = parseQueryType(args.type);
     if (type === 'trace') throw new UsageError('--type trace: traces cannot be merged');
-    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
+    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: store() };
   } else {
     source = { kind: 'files', inputs };
   }
-  return { source, output: args.output, top: args.top, sampleType: args['sample-type'] };
+  return { source, output: args.output, top: args.top, sampleType: args['sample-type'], decodeLimits };
 }
 
 /** Merges from the chosen source. */
@@ -142,19 +150,25 @@ export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal 
   const source = opts.source;
   if (source.kind === 'files') {
     const files = await expandProfilePaths(source.inputs);
-    return mergeProfileFiles(files, { signal: deps.signal });
+    return mergeProfileFiles(files, { signal: deps.signal, decodeLimits: opts.decodeLimits });
   }
   const { describeStore, openStore } = await import('../store/open-store.js');
   const { mergeWindow } = await import('../store/window-query.js');
   const store = await openStore(source.store);
   try {
     if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
-    const merged = await mergeWindow(store, source.query, deps.signal);
+    const merged = await mergeWindow(store, source.query, { signal: deps.signal, decodeLimits: opts.decodeLimits });
     if (!merged) throw new StoreError(noProfilesMessage(source.query, describeStore(source.store)));
     return merged;
   } finally {
     await store.close();
   }
+}
+
+/** Says that a window's snapshots were summed, as pprof merges them, and where their average is. */
+function sumOfSnapshots(s: { count: number; pods: number }): string {
+  const pods = s.pods === 1 ? '1 pod' : `${s.pods} pods`;
+  return `The sum of ${s.count} snapshots of ${pods}, as pprof merges them (top and open show the average per pod)`;
 }
 
 /** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */
@@ -169,7 +183,7 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
   if (opts.top !== undefined) {
     const { computeTop, decodeProfile, pprofTextOptions, sampleTypesOf } = await import('../pprof/index.js');
     const { renderTopTable } = await import('../report/top-table.js');
-    const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store');
+    const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store', opts.decodeLimits);
     let report;
     try {
       report = computeTop(profile, opts.sampleType, pprofTextOptions(opts.top));
@@ -178,7 +192,12 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     }
     // Sample type names are strings of the profile, which came from a pod.
     const types = escapeTerminal(sampleTypesOf(profile).map((t) => t.type).join(', '));
-    const header = [...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []), `Sample types: ${types}`];
+    const header = [
+      ...(result.inputs !== undefined ? [`Merged profiles: ${result.inputs}`] : []),
+      ...(result.snapshots && result.snapshots.count > 1 ? [sumOfSnapshots(result.snapshots)] : []),
+      `Type: ${escapeTerminal(report.sampleType.type)}`,
+      `Sample types: ${types}`,
+    ];
     for (const w of report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
     await writeAll(io.stdout, renderTopTable(report, header));
     return;

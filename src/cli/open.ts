@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { expandProfilePaths } from '../files/profile-files.js';
-import { decodeProfile, encodeProfile, resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { decodeProfile, encodeProfile, resolveSampleIndex, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { removeUninteresting } from '../pprof/prune.js';
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore } from '../store/open-store.js';
@@ -21,6 +21,7 @@ import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { noProfilesMessage, runMerge, type MergeSource } from './merge.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
@@ -35,6 +36,8 @@ export interface OpenOptions {
   readonly pprof: boolean;
   /** The sample type selected when the page opens (name or index); default: pprof's. */
   readonly sampleType?: string;
+  /** --max-inflated-size and --max-samples, for every profile read (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /** What runOpen did. */
@@ -68,7 +71,7 @@ export interface OpenDeps {
   readonly platform?: NodeJS.Platform;
 }
 
-interface OpenArgs extends StoreFlagArgs, QueryFlagArgs {
+interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
   targets?: string[];
   output?: string;
   browser?: boolean;
@@ -105,7 +108,8 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
           .option('pprof', { type: 'boolean', default: false, describe: 'open the profile in go tool pprof -http instead of a page' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type shown first, e.g. alloc_space (default: as go tool pprof)' })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
-          .group(['output', 'browser', 'pprof', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', 'help'], 'Options:')
+          .options(DECODE_LIMIT_FLAGS)
+          .group(['output', 'browser', 'pprof', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
@@ -151,20 +155,22 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
   if (args.pprof && args['sample-type'] !== undefined) throw new UsageError('--sample-type is for the page; with --pprof choose the sample type in pprof\'s UI');
   if (args.output !== undefined && !/\.html?$/i.test(args.output)) throw new UsageError(`-o/--output writes an HTML page; give it a .html name, got "${args.output}"`);
 
+  const decodeLimits = resolveDecodeLimits(args);
+  const store = () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits });
   let source: MergeSource;
   if (ids.length > 0) {
     const bad = ids.find((id) => id.includes('+'));
     if (bad) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
-    source = { kind: 'ids', ids, store: resolveStoreOptions(args, ctx.env) };
+    source = { kind: 'ids', ids, store: store() };
   } else if (args.service !== undefined) {
     if (args.type === undefined) throw new UsageError('opening stored profiles needs --type (profiles of different types cannot be merged)');
     const type = parseQueryType(args.type);
     if (type === 'trace') throw new UsageError('--type trace: traces are not pprof profiles and have no flame graph');
-    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: resolveStoreOptions(args, ctx.env) };
+    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: store() };
   } else {
     source = { kind: 'files', inputs: files };
   }
-  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'] };
+  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], decodeLimits };
 }
 
 /**
@@ -174,7 +180,7 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
  * for unreadable files or a missing Go toolchain, UsageError for an unknown sample type.
  */
 export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenResult> {
-  const { profile, meta, window, warnings } = await loadProfile(opts.source, deps, opts.sampleType);
+  const { profile, meta, window, warnings } = await loadProfile(opts.source, deps, opts.sampleType, opts.decodeLimits);
   if (opts.pprof) {
     await runPprof(profile, opts, deps);
     return { profiles: meta.profiles, window, warnings };
@@ -217,11 +223,12 @@ async function loadProfile(
   source: MergeSource,
   deps: Pick<OpenDeps, 'signal'>,
   sampleType: string | undefined,
+  decodeLimits: Partial<DecodeLimits> | undefined,
 ): Promise<{ profile: Profile; meta: FlamePageMeta; window?: string; warnings?: readonly string[] }> {
   if (source.kind === 'files') {
     // Expanded here too, for the file names in the page; runMerge takes the explicit list as it is.
     const files = await expandProfilePaths(source.inputs);
-    const result = await runMerge({ source: { kind: 'files', inputs: files } }, deps);
+    const result = await runMerge({ source: { kind: 'files', inputs: files }, decodeLimits }, deps);
     return { profile: result.profile!, meta: { files, profiles: result.inputs ?? files.length } };
   }
   const where = describeStore(source.store);
@@ -230,7 +237,7 @@ async function loadProfile(
     const store = await openStore(source.store);
     let loaded;
     try {
-      loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal });
+      loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal, decodeLimits });
     } finally {
       await store.close();
     }
@@ -251,12 +258,12 @@ async function loadProfile(
   }
   let bytes: Uint8Array;
   try {
-    bytes = (await runMerge({ source }, deps)).bytes!;
+    bytes = (await runMerge({ source, decodeLimits }, deps)).bytes!;
   } catch (err) {
     throw clearIdError(err, source.ids, where);
   }
   const meta: FlamePageMeta = { ids: source.ids, store: where, profiles: source.ids.length > 1 ? undefined : 1 };
-  return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`), meta };
+  return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`, decodeLimits), meta };
 }
 
 /** A store's "nothing found" for ids, said in terms of the ids the user gave. */

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
-import { mebibytes } from './size-flags.js';
+import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import type { DecodeLimits } from '../pprof/index.js';
 import { parseDuration } from '../store/time-window.js';
 import type { CommandContext } from './context.js';
 import { examples } from './help.js';
@@ -20,9 +22,13 @@ export interface ServeOptions {
   readonly requestTimeoutMs: number;
   /** Worker threads that check uploads. */
   readonly decodeWorkers: number;
+  /** Each checker thread's V8 heap, in MiB: a body whose decoding needs more is refused (400). */
+  readonly decodeHeapMb: number;
+  /** --max-inflated-size and --max-samples: for uploads, and the stored profiles the merge route reads. */
+  readonly decodeLimits: DecodeLimits;
 }
 
-interface ServeArgs {
+interface ServeArgs extends DecodeLimitArgs {
   address?: string;
   port?: number;
   'store-dir'?: string;
@@ -33,6 +39,7 @@ interface ServeArgs {
   'max-concurrent-uploads'?: number;
   'request-timeout'?: string;
   'decode-workers'?: number;
+  'decode-heap-size'?: number;
 }
 
 export function serveCommand(ctx: CommandContext): CommandModule<object, ServeArgs> {
@@ -60,6 +67,17 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
         .option('max-concurrent-uploads', { type: 'number', default: DEFAULT_MAX_CONCURRENT_UPLOADS, requiresArg: true, describe: 'uploads read and checked at once; more get 503 (retried by agents)' })
         .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
         .option('decode-workers', { type: 'number', default: 1, requiresArg: true, describe: 'worker threads that check uploaded profiles' })
+        .option('decode-heap-size', {
+          type: 'number',
+          default: DEFAULT_DECODE_HEAP_MB,
+          requiresArg: true,
+          describe: 'memory of each checker thread, in MiB; a profile that needs more to decode is refused (a real profile takes about 10 times its decompressed size)',
+        })
+        .options(DECODE_LIMIT_FLAGS)
+        .group(
+          ['address', 'port', 'store-dir', 'retention', 'token', 'require-token', 'max-body-size', 'max-concurrent-uploads', 'request-timeout', 'decode-workers', 'decode-heap-size', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+          'Options:',
+        )
         .epilog(
           examples(
             ['A store on this machine', 'kubectl profefe serve'],
@@ -95,22 +113,37 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
     maxConcurrentUploads: whole('max-concurrent-uploads', args['max-concurrent-uploads'], DEFAULT_MAX_CONCURRENT_UPLOADS),
     requestTimeoutMs,
     decodeWorkers: whole('decode-workers', args['decode-workers'], 1),
+    decodeHeapMb: whole('decode-heap-size', args['decode-heap-size'], DEFAULT_DECODE_HEAP_MB),
+    decodeLimits: resolveDecodeLimits(args),
   };
+}
+
+/** "local store DIR is in use by 'kubectl profefe serve' (pid 12) at http://…". */
+function storeInUse(err: import('../store/local-store.js').StoreLockedError): string {
+  const { holder } = err;
+  const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
+  return `local store ${err.dir} is in use by ${who}${holder.url ? ` at ${holder.url}` : ''}`;
 }
 
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
-  const [{ LocalStore }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
+  const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
     import('../store/local-store.js'),
     import('../store/server.js'),
     import('../store/profile-validator.js'),
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
-  const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads });
+  const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads, decodeLimits: opts.decodeLimits, heapMb: opts.decodeHeapMb });
   let store: import('../store/local-store.js').LocalStore | undefined;
   let server: import('../store/server.js').ProfefeServer | undefined;
   try {
-    store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, holder: { command: 'serve' } });
+    try {
+      store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, holder: { command: 'serve' } });
+    } catch (err) {
+      // The store's own advice (upload through that server) is for clients, not for a second serve.
+      if (err instanceof StoreLockedError) throw new StoreError(`${storeInUse(err)}; stop it, or serve another directory (--store-dir)`);
+      throw err;
+    }
     const { orphanBlobs, tempFiles } = store.cleanedAtOpen;
     if (orphanBlobs + tempFiles + store.droppedIndexLines > 0) {
       await writeAll(ctx.io.stderr, `store ${opts.storeDir}: removed what an earlier process left half-written: ${orphanBlobs} unindexed blob${orphanBlobs === 1 ? '' : 's'}, ${tempFiles} temporary file${tempFiles === 1 ? '' : 's'}, ${store.droppedIndexLines} torn index line${store.droppedIndexLines === 1 ? '' : 's'}\n`);

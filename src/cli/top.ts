@@ -11,6 +11,7 @@ import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 /** Output formats of `top` and `diff`. */
@@ -34,6 +35,7 @@ export interface TopOptions {
   /** Sample type name or index; default: as go tool pprof. */
   readonly sampleType?: string;
   readonly format: FunctionTableFormat;
+  /** Where to read; its decodeLimits (--max-inflated-size, --max-samples) apply to every profile read. */
   readonly store: StoreOptions;
   /** Services fetched at once (each is one store merge). */
   readonly concurrency: number;
@@ -50,7 +52,7 @@ export interface TopResult {
   readonly warnings: readonly string[];
 }
 
-interface TopArgs extends StoreFlagArgs {
+interface TopArgs extends StoreFlagArgs, DecodeLimitArgs {
   service?: string[];
   type?: string;
   from?: string;
@@ -89,7 +91,8 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
-          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', 'help'], 'Options:')
+          .options(DECODE_LIMIT_FLAGS)
+          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
@@ -125,7 +128,7 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
     nodes,
     sampleType: args['sample-type'],
     format,
-    store: resolveStoreOptions(args, ctx.env),
+    store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
     concurrency: DEFAULT_TOP_CONCURRENCY,
   };
 }
@@ -174,7 +177,7 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
       deps.signal?.throwIfAborted();
       const batch = names.slice(i, i + step);
       const windows = await Promise.all(
-        batch.map((service) => loadWindowProfile(store, { ...opts.query, service }, { sampleType: opts.sampleType, signal: deps.signal })),
+        batch.map((service) => loadWindowProfile(store, { ...opts.query, service }, { sampleType: opts.sampleType, signal: deps.signal, decodeLimits: opts.store.decodeLimits })),
       );
       // Added in service order, whatever order the answers came in: the same query gives the same result.
       windows.forEach((w, j) => {

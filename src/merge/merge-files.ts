@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
 import { readProfileFileSync } from '../files/profile-files.js';
 import type { Profile } from 'pprof-format';
-import { inflateProfile, inflateProfileAsync, type DecodeLimits } from '../pprof/decode.js';
+import { inflateProfile, inflateProfileAsync, NO_DECODE_LIMITS, type DecodeLimits } from '../pprof/decode.js';
 import { IncompatibleProfilesError, ProfileFormatError } from '../pprof/errors.js';
 import { ProfileMerger } from '../pprof/merge.js';
 
@@ -18,8 +18,9 @@ export interface MergeFilesOptions {
   readonly workers?: number;
   /** Inputs read and inflating ahead of the one being merged (default 8). */
   readonly readAhead?: number;
-  readonly limits?: Partial<DecodeLimits>;
   readonly signal?: AbortSignal;
+  /** For each input (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /** A finished merge: the profile and its bytes are each made on first use. */
@@ -67,7 +68,8 @@ export async function mergeProfileFiles(files: readonly string[], opts: MergeFil
   const slices = splitBySize(files, sizes, workers);
   const partials = await Promise.all(slices.map((slice) => mergeInWorker(slice, opts)));
   const merger = new ProfileMerger();
-  partials.forEach((partial, i) => merger.addInflated(partial.bytes, slices[i]![0]));
+  // A partial merge is ours, of inputs within the limits, and may rightly hold more samples than one input may.
+  partials.forEach((partial, i) => merger.addInflated(partial.bytes, slices[i]![0], NO_DECODE_LIMITS));
   return new MergedFiles(merger, partials.reduce((n, p) => n + p.inputs, 0));
 }
 
@@ -92,7 +94,7 @@ function splitBySize(files: readonly string[], sizes: readonly number[], parts: 
  */
 export async function mergeFilesInProcess(files: readonly string[], opts: MergeFilesOptions = {}): Promise<MergedFiles> {
   const merger = new ProfileMerger();
-  const limits = opts.limits ?? {};
+  const limits = opts.decodeLimits ?? {};
   const ahead = Math.max(1, opts.readAhead ?? READ_AHEAD);
   const pending: (Uint8Array | Promise<Uint8Array> | undefined)[] = new Array(files.length);
   const sizes: number[] = new Array(files.length).fill(0);
@@ -163,7 +165,7 @@ const ERRORS: Record<string, new (message: string) => Error> = {
 
 function mergeInWorker(files: string[], opts: MergeFilesOptions): Promise<{ bytes: Uint8Array; inputs: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SCRIPT, { workerData: { files, limits: opts.limits ?? {} } });
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { files, decodeLimits: opts.decodeLimits } });
     const onAbort = () => {
       void worker.terminate();
       reject(opts.signal!.reason);

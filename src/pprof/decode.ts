@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
@@ -8,15 +9,20 @@ import { checkProfileLimits, readProfile, WireError } from './profile-reader.js'
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
+/** How errors name the inflated-size limit (ending in `limit)`, which the store's checker looks for). */
+const INFLATED_LIMIT = 'the --max-inflated-size limit';
 
 /**
  * What one profile may make the decoder hold: bodies come from pods and uploads, and a small
  * gzip can inflate to gigabytes, or hold millions of empty messages. Sizes are in bytes.
+ * The two a real profile can reach are set on the command line (`--max-inflated-size`,
+ * `--max-samples`), and their errors name those flags so that whoever meets one knows what to
+ * raise; the others guard against bombs and sit far above any real Go profile.
  */
 export interface DecodeLimits {
-  /** The protobuf once gunzipped (or as given when not gzipped); inflating stops here. */
+  /** The protobuf once gunzipped (or as given when not gzipped); inflating stops here (`--max-inflated-size`). */
   readonly maxInflatedBytes: number;
-  /** `sample` messages. */
+  /** `sample` messages (`--max-samples`). */
   readonly maxSamples: number;
   /** `location` messages. */
   readonly maxLocations: number;
@@ -43,6 +49,20 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxMappings: 100_000,
   maxStrings: 2_000_000,
   maxUnknownFieldBytes: 2 ** 20,
+};
+
+/**
+ * No limits, for bytes this program wrote itself from profiles that passed the limits (a merge
+ * of many of them may hold more samples than any one may).
+ */
+export const NO_DECODE_LIMITS: DecodeLimits = {
+  maxInflatedBytes: constants.MAX_LENGTH,
+  maxSamples: Infinity,
+  maxLocations: Infinity,
+  maxFunctions: Infinity,
+  maxMappings: Infinity,
+  maxStrings: Infinity,
+  maxUnknownFieldBytes: Infinity,
 };
 
 /**
@@ -159,13 +179,13 @@ function checkInflated(raw: Uint8Array, gunzipped: boolean, max: number, fail: (
     if (raw.length === 0) fail('empty input: gzip stream holds no data');
     rejectText(raw, fail);
   }
-  if (raw.length > max) fail(`is ${mib(raw.length)}, more than ${mib(max)} (the decoded size limit)`);
+  if (raw.length > max) fail(`is ${mib(raw.length)}, more than ${mib(max)} (${INFLATED_LIMIT})`);
   return raw;
 }
 
 function gunzipFailed(err: unknown, max: number, fail: (why: string) => never): never {
   const code = (err as { code?: string }).code;
-  if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(max)} (the decoded size limit)`);
+  if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(max)} (${INFLATED_LIMIT})`);
   if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
     fail('truncated gzip data (the download was cut short?)');
   }

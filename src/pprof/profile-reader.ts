@@ -44,11 +44,11 @@ export interface ProfileCountLimits {
  */
 export function checkProfileLimits(buf: Uint8Array, limits: ProfileCountLimits): void {
   const counted: Record<number, [name: string, max: number]> = {
-    2: ['samples', limits.maxSamples],
-    3: ['mappings', limits.maxMappings],
-    4: ['locations', limits.maxLocations],
-    5: ['functions', limits.maxFunctions],
-    6: ['strings', limits.maxStrings],
+    2: ['samples (the --max-samples limit)', limits.maxSamples],
+    3: ['mappings (a decode limit)', limits.maxMappings],
+    4: ['locations (a decode limit)', limits.maxLocations],
+    5: ['functions (a decode limit)', limits.maxFunctions],
+    6: ['strings (a decode limit)', limits.maxStrings],
   };
   const counts = new Map<number, number>();
   let unknown = 0;
@@ -86,7 +86,7 @@ export function checkProfileLimits(buf: Uint8Array, limits: ProfileCountLimits):
     if (limit) {
       const n = (counts.get(field) ?? 0) + 1;
       counts.set(field, n);
-      if (n > limit[1]) throw new WireError(`more than ${limit[1]} ${limit[0]} (a decode limit)`);
+      if (n > limit[1]) throw new WireError(`more than ${limit[1]} ${limit[0]}`);
     } else if (field < 1 || field > 15) {
       unknown += pos - start;
       if (unknown > limits.maxUnknownFieldBytes) throw new WireError(`more than ${limits.maxUnknownFieldBytes} bytes of fields profile.proto does not define (a decode limit)`);

@@ -36,6 +36,9 @@ export function resolveSampleIndex(p: Profile, wanted?: string): number {
   if (wanted === undefined || wanted === '') return defaultSampleIndex(p);
   const byName = types.findIndex((t) => t.type === wanted);
   if (byName >= 0) return byName;
-  if (/^\d+$/.test(wanted) && Number(wanted) < types.length) return Number(wanted);
+  if (/^\d+$/.test(wanted)) {
+    if (Number(wanted) < types.length) return Number(wanted);
+    throw new Error(`sample index ${wanted} is not in this profile (it has ${types.length}: ${types.map((t, i) => `${i} ${t.type}`).join(', ')})`);
+  }
   throw new Error(`sample type "${wanted}" is not in this profile (it has: ${types.map((t) => t.type).join(', ')})`);
 }

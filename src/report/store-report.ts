@@ -1,12 +1,17 @@
 import { dump } from 'js-yaml';
 import type { ProfileMeta } from '../store/store.js';
+import { windowTypeOf } from '../store/window-query.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 
 export type ListFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 export const LIST_FORMATS: readonly ListFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
 
-/** Profile metas in a kubectl-style format. Times are local in tables and ISO (UTC) in json/yaml. */
+/**
+ * Profile metas in a kubectl-style format. Times are local in tables and ISO (UTC) in json/yaml.
+ * A table's TYPE is the --type that finds the profile (allocs for the allocs deltas profefe
+ * stores as heap); json and yaml keep the store's type and labels.
+ */
 export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat, now: Date): string {
   switch (format) {
     case 'json':
@@ -20,7 +25,7 @@ export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat
       const rows = metas.map((m) => [
         m.id,
         m.service,
-        m.type,
+        windowTypeOf(m),
         localTime(m.createdAt),
         age(now.getTime() - m.createdAt.getTime()),
         ...(format === 'wide' ? [m.labels.map((l) => `${l.key}=${l.value}`).join(',') || '<none>'] : []),

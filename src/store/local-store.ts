@@ -16,8 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { StoreError, StoreStatusError } from '../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
-import { validateInProcess, type ValidateProfile } from './profile-validator.js';
-import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger } from '../pprof/index.js';
+import { inProcessValidator, type ValidateProfile } from './profile-validator.js';
+import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
@@ -45,8 +45,10 @@ export interface LocalStoreOptions {
   readonly now?: () => Date;
   /** How often expired profiles are deleted from disk while open (default 5 min, badger's GC period; 0: only at open and on `sweep()`). Expired profiles are hidden from reads at once either way. */
   readonly sweepIntervalMs?: number;
-  /** How uploads are checked (default: in-process; `serve` passes a worker pool). */
+  /** How uploads are checked (default: in-process, with `decodeLimits`; `serve` passes a worker pool). */
   readonly validate?: ValidateProfile;
+  /** Limits for decoding uploads (unless `validate` is given) and stored profiles to merge (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
   /** Written into the lock, so that others can say who holds the store (and reach `serve`). */
   readonly holder?: Omit<LockHolder, 'pid'>;
   /** How long to wait for a store another live process has open (default 0: fail at once). */
@@ -122,7 +124,8 @@ export class LocalStore implements ProfileStore {
   private readonly uploadingIds = new Map<string, Promise<ProfileMeta>>();
   private dropped = 0;
   private cleanup: StoreCleanup = { orphanBlobs: 0, tempFiles: 0 };
-  private validate: ValidateProfile = validateInProcess;
+  private validate: ValidateProfile = inProcessValidator({});
+  private decodeLimits: Partial<DecodeLimits> = {};
 
   private constructor(
     /** The store directory, resolved. */
@@ -150,7 +153,8 @@ export class LocalStore implements ProfileStore {
       const store = new LocalStore(root, handle, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
       store.indexBytes = goodBytes;
       store.dropped = dropped;
-      if (opts.validate) store.validate = opts.validate;
+      store.decodeLimits = { ...opts.decodeLimits };
+      store.validate = opts.validate ?? inProcessValidator(store.decodeLimits);
       for (const e of entries) store.index.add(e, true);
       store.index.finishBulk();
       // We hold the lock: whatever no index line names was left by a process that died mid-write.
@@ -411,7 +415,7 @@ export class LocalStore implements ProfileStore {
       if (!bytes) continue;
       const id = entries[i]!.id;
       try {
-        merger.add(decodeProfile(bytes), id);
+        merger.add(decodeProfile(bytes, undefined, this.decodeLimits), id);
       } catch (err) {
         // IncompatibleProfilesError already names both ids.
         throw fail(err instanceof IncompatibleProfilesError ? err.message : `${id}: ${(err as Error).message}`);

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { DecodeLimits } from '../pprof/index.js';
 import type { ProfileStore } from './store.js';
 
 /** Which store a command talks to: a profefe server when a URL is given, else the local store. */
@@ -13,6 +14,8 @@ export interface StoreOptions {
   readonly storeDir: string;
   /** Where profiles that could not be uploaded wait for `push`. */
   readonly spoolDir: string;
+  /** The local store's limits for decoding uploads and the profiles it merges (--max-inflated-size, --max-samples). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /**
@@ -35,7 +38,7 @@ export async function openStore(opts: StoreOptions): Promise<ProfileStore> {
     return new ProfefeClient({ baseUrl: opts.hostport, token: opts.token, caFile: opts.caFile });
   }
   const { LocalStore } = await import('./local-store.js');
-  return LocalStore.open(opts.storeDir);
+  return LocalStore.open(opts.storeDir, { decodeLimits: opts.decodeLimits });
 }
 
 /** Where the profiles of a store live, for messages. */

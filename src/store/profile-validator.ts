@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StoreStatusError } from '../errors.js';
-import { decodeProfile } from '../pprof/index.js';
+import { decodeProfile, type DecodeLimits } from '../pprof/index.js';
 
 /** What the check learns: the profile's time_nanos (0n when unset) and its sample count. */
 export interface ProfileCheck {
@@ -21,14 +21,16 @@ export interface ProfileCheck {
 /** Checks a pprof body; rejects with StoreStatusError 400 carrying profefe's message. */
 export type ValidateProfile = (body: Uint8Array) => Promise<ProfileCheck>;
 
-/** The check, on the calling thread. */
-export const validateInProcess: ValidateProfile = async (body) => ({ ...checkProfile(body), body });
+/** The check on the calling thread, with these decode limits (--max-inflated-size, --max-samples). */
+export function inProcessValidator(limits: Partial<DecodeLimits>): ValidateProfile {
+  return async (body) => ({ ...checkProfile(body, limits), body });
+}
 
 /** Decodes and checks; throws StoreStatusError 400 with profefe's words. Shared by both ways of checking. */
-export function checkProfile(body: Uint8Array): { timeNanos: bigint; samples: number } {
+export function checkProfile(body: Uint8Array, limits: Partial<DecodeLimits> = {}): { timeNanos: bigint; samples: number } {
   let profile;
   try {
-    profile = decodeProfile(body);
+    profile = decodeProfile(body, undefined, limits);
   } catch (err) {
     throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
   }
@@ -52,14 +54,22 @@ function goParseFailure(err: unknown): string {
   return 'parsing profile: unrecognized profile format';
 }
 
+/**
+ * Default heap of a checker thread, in MiB: a real profile of some 35 MiB decompressed (a very
+ * large service's heap profile) decodes within it.
+ */
+export const DEFAULT_DECODE_HEAP_MB = 384;
+
 /** Options of {@link ValidatorPool}. */
 export interface ValidatorPoolOptions {
   /** Worker threads (default 1). */
   readonly workers?: number;
   /** Bodies waiting for a worker at most; one more is refused with 503 (default 8). */
   readonly maxQueue?: number;
-  /** Each worker's V8 heap limit in MiB: a body that needs more ends that worker, not the process (default 384). */
+  /** Each worker's V8 heap limit in MiB: a body that needs more ends that worker, not the process (default {@link DEFAULT_DECODE_HEAP_MB}). */
   readonly heapMb?: number;
+  /** What a body may inflate to and hold (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /** What validate-worker.ts posts back. */
@@ -95,10 +105,12 @@ export class ValidatorPool {
   private readonly maxQueue: number;
   private readonly heapMb: number;
   private readonly inProcess: boolean;
+  private readonly decodeLimits: Partial<DecodeLimits>;
 
   constructor(opts: ValidatorPoolOptions = {}) {
     this.maxQueue = opts.maxQueue ?? 8;
-    this.heapMb = opts.heapMb ?? 384;
+    this.heapMb = opts.heapMb ?? DEFAULT_DECODE_HEAP_MB;
+    this.decodeLimits = { ...opts.decodeLimits };
     this.inProcess = !existsSync(fileURLToPath(WORKER_SCRIPT));
     if (!this.inProcess) for (let i = 0; i < Math.max(1, opts.workers ?? 1); i++) this.slots.push(this.spawn());
   }
@@ -106,7 +118,7 @@ export class ValidatorPool {
   /** Checks a body off the event loop; 503 when `maxQueue` bodies already wait. */
   readonly validate: ValidateProfile = (body) => {
     if (this.closed) return Promise.reject(new StoreStatusError('the store is shutting down', 503));
-    if (this.inProcess) return validateInProcess(body);
+    if (this.inProcess) return inProcessValidator(this.decodeLimits)(body);
     if (this.queue.length >= this.maxQueue) return Promise.reject(new StoreStatusError('too many profiles waiting to be checked, retry later', 503));
     // The worker takes the body's memory: it must own a whole buffer (not a slice of Node's pool).
     const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
@@ -124,7 +136,7 @@ export class ValidatorPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } }), job: undefined };
+    const slot: Slot = { worker: new Worker(WORKER_SCRIPT, { workerData: { decodeLimits: this.decodeLimits }, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } }), job: undefined };
     slot.worker.unref();
     slot.worker.on('message', (reply: ValidatorReply) => {
       const job = slot.job;
@@ -143,7 +155,7 @@ export class ValidatorPool {
     const died = (err: Error) => {
       const job = slot.job;
       slot.job = undefined;
-      job?.reject(new StoreStatusError(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB: ${err.message})`, 400));
+      job?.reject(new StoreStatusError(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB (--decode-heap-size): ${err.message})`, 400));
       this.replace(slot);
     };
     slot.worker.on('error', died);

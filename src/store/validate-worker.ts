@@ -1,12 +1,15 @@
 /** Worker thread of ValidatorPool: checks one pprof body at a time and hands its memory back. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DecodeLimits } from '../pprof/index.js';
 import { StoreStatusError } from '../errors.js';
 import { checkProfile, type ValidatorReply } from './profile-validator.js';
+
+const { decodeLimits } = workerData as { decodeLimits: Partial<DecodeLimits> };
 
 parentPort!.on('message', ({ id, body }: { id: number; body: Uint8Array }) => {
   let reply: ValidatorReply;
   try {
-    const { timeNanos, samples } = checkProfile(body);
+    const { timeNanos, samples } = checkProfile(body, decodeLimits);
     reply = { id, ok: true, timeNanos: String(timeNanos), samples, body };
   } catch (err) {
     const status = err instanceof StoreStatusError ? err.status : 500;

@@ -11,7 +11,7 @@
  * here, on the metas: find, classify, then merge by ids (`GET /api/0/profiles/id1+id2+...`,
  * in chunks merged locally). The same code runs against a profefe server and the local store.
  */
-import { decodeProfile, ProfileMerger, sampleTypesOf, type Profile } from '../pprof/index.js';
+import { decodeProfile, ProfileMerger, sampleTypesOf, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { keepSampleTypes, scaleProfile, withDefaultSampleType } from '../pprof/scale.js';
 import { type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType, type WindowType } from './store.js';
 
@@ -34,6 +34,11 @@ export const MAX_IDS_PER_REQUEST = 100;
 const MAX_ID_PATH_CHARS = 6000;
 /** Store requests in flight for one window: chunks of a sum, or pods of an average (each pod's chunks one at a time). */
 const FETCH_CONCURRENCY = 4;
+
+/** The --type that finds a stored profile: `allocs` for a heap profile labelled profile=allocs, else its store type. */
+export function windowTypeOf(meta: Pick<ProfileMeta, 'type' | 'labels'>): WindowType {
+  return meta.type === 'heap' && labelValue(meta, PROFILE_LABEL) === 'allocs' ? 'allocs' : meta.type;
+}
 
 /** profefe's type for a query type: allocs are stored as heap. */
 export function storeTypeOfWindow(type: WindowType): StoreProfileType {
@@ -135,6 +140,8 @@ export interface WindowViewOptions {
   /** Every sample type is shown (open's page switches between them). */
   readonly allSampleTypes?: boolean;
   readonly signal?: AbortSignal;
+  /** For the store's answers (default: DEFAULT_DECODE_LIMITS). */
+  readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
 /**
@@ -154,8 +161,8 @@ export async function loadWindowProfile(store: ProfileStore, query: WindowQuery,
   const sel = selectWindow(metas, query.type, 'view');
   if (sel.snapshots.length === 0 && sel.summed.length === 0) return undefined;
   const groups = groupByPod(sel.snapshots);
-  const average = groups.length > 0 ? await averagePerPod(store, groups, opts.signal) : undefined;
-  const sum = sel.summed.length > 0 ? await mergeByIds(store, sel.summed.map((m) => m.id), opts.signal) : undefined;
+  const average = groups.length > 0 ? await averagePerPod(store, groups, opts) : undefined;
+  const sum = sel.summed.length > 0 ? await mergeByIds(store, sel.summed.map((m) => m.id), opts) : undefined;
   let profile: Profile;
   if (query.type === 'heap' && average && sum) {
     profile = mergeAll([keepSampleTypes(average, (n) => !isAllocType(n)), keepSampleTypes(sum, isAllocType)]);
@@ -182,6 +189,8 @@ export interface MergedWindow {
   readonly profile?: Profile;
   /** How many profiles were merged. */
   readonly inputs: number;
+  /** How many of them are snapshots (heap in use, goroutine, ...), and of how many pods: their sum is many times what a pod holds. */
+  readonly snapshots: { readonly count: number; readonly pods: number };
   readonly warnings: readonly string[];
 }
 
@@ -191,15 +200,16 @@ export interface MergedWindow {
  * block and mutex are their deltas when the window has any. Resolves to undefined when the
  * window has nothing of the type. Errors as for loadWindowProfile.
  */
-export async function mergeWindow(store: ProfileStore, query: WindowQuery, signal?: AbortSignal): Promise<MergedWindow | undefined> {
+export async function mergeWindow(store: ProfileStore, query: WindowQuery, opts: Pick<WindowViewOptions, 'signal' | 'decodeLimits'> = {}): Promise<MergedWindow | undefined> {
   const metas = await findWindow(store, query);
   const sel = selectWindow(metas, query.type, 'sum');
   const ids = [...sel.snapshots, ...sel.summed].map((m) => m.id);
   if (ids.length === 0) return undefined;
   const warnings = windowWarnings(sel, undefined, { allSampleTypes: true }, 'summed');
+  const snapshots = { count: sel.snapshots.length, pods: groupByPod(sel.snapshots).length };
   const chunks = chunkIds(ids);
-  if (chunks.length === 1) return { bytes: await store.mergeIds(chunks[0]!), inputs: ids.length, warnings };
-  return { profile: await mergeByIds(store, ids, signal), inputs: ids.length, warnings };
+  if (chunks.length === 1) return { bytes: await store.mergeIds(chunks[0]!), inputs: ids.length, snapshots, warnings };
+  return { profile: await mergeByIds(store, ids, opts), inputs: ids.length, snapshots, warnings };
 }
 
 /** The metas of the window's profiles of the query's store type (allocs: heap), oldest first. */
@@ -270,7 +280,8 @@ export function chunkIds(ids: readonly string[]): string[][] {
 }
 
 /** The profiles merged (pprof's sum): one store merge per chunk of ids, `concurrency` at a time, the chunks merged here. */
-async function mergeByIds(store: ProfileStore, ids: readonly string[], signal?: AbortSignal, concurrency = FETCH_CONCURRENCY): Promise<Profile> {
+async function mergeByIds(store: ProfileStore, ids: readonly string[], opts: Pick<WindowViewOptions, 'signal' | 'decodeLimits'>, concurrency = FETCH_CONCURRENCY): Promise<Profile> {
+  const { signal, decodeLimits } = opts;
   const chunks = chunkIds(ids);
   const merger = new ProfileMerger();
   for (let i = 0; i < chunks.length; i += concurrency) {
@@ -278,18 +289,19 @@ async function mergeByIds(store: ProfileStore, ids: readonly string[], signal?: 
     const batch = chunks.slice(i, i + concurrency);
     const answers = await Promise.all(batch.map((chunk) => store.mergeIds(chunk)));
     // In chunk order, whatever order the answers came in: the same window gives the same profile.
-    answers.forEach((bytes, j) => merger.add(decodeProfile(bytes, describeChunk(batch[j]!)), describeChunk(batch[j]!)));
+    answers.forEach((bytes, j) => merger.add(decodeProfile(bytes, describeChunk(batch[j]!), decodeLimits), describeChunk(batch[j]!)));
   }
   return merger.result();
 }
 
 /** Each pod's snapshots merged and scaled by 1/count (pprof's ScaleN rounding), then the pods summed. */
-async function averagePerPod(store: ProfileStore, groups: readonly (readonly ProfileMeta[])[], signal?: AbortSignal): Promise<Profile> {
+async function averagePerPod(store: ProfileStore, groups: readonly (readonly ProfileMeta[])[], opts: Pick<WindowViewOptions, 'signal' | 'decodeLimits'>): Promise<Profile> {
+  const { signal } = opts;
   const merger = new ProfileMerger();
   for (let i = 0; i < groups.length; i += FETCH_CONCURRENCY) {
     signal?.throwIfAborted();
     const batch = groups.slice(i, i + FETCH_CONCURRENCY);
-    const merged = await Promise.all(batch.map((g) => mergeByIds(store, g.map((m) => m.id), signal, 1)));
+    const merged = await Promise.all(batch.map((g) => mergeByIds(store, g.map((m) => m.id), opts, 1)));
     merged.forEach((p, j) => merger.add(scaleProfile(p, 1 / batch[j]!.length), `the average of ${podName(batch[j]![0]!)}`));
   }
   return merger.result();
@@ -345,7 +357,7 @@ function mergeAll(profiles: readonly Profile[]): Profile {
   return merger.result();
 }
 
-function labelValue(meta: ProfileMeta, key: string): string | undefined {
+function labelValue(meta: Pick<ProfileMeta, 'labels'>, key: string): string | undefined {
   return meta.labels.find((l) => l.key === key)?.value;
 }
 

@@ -85,8 +85,9 @@ async function servedMerge(service: string, type: string): Promise<Profile> {
   return decodeProfile(new Uint8Array(await res.arrayBuffer()));
 }
 
+let pages = 0;
 async function page(args: string[]): Promise<FlamePageData> {
-  const out = path.join(dir, `page-${Math.random().toString(36).slice(2)}.html`);
+  const out = path.join(dir, `page-${++pages}.html`);
   await cli(['open', ...args, '--no-browser', '-o', out]);
   return embeddedData(await readFile(out, 'utf8'));
 }

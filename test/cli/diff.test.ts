@@ -195,10 +195,11 @@ describe('kubectl profefe diff', () => {
     expect(run.code).toBe(0);
     expect(run.stdout.length).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`^wrote the diff flame graph to .*opened\\.html \\(\\d+(\\.\\d)? kB\\), opening it with ${browser.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
+    // The browser runs on its own: wait until it has written what it was given.
     let url = '';
-    for (let i = 0; i < 100 && !url; i++) {
+    while (!url.endsWith('.html')) {
       url = (await readFile(seen, 'utf8').catch(() => '')).trim();
-      if (!url) await new Promise((r) => setTimeout(r, 50));
+      if (!url.endsWith('.html')) await new Promise((r) => setTimeout(r, 50));
     }
     expect(url).toBe(pathToFileURL(out).href);
   });

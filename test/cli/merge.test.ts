@@ -62,6 +62,7 @@ describe('kubectl profefe merge', () => {
     expect(run.stdout.toString()).toBe(
       [
         'Merged profiles: 2',
+        'Type: cpu',
         'Sample types: samples, cpu',
         'Showing nodes accounting for 50ms, 100% of 50ms total',
         '      flat  flat%   sum%        cum   cum%',
@@ -89,6 +90,7 @@ describe('kubectl profefe merge', () => {
     ['no inputs', () => ['merge'], 2, /merge needs profile files, a directory, a glob, --service or --id/],
     ['--top with -o', (d) => ['merge', d, '--top', '3', '-o', 'x'], 2, /--top prints a table/],
     ['an unknown sample type', (d) => ['merge', path.join(d, 'cpu'), '--top', '3', '--sample-type', 'inuse_space'], 2, /sample type "inuse_space" is not in this profile \(it has: samples, cpu\)/],
+    ['a sample index out of range', (d) => ['merge', path.join(d, 'cpu'), '--top', '3', '--sample-index', '2'], 2, /^error: --sample-type: sample index 2 is not in this profile \(it has 2: 0 samples, 1 cpu\)$/m],
   ];
   test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
     const run = await runCli(args(dir));

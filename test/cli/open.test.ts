@@ -155,21 +155,21 @@ describe('runOpen', () => {
   test('starts $BROWSER on the page and does not wait for it', async () => {
     const seen = path.join(dir, 'browser-saw');
     const browser = path.join(dir, 'browser.sh');
-    // Stays running like a browser would; the test ends it by its pid.
-    await writeFile(browser, `#!/bin/sh\necho "$$ $1" > '${seen}.tmp' && mv '${seen}.tmp' '${seen}'\nexec sleep 30\n`);
+    // Stays running like a browser would (far longer than the test); the test ends it by its pid.
+    await writeFile(browser, `#!/bin/sh\necho "$$ $1" > '${seen}.tmp' && mv '${seen}.tmp' '${seen}'\nexec sleep 600\n`);
     await chmod(browser, 0o755);
     const out = path.join(dir, 'browser.html');
-    const started = Date.now();
     const result = await runOpen({ ...noBrowser({ kind: 'files', inputs: [files[0]!] }, out), browser: true }, deps({ env: { BROWSER: browser, PATH: process.env.PATH } }));
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ page: out, browser, browserError: undefined });
     let line = '';
-    for (let i = 0; i < 100 && !line; i++) {
+    while (!line) {
       line = await readFile(seen, 'utf8').catch(() => '');
       if (!line) await new Promise((r) => setTimeout(r, 50));
     }
     const [pid, url] = line.trim().split(' ');
     try {
+      // runOpen did not wait for it: the browser is still running now.
+      expect(() => process.kill(Number(pid), 0)).not.toThrow();
       expect(url).toBe(pathToFileURL(out).href);
     } finally {
       process.kill(Number(pid), 'SIGKILL');
@@ -268,12 +268,12 @@ describe('runOpen --pprof', () => {
     const env = { PATH: process.env.PATH, HOME: tmp, PPROF_TMPDIR: tmp, PPROF_BINARY_PATH: '' };
     const running = runOpen(opts, { env, stderr, signal: controller.signal, tmpDir: tmp });
     try {
+      // Until pprof says where it serves (a loaded machine takes its time; the test's timeout bounds it).
       let url: string | undefined;
-      for (let i = 0; i < 300 && !url; i++) {
+      while (!url) {
         url = /Serving web UI on (http:\/\/localhost:\d+)/.exec(output)?.[1];
         if (!url) await new Promise((r) => setTimeout(r, 50));
       }
-      expect(url).toBeDefined();
       expect(url).not.toMatch(/:0$/);
       const top = await fetch(`${url}/ui/top?si=alloc_space`);
       expect(top.status).toBe(200);
@@ -285,7 +285,7 @@ describe('runOpen --pprof', () => {
     }
     await expect(running).resolves.toEqual({ profiles: 3 });
     expect((await readdir(tmp)).filter((n) => n.startsWith('kubectl-profefe-pprof-'))).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
 
 /** The open command module through yargs, as main wires it, with captured streams. */

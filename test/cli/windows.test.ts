@@ -155,6 +155,14 @@ describe('capture, then the local store', () => {
     const out = path.join(dir, 'merged-heap-2.pb.gz');
     expect((await runCli(['merge', '--service', 'cap', '--type', 'heap', '-o', out, ...store()], { env: env() })).code).toBe(0);
     expect(await goRows([out])).toEqual(await goRows([r1.heap, r2.heap]));
+    // merge --top says so above the numbers, and which sample type they are.
+    const merged = await runCli(['merge', '--service', 'cap', '--type', 'heap', '--top', '1', ...store()], { env: env() });
+    expect(merged.stdout.toString().split('\n').slice(0, 4)).toEqual([
+      'Merged profiles: 2',
+      'The sum of 2 snapshots of 1 pod, as pprof merges them (top and open show the average per pod)',
+      'Type: inuse_space',
+      'Sample types: alloc_objects, alloc_space, inuse_objects, inuse_space',
+    ]);
   }, 60_000);
 });
 

@@ -117,7 +117,8 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
     if (line) reportedCleanups++;
     expect(await storeLeftovers(storeDir)).toEqual({ orphanBlobs: 0, tempFiles: 0 });
   };
-  const killLater = (child: CliChild, ms: number) => {
+  /** Kills the child after `ms` unless it has exited; returns a cancel, for a kill meant for one step only. */
+  const killLater = (child: CliChild, ms: number): (() => void) => {
     const timer = setTimeout(() => {
       if (child.child.exitCode === null && child.child.signalCode === null) {
         kills++;
@@ -125,7 +126,10 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
       }
     }, ms);
     void child.exited.then(() => clearTimeout(timer));
+    return () => clearTimeout(timer);
   };
+  /** serve's kill is meant for the step it was drawn in: a timer left over would kill it in a later step, or while the test settles. */
+  const noKill = () => undefined;
 
   await startServe();
   for (let i = 0; i < ITERATIONS; i++) {
@@ -134,8 +138,9 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
     if (i % 2 === 0) {
       const collect = startCli(['collect', '--once', '--connect', 'direct', '--type', 'heap', '--profefe-hostport', url, '--spool-dir', spoolDir, '--spool-timeout', '5s'], env);
       if (random() < 0.5) killLater(collect, random() * 1500);
-      if (random() < 0.4) killLater(victim, random() * 1500);
+      const cancelServeKill = random() < 0.4 ? killLater(victim, random() * 1500) : noKill;
       await collect.exited;
+      cancelServeKill();
       for (const line of collect.stdout().split('\n')) {
         let r: Record<string, unknown>;
         try {
@@ -154,8 +159,9 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
     } else {
       const push = startCli(['push', '--profefe-hostport', url, '--spool-dir', spoolDir], env);
       if (random() < 0.6) killLater(push, random() * 800);
-      if (random() < 0.3) killLater(victim, random() * 800);
+      const cancelServeKill = random() < 0.3 ? killLater(victim, random() * 800) : noKill;
       await push.exited;
+      cancelServeKill();
     }
   }
 
@@ -197,4 +203,5 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
   } finally {
     await store.close();
   }
-}, 240_000);
+  // About 20 s on an idle machine; a loaded one starts each of the 30-odd processes far slower.
+}, 600_000);

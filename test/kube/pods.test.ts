@@ -338,7 +338,8 @@ describe('discoverPods: failures', () => {
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('stop')), 50);
     await expect(discoverPods(scripted.api, query({}), { signal: controller.signal })).rejects.toThrow('stop');
-    expect(Date.now() - started).toBeLessThan(2000);
+    // A request that ignored the abort would hang for good; 30 s is room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   test('an already aborted signal makes no request', async () => {

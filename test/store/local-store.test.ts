@@ -12,6 +12,7 @@ import { StoreError, StoreStatusError } from '../../src/errors.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import type { FindQuery, ProfileMeta, StoreLabel, StoreProfileType, UploadRequest } from '../../src/store/store.js';
+import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { generateProfiles } from '../support/go-target.js';
 import { goPprofTop } from '../support/go-pprof.js';
 import { buildProfile } from '../support/profile-builder.js';
@@ -199,7 +200,8 @@ describe('LocalStore merge', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(root, 'gen-'));
-    cpuFiles = await generateProfiles('cpu', 4, path.join(dir, 'cpu'), { seed: 7, cpuMs: 60 });
+    // Fixed real CPU profiles: one taken during the test on a loaded machine could be empty, and the store refuses those.
+    cpuFiles = await copyCpuFixtures(path.join(dir, 'cpu'), [[2, 2], [4, 2], [5, 1], [5, 2]]);
     heapFiles = await generateProfiles('heap', 1, path.join(dir, 'heap'), { seed: 7 });
     store = await openStore();
     for (const f of cpuFiles) cpuIds.push((await store.upload({ service: 'go', type: 'cpu', labels: [], body: await readFile(f) })).id);

@@ -492,12 +492,12 @@ describe('transport', () => {
   test('a store that does not answer times out with status 0, without retrying', async () => {
     const f = await fake();
     f.always('find', HANG);
-    const started = Date.now();
-    const err = await rejection(client(f.url, { timeoutMs: 200, retries: 3 }).find({ service: 'api', from: at('2026-11-24T00:00:00Z'), to: at('2026-11-25T00:00:00Z') }));
+    const err = await rejection(client(f.url, { timeoutMs: 1000, retries: 3 }).find({ service: 'api', from: at('2026-11-24T00:00:00Z'), to: at('2026-11-25T00:00:00Z') }));
     expect(err.status).toBe(0);
-    expect(err.message).toBe(`cannot find profiles of service "api": profefe at ${f.url} did not answer within 0.2s`);
-    expect(f.requests).toHaveLength(1);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(err.message).toBe(`cannot find profiles of service "api": profefe at ${f.url} did not answer within 1s`);
+    // One request at most: a retry would have waited its own second, time enough for the fake to
+    // see it; the first may go unseen when a loaded machine runs the client's timer first.
+    expect(f.requests.length).toBeLessThanOrEqual(1);
   });
 
   test('an HTML error page from a proxy is reported as such, with its status', async () => {
@@ -582,10 +582,11 @@ describe('https with a custom CA', () => {
   test('without the CA the certificate is refused, clearly, and not retried', async () => {
     const before = tls.requests.length;
     const started = Date.now();
-    const err = await rejection(client(tls.url, { backoffMs: 1000 }).version());
+    // A retry would first wait the 60 s backoff: far beyond the bound, however loaded the machine.
+    const err = await rejection(client(tls.url, { backoffMs: 60_000 }).version());
     expect(err.status).toBe(0);
     expect(err.message).toMatch(new RegExp(`^cannot get the profefe version: cannot reach profefe at ${tls.url}: .*certificate.*not trusted: give its CA, or skip verification\\)$`));
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(tls.requests.length).toBe(before);
   });
 

@@ -12,6 +12,7 @@ import { LocalStore } from '../../src/store/local-store.js';
 import { parseProfileIdsPath, unescapeRaw } from '../../src/store/profefe-request.js';
 import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
 import type { FindQuery, ProfileMeta, ProfileStore, StoreProfileType, UploadRequest } from '../../src/store/store.js';
+import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { generateProfiles } from '../support/go-target.js';
 import { goPprofTop } from '../support/go-pprof.js';
 import { buildProfile } from '../support/profile-builder.js';
@@ -243,6 +244,7 @@ describe('labels on the wire (§2.5)', () => {
     s = await withServer();
   });
 
+  let labelServices = 0;
   async function uploadLabels(labelsParam: string, service: string): Promise<{ key: string; value: string }[] | undefined> {
     const r = await http(s.url, 'POST', `/api/0/profiles?service=${service}&type=cpu&labels=${labelsParam}`, { body: pprofAt(T0) });
     expect(r.status).toBe(200);
@@ -282,7 +284,7 @@ describe('labels on the wire (§2.5)', () => {
     ['keys and values are trimmed', '%20k%20=%20v%20', [{ key: 'k', value: 'v' }]],
     ['an invalid escape drops the whole parameter', 'a=%zz', undefined],
   ])('%s', async (_name, param, expected) => {
-    expect(await uploadLabels(param, `lbl-${Math.random().toString(36).slice(2)}`)).toEqual(expected);
+    expect(await uploadLabels(param, `lbl-${++labelServices}`)).toEqual(expected);
   });
 });
 
@@ -297,7 +299,8 @@ describe('get by id: /api/0/profiles/{id}[+{id}]', () => {
   beforeAll(async () => {
     s = await withServer();
     dir = await mkdtemp(path.join(root, 'gen-'));
-    cpuFiles = await generateProfiles('cpu', 3, path.join(dir, 'cpu'), { seed: 3, cpuMs: 60 });
+    // Fixed real CPU profiles: one taken during the test on a loaded machine could be empty, and the store refuses those.
+    cpuFiles = await copyCpuFixtures(path.join(dir, 'cpu'), [[1, 1], [1, 2], [2, 1]]);
     [heapFile] = await generateProfiles('heap', 1, path.join(dir, 'heap'), { seed: 3 });
     for (const f of cpuFiles) {
       const r = await http(s.url, 'POST', '/api/0/profiles?service=go&type=cpu', { body: await readFile(f) });
@@ -422,7 +425,7 @@ describe('merge: /api/0/profiles/merge', () => {
   beforeAll(async () => {
     s = await withServer();
     dir = await mkdtemp(path.join(root, 'merge-'));
-    cpuFiles = await generateProfiles('cpu', 3, path.join(dir, 'cpu'), { seed: 11, cpuMs: 60 });
+    cpuFiles = await copyCpuFixtures(path.join(dir, 'cpu'), [[3, 1], [3, 2], [4, 1]]);
     [heapFile] = await generateProfiles('heap', 1, path.join(dir, 'heap'), { seed: 11 });
     for (const f of cpuFiles) await http(s.url, 'POST', '/api/0/profiles?service=go&type=cpu&labels=v=1', { body: await readFile(f) });
     await http(s.url, 'POST', '/api/0/profiles?service=go&type=heap', { body: await readFile(heapFile!) });

@@ -54,9 +54,10 @@ afterAll(async () => {
 describe('capture → store → get / merge', () => {
   test('capture uploads with labels; get lists them; merge reads them back', async () => {
     const cap = await runCli(['capture', '--type', 'cpu,heap,allocs', '--seconds', '1', '--profefe-hostport', server.url, '--label-from-pod', 'version', '-o', 'json'], { env });
+    const captures = JSON.parse(cap.stdout.toString()).captures;
+    expect(captures.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
     expect(cap.stderr).toBe('');
     expect(cap.code).toBe(0);
-    const captures = JSON.parse(cap.stdout.toString()).captures;
     expect(captures).toHaveLength(6);
     for (const c of captures) expect(c.file).toMatch(/^profefe id [0-9a-v]{20}$/);
 
@@ -69,6 +70,13 @@ describe('capture → store → get / merge', () => {
     expect(allocs).toHaveLength(2);
     expect(metas[0].labels).toMatchObject({ namespace: 'shop', from: 'kubectl-profefe', container: 'server', node: 'node-a' });
     expect(new Set(metas.map((m: { labels: Record<string, string> }) => m.labels.version))).toEqual(new Set(['1.2', '1.3']));
+
+    // The table's TYPE is what --type finds: allocs for the allocs deltas (stored as heap), as in the query.
+    const table = await runCli(['get', '--service', 'auth', '--type', 'heap', '--profefe-hostport', server.url], { env });
+    const types = table.stdout.toString().trim().split('\n').slice(1).map((l) => l.split(/ +/)[2]);
+    expect(types.sort()).toEqual(['allocs', 'allocs', 'heap', 'heap']);
+    const allocsTable = await runCli(['get', '--service', 'auth', '--type', 'allocs', '--profefe-hostport', server.url], { env });
+    expect(allocsTable.stdout.toString().trim().split('\n').slice(1).map((l) => l.split(/ +/)[2])).toEqual(['allocs', 'allocs']);
 
     const v13 = await runCli(['get', 'profiles', '--service', 'auth', '--profile-type', 'cpu', '--label', 'version=1.3', '--profefe-hostport', server.url, '-o', 'name'], { env });
     expect(v13.stdout.toString().trim().split('\n')).toHaveLength(1);
@@ -83,6 +91,11 @@ describe('capture → store → get / merge', () => {
     const services = await runCli(['get', 'services', '--profefe-hostport', server.url], { env });
     expect(services.stdout.toString()).toBe('NAME\nauth\n');
   }, 60_000);
+
+  test('get types lists what --type takes, allocs after heap', async () => {
+    const run = await runCli(['get', 'types', '-o', 'name'], { env });
+    expect(run.stdout.toString()).toBe(['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'].map((t) => `type/${t}\n`).join(''));
+  });
 
   test('get profile ID downloads the stored bytes unchanged', async () => {
     const [meta] = await store.find({ service: 'auth', type: 'heap', from: new Date(0), to: new Date(Date.now() + 60_000) });

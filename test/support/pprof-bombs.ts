@@ -100,3 +100,28 @@ export function largeHeapProfile(inflatedMiB: number): { gzipped: Buffer; inflat
   const raw = Buffer.concat(parts);
   return { gzipped: gzipSync(raw), inflatedBytes: raw.length, samples };
 }
+
+/**
+ * A valid one-sample profile whose string table ends with one unused string of `mib` MiB: large
+ * once inflated (for the inflated-size limit), cheap to send and to decode.
+ */
+export function largeStringProfile(mib: number): Buffer {
+  const len = mib * 2 ** 20;
+  const prefix = Buffer.from([...varint(6 * 8 + 2), ...varint(len)]);
+  return Buffer.concat([gzipSync(Buffer.concat([header(), prefix])), repeatedGzip(Buffer.alloc(2 ** 20, 0x61), mib)]);
+}
+
+/**
+ * A valid profile of exactly `count` samples (all at main.main, value 1): 8 bytes each inflated,
+ * some 30 KiB gzipped for 2 million, and about 500 bytes each once decoded.
+ */
+export function manySamplesProfile(count: number): Buffer {
+  const sample = field(2, [...field(1, [1]), ...field(2, [1])]);
+  const chunk = 2 ** 16;
+  const rest = count - 1; // header() has one
+  return Buffer.concat([
+    gzipSync(header()),
+    repeatedGzip(Buffer.concat(Array(chunk).fill(sample)), Math.floor(rest / chunk)),
+    gzipSync(Buffer.concat(Array(rest % chunk).fill(sample))),
+  ]);
+}

@@ -60,3 +60,11 @@ export function embeddedData(html: string): FlamePageData {
   if (!m) throw new Error('no profile-data script in the page');
   return JSON.parse(m[1]!) as FlamePageData;
 }
+
+/**
+ * Waits until the flame graph's d3 transitions have ended (d3 removes a node's `__transition`
+ * once its last one is done), however slowly a loaded machine runs them.
+ */
+export async function transitionsDone(page: Page): Promise<void> {
+  await page.waitForFunction(`!Array.from(document.querySelectorAll('#flame-graph *')).some((e) => '__transition' in e)`);
+}

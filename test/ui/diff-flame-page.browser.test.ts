@@ -16,7 +16,7 @@ import { percentage, scaledLabel } from '../../src/report/units.js';
 import { renderFlamePage, diffFlamePageData, type FlamePageData } from '../../src/ui/flame-page.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { buildProfile } from '../support/profile-builder.js';
-import { embeddedData, launchChromium, loadPage, type LoadedPage } from './browser.js';
+import { embeddedData, launchChromium, loadPage, type LoadedPage, transitionsDone } from './browser.js';
 
 const SCREENSHOT = path.resolve('test/.cache/screenshots/diff-flame-graph.png');
 // The page's colours (page.js): grey for no change, red where the target grew, blue where it shrank.
@@ -102,7 +102,7 @@ beforeAll(async () => {
   data = embeddedData(html);
   loaded = await loadPage(browser, html);
   page = loaded.page;
-  await page.waitForTimeout(400); // d3-flame-graph sets widths after a short transition
+  await transitionsDone(page); // d3-flame-graph sets widths in a short transition
 }, 60_000);
 
 afterAll(async () => {
@@ -219,7 +219,7 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     expect(await page.$$eval('#sample-type option', (os) => os.map((o) => o.textContent))).toEqual(['samples (count)', 'cpu (nanoseconds)']);
     expect(await page.inputValue('#sample-type')).toBe('1');
     await page.selectOption('#sample-type', { label: 'samples (count)' });
-    await page.waitForTimeout(400);
+    await transitionsDone(page);
     const top = computeDiffTop(result.profile, 'samples');
     const first = await page.$$eval('#top-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
     const row = top.rows[0]!;
@@ -241,7 +241,7 @@ describe('a hand-built diff in Chromium', () => {
     const diff = diffProfiles(cpu({ 'main;a': 100, 'main;b': 50, 'main;d': 40 }), cpu({ 'main;a': 50, 'main;c': 50, 'main;d': 40 }));
     const { page: p, errors, strayRequests } = await loadPage(browser, await renderFlamePage(diffFlamePageData(diff, { base: 'before.pb.gz', target: 'after.pb.gz' })));
     try {
-      await p.waitForTimeout(400);
+      await transitionsDone(p);
       expect(strayRequests).toEqual([]);
       expect(errors).toEqual([]);
       const width = await svgWidth(p);

@@ -17,7 +17,7 @@ import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from '../report/f
 import { goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile } from '../support/profile-builder.js';
-import { embeddedData, launchChromium, loadPage, type LoadedPage } from './browser.js';
+import { embeddedData, launchChromium, loadPage, type LoadedPage, transitionsDone } from './browser.js';
 
 const SCREENSHOT = path.resolve('test/.cache/screenshots/flame-graph.png');
 const HIGHLIGHT = '#e600e6'; // the page's search highlight, the fill of matching frames
@@ -72,7 +72,7 @@ describe('the flame graph page in Chromium, network refused', () => {
   });
 
   test("the root spans the graph's full width, which is the page's", async () => {
-    await page.waitForTimeout(400); // d3-flame-graph sets widths after a short transition
+    await transitionsDone(page); // d3-flame-graph sets widths in a short transition
     const width = await svgWidth(page);
     expect(width).toBe(await page.$eval('#flame-graph', (el) => el.clientWidth));
     expect(await frameWidths(page, 'root')).toEqual([width]);
@@ -149,7 +149,7 @@ describe('the flame graph page in Chromium, network refused', () => {
   test('the sample type switcher lists every type, starts at the default, and changes the totals', async () => {
     await page.fill('#search', 'main\\.alloc');
     await page.press('#search', 'Enter');
-    await page.waitForTimeout(400);
+    await transitionsDone(page);
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
@@ -166,7 +166,7 @@ describe('the flame graph page in Chromium, network refused', () => {
     const row = alloc.rows[0]!;
     expect(first).toEqual([row.function, inTableUnit(row.flat, 0), percent(row.flat, alloc.total), inTableUnit(row.cum, 0), percent(row.cum, alloc.total)]);
     // The graph is redrawn for the new type and the search is kept.
-    await page.waitForTimeout(400);
+    await transitionsDone(page);
     expect(await frameWidths(page, 'root')).toEqual([await svgWidth(page)]);
     expect(await page.textContent('#search-result')).toMatch(/^\d+ frames, [\d.]+ = /);
     expect(loaded.errors).toEqual([]);

@@ -88,7 +88,8 @@ const collect = () => {
   const w = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } });
   return { w, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString() };
 };
-const until = async (cond: () => boolean, ms = 5000) => {
+/** Waits for a condition; the limit only keeps a broken test from running into jest's timeout unexplained. */
+const until = async (cond: () => boolean, ms = 45_000) => {
   for (const t0 = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() - t0 > ms) throw new Error('condition not met');
 };
 const loadKc = (file: string) => { const kc = new KubeConfig(); kc.loadFromFile(file); return kc; };
@@ -511,9 +512,7 @@ describe('real kubectl', () => {
       const { p, port, stderr } = await portForward(['-n', 'default', 'pod/api', ':7070'], extraEnv);
       const exited = once(p, 'exit');
       await httpGet(port, '/').catch(() => undefined); // the local connection just drops
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer);
+      await exited; // kubectl exits on its own (a loaded machine may take seconds); the test's timeout bounds it
       expect(stderr()).toMatch(/error forwarding port 7070 to pod [0-9a-f]{64}, uid : .*connect: connection refused/);
       expect(stderr()).toMatch(/error: lost connection to pod\n$/);
       expect(p.exitCode).toBe(1);
