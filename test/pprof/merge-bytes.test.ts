@@ -184,7 +184,7 @@ describe('every rule of decodeProfile: the same error either way', () => {
     ['more mappings than allowed', () => labelled.encode(), { maxMappings: 0 }, /more than 0 mappings/],
     ['more strings than allowed', () => labelled.encode(), { maxStrings: 5 }, /more than 5 strings/],
     ['more unknown bytes than allowed', () => handWritten(), { maxUnknownFieldBytes: 2 }, /more than 2 bytes of fields/],
-    ['more bytes than allowed', () => labelled.encode(), { maxInflatedBytes: 100 }, /more than 0 MiB \(the decoded size limit\)/],
+    ['more bytes than allowed', () => labelled.encode(), { maxInflatedBytes: 100 }, /more than 0 MiB \(the --max-inflated-size limit\)/],
   ];
   test.each(cases)('%s', (_name, make, limits, message) => {
     const bytes = make();
