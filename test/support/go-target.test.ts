@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { copyCpuFixtures } from './cpu-fixtures.js';
 import { goPprofProto, goPprofRaw, goPprofTop, type GoTop } from './go-pprof.js';
 import { deriveProfiles, fetchProfile, generateProfiles, startGoTarget, type GoTarget } from './go-target.js';
 
@@ -148,9 +149,11 @@ test('generateProfiles writes heap profiles whose stacks differ', async () => {
 });
 
 test('deriveProfiles keeps the real profiles and varies their samples, values and time in the rest', async () => {
-  const real = await generateProfiles('heap', 2, path.join(tmp, 'derive-real'), { seed: 3 });
+  // Fixed real CPU profiles (one sample per stack, as runtime/pprof writes them), so the derived
+  // bytes are the same on every run.
+  const real = await copyCpuFixtures(path.join(tmp, 'derive-real'), [[1, 1], [2, 1]], new Date('2026-01-01T00:00:00Z'));
   const derived = await deriveProfiles(path.join(tmp, 'derive-real'), 6, path.join(tmp, 'derived'), 7);
-  expect(derived.map((f) => path.basename(f))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `heap-000${i}.pb.gz`));
+  expect(derived.map((f) => path.basename(f))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `cpu-000${i}.pb.gz`));
   for (let i = 0; i < 2; i++) expect(await readFile(derived[i]!)).toEqual(await readFile(real[i]!));
 
   const section = (raw: string, from: string, to: string) => raw.slice(raw.indexOf(from), raw.indexOf(to));
@@ -183,8 +186,8 @@ test('deriveProfiles keeps the real profiles and varies their samples, values an
 
 /**
  * The samples of `go tool pprof -raw` output: "stack | labels" to values, the stack as location
- * addresses (pprof numbers locations afresh in each output); heap profiles have one sample per
- * stack and size.
+ * addresses (pprof numbers locations afresh in each output). For profiles with one sample per
+ * stack and labels, as runtime/pprof's CPU profiles are.
  */
 function sampleBlocks(raw: string): Map<string, number[]> {
   const address = new Map<string, string>();
