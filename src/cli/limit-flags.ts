@@ -1,6 +1,7 @@
 import { constants } from 'node:buffer';
 import { UsageError } from '../errors.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../pprof/index.js';
+// decode.js, not index.js: every command's flags load this at start-up, and index.js is all of pprof.
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../pprof/decode.js';
 
 /** The decode-limit flags as yargs parses them. */
 export interface DecodeLimitArgs {

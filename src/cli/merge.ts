@@ -3,20 +3,20 @@ import { StoreError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { mergeProfileFiles } from '../merge/merge-files.js';
-import { computeTop, decodeProfile, encodeProfile, sampleTypesOf, type DecodeLimits, type Profile } from '../pprof/index.js';
-import { pprofTextOptions } from '../pprof/top.js';
-import { renderTopTable } from '../report/top-table.js';
+import type { DecodeLimits, Profile } from '../pprof/index.js';
 import { formatSize } from '../report/units.js';
-import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { mergeWindow, type WindowQuery } from '../store/window-query.js';
+import type { StoreOptions } from '../store/open-store.js';
+import type { WindowQuery } from '../store/window-query.js';
 import type { CommandContext } from './context.js';
-import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './help.js';
 import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+
+// What only a store merge or --top needs is imported when it is used: a merge of files loads
+// neither the store nor the report code (about 40 ms of start-up).
 
 /** What to merge: local files, a store query (a window of one type, allocs included), or store ids. */
 export type MergeSource =
@@ -36,7 +36,10 @@ export interface MergeOptions {
   readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
-/** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
+/**
+ * A merged profile: as the store sent it (gzipped pprof), or from local files, where both the
+ * decoded profile and the gzipped bytes are there, each made on first use.
+ */
 export interface MergeResult {
   readonly profile?: Profile;
   readonly bytes?: Uint8Array;
@@ -96,7 +99,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           ),
       ) as unknown as Argv<MergeArgs>,
     handler: async (args) => {
-      const opts = resolveMergeOptions(args, ctx);
+      const opts = await resolveMergeOptions(args, ctx);
       const result = await runMerge(opts, { signal: ctx.signal });
       await renderMerge(result, opts, ctx);
     },
@@ -104,7 +107,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
 }
 
 /** Completes and validates merge options; throws UsageError naming the flag at fault. */
-export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, 'io' | 'env'>, now = new Date()): MergeOptions {
+export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, 'io' | 'env'>, now = new Date()): Promise<MergeOptions> {
   const inputs = (args.inputs ?? []).filter((x) => x !== undefined && x !== '').map(String);
   const ids = (args.id ?? []).map(String).filter(Boolean);
   const fromStore = args.service !== undefined || ids.length > 0;
@@ -132,6 +135,7 @@ export function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, '
     source = { kind: 'ids', ids, store: store() };
   } else if (args.service !== undefined) {
     if (args.type === undefined) throw new UsageError('merging stored profiles needs --type (profiles of different types cannot be merged)');
+    const { parseQueryType, resolveQuery } = await import('./get.js');
     const type = parseQueryType(args.type);
     if (type === 'trace') throw new UsageError('--type trace: traces cannot be merged');
     source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: store() };
@@ -148,6 +152,8 @@ export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal 
     const files = await expandProfilePaths(source.inputs);
     return mergeProfileFiles(files, { signal: deps.signal, decodeLimits: opts.decodeLimits });
   }
+  const { describeStore, openStore } = await import('../store/open-store.js');
+  const { mergeWindow } = await import('../store/window-query.js');
   const store = await openStore(source.store);
   try {
     if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
@@ -175,6 +181,8 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
   const { io } = ctx;
   for (const w of result.warnings ?? []) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (opts.top !== undefined) {
+    const { computeTop, decodeProfile, pprofTextOptions, sampleTypesOf } = await import('../pprof/index.js');
+    const { renderTopTable } = await import('../report/top-table.js');
     const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store', opts.decodeLimits);
     let report;
     try {
@@ -194,7 +202,7 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     await writeAll(io.stdout, renderTopTable(report, header));
     return;
   }
-  const bytes = result.bytes ?? encodeProfile(result.profile!);
+  const bytes = result.bytes ?? (await import('../pprof/encode.js')).encodeProfile(result.profile!);
   if (opts.output === undefined) {
     await writeAll(io.stdout, bytes);
     return;
