@@ -19,11 +19,16 @@ import { writeAll } from './io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
 import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
+import { parsePprofUrl, type PprofUrl } from '../capture/url-targets.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
 
 export interface CaptureOptions {
   readonly kube: KubeAccessOptions;
   readonly pods: string[];
+  /** --url: processes captured straight over HTTP(S), instead of pods. */
+  readonly urls: PprofUrl[];
+  /** --service, for --url targets. */
+  readonly service?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly types: ProfileType[];
@@ -48,6 +53,8 @@ export interface CaptureOptions {
 interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   'label-from-pod'?: string[];
   pods?: string[];
+  url?: string[];
+  service?: string;
   selector?: string;
   'field-selector'?: string;
   type?: string[];
@@ -71,17 +78,22 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
+            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
+              '       kubectl profefe capture --url http://HOST:PORT[/debug/pprof]... [--service NAME] [--type TYPE]... [--seconds N]\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
               'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
               'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
               '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
               'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
               'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
-              'serves them (?seconds=N), for older Go they are computed here from two profiles.',
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n' +
+              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
+              'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
           .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
+          .option('url', { type: 'string', array: true, requiresArg: true, describe: 'capture the Go process serving net/http/pprof at this URL instead of pods (repeatable; no cluster needed), e.g. --url http://localhost:6060' })
+          .option('service', { type: 'string', requiresArg: true, describe: 'the service name of --url targets in the store and in file names (default: HOST_PORT)' })
           .option('field-selector', { type: 'string', requiresArg: true, describe: 'Selector (field query) to filter on, e.g. --field-selector spec.nodeName=n1' })
           .option('type', {
             alias: 'profile-type',
@@ -96,12 +108,13 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
               ['Capture CPU and heap from all annotated pods of an app, with a 30 s CPU profile', 'kubectl profefe capture -n shop -l app=checkout --type cpu,heap --seconds 30'],
               ['Capture every annotated pod in the cluster and print a JSON summary', 'kubectl profefe capture -A -o json'],
+              ['Capture a Go process on this machine, no cluster needed, into the local store', 'kubectl profefe capture --url http://localhost:6060 --service api'],
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
           )),
@@ -157,9 +170,12 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
+  const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
     pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    urls,
+    ...(service !== undefined ? { service } : {}),
     labelSelector: args.selector || undefined,
     fieldSelector: args['field-selector'] || undefined,
     types,
@@ -173,6 +189,42 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     maxBufferedBytes,
     decodeLimits,
   };
+}
+
+/** The flags that choose or reach pods, refused beside --url (kubectl's own flags, by their names). */
+const POD_FLAGS: readonly (readonly [keyof CaptureArgs, string])[] = [
+  ['selector', '-l/--selector'],
+  ['field-selector', '--field-selector'],
+  ['label-from-pod', '--label-from-pod'],
+  ['namespace', '-n/--namespace'],
+  ['all-namespaces', '-A/--all-namespaces'],
+  ['context', '--context'],
+  ['kubeconfig', '--kubeconfig'],
+  ['cluster', '--cluster'],
+  ['user', '--user'],
+  ['server', '-s/--server'],
+];
+
+/**
+ * --url (repeatable; each value may also be a comma-separated list, as --type) and --service.
+ * With --url, pod names and the flags that choose or reach pods are usage errors, and so is
+ * --service without --url.
+ */
+function resolveUrlFlags(args: CaptureArgs): { urls: PprofUrl[]; service?: string } {
+  const raw = (args.url ?? []).flatMap((u) => String(u).split(',')).map((u) => u.trim()).filter((u) => u !== '');
+  const service = args.service === undefined ? undefined : String(args.service);
+  if (raw.length === 0) {
+    if (args.url !== undefined) throw new UsageError('--url needs a URL, e.g. --url http://localhost:6060');
+    if (service !== undefined) throw new UsageError('--service names --url targets; pods are named by their profefe.com/service annotation');
+    return { urls: [] };
+  }
+  const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '');
+  if (pods.length > 0) throw new UsageError(`--url cannot be combined with pod names (${escapeTerminal(String(pods[0]))})`);
+  for (const [flag, name] of POD_FLAGS) {
+    const v = args[flag];
+    if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw new UsageError(`--url cannot be combined with ${name}: a URL target is not a pod`);
+  }
+  return { urls: raw.map(parsePprofUrl), ...(service !== undefined ? { service } : {}) };
 }
 
 export interface CaptureDeps {
@@ -193,6 +245,11 @@ export interface CaptureProgress {
 
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
 export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
+  // --url needs no cluster: nothing of src/kube (or client-node) is loaded.
+  if (opts.urls.length > 0) {
+    const { captureUrls } = await import('../capture/capture-urls.js');
+    return captureUrls({ urls: opts.urls, service: opts.service, engine: { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits }, outputDir: opts.outputDir, store: opts.store }, deps);
+  }
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
   // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
   const { coreV1Api } = await import('../kube/core-api.js');
