@@ -49,6 +49,8 @@ export function parsePprofUrl(raw: string): PprofUrl {
     throw new UsageError(`--url ${JSON.stringify(withoutUserinfo(raw))} is not a URL (expected http://HOST:PORT[/debug/pprof])`);
   }
   const shown = JSON.stringify(withoutUserinfo(raw));
+  // `localhost:6060` parses as the scheme "localhost:"; say what was missing.
+  if (!raw.includes('://')) throw new UsageError(`--url ${shown} has no scheme: write http://${withoutUserinfo(raw)} (or https://)`);
   const protocol = url.protocol.replace(/:$/, '');
   if (protocol !== 'http' && protocol !== 'https') throw new UsageError(`--url ${shown}: only http and https are supported, not ${protocol}`);
   if (url.hostname === '') throw new UsageError(`--url ${shown} has no host`);

@@ -4,16 +4,23 @@
  * the local store read by `get` and `top`, and into our `serve`; real HTTP servers that
  * refuse, answer 404 pages or stream without end.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { decodeProfile, sampleTypesOf } from '../../src/pprof/index.js';
 import { goPprofTop } from '../support/go-pprof.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
+import { testPki } from '../support/sandbox/certs.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 let go: GoTarget;
 let dir: string;
@@ -163,7 +170,7 @@ describe('kubectl profefe capture --url', () => {
 
   test.each([
     ['a scheme other than http(s)', ['--url', 'ftp://127.0.0.1:6060'], /^error: --url "ftp:\/\/127\.0\.0\.1:6060": only http and https are supported, not ftp$/m],
-    ['a host:port without a scheme', ['--url', 'localhost:6060'], /^error: --url "localhost:6060": only http and https are supported/m],
+    ['a host:port without a scheme', ['--url', 'localhost:6060'], /^error: --url "localhost:6060" has no scheme: write http:\/\/localhost:6060 \(or https:\/\/\)$/m],
     ['not a URL', ['--url', 'http://'], /^error: --url "http:\/\/" is not a URL/m],
     ['a query string', ['--url', 'http://127.0.0.1:6060/debug/pprof?x=1'], /^error: --url .*without \? or #$/m],
     ['credentials in a bad URL are not echoed', ['--url', 'http://bob:pw@[::1'], /^error: --url "http:\/\/\*\*\*@\[::1" is not a URL/m],
@@ -181,5 +188,49 @@ describe('kubectl profefe capture --url', () => {
     expect(run.stderr).not.toMatch(/bob|pw@/);
     expect(run.stdout.toString()).toBe('');
   });
-});
 
+  test('https: verified against the CAs Node trusts (NODE_EXTRA_CA_CERTS), with Host and Basic authorization from the URL', async () => {
+    // An HTTPS reverse proxy in front of the Go target that wants alice's password, as one might in docker-compose.
+    const pki = await testPki();
+    const seen: IncomingHttpHeaders[] = [];
+    const proxy = createHttpsServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, (req, res) => {
+      seen.push(req.headers);
+      if (req.headers.authorization !== `Basic ${Buffer.from('alice:s3cret').toString('base64')}`) {
+        res.writeHead(401, { 'Content-Type': 'text/plain' }).end('who are you?\n');
+        return;
+      }
+      const upstream = request(`${go.url}${req.url}`, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      upstream.end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      // Our CA is not one Node trusts by default: the handshake fails, per profile.
+      const untrusted = await runCli(['capture', '--url', `https://alice:s3cret@localhost:${port}`, '--type', 'goroutine', '--output-dir', out('https')], { env: env('https') });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stdout.toString()).toMatch(new RegExp(`cannot connect to https://localhost:${port}: .*certificate`));
+      // With the CA trusted the way Node is told to (a new process reads NODE_EXTRA_CA_CERTS), it is captured.
+      const ca = path.join(dir, 'ca.pem');
+      await writeFile(ca, pki.caPem);
+      const args = [path.join(ROOT, 'bin/kubectl-profefe'), 'capture', '--url', `https://alice:s3cret@localhost:${port}/debug/pprof`, '--type', 'heap,goroutine', '--output-dir', out('https'), '-o', 'json'];
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { env: { ...env('https'), PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: ca } });
+      expect(stderr).toBe('');
+      const json = JSON.parse(stdout) as { captures: { url: string; service: string; ok: boolean }[] };
+      expect(json.captures.map((c) => [c.url, c.service, c.ok])).toEqual([
+        [`https://localhost:${port}/debug/pprof`, `localhost_${port}`, true],
+        [`https://localhost:${port}/debug/pprof`, `localhost_${port}`, true],
+      ]);
+      expect(stdout).not.toMatch(/alice|s3cret/);
+      expect(seen.at(-1)!.host).toBe(`localhost:${port}`);
+      const files = (await readdir(path.join(out('https'), `localhost_${port}`), { recursive: true })).filter((f) => f.endsWith('.pb.gz'));
+      expect(files.map((f) => path.dirname(f)).sort()).toEqual(['goroutine', 'heap']);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
+  }, 60_000);
+});
