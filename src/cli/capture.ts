@@ -79,7 +79,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         withStoreFlags(y
           .usage(
             'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
-              '       kubectl profefe capture --url http://HOST:PORT[/debug/pprof]... [--service NAME] [--type TYPE]... [--seconds N]\n\n' +
+              '       kubectl profefe capture --url http://HOST:PORT... [--service NAME] [--type TYPE]...\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
               'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
               'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
