@@ -191,7 +191,10 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   };
 }
 
-/** The flags that choose or reach pods, refused beside --url (kubectl's own flags, by their names). */
+/**
+ * The flags that choose or reach pods, refused beside --url (kubectl's own flags, by their names).
+ * --request-timeout is not among them: its default ('0') cannot be told from a value given.
+ */
 const POD_FLAGS: readonly (readonly [keyof CaptureArgs, string])[] = [
   ['selector', '-l/--selector'],
   ['field-selector', '--field-selector'],
@@ -203,6 +206,11 @@ const POD_FLAGS: readonly (readonly [keyof CaptureArgs, string])[] = [
   ['cluster', '--cluster'],
   ['user', '--user'],
   ['server', '-s/--server'],
+  ['token', '--token'],
+  ['certificate-authority', '--certificate-authority'],
+  ['client-certificate', '--client-certificate'],
+  ['client-key', '--client-key'],
+  ['insecure-skip-tls-verify', '--insecure-skip-tls-verify'],
 ];
 
 /**

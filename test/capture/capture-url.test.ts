@@ -179,6 +179,7 @@ describe('kubectl profefe capture --url', () => {
     ['-A', ['--url', 'http://127.0.0.1:6060', '-A'], /^error: --url cannot be combined with -A\/--all-namespaces/m],
     ['-n', ['--url', 'http://127.0.0.1:6060', '-n', 'shop'], /^error: --url cannot be combined with -n\/--namespace/m],
     ['--context', ['--url', 'http://127.0.0.1:6060', '--context', 'prod'], /^error: --url cannot be combined with --context/m],
+    ['--token', ['--url', 'http://127.0.0.1:6060', '--token', 'abc'], /^error: --url cannot be combined with --token/m],
     ['--service without --url', ['--service', 'x'], /^error: --service names --url targets/m],
     ['an empty --service', ['--url', 'http://127.0.0.1:6060', '--service', ''], /^error: --service "" is empty$/m],
   ])('%s is a usage error (exit 2, nothing captured)', async (_what, args, message) => {
