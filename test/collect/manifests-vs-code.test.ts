@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import yargs, { type CommandModule } from 'yargs';
-import { collectCommand, resolveCollectOptions, runCollect } from '../../src/cli/collect.js';
+import { collectCommand, resolveCollectOptions } from '../../src/cli/collect.js';
+import { runCollector } from '../../src/collect/collector.js';
 import type { CommandContext } from '../../src/cli/context.js';
 import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
 import type { LocalStore } from '../../src/store/local-store.js';
@@ -101,7 +102,7 @@ describe('RBAC grants what collect uses', () => {
     sandbox.requests.length = 0;
     const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
     const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
-    const result = await runCollect(opts, { env, signal: new AbortController().signal, io: io() });
+    const result = await runCollector(opts, { env, signal: new AbortController().signal, io: io() });
     expect(result.rounds[0]!.captured).toBe(2);
     return usedRules();
   }
