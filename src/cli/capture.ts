@@ -14,13 +14,13 @@ import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../kube/port-forward.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
-import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
-import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags, type DecodeLimitArgs } from './limit-flags.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
+import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
+import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags, type DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 export interface CaptureCommandOptions {
   readonly kube: KubeAccessOptions;

@@ -3,11 +3,11 @@ import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
-import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags, type DecodeLimitArgs } from './limit-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
+import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   selector?: string;

@@ -10,14 +10,14 @@ import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
 import type { ProfileStore, StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
 import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from './shared/context.js';
 import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './open.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
 
 /** One side of a diff: a positional (a file when one exists at that path, else a store id), or a store query. */

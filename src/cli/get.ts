@@ -5,12 +5,12 @@ import { describeStore, openStore, type StoreOptions } from '../store/open-store
 import type { FindQuery, ProfileMeta } from '../store/store.js';
 import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES, type WindowType } from '../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';

@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import yargs, { type CommandModule } from 'yargs';
 import { BUILD_INFO } from '../build-info.js';
 import { ExitCode, UsageError, isExpectedError } from '../errors.js';
-import type { CommandContext } from './context.js';
-import { processIO, writeAll, type IOStreams } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 
 const VERSION = BUILD_INFO.version;

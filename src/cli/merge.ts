@@ -9,14 +9,14 @@ import { renderTopTable } from '../report/top-table.js';
 import { formatSize } from '../report/units.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { mergeWindow, type WindowQuery } from '../store/window-query.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from './shared/context.js';
 import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 /** What to merge: local files, a store query (a window of one type, allocs included), or store ids. */
 export type MergeSource =

@@ -16,14 +16,14 @@ import { describeStore, openStore } from '../store/open-store.js';
 import type { ProfileMeta, StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
 import { writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from './shared/context.js';
 import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { noProfilesMessage, runMerge, type MergeSource } from './merge.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
 export interface OpenOptions {

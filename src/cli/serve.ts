@@ -2,12 +2,12 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
 import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parseDuration } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { dataDir } from '../store/open-store.js';
 import path from 'node:path';
 

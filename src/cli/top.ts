@@ -6,13 +6,13 @@ import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js'
 import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from './shared/context.js';
 import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 /** Output formats of `top` and `diff`. */
 export const FUNCTION_TABLE_FORMATS = ['table', 'json'] as const;

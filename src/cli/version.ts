@@ -2,9 +2,9 @@ import { isSea } from 'node:sea';
 import type { Argv, CommandModule } from 'yargs';
 import { BUILD_INFO, type BuildInfo } from '../build-info.js';
 import { UsageError } from '../errors.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 
 export interface VersionOptions {
   readonly output: 'text' | 'json';

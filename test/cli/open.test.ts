@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import type { CommandContext } from '../../src/cli/context.js';
+import type { CommandContext } from '../../src/cli/shared/context.js';
 import { browserCommand, isFileTarget, openCommand, resolveOpenOptions, runOpen, type OpenOptions } from '../../src/cli/open.js';
 import { isExpectedError, UsageError } from '../../src/errors.js';
 import { LocalStore } from '../../src/store/local-store.js';

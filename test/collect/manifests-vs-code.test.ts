@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import yargs, { type CommandModule } from 'yargs';
 import { collectCommand, resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector } from '../../src/collect/collector.js';
-import type { CommandContext } from '../../src/cli/context.js';
+import type { CommandContext } from '../../src/cli/shared/context.js';
 import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
 import type { LocalStore } from '../../src/store/local-store.js';
 import type { ProfefeServer } from '../../src/store/server.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import yargs from 'yargs';
-import { kubeAccessOptionsFrom, withKubeFlags } from '../../src/cli/kube-flags.js';
+import { kubeAccessOptionsFrom, withKubeFlags } from '../../src/cli/shared/kube-flags.js';
 import { KubeError, UsageError } from '../../src/errors.js';
 import { parseRequestTimeout, resolveKubeAccess, type KubeAccess, type KubeAccessOptions } from '../../src/kube/kubeconfig.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';

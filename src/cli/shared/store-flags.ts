@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { dataDir, type StoreOptions } from '../store/open-store.js';
+import { dataDir, type StoreOptions } from '../../store/open-store.js';
 import path from 'node:path';
 
 /** The store flags as yargs parses them. `--profefe-hostport` is kube-profefe's own name. */

@@ -1,8 +1,8 @@
 import { constants } from 'node:buffer';
-import { UsageError } from '../errors.js';
-import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES } from '../capture/engine.js';
-import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../pprof/index.js';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES } from '../../capture/engine.js';
+import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../../capture/profile-types.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../pprof/index.js';
 
 /** The decode-limit flags as yargs parses them. */
 export interface DecodeLimitArgs {

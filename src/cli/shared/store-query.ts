@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { WINDOW_TYPES } from '../store/window-query.js';
+import { WINDOW_TYPES } from '../../store/window-query.js';
 
 /** The store query flags as yargs parses them (shared by get, merge and the commands after them). */
 export interface QueryFlagArgs {

@@ -1,4 +1,4 @@
-import type { IOStreams } from '../report/streams.js';
+import type { IOStreams } from '../../report/streams.js';
 
 /** IOStreams of the running process. */
 export function processIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
@@ -13,4 +13,4 @@ export function processIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
   };
 }
 
-export { writeAll, type IOStreams } from '../report/streams.js';
+export { writeAll, type IOStreams } from '../../report/streams.js';

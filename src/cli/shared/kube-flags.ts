@@ -1,5 +1,5 @@
 import type { Argv, Options } from 'yargs';
-import type { KubeAccessOptions } from '../kube/kubeconfig.js';
+import type { KubeAccessOptions } from '../../kube/kubeconfig.js';
 
 /** kubectl's cluster-access flags as yargs parses them (kubectl's names, kebab-case keys). */
 export interface KubeFlagArgs {
