@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../store/time-window.js';
+import { parseDuration } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';

@@ -9,7 +9,7 @@ import { describeStore, openStore, type StoreOptions } from '../store/open-store
 import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
 import type { ProfileStore, StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
-import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
+import { parseLabelArgs, parseTimeArg } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { parseQueryType, resolveQuery } from './get.js';
 import { examples } from './shared/help.js';

@@ -4,7 +4,7 @@ import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../r
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import type { FindQuery, ProfileMeta } from '../store/store.js';
 import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES, type WindowType } from '../store/window-query.js';
-import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
+import { parseLabelArgs, resolveWindow } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';

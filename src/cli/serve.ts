@@ -4,7 +4,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST
 import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
-import { parseDuration } from '../store/time-window.js';
+import { parseDuration } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
