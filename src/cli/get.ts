@@ -2,21 +2,18 @@ import type { Argv, CommandModule } from 'yargs';
 import { StoreError, StoreStatusError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import type { FindQuery, ProfileMeta } from '../store/store.js';
-import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES, type WindowType } from '../store/window-query.js';
-import { parseLabelArgs, resolveWindow } from './shared/time-window.js';
+import type { ProfileMeta } from '../store/store.js';
+import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { checkProfileIds } from './shared/profile-source.js';
+import { resolveQuery, withQueryFlags, type FlagQuery, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';
-
-/** A store query from the flags: profefe's, except that --type may be `allocs` (see window-query). */
-export type FlagQuery = Omit<FindQuery, 'type'> & { readonly type?: WindowType };
 
 export type GetOptions =
   | { readonly resource: 'profiles'; readonly query: FlagQuery; readonly format: ListFormat; readonly store: StoreOptions }
@@ -83,7 +80,7 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
   const store = resolveStoreOptions(args, ctx.env);
   if (resource === 'profile') {
     if (!args.id) throw new UsageError('get profile needs the profile ID (find ids with: kubectl profefe get profiles --service NAME)');
-    if (args.id.includes('+')) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${args.id}"`);
+    checkProfileIds([args.id]);
     if (args.output === undefined && ctx.io.stdoutIsTTY) {
       throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE or redirect (> profile.pb.gz)');
     }
@@ -95,27 +92,6 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
   if (resource !== 'profiles') return { resource, format, store };
   if (!args.service) throw new UsageError("get profiles needs --service (list them with 'kubectl profefe get services')");
   return { resource, format, store, query: resolveQuery(args, now) };
-}
-
-/** The store query from --service, --type, --from, --to, --label and --limit. */
-export function resolveQuery(args: QueryFlagArgs, now: Date): FlagQuery {
-  const type = args.type === undefined ? undefined : parseQueryType(args.type);
-  if (args.limit !== undefined && (!Number.isInteger(args.limit) || args.limit < 0)) throw new UsageError(`--limit must be a whole number >= 0, got ${args.limit}`);
-  const { from, to } = resolveWindow(args.from, args.to, now);
-  return { service: String(args.service), type, from, to, labels: parseLabelArgs((args.label ?? []).map(String)), limit: args.limit };
-}
-
-/**
- * --type of a store query: one of profefe's types, or `allocs` (Go's allocs profiles, stored as
- * heap labelled profile=allocs: the allocs deltas); `profile` is accepted for cpu.
- */
-export function parseQueryType(value: string): WindowType {
-  const t = value.trim().toLowerCase();
-  if (t === 'profile') return 'cpu';
-  if (!(WINDOW_TYPES as readonly string[]).includes(t)) {
-    throw new UsageError(`--type: unknown profile type "${value}" (choose from ${WINDOW_TYPES.join(', ')})`);
-  }
-  return t as WindowType;
 }
 
 /** Runs the query and writes the result. */

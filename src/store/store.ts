@@ -20,6 +20,14 @@ export interface StoreLabel {
   readonly value: string;
 }
 
+/**
+ * Labels as people write them (`--label version=1.2`) and profefe's `labels` parameter spells
+ * them: `key=value` pairs joined by `separator` (default `,`), unescaped: for messages and pages.
+ */
+export function formatLabels(labels: readonly StoreLabel[], separator = ','): string {
+  return labels.map((l) => `${l.key}=${l.value}`).join(separator);
+}
+
 /** A stored profile's metadata, as profefe returns it. */
 export interface ProfileMeta {
   /** Opaque; may contain `/`, `,` and `=` (S3/GCS keys); never contains `+`. */

@@ -9,6 +9,7 @@ import { buildCallTree, buildDiffCallTree, columnValues, topFromCallTree, type C
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
 import type { Int64 } from '../pprof/int64.js';
 import { scaledLabel, selectOutputUnit } from '../report/units.js';
+import { formatLabels } from '../store/store.js';
 
 /** An exact int64 in the page's JSON: a number, or its digits when it is beyond 2^53 (the page reads those as BigInt). */
 export type JsonInt64 = number | string;
@@ -173,7 +174,7 @@ function metaFields(profile: Profile | undefined, meta: FlamePageMeta): [string,
   if (meta.service) fields.push(['Service', meta.service]);
   if (meta.type) fields.push(['Type', meta.type]);
   if (meta.from && meta.to) fields.push(['Window', `${isoSeconds(meta.from)} to ${isoSeconds(meta.to)}`]);
-  if (meta.labels?.length) fields.push(['Labels', meta.labels.map((l) => `${l.key}=${l.value}`).join(', ')]);
+  if (meta.labels?.length) fields.push(['Labels', formatLabels(meta.labels, ', ')]);
   if (meta.profiles !== undefined) fields.push(['Merged profiles', String(meta.profiles)]);
   if (meta.files?.length) {
     // Files from one directory (the usual case) are listed by name after the directory.

@@ -31,11 +31,14 @@ export function parseDuration(value: string, flag: string): number {
   return ms;
 }
 
-/** The --from/--to window, defaulting to the last 24 hours; from must not be after to. */
-export function resolveWindow(from: string | undefined, to: string | undefined, now: Date): { from: Date; to: Date } {
-  const end = to ? parseTimeArg(to, '--to', now) : now;
-  const start = from ? parseTimeArg(from, '--from', now) : new Date(end.getTime() - UNIT_MS.d!);
-  if (start > end) throw new UsageError(`--from (${start.toISOString()}) is after --to (${end.toISOString()})`);
+/**
+ * The --from/--to window, defaulting to the last 24 hours; from must not be after to. `flags`
+ * names the two ends in messages (diff's base window: --base-from/--base-to).
+ */
+export function resolveWindow(from: string | undefined, to: string | undefined, now: Date, flags = { from: '--from', to: '--to' }): { from: Date; to: Date } {
+  const end = to ? parseTimeArg(to, flags.to, now) : now;
+  const start = from ? parseTimeArg(from, flags.from, now) : new Date(end.getTime() - UNIT_MS.d!);
+  if (start > end) throw new UsageError(`${flags.from} (${start.toISOString()}) is after ${flags.to} (${end.toISOString()})`);
   return { from: start, to: end };
 }
 
