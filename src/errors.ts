@@ -52,14 +52,3 @@ export class PartialFailure extends Error {
 export function isExpectedError(err: unknown): err is Error & { exitCode: number } {
   return err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number';
 }
-
-/** A store answered with an HTTP-style status (profefe's envelope `code`), or could not be reached (status 0). */
-export class StoreStatusError extends StoreError {
-  override readonly name: string = 'StoreStatusError';
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}

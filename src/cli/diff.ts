@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
-import type { ProfileStore, StoreLabel } from '../store/store.js';
+import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
@@ -306,7 +306,8 @@ async function loadSide(
   try {
     bytes = await (await openOnce()).get(id);
   } catch (err) {
-    if (err instanceof StoreStatusError && (err.status === 404 || err.status === 400)) {
+    // An id the store has not (or cannot have): the user meant a file, or mistyped the id.
+    if (err instanceof ProfileNotFound || err instanceof ProfileRejected) {
       throw new StoreError(`${role} "${id}" is neither a file nor a profile id in ${describeStore(storeOpts)}`);
     }
     throw err;

@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import type { ProfileMeta } from '../store/store.js';
+import { ProfileNotFound, type ProfileMeta } from '../store/store.js';
 import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
@@ -112,7 +112,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
       }
       case 'profile': {
         const bytes = await store.get(opts.id).catch((err: unknown) => {
-          if (err instanceof StoreStatusError && err.status === 404) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
+          if (err instanceof ProfileNotFound) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
           throw err;
         });
         if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes);

@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { removeUninteresting } from '../pprof/prune.js';
 import { describeStore, openStore } from '../store/open-store.js';
-import type { ProfileMeta, StoreLabel } from '../store/store.js';
+import { ProfileNotFound, type ProfileMeta, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
 import { writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
 import type { CommandContext } from './shared/context.js';
@@ -231,13 +231,11 @@ async function loadProfile(
   return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`, decodeLimits), meta };
 }
 
-/** A store's "nothing found" for ids, said in terms of the ids the user gave. */
+/** A store's "not found" for ids, said in terms of the ids the user gave. */
 function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
-  if (!(err instanceof StoreStatusError)) return err;
-  if (ids.length === 1 && err.status === 404) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
-  // The local store says "could not merge 0 profiles", profefe answers 500 with its own words.
-  if (ids.length > 1 && /merge 0 profiles|nothing found/.test(err.message)) return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
-  return err;
+  if (!(err instanceof ProfileNotFound)) return err;
+  if (ids.length === 1) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
+  return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
 }
 
 /** Labels (key=value) that every found profile has: what the merged profile is "of". */

@@ -14,14 +14,20 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { StoreError, StoreStatusError } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
 import { inProcessValidator, type ValidateProfile } from './profile-validator.js';
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
 import { newProfileId } from './profile-id.js';
 import {
+  IncompatibleProfiles,
+  NothingToMerge,
+  ProfileNotFound,
+  ProfileRejected,
   STORE_PROFILE_TYPES,
+  StoreFailed,
+  TypeWithoutMerge,
   UPLOAD_ID_LABEL,
   type FindQuery,
   type ProfileMeta,
@@ -178,7 +184,7 @@ export class LocalStore implements ProfileStore {
   /**
    * Stores a profile, validated like profefe's collector, in this order: a service, a known
    * type, then (except for traces, stored unparsed) a parsable pprof with samples. Errors are
-   * StoreStatusError 400 with profefe's messages, 500 when the disk write fails.
+   * ProfileRejected with profefe's messages, StoreFailed when the disk write fails.
    * created_at is the profile's time_nanos; `req.createdAt` (default: now) only counts for
    * traces and profiles without time_nanos.
    */
@@ -221,9 +227,9 @@ export class LocalStore implements ProfileStore {
   }
 
   private async writeProfile(req: UploadRequest): Promise<ProfileMeta> {
-    if (req.service === '') throw new StoreStatusError('bad request: missing "service"', 400);
+    if (req.service === '') throw new ProfileRejected('bad request: missing "service"');
     if (!(STORE_PROFILE_TYPES as readonly string[]).includes(req.type)) {
-      throw new StoreStatusError('bad request: unknown profile type', 400);
+      throw new ProfileRejected('bad request: unknown profile type');
     }
     let createdNs: bigint | undefined;
     let body = req.body;
@@ -234,7 +240,7 @@ export class LocalStore implements ProfileStore {
     }
     const uploadedAt = this.now();
     const fallback = req.createdAt ?? uploadedAt;
-    if (createdNs === undefined && Number.isNaN(fallback.getTime())) throw new StoreStatusError('bad request: invalid created_at', 400);
+    if (createdNs === undefined && Number.isNaN(fallback.getTime())) throw new ProfileRejected('bad request: invalid created_at');
     createdNs ??= BigInt(fallback.getTime()) * 1_000_000n;
 
     const id = newProfileId(uploadedAt);
@@ -259,7 +265,7 @@ export class LocalStore implements ProfileStore {
       await this.append(entry);
     } catch (err) {
       await rm(blob, { force: true }).catch(() => undefined);
-      throw new StoreStatusError(`failed to collect profile (${(err as Error).message})`, 500);
+      throw new StoreFailed(`failed to collect profile (${(err as Error).message})`);
     }
     return toMeta(entry);
   }
@@ -273,37 +279,38 @@ export class LocalStore implements ProfileStore {
     return this.findEntries(query).map(toMeta);
   }
 
-  /** The stored bytes, unchanged. StoreStatusError 404 `nothing found` for an unknown or expired id. */
+  /** The stored bytes, unchanged. ProfileNotFound (`nothing found`) for an unknown or expired id. */
   async get(id: string): Promise<Uint8Array> {
     this.checkOpen();
     const entry = this.index.get(id);
-    if (!entry || this.isExpired(entry)) throw new StoreStatusError('nothing found', 404);
+    if (!entry || this.isExpired(entry)) throw new ProfileNotFound();
     const bytes = await this.readBlob(entry);
-    if (!bytes) throw new StoreStatusError('nothing found', 404);
+    if (!bytes) throw new ProfileNotFound();
     return bytes;
   }
 
   /**
    * The profiles matching the query merged into one gzipped pprof; a single match comes back
-   * as its stored bytes, as from profefe. Errors: 405 for trace (or an unknown type), 404
-   * `nothing found`, 500 when profiles cannot be merged (different sample types, damaged blob).
+   * as its stored bytes, as from profefe. Errors: TypeWithoutMerge for trace (or an unknown
+   * type), ProfileNotFound, IncompatibleProfiles for different sample types, StoreFailed for a
+   * damaged blob.
    */
   async mergeQuery(query: FindQuery & { type: StoreProfileType }): Promise<Uint8Array> {
     this.checkOpen();
     if (query.type === 'trace' || !(STORE_PROFILE_TYPES as readonly string[]).includes(query.type)) {
-      throw new StoreStatusError(`can't merge profiles of ${query.type === 'trace' ? 'trace' : 'unknown'} type`, 405);
+      throw new TypeWithoutMerge(`can't merge profiles of ${query.type === 'trace' ? 'trace' : 'unknown'} type`);
     }
     const entries = this.findEntries(query);
-    if (entries.length === 0) throw new StoreStatusError('nothing found', 404);
+    if (entries.length === 0) throw new ProfileNotFound();
     if (entries.length === 1) return this.get(entries[0]!.id);
     return this.mergeEntries(entries);
   }
 
   /**
    * These profiles merged into one gzipped pprof, as profefe's GET /profiles/{id1}+{id2}: one
-   * id returns its stored bytes (404 when unknown); with several, unknown and expired ids are
-   * skipped and none known is a 500 `could not merge 0 profiles`. A trace among them, or
-   * profiles of different sample types, are a 500 too.
+   * id returns its stored bytes (ProfileNotFound when unknown); with several, unknown and
+   * expired ids are skipped and none known is NothingToMerge (`could not merge 0 profiles`). A
+   * trace among them, or profiles of different sample types, are IncompatibleProfiles.
    */
   async mergeIds(ids: readonly string[]): Promise<Uint8Array> {
     this.checkOpen();
@@ -372,7 +379,7 @@ export class LocalStore implements ProfileStore {
   private findEntries(query: FindQuery): IndexEntry[] {
     const fromMs = query.from.getTime();
     const toMs = query.to.getTime();
-    if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new StoreStatusError('bad request: invalid from or to time', 400);
+    if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new ProfileRejected('bad request: invalid from or to time');
     return this.index.find({
       service: query.service,
       type: query.type,
@@ -390,15 +397,15 @@ export class LocalStore implements ProfileStore {
       return await readFile(path.join(this.dir, e.file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new StoreStatusError(`failed to read profile ${e.id}: ${(err as Error).message}`, 500);
+      throw new StoreFailed(`failed to read profile ${e.id}: ${(err as Error).message}`);
     }
   }
 
   /** Decodes and merges one profile at a time, reading a few blobs ahead. */
   private async mergeEntries(entries: readonly IndexEntry[]): Promise<Uint8Array> {
-    const fail = (why: string) => new StoreStatusError(`could not merge ${entries.length} profiles: ${why}`, 500);
+    const what = `could not merge ${entries.length} profiles`;
     const trace = entries.find((e) => e.type === 'trace');
-    if (trace) throw fail(`${trace.id} is a trace, not a pprof profile`);
+    if (trace) throw new IncompatibleProfiles(`${what}: ${trace.id} is a trace, not a pprof profile`);
     const merger = new ProfileMerger();
     const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
     const startRead = (i: number) => {
@@ -417,11 +424,12 @@ export class LocalStore implements ProfileStore {
       try {
         merger.add(decodeProfile(bytes, undefined, this.decodeLimits), id);
       } catch (err) {
-        // IncompatibleProfilesError already names both ids.
-        throw fail(err instanceof IncompatibleProfilesError ? err.message : `${id}: ${(err as Error).message}`);
+        // IncompatibleProfilesError already names both ids; anything else is a damaged blob.
+        if (err instanceof IncompatibleProfilesError) throw new IncompatibleProfiles(`${what}: ${err.message}`);
+        throw new StoreFailed(`${what}: ${id}: ${(err as Error).message}`);
       }
     }
-    if (merger.count === 0) throw new StoreStatusError('could not merge 0 profiles', 500);
+    if (merger.count === 0) throw new NothingToMerge('could not merge 0 profiles');
     return encodeProfile(merger.result());
   }
 

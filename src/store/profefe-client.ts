@@ -9,13 +9,16 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
+import { storeErrorFromStatus } from './profefe-status.js';
 import {
+  ProfileRejected,
   STORE_PROFILE_TYPES,
   type FindQuery,
   type ProfileMeta,
   type ProfileStore,
   type StoreLabel,
+  type StoreProblem,
   type StoreProfileType,
   type UploadRequest,
 } from './store.js';
@@ -102,17 +105,17 @@ export function parseProfefeAddress(value: string): URL {
  * `encodeURIComponent(k)=encodeURIComponent(v)` per pair, joined with `,`. profefe query-
  * unescapes each key and value a second time, so `,` `=` `+` `/` `%`, spaces and any Unicode
  * survive. The caller must still percent-encode the result as the query value.
- * Throws StoreStatusError(400) for an empty key (profefe would silently drop the label) and
+ * Throws ProfileRejected for an empty key (profefe would silently drop the label) and
  * for text that is not valid Unicode.
  */
 export function encodeProfefeLabels(labels: readonly StoreLabel[]): string {
   return labels
     .map(({ key, value }) => {
-      if (key === '') throw new StoreStatusError(`label with an empty key (value "${value}"): profefe would drop it`, 400);
+      if (key === '') throw new ProfileRejected(`label with an empty key (value "${value}"): profefe would drop it`);
       try {
         return `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
       } catch {
-        throw new StoreStatusError(`label ${JSON.stringify(key)} is not valid Unicode text`, 400);
+        throw new ProfileRejected(`label ${JSON.stringify(key)} is not valid Unicode text`);
       }
     })
     .join(',');
@@ -136,8 +139,9 @@ export function encodeProfefeLabels(labels: readonly StoreLabel[]): string {
  * - 5xx answers and failed connections are retried with exponential backoff, uploads included
  *   (the body is re-sent whole). 4xx answers and timeouts are not retried: a timed-out upload may
  *   have been stored, and a second copy would double-count in merges.
- * - Every failure is a StoreStatusError: the HTTP status, 0 when the store could not be reached
- *   or did not answer in time, 400 for a request rejected before it was sent.
+ * - Every failure is one of the store's errors (storeErrorFromStatus: StoreUnavailable when the
+ *   store could not be reached or did not answer in time, ProfileNotFound for profefe's 404, ...),
+ *   ProfileRejected for a request refused before it was sent.
  */
 export class ProfefeClient implements ProfileStore {
   /** The base URL without credentials, as shown in messages. */
@@ -209,7 +213,7 @@ export class ProfefeClient implements ProfileStore {
     const from = floorToSecond(query.from);
     const to = floorToSecond(query.to);
     if (from.getTime() > to.getTime()) {
-      throw new StoreStatusError(`${op}: from ${isoTime(query.from)} is after to ${isoTime(query.to)}`, 400);
+      throw new ProfileRejected(`${op}: from ${isoTime(query.from)} is after to ${isoTime(query.to)}`);
     }
     const limit = wireLimit(query.limit);
     let asked = limit;
@@ -247,7 +251,7 @@ export class ProfefeClient implements ProfileStore {
     const op = `cannot merge the ${String(query.type)} profiles of service ${quote(query.service)}`;
     checkType(op, query.type);
     if (floorToSecond(query.from).getTime() > floorToSecond(query.to).getTime()) {
-      throw new StoreStatusError(`${op}: from ${isoTime(query.from)} is after to ${isoTime(query.to)}`, 400);
+      throw new ProfileRejected(`${op}: from ${isoTime(query.from)} is after to ${isoTime(query.to)}`);
     }
     const params = this.windowQuery(op, query, wireLimit(query.limit));
     return this.callBinary({ op, method: 'GET', path: '/api/0/profiles/merge', query: params });
@@ -260,7 +264,7 @@ export class ProfefeClient implements ProfileStore {
    */
   async mergeIds(ids: readonly string[]): Promise<Uint8Array> {
     const op = `cannot merge profiles ${describeIds(ids)}`;
-    if (ids.length === 0) throw new StoreStatusError('cannot merge profiles: no profile ids given', 400);
+    if (ids.length === 0) throw new ProfileRejected('cannot merge profiles: no profile ids given');
     const path = `/api/0/profiles/${ids.map((id) => pathId(op, id)).join('+')}`;
     return this.callBinary({ op, method: 'GET', path });
   }
@@ -332,19 +336,20 @@ export class ProfefeClient implements ProfileStore {
     throw this.answerError(call.op, answer, parseEnvelope(answer.body));
   }
 
-  private answerError(op: string, answer: Answer, envelope: Envelope | undefined): StoreStatusError {
+  private answerError(op: string, answer: Answer, envelope: Envelope | undefined): StoreProblem {
     const tries = attemptsNote(answer.attempts);
     if (envelope !== undefined && typeof envelope.error === 'string' && answer.status !== 200) {
-      return new StoreStatusError(`${op}: profefe: ${envelope.error}${tries}`, answer.status);
+      return storeErrorFromStatus(`${op}: profefe: ${envelope.error}${tries}`, answer.status, true);
     }
     // Go drops the body of a 204, so profefe's unused "no results" error arrives empty.
-    if (answer.status === 204) return new StoreStatusError(`${op}: profefe: no results${tries}`, 204);
+    if (answer.status === 204) return storeErrorFromStatus(`${op}: profefe: no results${tries}`, 204, true);
     const redirect = answer.location !== undefined ? ` redirecting to ${answer.location}` : '';
     const line = firstLine(answer.body);
-    return new StoreStatusError(
+    return storeErrorFromStatus(
       `${op}: ${this.address} answered HTTP ${answer.status} ${answer.statusText}${redirect}, which is not a profefe response ` +
         `(a proxy error, or the wrong address?)${line === '' ? '' : `: ${line}`}${tries}`,
       answer.status,
+      false,
     );
   }
 
@@ -360,10 +365,10 @@ export class ProfefeClient implements ProfileStore {
       } catch (err) {
         if (this.signal?.aborted) throw this.signal.reason;
         if (err instanceof AnswerTimeout) {
-          throw new StoreStatusError(`${call.op}: profefe at ${this.address} did not answer within ${seconds(this.timeoutMs)}${attemptsNote(attempt)}`, 0);
+          throw storeErrorFromStatus(`${call.op}: profefe at ${this.address} did not answer within ${seconds(this.timeoutMs)}${attemptsNote(attempt)}`, 0, false);
         }
         if (!isTransient(err) || attempt > this.retries) {
-          throw new StoreStatusError(`${call.op}: cannot reach profefe at ${this.address}: ${describeNetworkError(err)}${attemptsNote(attempt)}`, 0);
+          throw storeErrorFromStatus(`${call.op}: cannot reach profefe at ${this.address}: ${describeNetworkError(err)}${attemptsNote(attempt)}`, 0, false);
         }
         await this.pause(attempt);
         continue;
@@ -525,7 +530,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** §2.3: anything but the 8 names silently means "all types" on find, so never send one. */
 function checkType(op: string, type: string): StoreProfileType {
   if (!(STORE_PROFILE_TYPES as readonly string[]).includes(type)) {
-    throw new StoreStatusError(`${op}: unknown profile type ${JSON.stringify(type)} (profefe knows ${STORE_PROFILE_TYPES.join(', ')})`, 400);
+    throw new ProfileRejected(`${op}: unknown profile type ${JSON.stringify(type)} (profefe knows ${STORE_PROFILE_TYPES.join(', ')})`);
   }
   return type as StoreProfileType;
 }
@@ -534,7 +539,7 @@ function labelsParam(op: string, labels: readonly StoreLabel[]): string {
   try {
     return encodeProfefeLabels(labels);
   } catch (err) {
-    throw new StoreStatusError(`${op}: ${(err as Error).message}`, 400);
+    throw new ProfileRejected(`${op}: ${(err as Error).message}`);
   }
 }
 
@@ -542,7 +547,7 @@ function wireTime(op: string, name: string, d: Date): string {
   try {
     return formatProfefeTime(d);
   } catch (err) {
-    throw new StoreStatusError(`${op}: ${name}: ${(err as Error).message}`, 400);
+    throw new ProfileRejected(`${op}: ${name}: ${(err as Error).message}`);
   }
 }
 
@@ -553,15 +558,15 @@ function wireLimit(limit: number | undefined): number | undefined {
 
 /** §1/§2.7: ids are opaque and may contain `/`; profefe decodes the path twice, so one encoding is safe. */
 function pathId(op: string, id: string): string {
-  if (id === '') throw new StoreStatusError(`${op}: the profile id is empty`, 400);
+  if (id === '') throw new ProfileRejected(`${op}: the profile id is empty`);
   if (id.includes('+')) {
-    throw new StoreStatusError(`${op}: the profile id ${quote(id)} contains "+", which profefe reads as a separator between ids`, 400);
+    throw new ProfileRejected(`${op}: the profile id ${quote(id)} contains "+", which profefe reads as a separator between ids`);
   }
-  if (id === 'merge') throw new StoreStatusError(`${op}: "merge" cannot be fetched as an id: /api/0/profiles/merge is profefe's merge route`, 400);
+  if (id === 'merge') throw new ProfileRejected(`${op}: "merge" cannot be fetched as an id: /api/0/profiles/merge is profefe's merge route`);
   try {
     return encodeURIComponent(id);
   } catch {
-    throw new StoreStatusError(`${op}: the profile id is not valid Unicode text`, 400);
+    throw new ProfileRejected(`${op}: the profile id is not valid Unicode text`);
   }
 }
 

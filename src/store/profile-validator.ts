@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { StoreStatusError } from '../errors.js';
+import { ProfileRejected, StoreFailed, StoreUnavailable } from './store.js';
 import { decodeProfile, type DecodeLimits } from '../pprof/index.js';
 
 /** What the check learns: the profile's time_nanos (0n when unset) and its sample count. */
@@ -18,7 +18,7 @@ export interface ProfileCheck {
   readonly body: Uint8Array;
 }
 
-/** Checks a pprof body; rejects with StoreStatusError 400 carrying profefe's message. */
+/** Checks a pprof body; rejects with ProfileRejected carrying profefe's message. */
 export type ValidateProfile = (body: Uint8Array) => Promise<ProfileCheck>;
 
 /** The check on the calling thread, with these decode limits (--max-inflated-size, --max-samples). */
@@ -26,16 +26,16 @@ export function inProcessValidator(limits: Partial<DecodeLimits>): ValidateProfi
   return async (body) => ({ ...checkProfile(body, limits), body });
 }
 
-/** Decodes and checks; throws StoreStatusError 400 with profefe's words. Shared by both ways of checking. */
+/** Decodes and checks; throws ProfileRejected in profefe's words. Shared by both ways of checking. */
 export function checkProfile(body: Uint8Array, limits: Partial<DecodeLimits> = {}): { timeNanos: bigint; samples: number } {
   let profile;
   try {
     profile = decodeProfile(body, undefined, limits);
   } catch (err) {
-    throw new StoreStatusError(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`, 400);
+    throw new ProfileRejected(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`);
   }
   if (profile.sample.length === 0) {
-    throw new StoreStatusError('malformed profile (could not parse pprof profile: profile is empty: no samples)', 400);
+    throw new ProfileRejected('malformed profile (could not parse pprof profile: profile is empty: no samples)');
   }
   const t = profile.timeNanos;
   return { timeNanos: typeof t === 'bigint' ? t : BigInt(Math.trunc(t)), samples: profile.sample.length };
@@ -64,7 +64,7 @@ export const DEFAULT_DECODE_HEAP_MB = 384;
 export interface ValidatorPoolOptions {
   /** Worker threads (default 1). */
   readonly workers?: number;
-  /** Bodies waiting for a worker at most; one more is refused with 503 (default 8). */
+  /** Bodies waiting for a worker at most; one more is refused with StoreUnavailable (default 8). */
   readonly maxQueue?: number;
   /** Each worker's V8 heap limit in MiB: a body that needs more ends that worker, not the process (default {@link DEFAULT_DECODE_HEAP_MB}). */
   readonly heapMb?: number;
@@ -75,7 +75,7 @@ export interface ValidatorPoolOptions {
 /** What validate-worker.ts posts back. */
 export type ValidatorReply =
   | { readonly id: number; readonly ok: true; readonly timeNanos: string; readonly samples: number; readonly body: Uint8Array }
-  | { readonly id: number; readonly ok: false; readonly status: number; readonly message: string; readonly body: Uint8Array; readonly hitLimit: boolean };
+  | { readonly id: number; readonly ok: false; readonly rejected: boolean; readonly message: string; readonly body: Uint8Array; readonly hitLimit: boolean };
 
 interface Job {
   readonly id: number;
@@ -94,7 +94,7 @@ const WORKER_SCRIPT = new URL('./validate-worker.js', import.meta.url);
 /**
  * Checks bodies in worker threads, one body per worker at a time, at most `maxQueue` waiting;
  * the body's memory moves to the worker and back, never copied. A worker that dies (its heap
- * limit, a crash) fails only its body (400) and is replaced. Under a TypeScript test runner,
+ * limit, a crash) fails only its body (ProfileRejected) and is replaced. Under a TypeScript test runner,
  * where the compiled worker script does not exist, bodies are checked in-process.
  */
 export class ValidatorPool {
@@ -115,11 +115,11 @@ export class ValidatorPool {
     if (!this.inProcess) for (let i = 0; i < Math.max(1, opts.workers ?? 1); i++) this.slots.push(this.spawn());
   }
 
-  /** Checks a body off the event loop; 503 when `maxQueue` bodies already wait. */
+  /** Checks a body off the event loop; StoreUnavailable when `maxQueue` bodies already wait. */
   readonly validate: ValidateProfile = (body) => {
-    if (this.closed) return Promise.reject(new StoreStatusError('the store is shutting down', 503));
+    if (this.closed) return Promise.reject(new StoreUnavailable('the store is shutting down'));
     if (this.inProcess) return inProcessValidator(this.decodeLimits)(body);
-    if (this.queue.length >= this.maxQueue) return Promise.reject(new StoreStatusError('too many profiles waiting to be checked, retry later', 503));
+    if (this.queue.length >= this.maxQueue) return Promise.reject(new StoreUnavailable('too many profiles waiting to be checked, retry later'));
     // The worker takes the body's memory: it must own a whole buffer (not a slice of Node's pool).
     const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
     return new Promise((resolve, reject) => {
@@ -128,10 +128,10 @@ export class ValidatorPool {
     });
   };
 
-  /** Ends the workers; bodies in flight fail with 503. */
+  /** Ends the workers; bodies in flight fail with StoreUnavailable. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new StoreStatusError('the store is shutting down', 503));
+    for (const job of this.queue.splice(0)) job.reject(new StoreUnavailable('the store is shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -143,7 +143,7 @@ export class ValidatorPool {
       if (!job || job.id !== reply.id) return;
       slot.job = undefined;
       if (reply.ok) job.resolve({ timeNanos: BigInt(reply.timeNanos), samples: reply.samples, body: reply.body });
-      else job.reject(new StoreStatusError(reply.message, reply.status));
+      else job.reject(reply.rejected ? new ProfileRejected(reply.message) : new StoreFailed(reply.message));
       if (!reply.ok && reply.hitLimit) {
         // A bomb leaves up to the inflated-size limit of garbage behind: a new worker frees it
         // now, where the old one's garbage collector might wait while the next bomb inflates.
@@ -155,7 +155,7 @@ export class ValidatorPool {
     const died = (err: Error) => {
       const job = slot.job;
       slot.job = undefined;
-      job?.reject(new StoreStatusError(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB (--decode-heap-size): ${err.message})`, 400));
+      job?.reject(new ProfileRejected(`malformed profile (could not parse pprof profile: decoding it needs more than the checker's ${this.heapMb} MiB (--decode-heap-size): ${err.message})`));
       this.replace(slot);
     };
     slot.worker.on('error', died);

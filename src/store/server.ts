@@ -33,7 +33,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BUILD_INFO } from '../build-info.js';
-import { StoreStatusError } from '../errors.js';
+import { profefeStatusOf } from './profefe-status.js';
 import {
   EmptyIdError,
   formatGoTime,
@@ -256,7 +256,9 @@ async function handleUpload(req: IncomingMessage, res: ServerResponse, ctx: Cont
     try {
       meta = await ctx.store.upload({ service, type, labels, createdAt, body });
     } catch (err) {
-      if (err instanceof StoreStatusError && err.status >= 400 && err.status < 600 && err.status !== 500) return fail(err.status, err.message);
+      // A refusal in profefe's words (the local store validates as profefe does); a failure is profefe's 500.
+      const status = profefeStatusOf(err);
+      if (status >= 400 && status < 600 && status !== 500) return fail(status, (err as Error).message);
       return fail(500, 'failed to collect profile');
     }
     send(res, 200, TEXT, envelope(metaJson(meta)));
@@ -289,7 +291,7 @@ async function handleMerge(res: ServerResponse, ctx: Context, q: Query): Promise
     bytes = await ctx.store.mergeQuery({ ...p, type: p.type });
   } catch (err) {
     // After parsing profefe has set octet-stream; its querier's errors are not status errors.
-    if (err instanceof StoreStatusError && err.status === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
+    if (profefeStatusOf(err) === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
     return send(res, 500, OCTET, envelopeError(500, 'internal server error'));
   }
   res.setHeader('Content-Disposition', `attachment; filename="${p.type}"`);
@@ -309,7 +311,7 @@ async function handleGet(res: ServerResponse, ctx: Context, urlPath: string): Pr
   try {
     bytes = ids.length === 1 ? await ctx.store.get(ids[0]!) : await ctx.store.mergeIds(ids);
   } catch (err) {
-    if (err instanceof StoreStatusError && err.status === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
+    if (profefeStatusOf(err) === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
     return send(res, 500, OCTET, envelopeError(500, `failed to get profile by id ${goQuote(raw)}`));
   }
   res.setHeader('Content-Disposition', `attachment; filename="${raw.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`);

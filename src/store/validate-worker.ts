@@ -1,8 +1,8 @@
 /** Worker thread of ValidatorPool: checks one pprof body at a time and hands its memory back. */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DecodeLimits } from '../pprof/index.js';
-import { StoreStatusError } from '../errors.js';
 import { checkProfile, type ValidatorReply } from './profile-validator.js';
+import { ProfileRejected } from './store.js';
 
 const { decodeLimits } = workerData as { decodeLimits: Partial<DecodeLimits> };
 
@@ -12,9 +12,8 @@ parentPort!.on('message', ({ id, body }: { id: number; body: Uint8Array }) => {
     const { timeNanos, samples } = checkProfile(body, decodeLimits);
     reply = { id, ok: true, timeNanos: String(timeNanos), samples, body };
   } catch (err) {
-    const status = err instanceof StoreStatusError ? err.status : 500;
     const message = (err as Error).message;
-    reply = { id, ok: false, status, message, body, hitLimit: /\blimit\)/.test(message) };
+    reply = { id, ok: false, rejected: err instanceof ProfileRejected, message, body, hitLimit: /\blimit\)/.test(message) };
   }
   parentPort!.postMessage(reply, [body.buffer as ArrayBuffer]);
 });

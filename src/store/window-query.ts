@@ -154,7 +154,7 @@ export interface WindowViewOptions {
  * (and heap without snapshots) the default sample type is alloc_space.
  *
  * Resolves to undefined when the window has nothing of the type. Errors are the store's
- * (StoreStatusError), ProfileFormatError for bytes that are not pprof, and
+ * (StoreProblem classes), ProfileFormatError for bytes that are not pprof, and
  * IncompatibleProfilesError when the profiles' sample types differ.
  */
 export async function loadWindowProfile(store: ProfileStore, query: WindowQuery, opts: WindowViewOptions = {}): Promise<WindowProfile | undefined> {

@@ -8,7 +8,9 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { StoreError, StoreStatusError } from '../../src/errors.js';
+import { StoreError } from '../../src/errors.js';
+import { profefeStatusOf } from '../../src/store/profefe-status.js';
+import { StoreProblem } from '../../src/store/store.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import type { FindQuery, ProfileMeta, StoreLabel, StoreProfileType, UploadRequest } from '../../src/store/store.js';
@@ -65,7 +67,8 @@ async function rejection(p: Promise<unknown>): Promise<{ status?: number; messag
   try {
     await p;
   } catch (error) {
-    return { status: error instanceof StoreStatusError ? error.status : undefined, message: (error as Error).message, error };
+    // The status profefe's handlers answer the store's error with (what serve sends).
+    return { status: error instanceof StoreProblem ? profefeStatusOf(error) : undefined, message: (error as Error).message, error };
   }
   throw new Error('expected a rejection');
 }

@@ -8,7 +8,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, StoreStatusError, UsageError } from '../../src/errors.js';
+import { InputError, UsageError } from '../../src/errors.js';
+import { profefeStatusOf } from '../../src/store/profefe-status.js';
+import { StoreProblem } from '../../src/store/store.js';
 import { ProfefeClient, encodeProfefeLabels, type ProfefeClientOptions } from '../../src/store/profefe-client.js';
 import type { StoreLabel, StoreProfileType } from '../../src/store/store.js';
 import { formatProfefeTime } from '../../src/store/time-format.js';
@@ -57,12 +59,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StoreStatusError> {
+/** The store error, with the status profefe answered (0: none) or would answer a request refused before sending. */
+async function rejection(p: Promise<unknown>): Promise<StoreProblem & { status: number }> {
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(StoreStatusError);
-    return err as StoreStatusError;
+    expect(err).toBeInstanceOf(StoreProblem);
+    return Object.assign(err as StoreProblem, { status: profefeStatusOf(err) });
   }
   throw new Error('expected a rejection');
 }
