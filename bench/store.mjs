@@ -13,8 +13,8 @@ const src = (p) => import(path.join(root, 'bench/.build/src', p));
 
 /** Runs the benchmark; prints a markdown table. */
 export async function benchStore() {
-  const { LocalStore } = await src('store/local-store.js');
-  const { ProfefeClient } = await src('store/profefe-client.js');
+  const { LocalStore } = await src('store/local/local-store.js');
+  const { ProfefeClient } = await src('store/profefe/client.js');
   const { decodeProfile, encodeProfile } = await src('pprof/index.js');
   const heapDir = path.join(data, 'heap-1000');
   const heaps = readdirSync(heapDir).sort().map((f) => readFileSync(path.join(heapDir, f)));

@@ -6,7 +6,7 @@ import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
+import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from './shared/time-window.js';

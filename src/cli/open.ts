@@ -12,7 +12,7 @@ import { removeUninteresting } from '../pprof/prune.js';
 import { describeStore, openStore } from '../store/open-store.js';
 import { ProfileNotFound, type ProfileMeta, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
-import { writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
+import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';

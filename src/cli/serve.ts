@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
-import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/profefe/server.js';
+import { DEFAULT_DECODE_HEAP_MB } from '../store/local/profile-validator.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parseDuration } from './shared/time-window.js';
@@ -119,7 +119,7 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
 }
 
 /** "local store DIR is in use by 'kubectl profefe serve' (pid 12) at http://…". */
-function storeInUse(err: import('../store/local-store.js').StoreLockedError): string {
+function storeInUse(err: import('../store/local/local-store.js').StoreLockedError): string {
   const { holder } = err;
   const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
   return `local store ${err.dir} is in use by ${who}${holder.url ? ` at ${holder.url}` : ''}`;
@@ -128,14 +128,14 @@ function storeInUse(err: import('../store/local-store.js').StoreLockedError): st
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
   const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
-    import('../store/local-store.js'),
-    import('../store/server.js'),
-    import('../store/profile-validator.js'),
+    import('../store/local/local-store.js'),
+    import('../store/profefe/server.js'),
+    import('../store/local/profile-validator.js'),
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads, decodeLimits: opts.decodeLimits, heapMb: opts.decodeHeapMb });
-  let store: import('../store/local-store.js').LocalStore | undefined;
-  let server: import('../store/server.js').ProfefeServer | undefined;
+  let store: import('../store/local/local-store.js').LocalStore | undefined;
+  let server: import('../store/profefe/server.js').ProfefeServer | undefined;
   try {
     try {
       store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, holder: { command: 'serve' } });

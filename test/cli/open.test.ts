@@ -14,13 +14,13 @@ import { browserCommand } from '../../src/cli/shared/browser.js';
 import { isFileTarget } from '../../src/cli/shared/profile-source.js';
 import { openCommand, resolveOpenOptions, runOpen, type OpenOptions } from '../../src/cli/open.js';
 import { isExpectedError, UsageError } from '../../src/errors.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/profefe/server.js';
 import type { StoreOptions } from '../../src/store/open-store.js';
 import { encodeProfile } from '../../src/pprof/index.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile } from '../support/profile-builder.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 let dir: string;
 let files: string[];

@@ -19,7 +19,7 @@ import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 interface JsonRow {
   function: string;

@@ -12,8 +12,8 @@ import { collectCommand, resolveCollectOptions } from '../../src/cli/collect.js'
 import { runCollector } from '../../src/collect/collector.js';
 import type { CommandContext } from '../../src/cli/shared/context.js';
 import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
-import type { LocalStore } from '../../src/store/local-store.js';
-import type { ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+import type { ProfefeServer } from '../../src/store/profefe/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { containerCommands, rulesOf, kustomizeBuild } from '../deploy/manifests.test.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../../src/errors.js';
-import { profefeStatusOf } from '../../src/store/profefe-status.js';
+import { profefeStatusOf } from '../../src/store/profefe/status.js';
 import { StoreProblem } from '../../src/store/store.js';
-import { ProfefeClient, encodeProfefeLabels, type ProfefeClientOptions } from '../../src/store/profefe-client.js';
+import { ProfefeClient, encodeProfefeLabels, type ProfefeClientOptions } from '../../src/store/profefe/client.js';
 import type { StoreLabel, StoreProfileType } from '../../src/store/store.js';
-import { formatProfefeTime } from '../../src/store/time-format.js';
+import { formatProfefeTime } from '../../src/store/profefe/time-format.js';
 import { testPki } from '../support/sandbox/certs.js';
 import {
   DROP,

@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeProfile, defaultSampleIndex, encodeProfile, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { ProfefeClient } from '../../src/store/profefe-client.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { ProfefeClient } from '../../src/store/profefe/client.js';
 import type { ProfileMeta, ProfileStore, StoreLabel, StoreProfileType } from '../../src/store/store.js';
 import {
   chunkIds,

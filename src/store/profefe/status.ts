@@ -13,7 +13,7 @@ import {
   StoreUnavailable,
   TypeWithoutMerge,
   type StoreProblem,
-} from './store.js';
+} from '../store.js';
 
 /** The `cause` of an error made from a profefe answer: the HTTP status it came with (0: no answer). */
 export class ProfefeAnswer extends Error {

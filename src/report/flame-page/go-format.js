@@ -1,7 +1,7 @@
 // Numbers as `go tool pprof` prints them, for the flame graph page: the same code as
 // src/report/go-format.ts (Go's %f/%e/%g, correctly rounded, exact ties to even) and
 // src/report/units.ts (measurement.Scale, ScaledLabel, Percentage), in plain script form.
-// test/ui/go-format-page.test.ts runs both on the same inputs and compares them with Go.
+// test/report/go-format-page.test.ts runs both on the same inputs and compares them with Go.
 // Values are exact int64s: numbers, or BigInts beyond 2^53.
 var pprofFormat = (function () {
   'use strict';

@@ -3,7 +3,7 @@
  * downloads a browser) for loading the flame graph page with the network shut.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { FlamePageData } from '../../src/ui/flame-page.js';
+import type { FlamePageData } from '../../src/report/flame-page.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 

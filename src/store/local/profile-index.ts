@@ -4,7 +4,7 @@
  * window is two binary searches. Pure data structure; the store loads it from and persists it
  * to its index file.
  */
-import { UPLOAD_ID_LABEL, type ProfileMeta, type StoreLabel, type StoreProfileType } from './store.js';
+import { UPLOAD_ID_LABEL, type ProfileMeta, type StoreLabel, type StoreProfileType } from '../store.js';
 
 /** One stored profile as the index knows it. */
 export interface IndexEntry {

@@ -14,11 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { StoreError } from '../errors.js';
-import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
+import { StoreError } from '../../errors.js';
+import { TEMP_FILE_PATTERN, writeFileAtomic } from '../../files/atomic-write.js';
 import { inProcessValidator, type ValidateProfile } from './profile-validator.js';
-import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../pprof/index.js';
-import { compareUtf8, ProfileIndex, type IndexEntry } from './local-index.js';
+import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../../pprof/index.js';
+import { compareUtf8, ProfileIndex, type IndexEntry } from './profile-index.js';
 import { newProfileId } from './profile-id.js';
 import {
   IncompatibleProfiles,
@@ -35,7 +35,7 @@ import {
   type StoreLabel,
   type StoreProfileType,
   type UploadRequest,
-} from './store.js';
+} from '../store.js';
 
 /** profefe's default badger TTL (`-badger.data-ttl=120h`), for callers that want the same. */
 export const DEFAULT_RETENTION_MS = 120 * 3600 * 1000;

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, StoreError, UsageError } from '../errors.js';
-import { storeErrorFromStatus } from './profefe-status.js';
+import { InputError, StoreError, UsageError } from '../../errors.js';
+import { storeErrorFromStatus } from './status.js';
 import {
   ProfileRejected,
   STORE_PROFILE_TYPES,
@@ -21,7 +21,7 @@ import {
   type StoreProblem,
   type StoreProfileType,
   type UploadRequest,
-} from './store.js';
+} from '../store.js';
 import { floorToSecond, formatProfefeTime } from './time-format.js';
 
 /** How to reach a profefe store. */

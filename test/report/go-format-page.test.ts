@@ -1,5 +1,5 @@
 /**
- * The page's formatting script (src/ui/flame-page/go-format.js, plain script for the browser)
+ * The page's formatting script (src/report/flame-page/go-format.js, plain script for the browser)
  * checked directly against Go and pprof's measurement package (test/support/go-ref) on the same
  * cases as src/report's formatters; flame-page.browser.test.ts checks it in Chromium too.
  */
@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import vm from 'node:vm';
 import type { Int64 } from '../../src/pprof/int64.js';
-import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from '../report/format-cases.js';
+import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from './format-cases.js';
 import { goRef, type GoRefRequest } from '../support/go-ref.js';
 
 interface PageFormat {
@@ -19,7 +19,7 @@ interface PageFormat {
 
 let format: PageFormat;
 beforeAll(async () => {
-  const code = await readFile(path.resolve('src/ui/flame-page/go-format.js'), 'utf8');
+  const code = await readFile(path.resolve('src/report/flame-page/go-format.js'), 'utf8');
   const context = vm.createContext({ BigInt, DataView, ArrayBuffer, Number, Math, String, Object });
   vm.runInContext(`${code}\nthis.pprofFormat = pprofFormat;`, context);
   format = (context as unknown as { pprofFormat: PageFormat }).pprofFormat;

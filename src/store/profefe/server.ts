@@ -32,8 +32,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BUILD_INFO } from '../build-info.js';
-import { profefeStatusOf } from './profefe-status.js';
+import { BUILD_INFO } from '../../build-info.js';
+import { profefeStatusOf } from './status.js';
 import {
   EmptyIdError,
   formatGoTime,
@@ -49,8 +49,8 @@ import {
   parseQuery,
   ProfefeRequestError,
   unescapeRaw,
-} from './profefe-request.js';
-import type { ProfileMeta, ProfileStore, StoreLabel, StoreProfileType } from './store.js';
+} from './request.js';
+import type { ProfileMeta, ProfileStore, StoreLabel, StoreProfileType } from '../store.js';
 
 /** Options of {@link startProfefeServer}. */
 export interface ProfefeServerOptions {

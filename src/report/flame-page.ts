@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../files/atomic-write.js';
 import { buildCallTree, buildDiffCallTree, columnValues, topFromCallTree, type CallTree } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
 import type { Int64 } from '../pprof/int64.js';
-import { scaledLabel, selectOutputUnit } from '../report/units.js';
+import { scaledLabel, selectOutputUnit } from './units.js';
 import { formatLabels } from '../store/store.js';
 
 /** An exact int64 in the page's JSON: a number, or its digits when it is beyond 2^53 (the page reads those as BigInt). */

@@ -5,7 +5,7 @@
  * server so that odd inputs get the answers (and the messages) a real collector gives.
  */
 import path from 'node:path';
-import { STORE_PROFILE_TYPES, type StoreLabel, type StoreProfileType } from './store.js';
+import { STORE_PROFILE_TYPES, type StoreLabel, type StoreProfileType } from '../store.js';
 
 /** A value Go's parsers reject; `message` is Go's wording (e.g. `invalid URL escape "%zz"`). */
 export class ProfefeRequestError extends Error {

@@ -1,8 +1,8 @@
 /** Worker thread of ValidatorPool: checks one pprof body at a time and hands its memory back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DecodeLimits } from '../pprof/index.js';
+import type { DecodeLimits } from '../../pprof/index.js';
 import { checkProfile, type ValidatorReply } from './profile-validator.js';
-import { ProfileRejected } from './store.js';
+import { ProfileRejected } from '../store.js';
 
 const { decodeLimits } = workerData as { decodeLimits: Partial<DecodeLimits> };
 

@@ -13,7 +13,7 @@ import { computeDiffTop, diffProfiles } from '../../src/pprof/diff.js';
 import { buildDiffCallTree, columnValues, type DiffCallTree } from '../../src/pprof/flame.js';
 import { subInt64, type Int64 } from '../../src/pprof/int64.js';
 import { percentage, scaledLabel } from '../../src/report/units.js';
-import { renderFlamePage, diffFlamePageData, type FlamePageData } from '../../src/ui/flame-page.js';
+import { renderFlamePage, diffFlamePageData, type FlamePageData } from '../../src/report/flame-page.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData, launchChromium, loadPage, type LoadedPage, transitionsDone } from './browser.js';

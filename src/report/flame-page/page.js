@@ -1,5 +1,5 @@
 // The flame graph page of `kubectl profefe open` and `diff --html`. Reads the call tree and top
-// tables that src/ui/flame-page.ts embedded as JSON, and draws them with d3-flame-graph (inlined
+// tables that src/report/flame-page.ts embedded as JSON, and draws them with d3-flame-graph (inlined
 // before this script, as the globals `d3` and `flamegraph`). Makes no network requests.
 // In diff mode (data.mode === 'diff') each frame carries its base and target values.
 (function () {

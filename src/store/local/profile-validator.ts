@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ProfileRejected, StoreFailed, StoreUnavailable } from './store.js';
-import { decodeProfile, type DecodeLimits } from '../pprof/index.js';
+import { ProfileRejected, StoreFailed, StoreUnavailable } from '../store.js';
+import { decodeProfile, type DecodeLimits } from '../../pprof/index.js';
 
 /** What the check learns: the profile's time_nanos (0n when unset) and its sample count. */
 export interface ProfileCheck {

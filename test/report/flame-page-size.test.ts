@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
 import { decodeProfile } from '../../src/pprof/index.js';
 import { buildCallTree } from '../../src/pprof/flame.js';
-import { writeFlamePage } from '../../src/ui/flame-page.js';
+import { writeFlamePage } from '../../src/report/flame-page.js';
 import { generateProfiles } from '../support/go-target.js';
 import { launchChromium, loadPage } from './browser.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildBundle } from '../../scripts/build.mjs';
 import { diffProfiles } from '../../src/pprof/diff.js';
-import { diffFlamePageData, flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/ui/flame-page.js';
+import { diffFlamePageData, flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData } from './browser.js';
 
@@ -226,13 +226,13 @@ describe('the written page', () => {
 describe('the page from the bundle (as installed, and in the single executable)', () => {
   test('holds the same html, css, js, d3 and d3-flame-graph as the sources, in a chunk of its own', async () => {
     const out = path.join(dir, 'bundle');
-    const metafile = await buildBundle({ outdir: out, entries: { 'flame-page': 'src/ui/flame-page.ts' } });
-    const bundled = (await import(path.join(out, 'flame-page.js'))) as typeof import('../../src/ui/flame-page.js');
+    const metafile = await buildBundle({ outdir: out, entries: { 'flame-page': 'src/report/flame-page.ts' } });
+    const bundled = (await import(path.join(out, 'flame-page.js'))) as typeof import('../../src/report/flame-page.js');
     const page = await bundled.renderFlamePage(flamePageData(heap, {}));
     expect(page).toBe(await renderFlamePage(flamePageData(heap, {})));
     // The texts are inlined at build time: no file of the sources or of d3 is read at run time.
-    const assetChunks = Object.entries(metafile!.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith('src/ui/flame-page-assets.ts')));
+    const assetChunks = Object.entries(metafile!.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith('src/report/flame-page-assets.ts')));
     expect(assetChunks).toHaveLength(1);
-    expect(Object.keys(assetChunks[0]![1].inputs)).toEqual(['src/ui/flame-page-assets.ts']);
+    expect(Object.keys(assetChunks[0]![1].inputs)).toEqual(['src/report/flame-page-assets.ts']);
   }, 60_000);
 });
