@@ -14,7 +14,7 @@ export type ConnectMode = 'direct' | 'port-forward';
 
 /** The tunnel for a connect mode; `direct` needs no API server in the path, `port-forward` only the API server. */
 export async function openPodTunnel(kubeConfig: KubeConfig, connect: ConnectMode): Promise<Tunnel> {
-  if (connect === 'direct') return new (await import('./direct-tunnel.js')).DirectTunnel();
+  if (connect === 'direct') return new (await import('../kube/direct-tunnel.js')).DirectTunnel();
   return new (await import('../kube/port-forward.js')).PortForwardTunnel(kubeConfig);
 }
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TunnelError, type PodEndpoint, type Tunnel } from '../kube/port-forward.js';
+import { TunnelError, type PodEndpoint, type Tunnel } from './port-forward.js';
 
 /**
  * Connects straight to `podIP:port`: what a collector running inside the cluster does (no API
