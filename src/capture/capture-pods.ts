@@ -6,7 +6,7 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeError } from '../errors.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from './tunnel.js';
 import { captureTargets, type CaptureDeps, type CaptureOptions, type CaptureOutcome, type Sink } from './engine.js';
 
 /** How the profiles are fetched: straight from podIP:port (in-cluster) or through the API server. */

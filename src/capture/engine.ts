@@ -1,7 +1,7 @@
 import { decodeProfile, encodeProfile, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { deltaProfile } from '../pprof/delta.js';
 import type { CaptureTarget } from '../kube/pods.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from './tunnel.js';
 import type { Agent } from 'node:http';
 import { ByteBudget, FetchError, getOverTunnel, tunnelAgent, type ResponseLimits, type TunnelResponse } from './http-over-tunnel.js';
 import { isDeltaType, isWindowed, parseProfileType, profilePath, snapshotPath, type ProfileType } from './profile-types.js';

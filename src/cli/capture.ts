@@ -11,7 +11,7 @@ import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import type { CommandContext } from './shared/context.js';

@@ -9,7 +9,7 @@ import { isWindowed, type ProfileType } from '../capture/profile-types.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { ExitCode } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from '../capture/tunnel.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { writeAll, type IOStreams } from '../report/streams.js';
 import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';

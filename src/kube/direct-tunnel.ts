@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TunnelError, type PodEndpoint, type Tunnel } from './port-forward.js';
+import { TunnelError, type PodEndpoint, type Tunnel } from '../capture/tunnel.js';
 
 /**
  * Connects straight to `podIP:port`: what a collector running inside the cluster does (no API

@@ -95,33 +95,25 @@ export interface ProfileStore {
 
 /**
  * A request the store failed, in the store's terms. `summary` is a few words for a table row
- * ("unreachable", "HTTP 503", "401, check the token"); the message says what and where.
+ * ("unreachable", "HTTP 503", "401, check the token"; by default the class's `defaultSummary`);
+ * the message says what and where.
  */
 export abstract class StoreProblem extends StoreError {
-  constructor(
-    message: string,
-    readonly summary: string,
-  ) {
+  /** The summary of a problem of this class when none is given. */
+  static readonly defaultSummary: string = 'failed';
+  readonly summary: string;
+
+  constructor(message: string, summary?: string) {
     super(message);
+    this.summary = summary ?? (new.target as typeof StoreProblem).defaultSummary;
   }
 }
 
 /** No such profile: an unknown or expired id, or nothing that matches (profefe: 404 `nothing found`). */
 export class ProfileNotFound extends StoreProblem {
+  static override readonly defaultSummary: string = 'not found';
   override readonly name: string = 'ProfileNotFound';
-  constructor(message = 'nothing found', summary = 'not found') {
-    super(message, summary);
-  }
-}
-
-/**
- * The store refuses the profile or the request as invalid, and would refuse it again: no
- * service, an unknown type, a body that is no pprof profile or has no samples, a label or id
- * profefe cannot carry (profefe: 400, 413, 415, 422). The local store words it as profefe does.
- */
-export class ProfileRejected extends StoreProblem {
-  override readonly name: string = 'ProfileRejected';
-  constructor(message: string, summary = 'rejected') {
+  constructor(message = 'nothing found', summary?: string) {
     super(message, summary);
   }
 }
@@ -134,12 +126,20 @@ export class NothingToMerge extends ProfileNotFound {
   override readonly name: string = 'NothingToMerge';
 }
 
+/**
+ * The store refuses the profile or the request as invalid, and would refuse it again: no
+ * service, an unknown type, a body that is no pprof profile or has no samples, a label or id
+ * profefe cannot carry (profefe: 400, 413, 415, 422). The local store words it as profefe does.
+ */
+export class ProfileRejected extends StoreProblem {
+  static override readonly defaultSummary: string = 'rejected';
+  override readonly name: string = 'ProfileRejected';
+}
+
 /** Profiles that cannot be merged: of different sample types, or a trace among them. */
 export class IncompatibleProfiles extends StoreProblem {
+  static override readonly defaultSummary: string = 'cannot merge';
   override readonly name: string = 'IncompatibleProfiles';
-  constructor(message: string, summary = 'cannot merge') {
-    super(message, summary);
-  }
 }
 
 /** A merge asked of a type that has none: trace, or a type the store does not know. */
@@ -152,18 +152,14 @@ export class TypeWithoutMerge extends IncompatibleProfiles {
  * no answer, 408, 429, 5xx). Worth keeping the profile and trying again.
  */
 export class StoreUnavailable extends StoreProblem {
+  static override readonly defaultSummary: string = 'unavailable';
   override readonly name: string = 'StoreUnavailable';
-  constructor(message: string, summary = 'unavailable') {
-    super(message, summary);
-  }
 }
 
 /** The store (or a proxy before it) refuses the credentials (HTTP 401, 403): check the token. */
 export class StoreAccessDenied extends StoreProblem {
+  static override readonly defaultSummary: string = 'check the token';
   override readonly name: string = 'StoreAccessDenied';
-  constructor(message: string, summary = 'check the token') {
-    super(message, summary);
-  }
 }
 
 /**
@@ -172,7 +168,4 @@ export class StoreAccessDenied extends StoreProblem {
  */
 export class StoreFailed extends StoreProblem {
   override readonly name: string = 'StoreFailed';
-  constructor(message: string, summary = 'failed') {
-    super(message, summary);
-  }
 }

@@ -8,14 +8,16 @@
  *   index.jsonl                     one JSON line per stored profile (see IndexLine)
  *   blobs/<2 chars>/<id>.pb.gz      the bytes exactly as uploaded (.pb when not gzipped, .trace);
  *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
- *   .lock                           pid of the process that has the store open
+ *   .lock                           pid of the process that has the store open (lock.ts)
+ *
+ * index-file.ts reads and writes index.jsonl, lock.ts the lock; this module is the store itself.
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { open, readdir, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError } from '../../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../../files/atomic-write.js';
+import { readIndexFile, serializeEntry, withMeta } from './index-file.js';
+import { acquireLock, announceLockHolder, releaseLock, type LockHolder } from './lock.js';
 import { inProcessValidator, type ValidateProfile } from './profile-validator.js';
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, ProfileMerger, type DecodeLimits } from '../../pprof/index.js';
 import { compareUtf8, ProfileIndex, type IndexEntry } from './profile-index.js';
@@ -36,6 +38,8 @@ import {
   type StoreProfileType,
   type UploadRequest,
 } from '../store.js';
+
+export { StoreLockedError, type LockHolder } from './lock.js';
 
 /** profefe's default badger TTL (`-badger.data-ttl=120h`), for callers that want the same. */
 export const DEFAULT_RETENTION_MS = 120 * 3600 * 1000;
@@ -69,20 +73,6 @@ export interface StoreCleanup {
   readonly tempFiles: number;
 }
 
-/** One line of index.jsonl. */
-interface IndexLine {
-  id: string;
-  service: string;
-  type: StoreProfileType;
-  labels: StoreLabel[];
-  /** RFC 3339 with nanoseconds: the profile's own time. */
-  createdAt: string;
-  /** RFC 3339 with milliseconds: when the store received it. */
-  uploadedAt: string;
-  file: string;
-  size: number;
-}
-
 interface PendingAppend {
   entry: IndexEntry;
   resolve(): void;
@@ -90,14 +80,10 @@ interface PendingAppend {
 }
 
 const INDEX_FILE = 'index.jsonl';
-const LOCK_FILE = '.lock';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60 * 1000;
 /** Blobs read ahead of the one being merged: overlaps disk reads with decoding, memory stays bounded. */
 const MERGE_READ_AHEAD = 4;
 const GZIP = [0x1f, 0x8b];
-
-/** Store directories this process has open, so that a stale lock with our own pid (a restarted container's pid 1) is recognised. */
-const openDirs = new Set<string>();
 
 /**
  * A ProfileStore kept in a local directory.
@@ -351,7 +337,7 @@ export class LocalStore implements ProfileStore {
   /** Records in the lock where this process serves the store (`serve`, once it listens). */
   async announce(holder: Omit<LockHolder, 'pid'>): Promise<void> {
     this.checkOpen();
-    await writeFileAtomic(path.join(this.dir, LOCK_FILE), Buffer.from(lockText({ pid: process.pid, ...holder })));
+    await announceLockHolder(this.dir, holder);
   }
 
   /** Lets uploads under way finish, stops the sweep timer, closes the index and releases the lock. Idempotent. */
@@ -515,217 +501,6 @@ function sortLabels(labels: readonly StoreLabel[]): StoreLabel[] {
 
 function toMeta(e: IndexEntry): ProfileMeta {
   return e.meta;
-}
-
-/** Completes an entry with its metadata, shared by every answer (callers must not modify it). */
-function withMeta(e: Omit<IndexEntry, 'meta'>): IndexEntry {
-  const labels = Object.freeze(e.labels);
-  const createdAt = new Date(e.createdMs - mod(e.createdMs, 1000));
-  const meta: ProfileMeta = Object.freeze({ id: e.id, service: e.service, type: e.type, labels, createdAt });
-  // Spelled out (no spread) so every entry has one hidden class and find's loop stays fast.
-  return {
-    id: e.id,
-    service: e.service,
-    type: e.type,
-    labels,
-    createdMs: e.createdMs,
-    createdSubMs: e.createdSubMs,
-    uploadedMs: e.uploadedMs,
-    file: e.file,
-    size: e.size,
-    meta,
-  };
-}
-
-function serializeEntry(e: IndexEntry): string {
-  const line: IndexLine = {
-    id: e.id,
-    service: e.service,
-    type: e.type,
-    labels: e.labels as StoreLabel[],
-    createdAt: formatNanoTime(e.createdMs, e.createdSubMs),
-    uploadedAt: new Date(e.uploadedMs).toISOString(),
-    file: e.file,
-    size: e.size,
-  };
-  return `${JSON.stringify(line)}\n`;
-}
-
-/** `2026-11-24T20:13:46.218047386Z`: exact, and readable in the file. */
-function formatNanoTime(ms: number, subMs: number): string {
-  const seconds = new Date(ms - mod(ms, 1000)).toISOString().slice(0, -5);
-  return `${seconds}.${String(mod(ms, 1000) * 1_000_000 + subMs).padStart(9, '0')}Z`;
-}
-
-const NANO_TIME = /^(.+T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
-
-function parseEntry(text: string): IndexEntry | undefined {
-  let line: IndexLine;
-  try {
-    line = JSON.parse(text) as IndexLine;
-  } catch {
-    return undefined;
-  }
-  if (typeof line !== 'object' || line === null) return undefined;
-  const { id, service, type, labels, createdAt, uploadedAt, file, size } = line;
-  const created = typeof createdAt === 'string' ? NANO_TIME.exec(createdAt) : null;
-  const uploadedMs = typeof uploadedAt === 'string' ? Date.parse(uploadedAt) : NaN;
-  if (
-    typeof id !== 'string' ||
-    id === '' ||
-    typeof service !== 'string' ||
-    !(STORE_PROFILE_TYPES as readonly string[]).includes(type) ||
-    !Array.isArray(labels) ||
-    !labels.every((l) => typeof l?.key === 'string' && typeof l.value === 'string') ||
-    !created ||
-    Number.isNaN(uploadedMs) ||
-    typeof file !== 'string' ||
-    path.isAbsolute(file) ||
-    file.split(/[\\/]/).includes('..') ||
-    typeof size !== 'number'
-  ) {
-    return undefined;
-  }
-  const secondsMs = Date.parse(`${created[1]}Z`);
-  if (Number.isNaN(secondsMs)) return undefined;
-  const ns = Number((created[2] ?? '').padEnd(9, '0'));
-  const createdMs = secondsMs + Math.floor(ns / 1_000_000);
-  const cleanLabels = labels.map((l) => ({ key: l.key, value: l.value }));
-  return withMeta({ id, service, type, labels: cleanLabels, createdMs, createdSubMs: ns % 1_000_000, uploadedMs, file, size });
-}
-
-/**
- * Reads index.jsonl. Lines that do not parse are dropped and counted; bytes after the last
- * newline are a torn append (the process died mid-write) and are reported for truncation.
- */
-async function readIndexFile(file: string): Promise<{ entries: IndexEntry[]; dropped: number; goodBytes: number; tornBytes: number }> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], dropped: 0, goodBytes: 0, tornBytes: 0 };
-    throw err;
-  }
-  const goodBytes = buf.lastIndexOf(0x0a) + 1;
-  const tornBytes = buf.length - goodBytes;
-  let dropped = tornBytes > 0 ? 1 : 0;
-  const entries: IndexEntry[] = [];
-  for (const text of buf.toString('utf8', 0, goodBytes).split('\n')) {
-    if (text === '') continue;
-    const e = parseEntry(text);
-    if (e) entries.push(e);
-    else dropped++;
-  }
-  return { entries, dropped, goodBytes, tornBytes };
-}
-
-/** Who has a store open, as its `.lock` file says (older versions wrote only the pid). */
-export interface LockHolder {
-  readonly pid: number;
-  /** The kubectl-profefe command: `serve`, `capture`, ... */
-  readonly command?: string;
-  /** For `serve`: where its profefe API listens, so that others can upload through it. */
-  readonly url?: string;
-}
-
-/** The store is open in another live process; says which, and where to reach it when it is `serve`. */
-export class StoreLockedError extends StoreError {
-  override readonly name: string = 'StoreLockedError';
-  constructor(
-    readonly dir: string,
-    readonly holder: LockHolder,
-  ) {
-    const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
-    super(
-      holder.command === 'serve' && holder.url
-        ? `local store ${dir} is in use by ${who}: use that server, --profefe-hostport ${holder.url}`
-        : `local store ${dir} is in use by ${who}`,
-    );
-  }
-}
-
-/** How long {@link acquireLock} polls a lock held by a live process. */
-const LOCK_POLL_MS = 100;
-
-/**
- * Takes the store's lock: a `.lock` file made whole, then linked into place (so no reader ever sees
- * it empty), holding the owner's pid, command and URL. A lock of a dead process is taken over; one
- * of a live process is waited for up to `waitMs` (not when it is `serve`), then StoreLockedError.
- */
-async function acquireLock(root: string, holder: Omit<LockHolder, 'pid'>, waitMs: number): Promise<void> {
-  const lock = path.join(root, LOCK_FILE);
-  const deadline = Date.now() + waitMs;
-  while (openDirs.has(root)) {
-    if (Date.now() >= deadline) throw new StoreError(`local store ${root} is already open in this process`);
-    await sleep(LOCK_POLL_MS);
-  }
-  // Taken in the same tick as the check, so two opens in this process cannot both pass it.
-  openDirs.add(root);
-  try {
-    await mkdir(root, { recursive: true });
-    const mine = path.join(root, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
-    await writeFile(mine, lockText({ pid: process.pid, ...holder }));
-    try {
-      for (;;) {
-        try {
-          await link(mine, lock);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const other = parseLock(await readFile(lock, 'utf8').catch(() => ''));
-          if (other && other.pid !== process.pid && isAlive(other.pid)) {
-            // serve holds a store for as long as it runs: waiting for it is pointless.
-            if (other.command === 'serve' || Date.now() >= deadline) throw new StoreLockedError(root, other);
-            await sleep(LOCK_POLL_MS);
-            continue;
-          }
-          await unlink(lock).catch(() => undefined); // stale: its process has gone
-        }
-      }
-    } finally {
-      await unlink(mine).catch(() => undefined);
-    }
-  } catch (err) {
-    openDirs.delete(root);
-    if (err instanceof StoreError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new StoreError(`local store ${root}: cannot use the directory (${e.code ?? e.message})`);
-  }
-}
-
-function lockText(h: LockHolder): string {
-  return `${JSON.stringify(h)}\n`;
-}
-
-/** A lock file's holder: JSON, or the bare pid older versions wrote; undefined when unreadable. */
-function parseLock(text: string): LockHolder | undefined {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return { pid: Number(t) };
-  try {
-    const h = JSON.parse(t) as Partial<LockHolder>;
-    if (typeof h.pid !== 'number' || h.pid <= 0) return undefined;
-    return { pid: h.pid, command: typeof h.command === 'string' ? h.command : undefined, url: typeof h.url === 'string' ? h.url : undefined };
-  } catch {
-    return undefined;
-  }
-}
-
-async function releaseLock(root: string): Promise<void> {
-  if (!openDirs.delete(root)) return;
-  await unlink(path.join(root, LOCK_FILE)).catch(() => undefined);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function mod(a: number, m: number): number {
-  return ((a % m) + m) % m;
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {

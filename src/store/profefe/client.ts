@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, StoreError, UsageError } from '../../errors.js';
 import { storeErrorFromStatus } from './status.js';
+import { HttpTransport, NoAnswer, type HttpAnswer } from './transport.js';
+import { encodeProfefeLabels, isRecord, parseEnvelope, type Envelope } from './wire.js';
 import {
   ProfileRejected,
   STORE_PROFILE_TYPES,
@@ -100,26 +101,6 @@ export function parseProfefeAddress(value: string): URL {
   return url;
 }
 
-/**
- * The `labels` value before query encoding, built as §2.5 prescribes (and the Go agent does):
- * `encodeURIComponent(k)=encodeURIComponent(v)` per pair, joined with `,`. profefe query-
- * unescapes each key and value a second time, so `,` `=` `+` `/` `%`, spaces and any Unicode
- * survive. The caller must still percent-encode the result as the query value.
- * Throws ProfileRejected for an empty key (profefe would silently drop the label) and
- * for text that is not valid Unicode.
- */
-export function encodeProfefeLabels(labels: readonly StoreLabel[]): string {
-  return labels
-    .map(({ key, value }) => {
-      if (key === '') throw new ProfileRejected(`label with an empty key (value "${value}"): profefe would drop it`);
-      try {
-        return `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
-      } catch {
-        throw new ProfileRejected(`label ${JSON.stringify(key)} is not valid Unicode text`);
-      }
-    })
-    .join(',');
-}
 
 /**
  * A ProfileStore backed by a profefe collector's HTTP API (`/api/0/...`).
@@ -149,45 +130,43 @@ export class ProfefeClient implements ProfileStore {
   private readonly base: URL;
   /** The base URL's path prefix, '' or `/prefix`. */
   private readonly prefix: string;
-  private readonly secure: boolean;
   private readonly agent: http.Agent;
   private readonly ownAgent: boolean;
-  private readonly ca: Buffer | undefined;
-  private readonly rejectUnauthorized: boolean;
-  private readonly token: string | undefined;
   private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly backoffMs: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly transport: HttpTransport;
 
   /** Throws UsageError for a bad address and InputError for an unreadable CA file; does no network I/O. */
   constructor(opts: ProfefeClientOptions) {
     this.base = parseProfefeAddress(opts.baseUrl);
     this.prefix = this.base.pathname === '/' ? '' : this.base.pathname;
     this.address = `${this.base.origin}${this.prefix}`;
-    this.secure = this.base.protocol === 'https:';
-    this.token = opts.token;
+    const secure = this.base.protocol === 'https:';
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.retries = Math.max(0, Math.floor(opts.retries ?? DEFAULT_RETRIES));
-    this.backoffMs = Math.max(0, opts.backoffMs ?? DEFAULT_BACKOFF_MS);
-    this.signal = opts.signal;
-    this.rejectUnauthorized = !opts.insecureSkipTlsVerify;
+    const rejectUnauthorized = !opts.insecureSkipTlsVerify;
+    let ca: Buffer | undefined;
     if (typeof opts.caFile === 'string') {
       try {
-        this.ca = readFileSync(opts.caFile);
+        ca = readFileSync(opts.caFile);
       } catch (err) {
         throw new InputError(`cannot read the profefe CA file ${opts.caFile}: ${(err as Error).message}`);
       }
     } else {
-      this.ca = opts.caFile;
+      ca = opts.caFile;
     }
     this.ownAgent = opts.agent === undefined;
     // keep-alive: a capture uploads many profiles in a row; idle sockets do not hold the process open.
-    this.agent =
-      opts.agent ??
-      (this.secure
-        ? new https.Agent({ keepAlive: true, ca: this.ca, rejectUnauthorized: this.rejectUnauthorized })
-        : new http.Agent({ keepAlive: true }));
+    this.agent = opts.agent ?? (secure ? new https.Agent({ keepAlive: true, ca, rejectUnauthorized }) : new http.Agent({ keepAlive: true }));
+    this.transport = new HttpTransport({
+      base: this.base,
+      agent: this.agent,
+      ca,
+      rejectUnauthorized,
+      headers: { 'User-Agent': 'kubectl-profefe', ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}) },
+      timeoutMs: this.timeoutMs,
+      retries: Math.max(0, Math.floor(opts.retries ?? DEFAULT_RETRIES)),
+      backoffMs: Math.max(0, opts.backoffMs ?? DEFAULT_BACKOFF_MS),
+      signal: opts.signal,
+    });
   }
 
   /** POST `/api/0/profiles`; the body is sent as is and re-sent whole on each retry. */
@@ -353,102 +332,17 @@ export class ProfefeClient implements ProfileStore {
     );
   }
 
-  /** One call with its retries: 5xx answers and transient connection failures are retried. */
+  /** One call with its retries (HttpTransport); a failure to get any answer is StoreUnavailable. */
   private async send(call: Call): Promise<Answer> {
     const query = (call.query ?? []).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
     const path = `${this.prefix}${call.path}${query === '' ? '' : `?${query}`}`;
-    for (let attempt = 1; ; attempt++) {
-      this.signal?.throwIfAborted();
-      let answer: Answer;
-      try {
-        answer = await this.exchange(call.method, path, call.body, attempt);
-      } catch (err) {
-        if (this.signal?.aborted) throw this.signal.reason;
-        if (err instanceof AnswerTimeout) {
-          throw storeErrorFromStatus(`${call.op}: profefe at ${this.address} did not answer within ${seconds(this.timeoutMs)}${attemptsNote(attempt)}`, 0, false);
-        }
-        if (!isTransient(err) || attempt > this.retries) {
-          throw storeErrorFromStatus(`${call.op}: cannot reach profefe at ${this.address}: ${describeNetworkError(err)}${attemptsNote(attempt)}`, 0, false);
-        }
-        await this.pause(attempt);
-        continue;
-      }
-      if (answer.status >= 500 && attempt <= this.retries) {
-        await this.pause(attempt);
-        continue;
-      }
-      return answer;
-    }
-  }
-
-  private async pause(attempt: number): Promise<void> {
     try {
-      await sleep(this.backoffMs * 2 ** (attempt - 1), undefined, { signal: this.signal });
+      return await this.transport.send(call.method, path, call.body);
     } catch (err) {
-      throw this.signal?.aborted ? this.signal.reason : err;
+      if (!(err instanceof NoAnswer)) throw err;
+      const what = err.timedOut ? `profefe at ${this.address} did not answer within ${seconds(this.timeoutMs)}` : `cannot reach profefe at ${this.address}: ${err.message}`;
+      throw storeErrorFromStatus(`${call.op}: ${what}${attemptsNote(err.attempts)}`, 0, false);
     }
-  }
-
-  /** One HTTP exchange; resolves once the whole answer is in, whatever its status. */
-  private exchange(method: string, path: string, body: Uint8Array | undefined, attempt: number): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let timedOut = false;
-      const settle = (err: unknown, answer?: Answer) => {
-        if (settled) return;
-        settled = true;
-        if (err !== undefined) reject(timedOut ? new AnswerTimeout() : err);
-        else resolve(answer!);
-      };
-      const headers: http.OutgoingHttpHeaders = { 'User-Agent': 'kubectl-profefe' };
-      if (this.token !== undefined && this.token !== '') headers.Authorization = `Bearer ${this.token}`;
-      // No Content-Type: profefe ignores it, and the Go agent sends none.
-      if (body !== undefined) headers['Content-Length'] = body.byteLength;
-      const options: https.RequestOptions = {
-        protocol: this.base.protocol,
-        hostname: this.base.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: this.base.port === '' ? undefined : Number(this.base.port),
-        path,
-        method,
-        headers,
-        agent: this.agent,
-        // Node's `timeout` is an idle timeout that already runs while connecting.
-        timeout: this.timeoutMs,
-        signal: this.signal,
-        ...(this.base.username !== '' ? { auth: `${decodeURIComponent(this.base.username)}:${decodeURIComponent(this.base.password)}` } : {}),
-        ...(this.secure ? { ca: this.ca, rejectUnauthorized: this.rejectUnauthorized } : {}),
-      };
-      let responded = false;
-      const req = (this.secure ? https.request : http.request)(options, (res) => {
-        responded = true;
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (err) => settle(err));
-        res.on('close', () => {
-          if (!res.complete) settle(Object.assign(new Error('the answer was cut short'), { code: 'ECONNRESET' }));
-        });
-        res.on('end', () =>
-          settle(undefined, {
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? '',
-            contentType: String(res.headers['content-type'] ?? ''),
-            location: res.headers.location,
-            body: Buffer.concat(chunks),
-            attempts: attempt,
-          }),
-        );
-      });
-      req.on('timeout', () => {
-        timedOut = true;
-        req.destroy(new AnswerTimeout());
-      });
-      req.on('error', (err) => settle(err));
-      // A fallback: 'error' normally comes first, but a call must never be left pending.
-      req.on('close', () => {
-        if (!responded) settle(Object.assign(new Error('the connection closed without an answer'), { code: 'ECONNRESET' }));
-      });
-      req.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    });
   }
 
   private parseMetas(op: string, answer: { body: unknown }): ProfileMeta[] {
@@ -483,6 +377,9 @@ export class ProfefeClient implements ProfileStore {
 
 type QueryParam = [name: string, value: string];
 
+/** An HTTP answer, whole. */
+type Answer = HttpAnswer;
+
 interface Call {
   /** "cannot <do what> <to which service/id>", the start of every error message. */
   readonly op: string;
@@ -491,40 +388,6 @@ interface Call {
   readonly path: string;
   readonly query?: readonly QueryParam[];
   readonly body?: Uint8Array;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly statusText: string;
-  readonly contentType: string;
-  readonly location: string | undefined;
-  readonly body: Buffer;
-  readonly attempts: number;
-}
-
-/** profefe's `{"code":N,"body":…}` / `{"code":N,"error":"…"}`. */
-interface Envelope {
-  readonly code: number;
-  readonly body?: unknown;
-  readonly error?: unknown;
-}
-
-class AnswerTimeout extends Error {
-  override readonly name = 'AnswerTimeout';
-}
-
-function parseEnvelope(body: Buffer): Envelope | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return isRecord(value) && typeof value.code === 'number' ? (value as unknown as Envelope) : undefined;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** §2.3: anything but the 8 names silently means "all types" on find, so never send one. */
@@ -589,38 +452,6 @@ function seconds(ms: number): string {
 
 function attemptsNote(attempts: number): string {
   return attempts > 1 ? ` (after ${attempts} attempts)` : '';
-}
-
-/** Failures worth another attempt: the connection failed or broke, the server may be restarting. */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED']);
-
-// Duck-typed rather than instanceof: Node's own errors may come from another realm (vm, Jest).
-function errorParts(err: unknown): { message: string; code: string; errors: unknown[] } {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { message?: unknown; code?: unknown; errors?: unknown };
-  return {
-    message: typeof e.message === 'string' ? e.message : String(err),
-    code: typeof e.code === 'string' ? e.code : '',
-    errors: Array.isArray(e.errors) ? e.errors : [],
-  };
-}
-
-function errorCode(err: unknown): string {
-  const { code, errors } = errorParts(err);
-  return code !== '' || errors.length === 0 ? code : errorCode(errors[0]);
-}
-
-function isTransient(err: unknown): boolean {
-  return TRANSIENT_CODES.has(errorCode(err));
-}
-
-/** One line; Node reports a failed connect to a name with several addresses as an AggregateError without a message. */
-function describeNetworkError(err: unknown): string {
-  const { message, errors } = errorParts(err);
-  const code = errorCode(err);
-  let text = message !== '' ? message : errors.length > 0 ? [...new Set(errors.map((e) => errorParts(e).message))].join('; ') : code;
-  if (/CERT|SIGNATURE/.test(code)) text += " (the store's TLS certificate is not trusted: give its CA, or skip verification)";
-  else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') text += ' (is the store plain http?)';
-  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 /** The first line of text in a non-profefe body (an HTML page's, tags removed), shortened. */

@@ -34,6 +34,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { BUILD_INFO } from '../../build-info.js';
 import { profefeStatusOf } from './status.js';
+import { envelope, envelopeError, metaJson } from './wire.js';
 import {
   EmptyIdError,
   formatGoTime,
@@ -372,32 +373,6 @@ function parseLabels(q: Query): StoreLabel[] | string {
 function nsToDate(ns: bigint): Date {
   const ms = ns / 1_000_000n;
   return new Date(Number(ns % 1_000_000n < 0n ? ms - 1n : ms));
-}
-
-/** profefe's JSON model of a profile: `labels` omitted when empty, created_at whole seconds in UTC. */
-function metaJson(m: ProfileMeta): Record<string, unknown> {
-  const ms = m.createdAt.getTime();
-  const createdAt = new Date(ms - (((ms % 1000) + 1000) % 1000)).toISOString().replace(/\.000Z$/, 'Z');
-  return {
-    id: m.id,
-    type: m.type,
-    service: m.service,
-    ...(m.labels.length > 0 ? { labels: m.labels.map((l) => ({ key: l.key, value: l.value })) } : {}),
-    created_at: createdAt,
-  };
-}
-
-function envelope(body: unknown): string {
-  return goJson({ code: 200, body });
-}
-
-function envelopeError(code: number, error: string): string {
-  return goJson({ code, error });
-}
-
-/** JSON as Go's json.Encoder writes it: HTML-safe escapes and a trailing newline. */
-function goJson(v: unknown): string {
-  return `${JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
 }
 
 function send(res: ServerResponse, status: number, contentType: string | undefined, body: string | Uint8Array): void {
