@@ -42,6 +42,17 @@ export class StoreError extends Error {
   readonly exitCode: number = ExitCode.failure;
 }
 
+/** The command did not do what was asked, for a reason no other class names (nothing was captured). */
+export class CommandFailure extends Error {
+  override readonly name: string = 'CommandFailure';
+  readonly exitCode: number = ExitCode.failure;
+}
+
+/** A failure the command's own output already shows (its table, its log lines): `main` adds no `error:` line. */
+export class ReportedFailure extends CommandFailure {
+  override readonly name: string = 'ReportedFailure';
+}
+
 /** Part of the work failed; the rest was done and has been reported. */
 export class PartialFailure extends Error {
   override readonly name: string = 'PartialFailure';

@@ -8,11 +8,12 @@ import { openStore, type StoreOptions } from '../store/open-store.js';
 import type { ProfileStore } from '../store/store.js';
 import { Spool } from '../store/spool.js';
 import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
+import { CommandFailure, KubeError, PartialFailure, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
+import { stdoutPalette } from '../report/colour.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
@@ -106,7 +107,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
           )),
-      ) as unknown as Argv<CaptureArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);
       const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
@@ -157,7 +158,6 @@ export interface CaptureProgress {
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
 export async function runCapture(opts: CaptureCommandOptions, deps: CaptureCommandDeps): Promise<CaptureSummary> {
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
-  // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
   const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
   const { PortForwardTunnel } = await import('../kube/port-forward.js');
@@ -226,14 +226,11 @@ function nothingToCapture(d: PodDiscovery, q: PodQuery, opts: CaptureCommandOpti
 
 async function renderCapture(result: CaptureSummary, opts: CaptureCommandOptions, ctx: CommandContext): Promise<void> {
   for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
-  await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
+  await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result, stdoutPalette(ctx.io)));
   const ok = result.outcomes.filter((o) => o.ok).length;
   const failed = result.outcomes.length - ok;
-  if (ok === 0) {
-    ctx.exitCode = ExitCode.failure;
-    if (opts.output === 'json') await writeAll(ctx.io.stderr, `error: nothing was captured\n`);
-    return;
-  }
+  // The table says why each capture failed; JSON is for scripts, which want the verdict on stderr.
+  if (ok === 0) throw opts.output === 'json' ? new CommandFailure('nothing was captured') : new ReportedFailure('nothing was captured');
   // A pod the user named and could not get is a failure, and so is a pod with bad annotations; an
   // annotated pod that is not running (being rolled out, say) is only reported.
   const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;

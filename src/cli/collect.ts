@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import { parseDuration } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
@@ -65,11 +65,12 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
             ),
           )),
-      ) as unknown as Argv<CollectArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
       const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
-      ctx.exitCode = result.exitCode;
+      // Its lines have said what failed; a --once round that captured nothing fails the CronJob.
+      if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
+import { stdoutPalette } from '../report/colour.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
@@ -155,7 +156,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz --html -o changes.html --no-browser'],
             ),
           ),
-      ) as unknown as Argv<DiffArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveDiffOptions(args, ctx);
       const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
@@ -346,5 +347,5 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     return;
   }
   const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
-  await writeAll(ctx.io.stdout, renderDiffTable(result.report, header));
+  await writeAll(ctx.io.stdout, renderDiffTable(result.report, header, stdoutPalette(ctx.io)));
 }

@@ -65,7 +65,7 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
               ['Download one profile and read it', 'kubectl profefe get profile dc2v00b8di1ecttsn9f0 -o cpu.pb.gz && go tool pprof -top cpu.pb.gz'],
             ),
           ),
-      ) as unknown as Argv<GetArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveGetOptions(args, ctx);
       await runGet(opts, ctx);
@@ -122,7 +122,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
       case 'profiles': {
         const q = opts.query;
         let metas: ProfileMeta[] = await store.find({ ...q, type: q.type === undefined ? undefined : storeTypeOfWindow(q.type) });
-        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some, §8.1).
+        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some: docs/profefe-api.md, "Known bugs").
         if (q.type === 'allocs') metas = metas.filter((m) => m.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs'));
         if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
           await writeAll(ctx.io.stderr, `No profiles found for service "${escapeTerminal(opts.query.service)}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);

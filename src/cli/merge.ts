@@ -75,7 +75,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
               ['Show allocations instead of in-use memory', 'kubectl profefe merge heap/ --top 10 --sample-type alloc_space'],
             ),
           ),
-      ) as unknown as Argv<MergeArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveMergeOptions(args, ctx);
       const result = await runMerge(opts, { signal: ctx.signal });

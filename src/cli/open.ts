@@ -115,7 +115,7 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               ['The same merge in go tool pprof\'s web UI', "kubectl profefe open 'profiles/auth/cpu/*.pb.gz' --pprof"],
             ),
           ),
-      ) as unknown as Argv<OpenArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveOpenOptions(args, ctx);
       const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });

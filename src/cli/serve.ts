@@ -83,7 +83,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
             ['A store on this machine', 'kubectl profefe serve'],
             ['Capture into it', 'kubectl profefe capture -n shop --profefe-hostport http://127.0.0.1:10100'],
           ),
-        ) as unknown as Argv<ServeArgs>,
+        ),
     handler: async (args) => {
       const opts = resolveServeOptions(args, ctx.env);
       await runServe(opts, ctx);

@@ -95,7 +95,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
               ['One version only, as JSON for a script', 'kubectl profefe top --type cpu -l version=1.4.2 -o json'],
             ),
           ),
-      ) as unknown as Argv<TopArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveTopOptions(args, ctx);
       const result = await runTop(opts, { signal: ctx.signal });

@@ -34,7 +34,7 @@ export function versionCommand(ctx: CommandContext): CommandModule<object, Versi
       y
         .usage('Usage: kubectl profefe version [-o json]\n\nPrints the version, the commit it was built from and the Node.js it runs on, like kubectl version --client.')
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'json for a machine-readable answer' })
-        .epilog(examples(['The version, for a bug report', 'kubectl profefe version'], ['The same as JSON', 'kubectl profefe version -o json'])) as unknown as Argv<VersionArgs>,
+        .epilog(examples(['The version, for a bug report', 'kubectl profefe version'], ['The same as JSON', 'kubectl profefe version -o json'])),
     handler: async (args) => {
       const opts = resolveVersionOptions(args);
       await writeAll(ctx.io.stdout, renderVersion(runVersion(), opts));

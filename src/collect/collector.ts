@@ -12,7 +12,9 @@ import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { Tunnel } from '../capture/tunnel.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { writeAll, type IOStreams } from '../report/streams.js';
+import { stdoutPalette } from '../report/colour.js';
 import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';
+import { sleep } from '../sleep.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
 import { drainSpool, Spool } from '../store/spool.js';
 import { CollectorMetrics, startMetricsServer } from './metrics.js';
@@ -209,10 +211,15 @@ function windowMs(opts: Pick<CollectorOptions, 'types' | 'seconds'>): number {
 
 type LineWriter = (json: Record<string, unknown>, text: string) => Promise<void>;
 
-/** JSON lines for log collectors when stdout is not a terminal, readable lines when it is. */
+/** JSON lines for log collectors when stdout is not a terminal, readable lines when it is (failures in red). */
 function lineWriter(io: IOStreams): LineWriter {
+  const paint = stdoutPalette(io);
   // Pod names, annotations and error bodies are not ours: escaped for a terminal, and in JSON.
-  return (json, text) => writeAll(io.stdout, (io.stdoutIsTTY ? escapeTerminal(text) : jsonForTerminal(json)) + '\n');
+  return (json, text) => {
+    if (!io.stdoutIsTTY) return writeAll(io.stdout, jsonForTerminal(json) + '\n');
+    const line = escapeTerminal(text);
+    return writeAll(io.stdout, (json.result === 'failed' ? paint.red(line) : line) + '\n');
+  };
 }
 
 function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {
@@ -229,16 +236,4 @@ function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {
     ...(o.ok ? { location: o.location } : { error: o.error }),
   };
   return log(json, `${t.namespace}/${t.pod} ${o.type}: ${o.ok ? `${o.size} bytes, ${o.location}` : `failed: ${o.error}`}`);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

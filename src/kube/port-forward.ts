@@ -5,6 +5,7 @@ import { PortForward, type KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { TunnelError, type PodEndpoint, type Tunnel } from '../capture/tunnel.js';
 import { KubeError } from '../errors.js';
+import { oneLine } from '../report/terminal-text.js';
 
 /** The subprotocols client-node offers; the API server picks v4.channel.k8s.io for port-forward. */
 const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
@@ -183,6 +184,3 @@ function describeKubeletError(text: string, target: PodEndpoint): string {
   return `port-forward to ${where} port ${target.port} failed: ${oneLine(text)}`;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}

@@ -9,7 +9,7 @@ export interface IOStreams {
   readonly stdoutIsTTY: boolean;
   /** stderr is a terminal: spinners and progress lines are shown. */
   readonly stderrIsTTY: boolean;
-  /** Colour allowed on stderr/stdout (a TTY and NO_COLOR unset). */
+  /** Colour allowed: stderr a terminal and NO_COLOR unset (stdout must be a terminal too for its own colour; see report/colour.ts). */
   readonly color: boolean;
 }
 

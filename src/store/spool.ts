@@ -260,7 +260,7 @@ async function findStored(store: ProfileStore, req: Omit<UploadRequest, 'body'>,
   if (!req.createdAt) return undefined;
   const t = req.createdAt.getTime();
   try {
-    // No label filter: profefe's badger store can miss label matches (profefe-api.md §8.1).
+    // No label filter: profefe's badger store can miss label matches (docs/profefe-api.md, "Known bugs").
     const metas = await store.find({ service: req.service, type: req.type, from: new Date(t - ALREADY_STORED_WINDOW_MS), to: new Date(t + ALREADY_STORED_WINDOW_MS) });
     return metas.find((m) => uploadIdLabel(m.labels) === uploadId)?.id;
   } catch (err) {

@@ -216,7 +216,7 @@ export async function mergeWindow(store: ProfileStore, query: WindowQuery, opts:
 /** The metas of the window's profiles of the query's store type (allocs: heap), oldest first. */
 export async function findWindow(store: ProfileStore, query: WindowQuery): Promise<ProfileMeta[]> {
   // allocs are told apart by their label here rather than by a label filter: a label filter on
-  // profefe's badger store misses profiles uploaded out of created_at order (profefe-api.md §8.1).
+  // profefe's badger store misses profiles uploaded out of created_at order (docs/profefe-api.md, "Known bugs").
   return store.find({ ...query, type: storeTypeOfWindow(query.type) });
 }
 

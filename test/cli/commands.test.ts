@@ -22,7 +22,6 @@ const ctx: CommandContext = {
   io: { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false },
   env: {},
   signal: new AbortController().signal,
-  exitCode: 0,
 };
 
 describe('the table of commands', () => {

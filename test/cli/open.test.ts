@@ -302,7 +302,6 @@ async function openViaArgv(argv: string[], env: NodeJS.ProcessEnv = {}): Promise
     io: { stdin: new PassThrough(), stdout, stderr, stdoutIsTTY: false, stderrIsTTY: false, color: false },
     env,
     signal: new AbortController().signal,
-    exitCode: 0,
   };
   let error: Error | undefined;
   try {

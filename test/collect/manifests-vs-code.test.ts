@@ -20,7 +20,7 @@ import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 
 const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false });
-const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal, exitCode: 0 });
+const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal });
 
 /** Parses argv with a command's real builder; returns the parsed arguments without running it. */
 async function parseWith<A>(module: CommandModule<object, A>, argv: string[]): Promise<A> {

@@ -1,5 +1,5 @@
 /**
- * Cluster access resolved like kubectl (spec /work/shared/k8s-sandbox.md §6): temp kubeconfig files, a temp HOME and
+ * Cluster access resolved like kubectl (docs/kube-access.md): temp kubeconfig files, a temp HOME and
  * a temp service-account dir; what client-node would send is read back from the resolved KubeConfig itself.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

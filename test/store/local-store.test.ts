@@ -148,7 +148,7 @@ describe('LocalStore find', () => {
 
   beforeAll(async () => {
     store = await openStore();
-    // Uploaded out of created_at order on purpose: heap X first, then the earlier cpu C (§8.1).
+    // Uploaded out of created_at order on purpose: heap X first, then the earlier cpu C (docs/profefe-api.md, "Known bugs").
     const put = async (name: string, type: StoreProfileType, ns: bigint, labels: StoreLabel[], service = 'api') => {
       ids[name] = (await store.upload({ service, type, labels, body: profileBytes(ns) })).id;
     };
@@ -166,7 +166,7 @@ describe('LocalStore find', () => {
     ['all of a service, oldest first', {}, ['C', 'X', 'late', 'dup', 'empty']],
     ['one type', { type: 'heap' }, ['X']],
     ['labels are ANDed', { labels: [{ key: 'region', value: 'eu' }, { key: 'host', value: 'x' }] }, ['C']],
-    ['labels match whatever the upload order (no §8.1 bug)', { type: 'heap', labels: [{ key: 'region', value: 'eu' }] }, ['X']],
+    ['labels match whatever the upload order (not badger’s bug in docs/profefe-api.md, Known bugs)', { type: 'heap', labels: [{ key: 'region', value: 'eu' }] }, ['X']],
     ['a repeated key matches any of its values', { labels: [{ key: 'a', value: '0' }] }, ['dup']],
     ['an empty value matches only an empty value', { labels: [{ key: 'dc', value: '' }] }, ['empty']],
     ['a missing label matches nothing', { labels: [{ key: 'nope', value: '' }] }, []],

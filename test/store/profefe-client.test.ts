@@ -112,7 +112,7 @@ describe('addresses and times', () => {
   });
 });
 
-describe('labels on the wire (§2.5)', () => {
+describe('labels on the wire (docs/profefe-api.md, "Labels")', () => {
   /** The `labels` query value exactly as sent, still encoded. */
   const rawLabels = (r: RecordedRequest) => /[?&]labels=([^&]*)/.exec(r.rawUrl)?.[1];
 
@@ -126,7 +126,7 @@ describe('labels on the wire (§2.5)', () => {
       body: body('pprof bytes'),
     });
     const [req] = f.requests;
-    // The agent's access-log line in §4 encodes its labels the same way.
+    // The agent's access-log line (profefe's agent) encodes its labels the same way.
     expect(req!.rawUrl).toBe('/api/0/profiles?service=api-backend&type=cpu&labels=region%3Deurope-west3%2Cdc%3Dfra');
     expect(req!.method).toBe('POST');
     expect(req!.headers['content-type']).toBeUndefined();
@@ -663,7 +663,7 @@ describe.each(stores)('%s answers like the recorded collector', (_name, start) =
     ['an empty key is dropped', '=x,k', [{ key: 'k', value: '' }]],
     ['duplicate keys are kept', 'a=1,a=0', [{ key: 'a', value: '1' }, { key: 'a', value: '0' }]],
     ['a bad escape drops the parameter', 'v=%zz', []],
-  ])('labels: %s (§2.5)', async (_name, raw, labels) => {
+  ])('labels: %s (docs/profefe-api.md, "Labels")', async (_name, raw, labels) => {
     const answer = await exchange('POST', `/api/0/profiles?service=s1&type=trace&created_at=2026-11-24T20:00:00&labels=${raw}`, 'not really a trace');
     expect(answer.status).toBe(200);
     const meta = (JSON.parse(answer.body as string) as { body: { labels?: StoreLabel[] } }).body;

@@ -60,7 +60,7 @@ function pprofAt(ms: number, value = 1): Uint8Array {
   return encodeProfile(buildProfile({ timeNanos: BigInt(ms) * MS, samples: [{ stack: 'main.main;main.work', values: [value, value * 10_000_000] }] }));
 }
 
-/** labels for a query string, encoded as the profefe agent does (§2.5). */
+/** labels for a query string, encoded as the profefe agent does (docs/profefe-api.md, "Labels"). */
 function encodeLabels(labels: [string, string][]): string {
   return encodeURIComponent(labels.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join(','));
 }
@@ -152,7 +152,7 @@ describe('find: GET /api/0/profiles', () => {
       expect(r.status).toBe(200);
       ids[name] = JSON.parse(r.text).body.id;
     };
-    // heap X first, then the earlier cpu C: the upload order that trips badger (§8.1).
+    // heap X first, then the earlier cpu C: the upload order that trips badger (docs/profefe-api.md, "Known bugs").
     await put('X', 'service=api&type=heap&labels=region=eu,host=y', pprofAt(T0 + 5000));
     await put('C', 'service=api&type=cpu&labels=region=eu,host=x', pprofAt(T0));
     await put('late', 'service=api&type=cpu', pprofAt(T0 + 5400));
@@ -238,7 +238,7 @@ describe('find: GET /api/0/profiles', () => {
   });
 });
 
-describe('labels on the wire (§2.5)', () => {
+describe('labels on the wire (docs/profefe-api.md, "Labels")', () => {
   let s: ProfefeServer;
   beforeAll(async () => {
     s = await withServer();

@@ -267,7 +267,7 @@ describe('against a profefe collector (the fake)', () => {
     expect(gets.map((r) => r.ids!.length).sort((x, y) => x - y)).toEqual([1, 1, 20, 50, 100, 100]);
   });
 
-  test('--type allocs finds heap profiles (no profile=allocs filter: badger’s label index can miss some, §8.1) and takes only the deltas', async () => {
+  test('--type allocs finds heap profiles (no profile=allocs filter: badger’s label index can miss some: docs/profefe-api.md, "Known bugs") and takes only the deltas', async () => {
     await loadWindowProfile(profefe, q('allocs'));
     const [find, ...gets] = fake.requests;
     expect(find!.query.get('labels')).toBeUndefined();

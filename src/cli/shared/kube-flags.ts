@@ -60,8 +60,8 @@ const KUBE_FLAGS = {
  * "Kubernetes options:" heading. `-n` with `-A` is accepted, as kubectl accepts it: -A wins and the namespace
  * is only resolved for reference. Values are not checked here; resolveKubeAccess does that.
  */
-export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeFlagArgs> {
-  return y.options(KUBE_FLAGS).group(Object.keys(KUBE_FLAGS), KUBE_OPTIONS_GROUP) as unknown as Argv<T & KubeFlagArgs>;
+export function withKubeFlags<T>(y: Argv<T>) {
+  return y.options(KUBE_FLAGS).group(Object.keys(KUBE_FLAGS), KUBE_OPTIONS_GROUP);
 }
 
 /**

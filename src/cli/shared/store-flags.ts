@@ -14,7 +14,7 @@ export interface StoreFlagArgs {
 export const STORE_OPTIONS_GROUP = 'Store options:';
 
 /** Adds the store flags under "Store options:". */
-export function withStoreFlags<T>(y: Argv<T>): Argv<T & StoreFlagArgs> {
+export function withStoreFlags<T>(y: Argv<T>) {
   return y
     .options({
       'profefe-hostport': { type: 'string', requiresArg: true, describe: 'profefe collector URL, e.g. http://profefe:10100 (default: $PROFEFE_HOSTPORT, else the local store)' },
@@ -23,7 +23,7 @@ export function withStoreFlags<T>(y: Argv<T>): Argv<T & StoreFlagArgs> {
       'store-dir': { type: 'string', requiresArg: true, describe: 'directory of the local store (default: <data dir>/store)' },
       'spool-dir': { type: 'string', requiresArg: true, describe: 'where profiles that could not be uploaded wait for push (default: <data dir>/spool)' },
     })
-    .group(['profefe-hostport', 'profefe-token', 'profefe-ca', 'store-dir', 'spool-dir'], STORE_OPTIONS_GROUP) as unknown as Argv<T & StoreFlagArgs>;
+    .group(['profefe-hostport', 'profefe-token', 'profefe-ca', 'store-dir', 'spool-dir'], STORE_OPTIONS_GROUP);
 }
 
 /** Store options from flags, then the environment, then defaults under the data directory. */

@@ -15,7 +15,7 @@ export interface QueryFlagArgs {
 }
 
 /** Adds --service, --type (alias --profile-type, kube-profefe's name), --from, --to, --label and --limit. */
-export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string): Argv<T & QueryFlagArgs> {
+export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string) {
   return y.options({
     service: { type: 'string', requiresArg: true, describe: serviceHelp },
     type: {
@@ -28,7 +28,7 @@ export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string): Argv<T & Que
     to: { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' },
     label: { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' },
     limit: { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' },
-  }) as unknown as Argv<T & QueryFlagArgs>;
+  });
 }
 
 /** A store query from the flags: profefe's, except that --type may be `allocs` (see window-query). */

@@ -1,7 +1,7 @@
 /**
  * The embedded profile store: a directory of blobs plus an append-only index file, with the
  * semantics of profefe's badger store (validation, created_at, newest-N limit, TTL from write
- * time), minus its label-filter bug (profefe-api.md §8.1). Used when no profefe URL is given,
+ * time), minus its label-filter bug (docs/profefe-api.md, "Known bugs"). Used when no profefe URL is given,
  * and served over HTTP by `kubectl profefe serve`.
  *
  * Layout of the directory:

@@ -65,7 +65,7 @@ export function compareUtf8(a: string, b: string): number {
  * `find` binary-searches the window in the type's (or service's) list and in each wanted
  * label's, then checks only the candidates of the shortest window (type, labels, expiry), so it
  * never touches profiles of other services, times, or mostly other labels. Labels are matched
- * exactly, whatever order profiles were added in (unlike badger's ID-ordered join, §8.1).
+ * exactly, whatever order profiles were added in (unlike badger's ID-ordered join: docs/profefe-api.md, "Known bugs").
  */
 export class ProfileIndex {
   private readonly byId = new Map<string, IndexEntry>();

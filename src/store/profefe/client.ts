@@ -1,7 +1,7 @@
 /**
  * ProfileStore over HTTP against a profefe collector (or anything that answers like one, such as
- * `kubectl profefe serve`). Every quirk handled here is described in shared/profefe-api.md;
- * the section numbers below refer to it.
+ * `kubectl profefe serve`). Every quirk handled here is described in docs/profefe-api.md,
+ * under the headings named below.
  *
  * One code path: node:http / node:https requests (global fetch cannot take a per-request CA).
  */
@@ -116,7 +116,7 @@ export function parseProfefeAddress(value: string): URL {
  *   N it keeps depends on the backend: badger the newest, S3/GCS/ClickHouse the oldest. S3 and
  *   GCS also cap an unlimited find at 100.
  * - 404 "nothing found" is an empty result for find and services, an error for get and merges.
- * - JSON answers are decoded by status code, never by Content-Type (§2.2).
+ * - JSON answers are decoded by status code, never by Content-Type ("Envelope and statuses").
  * - 5xx answers and failed connections are retried with exponential backoff, uploads included
  *   (the body is re-sent whole). 4xx answers and timeouts are not retried: a timed-out upload may
  *   have been stored, and a second copy would double-count in merges.
@@ -351,7 +351,7 @@ export class ProfefeClient implements ProfileStore {
     return answer.body.map((m) => this.parseMeta(op, { body: m }));
   }
 
-  /** §2.6: `{id, type, service, labels?, created_at}`; missing labels are `[]`. */
+  /** profefe's profile JSON: `{id, type, service, labels?, created_at}`; missing labels are `[]`. */
   private parseMeta(op: string, answer: { body: unknown }): ProfileMeta {
     const bad = (why: string) => new StoreError(`${op}: ${this.address} answered with a profile description that ${why}`);
     const m = answer.body;
@@ -390,7 +390,7 @@ interface Call {
   readonly body?: Uint8Array;
 }
 
-/** §2.3: anything but the 8 names silently means "all types" on find, so never send one. */
+/** "Parameters": anything but the 8 names silently means "all types" on find, so never send one. */
 function checkType(op: string, type: string): StoreProfileType {
   if (!(STORE_PROFILE_TYPES as readonly string[]).includes(type)) {
     throw new ProfileRejected(`${op}: unknown profile type ${JSON.stringify(type)} (profefe knows ${STORE_PROFILE_TYPES.join(', ')})`);
@@ -419,7 +419,7 @@ function wireLimit(limit: number | undefined): number | undefined {
   return limit !== undefined && Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : undefined;
 }
 
-/** §1/§2.7: ids are opaque and may contain `/`; profefe decodes the path twice, so one encoding is safe. */
+/** "Ids": opaque and may contain `/`; profefe decodes the path twice, so one encoding is safe. */
 function pathId(op: string, id: string): string {
   if (id === '') throw new ProfileRejected(`${op}: the profile id is empty`);
   if (id.includes('+')) {

@@ -2,7 +2,7 @@
  * A profefe-compatible HTTP API over any ProfileStore (node:http only), for `kubectl profefe
  * serve`: the profefe agent, kube-profefe, `go tool pprof <url>` and our own profefe client
  * talk to it as to a real collector. Routes, method leniency, envelopes, status codes, error
- * strings, Content-Types and time parsing are the collector's (profefe-api.md §0-§2), Go's
+ * strings, Content-Types and time parsing are the collector's (docs/profefe-api.md), Go's
  * ServeMux redirects included.
  *
  * Deliberate differences from the real collector:
@@ -15,7 +15,7 @@
  *   Retry-After, before its body is read (the profefe agent and our client retry 5xx).
  * - A request must arrive whole within `requestTimeoutMs` (default 60 s; its headers within
  *   10 s), else 408 and the connection is closed: a slow drip cannot hold a connection open.
- * - Labels filter correctly whatever the upload order (no §8.1 bug): that is the store's job.
+ * - Labels filter correctly whatever the upload order (not badger's bug: docs/profefe-api.md, "Known bugs"): that is the store's job.
  * - An ID that is not one of ours is 404 `nothing found`, not badger's 500 `failed to get
  *   profile by id` for IDs that are not valid xids.
  * - Only pprof protobuf uploads are accepted; Go's parser also takes legacy text profiles. The

@@ -159,7 +159,7 @@ class AnswerTimeout extends Error {
 /** Failures worth another attempt: the connection failed or broke, the server may be restarting. */
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED']);
 
-// Duck-typed rather than instanceof: Node's own errors may come from another realm (vm, Jest).
+// Duck-typed rather than instanceof: an error made in another realm (a vm context) is no instance of ours.
 function errorParts(err: unknown): { message: string; code: string; errors: unknown[] } {
   const e = (typeof err === 'object' && err !== null ? err : {}) as { message?: unknown; code?: unknown; errors?: unknown };
   return {

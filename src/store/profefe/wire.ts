@@ -6,7 +6,7 @@
 import { ProfileRejected, type ProfileMeta, type StoreLabel } from '../store.js';
 
 /**
- * The `labels` value before query encoding, built as §2.5 prescribes (and the Go agent does):
+ * The `labels` value before query encoding, built as profefe's labels parser needs it (docs/profefe-api.md, "Labels"; the Go agent does the same):
  * `encodeURIComponent(k)=encodeURIComponent(v)` per pair, joined with `,`. profefe query-
  * unescapes each key and value a second time, so `,` `=` `+` `/` `%`, spaces and any Unicode
  * survive. The caller must still percent-encode the result as the query value.
