@@ -3,18 +3,22 @@
 // reference implementation in the same run, and prints a markdown table. Nothing asserts.
 //
 //   npm run bench                    everything
-//   BENCH=merge npm run bench        only the merge benchmark (BENCH=capture, store, collect, startup likewise)
+//   BENCH=merge npm run bench        only the merge benchmark (BENCH=page, capture, store, collect, shard, startup likewise)
 import { buildGoTarget } from './common.mjs';
 import { benchCapture } from './capture.mjs';
 import { benchCollect } from './collect.mjs';
 import { benchMerge } from './merge.mjs';
+import { benchPage } from './page.mjs';
+import { benchShard } from './shard.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchStore } from './store.mjs';
 
-const which = (process.env.BENCH ?? 'startup,merge,capture,store,collect').split(',');
+const which = (process.env.BENCH ?? 'startup,merge,page,capture,store,collect,shard').split(',');
 const bin = buildGoTarget();
 if (which.includes('startup')) await benchStartup(bin);
 if (which.includes('merge')) benchMerge(bin);
+if (which.includes('page')) await benchPage(bin);
 if (which.includes('capture')) await benchCapture(bin);
 if (which.includes('store')) await benchStore();
 if (which.includes('collect')) await benchCollect(bin);
+if (which.includes('shard')) await benchShard(bin);

@@ -25,6 +25,8 @@ export interface PodCaptureRequest {
   readonly namespaceSelector?: string;
   /** The engine's options: types, window, concurrency, limits, spread. */
   readonly engine: CaptureOptions;
+  /** Narrows what discovery found before anything else sees it (a collector's shard of the pods). */
+  readonly narrow?: (discovery: PodDiscovery) => PodDiscovery;
 }
 
 export interface PodCaptureDeps extends Omit<CaptureDeps, 'sink' | 'tunnel'> {
@@ -48,7 +50,8 @@ export interface PodCaptureResult {
 }
 
 /**
- * Discovers the pods of `request.query` (narrowed by the namespace selector), asks `openSink`
+ * Discovers the pods of `request.query` (narrowed by the namespace selector, then by
+ * `request.narrow`), asks `openSink`
  * where their profiles go, and captures them with the engine. Errors of discovery and of
  * `openSink` are thrown before any capture starts (a listing over --request-timeout is a
  * KubeError naming the flag); failed captures are outcomes, not exceptions.
@@ -73,7 +76,7 @@ async function discoverTargets(request: PodCaptureRequest, deps: PodCaptureDeps)
     const keep = new Set(namespaces.items.map((n) => n.metadata?.name));
     discovery = { targets: discovery.targets.filter((t) => keep.has(t.namespace)), skipped: discovery.skipped.filter((p) => keep.has(p.namespace)) };
   }
-  return discovery;
+  return request.narrow ? request.narrow(discovery) : discovery;
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string): Promise<T> {

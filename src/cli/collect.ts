@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
+import { resolveShard } from '../collect/shard.js';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import { parseDuration } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
@@ -25,6 +26,8 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   'max-profile-size'?: number;
   'max-buffered-size'?: number;
   'spool-timeout'?: string;
+  shard?: string;
+  shards?: string;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -42,7 +45,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the\n' +
               'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what\n' +
               'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a\n' +
-              'summary per round. SIGTERM ends cleanly.',
+              'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N\n' +
+              'collectors share the pods: each takes a stable hash share, by namespace/name.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
@@ -57,12 +61,15 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
+          .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
+          .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
+              ['The second of three collectors (each takes a third of the pods)', 'kubectl profefe collect --once --shard 1/3 --profefe-hostport http://profefe:10100'],
             ),
           )),
       ),
@@ -92,6 +99,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   }
   const spoolTimeoutMs = parseDuration(args['spool-timeout'] ?? '30s', '--spool-timeout');
   if (spoolTimeoutMs <= 0) throw new UsageError('--spool-timeout must be positive');
+  const shard = resolveShard({ shard: args.shard, shards: args.shards }, env);
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -113,6 +121,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     maxBufferedBytes,
     spoolTimeoutMs,
     decodeLimits,
+    shard,
   };
 }
 

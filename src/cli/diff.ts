@@ -15,7 +15,7 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { openInBrowser, reportPage, temporaryPagePath, type WrittenPage } from './shared/browser.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './shared/browser.js';
 import { isFileTarget } from './shared/profile-source.js';
 import { describeQueryProfiles, resolveQuery, resolveStoredType } from './shared/store-query.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
@@ -50,6 +50,8 @@ export interface DiffPageOptions {
   readonly output?: string;
   /** Open it in the browser; false with --no-browser (then only its path is printed). */
   readonly browser: boolean;
+  /** Frames below this fraction of the frame in view are not drawn (FlamePageData.nodeFraction); default DEFAULT_NODE_FRACTION. */
+  readonly nodeFraction?: number;
 }
 
 /** The I/O runDiff uses; all optional (the page and browser only matter with --html). */
@@ -93,6 +95,7 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   output?: string;
   html?: boolean;
   browser?: boolean;
+  'node-fraction'?: number;
 }
 
 /** `kubectl profefe diff`: yargs wiring only; the work is in resolveDiffOptions and runDiff. */
@@ -141,9 +144,10 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           })
           .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
+          .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
@@ -208,13 +212,14 @@ function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: Di
   const isPage = output !== undefined && /\.html?$/i.test(output);
   if (!args.html) {
     if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
+    if (args['node-fraction'] !== undefined) throw new UsageError('--node-fraction only applies with --html (the page); add --html');
     if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${FUNCTION_TABLE_FORMATS.join(', ')})`);
     return { format: resolveFormat(output) };
   }
   if (output !== undefined && !isPage) {
     throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${FUNCTION_TABLE_FORMATS.join('/')} are formats of the table, without --html)`);
   }
-  return { format: 'table', html: { output, browser: args.browser !== false } };
+  return { format: 'table', html: { output, browser: args.browser !== false, nodeFraction: resolveNodeFraction(args['node-fraction']) } };
 }
 
 /** The base window: each end from its --base- flag, else from the target's flag, with get's defaults. */
@@ -275,7 +280,7 @@ async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPa
   };
   const name = queries[0]?.service ?? path.basename(result.target).replace(/\..*$/, '');
   const page = html.output ?? temporaryPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.tmpDir);
-  const pageBytes = await writeDiffFlamePage(page, result.profile, meta, { sampleType: String(result.report.sampleIndex) });
+  const pageBytes = await writeDiffFlamePage(page, result.profile, meta, { sampleType: String(result.report.sampleIndex), nodeFraction: html.nodeFraction });
   if (!html.browser) return { page, pageBytes };
   return { page, pageBytes, ...(await openInBrowser(page, deps.env ?? {}, deps.platform)) };
 }

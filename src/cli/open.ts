@@ -16,7 +16,7 @@ import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
-import { openInBrowser, reportPage, temporaryPagePath } from './shared/browser.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath } from './shared/browser.js';
 import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
@@ -33,6 +33,8 @@ export interface OpenOptions {
   readonly pprof: boolean;
   /** The sample type selected when the page opens (name or index); default: pprof's. */
   readonly sampleType?: string;
+  /** Frames below this fraction of the frame in view are not drawn (FlamePageData.nodeFraction); default DEFAULT_NODE_FRACTION. */
+  readonly nodeFraction?: number;
   /** --max-inflated-size and --max-samples, for every profile read (default: DEFAULT_DECODE_LIMITS). */
   readonly decodeLimits?: Partial<DecodeLimits>;
 }
@@ -74,6 +76,7 @@ interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
   browser?: boolean;
   pprof?: boolean;
   'sample-type'?: string;
+  'node-fraction'?: number;
   id?: string[];
 }
 
@@ -97,16 +100,19 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store\n' +
               'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
               '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the\n' +
-              'snapshots and allocations from the allocs deltas.',
+              'snapshots and allocations from the allocs deltas. Frames narrower than --node-fraction of the\n' +
+              'frame in view are not drawn (the page says how many, and what they hold) until a zoom makes\n' +
+              'them wide enough; the table always counts every function.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the page to FILE.html (default: a new temporary file)' })
           .option('browser', { type: 'boolean', default: true, describe: 'open the page in the browser; --no-browser only prints its path' })
           .option('pprof', { type: 'boolean', default: false, describe: 'open the profile in go tool pprof -http instead of a page' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type shown first, e.g. alloc_space (default: as go tool pprof)' })
+          .option('node-fraction', NODE_FRACTION_OPTION)
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'browser', 'pprof', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['output', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
@@ -139,6 +145,8 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
   }
   if (args.pprof && args.output !== undefined) throw new UsageError('--pprof hands the profile to go tool pprof; it cannot be combined with -o/--output');
   if (args.pprof && args['sample-type'] !== undefined) throw new UsageError('--sample-type is for the page; with --pprof choose the sample type in pprof\'s UI');
+  if (args.pprof && args['node-fraction'] !== undefined) throw new UsageError('--node-fraction is for the page; with --pprof it is pprof\'s own -nodefraction, in its UI');
+  const nodeFraction = resolveNodeFraction(args['node-fraction']);
   if (args.output !== undefined && !/\.html?$/i.test(args.output)) throw new UsageError(`-o/--output writes an HTML page; give it a .html name, got "${args.output}"`);
 
   const decodeLimits = resolveDecodeLimits(args);
@@ -150,7 +158,7 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
     now,
     wording: { needsType: 'opening stored profiles', cannotBe: 'merged', trace: 'traces are not pprof profiles and have no flame graph' },
   });
-  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], decodeLimits };
+  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], nodeFraction, decodeLimits };
 }
 
 /**
@@ -172,7 +180,7 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
   } catch (err) {
     throw new UsageError(`--sample-type: ${(err as Error).message}`);
   }
-  const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType });
+  const pageBytes = await writeFlamePage(page, profile, meta, { sampleType: opts.sampleType, nodeFraction: opts.nodeFraction });
   const warning = removeUninteresting(profile).warning;
   const written = { page, pageBytes, profiles: meta.profiles, window, warnings: warning ? [...(warnings ?? []), warning] : warnings };
   if (!opts.browser) return written;

@@ -18,6 +18,7 @@ import { sleep } from '../sleep.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
 import { drainSpool, Spool } from '../store/spool.js';
 import { CollectorMetrics, startMetricsServer } from './metrics.js';
+import { formatShard, takeShard, type ShardSpec } from './shard.js';
 
 export type { ConnectMode };
 
@@ -48,6 +49,8 @@ export interface CollectorOptions {
   readonly spoolTimeoutMs: number;
   /** --max-inflated-size and --max-samples: for the pods' answers, and the local store's check of them. */
   readonly decodeLimits: DecodeLimits;
+  /** --shard I/N or --shards N: take only this replica's share of the pods (src/collect/shard.ts). */
+  readonly shard?: ShardSpec;
 }
 
 export interface CollectorDeps {
@@ -63,7 +66,10 @@ export interface CollectorDeps {
 
 /** What a round did. */
 export interface RoundSummary {
+  /** The pods this collector took: its shard's share of `listed`, or all of them. */
   readonly pods: number;
+  /** The capturable opted-in pods the list found, of every shard. */
+  readonly listed: number;
   readonly captured: number;
   readonly failed: number;
   readonly uploaded: number;
@@ -91,7 +97,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const api = coreV1Api(access.kubeConfig);
   const store = await openStore(opts.store);
   const spool = new Spool(opts.store.spoolDir);
-  const metrics = new CollectorMetrics();
+  const metrics = new CollectorMetrics(opts.shard);
   const metricsServer = opts.metricsAddr ? await startMetricsServer(opts.metricsAddr, metrics) : undefined;
   if (metricsServer) deps.onMetrics?.(metricsServer.url);
   const log = lineWriter(deps.io);
@@ -109,7 +115,9 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   }
   if (!opts.once) return { rounds, exitCode: ExitCode.ok };
   const last = rounds[0];
-  return { rounds, exitCode: last && last.captured > 0 ? ExitCode.ok : ExitCode.failure };
+  // A shard whose share is empty while other shards have pods did what it should.
+  const emptyShare = opts.shard !== undefined && last !== undefined && last.pods === 0 && last.listed > 0;
+  return { rounds, exitCode: last && (last.captured > 0 || emptyShare) ? ExitCode.ok : ExitCode.failure };
 
   async function runRound(): Promise<RoundSummary | undefined> {
     const started = Date.now();
@@ -121,6 +129,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
     // eat the time the captures have.
     const pushing = pushSpool();
     const logs: Promise<void>[] = [];
+    let listed = 0;
     let discovered = false;
     let result: PodCaptureResult;
     try {
@@ -128,6 +137,13 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
         {
           query: { names: [], namespace: access.namespace, allNamespaces: access.allNamespaces, labelSelector: opts.labelSelector },
           namespaceSelector: opts.namespaceSelector,
+          // This replica's share of the pods (every pod without --shard/--shards), taken right after discovery.
+          narrow: (found) => {
+            listed = found.targets.length;
+            const mine = opts.shard ? takeShard(found, opts.shard) : found;
+            metrics.roundPods(mine.targets.length, listed);
+            return mine;
+          },
           // With --interval the pods' starts are spread over the round, leaving room for the last
           // pod's capture window (CPU profile and deltas); --once (a CronJob) wants the round over
           // as soon as possible.
@@ -172,18 +188,19 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
       const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
-      return { pods: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
+      return { pods: 0, listed: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
     const { discovery, outcomes } = result;
     await Promise.all(logs);
     const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
-    const summary = { pods: discovery.targets.length, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
+    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
     metrics.roundDone(seconds, new Date());
+    const shard = opts.shard ? formatShard(opts.shard) : undefined;
     await log(
-      { time: new Date().toISOString(), event: 'round', ...summary, skipped: discovery.skipped.length },
-      `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
+      { time: new Date().toISOString(), event: 'round', ...(shard ? { shard } : {}), ...summary, skipped: discovery.skipped.length },
+      `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods${shard ? ` (shard ${shard} of ${listed} listed)` : ''} in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
     );
     return summary;
   }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ShardSpec } from './shard.js';
 
 type LabelSet = Record<string, string>;
 
@@ -13,6 +14,11 @@ export class CollectorMetrics {
   private roundDuration = 0;
   private lastRound = 0;
   private rounds = 0;
+  private podsTaken = 0;
+  private podsListed = 0;
+
+  /** `shard`: this collector's share (--shard/--shards); without it, shard 0 of 1. */
+  constructor(private readonly shard: ShardSpec = { index: 0, count: 1 }) {}
 
   capture(type: string, result: 'ok' | 'failed'): void {
     bump(this.captures, { type, result });
@@ -20,6 +26,12 @@ export class CollectorMetrics {
 
   upload(result: 'ok' | 'spooled' | 'rejected'): void {
     bump(this.uploads, { result });
+  }
+
+  /** The pods of this round: `taken` by this collector (its shard's share) of `listed` (every shard's). */
+  roundPods(taken: number, listed: number): void {
+    this.podsTaken = taken;
+    this.podsListed = listed;
   }
 
   roundDone(durationSeconds: number, endedAt: Date): void {
@@ -45,6 +57,15 @@ export class CollectorMetrics {
       '# HELP kubectl_profefe_rounds_total Collection rounds completed.',
       '# TYPE kubectl_profefe_rounds_total counter',
       `kubectl_profefe_rounds_total ${this.rounds}`,
+      '# HELP kubectl_profefe_shard_info This collector\'s shard of the pods (--shard/--shards): shard I of shards N; 0 of 1 when it takes them all.',
+      '# TYPE kubectl_profefe_shard_info gauge',
+      `kubectl_profefe_shard_info{shard="${this.shard.index}",shards="${this.shard.count}"} 1`,
+      '# HELP kubectl_profefe_round_pods Pods this collector took in the last round: its shard\'s share of the listed pods.',
+      '# TYPE kubectl_profefe_round_pods gauge',
+      `kubectl_profefe_round_pods ${this.podsTaken}`,
+      '# HELP kubectl_profefe_round_pods_listed Capturable opted-in pods the last round listed, of every shard.',
+      '# TYPE kubectl_profefe_round_pods_listed gauge',
+      `kubectl_profefe_round_pods_listed ${this.podsListed}`,
       '',
     ].join('\n');
   }

@@ -1,5 +1,5 @@
-import type { Profile, Sample } from 'pprof-format';
-import { columnFits, computeTotal, flatNameOrder, functionNodes, isDiffBaseSample, type GraphNode } from './graph.js';
+import type { Profile } from 'pprof-format';
+import { computeTotal, flatNameOrder, functionNodes, isDiffBaseSample, type GraphNode } from './graph.js';
 import { IdMap } from './id-map.js';
 import { addInt64, negInt64, type Int64 } from './int64.js';
 import { removeUninteresting } from './prune.js';
@@ -68,7 +68,7 @@ export interface CallTree {
 export function buildCallTree(p: Profile): CallTree {
   const { profile, warning } = removeUninteresting(p);
   const sampleTypes = sampleTypesOf(profile);
-  const agg = aggregateStacks(profile, 1);
+  const agg = aggregateStacks(profile, false);
   return {
     sampleTypes,
     defaultSampleIndex: defaultSampleIndex(profile),
@@ -79,7 +79,7 @@ export function buildCallTree(p: Profile): CallTree {
     depth: agg.depth,
     self: agg.self,
     total: agg.total,
-    absoluteTotal: sampleTypes.map((_, t) => computeTotal(profile, t)),
+    absoluteTotal: agg.absoluteTotal,
     warnings: warning ? [warning] : [],
   };
 }
@@ -115,9 +115,8 @@ export function buildDiffCallTree(diff: Profile): DiffCallTree {
   const { profile, warning } = removeUninteresting(diff);
   const sampleTypes = sampleTypesOf(profile);
   const typeCount = sampleTypes.length;
-  const strings = profile.stringTable.strings;
   // Columns [0, typeCount) hold the target, [typeCount, 2 typeCount) the base as it is in the diff (negated).
-  const agg = aggregateStacks(profile, 2, (s) => (s.label.length > 0 && isDiffBaseSample(s, strings) ? 1 : 0));
+  const agg = aggregateStacks(profile, true);
   const base = { self: agg.self.slice(typeCount).map(negateColumn), total: agg.total.slice(typeCount).map(negateColumn) };
   const target = { self: agg.self.slice(0, typeCount), total: agg.total.slice(0, typeCount) };
   return {
@@ -131,14 +130,14 @@ export function buildDiffCallTree(diff: Profile): DiffCallTree {
     // target - base is the sum of both columns as they are in the diff (the base negated).
     self: target.self.map((col, t) => addColumns(col, agg.self[typeCount + t]!)),
     total: target.total.map((col, t) => addColumns(col, agg.total[typeCount + t]!)),
-    absoluteTotal: sampleTypes.map((_, t) => computeTotal(profile, t)),
+    absoluteTotal: agg.absoluteTotal,
     base,
     target,
     warnings: warning ? [warning] : [],
   };
 }
 
-/** A profile's stacks as a preordered trie, with `sides` columns of sample-type values per node. */
+/** A profile's stacks as a preordered trie, with one or two sides of sample-type values per node. */
 interface AggregatedStacks {
   readonly names: string[];
   readonly keys: string[];
@@ -148,16 +147,209 @@ interface AggregatedStacks {
   /** Per column (side * typeCount + type), per node. */
   readonly self: Int64Column[];
   readonly total: Int64Column[];
+  /** Per sample type, report.computeTotal over every sample. */
+  readonly absoluteTotal: Int64[];
 }
 
 /**
- * The trie of the profile's stacks with each sample's values summed into the columns of the
- * side `sideOf` puts it on (default: side 0). Shared by buildCallTree and buildDiffCallTree so
- * both give the same nodes for the same profile.
+ * The trie of the profile's stacks with each sample's values summed into the columns of its
+ * side: with `split`, samples labelled `pprof::base=true` on side 1, the others on side 0; else
+ * all on side 0. Shared by buildCallTree and buildDiffCallTree so both give the same nodes for
+ * the same profile.
+ *
+ * One pass over the samples finds each sample's distinct stack (a hash set of location id
+ * lists: merged profiles repeat stacks, with other labels) and sums its values there in doubles,
+ * along with each type's Σ|value|: while that stays below 2^53 every sum is exact, and it is
+ * pprof's total. Types beyond it (or with values beyond 2^53) are summed again exactly. Only the
+ * distinct stacks walk the trie.
  */
-function aggregateStacks(p: Profile, sides: number, sideOf?: (s: Sample) => number): AggregatedStacks {
+function aggregateStacks(p: Profile, split: boolean): AggregatedStacks {
   const typeCount = p.sampleType.length;
-  const columns = typeCount * sides;
+  const columns = typeCount * (split ? 2 : 1);
+  const strings = p.stringTable.strings;
+  // Only a profile with this string can have diff base samples (Sample.DiffBaseSample).
+  const mayHaveBase = strings.includes('pprof::base');
+
+  const stacks = new StackSet();
+  let stackSelf = new Float64Array(Math.max(columns, 1) * 1024);
+  const magnitude = new Float64Array(typeCount);
+  const baseMagnitude = new Float64Array(typeCount);
+  const numeric = new Uint8Array(typeCount).fill(1);
+  // Indexed loops: for-of allocates an iterator result per sample where V8 does not optimize it away.
+  const samples = p.sample;
+  for (let j = 0; j < samples.length; j++) {
+    const s = samples[j]!;
+    const v = s.value as ArrayLike<Int64>;
+    const isBase = mayHaveBase && s.label.length > 0 && isDiffBaseSample(s, strings);
+    let any = false;
+    for (let t = 0; t < typeCount; t++) {
+      const x = v[t]!;
+      if (x !== 0) any = true;
+      if (typeof x !== 'number') numeric[t] = 0;
+      else {
+        const m = x < 0 ? -x : x;
+        magnitude[t] += m;
+        if (isBase) baseMagnitude[t] += m;
+      }
+    }
+    if (!any) continue;
+    const k = stacks.add(s.locationId);
+    if ((k + 1) * columns > stackSelf.length) stackSelf = grow(stackSelf, (k + 1) * columns);
+    const at = k * columns + (split && isBase ? typeCount : 0);
+    for (let t = 0; t < typeCount; t++) {
+      const x = v[t]!;
+      if (typeof x === 'number') stackSelf[at + t] += x;
+    }
+  }
+  const fits = Array.from({ length: typeCount }, (_, t) => numeric[t] === 1 && magnitude[t]! <= Number.MAX_SAFE_INTEGER);
+  // computeTotal: Σ|value|, or the diff base's when it has one.
+  const absoluteTotal = fits.map((f, t): Int64 => (f ? (baseMagnitude[t]! > 0 ? baseMagnitude[t]! : magnitude[t]!) : computeTotal(p, t)));
+
+  // The exact sums of the types that do not fit doubles, per stack and column.
+  let exact: Map<number, Int64> | undefined;
+  if (!fits.every(Boolean)) {
+    exact = new Map();
+    for (let j = 0; j < samples.length; j++) {
+      const s = samples[j]!;
+      const v = s.value as ArrayLike<Int64>;
+      const k = stacks.find(s.locationId);
+      if (k < 0) continue; // all zero
+      const at = k * columns + (split && mayHaveBase && s.label.length > 0 && isDiffBaseSample(s, strings) ? typeCount : 0);
+      for (let t = 0; t < typeCount; t++) if (!fits[t] && v[t] !== 0) exact.set(at + t, addInt64(exact.get(at + t) ?? 0, v[t]!));
+    }
+  }
+
+  const trie = stackTrie(p, stacks);
+  const n = trie.nodeName.length;
+  // Per trie node and column, the sum of its stacks.
+  const nodeSelf = new Float64Array(n * columns);
+  const nodeExact = exact && new Map<number, Int64>();
+  for (let k = 0; k < stacks.size; k++) {
+    const leaf = trie.leafOf[k]!;
+    for (let c = 0; c < columns; c++) {
+      if (fits[c % typeCount]) nodeSelf[leaf * columns + c] += stackSelf[k * columns + c]!;
+      else {
+        const v = exact!.get(k * columns + c);
+        if (v !== undefined) nodeExact!.set(leaf * columns + c, addInt64(nodeExact!.get(leaf * columns + c) ?? 0, v));
+      }
+    }
+  }
+
+  const { order, nameIndex, parent, depth } = toPreorder(trie.names, trie.keys, trie.nodeName, trie.nodeParent);
+  const self: Int64Column[] = Array.from({ length: columns }, (_, c) => {
+    if (fits[c % typeCount]) {
+      const col = new Float64Array(n);
+      for (let i = 0; i < n; i++) col[i] = nodeSelf[order[i]! * columns + c]!;
+      return col;
+    }
+    return Array.from(order, (old) => nodeExact!.get(old * columns + c) ?? 0);
+  });
+  const total = self.map((s) => (s instanceof Float64Array ? Float64Array.from(s) : [...s]));
+  for (const col of total) {
+    if (col instanceof Float64Array) for (let i = n - 1; i > 0; i--) col[parent[i]!]! += col[i]!;
+    else for (let i = n - 1; i > 0; i--) col[parent[i]!] = addInt64(col[parent[i]!]!, col[i]!);
+  }
+  return { names: trie.names, keys: trie.keys, nameIndex, parent, depth, self, total, absoluteTotal };
+}
+
+/**
+ * The distinct location id lists of a profile's samples, numbered in the order they are added:
+ * an open-addressing hash set whose ids are copied into one pool, so that comparing a sample's
+ * stack reads contiguous memory instead of another array somewhere in the heap (at a million
+ * samples this set is most of a call tree's cost; a Map of arrays costs twice as much).
+ */
+class StackSet {
+  /** Per slot, a stack's number + 1; 0 is empty. */
+  private slots = new Int32Array(1 << 12);
+  private hashes = new Int32Array(1 << 11);
+  /** Per stack, where its ids start in the pool (-1 when one is a bigint: compared in `stacks`), and how many. */
+  private offsets = new Int32Array(1 << 11);
+  private lengths = new Int32Array(1 << 11);
+  private pool = new Float64Array(1 << 14);
+  private used = 0;
+  readonly stacks: ArrayLike<number | bigint>[] = [];
+
+  get size(): number {
+    return this.stacks.length;
+  }
+
+  /** The number of the stack, added when it is new. */
+  add(ids: ArrayLike<number | bigint>): number {
+    const hash = hashIds(ids);
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (let e = this.slots[slot]!; e !== 0; e = this.slots[slot]!) {
+      if (this.hashes[e - 1] === hash && this.isStack(e - 1, ids)) return e - 1;
+      slot = (slot + 1) & mask;
+    }
+    const k = this.stacks.length;
+    this.stacks.push(ids);
+    if (k >= this.hashes.length) {
+      this.hashes = grow(this.hashes, k + 1);
+      this.offsets = grow(this.offsets, k + 1);
+      this.lengths = grow(this.lengths, k + 1);
+    }
+    this.hashes[k] = hash;
+    this.offsets[k] = this.copy(ids);
+    this.lengths[k] = ids.length;
+    this.slots[slot] = k + 1;
+    // At most half full, so probes stay short.
+    if (2 * (k + 1) > this.slots.length) this.rehash(this.slots.length * 2);
+    return k;
+  }
+
+  /** The number of a stack that was added, or -1. */
+  find(ids: ArrayLike<number | bigint>): number {
+    const hash = hashIds(ids);
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask, e = this.slots[slot]!; e !== 0; slot = (slot + 1) & mask, e = this.slots[slot]!) {
+      if (this.hashes[e - 1] === hash && this.isStack(e - 1, ids)) return e - 1;
+    }
+    return -1;
+  }
+
+  private isStack(k: number, ids: ArrayLike<number | bigint>): boolean {
+    const n = this.lengths[k]!;
+    if (n !== ids.length) return false;
+    const at = this.offsets[k]!;
+    if (at < 0) return sameIds(this.stacks[k]!, ids);
+    const pool = this.pool;
+    // A bigint never equals the pool's doubles: such a sample's stack is one stored in `stacks`.
+    for (let i = 0; i < n; i++) if (pool[at + i] !== ids[i]) return false;
+    return true;
+  }
+
+  /** Copies number ids into the pool and returns where; -1 (not copied) when one is a bigint. */
+  private copy(ids: ArrayLike<number | bigint>): number {
+    for (let i = 0; i < ids.length; i++) if (typeof ids[i] !== 'number') return -1;
+    if (this.used + ids.length > this.pool.length) this.pool = grow(this.pool, this.used + ids.length);
+    const at = this.used;
+    for (let i = 0; i < ids.length; i++) this.pool[at + i] = ids[i] as number;
+    this.used += ids.length;
+    return at;
+  }
+
+  private rehash(size: number): void {
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let k = 0; k < this.stacks.length; k++) {
+      let slot = this.hashes[k]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = k + 1;
+    }
+    this.slots = slots;
+  }
+}
+
+/** A typed array at least `size` long (doubling), with the contents of `a`. */
+function grow<T extends Int32Array | Float64Array>(a: T, size: number): T {
+  const grown = new (a.constructor as new (n: number) => T)(Math.max(size, a.length * 2));
+  grown.set(a);
+  return grown;
+}
+
+/** The trie of function-node paths of the distinct stacks: per trie node its name and parent, per stack its leaf. */
+function stackTrie(p: Profile, stacks: StackSet): { names: string[]; keys: string[]; nodeName: Int32Array; nodeParent: Int32Array; leafOf: Int32Array } {
   const fn = functionNodes(p);
   // Tree names: the root, then function node n at n + 1.
   const names = [ROOT_FRAME, ...fn.names];
@@ -173,122 +365,128 @@ function aggregateStacks(p: Profile, sides: number, sideOf?: (s: Sample) => numb
     for (let i = 0; i < nodes.length; i++) frames[i] = nodes[nodes.length - 1 - i]! + 1;
     framesOf.set(loc.id, frames);
   }
-
-  // A trie keyed by (parent, name): the key fits a double exactly while nodes x names < 2^53.
-  const childOf = new Map<number, number>();
-  const nodeName: number[] = [0];
-  const nodeParent: number[] = [-1];
-  const walk = (locationIds: ArrayLike<number | bigint>): number => {
+  const trie = new Trie(nameCount);
+  const leafOf = new Int32Array(stacks.size);
+  for (let k = 0; k < stacks.size; k++) {
+    const locationIds = stacks.stacks[k]!;
     let node = 0;
     for (let i = locationIds.length - 1; i >= 0; i--) {
       const frames = framesOf.get(locationIds[i]!);
       if (!frames) continue;
-      for (const name of frames) {
-        const key = node * nameCount + name;
-        let child = childOf.get(key);
-        if (child === undefined) {
-          child = nodeName.length;
-          nodeName.push(name);
-          nodeParent.push(node);
-          childOf.set(key, child);
-        }
-        node = child;
-      }
+      for (let f = 0; f < frames.length; f++) node = trie.child(node, frames[f]!);
     }
-    return node;
-  };
-
-  // Merged profiles repeat stacks (the same stack with other labels, e.g. heap object sizes):
-  // each distinct stack walks the trie once, later ones cost one hash lookup.
-  const stacksByHash = new Map<number, number>();
-  const stacks: ArrayLike<number | bigint>[] = [];
-  const stackLeaf: number[] = [];
-  const sameHashNext: number[] = [];
-  const leafOf = (locationIds: ArrayLike<number | bigint>): number => {
-    const hash = hashIds(locationIds);
-    const first = stacksByHash.get(hash);
-    for (let k = first ?? -1; k >= 0; k = sameHashNext[k]!) if (sameIds(stacks[k]!, locationIds)) return stackLeaf[k]!;
-    const k = stacks.length;
-    stacks.push(locationIds);
-    stackLeaf.push(walk(locationIds));
-    sameHashNext.push(first ?? -1);
-    stacksByHash.set(hash, k);
-    return stackLeaf[k]!;
-  };
-
-  // Every column of a type is exact in doubles when Σ|value| of the type is (sides split it).
-  const fits = Array.from({ length: typeCount }, (_, t) => columnFits(p.sample, t));
-  const allFit = fits.every(Boolean);
-  let self = new Float64Array(Math.max(columns, 1) * 1024);
-  const exact = allFit ? undefined : new Map<number, Int64>();
-  for (const s of p.sample) {
-    const v = s.value as Int64[];
-    let any = false;
-    for (let t = 0; t < typeCount; t++) if (v[t] !== 0) any = true;
-    if (!any) continue;
-    const offset = sideOf === undefined ? 0 : sideOf(s) * typeCount;
-    const leaf = leafOf(s.locationId);
-    if ((nodeName.length + 1) * columns > self.length) {
-      const grown = new Float64Array(Math.max(self.length * 2, (nodeName.length + 1) * columns));
-      grown.set(self);
-      self = grown;
-    }
-    for (let t = 0; t < typeCount; t++) {
-      const at = leaf * columns + offset + t;
-      if (fits[t]) self[at]! += v[t] as number;
-      else exact!.set(at, addInt64(exact!.get(at) ?? 0, v[t]!));
-    }
+    leafOf[k] = node;
   }
-
-  return { names, keys, ...toPreorder(names, keys, nodeName, nodeParent, (at, c) => (fits[c % typeCount] ? self[at]! + 0 : (exact!.get(at) ?? 0)), columns, (c) => fits[c % typeCount]!) };
+  return { names, keys, nodeName: trie.name.subarray(0, trie.size), nodeParent: trie.parent.subarray(0, trie.size), leafOf };
 }
 
-/** Lays the trie out in preorder with siblings sorted by name, and sums the totals. */
-function toPreorder(
-  names: string[],
-  keys: string[],
-  nodeName: number[],
-  nodeParent: number[],
-  selfAt: (at: number, column: number) => Int64,
-  columns: number,
-  fits: (column: number) => boolean,
-): Pick<AggregatedStacks, 'nameIndex' | 'parent' | 'depth' | 'self' | 'total'> {
-  const n = nodeName.length;
-  const children: number[][] = Array.from({ length: n }, () => []);
-  for (let i = 1; i < n; i++) children[nodeParent[i]!]!.push(i);
-  const byName = (a: number, b: number) => {
-    const x = names[nodeName[a]!]!;
-    const y = names[nodeName[b]!]!;
-    if (x !== y) return x < y ? -1 : 1;
-    const kx = keys[nodeName[a]!]!;
-    const ky = keys[nodeName[b]!]!;
-    return kx < ky ? -1 : kx > ky ? 1 : 0;
-  };
+/** Trie nodes keyed by (parent, name) in an open-addressing table; node 0 is the root. */
+class Trie {
+  /** Per node, its name and parent. */
+  name = new Int32Array(1 << 12);
+  parent = new Int32Array(1 << 12).fill(-1, 0, 1);
+  size = 1;
+  /** Per slot, a node + 1 (0: empty), and its key: parent x nameCount + name, exact while nodes x names < 2^53. */
+  private slots = new Int32Array(1 << 13);
+  private keys = new Float64Array(1 << 13);
 
+  constructor(private readonly nameCount: number) {}
+
+  /** The child of `node` named `name`, added when it is new. */
+  child(node: number, name: number): number {
+    const key = node * this.nameCount + name;
+    const mask = this.slots.length - 1;
+    let slot = imul(node, 0x9e3779b1) ^ name;
+    for (slot &= mask; this.slots[slot] !== 0; slot = (slot + 1) & mask) if (this.keys[slot] === key) return this.slots[slot]! - 1;
+    const child = this.size++;
+    if (child >= this.name.length) {
+      this.name = grow(this.name, child + 1);
+      this.parent = grow(this.parent, child + 1);
+    }
+    this.name[child] = name;
+    this.parent[child] = node;
+    this.slots[slot] = child + 1;
+    this.keys[slot] = key;
+    if (2 * this.size > this.slots.length) this.rehash();
+    return child;
+  }
+
+  private rehash(): void {
+    const size = this.slots.length * 2;
+    const slots = new Int32Array(size);
+    const keys = new Float64Array(size);
+    const mask = size - 1;
+    for (let c = 1; c < this.size; c++) {
+      let slot = (imul(this.parent[c]!, 0x9e3779b1) ^ this.name[c]!) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = c + 1;
+      keys[slot] = this.parent[c]! * this.nameCount + this.name[c]!;
+    }
+    this.slots = slots;
+    this.keys = keys;
+  }
+}
+
+/**
+ * Lays the trie out in preorder with siblings sorted by name (then key): `order[i]` is the trie
+ * node at preorder position i. Linear in the nodes: names are ranked once, and a bucket pass
+ * by rank fills each node's children in order.
+ */
+function toPreorder(names: string[], keys: string[], nodeName: Int32Array, nodeParent: Int32Array): { order: Int32Array; nameIndex: Int32Array; parent: Int32Array; depth: Int32Array } {
+  const n = nodeName.length;
+  const nameCount = names.length;
+  const byName = Array.from({ length: nameCount }, (_, i) => i).sort((a, b) => {
+    const x = names[a]!;
+    const y = names[b]!;
+    if (x !== y) return x < y ? -1 : 1;
+    const kx = keys[a]!;
+    const ky = keys[b]!;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
+  });
+  // Nodes bucketed by their name's rank (counting sort), then appended to their parent's children.
+  const rankStart = new Int32Array(nameCount + 1);
+  const rank = new Int32Array(nameCount);
+  byName.forEach((name, r) => (rank[name] = r));
+  for (let i = 1; i < n; i++) rankStart[rank[nodeName[i]!]! + 1]!++;
+  for (let r = 0; r < nameCount; r++) rankStart[r + 1]! += rankStart[r]!;
+  const byRank = new Int32Array(Math.max(n - 1, 0));
+  const fill = rankStart.slice(0, nameCount);
+  for (let i = 1; i < n; i++) byRank[fill[rank[nodeName[i]!]!]!++] = i;
+  const childStart = new Int32Array(n + 1);
+  for (let i = 1; i < n; i++) childStart[nodeParent[i]! + 1]!++;
+  for (let i = 0; i < n; i++) childStart[i + 1]! += childStart[i]!;
+  const children = new Int32Array(Math.max(n - 1, 0));
+  const next = childStart.slice(0, n);
+  for (let r = 0; r < byRank.length; r++) children[next[nodeParent[byRank[r]!]!]!++] = byRank[r]!;
+
+  const order = new Int32Array(n);
   const nameIndex = new Int32Array(n);
   const parent = new Int32Array(n);
   const depth = new Int32Array(n);
-  const self: Int64Column[] = Array.from({ length: columns }, (_, c) => (fits(c) ? new Float64Array(n) : new Array<Int64>(n).fill(0)));
-  // Iterative DFS: real stacks are hundreds of frames deep, too deep for comfort in recursion.
-  const stack: [oldIndex: number, newParent: number, depth: number][] = [[0, -1, 0]];
-  let next = 0;
-  while (stack.length > 0) {
-    const [old, newParent, d] = stack.pop()!;
-    const at = next++;
+  // Iterative DFS (real stacks are hundreds of frames deep): pushed as (trie node, new parent).
+  const stackNode = new Int32Array(n);
+  const stackParent = new Int32Array(n);
+  let top = 0;
+  stackNode[0] = 0;
+  stackParent[0] = -1;
+  top = 1;
+  let at = 0;
+  while (top > 0) {
+    top--;
+    const old = stackNode[top]!;
+    const newParent = stackParent[top]!;
+    order[at] = old;
     nameIndex[at] = nodeName[old]!;
     parent[at] = newParent;
-    depth[at] = d;
-    for (let c = 0; c < columns; c++) self[c]![at] = selfAt(old * columns + c, c);
-    const kids = children[old]!.sort(byName);
-    for (let k = kids.length - 1; k >= 0; k--) stack.push([kids[k]!, at, d + 1]);
+    depth[at] = newParent < 0 ? 0 : depth[newParent]! + 1;
+    for (let c = childStart[old + 1]! - 1; c >= childStart[old]!; c--) {
+      stackNode[top] = children[c]!;
+      stackParent[top] = at;
+      top++;
+    }
+    at++;
   }
-
-  const total = self.map((s) => (s instanceof Float64Array ? Float64Array.from(s) : [...s]));
-  for (const col of total) {
-    if (col instanceof Float64Array) for (let i = n - 1; i > 0; i--) col[parent[i]!]! += col[i]!;
-    else for (let i = n - 1; i > 0; i--) col[parent[i]!] = addInt64(col[parent[i]!]!, col[i]!);
-  }
-  return { nameIndex, parent, depth, self, total };
+  return { order, nameIndex, parent, depth };
 }
 
 function negateColumn(col: Int64Column): Int64Column {

@@ -3,13 +3,14 @@
  * call tree and top tables as JSON, with the page's own html/css/js (./flame-page/) and d3 +
  * d3-flame-graph inlined, so the file opens anywhere without network access.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import { buildCallTree, buildDiffCallTree, columnValues, topFromCallTree, type CallTree } from '../pprof/flame.js';
+import { buildCallTree, buildDiffCallTree, topFromCallTree, type CallTree, type Int64Column } from '../pprof/flame.js';
 import { resolveSampleIndex, type Profile, type SampleTypeName } from '../pprof/index.js';
-import type { Int64 } from '../pprof/int64.js';
-import { scaledLabel, selectOutputUnit } from './units.js';
+import { absInt64, toInt64, type Int64 } from '../pprof/int64.js';
 import { formatLabels } from '../store/store.js';
+import { outputUnitOfSmallest, scaledLabel, selectOutputUnit } from './units.js';
 
 /** An exact int64 in the page's JSON: a number, or its digits when it is beyond 2^53 (the page reads those as BigInt). */
 export type JsonInt64 = number | string;
@@ -38,6 +39,25 @@ export interface FlamePageMeta {
   readonly target?: string;
 }
 
+/**
+ * A column of unsigned integers packed for the page: `bytes` (1, 2 or 4) little-endian bytes
+ * each, as base64; the page reads it as a Uint8Array, Uint16Array or Uint32Array.
+ */
+export interface PackedUints {
+  readonly bytes: 1 | 2 | 4;
+  readonly data: string;
+}
+
+/**
+ * A column of exact int64 values packed for the page, as base64 of little-endian 8-byte values:
+ * `float64` (doubles: every value and every sum of them is exact, their magnitudes summing below
+ * 2^53) or `int64` (two's complement, read as a BigInt64Array; a diff's sums wrap like Go's).
+ */
+export interface PackedInt64s {
+  readonly type: 'float64' | 'int64';
+  readonly data: string;
+}
+
 /** The JSON the page's script reads; built by flamePageData or diffFlamePageData. */
 export interface FlamePageData {
   /**
@@ -52,16 +72,26 @@ export interface FlamePageData {
   /** Frame and function names (pprof's printable names; two functions may print alike); the tree and the top rows refer to them by index. */
   readonly names: string[];
   /**
-   * The call tree (see CallTree) in preorder: name index, depth, and per sample type the self
-   * values; for a diff, the target's in `self` and the base's (positive) in `baseSelf`. `unit`
-   * per sample type is the output unit of the graph's labels, as pprof's flame graph chooses it
-   * (report.selectOutputUnit over the call tree's nodes).
+   * Frames narrower than this fraction of the frame in view (the root, or the frame zoomed
+   * into) are not drawn, as pprof's -nodefraction; the page says how many and how much they
+   * hold, and draws them when a zoom makes them wide enough. 0 draws every frame.
+   */
+  readonly nodeFraction: number;
+  /**
+   * The whole call tree (see CallTree), packed: per node in preorder its name index and depth;
+   * the nodes with a self value other than zero (in any sample type, on either side of a diff),
+   * and per sample type their self values; for a diff, the target's in `self` and the base's
+   * (positive) in `baseSelf`. `unit` per sample type is the output unit of the graph's labels,
+   * as pprof's flame graph chooses it (report.selectOutputUnit over the call tree's nodes).
+   * unpackFlameTree reads it back.
    */
   readonly tree: {
-    readonly name: number[];
-    readonly depth: number[];
-    readonly self: JsonInt64[][];
-    readonly baseSelf?: JsonInt64[][];
+    readonly nodes: number;
+    readonly name: PackedUints;
+    readonly depth: PackedUints;
+    readonly selfNodes: PackedUints;
+    readonly self: PackedInt64s[];
+    readonly baseSelf?: PackedInt64s[];
     readonly unit: string[];
   };
   /**
@@ -72,6 +102,21 @@ export interface FlamePageData {
   readonly top: { readonly total: JsonInt64; readonly unit: string; readonly rows: [name: number, flat: JsonInt64, cum: JsonInt64][] }[];
 }
 
+/**
+ * The page's default node fraction: a frame below 0.05% of the frame in view is under 0.7 of a
+ * pixel in a 1280-pixel-wide graph, and under 1.3 in a 2560-pixel one (d3-flame-graph leaves
+ * frames under a pixel out anyway).
+ */
+export const DEFAULT_NODE_FRACTION = 0.0005;
+
+/** What flamePageData and diffFlamePageData take besides the profile. */
+export interface FlamePageOptions {
+  /** The sample type selected when the page opens (a name or index); default: the one `go tool pprof` shows. */
+  readonly sampleType?: string;
+  /** See FlamePageData.nodeFraction; default DEFAULT_NODE_FRACTION. */
+  readonly nodeFraction?: number;
+}
+
 /** At most this many file names in the header; the rest are counted. */
 const MAX_FILES_LISTED = 10;
 
@@ -79,10 +124,12 @@ const MAX_FILES_LISTED = 10;
  * The page's data for a profile: its call tree (one tree carrying every sample type, so the page
  * can switch types without another trip here) and a top table per sample type. `sampleType`
  * (a name or index) is selected when the page opens; default: the one `go tool pprof` shows.
- * Throws an Error naming the valid types when `sampleType` is not in the profile.
+ * Throws an Error naming the valid types when `sampleType` is not in the profile, and a
+ * RangeError for a node fraction outside [0, 1).
  */
-export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): FlamePageData {
+export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: FlamePageOptions = {}): FlamePageData {
   const selected = resolveSampleIndex(profile, opts.sampleType);
+  const nodeFraction = checkNodeFraction(opts.nodeFraction);
   const tree = buildCallTree(profile);
   return {
     mode: 'profile',
@@ -90,7 +137,8 @@ export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sam
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
-    tree: { name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map(jsonColumn), unit: treeUnits(tree) },
+    nodeFraction,
+    tree: { ...packTree(tree, tree.self), unit: treeUnits(tree) },
     top: topTables(tree),
   };
 }
@@ -99,10 +147,11 @@ export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: { sam
  * The page's data for a diff profile (diffProfiles: base samples negated and labelled
  * `pprof::base=true`): both sides' call trees in one (buildDiffCallTree) and, per sample type,
  * the diff's top table (deltas, sorted like `go tool pprof -top -diff_base`). `meta.base` and
- * `meta.target` say what was compared. Throws like flamePageData for an unknown `sampleType`.
+ * `meta.target` say what was compared. Throws like flamePageData.
  */
-export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): FlamePageData {
+export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: FlamePageOptions = {}): FlamePageData {
   const selected = resolveSampleIndex(diff, opts.sampleType);
+  const nodeFraction = checkNodeFraction(opts.nodeFraction);
   const tree = buildDiffCallTree(diff);
   return {
     mode: 'diff',
@@ -111,15 +160,15 @@ export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: { sa
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
-    tree: {
-      name: Array.from(tree.nameIndex),
-      depth: Array.from(tree.depth),
-      self: tree.target.self.map(jsonColumn),
-      baseSelf: tree.base.self.map(jsonColumn),
-      unit: treeUnits(tree),
-    },
+    nodeFraction,
+    tree: { ...packTree(tree, tree.target.self, tree.base.self), unit: treeUnits(tree) },
     top: topTables(tree),
   };
+}
+
+function checkNodeFraction(f = DEFAULT_NODE_FRACTION): number {
+  if (!(f >= 0 && f < 1)) throw new RangeError(`node fraction ${f} is not in [0, 1)`);
+  return f;
 }
 
 /** Per sample type, the top table with function names as indexes into the tree's names. */
@@ -136,20 +185,111 @@ function topTables(tree: CallTree): FlamePageData['top'] {
 
 /** Per sample type, the unit pprof's flame graph would print in: selectOutputUnit over the tree's nodes. */
 function treeUnits(tree: CallTree): string[] {
-  return tree.sampleTypes.map((st, t) => {
-    const self = columnValues(tree.self[t]!);
-    const total = columnValues(tree.total[t]!);
-    const nodes = self.slice(1).map((flat, i) => ({ flat, cum: total[i + 1]! }));
-    return selectOutputUnit(nodes, tree.absoluteTotal[t]!, st.unit);
-  });
+  return tree.sampleTypes.map((st, t) => outputUnitOfSmallest(smallestNodeValue(tree.self[t]!, tree.total[t]!), tree.absoluteTotal[t]!, st.unit));
+}
+
+/** selectOutputUnit's smallest value over the nodes below the root: the least non-zero |self|, else |total|, per node. */
+function smallestNodeValue(self: Int64Column, total: Int64Column): Int64 {
+  let min: Int64 = 0;
+  for (let i = 1; i < self.length; i++) {
+    let v = absInt64(self[i]!);
+    if (v === 0) v = absInt64(total[i]!);
+    if (v > 0 && (min === 0 || v < min)) min = v;
+  }
+  return min;
+}
+
+/** The tree's structure and self values, packed (see FlamePageData.tree). */
+function packTree(tree: CallTree, self: Int64Column[], baseSelf?: Int64Column[]): Omit<FlamePageData['tree'], 'unit'> {
+  const n = tree.nameIndex.length;
+  const columns = [...self, ...(baseSelf ?? [])];
+  let selfCount = 0;
+  const selfNodes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < columns.length; c++) {
+      if (columns[c]![i] !== 0) {
+        selfNodes[selfCount++] = i;
+        break;
+      }
+    }
+  }
+  const at = selfNodes.subarray(0, selfCount);
+  const pack = (col: Int64Column) => packInt64s(col, at);
+  return {
+    nodes: n,
+    name: packUints(tree.nameIndex),
+    depth: packUints(tree.depth),
+    selfNodes: packUints(at),
+    self: self.map(pack),
+    ...(baseSelf ? { baseSelf: baseSelf.map(pack) } : {}),
+  };
+}
+
+/** Non-negative integers in the fewest bytes that hold the largest. */
+function packUints(values: Int32Array): PackedUints {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  const bytes = max < 2 ** 8 ? 1 : max < 2 ** 16 ? 2 : 4;
+  const packed = bytes === 1 ? Uint8Array.from(values) : bytes === 2 ? Uint16Array.from(values) : Uint32Array.from(values);
+  return { bytes, data: base64LittleEndian(packed) };
+}
+
+/** A column's values at `at`: doubles when its column is (Float64Array: exact), else int64s. */
+function packInt64s(col: Int64Column, at: Int32Array): PackedInt64s {
+  if (col instanceof Float64Array) {
+    const values = new Float64Array(at.length);
+    for (let k = 0; k < at.length; k++) values[k] = col[at[k]!]! + 0;
+    return { type: 'float64', data: base64LittleEndian(values) };
+  }
+  const values = new BigInt64Array(at.length);
+  for (let k = 0; k < at.length; k++) values[k] = BigInt(col[at[k]!]!);
+  return { type: 'int64', data: base64LittleEndian(values) };
+}
+
+const BIG_ENDIAN = os.endianness() === 'BE';
+
+function base64LittleEndian(values: Uint8Array | Uint16Array | Uint32Array | Float64Array | BigInt64Array): string {
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  if (BIG_ENDIAN && values.BYTES_PER_ELEMENT > 1) {
+    const copy = Buffer.from(bytes);
+    if (values.BYTES_PER_ELEMENT === 2) copy.swap16();
+    else if (values.BYTES_PER_ELEMENT === 4) copy.swap32();
+    else copy.swap64();
+    return copy.toString('base64');
+  }
+  return bytes.toString('base64');
+}
+
+/** A packed tree as plain arrays: what the page reads out of FlamePageData.tree (its reference reader, for tests and tools). */
+export interface UnpackedFlameTree {
+  readonly name: number[];
+  readonly depth: number[];
+  /** Per sample type, per node, the exact self value (0 where selfNodes has none). */
+  readonly self: Int64[][];
+  readonly baseSelf?: Int64[][];
+}
+
+/** Reads a packed tree back (see FlamePageData.tree). */
+export function unpackFlameTree(tree: FlamePageData['tree']): UnpackedFlameTree {
+  const uints = (p: PackedUints): number[] => {
+    const b = Buffer.from(p.data, 'base64');
+    return Array.from({ length: b.length / p.bytes }, (_, i) => (p.bytes === 1 ? b.readUInt8(i) : p.bytes === 2 ? b.readUInt16LE(2 * i) : b.readUInt32LE(4 * i)));
+  };
+  const at = uints(tree.selfNodes);
+  const column = (p: PackedInt64s): Int64[] => {
+    const b = Buffer.from(p.data, 'base64');
+    const values: Int64[] = new Array<Int64>(tree.nodes).fill(0);
+    at.forEach((node, k) => {
+      const v = p.type === 'float64' ? b.readDoubleLE(8 * k) : b.readBigInt64LE(8 * k);
+      values[node] = typeof v === 'bigint' ? toInt64(v) : v;
+    });
+    return values;
+  };
+  return { name: uints(tree.name), depth: uints(tree.depth), self: tree.self.map(column), ...(tree.baseSelf ? { baseSelf: tree.baseSelf.map(column) } : {}) };
 }
 
 function jsonInt64(v: Int64): JsonInt64 {
   return typeof v === 'bigint' ? v.toString() : v;
-}
-
-function jsonColumn(col: CallTree['self'][number]): JsonInt64[] {
-  return col instanceof Float64Array ? Array.from(col, (v) => v + 0) : col.map(jsonInt64);
 }
 
 function defaultTitle(meta: FlamePageMeta): string {
@@ -246,7 +386,7 @@ export async function renderFlamePage(data: FlamePageData): Promise<string> {
  * and returns its size in bytes. Throws InputError when the file cannot be written, and like
  * flamePageData for an unknown `sampleType`.
  */
-export async function writeFlamePage(file: string, profile: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): Promise<number> {
+export async function writeFlamePage(file: string, profile: Profile, meta: FlamePageMeta, opts: FlamePageOptions = {}): Promise<number> {
   return writePage(file, flamePageData(profile, meta, opts));
 }
 
@@ -254,7 +394,7 @@ export async function writeFlamePage(file: string, profile: Profile, meta: Flame
  * Writes the flame graph page of a diff profile (see diffFlamePageData) to `file`, like
  * writeFlamePage, and returns its size in bytes.
  */
-export async function writeDiffFlamePage(file: string, diff: Profile, meta: FlamePageMeta, opts: { sampleType?: string } = {}): Promise<number> {
+export async function writeDiffFlamePage(file: string, diff: Profile, meta: FlamePageMeta, opts: FlamePageOptions = {}): Promise<number> {
   return writePage(file, diffFlamePageData(diff, meta, opts));
 }
 

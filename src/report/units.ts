@@ -153,6 +153,14 @@ export function selectOutputUnit(nodes: Iterable<{ readonly flat: Int64; readonl
     if (nodeMin === 0) nodeMin = absInt64(n.cum);
     if (nodeMin > 0 && (minValue === 0 || nodeMin < minValue)) minValue = nodeMin;
   }
+  return outputUnitOfSmallest(minValue, total, sampleUnit);
+}
+
+/**
+ * selectOutputUnit when the smallest non-zero node value (`minValue`, 0 when there is none) is
+ * already known: for callers with columns of values rather than node objects.
+ */
+export function outputUnitOfSmallest(minValue: Int64, total: Int64, sampleUnit: string): string {
   const maxValue = total;
   if (minValue === 0) minValue = maxValue;
   const [, minUnit] = scaleValue(minValue, sampleUnit, 'minimum');

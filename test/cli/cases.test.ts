@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IdMap } from '../../src/pprof/id-map.js';
 import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from '../../src/pprof/index.js';
-import type { FlamePageData } from '../../src/report/flame-page.js';
+import { unpackFlameTree, type FlamePageData } from '../../src/report/flame-page.js';
 import { goPprofProto, goPprofRaw, goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
@@ -204,7 +204,7 @@ describe('heap-dropframes: drop_frames in the profile', () => {
 
     const data = await page([file('heap-dropframes'), '--sample-type', 'alloc_space']);
     expect(pageTop(data).slice(0, 2)).toEqual([['main.readBody', 65536n, 65536n], ['main.newUser', 5120n, 5120n]]);
-    const framesDrawn = new Set(data.tree.name.map((n) => data.names[n]!));
+    const framesDrawn = new Set(unpackFlameTree(data.tree).name.map((n) => data.names[n]!));
     expect([...framesDrawn].some((n) => n.startsWith('runtime.'))).toBe(false);
 
     const out = path.join(dir, 'allocs.pb.gz');

@@ -175,7 +175,10 @@ describe('kubectl profefe diff', () => {
 
   test('--html -o FILE.html with a store query: the page there, showing the sample type asked for', async () => {
     const out = path.join(dir, 'pages', 'versions.html');
-    const run = await runCli(['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '-o', out, '--no-browser'], { env });
+    const run = await runCli(
+      ['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '-o', out, '--no-browser', '--node-fraction', '0.01'],
+      { env },
+    );
     expect(run.stderr).toMatch(/^wrote the diff flame graph/);
     expect(run.code).toBe(0);
     expect(run.stdout.toString()).toBe(`${out}\n`);
@@ -183,6 +186,13 @@ describe('kubectl profefe diff', () => {
     expect(data.meta.title).toBe('auth cpu diff');
     expect(data.meta.fields.map(([name]) => name)).toEqual(['Base', 'Target', 'Service', 'Type', 'Store']);
     expect(data.sampleTypes[data.defaultSampleIndex]!.type).toBe('samples');
+    expect(data.nodeFraction).toBe(0.01);
+  });
+
+  test('--node-fraction is for the page: without --html it is refused, naming the flag', async () => {
+    const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--node-fraction', '0.01'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: --node-fraction only applies with --html \(the page\); add --html\n/);
   });
 
   test('--html opens the page with $BROWSER, as open does, and says so on stderr', async () => {

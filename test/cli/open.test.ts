@@ -102,9 +102,19 @@ describe('resolveOpenOptions', () => {
     ['--service without --type', { service: 'auth' }, /opening stored profiles needs --type/],
     ['--type trace', { service: 'auth', type: 'trace' }, /traces are not pprof profiles/],
     ['an id with +', { id: ['a+b'] }, /profile ids never contain "\+"/],
+    ['--node-fraction 1', { targets: [tmpdir()], 'node-fraction': 1 }, /--node-fraction must be a number from 0 \(draw every frame\) to below 1, got 1/],
+    ['a negative --node-fraction', { targets: [tmpdir()], 'node-fraction': -0.01 }, /--node-fraction must be a number from 0 \(draw every frame\) to below 1, got -0.01/],
+    ['--node-fraction that is not a number', { targets: [tmpdir()], 'node-fraction': NaN }, /--node-fraction must be a number from 0 \(draw every frame\) to below 1, got NaN/],
+    ['--node-fraction with --pprof', { targets: [tmpdir()], pprof: true, 'node-fraction': 0.01 }, /--node-fraction is for the page; with --pprof it is pprof's own -nodefraction, in its UI/],
   ])('refuses %s', (_name, args, message) => {
     expect(() => resolveOpenOptions(args, { env }, NOW)).toThrow(UsageError);
     expect(() => resolveOpenOptions(args, { env }, NOW)).toThrow(message);
+  });
+
+  test('--node-fraction: the page leaves out frames below it (default 0.0005); 0 draws every frame', () => {
+    expect(resolveOpenOptions({ targets: [tmpdir()] }, { env }, NOW).nodeFraction).toBe(0.0005);
+    expect(resolveOpenOptions({ targets: [tmpdir()], 'node-fraction': 0 }, { env }, NOW).nodeFraction).toBe(0);
+    expect(resolveOpenOptions({ targets: [tmpdir()], 'node-fraction': 0.01 }, { env }, NOW).nodeFraction).toBe(0.01);
   });
 
   test.each([
@@ -143,7 +153,7 @@ describe('runOpen', () => {
     expect(data.sampleTypes.map((t) => t.type)).toEqual(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
     expect(field(data, 'Merged profiles')).toBe('3');
     expect(field(data, 'Files')).toBe(files.map((f) => path.basename(f)).join(', '));
-    expect(data.tree.name.length).toBeGreaterThan(10);
+    expect(data.tree.nodes).toBeGreaterThan(10);
   });
 
   test('writes to a new temporary file by default', async () => {

@@ -15,7 +15,7 @@ import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
 import type { LocalStore } from '../../src/store/local/local-store.js';
 import type { ProfefeServer } from '../../src/store/profefe/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
-import { containerCommands, rulesOf, kustomizeBuild } from '../deploy/manifests.test.js';
+import { containerCommands, rulesOf, kustomizeBuild, type ContainerCommand } from '../deploy/manifests.test.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 
@@ -39,15 +39,34 @@ async function parseWith<A>(module: CommandModule<object, A>, argv: string[]): P
 
 const commands = await containerCommands();
 
+/** The environment a container of `command` sees in the pod named `podName`: values, the Secret, the downward API's metadata.name. */
+function containerEnv(command: ContainerCommand, podName: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const e of command.env) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.secretKeyRef) env[e.name] = 'from-the-secret';
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
+    else throw new Error(`${command.kind}/${command.name}: env ${e.name} comes from something this test does not know: ${JSON.stringify(e.valueFrom)}`);
+  }
+  return env;
+}
+
 describe('deploy/ command lines', () => {
   test('there are workloads to check', () => {
     expect(commands.map((c) => c.cliArgs[0]).sort()).toEqual(expect.arrayContaining(['collect', 'serve']));
   });
 
-  test.each(commands.map((c) => [`${c.variant} ${c.kind}/${c.name}`, c.cliArgs] as const))('%s is accepted by the CLI parser', async (_name, cliArgs) => {
+  test.each(commands.map((c) => [`${c.variant} ${c.kind}/${c.name}`, c.cliArgs, c] as const))('%s is accepted by the CLI parser, in each of its pods', async (_name, cliArgs, command) => {
     if (cliArgs[0] === 'collect') {
-      const opts = resolveCollectOptions(await parseWith(collectCommand(ctx()), [...cliArgs]), {});
-      expect(opts.types.length).toBeGreaterThan(0);
+      const args = await parseWith(collectCommand(ctx()), [...cliArgs]);
+      const shards = command.podNames.map((podName) => {
+        const opts = resolveCollectOptions(args, containerEnv(command, podName));
+        expect(opts.types.length).toBeGreaterThan(0);
+        return opts.shard ?? { index: 0, count: 1 };
+      });
+      // Sharded or not, the pods of a workload share the cluster's pods out: every shard once.
+      expect(shards.map((s) => s.index).sort((a, b) => a - b)).toEqual(shards.map((_, i) => i));
+      for (const s of shards) expect(s.count).toBe(shards.length);
     } else if (cliArgs[0] === 'serve') {
       const args = await parseWith(serveCommand(ctx()), [...cliArgs]);
       // The Secret provides PROFEFE_TOKEN; without it the store refuses to start.
@@ -57,6 +76,13 @@ describe('deploy/ command lines', () => {
       throw new Error(`unexpected command in a manifest: ${cliArgs.join(' ')}`);
     }
   });
+});
+
+test('a StatefulSet replica beyond --shards refuses to start, saying why', async () => {
+  const command = commands.find((c) => c.kind === 'StatefulSet' && c.cliArgs[0] === 'collect')!;
+  const args = await parseWith(collectCommand(ctx()), [...command.cliArgs]);
+  const beyond = `${command.name}-${command.podNames.length}`;
+  expect(() => resolveCollectOptions(args, containerEnv(command, beyond))).toThrow(`is not below ${command.podNames.length}; the StatefulSet's replicas and --shards must be equal`);
 });
 
 describe('RBAC grants what collect uses', () => {
@@ -72,7 +98,7 @@ describe('RBAC grants what collect uses', () => {
     sandbox = await startSandbox({
       pods: [
         { namespace: 'a', name: 'p-1', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
-        { namespace: 'b', name: 'p-2', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
+        { namespace: 'b', name: 'p-3', podIP: '127.0.0.1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/port': String(go.port) }, forward: { [go.port]: { host: '127.0.0.1', port: go.port } } },
       ],
     });
     served = await startTestStore(path.join(dir, 'store'));
@@ -98,12 +124,12 @@ describe('RBAC grants what collect uses', () => {
     return Object.fromEntries(Object.entries(used).map(([k, v]) => [k, [...v].sort()]));
   }
 
-  async function collectOnce(connect: 'direct' | 'port-forward') {
+  async function collectOnce(connect: 'direct' | 'port-forward', extra: Record<string, unknown> = {}, captured = 2) {
     sandbox.requests.length = 0;
     const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
-    const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
+    const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool'), ...extra } as never, env);
     const result = await runCollector(opts, { env, signal: new AbortController().signal, io: io() });
-    expect(result.rounds[0]!.captured).toBe(2);
+    expect(result.rounds[0]!.captured).toBe(captured);
     return usedRules();
   }
 
@@ -120,6 +146,14 @@ describe('RBAC grants what collect uses', () => {
     expect(used).toEqual({ pods: ['list'] });
     const roles = (await kustomizeBuild('deploy')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
     expectGrants(rulesOf(roles)[''] ?? {}, used, { pods: ['get'] });
+  }, 60_000);
+
+  test('sharded (the StatefulSet variant): each shard makes the same one pods list; its ClusterRole grants exactly that (and get)', async () => {
+    // a/p-1 and b/p-3 fall in different shards of 2 (0 and 1).
+    const used = [await collectOnce('direct', { shard: '0/2' }, 1), await collectOnce('direct', { shard: '1/2' }, 1)];
+    expect(used).toEqual([{ pods: ['list'] }, { pods: ['list'] }]);
+    const roles = (await kustomizeBuild('deploy/collector-statefulset')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
+    expectGrants(rulesOf(roles)[''] ?? {}, used[0]!, { pods: ['get'] });
   }, 60_000);
 
   test('port-forward: adds pods/portforward create, exactly what the port-forward variant adds', async () => {

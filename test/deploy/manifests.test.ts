@@ -28,7 +28,7 @@ export type RuleMap = Record<string, Record<string, string[]>>;
 
 /** One container of one workload, with the argv it runs. */
 export interface ContainerCommand {
-  /** the deploy/ folder it was built from: `deploy`, `deploy/portforward` or `deploy/collector-deployment` */
+  /** the deploy/ folder it was built from: `deploy`, `deploy/portforward`, `deploy/collector-deployment` or `deploy/collector-statefulset` */
   variant: string;
   kind: string;
   name: string;
@@ -37,6 +37,13 @@ export interface ContainerCommand {
   argv: string[];
   /** what kubectl-profefe's parser sees (argv after `node .../bin/kubectl-profefe`), e.g. ['collect', '--once', ...] */
   cliArgs: string[];
+  /** the container's `env` entries, as written (values, secretKeyRef, downward API fieldRef) */
+  env: { name: string; value?: string; valueFrom?: Record<string, any> }[];
+  /**
+   * The names its pods get: a StatefulSet's are `NAME-0` .. `NAME-(replicas-1)`; a Deployment's and
+   * a CronJob's pods get generated suffixes (one made-up example each).
+   */
+  podNames: string[];
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,7 +52,7 @@ const NAMESPACE = 'kubectl-profefe';
 /** The collector's identity; the store has no API access. */
 export const COLLECTOR_SERVICE_ACCOUNT = { namespace: NAMESPACE, name: 'kubectl-profefe-collector' } as const;
 /** Every `kubectl apply -k` target, relative to the project root. */
-export const VARIANTS = ['deploy', 'deploy/portforward', 'deploy/collector-deployment'] as const;
+export const VARIANTS = ['deploy', 'deploy/portforward', 'deploy/collector-deployment', 'deploy/collector-statefulset'] as const;
 const UID = 65532;
 
 const API_VERSIONS: Record<string, string> = {
@@ -56,6 +63,7 @@ const API_VERSIONS: Record<string, string> = {
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
   Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
   CronJob: 'batch/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
   Kustomization: 'kustomize.config.k8s.io/v1beta1',
@@ -145,13 +153,13 @@ export function serviceAccountRules(objects: KubeObject[], account: { namespace:
   return rulesOf(roles);
 }
 
-/** The pod spec of a Deployment or CronJob. */
+/** The pod spec of a Deployment, StatefulSet or CronJob. */
 export function podSpecOf(workload: KubeObject): Record<string, any> {
   if (workload.kind === 'CronJob') return workload.spec.jobTemplate.spec.template.spec;
   return workload.spec.template.spec;
 }
 
-const isWorkload = (o: KubeObject) => o.kind === 'Deployment' || o.kind === 'CronJob';
+const isWorkload = (o: KubeObject) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'CronJob';
 
 interface DockerInstruction { stage: number; keyword: string; value: string }
 
@@ -180,7 +188,7 @@ export function imageEntrypoint(): string[] {
 }
 
 /**
- * Every container of every workload (Deployment, CronJob) of every variant, with its full argv
+ * Every container of every workload (Deployment, StatefulSet, CronJob) of every variant, with its full argv
  * (command, else the image's ENTRYPOINT, then args, as the kubelet runs it) and the CLI arguments.
  */
 export async function containerCommands(): Promise<ContainerCommand[]> {
@@ -192,7 +200,11 @@ export async function containerCommands(): Promise<ContainerCommand[]> {
         const command: string[] = c.command ?? entrypoint;
         const argv = [...command, ...(c.args ?? [])];
         const launcher = argv.findIndex((a) => a.endsWith('bin/kubectl-profefe') || a === 'kubectl-profefe');
-        out.push({ variant, kind: workload.kind, name: workload.metadata.name, container: c.name, argv, cliArgs: argv.slice(launcher + 1) });
+        const name = workload.metadata.name;
+        const podNames = workload.kind === 'StatefulSet'
+          ? Array.from({ length: workload.spec.replicas ?? 1 }, (_, i) => `${name}-${i}`)
+          : [workload.kind === 'CronJob' ? `${name}-29410620-x7k2p` : `${name}-7d9f8c6b5-x2k4q`];
+        out.push({ variant, kind: workload.kind, name, container: c.name, argv, cliArgs: argv.slice(launcher + 1), env: c.env ?? [], podNames });
       }
     }
   }
@@ -220,7 +232,7 @@ function durationSeconds(text: string): number {
 async function withDiscoveryServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const groups: Record<string, [resource: string, kind: string, namespaced: boolean][]> = {
     v1: [['namespaces', 'Namespace', false], ['serviceaccounts', 'ServiceAccount', true], ['services', 'Service', true], ['persistentvolumeclaims', 'PersistentVolumeClaim', true]],
-    'apps/v1': [['deployments', 'Deployment', true]],
+    'apps/v1': [['deployments', 'Deployment', true], ['statefulsets', 'StatefulSet', true]],
     'batch/v1': [['cronjobs', 'CronJob', true]],
     'rbac.authorization.k8s.io/v1': [['clusterroles', 'ClusterRole', false], ['clusterrolebindings', 'ClusterRoleBinding', false]],
     'networking.k8s.io/v1': [['networkpolicies', 'NetworkPolicy', true]],
@@ -280,6 +292,7 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
       ['deploy', ['ClusterRole', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
       ['deploy/portforward', ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CronJob', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
       ['deploy/collector-deployment', ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
+      ['deploy/collector-statefulset', ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'Service', 'ServiceAccount', 'StatefulSet']],
     ])('kubectl kustomize %s builds exactly the expected kinds', async (dir, kinds) => {
       const objects = await kustomizeBuild(dir);
       expect(kindsOf(objects)).toEqual(kinds);
@@ -315,6 +328,7 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
     test.each([
       ['deploy', { '': { pods: ['get', 'list'] } }],
       ['deploy/collector-deployment', { '': { pods: ['get', 'list'] } }],
+      ['deploy/collector-statefulset', { '': { pods: ['get', 'list'] } }],
       ['deploy/portforward', { '': { pods: ['get', 'list'], 'pods/portforward': ['create'] } }],
     ])('the collector service account of %s gets exactly %j', async (dir, rules) => {
       expect(serviceAccountRules(await kustomizeBuild(dir))).toEqual(rules);
@@ -349,10 +363,11 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
           expect(sc.seccompProfile?.type).toBe('RuntimeDefault');
           expect(c.resources?.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
           expect(c.resources?.limits?.memory).toEqual(expect.any(String));
-          // The only writable paths: /data (KUBECTL_PROFEFE_HOME) and /tmp, both volumes.
+          // The only writable paths: /data (KUBECTL_PROFEFE_HOME) and /tmp, both volumes (or a StatefulSet's claims).
           const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.mountPath, m.name]));
           expect(Object.keys(mounts).sort()).toEqual(['/data', '/tmp']);
-          for (const name of Object.values(mounts)) expect(pod.volumes.map((v: any) => v.name)).toContain(name);
+          const volumes = [...pod.volumes, ...(w.spec.volumeClaimTemplates ?? []).map((t: any) => t.metadata)].map((v: any) => v.name);
+          for (const name of Object.values(mounts)) expect(volumes).toContain(name);
         }
       }
     });
@@ -475,6 +490,34 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
       expect(collector.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
     });
 
+    test('the collector StatefulSet: --shards equals its replicas, the ordinal comes from POD_NAME, a headless Service governs it, a claim per replica holds its spool', async () => {
+      const objects = await kustomizeBuild('deploy/collector-statefulset');
+      const set = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'kubectl-profefe-collector')!;
+      const [c] = set.spec.template.spec.containers;
+      expect(c.args.slice(0, 2)).toEqual(['collect', '--interval=1m']);
+      expect(Number(flagValue(c.args, '--shards'))).toBe(set.spec.replicas);
+      expect(set.spec.replicas).toBeGreaterThan(1);
+      expect(flagValue(c.args, '--shard')).toBeUndefined();
+      expect(c.env.find((e: any) => e.name === 'POD_NAME')).toEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+      // apps/v1: the governing Service exists before the set and is headless; it selects the set's pods.
+      const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === set.spec.serviceName)!;
+      expect(service.spec.clusterIP).toBe('None');
+      expect(set.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+      expect(set.spec.template.metadata.labels).toMatchObject(set.spec.selector.matchLabels);
+      expect(service.spec.ports.map((p: any) => p.targetPort)).toEqual(c.ports.map((p: any) => p.name));
+      expect(set.spec.podManagementPolicy).toBe('Parallel');
+      // The spool survives restarts: /data is a claim of the set's, and --spool-dir is in it.
+      const [claim] = set.spec.volumeClaimTemplates;
+      expect(c.volumeMounts.find((m: any) => m.mountPath === '/data').name).toBe(claim.metadata.name);
+      expect(flagValue(c.args, '--spool-dir')).toMatch(/^\/data\//);
+      expect(set.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Delete', whenScaled: 'Retain' });
+      // Metrics where the probes and scrape annotations look, as the Deployment's.
+      const port = Number(flagValue(c.args, '--metrics-addr')!.split(':').at(-1));
+      const named = c.ports.find((p: any) => p.containerPort === port);
+      for (const probe of [c.livenessProbe, c.readinessProbe]) expect(probe.httpGet).toEqual({ path: '/healthz', port: named.name });
+      expect(set.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+    });
+
     test('containerCommands() gives each workload\'s full argv, starting with the image entrypoint', async () => {
       const commands = await containerCommands();
       expect(commands.map((c) => `${c.variant} ${c.kind}/${c.name} ${c.cliArgs[0]}`).sort()).toEqual([
@@ -482,6 +525,8 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
         'deploy Deployment/kubectl-profefe-store serve',
         'deploy/collector-deployment Deployment/kubectl-profefe-collector collect',
         'deploy/collector-deployment Deployment/kubectl-profefe-store serve',
+        'deploy/collector-statefulset Deployment/kubectl-profefe-store serve',
+        'deploy/collector-statefulset StatefulSet/kubectl-profefe-collector collect',
         'deploy/portforward CronJob/kubectl-profefe-collector collect',
         'deploy/portforward Deployment/kubectl-profefe-store serve',
       ]);

@@ -117,23 +117,34 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
     if (line) reportedCleanups++;
     expect(await storeLeftovers(storeDir)).toEqual({ orphanBlobs: 0, tempFiles: 0 });
   };
+  /** Children a SIGKILL was sent to: their exit event may not have been seen yet. */
+  const killed = new WeakSet<CliChild>();
   /** Kills the child after `ms` unless it has exited; returns a cancel, for a kill meant for one step only. */
   const killLater = (child: CliChild, ms: number): (() => void) => {
     const timer = setTimeout(() => {
       if (child.child.exitCode === null && child.child.signalCode === null) {
         kills++;
+        killed.add(child);
         child.child.kill('SIGKILL');
       }
     }, ms);
     void child.exited.then(() => clearTimeout(timer));
     return () => clearTimeout(timer);
   };
+  /**
+   * serve, started again when it is down. A kill sent just before a step ended may not have been
+   * seen as an exit yet: such a serve is waited for (it still holds the store's lock), not reused.
+   */
+  const ensureServe = async () => {
+    if (serve && killed.has(serve)) await serve.exited;
+    if (!serve || serve.child.exitCode !== null || serve.child.signalCode !== null) await startServe();
+  };
   /** serve's kill is meant for the step it was drawn in: a timer left over would kill it in a later step, or while the test settles. */
   const noKill = () => undefined;
 
   await startServe();
   for (let i = 0; i < ITERATIONS; i++) {
-    if (!serve || serve.child.exitCode !== null || serve.child.signalCode !== null) await startServe();
+    await ensureServe();
     const victim = serve!;
     if (i % 2 === 0) {
       const collect = startCli(['collect', '--once', '--connect', 'direct', '--type', 'heap', '--profefe-hostport', url, '--spool-dir', spoolDir, '--spool-timeout', '5s'], env);
@@ -166,7 +177,7 @@ test(`SIGKILL of serve, collect and push at random points (seed ${SEED}): acknow
   }
 
   // Settle: serve up, the spool pushed until nothing is left to try, serve stopped.
-  if (!serve || serve.child.exitCode !== null || serve.child.signalCode !== null) await startServe();
+  await ensureServe();
   for (let attempt = 0; attempt < 3; attempt++) {
     const push = startCli(['push', '--profefe-hostport', url, '--spool-dir', spoolDir], env);
     const { code } = await push.exited;

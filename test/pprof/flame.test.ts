@@ -8,6 +8,7 @@ import { buildCallTree, buildDiffCallTree, columnValues, ROOT_FRAME, topFromCall
 import { computeTop, type Profile, type TopReport } from '../../src/pprof/index.js';
 import { addInt64, subInt64, type Int64 } from '../../src/pprof/int64.js';
 import { generateProfiles } from '../support/go-target.js';
+import { seededRandom } from '../support/synthetic-profile.js';
 import { buildProfile, type SampleSpec } from '../support/profile-builder.js';
 
 /** The tree as readable lines in preorder: indentation = depth, then `name total/self` per sample type. */
@@ -288,7 +289,10 @@ describe('buildDiffCallTree on real Go profiles', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   test('splits a diff of two Go heap profiles into the two call trees, and gives computeDiffTop for every sample type', async () => {
-    const [baseFile, targetFile] = await generateProfiles('heap', 2, dir, { seed: 11 });
+    // Two processes walking different call paths: two snapshots of one process were once equal in
+    // every value on a loaded machine (a heap profile is published by the GC, not when written).
+    const [baseFile] = await generateProfiles('heap', 1, path.join(dir, 'base'), { seed: 11 });
+    const [targetFile] = await generateProfiles('heap', 1, path.join(dir, 'target'), { seed: 12 });
     const base = (await mergeProfileFiles([baseFile!])).profile;
     const target = (await mergeProfileFiles([targetFile!])).profile;
     const diff = diffProfiles(base, target);
@@ -341,5 +345,37 @@ describe('call trees of values beyond 2^53', () => {
     ]);
     expect(numbers(topFromCallTree(t, 1))).toEqual(numbers(computeTop(p)));
     expect(t.absoluteTotal[1]).toBe(-(2n ** 63n) + 2n ** 54n + 2n);
+  });
+});
+
+describe('stacks as the call tree finds them', () => {
+  test('keeps thousands of distinct stacks apart and sums the repeated ones, as computeTop does', () => {
+    const rnd = seededRandom(3);
+    const stacks = Array.from({ length: 5000 }, () => ['main', ...Array.from({ length: 2 + rnd(12) }, () => `f${rnd(300)}`)].join(';'));
+    const samples: SampleSpec[] = Array.from({ length: 20_000 }, () => ({ stack: stacks[rnd(stacks.length)]!, values: [1, 1 + rnd(1000)] }));
+    const p = buildProfile({ samples });
+    const t = buildCallTree(p);
+    for (const type of [0, 1]) expect(numbers(topFromCallTree(t, type))).toEqual(numbers(computeTop(p, String(type))));
+    // One node per distinct path of names from the root.
+    const paths = new Set(samples.flatMap((s) => s.stack.split(';').map((_, i, names) => names.slice(0, i + 1).join(';'))));
+    expect(t.nameIndex.length).toBe(paths.size + 1);
+  });
+
+  test('tells location ids beyond 2^53 apart exactly, where doubles would take them for one', () => {
+    const p = buildProfile({
+      samples: [
+        { stack: 'main;a', values: [1, 10] },
+        { stack: 'main;b', values: [1, 20] },
+        { stack: 'main;a', values: [1, 30] },
+      ],
+    });
+    // Locations a and b get ids 2^60 and 2^60 + 1: the same double.
+    const byName = (name: string) => p.location.find((l) => p.stringTable.strings[Number(p.function.find((f) => f.id === l.line[0]!.functionId)!.name)] === name)!;
+    const [a, b] = [byName('a'), byName('b')];
+    const ids = new Map<number | bigint, bigint>([[a.id, 2n ** 60n], [b.id, 2n ** 60n + 1n]]);
+    for (const s of p.sample) s.locationId = s.locationId.map((id) => ids.get(id) ?? id);
+    a.id = 2n ** 60n;
+    b.id = 2n ** 60n + 1n;
+    expect(outline(buildCallTree(p))).toEqual(['root 3/0 60/0', '  main 3/0 60/0', '    a 2/2 40/40', '    b 1/1 20/20']);
   });
 });

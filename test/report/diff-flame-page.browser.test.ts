@@ -43,10 +43,10 @@ interface DrawnFrame {
   width: number;
 }
 
-/** Every frame drawn, read from the SVG and the datum d3 keeps on each frame's <g>. */
-function drawnFrames(p: Page): Promise<DrawnFrame[]> {
-  return p.$$eval('#flame-graph g.frame', (gs) =>
-    gs.map((g) => {
+/** Every frame drawn, read from the SVG and the datum d3 keeps on each frame's <g>; with `placeholders`, those for frames not drawn too. */
+function drawnFrames(p: Page, placeholders = false): Promise<DrawnFrame[]> {
+  return p.$$eval('#flame-graph g.frame', (gs, withPlaceholders) =>
+    gs.filter((g) => withPlaceholders || (g as unknown as { __data__: { data: { p?: number } } }).__data__.data.p === undefined).map((g) => {
       type Node = { data: { n: string; b: number; t: number }; parent: Node | null };
       const computedFill = (el: unknown) => (globalThis as unknown as { getComputedStyle(el: unknown): { fill: string } }).getComputedStyle(el).fill;
       const d = (g as unknown as { __data__: Node }).__data__;
@@ -55,6 +55,7 @@ function drawnFrames(p: Page): Promise<DrawnFrame[]> {
       const rect = g.querySelector('rect')!;
       return { path: names.join(';'), name: d.data.n, base: d.data.b, target: d.data.t, fill: computedFill(rect), width: Number(rect.getAttribute('width')) };
     }),
+    placeholders,
   );
 }
 
@@ -260,6 +261,35 @@ describe('a hand-built diff in Chromium', () => {
       // main: 190 → 140, a change of 50 on 190.
       expect(colourKind(frames.get('root;main')!.fill)).toBe('shrank');
       expect(await p.textContent('#total')).toBe('cpu: base 190ns → target 140ns, -50ns (-26.32%)');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("frames below the node fraction are not drawn, and their change still colours their callers", async () => {
+    const cpu = (stacks: Record<string, number>) => buildProfile({ samples: Object.entries(stacks).map(([stack, ns]) => ({ stack, values: [ns / 10, ns] })) });
+    // The graph is 1000 + 40 wide; at 5% the cutoff is 52: b (and tiny under it) are not drawn.
+    const diff = diffProfiles(cpu({ 'main;a': 1000, 'main;b;tiny': 5 }), cpu({ 'main;a': 1000, 'main;b;tiny': 40 }));
+    const { page: p, errors, strayRequests } = await loadPage(browser, await renderFlamePage(diffFlamePageData(diff, { base: 'before.pb.gz', target: 'after.pb.gz' }, { nodeFraction: 0.05 })));
+    try {
+      await p.waitForFunction(`document.querySelector('#flame-graph g.frame[name="(2 frames not drawn)"] rect')?.getAttribute('width') > 0`, undefined, { timeout: 10_000 });
+      expect(strayRequests).toEqual([]);
+      expect(errors).toEqual([]);
+      const frames = new Map((await drawnFrames(p, true)).map((f) => [f.path, f]));
+      expect([...frames.keys()].sort()).toEqual(['root', 'root;main', 'root;main;(2 frames not drawn)', 'root;main;a']);
+      const placeholder = frames.get('root;main;(2 frames not drawn)')!;
+      expect([placeholder.base, placeholder.target]).toEqual([5, 40]);
+      expect(colourKind(placeholder.fill)).toBe('grew');
+      // Coloured like a frame, and hatched so that it never passes for one.
+      expect(await p.$eval('#flame-graph g.frame[name="(2 frames not drawn)"] rect', (r) => (globalThis as unknown as { getComputedStyle(el: unknown): { mask: string } }).getComputedStyle(r).mask)).toContain('#not-drawn-hatch');
+      expect(await p.$eval('#flame-graph g.frame[name="a"] rect', (r) => (globalThis as unknown as { getComputedStyle(el: unknown): { mask: string } }).getComputedStyle(r).mask)).toBe('none');
+      // main changed only below the cutoff: it is red all the same.
+      expect(colourKind(frames.get('root;main')!.fill)).toBe('grew');
+      expect(frames.get('root;main;a')!.fill).toBe(NO_CHANGE);
+      expect(await p.textContent('#left-out')).toBe(
+        'Not drawn: 2 frames narrower than 5% of the graph, base 5ns → target 40ns, +35ns (+700.00%) in all. ' +
+          'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.',
+      );
     } finally {
       await p.close();
     }

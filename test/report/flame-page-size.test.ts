@@ -7,13 +7,13 @@
 import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Function as PprofFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { Browser } from 'playwright-core';
 import { mergeProfileFiles } from '../../src/merge/merge-files.js';
 import { decodeProfile } from '../../src/pprof/index.js';
 import { buildCallTree } from '../../src/pprof/flame.js';
 import { writeFlamePage } from '../../src/report/flame-page.js';
 import { generateProfiles } from '../support/go-target.js';
+import { syntheticHeapProfile } from '../support/synthetic-profile.js';
 import { launchChromium, loadPage } from './browser.js';
 
 const REPORT = path.resolve('test/.cache/flame-page-size.json');
@@ -72,51 +72,6 @@ test('the page of a merge of 200 heap profiles stays a few MB and renders in Chr
   expect(frames).toBeGreaterThan(100);
   expect(bytes).toBeLessThan(8 * 2 ** 20);
 }, 600_000);
-
-/** A deterministic PRNG (mulberry32), so the synthetic profile is the same on every run. */
-function random(seed: number): (n: number) => number {
-  let a = seed;
-  return (n) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
-
-/** A heap profile with `samples` samples spread over `stacks` random stacks of 8 to 32 of 2,000 functions. */
-function syntheticHeapProfile(samples: number, stacks: number): Profile {
-  const rnd = random(42);
-  const strings = new StringTable();
-  const functions: PprofFunction[] = [];
-  const locations: Location[] = [];
-  for (let i = 1; i <= 2000; i++) {
-    functions.push(new PprofFunction({ id: i, name: strings.dedup(`example.com/pkg${i % 37}.(*Type${i % 11}).method${i}`) }));
-    locations.push(new Location({ id: i, line: [new Line({ functionId: i, line: 1 })] }));
-  }
-  const stackList: number[][] = [];
-  for (let s = 0; s < stacks; s++) {
-    const depth = 8 + rnd(25);
-    const stack = [1 + rnd(3)]; // a few roots, as runtime.main and friends
-    for (let d = 1; d < depth; d++) stack.push(1 + rnd(2000));
-    stackList.push(stack.reverse()); // leaf first, as pprof stores them
-  }
-  const sample: Sample[] = [];
-  for (let i = 0; i < samples; i++) {
-    const inuse = rnd(2);
-    const size = 16 + rnd(4096);
-    sample.push(new Sample({ locationId: stackList[rnd(stacks)]!, value: [1, size, inuse, inuse * size] }));
-  }
-  const types = ['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes'].map((t) => t.split('/'));
-  return new Profile({
-    sampleType: types.map(([type, unit]) => new ValueType({ type: strings.dedup(type!), unit: strings.dedup(unit!) })),
-    sample,
-    location: locations,
-    function: functions,
-    stringTable: strings,
-    timeNanos: 1_764_000_000_000_000_000n,
-  });
-}
 
 test('a synthetic worst case, 1.4M samples over 10,000 random stacks, stays a few MB and renders', async () => {
   const profile = syntheticHeapProfile(1_400_000, 10_000);

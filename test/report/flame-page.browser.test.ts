@@ -84,9 +84,10 @@ describe('the flame graph page in Chromium, network refused', () => {
     const target = await page.$$eval(
       '#flame-graph g.frame',
       (gs, w) => {
+        // Not a placeholder for frames too narrow to draw (those zoom into their parent).
         const g = gs.find((el) => {
           const rw = Number(el.querySelector('rect')!.getAttribute('width'));
-          return rw > 0.05 * w && rw < 0.6 * w;
+          return rw > 0.05 * w && rw < 0.6 * w && (el as unknown as { __data__: { data: { p?: number } } }).__data__.data.p === undefined;
         });
         if (!g) return null;
         g.setAttribute('data-test-zoomed', 'yes');
@@ -251,6 +252,144 @@ describe('a hostile profile in Chromium', () => {
       expect(await hostile.$$eval('#top-table tbody td:first-child', (tds) => tds.map((td) => td.textContent))).toContain(evil);
     } finally {
       await hostile.close();
+    }
+  });
+
+  test('in the graph too: frame labels, tooltips, placeholders, the note of a zoom and search show names as text', async () => {
+    const evil = '<img src="http://evil.test/y.png" onerror="document.title=\'pwned\'">&#60b';
+    // At 1% the frame under the evil one (1 of 1001) is not drawn: zooming into the evil frame names it in the note.
+    const p = buildProfile({ samples: [{ stack: `main;${evil};work`, values: [1, 1000] }, { stack: `main;${evil};${evil}x`, values: [1, 1] }, { stack: 'main;ok', values: [1, 100] }] });
+    const { page: hostile, errors, strayRequests } = await loadPage(browser, await renderFlamePage(flamePageData(p, {}, { nodeFraction: 0.01 })));
+    try {
+      const evilFrame = `#flame-graph g.frame[name=${JSON.stringify(evil)}]`;
+      await hostile.waitForFunction(`Number(document.querySelector(${JSON.stringify(`${evilFrame} rect`)})?.getAttribute('width')) > 0`, undefined, { timeout: 10_000 });
+      await hostile.hover(`${evilFrame} rect`);
+      const tip = hostile.locator('.d3-flame-graph-tip');
+      await tip.waitFor({ state: 'visible' });
+      expect(await tip.textContent()).toMatch(/^<img src="http:\/\/evil\.test\/y\.png"[^\n]*&#60b\n/);
+      expect(await hostile.textContent('#details')).toContain(evil);
+      await hostile.click(`${evilFrame} rect`);
+      await hostile.waitForFunction(`document.getElementById('left-out').textContent.includes('of <img')`, undefined, { timeout: 10_000 });
+      expect(await hostile.textContent('#left-out')).toContain(`(1% of ${evil})`);
+      await hostile.hover('#flame-graph g.frame[name="(1 frame not drawn)"] rect');
+      await hostile.waitForFunction(`document.querySelector('.d3-flame-graph-tip').textContent.includes('frames under <img')`, undefined, { timeout: 10_000 });
+      await hostile.fill('#search', '<img');
+      await hostile.press('#search', 'Enter');
+      await hostile.waitForFunction(`/frames/.test(document.getElementById('search-result').textContent)`, undefined, { timeout: 10_000 });
+      expect(await hostile.textContent('#search-result')).toMatch(/^2 frames, /);
+      expect(await hostile.$$eval('img', (imgs) => imgs.length)).toBe(0);
+      expect(await hostile.title()).not.toBe('pwned');
+      expect(strayRequests).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await hostile.close();
+    }
+  });
+});
+
+describe('frames below the node fraction in Chromium', () => {
+  // 9950ns in all; at 1% the cutoff is 99ns: tiny1, tiny2 (and deep below it) and small are not drawn.
+  const cpu = (stacks: Record<string, number>) => buildProfile({ samples: Object.entries(stacks).map(([stack, ns]) => ({ stack, values: [ns / 10, ns] })) });
+  const pruned = cpu({ 'main;big': 9000, 'main;mid;a': 800, 'main;mid;tiny1': 50, 'main;mid;tiny2;deep': 40, 'main;small': 60 });
+  // Values in the graph's unit, as pprof's flame graph chooses it (microseconds here): 99ns is 0.10us.
+  const NOTE =
+    'Not drawn: 4 frames narrower than 0.10us (1% of the total), 0.15us (1.51% of total) in all. ' +
+    'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.';
+  const AT_ROOT = ['(1 frame not drawn)', '(3 frames not drawn)', 'a', 'big', 'main', 'mid', 'root'];
+  /** Waits until the frames drawn (with a width, once d3's transitions are over) are these. */
+  const waitForFrames = (p: Page, names: string[]) =>
+    p.waitForFunction(
+      `JSON.stringify(Array.from(document.querySelectorAll('#flame-graph g.frame'))
+        .filter((g) => Number(g.querySelector('rect').getAttribute('width')) > 0).map((g) => g.getAttribute('name')).sort()) === ${JSON.stringify(JSON.stringify(names))}`,
+      undefined,
+      { timeout: 10_000 },
+    );
+  /** Waits until a frame is this share of the graph's width (transitions end there). */
+  const waitForShare = (p: Page, name: string, share: number) =>
+    p.waitForFunction(
+      `(() => {
+        const rect = document.querySelector('#flame-graph g.frame[name=${JSON.stringify(name)}] rect');
+        const width = Number(document.querySelector('#flame-graph svg').getAttribute('width'));
+        return rect !== null && Math.abs(Number(rect.getAttribute('width')) / width - ${share}) < 1e-6;
+      })()`,
+      undefined,
+      { timeout: 10_000 },
+    );
+  let loadedPage: LoadedPage;
+  let p: Page;
+  beforeAll(async () => {
+    loadedPage = await loadPage(browser, await renderFlamePage(flamePageData(pruned, {}, { nodeFraction: 0.01 })));
+    p = loadedPage.page;
+  });
+  afterAll(() => p?.close());
+
+  test('are left out, each frame with a grey, hatched placeholder for its children not drawn, and the page says what they hold', async () => {
+    await waitForFrames(p, AT_ROOT);
+    expect(await p.textContent('#left-out')).toBe(NOTE);
+    // The placeholder sits where its frames would be, as wide as they are together.
+    await waitForShare(p, '(3 frames not drawn)', 90 / 9950);
+    await waitForShare(p, 'mid', 890 / 9950);
+    expect(await p.getAttribute('#flame-graph g.frame[name="(3 frames not drawn)"] rect', 'fill')).toBe('#dcdcdc');
+    // Hatched by the page's mask; frames are not.
+    const masks = await p.$$eval('#flame-graph g.frame', (gs) =>
+      Object.fromEntries(gs.map((g) => [g.getAttribute('name'), (globalThis as unknown as { getComputedStyle(el: unknown): { mask: string } }).getComputedStyle(g.querySelector('rect')).mask])),
+    );
+    expect(masks['(3 frames not drawn)']).toContain('#not-drawn-hatch');
+    expect(masks['(1 frame not drawn)']).toContain('#not-drawn-hatch');
+    expect(masks['mid']).not.toContain('#not-drawn-hatch');
+    await p.hover('#flame-graph g.frame[name="(3 frames not drawn)"] rect');
+    const tip = p.locator('.d3-flame-graph-tip');
+    await tip.waitFor({ state: 'visible' });
+    expect(await tip.textContent()).toBe('(3 frames not drawn)\nframes under mid, each narrower than 0.10us (1% of the total)\n0.09us (0.9%) in all\nclick to zoom into mid and draw them');
+    await p.mouse.move(0, 0);
+    expect(loadedPage.errors).toEqual([]);
+  });
+
+  test('search counts and sums the frames that are not drawn too', async () => {
+    await p.fill('#search', 'tiny|deep|small');
+    await p.press('#search', 'Enter');
+    await p.waitForFunction(`/frames/.test(document.getElementById('search-result').textContent)`);
+    // deep is inside tiny2: counted, not summed twice.
+    expect(await p.textContent('#search-result')).toBe('4 frames, 0.15us = 1.51% of total');
+    await p.fill('#search', '');
+    await p.press('#search', 'Enter');
+  });
+
+  test('zooming into a frame draws its detail; zooming out leaves it out again', async () => {
+    await p.click('#flame-graph g.frame[name="mid"]');
+    // main's placeholder is mid's sibling: hidden while mid is zoomed into.
+    await waitForFrames(p, ['a', 'deep', 'main', 'mid', 'root', 'tiny1', 'tiny2']);
+    await waitForShare(p, 'tiny1', 50 / 890);
+    expect(await p.isHidden('#left-out')).toBe(true);
+
+    await p.click('#reset-zoom');
+    await waitForFrames(p, AT_ROOT);
+    expect(await p.textContent('#left-out')).toBe(NOTE);
+  });
+
+  test('clicking a placeholder zooms into the frame whose children it stands for', async () => {
+    await p.click('#flame-graph g.frame[name="(3 frames not drawn)"]');
+    await waitForFrames(p, ['a', 'deep', 'main', 'mid', 'root', 'tiny1', 'tiny2']);
+    await waitForShare(p, 'mid', 1);
+    await p.click('#reset-zoom');
+    await waitForFrames(p, AT_ROOT);
+    expect(loadedPage.errors).toEqual([]);
+  });
+
+  test('the table counts every function, drawn or not', async () => {
+    const names = await p.$$eval('#top-table tbody td:first-child', (tds) => tds.map((td) => td.textContent));
+    expect(names).toEqual(computeTop(pruned).rows.map((r) => r.function));
+    expect(names).toEqual(expect.arrayContaining(['tiny1', 'deep', 'small']));
+  });
+
+  test('a node fraction of 0 draws every frame and says nothing is left out', async () => {
+    const { page: all, errors } = await loadPage(browser, await renderFlamePage(flamePageData(pruned, {}, { nodeFraction: 0 })));
+    try {
+      await waitForFrames(all, ['a', 'big', 'deep', 'main', 'mid', 'root', 'small', 'tiny1', 'tiny2']);
+      expect(await all.isHidden('#left-out')).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await all.close();
     }
   });
 });

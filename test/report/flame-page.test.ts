@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildBundle } from '../../scripts/build.mjs';
 import { diffProfiles } from '../../src/pprof/diff.js';
-import { diffFlamePageData, flamePageData, renderFlamePage, scriptJson, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
+import { buildCallTree, buildDiffCallTree, columnValues } from '../../src/pprof/flame.js';
+import { DEFAULT_NODE_FRACTION, diffFlamePageData, flamePageData, renderFlamePage, scriptJson, unpackFlameTree, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData } from './browser.js';
 
@@ -34,7 +35,8 @@ describe('flamePageData', () => {
     const data = flamePageData(heap, {});
     expect(data.sampleTypes.map((t) => t.type)).toEqual(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
     expect(data.defaultSampleIndex).toBe(3);
-    const frames = data.tree.name.map((n, i) => `${'  '.repeat(data.tree.depth[i]!)}${data.names[n]} ${data.tree.self.map((s) => s[i]).join(',')}`);
+    const tree = unpackFlameTree(data.tree);
+    const frames = tree.name.map((n, i) => `${'  '.repeat(tree.depth[i]!)}${data.names[n]} ${tree.self.map((s) => s[i]).join(',')}`);
     expect(frames).toEqual([
       'root 0,0,0,0',
       '  main 0,0,0,0',
@@ -143,7 +145,8 @@ describe('diffFlamePageData', () => {
     const data = diffFlamePageData(diffProfiles(heap, target), { base: 'a.pb.gz', target: 'b.pb.gz' });
     expect(data.mode).toBe('diff');
     expect(flamePageData(heap, {}).mode).toBe('profile');
-    const frames = data.tree.name.map((n, i) => `${'  '.repeat(data.tree.depth[i]!)}${data.names[n]} ${data.tree.baseSelf!.map((s) => s[i]).join(',')} → ${data.tree.self.map((s) => s[i]).join(',')}`);
+    const tree = unpackFlameTree(data.tree);
+    const frames = tree.name.map((n, i) => `${'  '.repeat(tree.depth[i]!)}${data.names[n]} ${tree.baseSelf!.map((s) => s[i]).join(',')} → ${tree.self.map((s) => s[i]).join(',')}`);
     expect(frames).toEqual([
       'root 0,0,0,0 → 0,0,0,0',
       '  main 0,0,0,0 → 0,0,0,0',
@@ -177,6 +180,45 @@ describe('diffFlamePageData', () => {
     ],
   ] as [string, Parameters<typeof diffFlamePageData>[1], string, [string, string][]][])('names what was compared, not the merged times: %s', (_name, meta, title, fields) => {
     expect(diffFlamePageData(diffProfiles(heap, target), meta).meta).toEqual({ title, fields });
+  });
+});
+
+describe('the packed tree', () => {
+  test('carries the default node fraction, or the one asked for, and refuses one outside [0, 1)', () => {
+    expect(flamePageData(heap, {}).nodeFraction).toBe(DEFAULT_NODE_FRACTION);
+    expect(flamePageData(heap, {}, { nodeFraction: 0 }).nodeFraction).toBe(0);
+    expect(diffFlamePageData(diffProfiles(heap, heap), {}, { nodeFraction: 0.01 }).nodeFraction).toBe(0.01);
+    expect(() => flamePageData(heap, {}, { nodeFraction: 1 })).toThrow('node fraction 1 is not in [0, 1)');
+    expect(() => flamePageData(heap, {}, { nodeFraction: -0.1 })).toThrow('node fraction -0.1 is not in [0, 1)');
+  });
+
+  test('packs names and depths in the fewest bytes, and self values only where a node has one', () => {
+    const data = flamePageData(heap, {});
+    expect(data.tree.nodes).toBe(5);
+    expect([data.tree.name.bytes, data.tree.depth.bytes, data.tree.selfNodes.bytes]).toEqual([1, 1, 1]);
+    // cache.Put, handler and json.Marshal have self values; root and main do not.
+    expect(Buffer.from(data.tree.selfNodes.data, 'base64')).toEqual(Buffer.from([2, 3, 4]));
+    expect(data.tree.self.map((c) => c.type)).toEqual(['float64', 'float64', 'float64', 'float64']);
+  });
+
+  test('reads back exactly: values beyond 2^53 as int64, many nodes and names in wider integers', () => {
+    const samples = Array.from({ length: 300 }, (_, i) => ({ stack: `main;f${i}`, values: [1, i === 0 ? 2n ** 62n : i] as (number | bigint)[] }));
+    const p = buildProfile({ samples });
+    const data = flamePageData(p, {});
+    expect([data.tree.name.bytes, data.tree.depth.bytes, data.tree.selfNodes.bytes]).toEqual([2, 1, 2]);
+    expect(data.tree.self.map((c) => c.type)).toEqual(['float64', 'int64']);
+    const tree = buildCallTree(p);
+    expect(unpackFlameTree(data.tree)).toEqual({ name: Array.from(tree.nameIndex), depth: Array.from(tree.depth), self: tree.self.map((c) => columnValues(c)) });
+    expect(unpackFlameTree(data.tree).self[1]).toContain(2n ** 62n);
+  });
+
+  test("reads back a diff's two sides", () => {
+    const target = buildProfile({ samples: [{ stack: 'main;handler;gzip', values: [2, 8192, 2, 8192] }], sampleTypes: HEAP_TYPES, periodType: ['space', 'bytes'] });
+    const diff = diffProfiles(heap, target);
+    const tree = buildDiffCallTree(diff);
+    const unpacked = unpackFlameTree(diffFlamePageData(diff, {}).tree);
+    expect(unpacked.self).toEqual(tree.target.self.map((c) => columnValues(c)));
+    expect(unpacked.baseSelf).toEqual(tree.base.self.map((c) => columnValues(c)));
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * Pages for people: where a page goes when no file is named, the browser that shows it, and
- * the line that says what was written. For `open` and `diff --html`.
+ * the line that says what was written; --node-fraction, what the page leaves out. For `open` and
+ * `diff --html`.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_NODE_FRACTION } from '../../report/flame-page.js';
 import { formatSize } from '../../report/units.js';
 import type { CommandContext } from './context.js';
 import { writeAll } from './io.js';
@@ -79,4 +82,18 @@ export async function reportPage(result: WrittenPage, what: string, ctx: Pick<Co
     return;
   }
   await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${size}), opening it with ${result.browser}\n`);
+}
+
+/** --node-fraction, for `open` and `diff --html`. */
+export const NODE_FRACTION_OPTION = {
+  type: 'number',
+  requiresArg: true,
+  describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)`,
+} as const;
+
+/** --node-fraction's value: a number in [0, 1), default DEFAULT_NODE_FRACTION; throws UsageError. */
+export function resolveNodeFraction(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_NODE_FRACTION;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new UsageError(`--node-fraction must be a number from 0 (draw every frame) to below 1, got ${String(value)}`);
+  return value;
 }

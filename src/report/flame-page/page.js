@@ -41,8 +41,6 @@
   }
 
   var data = JSON.parse(document.getElementById('profile-data').textContent);
-  data.tree.self = data.tree.self.map(function (col) { return col.map(exact); });
-  if (data.tree.baseSelf) data.tree.baseSelf = data.tree.baseSelf.map(function (col) { return col.map(exact); });
   data.top.forEach(function (top) {
     top.total = exact(top.total);
     top.rows.forEach(function (r) {
@@ -52,94 +50,237 @@
   });
   var diffMode = data.mode === 'diff';
   var names = data.names;
-  var nodeCount = data.tree.name.length;
 
-  // Parents from depths: in preorder, a node's parent is the last node seen one level up.
+  // --- The call tree, packed by src/ui/flame-page.ts (FlamePageData.tree): little-endian typed
+  // arrays in base64. Per node in preorder its name and depth; self values only where not zero.
+  var LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+  function bytesOf(base64) {
+    var text = atob(base64);
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+  function unpackUints(packed) {
+    var bytes = bytesOf(packed.data);
+    var n = bytes.length / packed.bytes;
+    if (packed.bytes === 1) return bytes;
+    if (LITTLE_ENDIAN) return packed.bytes === 2 ? new Uint16Array(bytes.buffer, 0, n) : new Uint32Array(bytes.buffer, 0, n);
+    var view = new DataView(bytes.buffer);
+    var out = new Uint32Array(n);
+    for (var i = 0; i < n; i++) out[i] = packed.bytes === 2 ? view.getUint16(2 * i, true) : view.getUint32(4 * i, true);
+    return out;
+  }
+  // A packed column as self values per node: a Float64Array, or for int64 columns an Array of
+  // numbers and BigInts beyond 2^53 (canonical, as everywhere on the page).
+  function unpackSelf(packed) {
+    var bytes = bytesOf(packed.data);
+    var n = bytes.length / 8;
+    var view = LITTLE_ENDIAN ? null : new DataView(bytes.buffer);
+    var self;
+    if (packed.type === 'float64') {
+      var values = view ? null : new Float64Array(bytes.buffer, 0, n);
+      self = new Float64Array(nodeCount);
+      for (var k = 0; k < n; k++) self[selfNodes[k]] = view ? view.getFloat64(8 * k, true) : values[k];
+      return self;
+    }
+    var big = view ? null : new BigInt64Array(bytes.buffer, 0, n);
+    self = new Array(nodeCount).fill(0);
+    for (var j = 0; j < n; j++) self[selfNodes[j]] = canonical(view ? view.getBigInt64(8 * j, true) : big[j]);
+    return self;
+  }
+
+  var nodeCount = data.tree.nodes;
+  var nameOf = unpackUints(data.tree.name);
+  var depthOf = unpackUints(data.tree.depth);
+  var selfNodes = unpackUints(data.tree.selfNodes);
+  // Parents from depths: in preorder, a node's parent is the last node seen one level up; a
+  // node's subtree is the run of nodes after it up to `endOf` (exclusive).
   var parentOf = new Int32Array(nodeCount);
+  var endOf = new Int32Array(nodeCount);
   (function () {
     var lastAtDepth = [];
     for (var i = 0; i < nodeCount; i++) {
-      var d = data.tree.depth[i];
+      var d = depthOf[i];
       parentOf[i] = d === 0 ? -1 : lastAtDepth[d - 1];
       lastAtDepth[d] = i;
     }
+    for (var j = nodeCount - 1; j >= 0; j--) {
+      if (endOf[j] === 0) endOf[j] = j + 1;
+      if (j > 0 && endOf[parentOf[j]] < endOf[j]) endOf[parentOf[j]] = endOf[j];
+    }
   })();
+  // Self values unpacked per sample type when first shown.
+  var selfOf = [];
+  var baseSelfOf = [];
+  function selfColumn(t) {
+    return selfOf[t] || (selfOf[t] = unpackSelf(data.tree.self[t]));
+  }
+  function baseSelfColumn(t) {
+    return baseSelfOf[t] || (baseSelfOf[t] = unpackSelf(data.tree.baseSelf[t]));
+  }
 
   var state = { type: data.defaultSampleIndex, sort: { column: 'flat', descending: true }, showAll: false };
 
   // Per node, the exact totals of a column of self values (a node's self plus its descendants'):
-  // in doubles when every value is a number and the magnitudes sum below 2^53 (then each sum is
-  // exact), else in BigInt with int64 wrap-around, as pprof sums.
+  // in doubles when the column is (its values' magnitudes sum below 2^53: each sum is exact),
+  // else in BigInt with int64 wrap-around, as pprof sums.
   function totalsOf(self) {
-    var bound = 0;
-    var fits = true;
-    for (var k = 0; k < nodeCount && fits; k++) {
-      if (typeof self[k] !== 'number') fits = false;
-      else bound += Math.abs(self[k]);
-    }
-    if (fits && bound <= MAX_SAFE) {
+    if (self instanceof Float64Array) {
       var fast = Float64Array.from(self);
       for (var i = nodeCount - 1; i > 0; i--) fast[parentOf[i]] += fast[i];
-      return Array.from(fast);
+      return fast;
     }
     var big = self.map(function (v) { return BigInt(v); });
     for (var j = nodeCount - 1; j > 0; j--) big[parentOf[j]] = BigInt.asIntN(64, big[parentOf[j]] + big[j]);
     return big.map(canonical);
   }
 
-  // The d3-flame-graph tree of one sample type. Built afresh on every switch (it takes
-  // milliseconds) because the chart marks zoom state on these objects. Frames without value for
-  // that type are left out: a heap profile's in-use tree is much smaller than its allocation tree.
-  // `v` is a frame's width (a double), `x` its exact total and `s` its exact self value.
-  function hierarchy(t) {
-    if (diffMode) return diffHierarchy(t);
-    var self = data.tree.self[t];
-    var total = totalsOf(self);
-    var objects = new Array(nodeCount);
-    for (var j = 0; j < nodeCount; j++) {
-      if (!(total[j] > 0)) continue;
-      var node = { n: names[data.tree.name[j]], v: toFloat(total[j]), x: total[j], s: self[j] };
-      objects[j] = node;
-      var p = parentOf[j];
-      if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
-    }
-    return objects[0] || { n: names[0], v: 0, x: 0, s: 0 };
-  }
-
-  // The diff's tree: `b` and `t` are a frame's exact base and target totals, `d` its self delta
-  // (the chart's computeDelta sums it into the frame's `delta`). A frame is as wide as the larger
-  // of its two sides, summed from the self values up so that children always fit in their
-  // parent: code that is gone still shows, as wide as it was in the base.
-  function diffHierarchy(t) {
-    var targetSelf = data.tree.self[t];
-    var baseSelf = data.tree.baseSelf[t];
-    var target = totalsOf(targetSelf);
-    var base = totalsOf(baseSelf);
+  // --- What is drawn of one sample type: d3-flame-graph's tree of frame objects, made only for
+  // the frames at least `nodeFraction` of the frame in view wide (the root, or the frame zoomed
+  // into), and for more of them when a zoom makes them wide enough. Frames without value for
+  // the type are never drawn: a heap profile's in-use tree is much smaller than its allocation
+  // tree. A frame object has `i` (its node), `n` (its name) and `v` (its width, a double); in a
+  // profile `x` and `s`, its exact total and self value; in a diff `b` and `t`, its exact base
+  // and target totals, and `d` its self delta (the chart's computeDelta sums it into `delta`).
+  // A frame is as wide as the larger of its two sides, summed from the self values up so that
+  // children always fit in their parent: code that is gone still shows, as wide as it was.
+  function view(t) {
     var width = new Float64Array(nodeCount);
-    for (var k = 0; k < nodeCount; k++) width[k] = Math.max(Math.abs(toFloat(targetSelf[k])), Math.abs(toFloat(baseSelf[k])));
-    for (var i = nodeCount - 1; i > 0; i--) width[parentOf[i]] += width[i];
-    var objects = new Array(nodeCount);
-    for (var j = 0; j < nodeCount; j++) {
-      if (!(width[j] > 0)) continue;
-      var node = { n: names[data.tree.name[j]], v: width[j], d: toFloat(sub(targetSelf[j], baseSelf[j])), b: base[j], t: target[j] };
-      objects[j] = node;
-      var p = parentOf[j];
-      if (p >= 0 && objects[p]) (objects[p].c || (objects[p].c = [])).push(node);
+    var v = { type: t, width: width, frames: new Array(nodeCount), root: null };
+    if (diffMode) {
+      var targetSelf = selfColumn(t);
+      var baseSelf = baseSelfColumn(t);
+      v.target = totalsOf(targetSelf);
+      v.base = totalsOf(baseSelf);
+      for (var k = 0; k < nodeCount; k++) width[k] = Math.max(Math.abs(toFloat(targetSelf[k])), Math.abs(toFloat(baseSelf[k])));
+      for (var i = nodeCount - 1; i > 0; i--) width[parentOf[i]] += width[i];
+    } else {
+      v.total = totalsOf(selfColumn(t));
+      for (var j = 0; j < nodeCount; j++) width[j] = v.total[j] > 0 ? toFloat(v.total[j]) : 0;
     }
-    return objects[0] || { n: names[0], v: 0, d: 0, b: 0, t: 0 };
+    v.root = frame(v, 0);
+    return v;
   }
 
-  // The base's and target's totals of a sample type: the root's two sides.
-  var sideTotalsOf = [];
-  function sideTotals(t) {
-    if (sideTotalsOf[t]) return sideTotalsOf[t];
-    var base = 0;
-    var target = 0;
-    for (var i = 0; i < nodeCount; i++) {
-      base = add(base, data.tree.baseSelf[t][i]);
-      target = add(target, data.tree.self[t][i]);
+  function frame(v, j) {
+    var f = v.frames[j];
+    if (f) return f;
+    var t = v.type;
+    if (diffMode) f = { i: j, n: names[nameOf[j]], v: v.width[j], d: toFloat(sub(selfColumn(t)[j], baseSelfColumn(t)[j])), b: v.base[j], t: v.target[j] };
+    else f = { i: j, n: names[nameOf[j]], v: v.width[j], x: v.total[j], s: selfColumn(t)[j] };
+    return (v.frames[j] = f);
+  }
+
+  // Frames narrower than this are not drawn in a view of node z: as pprof's -nodefraction cutoff, an integer.
+  function threshold(v, z) {
+    return Math.trunc(data.nodeFraction * v.width[z]);
+  }
+
+  // Makes the frames under node z that are wide enough in a view of z, and only those (what a
+  // deeper zoom made goes again), and gives each frame a last, grey child standing for its
+  // children that are not drawn: a placeholder (`p` is its frame's node) with their count and
+  // exact totals, so that no gap looks like self time and a diff's colours count their change.
+  // Sets `v.left`, what is not drawn under z. Returns whether the frames changed.
+  function expand(v, z) {
+    var cutoff = threshold(v, z);
+    var changed = false;
+    var unsorted = [];
+    var shrunk = [];
+    var left = { frames: 0, total: 0, base: 0, target: 0 };
+    var visited = [v.frames[z]];
+    v.frames[z].missing = noneMissing();
+    for (var j = z + 1; j < endOf[z]; ) {
+      if (!(v.width[j] > 0)) {
+        j = endOf[j];
+        continue;
+      }
+      var parent = v.frames[parentOf[j]];
+      if (v.width[j] < cutoff) {
+        if (v.frames[j]) {
+          for (var gone = j; gone < endOf[j]; gone++) v.frames[gone] = undefined;
+          if (!parent.shrunk) shrunk.push(parent);
+          parent.shrunk = true;
+          changed = true;
+        }
+        var count = 0;
+        for (var k = j; k < endOf[j]; k++) if (v.width[k] > 0) count++;
+        [parent.missing, left].forEach(function (m) {
+          m.frames += count;
+          if (diffMode) {
+            m.base = add(m.base, v.base[j]);
+            m.target = add(m.target, v.target[j]);
+          } else m.total = add(m.total, v.total[j]);
+        });
+        parent.missing.width += v.width[j];
+        j = endOf[j];
+        continue;
+      }
+      var f = v.frames[j];
+      if (!f) {
+        f = frame(v, j);
+        var siblings = parent.c || (parent.c = []);
+        if (siblings.length > 0 && siblings[siblings.length - 1].i > j && !parent.unsorted) {
+          unsorted.push(parent);
+          parent.unsorted = true;
+        }
+        siblings.push(f);
+        changed = true;
+      }
+      f.missing = noneMissing();
+      visited.push(f);
+      j++;
     }
-    return (sideTotalsOf[t] = { base: base, target: target });
+    shrunk.forEach(function (f) {
+      f.shrunk = false;
+      f.c = f.c.filter(function (c) {
+        return v.frames[c.i] === c || c.p !== undefined;
+      });
+    });
+    visited.forEach(function (f) {
+      if (placeChildrenNotDrawn(f)) changed = true;
+    });
+    // Siblings in the tree's order (by name; the placeholder last), wherever a zoom added one.
+    unsorted.forEach(function (f) {
+      f.unsorted = false;
+      f.c.sort(function (a, b) { return a.i - b.i; });
+    });
+    v.left = left;
+    v.viewRoot = z;
+    return changed;
+  }
+
+  function noneMissing() {
+    return { frames: 0, width: 0, total: 0, base: 0, target: 0 };
+  }
+
+  // Adds, updates or removes the placeholder of a frame's children not drawn; returns whether it changed.
+  function placeChildrenNotDrawn(f) {
+    var m = f.missing;
+    var old = f.placeholder;
+    if (old && old.frames === m.frames && old.v === m.width) return false;
+    if (old) f.c.splice(f.c.indexOf(old), 1);
+    f.placeholder = undefined;
+    if (m.frames === 0) return !!old;
+    var p = { i: endOf[f.i], p: f.i, n: '(' + m.frames + (m.frames === 1 ? ' frame' : ' frames') + ' not drawn)', v: m.width, frames: m.frames };
+    if (diffMode) {
+      p.b = m.base;
+      p.t = m.target;
+      p.d = toFloat(sub(m.target, m.base));
+    } else {
+      p.x = m.total;
+      p.s = 0;
+    }
+    (f.c || (f.c = [])).push(p);
+    f.placeholder = p;
+    return true;
+  }
+
+  // The view drawn: of the selected sample type, at the frame in view.
+  var current = null;
+
+  // The base's and target's totals of the sample type shown: the root's two sides.
+  function sideTotals() {
+    return { base: current.base[0], target: current.target[0] };
   }
 
   // Diff colours: grey where nothing changed, towards red where the target grew and blue where
@@ -195,6 +336,7 @@
   var searchBox = document.getElementById('search');
   var searchResult = document.getElementById('search-result');
   var HIGHLIGHT = '#e600e6';
+  var NOT_DRAWN = '#dcdcdc'; // placeholders for frames too narrow to draw
 
   // A frame's change: `+30ms (+25.00%)` of its base value, `(new)` when it had none.
   function describeChange(base, target, format) {
@@ -203,9 +345,32 @@
     return formatSigned(delta, format || fmt) + ' (' + relative + ')';
   }
 
+  // What a placeholder stands for: its frames' total (in a diff, their change).
+  function describeNotDrawn(d) {
+    if (diffMode) return 'base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
+    return fmt(d.data.x) + ' (' + formatPercent(d.data.x, grandTotal()) + ')';
+  }
+
+  // The cutoff of the view, for people: `0.10us (1% of the total)`, `5% of main.handler`; a
+  // diff's widths are the larger side of each frame, a share of the graph rather than a value.
+  function describeCutoff() {
+    var fraction = String(+(data.nodeFraction * 100).toPrecision(6)) + '%';
+    var z = current.viewRoot;
+    var of = z !== 0 ? 'of ' + names[nameOf[z]] : diffMode ? 'of the graph' : 'of the total';
+    if (diffMode) return fraction + ' ' + of;
+    return fmt(threshold(current, z)) + ' (' + fraction + ' ' + of + ')';
+  }
+
   function describeFrame(d) {
+    if (d.data.p !== undefined) {
+      var caller = names[nameOf[d.data.p]];
+      return d.data.n + '\n' +
+        'frames under ' + caller + ', each narrower than ' + describeCutoff() + '\n' +
+        describeNotDrawn(d) + ' in all\n' +
+        'click to zoom into ' + caller + ' and draw them';
+    }
     if (diffMode) {
-      var totals = sideTotals(state.type);
+      var totals = sideTotals();
       return d.data.n + '\n' +
         'base ' + fmt(d.data.b) + ' (' + formatPercent(d.data.b, totals.base) + ') → target ' +
         fmt(d.data.t) + ' (' + formatPercent(d.data.t, totals.target) + ')\n' +
@@ -223,29 +388,31 @@
     .cellHeight(18)
     .inverted(true) // root on top, like pprof's flame graph
     .minFrameSize(1) // frames under a pixel wide are not drawn: keeps big profiles fast
-    .transitionDuration(300)
+    .resetHeightOnZoom(true) // a zoom can draw deeper frames than the first view had
     .tooltip(tip)
     .computeDelta(diffMode)
     .label(function (d) {
+      if (d.data.p !== undefined) return d.data.n + ': ' + describeNotDrawn(d);
       if (diffMode) return d.data.n + ': base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
       return d.data.n + ': ' + fmt(d.data.x) + ' (' + formatPercent(d.data.x, grandTotal()) + ')';
     })
     .setColorMapper(function (d, original) {
       if (d.highlight) return HIGHLIGHT;
+      if (d.data.p !== undefined && !diffMode) return NOT_DRAWN;
       return diffMode ? diffColor(d.delta, Math.max(toFloat(d.data.b), toFloat(d.data.t))) : original;
     })
     .setSearchMatch(searchMatch)
-    .setSearchHandler(function (results, sum, total) {
-      if (!searchBox.value) {
+    .setSearchHandler(function () {
+      if (!searchBox.value || !searchPattern) {
         searchResult.textContent = '';
         return;
       }
-      if (results.length === 0) searchResult.textContent = 'no match';
-      else if (diffMode) searchResult.textContent = results.length + ' frames, ' + describeMatches(results);
-      else {
-        var share = matchedTotal(results);
-        searchResult.textContent = results.length + ' frames, ' + fmt(share) + ' = ' + formatPercent(share, grandTotal()) + ' of total';
-      }
+      searchResult.textContent = describeMatches(matchesOf(searchPattern));
+    })
+    .onClick(function (d) {
+      // A placeholder zooms into the frame whose children it stands for.
+      if (d.data.p !== undefined) chart.zoomTo(d.parent);
+      else showDetail(d.data.i);
     })
     .details(details);
 
@@ -259,28 +426,40 @@
       return new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     }
   }
-  // The exact total of the matching frames that are not inside another match.
-  function matchedTotal(results) {
-    var sum = 0;
-    results.forEach(function (d) {
-      for (var p = d.parent; p; p = p.parent) if (p.highlight) return;
-      sum = add(sum, d.data.x);
-    });
-    return sum;
+  // The matching frames of the whole tree, drawn or not: how many, and the exact totals of those
+  // not inside another match (in a diff, of both sides).
+  function matchesOf(pattern) {
+    var verdict = new Int8Array(names.length); // 0: not tested yet, 1: matches, 2: does not
+    var m = { frames: 0, total: 0, base: 0, target: 0 };
+    var outerEnd = 0; // the end of the outermost match the walk is inside
+    for (var j = 1; j < nodeCount; ) {
+      if (!(current.width[j] > 0)) {
+        j = endOf[j];
+        continue;
+      }
+      var name = nameOf[j];
+      if (verdict[name] === 0) verdict[name] = pattern.test(names[name]) ? 1 : 2;
+      if (verdict[name] === 1) {
+        m.frames++;
+        if (j >= outerEnd) {
+          outerEnd = endOf[j];
+          if (diffMode) {
+            m.base = add(m.base, current.base[j]);
+            m.target = add(m.target, current.target[j]);
+          } else m.total = add(m.total, current.total[j]);
+        }
+      }
+      j++;
+    }
+    return m;
   }
-  // The base and target of the matching frames that are not inside another match.
-  function describeMatches(results) {
-    var base = 0;
-    var target = 0;
-    results.forEach(function (d) {
-      for (var p = d.parent; p; p = p.parent) if (p.highlight) return;
-      base = add(base, d.data.b);
-      target = add(target, d.data.t);
-    });
-    return 'base ' + fmt(base) + ' → target ' + fmt(target) + ', ' + describeChange(base, target);
+  function describeMatches(m) {
+    if (m.frames === 0) return 'no match';
+    if (diffMode) return m.frames + ' frames, base ' + fmt(m.base) + ' → target ' + fmt(m.target) + ', ' + describeChange(m.base, m.target);
+    return m.frames + ' frames, ' + fmt(m.total) + ' = ' + formatPercent(m.total, grandTotal()) + ' of total';
   }
   function searchMatch(d, term) {
-    if (!term || !searchPattern) return false;
+    if (!term || !searchPattern || d.data.p !== undefined) return false;
     return searchPattern.test(d.data.n);
   }
   function runSearch() {
@@ -307,19 +486,61 @@
   });
 
   function drawFlameGraph() {
-    // A new tree: forget the previous height so it fits this type's deepest stack.
-    chart.height(null);
-    var tree = hierarchy(state.type);
-    if (container.firstChild) chart.update(tree);
-    else d3.select(container).datum(tree).call(chart);
+    current = view(state.type);
+    expand(current, 0);
+    if (container.firstChild) chart.update(current.root);
+    else d3.select(container).datum(current.root).call(chart);
+    markNotDrawn();
+    describeLeftOut();
     if (searchBox.value) runSearch();
+  }
+
+  // After a zoom (or a reset) to node z: draws the frames now wide enough, and says what is not drawn.
+  function showDetail(z) {
+    if (expand(current, z)) {
+      chart.update(current.root);
+      if (searchBox.value) runSearch();
+    }
+    // The zoom itself drew frames that were under a pixel wide before.
+    markNotDrawn();
+    describeLeftOut();
+  }
+
+  // Placeholders are hatched (page.css, the mask in page.html), whatever their colour: in a diff
+  // they are coloured by their change like any frame. d3-flame-graph sets each frame's class
+  // on every update, so they are told apart by an attribute of their own.
+  function markNotDrawn() {
+    d3.select(container).selectAll('g.frame').attr('data-not-drawn', function (d) {
+      return d.data.p !== undefined ? '' : null;
+    });
+  }
+
+  // `Not drawn: N frames narrower than X (0.05% of the total), Y (1.20% of total) in all. ...`, for the frame in view.
+  function describeLeftOut() {
+    var left = current.left;
+    var note = document.getElementById('left-out');
+    if (left.frames === 0) {
+      note.hidden = true;
+      note.textContent = '';
+      return;
+    }
+    var frames = left.frames + (left.frames === 1 ? ' frame' : ' frames');
+    var held = diffMode
+      ? 'base ' + fmt(left.base) + ' → target ' + fmt(left.target) + ', ' + describeChange(left.base, left.target)
+      : fmt(left.total) + ' (' + formatPercent(left.total, grandTotal()) + ' of total)';
+    note.textContent = 'Not drawn: ' + frames + ' narrower than ' + describeCutoff() + ', ' + held + ' in all. ' +
+      'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.';
+    note.hidden = false;
   }
 
   var resizeTimer = 0;
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () {
-      if (container.clientWidth && container.clientWidth !== chart.width()) chart.width(container.clientWidth).update();
+      if (container.clientWidth && container.clientWidth !== chart.width()) {
+        chart.width(container.clientWidth).update();
+        markNotDrawn();
+      }
     }, 200);
   });
 
@@ -432,17 +653,25 @@
 
   function render() {
     var st = sampleType();
+    drawFlameGraph();
     if (diffMode) {
-      var totals = sideTotals(state.type);
+      var totals = sideTotals();
       document.getElementById('total').textContent =
         st.type + ': base ' + fmtTable(totals.base) + ' → target ' + fmtTable(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtTable);
     } else document.getElementById('total').textContent = 'Total: ' + fmtTable(grandTotal()) + ' ' + st.type;
-    drawFlameGraph();
     renderTable();
   }
 
+  // The first drawing has nothing to move from: no transitions, so it shows at once.
+  chart.transitionDuration(0);
   render();
-  // For tests and for people in the console: the formatters, and how long the first render took.
-  window.kubectlProfefe = { format: pprofFormat, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
-  document.body.setAttribute('data-ready', 'true');
+  // Ready once the browser has painted the first drawing (a task after the next frame): for tests,
+  // and for people in the console, the formatters and how long that took since navigation.
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      chart.transitionDuration(300);
+      window.kubectlProfefe = { format: pprofFormat, mode: diffMode ? 'diff' : 'profile', renderMs: performance.now() };
+      document.body.setAttribute('data-ready', 'true');
+    }, 0);
+  });
 })();

@@ -315,13 +315,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const podEntry = (r: PodRec, key: string): Entry => {
     const p = r.spec, phase = p.phase ?? 'Running', n = p.containers?.length || 1;
     const shown = { Running: 'Running', Pending: 'ContainerCreating', Succeeded: 'Completed', Failed: 'Error', Unknown: 'Unknown' }[phase];
-    return { key, labels: p.labels ?? {}, obj: podJson(r),
+    // The object and its table row are rendered only for the items a page returns: a list of
+    // 10,000 pods in pages of 500 would otherwise render every pod for every page.
+    return { key, labels: p.labels ?? {}, get obj() { return podJson(r); },
       fields: { 'metadata.name': p.name, 'metadata.namespace': p.namespace, 'spec.nodeName': p.nodeName ?? 'sandbox-node',
         'spec.restartPolicy': 'Always', 'spec.schedulerName': 'default-scheduler', 'spec.serviceAccountName': 'default',
         'spec.hostNetwork': 'false', 'status.phase': phase, 'status.podIP': r.podIP ?? '', 'status.nominatedNodeName': '' },
       // status.podIPs passes the whitelist but is absent from upstream's selectable field set, so it always reads "".
-      cells: [p.name, `${phase === 'Running' ? n : 0}/${n}`, shown, '0', age(r.created), r.podIP ?? '<none>',
-        p.nodeName ?? 'sandbox-node', '<none>', '<none>'] };
+      get cells() { return [p.name, `${phase === 'Running' ? n : 0}/${n}`, shown, '0', age(r.created), r.podIP ?? '<none>',
+        p.nodeName ?? 'sandbox-node', '<none>', '<none>']; } };
   };
   const namespaces = () => [...new Set(['default', ...[...pods.values()].map((r) => r.spec.namespace)])].sort();
   const nsEntry = (name: string): Entry => ({ key: name, labels: { 'kubernetes.io/metadata.name': name },
