@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
-import { resolveShard } from '../collect/shard.js';
+import { resolveShard } from './shared/shard-flags.js';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import { parseDuration } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
