@@ -1,6 +1,6 @@
 // Shared by the benchmarks: paths, the Go target binary, and measuring a child process.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,21 @@ export function buildGoTarget() {
   const bin = path.join(data, 'go-target');
   execFileSync('go', ['build', '-o', bin, '.'], { cwd: path.join(root, 'test/support/go-target'), stdio: 'inherit' });
   return bin;
+}
+
+/**
+ * `n` real Go profiles of `kind` (cpu or heap), generated once by the Go target's gen mode into
+ * bench/.data/<kind>-<n> (the merge benchmark's files, seed 7); their bytes, in file order.
+ */
+export function goProfiles(bin, kind, n) {
+  const dir = path.join(data, `${kind}-${n}`);
+  const have = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pb.gz')).length : 0;
+  if (have < n) {
+    rmSync(dir, { recursive: true, force: true });
+    console.error(`generating ${n} ${kind} profiles into ${path.relative(root, dir)} (once) ...`);
+    execFileSync(bin, ['gen', '-kind', kind, '-n', String(n), '-out', dir, '-seed', '7'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return readdirSync(dir).filter((f) => f.endsWith('.pb.gz')).sort().map((f) => readFileSync(path.join(dir, f)));
 }
 
 /** Runs a command with stdout to a file under GNU time; returns seconds and peak RSS in MB. */
@@ -40,10 +55,10 @@ export function startIdleGoTarget(bin) {
   });
 }
 
-/** Starts `kubectl profefe serve` as a child process on a free port; resolves with its URL. */
-export function startServe(storeDir, extraArgs = []) {
+/** Starts `kubectl profefe serve` (this checkout's, or `launcher`) as a child process on a free port; resolves with its URL. */
+export function startServe(storeDir, extraArgs = [], launcher = path.join(root, 'bin/kubectl-profefe')) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/kubectl-profefe'), 'serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--store-dir', storeDir, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     createInterface({ input: child.stderr }).on('line', (line) => {
       const m = /serving the profefe API at (\S+)/.exec(line);
       if (m) resolve({ url: m[1], child });

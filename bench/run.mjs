@@ -19,6 +19,6 @@ if (which.includes('startup')) await benchStartup(bin);
 if (which.includes('merge')) benchMerge(bin);
 if (which.includes('page')) await benchPage(bin);
 if (which.includes('capture')) await benchCapture(bin);
-if (which.includes('store')) await benchStore();
+if (which.includes('store')) await benchStore(bin);
 if (which.includes('collect')) await benchCollect(bin);
 if (which.includes('shard')) await benchShard(bin);

@@ -11,6 +11,9 @@ import { writeAll } from './shared/io.js';
 import { dataDir } from '../store/open-store.js';
 import path from 'node:path';
 
+/** --merge-workers: two merges at once still leave a 2-core machine's event loop its share. */
+const DEFAULT_MERGE_WORKERS = 2;
+
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
@@ -26,6 +29,8 @@ export interface ServeOptions {
   readonly decodeHeapMb: number;
   /** --max-inflated-size and --max-samples: for uploads, and the stored profiles the merge route reads. */
   readonly decodeLimits: DecodeLimits;
+  /** Worker threads that merge (the merge routes), one merge each. */
+  readonly mergeWorkers: number;
 }
 
 interface ServeArgs extends DecodeLimitArgs {
@@ -40,6 +45,7 @@ interface ServeArgs extends DecodeLimitArgs {
   'request-timeout'?: string;
   'decode-workers'?: number;
   'decode-heap-size'?: number;
+  'merge-workers'?: number;
 }
 
 export function serveCommand(ctx: CommandContext): CommandModule<object, ServeArgs> {
@@ -54,8 +60,8 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
             '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe\n' +
             'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it\n' +
             'bounds what uploads may cost: body size, uploads at once, request time, and the size of a\n' +
-            'profile once decoded (checked in worker threads, so /healthz keeps answering). Stops on SIGINT\n' +
-            'or SIGTERM.',
+            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in\n' +
+            'worker threads too. Stops on SIGINT or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
         .option('port', { type: 'number', default: 10100, requiresArg: true, describe: 'port to listen on (profefe\'s default)' })
@@ -71,11 +77,12 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
           type: 'number',
           default: DEFAULT_DECODE_HEAP_MB,
           requiresArg: true,
-          describe: 'memory of each checker thread, in MiB; a profile that needs more to decode is refused (a real profile takes about 10 times its decompressed size)',
+          describe: 'memory of each checker thread, in MiB; a profile whose check needs more is refused (the check scans: about its decompressed size)',
         })
+        .option('merge-workers', { type: 'number', default: DEFAULT_MERGE_WORKERS, requiresArg: true, describe: 'merges run at once, each in a worker thread (more wait; 16 waiting, then 503)' })
         .options(DECODE_LIMIT_FLAGS)
         .group(
-          ['address', 'port', 'store-dir', 'retention', 'token', 'require-token', 'max-body-size', 'max-concurrent-uploads', 'request-timeout', 'decode-workers', 'decode-heap-size', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+          ['address', 'port', 'store-dir', 'retention', 'token', 'require-token', 'max-body-size', 'max-concurrent-uploads', 'request-timeout', 'decode-workers', 'decode-heap-size', 'merge-workers', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
           'Options:',
         )
         .epilog(
@@ -115,6 +122,7 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
     decodeWorkers: whole('decode-workers', args['decode-workers'], 1),
     decodeHeapMb: whole('decode-heap-size', args['decode-heap-size'], DEFAULT_DECODE_HEAP_MB),
     decodeLimits: resolveDecodeLimits(args),
+    mergeWorkers: whole('merge-workers', args['merge-workers'], DEFAULT_MERGE_WORKERS),
   };
 }
 
@@ -127,18 +135,20 @@ function storeInUse(err: import('../store/local/local-store.js').StoreLockedErro
 
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
-  const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }] = await Promise.all([
+  const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }, { BlobMergePool }] = await Promise.all([
     import('../store/local/local-store.js'),
     import('../store/profefe/server.js'),
     import('../store/local/profile-validator.js'),
+    import('../store/local/blob-merge.js'),
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads, decodeLimits: opts.decodeLimits, heapMb: opts.decodeHeapMb });
+  const merges = new BlobMergePool({ workers: opts.mergeWorkers, decodeLimits: opts.decodeLimits });
   let store: import('../store/local/local-store.js').LocalStore | undefined;
   let server: import('../store/profefe/server.js').ProfefeServer | undefined;
   try {
     try {
-      store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, holder: { command: 'serve' } });
+      store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, mergeBlobs: merges.merge, holder: { command: 'serve' } });
     } catch (err) {
       // The store's own advice (upload through that server) is for clients, not for a second serve.
       if (err instanceof StoreLockedError) throw new StoreError(`${storeInUse(err)}; stop it, or serve another directory (--store-dir)`);
@@ -177,6 +187,7 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
     await server?.close();
     await store?.close();
     await validator.close();
+    await merges.close();
   }
   await writeAll(ctx.io.stderr, 'stopped\n');
 }

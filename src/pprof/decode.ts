@@ -6,7 +6,6 @@ import { IdMap } from './id-map.js';
 import { toInt64 } from './int64.js';
 import { checkProfileLimits, readProfile, WireError } from './profile-reader.js';
 
-
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
 /** How errors name the inflated-size limit (ending in `limit)`, which the store's checker looks for). */
@@ -82,6 +81,27 @@ export const NO_DECODE_LIMITS: DecodeLimits = {
  */
 export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
   const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const raw = unwrapProfile(bytes, source, lim);
+  let profile: Profile;
+  try {
+    checkProfileLimits(raw, lim);
+    profile = readProfile(raw);
+  } catch (err) {
+    if (err instanceof WireError) throw new ProfileFormatError(err.message, source);
+    throw err;
+  }
+  const problem = checkAndNormalize(profile);
+  if (problem) throw new ProfileFormatError(`invalid pprof profile: ${problem}`, source);
+  return profile;
+}
+
+/**
+ * The profile.proto bytes of a body, decodeProfile's first steps (shared with scanProfile):
+ * rejects empty input and text (HTML, JSON, debug=1 profiles), gunzips when it sees `1f 8b`
+ * (stopping at `maxInflatedBytes`), and rejects what is still too large. Throws
+ * ProfileFormatError, prefixed with `source` when given.
+ */
+export function unwrapProfile(bytes: Uint8Array, source: string | undefined, lim: DecodeLimits): Uint8Array {
   const fail = (why: string): never => {
     throw new ProfileFormatError(why, source);
   };
@@ -105,18 +125,7 @@ export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partia
   }
 
   if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (${INFLATED_LIMIT})`);
-
-  let profile: Profile;
-  try {
-    checkProfileLimits(raw, lim);
-    profile = readProfile(raw);
-  } catch (err) {
-    if (err instanceof WireError) fail(err.message);
-    throw err;
-  }
-  const problem = checkAndNormalize(profile);
-  if (problem) fail(`invalid pprof profile: ${problem}`);
-  return profile;
+  return raw;
 }
 
 /** Recognises the bodies people actually get instead of pprof, to name them in the error. */

@@ -3,14 +3,14 @@
  * and allocation bombs, a huge unknown field, a flood of large uploads, slow drips. Each gets one
  * clear answer, serve's peak RSS stays bounded (measured in the child: every thread), its main
  * thread keeps answering (/healthz probed throughout, its median latency bounded; the child's own
- * event-loop delay while it checks a large profile stays a small part of the check's time), and a
- * real agent's large heap profile is still stored.
+ * stalls under 100 ms, and while it checks a large profile a small part of the check's time), and
+ * a real agent's large heap profile is still stored.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startCli, startServeChild, type CliChild } from '../support/cli-child.js';
+import { ownStallMs, startCli, startServeChild, type CliChild } from '../support/cli-child.js';
 import { emptySamplesBomb, gzipBomb, largeHeapProfile, unknownFieldProfile } from '../support/pprof-bombs.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { encodeProfile } from '../../src/pprof/index.js';
@@ -103,7 +103,7 @@ test('bombs, a flood and slow drips each get one answer; RSS stays bounded; /hea
   const junk = new Uint8Array(2 ** 20).fill(7);
   for (const b of Object.values(bombs)) expect(b.length).toBeLessThan(2 ** 20 + 2 ** 16);
 
-  // One attack, its answers checked below; the event-loop measure is repeated (see the end).
+  // The attack, its answers checked below.
   const attackOnce = async () => {
     // One at a time, so that each gets its own answer (together, some would get a 503).
     const bombAnswers: Answer[] = [];
@@ -117,8 +117,9 @@ test('bombs, a flood and slow drips each get one answer; RSS stays bounded; /hea
   const attack = attackOnce();
   const latencies = await probeHealthz(attack);
   const { bombAnswers, flood, drip } = await attack;
-  // Logged, not bounded: a loaded machine deschedules the child for 100+ ms now and then, with the
-  // checking in worker threads or not. Main-thread decoding is caught by the next test, by ratio.
+  // Bounded below by the child's own stalls (its main thread's time on a CPU between two turns of
+  // its event loop), which a loaded machine does not lengthen; the event-loop delay, which counts
+  // the child's waits for a CPU too (100+ ms now and then on a loaded 2-core machine), is logged.
   const window = await serve.measureWindow();
   const inflated = /^\{"code":400,"error":"malformed profile \(could not parse pprof profile: parsing profile: inflates to more than 64 MiB \(the --max-inflated-size limit\)\)"\}\n$/;
   expect(bombAnswers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400]);
@@ -140,12 +141,14 @@ test('bombs, a flood and slow drips each get one answer; RSS stays bounded; /hea
   serve.child.kill('SIGTERM');
   const { code, stats } = await serve.exited;
   expect(code).toBe(0);
-  console.log(`serve under attack: peak RSS ${stats!.peakRssMiB.toFixed(0)} MiB, event-loop delay max ${window.loopDelayMaxMs.toFixed(1)} ms (p99 ${window.loopDelayP99Ms.toFixed(1)}), healthz median ${median(latencies).toFixed(1)} ms over ${latencies.length} probes, max ${Math.max(...latencies).toFixed(1)} ms`);
+  console.log(`serve under attack: peak RSS ${stats!.peakRssMiB.toFixed(0)} MiB, longest stall of its own ${window.loopCpuMaxMs.toFixed(1)} ms, event-loop delay max ${window.loopDelayMaxMs.toFixed(1)} ms (p99 ${window.loopDelayP99Ms.toFixed(1)}), healthz median ${median(latencies).toFixed(1)} ms over ${latencies.length} probes, max ${Math.max(...latencies).toFixed(1)} ms`);
   expect(latencies.length).toBeGreaterThan(10);
   expect(latencies.filter((l) => l === Infinity)).toEqual([]);
   // The issue's bound, on the median: a few probes wait while the machine runs something else,
   // half of them do not (about 2 ms idle, 11 ms at a load of 16 on 2 cores).
   expect(median(latencies)).toBeLessThan(100);
+  // The child's main thread did not hold its event loop for 100 ms: checking happens in worker threads.
+  expect(ownStallMs(window)).toBeLessThan(100);
   expect(stats!.peakRssMiB).toBeLessThan(ATTACK_RSS_MIB);
 }, 300_000);
 
@@ -161,14 +164,14 @@ test('a large real-shaped heap profile (20+ MiB inflated, what a big service\'s 
     const latencies = await probeHealthz(storing, 20);
     const stored = await storing;
     const uploadMs = performance.now() - started;
-    const { loopDelayMaxMs } = await big.measureWindow();
+    const window = await big.measureWindow();
     expect(stored).toMatchObject({ status: 200, body: expect.stringMatching(/"service":"big"/) });
-    console.log(`serve checking a 20 MiB profile: upload ${uploadMs.toFixed(0)} ms, event-loop delay max ${loopDelayMaxMs.toFixed(1)} ms, ${latencies.length} healthz probes, max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(`serve checking a 20 MiB profile: upload ${uploadMs.toFixed(0)} ms, longest stall of its own ${window.loopCpuMaxMs.toFixed(1)} ms, event-loop delay max ${window.loopDelayMaxMs.toFixed(1)} ms, ${latencies.length} healthz probes, max ${Math.max(...latencies).toFixed(1)} ms`);
     expect(latencies.filter((l) => l === Infinity)).toEqual([]);
-    // Decoding it takes seconds (2-3 s idle, far more on a loaded machine): on the event loop it
-    // would hold the loop for nearly the whole upload. In a worker thread only scheduling noise
-    // shows there, which a loaded machine lengthens as it lengthens the decoding.
-    expect(loopDelayMaxMs).toBeLessThan(uploadMs / 4);
+    // Checking it (inflating and scanning) takes most of the upload's time: on the event loop it
+    // would hold the loop for most of the upload. In a worker thread the main thread's own stalls
+    // are milliseconds; a loaded machine lengthens the upload but not them (see ownStallMs).
+    expect(ownStallMs(window)).toBeLessThan(uploadMs / 4);
   } finally {
     (serve as { url: string }).url = url;
     big.child.kill('SIGTERM');

@@ -346,6 +346,16 @@ describe('LocalStore on disk', () => {
     expect(c.cleanedAtOpen).toEqual({ orphanBlobs: 0, tempFiles: 0 });
   });
 
+  test('a blob folder removed by hand while the store is open is made again by the next upload', async () => {
+    const dir = path.join(root, 'folders');
+    const store = await openStore({}, dir);
+    await upload(store, {});
+    await rm(path.join(dir, 'blobs'), { recursive: true });
+    // Usually into the folder the store made for the first (64 consecutive ids share one).
+    const meta = await upload(store, {});
+    expect(Buffer.from(await store.get(meta.id)).equals(Buffer.from(profileBytes(BigInt(T0) * MS)))).toBe(true);
+  });
+
   test('a store open in a live process is refused; a stale lock is taken over', async () => {
     const dir = path.join(root, 'locked');
     const a = await openStore({}, dir);

@@ -11,7 +11,7 @@ import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { parseProfileIdsPath, unescapeRaw } from '../../src/store/profefe/request.js';
 import { startProfefeServer, type ProfefeServer } from '../../src/store/profefe/server.js';
-import type { FindQuery, ProfileMeta, ProfileStore, StoreProfileType, UploadRequest } from '../../src/store/store.js';
+import { StoreUnavailable, type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType, type UploadRequest } from '../../src/store/store.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { generateProfiles } from '../support/go-target.js';
 import { goPprofTop } from '../support/go-pprof.js';
@@ -540,5 +540,23 @@ describe('deliberate additions: token and body limit', () => {
     const small = await http(s.url, 'POST', '/api/0/profiles?service=small&type=cpu', { body: pprofAt(T0) });
     expect(small.status).toBe(200);
     expect(await s.store.services()).toEqual(['small']);
+  });
+
+  test('a merge the store refuses for now (its merge threads busy, its queue full) is a 503 with Retry-After', async () => {
+    const busy = () => Promise.reject(new StoreUnavailable('too many merges in progress, retry later'));
+    const store: ProfileStore = {
+      upload: () => Promise.reject(new Error('not used')),
+      find: async () => [],
+      get: busy,
+      mergeQuery: busy,
+      mergeIds: busy,
+      services: async () => [],
+      close: async () => undefined,
+    };
+    const s = await withServer({ store });
+    for (const route of [`/api/0/profiles/merge?service=a&type=cpu&from=2026-11-24T00:00:00&to=2026-11-25T00:00:00`, '/api/0/profiles/a+b']) {
+      const r = await http(s.url, 'GET', route);
+      expect([r.status, r.headers['retry-after'], r.headers['content-type'], r.text]).toEqual([503, '1', OCTET, err(503, 'too many merges in progress, retry later')]);
+    }
   });
 });

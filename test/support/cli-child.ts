@@ -19,6 +19,22 @@ export interface ChildStats {
   /** Main thread's longest event-loop delay since the last SIGUSR2, in ms. */
   readonly loopDelayMaxMs: number;
   readonly loopDelayP99Ms: number;
+  /** Share of the time since the last SIGUSR2 (0-1) the main thread was busy, not waiting for events. */
+  readonly loopUtilization: number;
+  /**
+   * The main thread's longest run on a CPU between two turns of a 10 ms timer since the last
+   * SIGUSR2: a stall of its own making, which waiting for a CPU on a loaded machine does not
+   * lengthen (loopDelayMaxMs does). Linux only; 0 elsewhere.
+   */
+  readonly loopCpuMaxMs: number;
+}
+
+/**
+ * The longest stall of a child's event loop that its own main thread caused: loopCpuMaxMs where
+ * Linux measures it, else the event-loop delay (which also counts waiting for a CPU).
+ */
+export function ownStallMs(stats: ChildStats): number {
+  return stats.loopCpuMaxMs > 0 ? stats.loopCpuMaxMs : stats.loopDelayMaxMs;
 }
 
 export interface CliChild {

@@ -1,14 +1,16 @@
 /**
  * The check every upload to a store passes, profefe's collector's: the body parses as pprof and
- * has samples. Done in-process (capture's local indexing, tests) or, for `serve`, in worker
- * threads: a body from the network may be a decompression or allocation bomb, and decoding it on
- * the event loop would stall every other request (and /healthz) for as long as it takes.
+ * has samples. It scans the bytes (scanProfile: decodeProfile's verdict, limits included, without
+ * building the profile's objects). Done in-process (capture's local indexing, tests) or, for
+ * `serve`, in worker threads: a body from the network may be a decompression bomb, and inflating
+ * and scanning it on the event loop would stall every other request (and /healthz) meanwhile.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { DecodeLimits } from '../../pprof/index.js';
+import { scanProfile } from '../../pprof/profile-scan.js';
 import { ProfileRejected, StoreFailed, StoreUnavailable } from '../store.js';
-import { decodeProfile, type DecodeLimits } from '../../pprof/index.js';
 
 /** What the check learns: the profile's time_nanos (0n when unset) and its sample count. */
 export interface ProfileCheck {
@@ -26,19 +28,22 @@ export function inProcessValidator(limits: Partial<DecodeLimits>): ValidateProfi
   return async (body) => ({ ...checkProfile(body, limits), body });
 }
 
-/** Decodes and checks; throws ProfileRejected in profefe's words. Shared by both ways of checking. */
+/**
+ * Scans and checks (the answer decoding would give: test/pprof/profile-scan.test.ts); throws
+ * ProfileRejected in profefe's words. Shared by both ways of checking.
+ */
 export function checkProfile(body: Uint8Array, limits: Partial<DecodeLimits> = {}): { timeNanos: bigint; samples: number } {
-  let profile;
+  let scan;
   try {
-    profile = decodeProfile(body, undefined, limits);
+    scan = scanProfile(body, undefined, limits);
   } catch (err) {
     throw new ProfileRejected(`malformed profile (could not parse pprof profile: ${goParseFailure(err)})`);
   }
-  if (profile.sample.length === 0) {
+  if (scan.samples === 0) {
     throw new ProfileRejected('malformed profile (could not parse pprof profile: profile is empty: no samples)');
   }
-  const t = profile.timeNanos;
-  return { timeNanos: typeof t === 'bigint' ? t : BigInt(Math.trunc(t)), samples: profile.sample.length };
+  const t = scan.timeNanos;
+  return { timeNanos: typeof t === 'bigint' ? t : BigInt(t), samples: scan.samples };
 }
 
 /**

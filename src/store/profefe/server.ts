@@ -12,7 +12,9 @@
  *   profefe reads any body fully into memory.
  * - At most `maxConcurrentUploads` uploads are read and checked at once (default 4); one more is
  *   answered 503 {"code":503,"error":"too many uploads in progress, retry later"} with
- *   Retry-After, before its body is read (the profefe agent and our client retry 5xx).
+ *   Retry-After, before its body is read (the profefe agent and our client retry 5xx). A store
+ *   that refuses a merge for now (StoreUnavailable: `serve`'s merge threads all busy and
+ *   their queue full) gets the same 503 with its message, on the merge routes.
  * - A request must arrive whole within `requestTimeoutMs` (default 60 s; its headers within
  *   10 s), else 408 and the connection is closed: a slow drip cannot hold a connection open.
  * - Labels filter correctly whatever the upload order (not badger's bug: docs/profefe-api.md, "Known bugs"): that is the store's job.
@@ -51,7 +53,7 @@ import {
   ProfefeRequestError,
   unescapeRaw,
 } from './request.js';
-import type { ProfileMeta, ProfileStore, StoreLabel, StoreProfileType } from '../store.js';
+import { StoreUnavailable, type ProfileMeta, type ProfileStore, type StoreLabel, type StoreProfileType } from '../store.js';
 
 /** Options of {@link startProfefeServer}. */
 export interface ProfefeServerOptions {
@@ -293,6 +295,7 @@ async function handleMerge(res: ServerResponse, ctx: Context, q: Query): Promise
   } catch (err) {
     // After parsing profefe has set octet-stream; its querier's errors are not status errors.
     if (profefeStatusOf(err) === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
+    if (isBusy(err)) return sendBusy(res, err);
     return send(res, 500, OCTET, envelopeError(500, 'internal server error'));
   }
   res.setHeader('Content-Disposition', `attachment; filename="${p.type}"`);
@@ -313,10 +316,22 @@ async function handleGet(res: ServerResponse, ctx: Context, urlPath: string): Pr
     bytes = ids.length === 1 ? await ctx.store.get(ids[0]!) : await ctx.store.mergeIds(ids);
   } catch (err) {
     if (profefeStatusOf(err) === 404) return send(res, 404, OCTET, envelopeError(404, 'nothing found'));
+    if (isBusy(err)) return sendBusy(res, err);
     return send(res, 500, OCTET, envelopeError(500, `failed to get profile by id ${goQuote(raw)}`));
   }
   res.setHeader('Content-Disposition', `attachment; filename="${raw.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`);
   send(res, 200, OCTET, bytes);
+}
+
+/** A store's "not now" (503): more merges than its threads and queue take. */
+/** A merge refused for now (the merge threads busy, the store shutting down): 503 with Retry-After. */
+function isBusy(err: unknown): err is StoreUnavailable {
+  return err instanceof StoreUnavailable;
+}
+
+function sendBusy(res: ServerResponse, err: StoreUnavailable): void {
+  res.setHeader('Retry-After', '1');
+  send(res, 503, OCTET, envelopeError(503, err.message));
 }
 
 type Query = ReturnType<typeof parseQuery>;
