@@ -19,7 +19,8 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
-import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
+import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 

@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import { InputError } from '../errors.js';
 
 /**
@@ -21,6 +20,9 @@ export const PROFILE_FILE_NAME = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz|gz)
  * Throws InputError naming the input that matched nothing or does not exist.
  */
 export async function expandProfilePaths(inputs: readonly string[]): Promise<string[]> {
+  // The glob matcher is loaded only for an input that is not a file or directory: most merges
+  // name files, and loading it costs start-up.
+  let glob: typeof import('tinyglobby') | undefined;
   const seen = new Set<string>();
   const out: string[] = [];
   const take = (p: string) => {
@@ -39,8 +41,8 @@ export async function expandProfilePaths(inputs: readonly string[]): Promise<str
       files.forEach(take);
     } else if (info) {
       take(input);
-    } else if (isDynamicPattern(input)) {
-      const files = (await glob(input, { onlyFiles: true, expandDirectories: false })).sort();
+    } else if ((glob ??= await import('tinyglobby')).isDynamicPattern(input)) {
+      const files = (await glob.glob(input, { onlyFiles: true, expandDirectories: false })).sort();
       if (files.length === 0) throw new InputError(`${input}: no files match this pattern`);
       files.forEach(take);
     } else {

@@ -1,14 +1,14 @@
 /** Worker thread of mergeProfileFiles: merges one contiguous slice of the inputs. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DecodeLimits } from '../pprof/index.js';
+import type { DecodeLimits } from '../pprof/decode.js';
 import { mergeFilesInProcess, type WorkerReply } from './merge-files.js';
 
 const { files, decodeLimits } = workerData as { files: string[]; decodeLimits?: Partial<DecodeLimits> };
 let reply: WorkerReply;
 try {
-  const { profile, inputs } = await mergeFilesInProcess(files, { decodeLimits });
-  // Raw protobuf: the main thread decodes it at once, so compressing would be wasted work.
-  reply = { ok: true, bytes: profile.encode(), inputs };
+  const merged = await mergeFilesInProcess(files, { decodeLimits });
+  // Raw protobuf: the main thread reads it at once, so compressing would be wasted work.
+  reply = { ok: true, bytes: merged.protobuf(), inputs: merged.inputs };
 } catch (err) {
   const e = err as Error;
   reply = { ok: false, name: e.name, message: e.message };

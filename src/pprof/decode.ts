@@ -1,10 +1,11 @@
 import { constants } from 'node:buffer';
-import { gunzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
 import type { Profile } from 'pprof-format';
 import { ProfileFormatError } from './errors.js';
 import { IdMap } from './id-map.js';
 import { toInt64 } from './int64.js';
 import { checkProfileLimits, readProfile, WireError } from './profile-reader.js';
+
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
@@ -81,57 +82,120 @@ export const NO_DECODE_LIMITS: DecodeLimits = {
  */
 export function decodeProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
   const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
-  const raw = unwrapProfile(bytes, source, lim);
+  return decodeInflatedProfile(inflateProfile(bytes, source, lim), source, lim);
+}
+
+/**
+ * The protobuf inside `bytes`: gunzipped when they start with gzip's magic, else as given.
+ * Throws the ProfileFormatError decodeProfile would for empty, text, HTML, JSON, corrupt or
+ * truncated gzip and oversized input (over `maxInflatedBytes`, where inflating stops).
+ */
+export function inflateProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Uint8Array {
+  const max = limits.maxInflatedBytes ?? DEFAULT_DECODE_LIMITS.maxInflatedBytes;
+  const fail = failFor(source);
+  checkBeforeInflate(bytes, fail);
+  if (!isGzip(bytes)) return checkInflated(bytes, false, max, fail);
+  let raw: Uint8Array;
+  try {
+    // One output chunk for most profiles (zlib's default is 16 KiB, then a concatenation).
+    raw = gunzipSync(bytes, { maxOutputLength: max, chunkSize: inflatedSizeHint(bytes, max) });
+  } catch (err) {
+    return gunzipFailed(err, max, fail);
+  }
+  return checkInflated(raw, true, max, fail);
+}
+
+/**
+ * {@link inflateProfile} on libuv's thread pool (zlib runs there), so that many inputs inflate
+ * in parallel with each other and with the caller's thread. Same result, same errors.
+ */
+export async function inflateProfileAsync(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Promise<Uint8Array> {
+  const max = limits.maxInflatedBytes ?? DEFAULT_DECODE_LIMITS.maxInflatedBytes;
+  const fail = failFor(source);
+  checkBeforeInflate(bytes, fail);
+  if (!isGzip(bytes)) return checkInflated(bytes, false, max, fail);
+  let raw: Uint8Array;
+  try {
+    // One round trip to the pool for most profiles: output chunks sized from the gzip trailer
+    // (the inflated size modulo 2^32; a hint only, bounded both ways).
+    raw = await gunzipAsync(bytes, { maxOutputLength: max, chunkSize: inflatedSizeHint(bytes, max) });
+  } catch (err) {
+    return gunzipFailed(err, max, fail);
+  }
+  return checkInflated(raw, true, max, fail);
+}
+
+/**
+ * decodeProfile after {@link inflateProfile}: `raw` is the protobuf (never gunzipped here).
+ * Counts against the limits, then reads and checks the profile.
+ */
+export function decodeInflatedProfile(raw: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): Profile {
+  const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const fail = failFor(source);
   let profile: Profile;
   try {
     checkProfileLimits(raw, lim);
     profile = readProfile(raw);
   } catch (err) {
-    if (err instanceof WireError) throw new ProfileFormatError(err.message, source);
+    if (err instanceof WireError) fail(err.message);
     throw err;
   }
   const problem = checkAndNormalize(profile);
-  if (problem) throw new ProfileFormatError(`invalid pprof profile: ${problem}`, source);
+  if (problem) fail(`invalid pprof profile: ${problem}`);
   return profile;
 }
 
-/**
- * The profile.proto bytes of a body, decodeProfile's first steps (shared with scanProfile):
- * rejects empty input and text (HTML, JSON, debug=1 profiles), gunzips when it sees `1f 8b`
- * (stopping at `maxInflatedBytes`), and rejects what is still too large. Throws
- * ProfileFormatError, prefixed with `source` when given.
- */
-export function unwrapProfile(bytes: Uint8Array, source: string | undefined, lim: DecodeLimits): Uint8Array {
-  const fail = (why: string): never => {
+/** zlib's gunzip as a promise (not util.promisify: importing node:util from ESM costs start-up). */
+function gunzipAsync(bytes: Uint8Array, options: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => gunzip(bytes, options, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+function failFor(source: string | undefined): (why: string) => never {
+  return (why: string): never => {
     throw new ProfileFormatError(why, source);
   };
+}
+
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+
+function inflatedSizeHint(bytes: Uint8Array, max: number): number {
+  const n = bytes.length;
+  const isize = n >= 18 ? (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0 : 0;
+  return Math.max(MIN_CHUNK, Math.min(isize + 1024, MAX_CHUNK, max + 1024));
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1;
+}
+
+function checkBeforeInflate(bytes: Uint8Array, fail: (why: string) => never): void {
   if (bytes.length === 0) fail('empty input: no profile data');
   rejectText(bytes, fail);
+}
 
-  let raw = bytes;
-  if (bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
-    try {
-      raw = gunzipSync(bytes, { maxOutputLength: lim.maxInflatedBytes });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(lim.maxInflatedBytes)} (${INFLATED_LIMIT})`);
-      if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
-        fail('truncated gzip data (the download was cut short?)');
-      }
-      fail(`corrupt gzip data (${(err as Error).message})`);
-    }
+function checkInflated(raw: Uint8Array, gunzipped: boolean, max: number, fail: (why: string) => never): Uint8Array {
+  if (gunzipped) {
     if (raw.length === 0) fail('empty input: gzip stream holds no data');
     rejectText(raw, fail);
   }
-
-  if (raw.length > lim.maxInflatedBytes) fail(`is ${mib(raw.length)}, more than ${mib(lim.maxInflatedBytes)} (${INFLATED_LIMIT})`);
+  if (raw.length > max) fail(`is ${mib(raw.length)}, more than ${mib(max)} (${INFLATED_LIMIT})`);
   return raw;
+}
+
+function gunzipFailed(err: unknown, max: number, fail: (why: string) => never): never {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than ${mib(max)} (${INFLATED_LIMIT})`);
+  if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
+    fail('truncated gzip data (the download was cut short?)');
+  }
+  return fail(`corrupt gzip data (${(err as Error).message})`);
 }
 
 /** Recognises the bodies people actually get instead of pprof, to name them in the error. */
 function rejectText(bytes: Uint8Array, fail: (why: string) => never): void {
+  if (!isText(bytes, 512)) return;
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 512));
-  if (!isMostlyText(head)) return;
   const text = head.toString('utf8').trimStart();
   const firstLine = JSON.stringify(text.split('\n', 1)[0]!.slice(0, 80));
   if (/^<(!doctype html|html|head|body|title|\?xml|!--)/i.test(text) || /<html[\s>]/i.test(text)) {
@@ -146,13 +210,18 @@ function rejectText(bytes: Uint8Array, fail: (why: string) => never): void {
   fail(`got text, not a pprof profile (starts ${firstLine})`);
 }
 
-function isMostlyText(head: Buffer): boolean {
-  let binary = 0;
-  for (const b of head) {
-    if (b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f) binary++;
+/**
+ * Whether the first `n` bytes hold no control character but whitespace. A pprof protobuf (and
+ * gzip) has small varints and length prefixes within its first bytes, so the loop ends at once
+ * for every real profile: it runs for each of thousands of inputs, before the JIT has warmed up.
+ */
+function isText(bytes: Uint8Array, n: number): boolean {
+  const end = Math.min(bytes.length, n);
+  for (let i = 0; i < end; i++) {
+    const b = bytes[i]!;
+    if (b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f) return false;
   }
-  // A pprof protobuf has small varints and length prefixes within its first bytes.
-  return binary === 0;
+  return true;
 }
 
 type Numeric = number | bigint;

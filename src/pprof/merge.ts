@@ -9,19 +9,41 @@ import {
   StringTable,
   ValueType,
 } from 'pprof-format';
+import { DEFAULT_DECODE_LIMITS, decodeInflatedProfile, inflateProfile, type DecodeLimits } from './decode.js';
 import { IncompatibleProfilesError } from './errors.js';
-import { IdMap } from './id-map.js';
 import { addInt64, type Int64 } from './int64.js';
+import { int64FromWords, splitWords, uint64FromWords, words } from './int64-words.js';
+import { MergeInput, mergeInputFromProfile, readMergeInput } from './merge-input.js';
+import { ProtoWriter } from './proto-writer.js';
+import { finishHash, grow, HASH_SEED, mixHash, TupleSet } from './tuple-set.js';
 
 type Numeric = number | bigint;
 
 /** Rounds mapping sizes like google/pprof so that ASLR and small size differences still match. */
 const MAPSIZE_ROUNDING = 0x1000;
+const TWO_32 = 4294967296;
 
+interface MergedMapping {
+  readonly id: number;
+  readonly memoryStart: Numeric;
+  readonly memoryLimit: Numeric;
+  readonly fileOffset: Numeric;
+  readonly filename: number;
+  readonly buildId: number;
+  readonly hasFunctions: boolean;
+  readonly hasFilenames: boolean;
+  readonly hasLineNumbers: boolean;
+  readonly hasInlineFrames: boolean;
+  /** memoryStart as words: locations are keyed by their address relative to it. */
+  readonly startLo: number;
+  readonly startHi: number;
+}
+
+/** A source mapping's merged mapping, and the shift of its addresses into it (words). */
 interface MappedMapping {
-  readonly out: Mapping;
-  /** out.memoryStart - src.memoryStart: shifts addresses into the merged mapping's space. */
-  readonly offset: Numeric;
+  readonly out: MergedMapping;
+  readonly offsetLo: number;
+  readonly offsetHi: number;
 }
 
 /**
@@ -40,24 +62,23 @@ interface MappedMapping {
  *   2^63 - 1; samples whose values are all zero are dropped, and so are samples without a
  *   stack, as `go tool pprof -proto` drops them (Go's threadcreate profiles have such samples).
  *
- * Inputs are only read; each can be released as soon as `add` returns, so memory is bounded
- * by the merged profile, not by the number of inputs. One deliberate difference from Go:
- * a profile without time_nanos does not reset the merged time to zero.
+ * Profiles come in decoded ({@link add}) or as bytes ({@link addEncoded}, {@link addInflated}:
+ * read straight into the merger's tables, no object per sample). Nothing of an input is kept,
+ * so memory is bounded by the merged profile, not by the number of inputs. One deliberate
+ * difference from Go: a profile without time_nanos does not reset the merged time to zero.
  */
 export class ProfileMerger {
-  private readonly strings = new StringTable();
-  private sampleTypes: ValueType[] = [];
+  private readonly strings: string[] = [''];
+  private readonly stringIds = new Map<string, number>([['', 0]]);
+  /** Merged string indexes, two per sample type (type, unit). */
+  private sampleTypes: number[] = [];
   private sampleTypeNames: string[] = [];
   private periodTypeName = '';
-  private periodType: ValueType | undefined;
+  private periodType: [number, number] | undefined;
   private firstSource = '';
-  private timeNanos: Numeric = 0;
-  private durationNanos: Numeric = 0;
+  private timeNanos: Int64 = 0;
+  private durationNanos: Int64 = 0;
   private period: Int64 = 0;
-  /** Per sample type, the sum of |value| over every sample added: while all are safe integers, so is every sum. */
-  private valueBounds = new Float64Array(0);
-  /** Whether sample values are summed as plain doubles (exact: see valueBounds), else with addInt64. */
-  private valuesFit = true;
   private readonly comments: number[] = [];
   private readonly seenComments = new Set<number>();
   private defaultSampleType = 0;
@@ -65,205 +86,227 @@ export class ProfileMerger {
   private dropFrames = 0;
   private keepFrames = 0;
 
-  private readonly functions: PprofFunction[] = [];
-  private readonly functionByKey = new Map<string, PprofFunction>();
-  private readonly mappings: Mapping[] = [];
-  private readonly mappingByKey = new Map<string, Mapping>();
-  private readonly locations: Location[] = [];
-  private readonly locationByKey = new Map<string, Location>();
-  private readonly samples: Sample[] = [];
-  /** Identity of each merged sample (location ids, then labels), parallel to `samples`. */
-  private readonly sampleKeys: Int64[][] = [];
-  /** Hash of (stack, labels) -> index into `samples`, or several indexes on a collision. */
-  private readonly sampleBuckets = new Map<number, number | number[]>();
+  private readonly mappings: MergedMapping[] = [];
+  private readonly mappingByKey = new Map<string, MergedMapping>();
+  /** Functions by (name, system name, file name, start line words); id = index + 1. */
+  private readonly functions = new TupleSet();
+  /**
+   * Locations by (mapping id, address - mapping start words, folded, then per line: function
+   * id, line words, column words); id = index + 1.
+   */
+  private readonly locations = new TupleSet();
+  /** Each location's address words (its first source's, shifted into the merged mapping). */
+  private locationAddress = new Uint32Array(32);
+  /** Samples by (location ids, then 0 and per label: key, str, num words, unit); index as in the result. */
+  private readonly samples = new TupleSet();
+  /** Each sample's sums, two words per sample type. */
+  private values = new Uint32Array(64);
+
+  private readonly input = new MergeInput();
+  /** Scratch keys: a sample's, a location's (built while the sample's is), a function's. */
+  private sampleKey = new Uint32Array(64);
+  private locationKey = new Uint32Array(64);
+  private readonly functionKey = new Uint32Array(5);
+  private stringMemo = new Int32Array(64);
+  private functionMemo = new Int32Array(64);
+  private locationMemo = new Int32Array(64);
 
   /** How many profiles were added. */
   count = 0;
 
   /** Adds one decoded profile. `source` names it in errors (a file name or store id). */
   add(src: Profile, source = `profile #${this.count + 1}`): void {
-    const srcStrings = src.stringTable.strings;
-    this.checkCompatible(src, srcStrings, source);
+    mergeInputFromProfile(src, this.input);
+    this.addInput(this.input, source);
+  }
+
+  /**
+   * Adds a profile as bytes (gzipped or not), as `add(decodeProfile(bytes, source, limits))`
+   * would, with decodeProfile's limits and errors, but without building the profile's objects.
+   */
+  addEncoded(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): void {
+    this.addInflated(inflateProfile(bytes, source, limits), source, limits);
+  }
+
+  /**
+   * {@link addEncoded} for bytes already through inflateProfile (or inflateProfileAsync): `raw`
+   * is the protobuf itself, never gunzipped here.
+   */
+  addInflated(raw: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): void {
+    const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    const name = source ?? `profile #${this.count + 1}`;
+    if (raw.length <= lim.maxInflatedBytes && readMergeInput(raw, lim, this.input)) {
+      this.addInput(this.input, name);
+      return;
+    }
+    // Invalid, or unusual (sparse or huge ids, unpacked fields, ...): decodeProfile names the
+    // problem, or reads it.
+    this.add(decodeInflatedProfile(raw, source, lim), name);
+  }
+
+  /**
+   * The merged profile. Throws when nothing was added. Each call builds new objects, which are
+   * the caller's to change; `add` may be called afterwards.
+   */
+  result(): Profile {
+    if (this.count === 0) throw new Error('no profiles to merge');
+    const merged = this.buildProfile();
+    // Values that cancelled out (e.g. negative diff samples) are dropped the way Go does it:
+    // a second merge of the result skips zero samples and keeps only what is still used.
+    return this.hasZeroSample() ? this.compacted(merged).result() : merged;
+  }
+
+  /**
+   * The merged profile as profile.proto bytes (not gzipped): the bytes `result().encode()`
+   * gives, written straight from the merger's tables.
+   */
+  encodeResult(): Uint8Array {
+    if (this.count === 0) throw new Error('no profiles to merge');
+    return this.hasZeroSample() ? this.compacted(this.buildProfile()).encodeResult() : this.writeProfile();
+  }
+
+  private compacted(merged: Profile): ProfileMerger {
+    const again = new ProfileMerger();
+    again.add(merged, this.firstSource);
+    return again;
+  }
+
+  private addInput(m: MergeInput, source: string): void {
+    this.checkCompatible(m, source);
     this.count++;
 
-    const stringMap = new Int32Array(srcStrings.length).fill(-1);
-    const str = (i: Numeric): number => {
-      const idx = Number(i);
-      let out = stringMap[idx]!;
+    const srcStrings = m.strings;
+    if (this.stringMemo.length < srcStrings.length) this.stringMemo = new Int32Array(srcStrings.length * 2);
+    const stringMemo = this.stringMemo;
+    stringMemo.fill(-1, 0, srcStrings.length);
+    const str = (i: number): number => {
+      let out = stringMemo[i]!;
       if (out < 0) {
-        out = this.strings.dedup(srcStrings[idx]!);
-        stringMap[idx] = out;
+        out = this.dedup(srcStrings[i]!);
+        stringMemo[i] = out;
       }
       return out;
     };
-    this.combineHeader(src, str);
+    this.combineHeader(m, str);
 
-    const srcMappings = IdMap.byId(src.mapping);
-    const srcFunctions = IdMap.byId(src.function);
-    const srcLocations = IdMap.byId(src.location);
-    const mappingMemo = new Map<Numeric, MappedMapping>();
-    const functionMemo = new Map<Numeric, PprofFunction>();
-    // Samples name the same few locations over and over: remember each source location's
-    // merged id (0: not mapped yet), in a typed array when the source ids are dense.
-    let maxLocationId = 0;
-    for (const l of src.location) if (typeof l.id === 'number' && l.id > maxLocationId) maxLocationId = l.id;
-    const outIdByDenseId = new Uint32Array(maxLocationId <= src.location.length * 2 + 1024 ? maxLocationId + 1 : 0);
-    const outIdById = new Map<Numeric, number>();
-
-    const mapMapping = (id: Numeric): MappedMapping | undefined => {
-      if (id === 0) return undefined;
-      let mm = mappingMemo.get(id);
-      if (!mm) {
-        mm = this.mapMapping(srcMappings.get(id)!, str);
-        mappingMemo.set(id, mm);
-      }
-      return mm;
+    const mappingMemo: (MappedMapping | undefined)[] = new Array(m.mappings.length);
+    const mapMapping = (i: number): MappedMapping => (mappingMemo[i] ??= this.mapMapping(m, i, str));
+    if (this.functionMemo.length < m.nFunctions) this.functionMemo = new Int32Array(m.nFunctions * 2);
+    const functionMemo = this.functionMemo;
+    functionMemo.fill(0, 0, m.nFunctions);
+    const mapFunction = (i: number): number => {
+      let out = functionMemo[i]!;
+      if (out === 0) out = functionMemo[i] = this.mapFunction(m, i, str);
+      return out;
     };
-    const mapFunction = (id: Numeric): PprofFunction => {
-      let f = functionMemo.get(id);
-      if (!f) {
-        f = this.mapFunction(srcFunctions.get(id)!, str);
-        functionMemo.set(id, f);
-      }
-      return f;
-    };
-    const mapLocation = (id: Numeric): number => {
-      if (typeof id === 'number' && id < outIdByDenseId.length) {
-        const cached = outIdByDenseId[id]!;
-        if (cached !== 0) return cached;
-        return (outIdByDenseId[id] = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction).id as number);
-      }
-      let outId = outIdById.get(id);
-      if (outId === undefined) {
-        outId = this.mapLocation(srcLocations.get(id)!, mapMapping, mapFunction).id as number;
-        outIdById.set(id, outId);
-      }
-      return outId;
-    };
+    if (this.locationMemo.length < m.nLocations) this.locationMemo = new Int32Array(m.nLocations * 2);
+    const locationMemo = this.locationMemo;
+    locationMemo.fill(0, 0, m.nLocations);
 
     // The first mapping is the main binary; take it first so it stays first in the result.
-    if (this.mappings.length === 0 && src.mapping.length > 0) mapMapping(src.mapping[0]!.id);
-    const valuesFit = this.valuesFit && this.boundValues(src.sample);
-    this.valuesFit = valuesFit;
+    if (this.mappings.length === 0 && m.mappings.length > 0) mapMapping(0);
 
-    // Most samples of a merge repeat a stack already seen: build each sample's identity
-    // (merged location ids, then its labels in canonical order) in scratch space and allocate
-    // only for samples that are new.
-    let scratch: Int64[] = [];
-    for (const s of src.sample) {
+    const nTypes = this.sampleTypes.length / 2;
+    const nWords = 2 * nTypes;
+    const values = m.values;
+    const refs = m.locRefs;
+    const locStart = m.sampleLocStart;
+    const labelStart = m.sampleLabelStart;
+    for (let s = 0; s < m.nSamples; s++) {
+      const v0 = s * nWords;
+      let zero = true;
+      for (let k = 0; k < nWords; k++) {
+        if (values[v0 + k] !== 0) {
+          zero = false;
+          break;
+        }
+      }
+      const r0 = locStart[s]!;
+      const r1 = locStart[s + 1]!;
       // go tool pprof drops stackless samples when it writes a profile (its focus filter keeps
       // samples with at least one matching frame); they belong to no function anyway.
-      if (isZero(s.value) || s.locationId.length === 0) continue;
-      const ids = s.locationId;
-      const labels = s.label;
-      const keyLength = ids.length + (labels.length > 0 ? 1 + 4 * labels.length : 0);
-      if (scratch.length < keyLength) scratch = new Array<Int64>(keyLength * 2);
-      let hash = 0x811c9dc5;
+      if (zero || r0 === r1) continue;
+      const l0 = labelStart[s]!;
+      const l1 = labelStart[s + 1]!;
+      const keyLength = r1 - r0 + (l1 > l0 ? 1 + 5 * (l1 - l0) : 0);
+      if (this.sampleKey.length < keyLength) this.sampleKey = new Uint32Array(keyLength * 2);
+      const key = this.sampleKey;
+      let h = HASH_SEED;
       let n = 0;
-      for (; n < ids.length; n++) {
-        const outId = mapLocation(ids[n]!);
-        scratch[n] = outId;
-        hash = Math.imul(hash ^ outId, 0x01000193);
+      for (let r = r0; r < r1; r++) {
+        const loc = refs[r]!;
+        let outId = locationMemo[loc]!;
+        if (outId === 0) outId = locationMemo[loc] = this.mapLocation(m, loc, mapMapping, mapFunction);
+        key[n++] = outId;
+        h = mixHash(h, outId);
       }
-      if (labels.length > 0) {
-        scratch[n++] = -1; // location ids are positive: nothing else looks like this separator
-        // Stable sort by key keeps the order of repeated keys, as Go's map of value lists does.
-        const ordered = labels.length > 1 ? [...labels].sort((a, b) => str(a.key) - str(b.key)) : labels;
-        for (const l of ordered) {
-          // An Int64, exact: span ids and the like are often above 2^53.
-          const num = l.num as Int64;
-          const key = str(l.key);
-          const strIndex = l.str ? str(l.str) : 0;
-          const unit = l.numUnit ? str(l.numUnit) : 0;
-          scratch[n++] = key;
-          scratch[n++] = strIndex;
-          scratch[n++] = num;
-          scratch[n++] = unit;
-          hash = Math.imul(hash ^ key, 0x01000193);
-          hash = Math.imul(hash ^ strIndex, 0x01000193);
-          hash = Math.imul(hash ^ (typeof num === 'number' ? (num | 0) ^ ((num / 4294967296) | 0) : hashBigInt64(num)), 0x01000193);
-          hash = Math.imul(hash ^ unit, 0x01000193);
-        }
+      if (l1 > l0) {
+        key[n++] = 0; // location ids are positive: nothing else looks like this separator
+        h = mixHash(h, 0);
+        n = this.labelKey(m, l0, l1, str, key, n);
+        for (let i = r1 - r0 + 1; i < n; i++) h = mixHash(h, key[i]!);
       }
-      const existing = this.findSample(hash, scratch, n);
-      if (existing !== undefined) {
-        if (valuesFit) {
-          const acc = existing.value as number[];
-          const v = s.value as number[];
-          for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + v[i]!;
-        } else {
-          const acc = existing.value as Int64[];
-          const v = s.value as Int64[];
-          for (let i = 0; i < acc.length; i++) acc[i] = addInt64(acc[i]!, v[i]!);
-        }
+      const before = this.samples.size;
+      const index = this.samples.intern(key, n, finishHash(h));
+      const a0 = index * nWords;
+      if (index === before) {
+        if (this.values.length < a0 + nWords) this.values = grow(this.values, a0 + nWords);
+        this.values.set(values.subarray(v0, v0 + nWords), a0);
         continue;
       }
-      const label: Label[] = [];
-      for (let i = ids.length + 1; i < n; i += 4) {
-        label.push(new Label({ key: scratch[i]!, str: scratch[i + 1]!, num: scratch[i + 2]!, numUnit: scratch[i + 3]! }));
+      const acc = this.values;
+      for (let k = 0; k < nWords; k += 2) {
+        const lo = acc[a0 + k]! + values[v0 + k]!;
+        acc[a0 + k] = lo; // stored modulo 2^32
+        acc[a0 + k + 1] = acc[a0 + k + 1]! + values[v0 + k + 1]! + (lo >= TWO_32 ? 1 : 0);
       }
-      const index = this.samples.length;
-      this.samples.push(new Sample({ locationId: scratch.slice(0, ids.length), value: (s.value as Int64[]).slice(), label }));
-      this.sampleKeys.push(scratch.slice(0, n));
-      const bucket = this.sampleBuckets.get(hash);
-      if (bucket === undefined) this.sampleBuckets.set(hash, index);
-      else if (typeof bucket === 'number') this.sampleBuckets.set(hash, [bucket, index]);
-      else bucket.push(index);
     }
   }
 
   /**
-   * The merged profile. Throws when nothing was added. Calling `add` afterwards is allowed
-   * but the returned profile shares structure with the merger, so treat it as read-only.
+   * Writes the labels of a sample into `key` from `n` on, ordered by merged key (a stable sort,
+   * keeping the order of repeated keys, as Go's map of value lists does).
    */
-  result(): Profile {
-    if (this.count === 0) throw new Error('no profiles to merge');
-    const merged = new Profile({
-      sampleType: this.sampleTypes,
-      sample: this.samples,
-      mapping: this.mappings,
-      location: this.locations,
-      function: this.functions,
-      stringTable: this.strings,
-      dropFrames: this.dropFrames,
-      keepFrames: this.keepFrames,
-      timeNanos: this.timeNanos,
-      durationNanos: this.durationNanos,
-      periodType: this.periodType,
-      period: this.period,
-      comment: this.comments,
-      defaultSampleType: this.defaultSampleType,
-      docUrl: this.docUrl,
-    });
-    // Values that cancelled out (e.g. negative diff samples) are dropped the way Go does it:
-    // a second merge of the result skips zero samples and keeps only what is still used.
-    if (this.samples.some((s) => isZero(s.value))) {
-      const again = new ProfileMerger();
-      again.add(merged, this.firstSource);
-      const cleaned = again.result();
-      return cleaned;
+  private labelKey(m: MergeInput, l0: number, l1: number, str: (i: number) => number, key: Uint32Array, n: number): number {
+    const labels = m.labels;
+    const first = n;
+    for (let l = l0; l < l1; l++) {
+      const at = 5 * l;
+      const k = str(labels[at]!);
+      // Insertion sort by key: samples have a few labels.
+      let p = n;
+      while (p > first && key[p - 5]! > k) p -= 5;
+      if (p < n) key.copyWithin(p + 5, p, n);
+      key[p] = k;
+      key[p + 1] = labels[at + 1] ? str(labels[at + 1]!) : 0;
+      key[p + 2] = labels[at + 2]!;
+      key[p + 3] = labels[at + 3]!;
+      key[p + 4] = labels[at + 4] ? str(labels[at + 4]!) : 0;
+      n += 5;
     }
-    return merged;
+    return n;
   }
 
-  private checkCompatible(src: Profile, srcStrings: string[], source: string): void {
-    const names = src.sampleType.map((st) => `${srcStrings[Number(st.type)]}/${srcStrings[Number(st.unit)]}`);
-    const period = src.periodType
-      ? `${srcStrings[Number(src.periodType.type)]}/${srcStrings[Number(src.periodType.unit)]}`
-      : '';
+  private dedup(s: string): number {
+    let i = this.stringIds.get(s);
+    if (i === undefined) {
+      i = this.strings.push(s) - 1;
+      this.stringIds.set(s, i);
+    }
+    return i;
+  }
+
+  private checkCompatible(m: MergeInput, source: string): void {
+    const srcStrings = m.strings;
+    const names: string[] = [];
+    for (let i = 0; i < m.sampleTypes.length; i += 2) names.push(`${srcStrings[m.sampleTypes[i]!]}/${srcStrings[m.sampleTypes[i + 1]!]}`);
+    const period = m.periodType ? `${srcStrings[m.periodType[0]]}/${srcStrings[m.periodType[1]]}` : '';
     if (this.count === 0) {
       this.firstSource = source;
       this.sampleTypeNames = names;
       this.periodTypeName = period;
-      this.sampleTypes = src.sampleType.map(
-        (st) => new ValueType({ type: this.strings.dedup(srcStrings[Number(st.type)]!), unit: this.strings.dedup(srcStrings[Number(st.unit)]!) }),
-      );
-      if (src.periodType) {
-        this.periodType = new ValueType({
-          type: this.strings.dedup(srcStrings[Number(src.periodType.type)]!),
-          unit: this.strings.dedup(srcStrings[Number(src.periodType.unit)]!),
-        });
-      }
+      this.sampleTypes = m.sampleTypes.map((i) => this.dedup(srcStrings[i]!));
+      if (m.periodType) this.periodType = [this.dedup(srcStrings[m.periodType[0]]!), this.dedup(srcStrings[m.periodType[1]]!)];
       return;
     }
     if (names.join(' ') !== this.sampleTypeNames.join(' ')) {
@@ -278,36 +321,41 @@ export class ProfileMerger {
     }
   }
 
-  private combineHeader(src: Profile, str: (i: Numeric) => number): void {
-    const t = src.timeNanos;
+  private combineHeader(m: MergeInput, str: (i: number) => number): void {
+    const t = m.timeNanos;
     if (t != 0 && (this.timeNanos == 0 || t < this.timeNanos)) this.timeNanos = t;
-    this.durationNanos = addInt64(this.durationNanos, src.durationNanos);
-    if (src.period > this.period) this.period = src.period as Int64;
-    for (const c of src.comment) {
+    this.durationNanos = addInt64(this.durationNanos, m.durationNanos);
+    if (m.period > this.period) this.period = m.period;
+    for (const c of m.comments) {
       const out = str(c);
       if (!this.seenComments.has(out)) {
         this.seenComments.add(out);
         this.comments.push(out);
       }
     }
-    if (this.defaultSampleType === 0 && src.defaultSampleType) this.defaultSampleType = str(src.defaultSampleType);
-    if (this.docUrl === 0 && src.docUrl) this.docUrl = str(src.docUrl);
+    if (this.defaultSampleType === 0 && m.defaultSampleType) this.defaultSampleType = str(m.defaultSampleType);
+    if (this.docUrl === 0 && m.docUrl) this.docUrl = str(m.docUrl);
     if (this.count === 1) {
-      if (src.dropFrames) this.dropFrames = str(src.dropFrames);
-      if (src.keepFrames) this.keepFrames = str(src.keepFrames);
+      if (m.dropFrames) this.dropFrames = str(m.dropFrames);
+      if (m.keepFrames) this.keepFrames = str(m.keepFrames);
     }
   }
 
-  private mapMapping(src: Mapping, str: (i: Numeric) => number): MappedMapping {
-    const size = roundMappingSize(src);
+  private mapMapping(m: MergeInput, i: number, str: (i: number) => number): MappedMapping {
+    const src = m.mappings[i]!;
+    const size = roundMappingSize(src.memoryStart, src.memoryLimit);
     const buildId = str(src.buildId);
     const file = str(src.filename);
     // A mapping with neither build id nor file is fake; all such mappings are one.
     const identity = buildId !== 0 ? `b${buildId}` : file !== 0 ? `f${file}` : '';
     const key = `${size}|${src.fileOffset}|${identity}`;
     const existing = this.mappingByKey.get(key);
-    if (existing) return { out: existing, offset: subtract(existing.memoryStart, src.memoryStart) };
-    const out = new Mapping({
+    if (existing) {
+      splitWords(subtract(existing.memoryStart, src.memoryStart));
+      return { out: existing, offsetLo: words.lo, offsetHi: words.hi };
+    }
+    splitWords(src.memoryStart);
+    const out: MergedMapping = {
       id: this.mappings.length + 1,
       memoryStart: src.memoryStart,
       memoryLimit: src.memoryLimit,
@@ -318,88 +366,249 @@ export class ProfileMerger {
       hasFilenames: src.hasFilenames,
       hasLineNumbers: src.hasLineNumbers,
       hasInlineFrames: src.hasInlineFrames,
-    });
+      startLo: words.lo,
+      startHi: words.hi,
+    };
     this.mappings.push(out);
     this.mappingByKey.set(key, out);
-    return { out, offset: 0 };
+    return { out, offsetLo: 0, offsetHi: 0 };
   }
 
-  private mapFunction(src: PprofFunction, str: (i: Numeric) => number): PprofFunction {
-    const name = str(src.name);
-    const systemName = str(src.systemName);
-    const filename = str(src.filename);
-    const key = `${name},${systemName},${filename},${src.startLine}`;
-    let out = this.functionByKey.get(key);
-    if (!out) {
-      out = new PprofFunction({ id: this.functions.length + 1, name, systemName, filename, startLine: src.startLine });
-      this.functions.push(out);
-      this.functionByKey.set(key, out);
-    }
-    return out;
+  /** The merged id of source function `i`. */
+  private mapFunction(m: MergeInput, i: number, str: (i: number) => number): number {
+    const key = this.functionKey;
+    key[0] = str(m.fnStrings[3 * i]!);
+    key[1] = str(m.fnStrings[3 * i + 1]!);
+    key[2] = str(m.fnStrings[3 * i + 2]!);
+    key[3] = m.fnStartLine[2 * i]!;
+    key[4] = m.fnStartLine[2 * i + 1]!;
+    return this.functions.intern(key, 5, hashOf(key, 5)) + 1;
   }
 
+  /** The merged id of source location `i`. */
   private mapLocation(
-    src: Location,
-    mapMapping: (id: Numeric) => MappedMapping | undefined,
-    mapFunction: (id: Numeric) => PprofFunction,
-  ): Location {
-    const mm = mapMapping(src.mappingId);
-    const address = mm && mm.offset !== 0 ? add(src.address, mm.offset) : src.address;
-    const lines = src.line.map(
-      (ln) => new Line({ functionId: ln.functionId === 0 ? 0 : mapFunction(ln.functionId).id, line: ln.line, column: ln.column }),
-    );
-    let key = mm ? `${mm.out.id}|${subtract(address, mm.out.memoryStart)}` : `0|${address}`;
-    if (src.isFolded) key += '|F';
-    for (const ln of lines) key += `|${ln.functionId}:${ln.line}:${ln.column}`;
-    let out = this.locationByKey.get(key);
-    if (!out) {
-      out = new Location({
-        id: this.locations.length + 1,
-        mappingId: mm ? mm.out.id : 0,
-        address,
-        line: lines,
-        isFolded: src.isFolded,
-      });
-      this.locations.push(out);
-      this.locationByKey.set(key, out);
+    m: MergeInput,
+    i: number,
+    mapMapping: (i: number) => MappedMapping,
+    mapFunction: (i: number) => number,
+  ): number {
+    const mi = m.locMapping[i]!;
+    const mm = mi >= 0 ? mapMapping(mi) : undefined;
+    // uint64 arithmetic on words: the address shifted into the merged mapping, then made
+    // relative to its start (Go: uint64(int64(address) + offset), then address - start).
+    let addrLo = m.locAddress[2 * i]!;
+    let addrHi = m.locAddress[2 * i + 1]!;
+    let relLo = addrLo;
+    let relHi = addrHi;
+    if (mm) {
+      const lo = addrLo + mm.offsetLo;
+      addrLo = lo >>> 0;
+      addrHi = (addrHi + mm.offsetHi + (lo >= TWO_32 ? 1 : 0)) >>> 0;
+      const rlo = addrLo - mm.out.startLo;
+      relLo = rlo >>> 0;
+      relHi = (addrHi - mm.out.startHi - (rlo < 0 ? 1 : 0)) >>> 0;
     }
-    return out;
+    const line0 = m.locLineStart[i]!;
+    const line1 = m.locLineStart[i + 1]!;
+    const length = 4 + 5 * (line1 - line0);
+    if (this.locationKey.length < length) this.locationKey = new Uint32Array(length * 2);
+    const key = this.locationKey;
+    key[0] = mm ? mm.out.id : 0;
+    key[1] = relLo;
+    key[2] = relHi;
+    key[3] = m.locFolded[i]!;
+    let n = 4;
+    const lw = m.lineWords;
+    for (let j = line0; j < line1; j++) {
+      const f = m.lineFunction[j]!;
+      key[n++] = f >= 0 ? mapFunction(f) : 0;
+      key[n++] = lw[4 * j]!;
+      key[n++] = lw[4 * j + 1]!;
+      key[n++] = lw[4 * j + 2]!;
+      key[n++] = lw[4 * j + 3]!;
+    }
+    const before = this.locations.size;
+    const index = this.locations.intern(key, n, hashOf(key, n));
+    if (index === before) {
+      if (this.locationAddress.length < 2 * index + 2) this.locationAddress = grow(this.locationAddress, 2 * index + 2);
+      this.locationAddress[2 * index] = addrLo;
+      this.locationAddress[2 * index + 1] = addrHi;
+    }
+    return index + 1;
   }
 
-  /**
-   * Adds the source's |values| to valueBounds; false once a bound is no longer a safe integer
-   * (or a value is a bigint): from then on sums need addInt64.
-   */
-  private boundValues(samples: readonly Sample[]): boolean {
-    const n = this.sampleTypes.length;
-    if (this.valueBounds.length !== n) this.valueBounds = new Float64Array(n);
-    const bounds = this.valueBounds;
-    for (let k = 0; k < samples.length; k++) {
-      const v = samples[k]!.value;
-      for (let i = 0; i < n; i++) {
-        const x = v[i];
-        if (typeof x !== 'number') return false;
-        bounds[i] += x < 0 ? -x : x;
+  private hasZeroSample(): boolean {
+    const nWords = this.sampleTypes.length;
+    const acc = this.values;
+    for (let s = 0; s < this.samples.size; s++) {
+      let zero = true;
+      for (let k = s * nWords; k < (s + 1) * nWords; k++) {
+        if (acc[k] !== 0) {
+          zero = false;
+          break;
+        }
       }
+      if (zero) return true;
     }
-    for (let i = 0; i < n; i++) if (!(bounds[i]! <= Number.MAX_SAFE_INTEGER)) return false;
-    return true;
+    return false;
   }
 
-  /** The merged sample whose identity is `key[0..n)`, if there is one. */
-  private findSample(hash: number, key: Int64[], n: number): Sample | undefined {
-    const bucket = this.sampleBuckets.get(hash);
-    if (bucket === undefined) return undefined;
-    if (typeof bucket === 'number') return this.sameSample(bucket, key, n) ? this.samples[bucket] : undefined;
-    for (const index of bucket) if (this.sameSample(index, key, n)) return this.samples[index];
-    return undefined;
+  private buildProfile(): Profile {
+    const nTypes = this.sampleTypes.length / 2;
+    const strings = new StringTable();
+    for (let i = 1; i < this.strings.length; i++) strings.dedup(this.strings[i]!);
+    const sampleType: ValueType[] = [];
+    for (let i = 0; i < this.sampleTypes.length; i += 2) sampleType.push(new ValueType({ type: this.sampleTypes[i]!, unit: this.sampleTypes[i + 1]! }));
+    const sample: Sample[] = [];
+    for (let s = 0; s < this.samples.size; s++) {
+      const key = this.samples.tuple(s);
+      let nLocs = key.indexOf(0);
+      if (nLocs < 0) nLocs = key.length;
+      const label: Label[] = [];
+      for (let i = nLocs + 1; i < key.length; i += 5) {
+        label.push(new Label({ key: key[i]!, str: key[i + 1]!, num: int64FromWords(key[i + 2]!, key[i + 3]!), numUnit: key[i + 4]! }));
+      }
+      const value: Int64[] = [];
+      for (let k = 0; k < nTypes; k++) value.push(int64FromWords(this.values[2 * (s * nTypes + k)]!, this.values[2 * (s * nTypes + k) + 1]!));
+      sample.push(new Sample({ locationId: Array.from(key.subarray(0, nLocs)), value, label }));
+    }
+    const mapping = this.mappings.map((mp) => new Mapping(mp));
+    const location: Location[] = [];
+    for (let l = 0; l < this.locations.size; l++) {
+      const key = this.locations.tuple(l);
+      const line: Line[] = [];
+      for (let i = 4; i < key.length; i += 5) {
+        line.push(new Line({ functionId: key[i]!, line: int64FromWords(key[i + 1]!, key[i + 2]!), column: int64FromWords(key[i + 3]!, key[i + 4]!) }));
+      }
+      location.push(new Location({
+        id: l + 1,
+        mappingId: key[0]!,
+        address: uint64FromWords(this.locationAddress[2 * l]!, this.locationAddress[2 * l + 1]!),
+        line,
+        isFolded: key[3] === 1,
+      }));
+    }
+    const fn: PprofFunction[] = [];
+    for (let f = 0; f < this.functions.size; f++) {
+      const key = this.functions.tuple(f);
+      fn.push(new PprofFunction({ id: f + 1, name: key[0]!, systemName: key[1]!, filename: key[2]!, startLine: int64FromWords(key[3]!, key[4]!) }));
+    }
+    return new Profile({
+      sampleType,
+      sample,
+      mapping,
+      location,
+      function: fn,
+      stringTable: strings,
+      dropFrames: this.dropFrames,
+      keepFrames: this.keepFrames,
+      timeNanos: this.timeNanos,
+      durationNanos: this.durationNanos,
+      periodType: this.periodType ? new ValueType({ type: this.periodType[0], unit: this.periodType[1] }) : undefined,
+      period: this.period,
+      comment: this.comments.slice(),
+      defaultSampleType: this.defaultSampleType,
+      docUrl: this.docUrl,
+    });
   }
 
-  private sameSample(index: number, key: Int64[], n: number): boolean {
-    const other = this.sampleKeys[index]!;
-    if (other.length !== n) return false;
-    for (let i = 0; i < n; i++) if (other[i] !== key[i]) return false;
-    return true;
+  /** profile.proto bytes of the merged tables, field by field as pprof-format's Profile.encode writes them. */
+  private writeProfile(): Uint8Array {
+    const w = new ProtoWriter();
+    const nTypes = this.sampleTypes.length / 2;
+    for (let i = 0; i < this.sampleTypes.length; i += 2) {
+      const at = w.beginMessage(0x0a);
+      w.uint32Field(0x08, this.sampleTypes[i]!);
+      w.uint32Field(0x10, this.sampleTypes[i + 1]!);
+      w.endMessage(at);
+    }
+    const acc = this.values;
+    for (let s = 0; s < this.samples.size; s++) {
+      const key = this.samples.tuple(s);
+      let nLocs = key.indexOf(0);
+      if (nLocs < 0) nLocs = key.length;
+      const at = w.beginMessage(0x12);
+      if (nLocs > 0) {
+        const ids = w.beginMessage(0x0a);
+        for (let i = 0; i < nLocs; i++) w.varint32(key[i]!);
+        w.endMessage(ids);
+      }
+      if (nTypes > 0) {
+        const vs = w.beginMessage(0x12);
+        for (let k = 2 * s * nTypes; k < 2 * (s + 1) * nTypes; k += 2) w.varint64(acc[k]!, acc[k + 1]!);
+        w.endMessage(vs);
+      }
+      for (let i = nLocs + 1; i < key.length; i += 5) {
+        const lb = w.beginMessage(0x1a);
+        w.uint32Field(0x08, key[i]!);
+        w.uint32Field(0x10, key[i + 1]!);
+        w.int64Field(0x18, key[i + 2]!, key[i + 3]!);
+        w.uint32Field(0x20, key[i + 4]!);
+        w.endMessage(lb);
+      }
+      w.endMessage(at);
+    }
+    for (const mp of this.mappings) {
+      const at = w.beginMessage(0x1a);
+      w.uint32Field(0x08, mp.id);
+      numericField(w, 0x10, mp.memoryStart);
+      numericField(w, 0x18, mp.memoryLimit);
+      numericField(w, 0x20, mp.fileOffset);
+      w.uint32Field(0x28, mp.filename);
+      w.uint32Field(0x30, mp.buildId);
+      w.uint32Field(0x38, mp.hasFunctions ? 1 : 0);
+      w.uint32Field(0x40, mp.hasFilenames ? 1 : 0);
+      w.uint32Field(0x48, mp.hasLineNumbers ? 1 : 0);
+      w.uint32Field(0x50, mp.hasInlineFrames ? 1 : 0);
+      w.endMessage(at);
+    }
+    for (let l = 0; l < this.locations.size; l++) {
+      const key = this.locations.tuple(l);
+      const at = w.beginMessage(0x22);
+      w.uint32Field(0x08, l + 1);
+      w.uint32Field(0x10, key[0]!);
+      w.int64Field(0x18, this.locationAddress[2 * l]!, this.locationAddress[2 * l + 1]!);
+      for (let i = 4; i < key.length; i += 5) {
+        const ln = w.beginMessage(0x22);
+        w.uint32Field(0x08, key[i]!);
+        w.int64Field(0x10, key[i + 1]!, key[i + 2]!);
+        w.int64Field(0x18, key[i + 3]!, key[i + 4]!);
+        w.endMessage(ln);
+      }
+      w.uint32Field(0x28, key[3]!);
+      w.endMessage(at);
+    }
+    for (let f = 0; f < this.functions.size; f++) {
+      const key = this.functions.tuple(f);
+      const at = w.beginMessage(0x2a);
+      w.uint32Field(0x08, f + 1);
+      w.uint32Field(0x10, key[0]!);
+      w.uint32Field(0x18, key[1]!);
+      w.uint32Field(0x20, key[2]!);
+      w.int64Field(0x28, key[3]!, key[4]!);
+      w.endMessage(at);
+    }
+    const utf8 = new TextEncoder();
+    for (const s of this.strings) w.bytesField(0x32, utf8.encode(s));
+    w.uint32Field(0x38, this.dropFrames);
+    w.uint32Field(0x40, this.keepFrames);
+    numericField(w, 0x48, this.timeNanos);
+    numericField(w, 0x50, this.durationNanos);
+    if (this.periodType) {
+      const at = w.beginMessage(0x5a);
+      w.uint32Field(0x08, this.periodType[0]);
+      w.uint32Field(0x10, this.periodType[1]);
+      w.endMessage(at);
+    }
+    numericField(w, 0x60, this.period);
+    if (this.comments.length > 0) {
+      const at = w.beginMessage(0x6a);
+      for (const c of this.comments) w.varint32(c);
+      w.endMessage(at);
+    }
+    w.uint32Field(0x70, this.defaultSampleType);
+    w.uint32Field(0x78, this.docUrl);
+    return w.finish();
   }
 }
 
@@ -414,33 +623,25 @@ export function mergeProfiles(profiles: readonly Profile[], sources?: readonly s
   return merger.result();
 }
 
-/** 32 bits of a bigint Int64 for hashing (numbers are hashed inline; Int64s are canonical, so equal values hash equally). */
-function hashBigInt64(v: bigint): number {
-  return Number(BigInt.asIntN(32, v ^ (v >> 32n)));
+function hashOf(key: Uint32Array, n: number): number {
+  let h = HASH_SEED;
+  for (let i = 0; i < n; i++) h = mixHash(h, key[i]!);
+  return finishHash(h);
 }
 
-function isZero(values: readonly Numeric[]): boolean {
-  for (const v of values) if (v !== 0) return false;
-  return true;
+/** An int64 or uint64 field from a number or bigint, left out when zero. */
+function numericField(w: ProtoWriter, tag: number, v: Numeric): void {
+  splitWords(v);
+  w.int64Field(tag, words.lo, words.hi);
 }
 
-function roundMappingSize(m: Mapping): Numeric {
-  if (typeof m.memoryLimit === 'number' && typeof m.memoryStart === 'number') {
-    const size = m.memoryLimit - m.memoryStart + MAPSIZE_ROUNDING - 1;
+function roundMappingSize(start: Numeric, limit: Numeric): Numeric {
+  if (typeof limit === 'number' && typeof start === 'number') {
+    const size = limit - start + MAPSIZE_ROUNDING - 1;
     return size - (size % MAPSIZE_ROUNDING);
   }
-  const size = BigInt.asUintN(64, BigInt(m.memoryLimit) - BigInt(m.memoryStart) + BigInt(MAPSIZE_ROUNDING - 1));
+  const size = BigInt.asUintN(64, BigInt(limit) - BigInt(start) + BigInt(MAPSIZE_ROUNDING - 1));
   return size - (size % BigInt(MAPSIZE_ROUNDING));
-}
-
-/** uint64 arithmetic on addresses, in plain numbers while they stay exact. */
-function add(a: Numeric, b: Numeric): Numeric {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const r = a + b;
-    if (Number.isSafeInteger(r) && r >= 0) return r;
-  }
-  const r = BigInt.asUintN(64, BigInt(a) + BigInt(b));
-  return r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
 }
 
 function subtract(a: Numeric, b: Numeric): Numeric {

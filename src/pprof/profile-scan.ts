@@ -11,7 +11,7 @@
  * functions, locations, samples, header). test/pprof/profile-scan.test.ts holds the two to it
  * on valid, truncated, mutated, bomb and hostile inputs.
  */
-import { DEFAULT_DECODE_LIMITS, unwrapProfile, type DecodeLimits } from './decode.js';
+import { DEFAULT_DECODE_LIMITS, inflateProfile, type DecodeLimits } from './decode.js';
 import { ProfileFormatError } from './errors.js';
 import { toInt64, type Int64 } from './int64.js';
 import { checkProfileLimits, WireError } from './profile-reader.js';
@@ -39,7 +39,7 @@ export interface ProfileScan {
  */
 export function scanProfile(bytes: Uint8Array, source?: string, limits: Partial<DecodeLimits> = {}): ProfileScan {
   const lim: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, ...limits };
-  const raw = unwrapProfile(bytes, source, lim);
+  const raw = inflateProfile(bytes, source, lim);
   const scanner = new ProfileScanner(raw);
   let problem: string | undefined;
   try {

@@ -12,6 +12,10 @@ import { StoreError } from '../errors.js';
 export const STORE_PROFILE_TYPES = ['cpu', 'heap', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'] as const;
 export type StoreProfileType = (typeof STORE_PROFILE_TYPES)[number];
 
+/** What --type names in a store query: profefe's types, and `allocs` (the allocs deltas, stored as heap), listed after heap. */
+export const WINDOW_TYPES = ['cpu', 'heap', 'allocs', ...STORE_PROFILE_TYPES.filter((t) => t !== 'cpu' && t !== 'heap')] as const;
+export type WindowType = StoreProfileType | 'allocs';
+
 /**
  * The label kubectl-profefe puts on every upload: the first 32 hex digits of the body's SHA-256.
  * A profile uploaded twice (a push retried after a timeout or a crash) carries the same one, so

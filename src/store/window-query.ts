@@ -13,11 +13,10 @@
  */
 import { decodeProfile, ProfileMerger, sampleTypesOf, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { keepSampleTypes, scaleProfile, withDefaultSampleType } from '../pprof/scale.js';
-import { STORE_PROFILE_TYPES, type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType } from './store.js';
+import { type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType, type WindowType } from './store.js';
 
-/** What --type names in a store query: profefe's types, and `allocs` (the allocs deltas, stored as heap), listed after heap. */
-export const WINDOW_TYPES = ['cpu', 'heap', 'allocs', ...STORE_PROFILE_TYPES.filter((t) => t !== 'cpu' && t !== 'heap')] as const;
-export type WindowType = StoreProfileType | 'allocs';
+// Defined beside the store's types, so that --help (query-flags.ts) does not load the pprof code.
+export { WINDOW_TYPES, type WindowType } from './store.js';
 
 /** A store query by --type, which may be `allocs`. */
 export type WindowQuery = Omit<FindQuery, 'type'> & { readonly type: WindowType };

@@ -1,8 +1,9 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { copyCpuFixtures } from './cpu-fixtures.js';
 import { goPprofProto, goPprofRaw, goPprofTop, type GoTop } from './go-pprof.js';
-import { fetchProfile, generateProfiles, startGoTarget, type GoTarget } from './go-target.js';
+import { deriveProfiles, fetchProfile, generateProfiles, startGoTarget, type GoTarget } from './go-target.js';
 
 const types = ['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate'] as const;
 
@@ -146,6 +147,69 @@ test('generateProfiles writes heap profiles whose stacks differ', async () => {
   expect(mergedTop.total).toBe(tops.reduce((sum, t) => sum + t.total, 0));
   expect((await stat(merged)).size).toBeGreaterThan(0);
 });
+
+test('deriveProfiles keeps the real profiles and varies their samples, values and time in the rest', async () => {
+  // Fixed real CPU profiles (one sample per stack, as runtime/pprof writes them), so the derived
+  // bytes are the same on every run.
+  const real = await copyCpuFixtures(path.join(tmp, 'derive-real'), [[1, 1], [2, 1]], new Date('2026-01-01T00:00:00Z'));
+  const derived = await deriveProfiles(path.join(tmp, 'derive-real'), 6, path.join(tmp, 'derived'), 7);
+  expect(derived.map((f) => path.basename(f))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `cpu-000${i}.pb.gz`));
+  for (let i = 0; i < 2; i++) expect(await readFile(derived[i]!)).toEqual(await readFile(real[i]!));
+
+  const section = (raw: string, from: string, to: string) => raw.slice(raw.indexOf(from), raw.indexOf(to));
+  const raws = await Promise.all(derived.map((f) => goPprofRaw(f)));
+  const samples = raws.map((raw) => section(raw, 'Samples:', 'Locations'));
+  expect(new Set(samples).size).toBe(6);
+  for (let i = 2; i < 6; i++) {
+    // Profile i is real profile i mod 2 over the same stacks, an hour later per round.
+    const base = raws[i % 2]!;
+    // (pprof lists only the locations that samples use, numbered afresh: compared without ids.)
+    const locations = (raw: string) => section(raw, 'Locations', 'Mappings').split('\n').map((l) => l.replace(/^\s+\d+:/, ''));
+    const baseLocations = new Set(locations(base));
+    for (const line of locations(raws[i]!)) expect(baseLocations).toContain(line);
+    const time = (raw: string) => Date.parse(/^Time: (\S+ \S+)/m.exec(raw)![1]!.replace(' ', 'T').slice(0, 23) + 'Z');
+    expect(time(raws[i]!) - time(base)).toBe(Math.floor(i / 2) * 3600_000);
+    // Every value a whole multiple (1-3) of the real sample's with the same stack and labels.
+    const real = sampleBlocks(base);
+    const ours = sampleBlocks(raws[i]!);
+    expect(ours.size).toBeGreaterThan(0);
+    expect(ours.size).toBeLessThanOrEqual(real.size);
+    for (const [key, v] of ours) {
+      const r = real.get(key)!;
+      const j = Math.max(0, r.findIndex((x) => x !== 0));
+      const k = r[j] === 0 ? 1 : v[j]! / r[j]!;
+      expect([1, 2, 3]).toContain(k);
+      expect(v).toEqual(r.map((x) => x * k));
+    }
+  }
+});
+
+/**
+ * The samples of `go tool pprof -raw` output: "stack | labels" to values, the stack as location
+ * addresses (pprof numbers locations afresh in each output). For profiles with one sample per
+ * stack and labels, as runtime/pprof's CPU profiles are.
+ */
+function sampleBlocks(raw: string): Map<string, number[]> {
+  const address = new Map<string, string>();
+  for (const m of raw.slice(raw.indexOf('Locations')).matchAll(/^\s+(\d+): (0x[0-9a-f]+) /gm)) address.set(m[1]!, m[2]!);
+  const blocks = new Map<string, number[]>();
+  let key = '';
+  let values: number[] = [];
+  const flush = () => {
+    if (key) blocks.set(key, values);
+    key = '';
+  };
+  for (const line of raw.slice(raw.indexOf('Samples:'), raw.indexOf('Locations')).split('\n')) {
+    const m = /^\s+(-?\d+(?:\s+-?\d+)*):(.*)$/.exec(line);
+    if (m) {
+      flush();
+      values = m[1]!.trim().split(/\s+/).map(Number);
+      key = m[2]!.trim().split(/\s+/).map((id) => address.get(id) ?? `?${id}`).join(' ');
+    } else if (key && /^\s+\S+:\[/.test(line)) key += ` | ${line.trim()}`;
+  }
+  flush();
+  return blocks;
+}
 
 test('generateProfiles writes cpu profiles with samples', async () => {
   const generated = await generateProfiles('cpu', 2, path.join(tmp, 'gen-cpu'));

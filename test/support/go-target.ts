@@ -195,6 +195,17 @@ export async function generateProfiles(
 }
 
 /**
+ * Runs `go-target derive`: n profiles in outDir, the real ones of fromDir (in name order)
+ * unchanged first, then each later one a real one varied (samples dropped, values multiplied,
+ * time moved on) with a generator seeded by seed and its index. Resolves to their paths in order.
+ */
+export async function deriveProfiles(fromDir: string, n: number, outDir: string, seed = 1): Promise<string[]> {
+  const bin = await buildGoTarget();
+  await run(bin, ['derive', '-from', path.resolve(fromDir), '-n', String(n), '-out', path.resolve(outDir), '-seed', String(seed)]);
+  return (await readdir(outDir)).filter((f) => f.endsWith('.pb.gz')).sort().map((f) => path.join(path.resolve(outDir), f));
+}
+
+/**
  * Go's own answer for each `[value, ratio]`: `int64(math.Round(float64(value) * ratio))`, what
  * google/pprof's Profile.ScaleN stores (go-target scale). Values are int64 as decimal text or
  * bigint; ratios are sent in JavaScript's shortest round-trip form, which Go parses to the same

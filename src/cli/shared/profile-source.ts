@@ -1,13 +1,13 @@
 /**
  * Where the profiles of merge, open and diff come from: local files, store ids or a store query.
  * One rule tells a file from an id (isFileTarget), one function checks ids, one builds the
- * source from the flags, one merges a source. Store code is imported only when a source needs it.
+ * source from the flags, one merges a source. The merge and store code is imported only when a
+ * source needs it (`get` and a merge's --help load neither).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError, UsageError } from '../../errors.js';
 import { expandProfilePaths, PROFILE_FILE_NAME } from '../../files/profile-files.js';
-import { mergeProfileFiles } from '../../merge/merge-files.js';
 import type { DecodeLimits, Profile } from '../../pprof/index.js';
 import type { StoreOptions } from '../../store/open-store.js';
 import type { WindowQuery } from '../../store/window-query.js';
@@ -64,7 +64,10 @@ export function resolveProfileSource(choice: SourceChoice): ProfileSource {
   return { kind: 'files', inputs: choice.files };
 }
 
-/** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
+/**
+ * A merged profile: as the store sent it (gzipped pprof), or from local files, where both the
+ * decoded profile and the gzipped bytes are there, each made on first use.
+ */
 export interface MergedProfile {
   readonly profile?: Profile;
   readonly bytes?: Uint8Array;
@@ -84,6 +87,7 @@ export interface MergedProfile {
 export async function mergeProfileSource(source: ProfileSource, opts: { signal?: AbortSignal; decodeLimits?: Partial<DecodeLimits> }): Promise<MergedProfile> {
   if (source.kind === 'files') {
     const files = await expandProfilePaths(source.inputs);
+    const { mergeProfileFiles } = await import('../../merge/merge-files.js');
     return mergeProfileFiles(files, { signal: opts.signal, decodeLimits: opts.decodeLimits });
   }
   const { describeStore, openStore } = await import('../../store/open-store.js');

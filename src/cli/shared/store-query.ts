@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { formatLabels, type FindQuery, type StoreLabel } from '../../store/store.js';
-import { WINDOW_TYPES, type WindowQuery, type WindowType } from '../../store/window-query.js';
+import { formatLabels, WINDOW_TYPES, type FindQuery, type StoreLabel, type WindowType } from '../../store/store.js';
+import type { WindowQuery } from '../../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from './time-window.js';
 
 /** The store query flags as yargs parses them (shared by get, merge and the commands after them). */

@@ -27,6 +27,14 @@
 //	              [-hz 250] [-workers 2] [-jobs 2]
 //
 // It prints the path of each profile it writes, one per line.
+//
+// The derive subcommand writes n profiles made from the real ones in -from
+// (read in name order): profile i is real profile i mod R (R of them) with its
+// samples varied by a generator seeded with -seed and i, so that benchmarks
+// get thousands of distinct profiles in seconds instead of paying a CPU-time
+// budget for each (see deriveProfile for what changes and what stays real):
+//
+//	go-target derive -from DIR -n N -out DIR [-seed S]
 package main
 
 import (
@@ -58,6 +66,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "scale" {
 		if err := scaleLines(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "go-target scale:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "derive" {
+		if err := derive(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "go-target derive:", err)
 			os.Exit(1)
 		}
 		return
