@@ -15,7 +15,7 @@ const SECONDS = 5;
 /** Runs the benchmark; prints a markdown table. */
 export async function benchCollect(bin) {
   const { startSandbox } = await import(path.join(root, 'bench/.build/test/support/sandbox/sandbox.js'));
-  const { ProfefeClient } = await import(path.join(root, 'bench/.build/src/store/profefe-client.js'));
+  const { ProfefeClient } = await import(path.join(root, 'bench/.build/src/store/profefe/client.js'));
   const targets = [];
   for (let i = 0; i < PODS; i += 50) targets.push(...(await Promise.all(Array.from({ length: Math.min(50, PODS - i) }, () => startIdleGoTarget(bin)))));
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-collect-'));

@@ -11,7 +11,7 @@
 // draws in an inline script).
 //
 // Synthetic: random stacks of 8 to 32 frames of 2,000 functions, 140 samples per stack (the
-// worst case of test/ui/flame-page-size.test.ts: 1.4M samples over 10,000 stacks, 186k nodes),
+// worst case of test/report/flame-page-size.test.ts: 1.4M samples over 10,000 stacks, 186k nodes),
 // encoded and decoded again as `open` would read it.
 // Real: merges of the Go test target's heap profiles (bench/.data/heap-1000, as BENCH=merge).
 //
@@ -44,7 +44,7 @@ async function loadModules() {
   await buildBundle({
     outdir,
     entries: {
-      'flame-page': 'src/ui/flame-page.ts',
+      'flame-page': 'src/report/flame-page.ts',
       flame: 'src/pprof/flame.ts',
       pprof: 'src/pprof/index.ts',
       'merge-files': 'src/merge/merge-files.ts',

@@ -11,7 +11,8 @@ const build = (p) => import(path.join(root, 'bench/.build/src', p));
 const { resolveKubeAccess } = await build('kube/kubeconfig.js');
 const { coreV1Api } = await build('kube/core-api.js');
 const { discoverPods } = await build('kube/pods.js');
-const { parseShard, takeShard } = await build('collect/shard.js');
+const { takeShard } = await build('collect/shard.js');
+const { parseShard } = await build('cli/shared/shard-flags.js');
 
 const spec = parseShard(process.argv[2] ?? '0/1');
 const started = performance.now();

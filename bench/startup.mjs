@@ -39,7 +39,7 @@ async function measureAll(commands, runs) {
 
 /** 500 real Go heap profiles (50 written now, so their times fall in get's default window) over 5 services. */
 async function localStoreHome(bin) {
-  const { LocalStore } = await import(path.join(root, 'bench/.build/src/store/local-store.js'));
+  const { LocalStore } = await import(path.join(root, 'bench/.build/src/store/local/local-store.js'));
   const home = mkdtempSync(path.join(tmpdir(), 'bench-startup-'));
   const heapDir = path.join(home, 'heap');
   execFileSync(bin, ['gen', '-kind', 'heap', '-n', '50', '-out', heapDir, '-seed', '3'], { stdio: ['ignore', 'ignore', 'inherit'] });

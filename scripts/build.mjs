@@ -68,9 +68,9 @@ function packageDir(pkg) {
   throw new Error(`cannot find the package.json of ${pkg}`);
 }
 
-/** The texts the flame page inlines, as src/ui/flame-page-assets.ts reads them from the sources. */
+/** The texts the flame page inlines, as src/report/flame-page-assets.ts reads them from the sources. */
 function flamePageAssets() {
-  const own = (name) => readFileSync(path.join(root, 'src/ui/flame-page', name), 'utf8');
+  const own = (name) => readFileSync(path.join(root, 'src/report/flame-page', name), 'utf8');
   const library = (pkg, file) => readFileSync(path.join(path.dirname(require.resolve(pkg)), file), 'utf8');
   return {
     template: own('page.html'),
@@ -82,11 +82,11 @@ function flamePageAssets() {
   };
 }
 
-/** Replaces src/ui/flame-page-assets.ts with a module that holds the texts (its own chunk, loaded by the page only). */
+/** Replaces src/report/flame-page-assets.ts with a module that holds the texts (its own chunk, loaded by the page only). */
 const inlineFlamePageAssets = {
   name: 'inline-flame-page-assets',
   setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/]ui[\\/]flame-page-assets\.ts$/ }, () => ({
+    build.onLoad({ filter: /[\\/]src[\\/]report[\\/]flame-page-assets\.ts$/ }, () => ({
       contents: `const assets = ${JSON.stringify(flamePageAssets())};\nexport async function loadFlamePageAssets() { return assets; }\n`,
       loader: 'js',
     }));

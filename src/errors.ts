@@ -42,6 +42,17 @@ export class StoreError extends Error {
   readonly exitCode: number = ExitCode.failure;
 }
 
+/** The command did not do what was asked, for a reason no other class names (nothing was captured). */
+export class CommandFailure extends Error {
+  override readonly name: string = 'CommandFailure';
+  readonly exitCode: number = ExitCode.failure;
+}
+
+/** A failure the command's own output already shows (its table, its log lines): `main` adds no `error:` line. */
+export class ReportedFailure extends CommandFailure {
+  override readonly name: string = 'ReportedFailure';
+}
+
 /** Part of the work failed; the rest was done and has been reported. */
 export class PartialFailure extends Error {
   override readonly name: string = 'PartialFailure';
@@ -51,15 +62,4 @@ export class PartialFailure extends Error {
 /** An error the CLI reports in one line, as opposed to a bug. */
 export function isExpectedError(err: unknown): err is Error & { exitCode: number } {
   return err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number';
-}
-
-/** A store answered with an HTTP-style status (profefe's envelope `code`), or could not be reached (status 0). */
-export class StoreStatusError extends StoreError {
-  override readonly name: string = 'StoreStatusError';
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
 }

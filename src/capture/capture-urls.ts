@@ -1,10 +1,7 @@
-import { openStore, type StoreOptions } from '../store/open-store.js';
-import type { ProfileStore } from '../store/store.js';
-import { Spool } from '../store/spool.js';
+import type { StoreOptions } from '../store/open-store.js';
 import type { CaptureSummary } from '../report/capture-report.js';
-import { captureTargets, typesFor, type CaptureOptions, type CaptureOutcome, type Sink } from './engine.js';
-import { LocalIndexSink } from './local-index-sink.js';
-import { StoreSink } from './store-sink.js';
+import { openCaptureSink } from './capture-sink.js';
+import { captureTargets, typesFor, type CaptureOptions, type CaptureOutcome } from './engine.js';
 import { urlTargets, UrlTunnel, type PprofUrl } from './url-targets.js';
 
 /** What `capture --url` captures, and where the profiles go. */
@@ -35,25 +32,17 @@ export interface UrlCaptureProgress {
 export async function captureUrls(req: UrlCaptureRequest, deps: { signal?: AbortSignal; progress?: UrlCaptureProgress }): Promise<CaptureSummary> {
   const targets = urlTargets(req.urls, req.service);
   const warnings: string[] = [];
-  let store: ProfileStore | undefined;
-  let sink: Sink;
-  let indexer: LocalIndexSink | undefined;
-  if (req.store.hostport) {
-    store = await openStore(req.store);
-    sink = new StoreSink(store, new Spool(req.store.spoolDir));
-  } else {
-    sink = indexer = new LocalIndexSink(req.outputDir, req.store, []);
-  }
+  const out = await openCaptureSink(req.store, req.outputDir, []);
   const started = Date.now();
   try {
     const perPod = new Map(targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, req.engine).length]));
     await deps.progress?.start({ pods: targets.length, profiles: [...perPod.values()].reduce((a, b) => a + b, 0), perPod });
-    const outcomes = await captureTargets(targets, req.engine, { tunnel: new UrlTunnel(req.urls), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) });
+    const outcomes = await captureTargets(targets, req.engine, { tunnel: new UrlTunnel(req.urls), sink: out.sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) });
     deps.progress?.stop();
-    if (indexer) warnings.push(...(await indexer.index()));
+    warnings.push(...(await out.finish()));
     return { outcomes, skipped: [], seconds: req.engine.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();
-    await store?.close();
+    await out.close();
   }
 }

@@ -1,7 +1,9 @@
 import { decodeProfile, encodeProfile, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { deltaProfile } from '../pprof/delta.js';
 import type { CaptureTarget } from '../kube/pods.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from './tunnel.js';
+import { oneLine } from '../report/terminal-text.js';
+import { sleep } from '../sleep.js';
 import type { Agent } from 'node:http';
 import { ByteBudget, FetchError, getOverTunnel, tunnelAgent, type ResponseLimits, type TunnelResponse } from './http-over-tunnel.js';
 import { isDeltaType, isWindowed, parseProfileType, profilePath, snapshotPath, type ProfileType } from './profile-types.js';
@@ -98,7 +100,7 @@ export async function captureTargets(targets: readonly CaptureTarget[], opts: Ca
   const worker = async () => {
     while (next < targets.length && !deps.signal?.aborted && !deps.deadline?.aborted) {
       const i = next++;
-      if (opts.spreadMs) await waitUntil(started + (i / targets.length) * opts.spreadMs, combinedSignal(deps));
+      if (opts.spreadMs) await sleep(started + (i / targets.length) * opts.spreadMs - Date.now(), combinedSignal(deps));
       if (deps.signal?.aborted || deps.deadline?.aborted) break;
       results[i] = await capturePod(targets[i]!, opts, deps, limits);
     }
@@ -216,7 +218,7 @@ async function fetchDelta(target: CaptureTarget, type: Exclude<ProfileType, 'cpu
   }
   const firstNs = BigInt(Date.now()) * 1_000_000n;
   const start = decodeProfile(first.body, undefined, opts.decodeLimits);
-  await waitUntil(started + windowMs, combinedSignal(deps));
+  await sleep(started + windowMs - Date.now(), combinedSignal(deps));
   combinedSignal(deps)?.throwIfAborted();
   const last = expectOk(await get(plainPath, plainTimeoutMs), plainPath);
   const end = decodeProfile(last.body, undefined, opts.decodeLimits);
@@ -256,24 +258,7 @@ function statusError(res: TunnelResponse, path: string): Error {
   return new Error(`GET ${path} answered ${res.status} ${res.statusText}${firstLine ? `: ${firstLine}` : ''}`);
 }
 
-function waitUntil(when: number, signal?: AbortSignal): Promise<void> {
-  const ms = when - Date.now();
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 function isTransient(err: unknown): boolean {
   return (err instanceof FetchError || (err as Error)?.name === 'TunnelError') && (err as { transient?: boolean }).transient === true;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}

@@ -1,6 +1,6 @@
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { PodEndpoint, Tunnel } from '../kube/port-forward.js';
+import type { PodEndpoint, Tunnel } from './tunnel.js';
 
 export interface TunnelResponse {
   readonly status: number;

@@ -38,7 +38,7 @@ export class LocalIndexSink implements Sink {
    */
   async index(): Promise<string[]> {
     if (this.saved.length === 0) return [];
-    const { LocalStore, StoreLockedError } = await import('../store/local-store.js');
+    const { LocalStore, StoreLockedError } = await import('../store/local/local-store.js');
     let store: ProfileStore;
     let where = describeStore(this.store);
     try {

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { UsageError } from '../errors.js';
 import { safePathSegment } from '../files/safe-segment.js';
 import type { CaptureTarget } from '../kube/pods.js';
-import type { PodEndpoint, Tunnel } from '../kube/port-forward.js';
+import type { PodEndpoint, Tunnel } from './tunnel.js';
 import { hasControlCharacters } from '../report/terminal-text.js';
 import { FetchError } from './http-over-tunnel.js';
 

@@ -1,28 +1,28 @@
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
-import { captureTargets, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES, typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
-import { LocalIndexSink } from '../capture/local-index-sink.js';
-import { StoreSink } from '../capture/store-sink.js';
-import { openStore, type StoreOptions } from '../store/open-store.js';
-import type { ProfileStore } from '../store/store.js';
-import { Spool } from '../store/spool.js';
-import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
-import { ExitCode, KubeError, PartialFailure, UsageError } from '../errors.js';
+import { capturePods } from '../capture/capture-pods.js';
+import { typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
+import { openCaptureSink, type CaptureSink } from '../capture/capture-sink.js';
+import type { StoreOptions } from '../store/open-store.js';
+import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
+import { CommandFailure, KubeError, PartialFailure, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { PodDiscovery, PodQuery } from '../kube/pods.js';
-import type { Tunnel } from '../kube/port-forward.js';
+import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
+import { stdoutPalette } from '../report/colour.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
-import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './kube-flags.js';
-import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
+import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
+import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
+import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parsePprofUrl, type PprofUrl } from '../capture/url-targets.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
-export interface CaptureOptions {
+export interface CaptureCommandOptions {
   readonly kube: KubeAccessOptions;
   readonly pods: string[];
   /** --url: processes captured straight over HTTP(S), instead of pods. */
@@ -40,7 +40,7 @@ export interface CaptureOptions {
   readonly store: StoreOptions;
   /** Pod labels copied onto uploads (--label-from-pod). */
   readonly labelsFromPod: string[];
-  /** Extra time allowed per request (see the engine's CaptureOptions); tests shorten it. */
+  /** Extra time allowed per request (see the engine's CaptureCommandOptions); tests shorten it. */
   readonly graceMs?: number;
   /** --max-profile-size, in bytes. */
   readonly maxProfileBytes: number;
@@ -118,7 +118,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
           )),
-      ) as unknown as Argv<CaptureArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);
       const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
@@ -127,46 +127,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
   };
 }
 
-/** The limits on what pods may send, for capture and collect (sizes in MiB). */
-export const ENGINE_LIMIT_FLAGS = {
-  'max-profile-size': { type: 'number', default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, requiresArg: true, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' },
-  'max-buffered-size': { type: 'number', default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, requiresArg: true, describe: 'answers held in memory at once, all pods together, in MiB' },
-  ...DECODE_LIMIT_FLAGS,
-} as const;
-
-/** The names of {@link ENGINE_LIMIT_FLAGS}, for yargs groups. */
-export const ENGINE_LIMIT_FLAG_NAMES = Object.keys(ENGINE_LIMIT_FLAGS);
-
-/**
- * The capture-engine flags shared by capture and collect: --type (repeatable or
- * comma-separated; default all), --seconds, --concurrency, --max-profile-size and
- * --max-buffered-size (MiB, returned in bytes), --max-inflated-size and --max-samples.
- * Throws UsageError naming the flag.
- */
-export function resolveEngineFlags(
-  args: { type?: string[]; seconds?: number; concurrency?: number; 'max-profile-size'?: number; 'max-buffered-size'?: number } & DecodeLimitArgs,
-  defaultConcurrency: number,
-): { types: ProfileType[]; seconds: number; concurrency: number; maxProfileBytes: number; maxBufferedBytes: number; decodeLimits: DecodeLimits } {
-  const types: ProfileType[] = [];
-  for (const raw of (args.type ?? []).flatMap((t) => String(t).split(','))) {
-    if (raw.trim() === '') continue;
-    const t = parseProfileType(raw);
-    if (!t) throw new UsageError(`--type: unknown profile type "${raw}" (choose from ${PROFILE_TYPES.join(', ')})`);
-    if (!types.includes(t)) types.push(t);
-  }
-  const seconds = args.seconds ?? 10;
-  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--seconds must be a whole number of seconds >= 1, got ${args.seconds}`);
-  const concurrency = args.concurrency ?? defaultConcurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
-  const maxProfileBytes = mebibytes(args['max-profile-size'], DEFAULT_MAX_PROFILE_BYTES, '--max-profile-size');
-  const maxBufferedBytes = mebibytes(args['max-buffered-size'], DEFAULT_MAX_BUFFERED_BYTES, '--max-buffered-size');
-  if (maxBufferedBytes < maxProfileBytes) throw new UsageError('--max-buffered-size must be at least --max-profile-size');
-  const decodeLimits = resolveDecodeLimits(args);
-  return { types: types.length > 0 ? types : [...PROFILE_TYPES], seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits };
-}
-
 /** Completes and validates capture options; throws UsageError naming the flag at fault. */
-export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureOptions {
+export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv = {}): CaptureCommandOptions {
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
@@ -235,7 +197,7 @@ function resolveUrlFlags(args: CaptureArgs): { urls: PprofUrl[]; service?: strin
   return { urls: raw.map(parsePprofUrl), ...(service !== undefined ? { service } : {}) };
 }
 
-export interface CaptureDeps {
+export interface CaptureCommandDeps {
   readonly env: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
   /** Resolved cluster access; default: from the options and env, like kubectl. */
@@ -252,17 +214,15 @@ export interface CaptureProgress {
 }
 
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
-export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureSummary> {
+export async function runCapture(opts: CaptureCommandOptions, deps: CaptureCommandDeps): Promise<CaptureSummary> {
   // --url needs no cluster: nothing of src/kube (or client-node) is loaded.
   if (opts.urls.length > 0) {
     const { captureUrls } = await import('../capture/capture-urls.js');
     return captureUrls({ urls: opts.urls, service: opts.service, engine: { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits }, outputDir: opts.outputDir, store: opts.store }, deps);
   }
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
-  // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
   const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
-  const { discoverPods } = await import('../kube/pods.js');
   const { PortForwardTunnel } = await import('../kube/port-forward.js');
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
   const query: PodQuery = {
@@ -272,42 +232,42 @@ export async function runCapture(opts: CaptureOptions, deps: CaptureDeps): Promi
     labelSelector: opts.labelSelector,
     fieldSelector: opts.fieldSelector,
   };
-  const api = coreV1Api(access.kubeConfig);
-  const discovery = await withTimeout(discoverPods(api, query, { signal: deps.signal, server: access.kubeConfig.getCurrentCluster()?.server }), access.requestTimeoutMs, 'listing pods');
-  if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
-
-  // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
-  // are saved as files, then indexed in the local store in one short visit at the end (so
-  // overlapping captures take turns), so that get and merge find them.
   const warnings: string[] = [];
-  let store: ProfileStore | undefined;
-  let sink: Sink;
-  let indexer: LocalIndexSink | undefined;
-  if (opts.store.hostport) {
-    store = await openStore(opts.store);
-    sink = new StoreSink(store, new Spool(opts.store.spoolDir), opts.labelsFromPod);
-  } else {
-    sink = indexer = new LocalIndexSink(opts.outputDir, opts.store, opts.labelsFromPod);
-  }
-  const started = Date.now();
-  const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
-  await deps.progress?.start({ pods: discovery.targets.length, profiles: [...perPod.values()].reduce((a, b) => a + b, 0), perPod });
+  let sink: CaptureSink | undefined;
+  let started = Date.now();
   try {
-    const outcomes = await captureTargets(
-      discovery.targets,
-      { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits },
-      { tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig), sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) },
+    const { discovery, outcomes } = await capturePods(
+      {
+        query,
+        engine: { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits },
+      },
+      {
+        api: coreV1Api(access.kubeConfig),
+        tunnel: deps.tunnel ?? new PortForwardTunnel(access.kubeConfig),
+        signal: deps.signal,
+        requestTimeoutMs: access.requestTimeoutMs,
+        server: access.kubeConfig.getCurrentCluster()?.server,
+        openSink: async (discovery): Promise<Sink> => {
+          if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
+          sink = await openCaptureSink(opts.store, opts.outputDir, opts.labelsFromPod);
+          const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
+          await deps.progress?.start({ pods: discovery.targets.length, profiles: [...perPod.values()].reduce((a, b) => a + b, 0), perPod });
+          started = Date.now();
+          return sink.sink;
+        },
+        onOutcome: (o) => deps.progress?.update(o),
+      },
     );
     deps.progress?.stop();
-    if (indexer) warnings.push(...(await indexer.index()));
+    if (sink) warnings.push(...(await sink.finish()));
     return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();
-    await store?.close();
+    await sink?.close();
   }
 }
 
-function nothingToCapture(d: PodDiscovery, q: PodQuery, opts: CaptureOptions): string {
+function nothingToCapture(d: PodDiscovery, q: PodQuery, opts: CaptureCommandOptions): string {
   if (d.skipped.length > 0) {
     const reasons = d.skipped.slice(0, 3).map((s) => `${s.namespace}/${s.pod}: ${s.reason}`).join('; ');
     return `no pod could be captured (${reasons}${d.skipped.length > 3 ? `; and ${d.skipped.length - 3} more` : ''})`;
@@ -317,29 +277,13 @@ function nothingToCapture(d: PodDiscovery, q: PodQuery, opts: CaptureOptions): s
   return `no pods annotated profefe.com/enable=true ${where}${selectors ? ` matching ${selectors}` : ''}` + (q.allNamespaces ? '; name pods to capture them anyway' : '; try -A for all namespaces, or name the pods');
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string): Promise<T> {
-  if (!ms) return p;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KubeError(`timed out after ${ms / 1000}s ${what} (--request-timeout)`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function renderCapture(result: CaptureSummary, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+async function renderCapture(result: CaptureSummary, opts: CaptureCommandOptions, ctx: CommandContext): Promise<void> {
   for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
-  await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result));
+  await writeAll(ctx.io.stdout, opts.output === 'json' ? captureJson(result) : renderCaptureTable(result, stdoutPalette(ctx.io)));
   const ok = result.outcomes.filter((o) => o.ok).length;
   const failed = result.outcomes.length - ok;
-  if (ok === 0) {
-    ctx.exitCode = ExitCode.failure;
-    if (opts.output === 'json') await writeAll(ctx.io.stderr, `error: nothing was captured\n`);
-    return;
-  }
+  // The table says why each capture failed; JSON is for scripts, which want the verdict on stderr.
+  if (ok === 0) throw opts.output === 'json' ? new CommandFailure('nothing was captured') : new ReportedFailure('nothing was captured');
   // A pod the user named and could not get is a failure, and so is a pod with bad annotations; an
   // annotated pod that is not running (being rolled out, say) is only reported.
   const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;

@@ -1,28 +1,31 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
+import { stdoutPalette } from '../report/colour.js';
 import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { writeDiffFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
-import type { ProfileStore, StoreLabel } from '../store/store.js';
+import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
+import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
-import { parseLabelArgs, parseTimeArg } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { parseLabelArgs, resolveWindow } from './shared/time-window.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './open.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
-import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './top.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './shared/browser.js';
+import { isFileTarget } from './shared/profile-source.js';
+import { describeQueryProfiles, resolveQuery, resolveStoredType } from './shared/store-query.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
-/** One side of a diff: a positional (a file when one exists at that path, else a store id), or a store query. */
+/** One side of a diff: a profile file, a store id (a positional, told apart by isFileTarget), or a store query. */
 export type DiffSide =
-  | { readonly kind: 'file-or-id'; readonly arg: string }
+  | { readonly kind: 'file'; readonly file: string }
+  | { readonly kind: 'id'; readonly id: string }
   | { readonly kind: 'query'; readonly query: WindowQuery };
 
 /** The two sides of `diff` and how to show the changes. */
@@ -95,8 +98,6 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   'node-fraction'?: number;
 }
 
-const DAY_MS = 86_400_000;
-
 /** `kubectl profefe diff`: yargs wiring only; the work is in resolveDiffOptions and runDiff. */
 export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs> {
   return {
@@ -159,7 +160,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz --html -o changes.html --no-browser'],
             ),
           ),
-      ) as unknown as Argv<DiffArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveDiffOptions(args, ctx);
       const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
@@ -183,13 +184,11 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
       throw new UsageError('diff needs BASE and TARGET (profile files or store ids), or --service with --base-from/--base-to or --base-label');
     }
     if (positionals.some((p) => p === '')) throw new UsageError('BASE and TARGET must not be empty');
-    return { ...common, base: { kind: 'file-or-id', arg: positionals[0]! }, target: { kind: 'file-or-id', arg: positionals[1]! } };
+    return { ...common, base: sideOf(positionals[0]!), target: sideOf(positionals[1]!) };
   }
 
   if (positionals.length > 0) throw new UsageError('give either BASE and TARGET or --service, not both');
-  if (args.type === undefined) throw new UsageError('a diff of stored profiles needs --type (profiles of different types cannot be compared)');
-  const type = parseQueryType(args.type);
-  if (type === 'trace') throw new UsageError('--type trace: traces cannot be compared');
+  const type = resolveStoredType(args.type, { needsType: 'a diff of stored profiles', cannotBe: 'compared', trace: 'traces cannot be compared' });
   if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined) {
     throw new UsageError('a diff of stored profiles needs --base-from/--base-to or --base-label; otherwise base and target are the same profiles');
   }
@@ -198,6 +197,10 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
     args['base-label'] !== undefined ? parseLabelArgs(args['base-label'].map(String), '--base-label') : [...(target.labels ?? [])];
   const base = { ...target, ...resolveBaseWindow(args, now), labels: baseLabels };
   return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
+}
+
+function sideOf(arg: string): DiffSide {
+  return isFileTarget(arg) ? { kind: 'file', file: arg } : { kind: 'id', id: arg };
 }
 
 /**
@@ -223,10 +226,7 @@ function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: Di
 function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } {
   const [fromArg, fromFlag] = args['base-from'] !== undefined ? [args['base-from'], '--base-from'] : [args.from, '--from'];
   const [toArg, toFlag] = args['base-to'] !== undefined ? [args['base-to'], '--base-to'] : [args.to, '--to'];
-  const to = toArg !== undefined ? parseTimeArg(toArg, toFlag, now) : now;
-  const from = fromArg !== undefined ? parseTimeArg(fromArg, fromFlag, now) : new Date(to.getTime() - DAY_MS);
-  if (from > to) throw new UsageError(`${fromFlag} (${from.toISOString()}) is after ${toFlag} (${to.toISOString()})`);
-  return { from, to };
+  return resolveWindow(fromArg, toArg, now, { from: fromFlag, to: toFlag });
 }
 
 /**
@@ -303,46 +303,41 @@ async function loadSide(
     return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`) };
   }
 
-  const arg = side.arg;
-  const file = await readIfFile(arg);
-  if (file) return { profile: decodeProfile(file, arg, storeOpts.decodeLimits), name: arg, fromStore: false, warnings: [] };
-  // Asking the store for "./base.pb.gz" would only give a confusing answer about that id.
-  if (looksLikePath(arg)) throw new InputError(`${role} ${arg}: no such file or directory`);
+  if (side.kind === 'file') {
+    const file = side.file;
+    return { profile: decodeProfile(await readSideFile(file, role), file, storeOpts.decodeLimits), name: file, fromStore: false, warnings: [] };
+  }
+  const id = side.id;
   let bytes: Uint8Array;
   try {
-    bytes = await (await openOnce()).get(arg);
+    bytes = await (await openOnce()).get(id);
   } catch (err) {
-    if (err instanceof StoreStatusError && (err.status === 404 || err.status === 400)) {
-      throw new StoreError(`${role} "${arg}" is neither a file nor a profile id in ${describeStore(storeOpts)}`);
+    // An id the store has not (or cannot have): the user meant a file, or mistyped the id.
+    if (err instanceof ProfileNotFound || err instanceof ProfileRejected) {
+      throw new StoreError(`${role} "${id}" is neither a file nor a profile id in ${describeStore(storeOpts)}`);
     }
     throw err;
   }
-  const name = `profile ${arg}`;
+  const name = `profile ${id}`;
   return { profile: decodeProfile(bytes, name, storeOpts.decodeLimits), name, fromStore: true, warnings: [] };
 }
 
-/** The file's bytes, or undefined when there is no file at that path (then it is a store id). */
-async function readIfFile(arg: string): Promise<Uint8Array | undefined> {
+/** A side's file; InputError naming the side when it is missing, a directory or unreadable. */
+async function readSideFile(file: string, role: 'BASE' | 'TARGET'): Promise<Uint8Array> {
   try {
-    return await readFile(arg);
+    return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new InputError(`${role} ${file}: no such file or directory`);
     if (code === 'EISDIR') {
-      throw new InputError(`${arg} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${arg} -o merged.pb.gz)`);
+      throw new InputError(`${file} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${file} -o merged.pb.gz)`);
     }
-    throw new InputError(`${arg}: cannot read (${code ?? (err as Error).message})`);
+    throw new InputError(`${file}: cannot read (${code ?? (err as Error).message})`);
   }
 }
 
-/** A missing file rather than a store id: a relative or absolute path, or a profile file's extension. */
-function looksLikePath(arg: string): boolean {
-  return /^(\/|\.\.?\/|~)/.test(arg) || /\.(pb\.gz|pb|pprof|prof|gz)$/i.test(arg);
-}
-
 function describeQuery(q: WindowQuery): string {
-  const labels = q.labels && q.labels.length > 0 ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
-  return `${q.type} profiles of service "${q.service}"${labels} from ${q.from.toISOString()} to ${q.to.toISOString()}`;
+  return `${describeQueryProfiles(q)} from ${q.from.toISOString()} to ${q.to.toISOString()}`;
 }
 
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
@@ -357,5 +352,5 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     return;
   }
   const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
-  await writeAll(ctx.io.stdout, renderDiffTable(result.report, header));
+  await writeAll(ctx.io.stdout, renderDiffTable(result.report, header, stdoutPalette(ctx.io)));
 }

@@ -1,22 +1,19 @@
 import type { Argv, CommandModule } from 'yargs';
-import { StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import type { FindQuery, ProfileMeta } from '../store/store.js';
-import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES, type WindowType } from '../store/window-query.js';
-import { parseLabelArgs, resolveWindow } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { ProfileNotFound, type ProfileMeta } from '../store/store.js';
+import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES } from '../store/window-query.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { checkProfileIds } from './shared/profile-source.js';
+import { resolveQuery, withQueryFlags, type FlagQuery, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';
-
-/** A store query from the flags: profefe's, except that --type may be `allocs` (see window-query). */
-export type FlagQuery = Omit<FindQuery, 'type'> & { readonly type?: WindowType };
 
 export type GetOptions =
   | { readonly resource: 'profiles'; readonly query: FlagQuery; readonly format: ListFormat; readonly store: StoreOptions }
@@ -68,7 +65,7 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
               ['Download one profile and read it', 'kubectl profefe get profile dc2v00b8di1ecttsn9f0 -o cpu.pb.gz && go tool pprof -top cpu.pb.gz'],
             ),
           ),
-      ) as unknown as Argv<GetArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveGetOptions(args, ctx);
       await runGet(opts, ctx);
@@ -83,7 +80,7 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
   const store = resolveStoreOptions(args, ctx.env);
   if (resource === 'profile') {
     if (!args.id) throw new UsageError('get profile needs the profile ID (find ids with: kubectl profefe get profiles --service NAME)');
-    if (args.id.includes('+')) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${args.id}"`);
+    checkProfileIds([args.id]);
     if (args.output === undefined && ctx.io.stdoutIsTTY) {
       throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE or redirect (> profile.pb.gz)');
     }
@@ -95,27 +92,6 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
   if (resource !== 'profiles') return { resource, format, store };
   if (!args.service) throw new UsageError("get profiles needs --service (list them with 'kubectl profefe get services')");
   return { resource, format, store, query: resolveQuery(args, now) };
-}
-
-/** The store query from --service, --type, --from, --to, --label and --limit. */
-export function resolveQuery(args: QueryFlagArgs, now: Date): FlagQuery {
-  const type = args.type === undefined ? undefined : parseQueryType(args.type);
-  if (args.limit !== undefined && (!Number.isInteger(args.limit) || args.limit < 0)) throw new UsageError(`--limit must be a whole number >= 0, got ${args.limit}`);
-  const { from, to } = resolveWindow(args.from, args.to, now);
-  return { service: String(args.service), type, from, to, labels: parseLabelArgs((args.label ?? []).map(String)), limit: args.limit };
-}
-
-/**
- * --type of a store query: one of profefe's types, or `allocs` (Go's allocs profiles, stored as
- * heap labelled profile=allocs: the allocs deltas); `profile` is accepted for cpu.
- */
-export function parseQueryType(value: string): WindowType {
-  const t = value.trim().toLowerCase();
-  if (t === 'profile') return 'cpu';
-  if (!(WINDOW_TYPES as readonly string[]).includes(t)) {
-    throw new UsageError(`--type: unknown profile type "${value}" (choose from ${WINDOW_TYPES.join(', ')})`);
-  }
-  return t as WindowType;
 }
 
 /** Runs the query and writes the result. */
@@ -136,7 +112,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
       }
       case 'profile': {
         const bytes = await store.get(opts.id).catch((err: unknown) => {
-          if (err instanceof StoreStatusError && err.status === 404) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
+          if (err instanceof ProfileNotFound) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
           throw err;
         });
         if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes);
@@ -146,7 +122,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
       case 'profiles': {
         const q = opts.query;
         let metas: ProfileMeta[] = await store.find({ ...q, type: q.type === undefined ? undefined : storeTypeOfWindow(q.type) });
-        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some, §8.1).
+        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some: docs/profefe-api.md, "Known bugs").
         if (q.type === 'allocs') metas = metas.filter((m) => m.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs'));
         if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
           await writeAll(ctx.io.stderr, `No profiles found for service "${escapeTerminal(opts.query.service)}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);

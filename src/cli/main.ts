@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import yargs, { type CommandModule } from 'yargs';
 import { BUILD_INFO } from '../build-info.js';
-import { ExitCode, UsageError, isExpectedError } from '../errors.js';
-import type { CommandContext } from './context.js';
-import { processIO, writeAll, type IOStreams } from './io.js';
-import { escapeTerminal } from '../report/terminal-text.js';
+import { ExitCode, ReportedFailure, UsageError, isExpectedError } from '../errors.js';
+import type { CommandContext } from './shared/context.js';
+import { processIO, writeAll, type IOStreams } from './shared/io.js';
+import { stderrPalette } from '../report/colour.js';
+import { escapeTerminal, oneLine } from '../report/terminal-text.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -45,7 +46,6 @@ export const commandNameOf = (entry: CommandEntry): string => entry.command.spli
  */
 async function commandsFor(argv: readonly string[], ctx: CommandContext): Promise<CommandModule<any, any>[]> {
   const modules: CommandModule<any, any>[] = [];
-  // One at a time: jest's ESM loader mishandles concurrent imports of a shared dependency.
   for (const entry of COMMANDS) {
     if (argv.includes(commandNameOf(entry))) {
       modules.push(await entry.load(ctx));
@@ -70,7 +70,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // Every request in flight listens for the abort (a capture of 150 pods has hundreds); each
   // removes its listener when done, so the default leak warning at 10 would only mislead.
   setMaxListeners(0, signal);
-  const ctx: CommandContext = { io, env, signal, exitCode: ExitCode.ok };
+  const ctx: CommandContext = { io, env, signal };
   // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
   if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
@@ -104,34 +104,39 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
       helpText = output;
     });
     if (helpText) await writeAll(io.stdout, helpText.endsWith('\n') ? helpText : helpText + '\n');
-    return ctx.exitCode;
+    return ExitCode.ok;
   } catch (err) {
-    return reportError(err, commandName, io, env);
+    return reportError(err, commandName, wantsJson(argv) ? { ...io, color: false } : io, env);
   }
 }
 
 async function reportError(err: unknown, command: string, io: IOStreams, env: NodeJS.ProcessEnv): Promise<number> {
   // The reader went away (`| head`, or pprof failed): nothing left to say, exit as SIGPIPE would.
   if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return ExitCode.brokenPipe;
+  const paint = stderrPalette(io);
+  // The command's own output already says what failed.
+  if (err instanceof ReportedFailure) return err.exitCode;
   if (isExpectedError(err)) {
     // Messages quote pods, stores and files: what they hold reaches the terminal escaped.
-    let text = `error: ${escapeTerminal(oneLine(err.message))}\n`;
+    let text = `${paint.red('error:')} ${escapeTerminal(oneLine(err.message))}\n`;
     if (err instanceof UsageError) text += `See 'kubectl profefe ${command ? command + ' ' : ''}-h'.\n`;
     if (env.PROFEFE_VERBOSE && err.stack) text += escapeTerminal(err.stack).replace(/\\n/g, '\n') + '\n';
     await writeAll(io.stderr, text);
     return err.exitCode;
   }
   if ((err as Error)?.name === 'AbortError') {
-    await writeAll(io.stderr, 'error: interrupted\n');
+    await writeAll(io.stderr, `${paint.red('error:')} interrupted\n`);
     return 130;
   }
   const stack = err instanceof Error ? err.stack ?? err.message : String(err);
-  await writeAll(io.stderr, `error: internal error (a bug in kubectl-profefe ${VERSION}; please report it with this output):\n${escapeTerminal(stack).replace(/\\n/g, '\n')}\n`);
+  await writeAll(io.stderr, `${paint.red('error:')} internal error (a bug in kubectl-profefe ${VERSION}; please report it with this output):\n${escapeTerminal(stack).replace(/\\n/g, '\n')}\n`);
   return ExitCode.internal;
 }
 
-function oneLine(message: string): string {
-  return message.replace(/\s*\n\s*/g, ' ').trim();
+
+/** `-o json` (or `--output json`, `--output=json`, `-ojson`): output for programs, so no colour anywhere. */
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'));
 }
 
 /** Entry point of bin/kubectl-profefe: wires the real process to `main`. */

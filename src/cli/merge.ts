@@ -1,31 +1,22 @@
 import type { Argv, CommandModule } from 'yargs';
-import { StoreError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import { expandProfilePaths } from '../files/profile-files.js';
-import { mergeProfileFiles } from '../merge/merge-files.js';
-import type { DecodeLimits, Profile } from '../pprof/index.js';
+import type { DecodeLimits } from '../pprof/index.js';
 import { formatSize } from '../report/units.js';
-import type { StoreOptions } from '../store/open-store.js';
-import type { WindowQuery } from '../store/window-query.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
+import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 // What only a store merge or --top needs is imported when it is used: a merge of files loads
 // neither the store nor the report code (about 40 ms of start-up).
 
-/** What to merge: local files, a store query (a window of one type, allocs included), or store ids. */
-export type MergeSource =
-  | { readonly kind: 'files'; readonly inputs: string[] }
-  | { readonly kind: 'query'; readonly query: WindowQuery; readonly store: StoreOptions }
-  | { readonly kind: 'ids'; readonly ids: string[]; readonly store: StoreOptions };
-
 export interface MergeOptions {
-  readonly source: MergeSource;
+  readonly source: ProfileSource;
   /** Where the merged .pb.gz goes; undefined means stdout. */
   readonly output?: string;
   /** Print the top N functions instead of writing the profile. */
@@ -36,20 +27,8 @@ export interface MergeOptions {
   readonly decodeLimits?: Partial<DecodeLimits>;
 }
 
-/**
- * A merged profile: as the store sent it (gzipped pprof), or from local files, where both the
- * decoded profile and the gzipped bytes are there, each made on first use.
- */
-export interface MergeResult {
-  readonly profile?: Profile;
-  readonly bytes?: Uint8Array;
-  /** Number of merged inputs, when known (a store does not say how many ids it found). */
-  readonly inputs?: number;
-  /** What the user should know about a store window (one line each), e.g. that it holds no deltas. */
-  readonly warnings?: readonly string[];
-  /** A store window's snapshots among the inputs (summed, as pprof merges them), and their pods. */
-  readonly snapshots?: { readonly count: number; readonly pods: number };
-}
+/** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
+export type MergeResult = MergedProfile;
 
 interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
   inputs?: string[];
@@ -97,7 +76,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
               ['Show allocations instead of in-use memory', 'kubectl profefe merge heap/ --top 10 --sample-type alloc_space'],
             ),
           ),
-      ) as unknown as Argv<MergeArgs>,
+      ),
     handler: async (args) => {
       const opts = await resolveMergeOptions(args, ctx);
       const result = await runMerge(opts, { signal: ctx.signal });
@@ -106,7 +85,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
   };
 }
 
-/** Completes and validates merge options; throws UsageError naming the flag at fault. */
+/** Completes and validates merge options; rejects with a UsageError naming the flag at fault. */
 export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandContext, 'io' | 'env'>, now = new Date()): Promise<MergeOptions> {
   const inputs = (args.inputs ?? []).filter((x) => x !== undefined && x !== '').map(String);
   const ids = (args.id ?? []).map(String).filter(Boolean);
@@ -127,54 +106,27 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
     throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE, or redirect (> merged.pb.gz)');
   }
   const decodeLimits = resolveDecodeLimits(args);
-  const store = () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits });
-  let source: MergeSource;
-  if (ids.length > 0) {
-    const bad = ids.find((id) => id.includes('+'));
-    if (bad) throw new UsageError(`--id: profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
-    source = { kind: 'ids', ids, store: store() };
-  } else if (args.service !== undefined) {
-    if (args.type === undefined) throw new UsageError('merging stored profiles needs --type (profiles of different types cannot be merged)');
-    const { parseQueryType, resolveQuery } = await import('./get.js');
-    const type = parseQueryType(args.type);
-    if (type === 'trace') throw new UsageError('--type trace: traces cannot be merged');
-    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: store() };
-  } else {
-    source = { kind: 'files', inputs };
-  }
+  const source = resolveProfileSource({
+    files: inputs,
+    ids,
+    idFlag: '--id',
+    query: args,
+    store: () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits }),
+    now,
+    wording: { needsType: 'merging stored profiles', cannotBe: 'merged', trace: 'traces cannot be merged' },
+  });
   return { source, output: args.output, top: args.top, sampleType: args['sample-type'], decodeLimits };
 }
 
-/** Merges from the chosen source. */
-export async function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
-  const source = opts.source;
-  if (source.kind === 'files') {
-    const files = await expandProfilePaths(source.inputs);
-    return mergeProfileFiles(files, { signal: deps.signal, decodeLimits: opts.decodeLimits });
-  }
-  const { describeStore, openStore } = await import('../store/open-store.js');
-  const { mergeWindow } = await import('../store/window-query.js');
-  const store = await openStore(source.store);
-  try {
-    if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
-    const merged = await mergeWindow(store, source.query, { signal: deps.signal, decodeLimits: opts.decodeLimits });
-    if (!merged) throw new StoreError(noProfilesMessage(source.query, describeStore(source.store)));
-    return merged;
-  } finally {
-    await store.close();
-  }
+/** Merges from the chosen source (see mergeProfileSource). */
+export function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
+  return mergeProfileSource(opts.source, { signal: deps.signal, decodeLimits: opts.decodeLimits });
 }
 
 /** Says that a window's snapshots were summed, as pprof merges them, and where their average is. */
 function sumOfSnapshots(s: { count: number; pods: number }): string {
   const pods = s.pods === 1 ? '1 pod' : `${s.pods} pods`;
   return `The sum of ${s.count} snapshots of ${pods}, as pprof merges them (top and open show the average per pod)`;
-}
-
-/** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */
-export function noProfilesMessage(q: WindowQuery, where: string): string {
-  const labels = q.labels?.length ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
-  return `no ${q.type} profiles of service "${q.service}"${labels} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${where}`;
 }
 
 async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: CommandContext): Promise<void> {

@@ -1,33 +1,30 @@
 import { escapeTerminal } from '../report/terminal-text.js';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, StoreStatusError, UsageError } from '../errors.js';
+import { InputError, StoreError, UsageError } from '../errors.js';
 import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { removeUninteresting } from '../pprof/prune.js';
-import { formatSize } from '../report/units.js';
 import { describeStore, openStore } from '../store/open-store.js';
-import type { ProfileMeta, StoreLabel } from '../store/store.js';
+import { ProfileNotFound, type ProfileMeta, type StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
-import { DEFAULT_NODE_FRACTION, writeFlamePage, type FlamePageMeta } from '../ui/flame-page.js';
-import type { CommandContext } from './context.js';
-import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
-import { noProfilesMessage, runMerge, type MergeSource } from './merge.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { withQueryFlags, type QueryFlagArgs } from './query-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath } from './shared/browser.js';
+import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
 export interface OpenOptions {
-  readonly source: MergeSource;
+  readonly source: ProfileSource;
   /** Where the page goes; undefined: a new file in the temporary directory. */
   readonly output?: string;
   /** Open the page (or let pprof open its UI) in the browser; false with --no-browser. */
@@ -124,38 +121,13 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               ['The same merge in go tool pprof\'s web UI', "kubectl profefe open 'profiles/auth/cpu/*.pb.gz' --pprof"],
             ),
           ),
-      ) as unknown as Argv<OpenArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveOpenOptions(args, ctx);
       const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
       await renderOpen(result, opts, ctx);
     },
   };
-}
-
-/** --node-fraction, for `open` and `diff --html`. */
-export const NODE_FRACTION_OPTION = {
-  type: 'number',
-  requiresArg: true,
-  describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)`,
-} as const;
-
-/** --node-fraction's value: a number in [0, 1), default DEFAULT_NODE_FRACTION; throws UsageError. */
-export function resolveNodeFraction(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_NODE_FRACTION;
-  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new UsageError(`--node-fraction must be a number from 0 (draw every frame) to below 1, got ${String(value)}`);
-  return value;
-}
-
-/** File names a profile usually has; a target ending like this is a file even when missing. */
-const PROFILE_NAME = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz|gz)$/i;
-
-/**
- * Whether a target means local files rather than a store id: it exists, is a glob, has a path
- * separator or a profile's file name. Ids that look like paths (S3 keys) need --id.
- */
-export function isFileTarget(target: string, exists: (p: string) => boolean = existsSync): boolean {
-  return exists(target) || /[*?[\]{}]/.test(target) || target.includes('/') || target.includes(path.sep) || PROFILE_NAME.test(target);
 }
 
 /** Completes and validates open options; throws UsageError naming the flag at fault. */
@@ -178,20 +150,14 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
   if (args.output !== undefined && !/\.html?$/i.test(args.output)) throw new UsageError(`-o/--output writes an HTML page; give it a .html name, got "${args.output}"`);
 
   const decodeLimits = resolveDecodeLimits(args);
-  const store = () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits });
-  let source: MergeSource;
-  if (ids.length > 0) {
-    const bad = ids.find((id) => id.includes('+'));
-    if (bad) throw new UsageError(`profile ids never contain "+" (profefe joins ids with it): "${bad}"`);
-    source = { kind: 'ids', ids, store: store() };
-  } else if (args.service !== undefined) {
-    if (args.type === undefined) throw new UsageError('opening stored profiles needs --type (profiles of different types cannot be merged)');
-    const type = parseQueryType(args.type);
-    if (type === 'trace') throw new UsageError('--type trace: traces are not pprof profiles and have no flame graph');
-    source = { kind: 'query', query: { ...resolveQuery(args, now), type }, store: store() };
-  } else {
-    source = { kind: 'files', inputs: files };
-  }
+  const source = resolveProfileSource({
+    files,
+    ids,
+    query: args,
+    store: () => ({ ...resolveStoreOptions(args, ctx.env), decodeLimits }),
+    now,
+    wording: { needsType: 'opening stored profiles', cannotBe: 'merged', trace: 'traces are not pprof profiles and have no flame graph' },
+  });
   return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], nodeFraction, decodeLimits };
 }
 
@@ -221,36 +187,21 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
   return { ...written, ...(await openInBrowser(page, deps.env, deps.platform)) };
 }
 
-/** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
-export function temporaryPagePath(name: string, tmpDir = os.tmpdir()): string {
-  return path.join(tmpDir, `kubectl-profefe-${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
-}
-
-/**
- * Starts the user's browser (browserCommand) on a page file without waiting for it. Returns the
- * command started and, when it could not be started, why; the page is there either way.
- */
-export async function openInBrowser(page: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<{ browser: string; browserError?: string }> {
-  const command = browserCommand(pathToFileURL(path.resolve(page)).href, env, platform);
-  const browserError = await startDetached(command, env);
-  return { browser: command[0]!, browserError };
-}
-
 /**
  * The profile and what is known about it: files merged, ids merged, or a store window read as
  * it means (loadWindowProfile: snapshots averaged per pod, deltas summed; every sample type, for
  * the page's switcher).
  */
 async function loadProfile(
-  source: MergeSource,
+  source: ProfileSource,
   deps: Pick<OpenDeps, 'signal'>,
   sampleType: string | undefined,
   decodeLimits: Partial<DecodeLimits> | undefined,
 ): Promise<{ profile: Profile; meta: FlamePageMeta; window?: string; warnings?: readonly string[] }> {
   if (source.kind === 'files') {
-    // Expanded here too, for the file names in the page; runMerge takes the explicit list as it is.
+    // Expanded here too, for the file names in the page; the merge takes the explicit list as it is.
     const files = await expandProfilePaths(source.inputs);
-    const result = await runMerge({ source: { kind: 'files', inputs: files }, decodeLimits }, deps);
+    const result = await mergeProfileSource({ kind: 'files', inputs: files }, { signal: deps.signal, decodeLimits });
     return { profile: result.profile!, meta: { files, profiles: result.inputs ?? files.length } };
   }
   const where = describeStore(source.store);
@@ -280,7 +231,7 @@ async function loadProfile(
   }
   let bytes: Uint8Array;
   try {
-    bytes = (await runMerge({ source, decodeLimits }, deps)).bytes!;
+    bytes = (await mergeProfileSource(source, { signal: deps.signal, decodeLimits })).bytes!;
   } catch (err) {
     throw clearIdError(err, source.ids, where);
   }
@@ -288,13 +239,11 @@ async function loadProfile(
   return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`, decodeLimits), meta };
 }
 
-/** A store's "nothing found" for ids, said in terms of the ids the user gave. */
+/** A store's "not found" for ids, said in terms of the ids the user gave. */
 function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
-  if (!(err instanceof StoreStatusError)) return err;
-  if (ids.length === 1 && err.status === 404) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
-  // The local store says "could not merge 0 profiles", profefe answers 500 with its own words.
-  if (ids.length > 1 && /merge 0 profiles|nothing found/.test(err.message)) return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
-  return err;
+  if (!(err instanceof ProfileNotFound)) return err;
+  if (ids.length === 1) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
+  return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
 }
 
 /** Labels (key=value) that every found profile has: what the merged profile is "of". */
@@ -307,35 +256,6 @@ function sharedLabels(metas: readonly ProfileMeta[]): StoreLabel[] {
 function slug(meta: FlamePageMeta): string {
   const base = meta.service ?? (meta.files?.length ? path.basename(meta.files[0]!).replace(/\..*$/, '') : 'profile');
   return base.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile';
-}
-
-/**
- * The command that shows `url` in the user's browser: `$BROWSER` (its first entry when it is a
- * `:`-separated list; `%s` is replaced by the URL, else the URL is appended), else `open` on
- * macOS, else `xdg-open`. Returns argv, command first.
- */
-export function browserCommand(url: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string[] {
-  const browser = (env.BROWSER ?? '').split(':').map((s) => s.trim()).find(Boolean);
-  if (browser) {
-    const argv = browser.split(/\s+/);
-    return argv.some((a) => a.includes('%s')) ? argv.map((a) => a.replace(/%s/g, url)) : [...argv, url];
-  }
-  return [platform === 'darwin' ? 'open' : 'xdg-open', url];
-}
-
-/**
- * Starts a command detached from us (the browser outlives the plugin) and resolves once it has
- * started, or with why it could not be started; it never waits for the command to end.
- */
-function startDetached(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore', env });
-    child.once('spawn', () => {
-      child.unref();
-      resolve(undefined);
-    });
-    child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? `${argv[0]} not found` : err.message));
-  });
 }
 
 /** Runs `go tool pprof -http=localhost:` on the profile until pprof exits or the signal aborts. */
@@ -382,31 +302,4 @@ async function renderOpen(result: OpenResult, opts: OpenOptions, ctx: CommandCon
       ? `flame graph of ${result.profiles} merged profiles`
       : 'flame graph';
   await reportPage({ ...result, page: result.page, pageBytes: result.pageBytes ?? 0 }, what, ctx);
-}
-
-/** A page written, and the browser started on it (when it was asked for). */
-export interface WrittenPage {
-  readonly page: string;
-  readonly pageBytes: number;
-  /** The browser command started; undefined when none was asked for (--no-browser). */
-  readonly browser?: string;
-  readonly browserError?: string;
-}
-
-/**
- * Says what was written: without a browser, the page's path alone on stdout (for scripts) and
- * its size on stderr; otherwise one line on stderr, with a warning when the browser could not start.
- */
-export async function reportPage(result: WrittenPage, what: string, ctx: Pick<CommandContext, 'io'>): Promise<void> {
-  const size = formatSize(result.pageBytes);
-  if (result.browser === undefined) {
-    await writeAll(ctx.io.stdout, `${result.page}\n`);
-    await writeAll(ctx.io.stderr, `wrote the ${what} (${size})\n`);
-    return;
-  }
-  if (result.browserError) {
-    await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${size})\nwarning: could not open a browser (${result.browserError}); open the file yourself or set BROWSER\n`);
-    return;
-  }
-  await writeAll(ctx.io.stderr, `wrote the ${what} to ${result.page} (${size}), opening it with ${result.browser}\n`);
 }

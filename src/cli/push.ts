@@ -3,11 +3,11 @@ import { PartialFailure, StoreError } from '../errors.js';
 import { alignColumns } from '../report/columns.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { drainSpool, Spool, type PushOutcome } from '../store/spool.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 export interface PushOptions {
   readonly store: StoreOptions;
@@ -30,7 +30,7 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
               'that are no complete entry (left by a crash) move to quarantine/ and are listed.',
           )
           .epilog(examples(['Upload what is waiting, to the profefe collector', 'kubectl profefe push --profefe-hostport http://profefe:10100'])),
-      ) as unknown as Argv<StoreFlagArgs>,
+      ),
     handler: async (args) => {
       const opts: PushOptions = { store: resolveStoreOptions(args, ctx.env) };
       const outcomes = await runPush(opts);

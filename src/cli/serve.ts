@@ -1,13 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/server.js';
-import { DEFAULT_DECODE_HEAP_MB } from '../store/profile-validator.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/profefe/server.js';
+import { DEFAULT_DECODE_HEAP_MB } from '../store/local/profile-validator.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
-import { parseDuration } from '../store/time-window.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import { parseDuration } from './shared/time-window.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { dataDir } from '../store/open-store.js';
 import path from 'node:path';
 
@@ -90,7 +90,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
             ['A store on this machine', 'kubectl profefe serve'],
             ['Capture into it', 'kubectl profefe capture -n shop --profefe-hostport http://127.0.0.1:10100'],
           ),
-        ) as unknown as Argv<ServeArgs>,
+        ),
     handler: async (args) => {
       const opts = resolveServeOptions(args, ctx.env);
       await runServe(opts, ctx);
@@ -127,7 +127,7 @@ export function resolveServeOptions(args: ServeArgs, env: NodeJS.ProcessEnv): Se
 }
 
 /** "local store DIR is in use by 'kubectl profefe serve' (pid 12) at http://…". */
-function storeInUse(err: import('../store/local-store.js').StoreLockedError): string {
+function storeInUse(err: import('../store/local/local-store.js').StoreLockedError): string {
   const { holder } = err;
   const who = holder.command ? `'kubectl profefe ${holder.command}' (pid ${holder.pid})` : `process ${holder.pid}`;
   return `local store ${err.dir} is in use by ${who}${holder.url ? ` at ${holder.url}` : ''}`;
@@ -136,16 +136,16 @@ function storeInUse(err: import('../store/local-store.js').StoreLockedError): st
 /** Serves until the command's signal aborts (SIGINT/SIGTERM), then closes cleanly. */
 export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io' | 'signal'>): Promise<void> {
   const [{ LocalStore, StoreLockedError }, { startProfefeServer }, { ValidatorPool }, { BlobMergePool }] = await Promise.all([
-    import('../store/local-store.js'),
-    import('../store/server.js'),
-    import('../store/profile-validator.js'),
-    import('../store/blob-merge.js'),
+    import('../store/local/local-store.js'),
+    import('../store/profefe/server.js'),
+    import('../store/local/profile-validator.js'),
+    import('../store/local/blob-merge.js'),
   ]);
   // Bodies wait for a checker only within their upload slot, so the queue never outgrows the slots.
   const validator = new ValidatorPool({ workers: opts.decodeWorkers, maxQueue: opts.maxConcurrentUploads, decodeLimits: opts.decodeLimits, heapMb: opts.decodeHeapMb });
   const merges = new BlobMergePool({ workers: opts.mergeWorkers, decodeLimits: opts.decodeLimits });
-  let store: import('../store/local-store.js').LocalStore | undefined;
-  let server: import('../store/server.js').ProfefeServer | undefined;
+  let store: import('../store/local/local-store.js').LocalStore | undefined;
+  let server: import('../store/profefe/server.js').ProfefeServer | undefined;
   try {
     try {
       store = await LocalStore.open(opts.storeDir, { retentionMs: opts.retentionMs, validate: validator.validate, decodeLimits: opts.decodeLimits, mergeBlobs: merges.merge, holder: { command: 'serve' } });

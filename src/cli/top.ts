@@ -1,23 +1,18 @@
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
-import { pprofTextOptions, type TopOptions as PprofTopOptions } from '../pprof/top.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
-import type { CommandContext } from './context.js';
-import { parseQueryType, resolveQuery } from './get.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './limit-flags.js';
-import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './store-flags.js';
-
-/** Output formats of `top` and `diff`. */
-export const FUNCTION_TABLE_FORMATS = ['table', 'json'] as const;
-/** `table` for people, `json` (raw values in the sample type's unit) for scripts. */
-export type FunctionTableFormat = (typeof FUNCTION_TABLE_FORMATS)[number];
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { parseQueryType, resolveQuery, withLabels } from './shared/store-query.js';
+import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
 /** How many services' merged profiles are fetched from the store at once. */
 export const DEFAULT_TOP_CONCURRENCY = 4;
@@ -100,7 +95,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
               ['One version only, as JSON for a script', 'kubectl profefe top --type cpu -l version=1.4.2 -o json'],
             ),
           ),
-      ) as unknown as Argv<TopArgs>,
+      ),
     handler: async (args) => {
       const opts = resolveTopOptions(args, ctx);
       const result = await runTop(opts, { signal: ctx.signal });
@@ -131,31 +126,6 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
     concurrency: DEFAULT_TOP_CONCURRENCY,
   };
-}
-
-/**
- * Which nodes a top or diff report holds: the table's are `go tool pprof -top -nodecount=N`'s
- * (its default node and edge fractions drop the smallest); JSON is for scripts: the first N
- * of every function (-nodefraction=0), so no function disappears for being small.
- */
-export function reportOptions(format: FunctionTableFormat, nodes: number): PprofTopOptions {
-  return format === 'json' ? { nodeCount: nodes } : pprofTextOptions(nodes);
-}
-
-/** --nodes: a whole number >= 0 (0: all); default 10. */
-export function resolveNodes(nodes: number | undefined): number {
-  if (nodes === undefined) return 10;
-  if (!Number.isInteger(nodes) || nodes < 0) throw new UsageError(`--nodes must be a whole number >= 0, got ${nodes}`);
-  return nodes;
-}
-
-/** -o/--output of top and diff: table (default) or json. */
-export function resolveFormat(output: string | undefined): FunctionTableFormat {
-  const format = output ?? 'table';
-  if (!(FUNCTION_TABLE_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`-o/--output must be one of ${FUNCTION_TABLE_FORMATS.join(', ')}, got "${output}"`);
-  }
-  return format as FunctionTableFormat;
 }
 
 /**
@@ -209,7 +179,7 @@ function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
   const where = describeStore(opts.store);
   if (names.length === 0) return `no services in ${where}`;
   const q = opts.query;
-  const labels = q.labels && q.labels.length > 0 ? ` with ${q.labels.map((l) => `${l.key}=${l.value}`).join(',')}` : '';
+  const labels = withLabels(q.labels);
   const who = opts.services
     ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`
     : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;

@@ -2,9 +2,9 @@ import { isSea } from 'node:sea';
 import type { Argv, CommandModule } from 'yargs';
 import { BUILD_INFO, type BuildInfo } from '../build-info.js';
 import { UsageError } from '../errors.js';
-import type { CommandContext } from './context.js';
-import { examples } from './help.js';
-import { writeAll } from './io.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
 
 export interface VersionOptions {
   readonly output: 'text' | 'json';
@@ -34,7 +34,7 @@ export function versionCommand(ctx: CommandContext): CommandModule<object, Versi
       y
         .usage('Usage: kubectl profefe version [-o json]\n\nPrints the version, the commit it was built from and the Node.js it runs on, like kubectl version --client.')
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'json for a machine-readable answer' })
-        .epilog(examples(['The version, for a bug report', 'kubectl profefe version'], ['The same as JSON', 'kubectl profefe version -o json'])) as unknown as Argv<VersionArgs>,
+        .epilog(examples(['The version, for a bug report', 'kubectl profefe version'], ['The same as JSON', 'kubectl profefe version -o json'])),
     handler: async (args) => {
       const opts = resolveVersionOptions(args);
       await writeAll(ctx.io.stdout, renderVersion(runVersion(), opts));

@@ -3,8 +3,12 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 
-/** File names taken from a directory: what `go tool pprof`, runtime/pprof and we write. */
-const PROFILE_FILE = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz)$/;
+/**
+ * What a profile file is called: what `go tool pprof` (`.pb.gz`), runtime/pprof users (`.pprof`,
+ * `.prof`, gzipped or not), protobuf tools (`.pb`) and gzip (`.gz`) write, in any case. The one
+ * rule for files taken from a directory and for telling a file from a store id.
+ */
+export const PROFILE_FILE_NAME = /\.(pb\.gz|pb|pprof|pprof\.gz|prof|prof\.gz|gz)$/i;
 
 /**
  * Expands command-line inputs into a sorted, de-duplicated list of profile files: a file is
@@ -33,7 +37,7 @@ export async function expandProfilePaths(inputs: readonly string[]): Promise<str
     const info = statSync(input, { throwIfNoEntry: false });
     if (info?.isDirectory()) {
       const files = (await listProfilesBelow(input)).sort();
-      if (files.length === 0) throw new InputError(`${input}: directory holds no profiles (*.pb.gz, *.pb, *.pprof, *.prof)`);
+      if (files.length === 0) throw new InputError(`${input}: directory holds no profiles (*.pb.gz, *.pb, *.pprof, *.prof, *.gz)`);
       files.forEach(take);
     } else if (info) {
       take(input);
@@ -51,7 +55,7 @@ export async function expandProfilePaths(inputs: readonly string[]): Promise<str
 async function listProfilesBelow(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => e.isFile() && PROFILE_FILE.test(e.name))
+    .filter((e) => e.isFile() && PROFILE_FILE_NAME.test(e.name))
     .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 

@@ -1,8 +1,9 @@
 /**
  * Cluster access resolved the way kubectl (client-go's clientcmd) does it: which kubeconfig files, how they
  * merge, which context, cluster and user, the flag overrides, the in-cluster fallback and the namespace.
- * The rules are in /work/shared/k8s-sandbox.md §6. The result is a client-node KubeConfig that holds only
- * the effective context, cluster and user, so client-node has nothing left to decide.
+ * The rules are in docs/kube-access.md ("Which kubeconfig", "Context, namespace and overrides"). The
+ * result is a client-node KubeConfig that holds only the effective context, cluster and user, so
+ * client-node has nothing left to decide.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -89,7 +90,7 @@ interface KubeconfigChain {
 }
 
 /**
- * Resolves cluster access from kubectl's flags and the environment, exactly as kubectl does (spec §6):
+ * Resolves cluster access from kubectl's flags and the environment, exactly as kubectl does (docs/kube-access.md):
  * - files: `--kubeconfig FILE` alone (missing: KubeError); else `KUBECONFIG` (path.delimiter-separated, empty
  *   entries skipped, missing files ignored, no fallback to the home file even if all are missing); else
  *   `~/.kube/config` (home: `paths.home`, else `env.HOME`, else os.homedir()). Relative paths inside a file

@@ -1,7 +1,7 @@
 /**
  * Pod discovery: which pods to capture and where their pprof endpoint is. Pods opt in with annotations
  * (kube-profefe's convention); annotations cannot be selected server-side, so listed pods are filtered here.
- * Rules and wire details: /work/shared/k8s-sandbox.md §4.3.
+ * The rules: docs/kube-access.md, "Pods".
  */
 import {
   ApiException,
@@ -13,7 +13,7 @@ import {
   type V1PodList,
 } from '@kubernetes/client-node';
 import { KubeError, UsageError } from '../errors.js';
-import { hasControlCharacters } from '../report/terminal-text.js';
+import { hasControlCharacters, oneLine } from '../report/terminal-text.js';
 
 /** A pod to capture, with its pprof endpoint resolved from annotations. */
 export interface CaptureTarget {
@@ -338,9 +338,6 @@ function statusMessage(body: unknown): string | undefined {
   return typeof message === 'string' && message.trim() ? oneLine(message) : undefined;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
 
 // ---- annotations ----
 

@@ -3,41 +3,12 @@ import { Duplex, PassThrough, Writable } from 'node:stream';
 import tls from 'node:tls';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import { TunnelError, type PodEndpoint, type Tunnel } from '../capture/tunnel.js';
 import { KubeError } from '../errors.js';
-
-/** A pod's network endpoint as the capture engine sees it. */
-export interface PodEndpoint {
-  readonly namespace: string;
-  readonly name: string;
-  readonly port: number;
-  /** The pod's IP, for tunnels that connect directly (inside the cluster). */
-  readonly ip?: string;
-  /** Headers sent with every request over this endpoint (default: none; Host is then localhost:port). */
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/**
- * Opens byte streams to a port of a pod. One `open` is one TCP connection in the pod; the
- * capture engine runs one HTTP request over each (no local listening ports at all).
- */
-export interface Tunnel {
-  open(target: PodEndpoint, signal?: AbortSignal): Promise<Duplex>;
-}
+import { oneLine } from '../report/terminal-text.js';
 
 /** The subprotocols client-node offers; the API server picks v4.channel.k8s.io for port-forward. */
 const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
-
-/** Error text the kubelet sends on the error channel, e.g. when nothing listens on the port. */
-export class TunnelError extends KubeError {
-  override readonly name = 'TunnelError';
-  constructor(
-    message: string,
-    /** Worth one more try: the tunnel broke, not the pod's answer. */
-    readonly transient: boolean,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Port-forward through the API server with client-node's PortForward (WebSocket,
@@ -213,6 +184,3 @@ function describeKubeletError(text: string, target: PodEndpoint): string {
   return `port-forward to ${where} port ${target.port} failed: ${oneLine(text)}`;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}

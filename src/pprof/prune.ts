@@ -6,6 +6,7 @@
  */
 import { Location, Profile, Sample } from 'pprof-format';
 import { IdMap } from './id-map.js';
+import { profileFields } from './profile-fields.js';
 import { compileRe2 } from './regexp-re2.js';
 
 /** A profile as pprof's reports read it, and why it could not be pruned when it could not. */
@@ -137,21 +138,5 @@ export function pruneFrames(p: Profile, drop: RegExp, keep?: RegExp): Profile {
     return s;
   });
 
-  return new Profile({
-    sampleType: p.sampleType,
-    sample: samples,
-    mapping: p.mapping,
-    location: locations,
-    function: p.function,
-    stringTable: p.stringTable,
-    dropFrames: p.dropFrames,
-    keepFrames: p.keepFrames,
-    timeNanos: p.timeNanos,
-    durationNanos: p.durationNanos,
-    periodType: p.periodType,
-    period: p.period,
-    comment: p.comment,
-    defaultSampleType: p.defaultSampleType,
-    docUrl: p.docUrl,
-  });
+  return new Profile({ ...profileFields(p), sample: samples, location: locations });
 }

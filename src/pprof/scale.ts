@@ -1,4 +1,5 @@
 import { Profile, Sample } from 'pprof-format';
+import { profileFields } from './profile-fields.js';
 
 type Numeric = number | bigint;
 
@@ -45,7 +46,7 @@ export function scaleProfile(p: Profile, ratios: number | readonly number[]): Pr
     if (value.every((v) => v === 0 || v === 0n)) continue;
     sample.push(new Sample({ locationId: s.locationId, value, label: s.label }));
   }
-  return new Profile({ ...fieldsOf(p), sample });
+  return new Profile({ ...profileFields(p), sample });
 }
 
 /**
@@ -68,26 +69,5 @@ export function keepSampleTypes(p: Profile, keep: (name: string) => boolean): Pr
 export function withDefaultSampleType(p: Profile, name: string): Profile {
   const st = p.sampleType.find((t) => p.stringTable.strings[Number(t.type)] === name);
   if (!st) return p;
-  return new Profile({ ...fieldsOf(p), defaultSampleType: st.type });
-}
-
-/** A profile's fields, for a copy with some of them replaced. */
-function fieldsOf(p: Profile) {
-  return {
-    sampleType: p.sampleType,
-    sample: p.sample,
-    mapping: p.mapping,
-    location: p.location,
-    function: p.function,
-    stringTable: p.stringTable,
-    dropFrames: p.dropFrames,
-    keepFrames: p.keepFrames,
-    timeNanos: p.timeNanos,
-    durationNanos: p.durationNanos,
-    periodType: p.periodType,
-    period: p.period,
-    comment: p.comment,
-    defaultSampleType: p.defaultSampleType,
-    docUrl: p.docUrl,
-  };
+  return new Profile({ ...profileFields(p), defaultSampleType: st.type });
 }

@@ -1,5 +1,7 @@
 import type { CaptureOutcome } from '../capture/engine.js';
 import type { SkippedPod } from '../kube/pods.js';
+import type { ChalkInstance } from 'chalk';
+import { palette } from './colour.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 import { formatSize } from './units.js';
@@ -15,7 +17,7 @@ export interface CaptureSummary {
 }
 
 /** A kubectl-style table: NAMESPACE, POD (or URL for --url captures), SERVICE, TYPE, SIZE, then the file or the error. */
-export function renderCaptureTable(s: CaptureSummary): string {
+export function renderCaptureTable(s: CaptureSummary, paint: ChalkInstance = palette(false)): string {
   // A capture is of URLs or of pods, never both (capture --url refuses pod arguments).
   const byUrl = s.outcomes.length > 0 && s.outcomes.every((o) => o.target.url !== undefined);
   const rows: string[][] = [[...(byUrl ? ['URL'] : ['NAMESPACE', 'POD']), 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', 'RESULT']];
@@ -31,7 +33,10 @@ export function renderCaptureTable(s: CaptureSummary): string {
   }
   for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `${p.invalid ? 'error' : 'skipped'}: ${p.reason}`]);
   // Names, annotations and pod error bodies come from whoever may create pods.
-  return alignColumns(rows.map((r) => r.map(escapeTerminal))) + '\n' + summaryLine(s) + '\n';
+  const lines = alignColumns(rows.map((r) => r.map(escapeTerminal))).split('\n');
+  // Failed captures and pods with bad annotations in red; the header is line 0.
+  const failed = [...s.outcomes.map((o) => !o.ok), ...s.skipped.map((p) => p.invalid === true)];
+  return lines.map((line, i) => (i > 0 && failed[i - 1] ? paint.red(line) : line)).join('\n') + '\n' + summaryLine(s) + '\n';
 }
 
 /** One line: how many profiles were captured, failed and skipped, and how long it took. */

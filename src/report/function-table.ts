@@ -1,3 +1,5 @@
+import type { ChalkInstance } from 'chalk';
+import { palette } from './colour.js';
 import { escapeTerminal } from './terminal-text.js';
 import type { TopReport, TopRow } from '../pprof/index.js';
 import { addInt64, type Int64 } from '../pprof/int64.js';
@@ -28,14 +30,21 @@ export function renderServiceTopTable(report: ServiceTopReport, header: readonly
  * target) are signed `+`. Percentages are of the base total and, as `go tool pprof` prints
  * them for a diff, of the absolute value (the sign is on the value).
  */
-export function renderDiffTable(report: TopReport, header: readonly string[] = []): string {
+export function renderDiffTable(report: TopReport, header: readonly string[] = [], paint: ChalkInstance = palette(false)): string {
   const format = reportFormatter(report);
   const signed = (v: Int64) => (v > 0 ? '+' : '') + format(v);
+  // Growth red, shrinkage green, in the FLAT and CUM columns (aligned first: colour adds no width).
+  const deltas = new Map([[0, (r: TopRow) => r.flat], [3, (r: TopRow) => r.cum]]);
   return renderFunctionTable(report, {
     header: [...header, ...pprofLegend(report, format)],
     extraColumns: [],
     extraCells: () => [],
     value: signed,
+    style: (text, row, column) => {
+      const value = deltas.get(column)?.(row);
+      if (value === undefined) return text;
+      return value > 0 ? paint.red(text) : value < 0 ? paint.green(text) : text;
+    },
   });
 }
 
@@ -54,6 +63,8 @@ interface TableLayout {
   readonly extraColumns: readonly string[];
   readonly extraCells: (row: number) => string[];
   readonly value: (v: Int64) => string;
+  /** Styles a data cell once it is padded (colour); default: as it is. */
+  readonly style?: (text: string, row: TopRow, column: number) => string;
 }
 
 /** Numbers right-aligned, FUNCTION last and left-aligned (long names do not push columns). */
@@ -74,9 +85,13 @@ function renderFunctionTable(report: TopReport, layout: TableLayout): string {
   });
   const last = table[0]!.length - 1;
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => [...row[c]!].length)));
-  const lines = table.map((row) =>
+  const style = layout.style ?? ((text: string) => text);
+  const lines = table.map((row, r) =>
     row
-      .map((cell, c) => (c === last ? cell : ' '.repeat(widths[c]! - [...cell].length) + cell))
+      .map((cell, c) => {
+        const padded = c === last ? cell : ' '.repeat(widths[c]! - [...cell].length) + cell;
+        return r === 0 ? padded : style(padded, report.rows[r - 1]!, c);
+      })
       .join('   ')
       .trimEnd(),
   );

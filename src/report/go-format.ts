@@ -3,7 +3,7 @@
  * for digit. JS's toFixed and toPrecision round an exact tie up (40.625 -> "40.63"); Go rounds
  * the exact binary value correctly with ties to even ("40.62"). Here the double's exact decimal
  * expansion is computed with BigInt and rounded as strconv's decimal.Round does, so the digits
- * are Go's for every input. src/ui/flame-page/go-format.js is the same code for the page.
+ * are Go's for every input. src/report/flame-page/go-format.js is the same code for the page.
  */
 
 /** A decimal number 0.d[0]d[1]... x 10^dp, digits without trailing zeros (strconv's decimal). */

@@ -1,5 +1,5 @@
 import { dump } from 'js-yaml';
-import type { ProfileMeta } from '../store/store.js';
+import { formatLabels, type ProfileMeta } from '../store/store.js';
 import { windowTypeOf } from '../store/window-query.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
@@ -28,7 +28,7 @@ export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat
         windowTypeOf(m),
         localTime(m.createdAt),
         age(now.getTime() - m.createdAt.getTime()),
-        ...(format === 'wide' ? [m.labels.map((l) => `${l.key}=${l.value}`).join(',') || '<none>'] : []),
+        ...(format === 'wide' ? [formatLabels(m.labels) || '<none>'] : []),
       ]);
       // Ids, services and labels are whatever was uploaded to the store.
       return alignColumns([header, ...rows.map((r) => r.map(escapeTerminal))]) + '\n';

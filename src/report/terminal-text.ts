@@ -35,6 +35,11 @@ export function jsonForTerminal(value: unknown, space?: number): string {
   return JSON.stringify(value, null, space).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${hex(c, 4)}`);
 }
 
+/** `text` on one line: every run of white space (newlines included) one space, none at the ends. For messages that quote multi-line text (error bodies). */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 function hex(c: string, width: number): string {
   return c.charCodeAt(0).toString(16).padStart(width, '0');
 }

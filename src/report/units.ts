@@ -1,7 +1,7 @@
 /**
  * Values and percentages as `go tool pprof` prints them: ports of pprof's
  * internal/measurement (Scale, ScaledLabel, Percentage) and of report.selectOutputUnit, with Go's
- * float formatting (go-format.ts). src/ui/flame-page/go-format.js is the same code for the page.
+ * float formatting (go-format.ts). src/report/flame-page/go-format.js is the same code for the page.
  */
 import { absInt64, int64ToFloat, MIN_INT64, mulInt64, negInt64, type Int64 } from '../pprof/int64.js';
 import { formatFloat, padLeft } from './go-format.js';

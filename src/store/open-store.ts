@@ -34,10 +34,10 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
 /** Opens the chosen store; the implementations load only when used. */
 export async function openStore(opts: StoreOptions): Promise<ProfileStore> {
   if (opts.hostport) {
-    const { ProfefeClient } = await import('./profefe-client.js');
+    const { ProfefeClient } = await import('./profefe/client.js');
     return new ProfefeClient({ baseUrl: opts.hostport, token: opts.token, caFile: opts.caFile });
   }
-  const { LocalStore } = await import('./local-store.js');
+  const { LocalStore } = await import('./local/local-store.js');
   return LocalStore.open(opts.storeDir, { decodeLimits: opts.decodeLimits });
 }
 

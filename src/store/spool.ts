@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { StoreStatusError } from '../errors.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../files/atomic-write.js';
-import { STORE_PROFILE_TYPES, UPLOAD_ID_LABEL, type ProfileStore, type StoreLabel, type StoreProfileType, type UploadRequest } from './store.js';
+import { ProfileRejected, STORE_PROFILE_TYPES, StoreAccessDenied, StoreProblem, StoreUnavailable, UPLOAD_ID_LABEL, type ProfileStore, type StoreLabel, type StoreProfileType, type UploadRequest } from './store.js';
 
 export { UPLOAD_ID_LABEL };
 
@@ -18,13 +17,13 @@ export function uploadIdLabel(labels: readonly StoreLabel[]): string | undefined
 }
 
 /**
- * Whether a store's refusal means "this profile is invalid" (so retrying it is pointless): 400
- * (unparsable, no samples), 413 (too large for that store), 415, 422. Everything else (401/403
- * credentials, 404/405 a wrong address, 408/429 try later, 5xx, unreachable) is the store's or
- * the setup's problem: the profile stays in the spool.
+ * Whether a store's refusal means "this profile is invalid" (ProfileRejected: unparsable, no
+ * samples, too large for that store), so retrying it is pointless. Everything else (a refused
+ * token, a wrong address, a busy, failing or unreachable store) is the store's or the setup's
+ * problem: the profile stays in the spool.
  */
 export function isProfileRefusal(err: unknown): boolean {
-  return err instanceof StoreStatusError && [400, 413, 415, 422].includes(err.status);
+  return err instanceof ProfileRejected;
 }
 
 /** One profile waiting in the spool: what to upload, and where it lies. */
@@ -214,7 +213,7 @@ const ALREADY_STORED_WINDOW_MS = 10 * 60_000;
  *   upload and the removal, an upload that timed out after the store kept it): it leaves the spool;
  * - stored ones leave the spool; profiles the store calls invalid (see {@link isProfileRefusal})
  *   move to rejected/;
- * - any other failure (unreachable, 401/403, 408, 429, 5xx) keeps the profile, and stops the
+ * - any other failure (unreachable, busy or failing, a refused token) keeps the profile, and stops the
  *   push: the rest are kept untried, since the store would refuse them the same way;
  * - half entries are quarantined and reported.
  */
@@ -245,7 +244,7 @@ export async function drainSpool(spool: Spool, store: ProfileStore, opts: DrainO
         outcomes.push({ name: entry.name, result: 'rejected', detail: `${message}; moved to ${await spool.reject(entry)}` });
       } else {
         outcomes.push({ name: entry.name, result: 'kept', detail: `${message}; still in ${entry.profileFile}` });
-        stopped = err instanceof StoreStatusError ? `the store failed: ${storeFailure(err)}` : 'the spool could not be read';
+        stopped = err instanceof StoreProblem ? `the store failed: ${err.summary}` : 'the spool could not be read';
       }
     }
   }
@@ -261,17 +260,11 @@ async function findStored(store: ProfileStore, req: Omit<UploadRequest, 'body'>,
   if (!req.createdAt) return undefined;
   const t = req.createdAt.getTime();
   try {
-    // No label filter: profefe's badger store can miss label matches (profefe-api.md §8.1).
+    // No label filter: profefe's badger store can miss label matches (docs/profefe-api.md, "Known bugs").
     const metas = await store.find({ service: req.service, type: req.type, from: new Date(t - ALREADY_STORED_WINDOW_MS), to: new Date(t + ALREADY_STORED_WINDOW_MS) });
     return metas.find((m) => uploadIdLabel(m.labels) === uploadId)?.id;
   } catch (err) {
-    if (err instanceof StoreStatusError && (err.status === 0 || err.status >= 500 || [401, 403, 408, 429].includes(err.status))) throw err;
+    if (err instanceof StoreUnavailable || err instanceof StoreAccessDenied) throw err;
     return undefined;
   }
-}
-
-function storeFailure(err: StoreStatusError): string {
-  if (err.status === 0) return 'unreachable';
-  if (err.status === 401 || err.status === 403) return `${err.status}, check the token`;
-  return `HTTP ${err.status}`;
 }

@@ -153,7 +153,7 @@ export interface WindowViewOptions {
  * (and heap without snapshots) the default sample type is alloc_space.
  *
  * Resolves to undefined when the window has nothing of the type. Errors are the store's
- * (StoreStatusError), ProfileFormatError for bytes that are not pprof, and
+ * (StoreProblem classes), ProfileFormatError for bytes that are not pprof, and
  * IncompatibleProfilesError when the profiles' sample types differ.
  */
 export async function loadWindowProfile(store: ProfileStore, query: WindowQuery, opts: WindowViewOptions = {}): Promise<WindowProfile | undefined> {
@@ -215,7 +215,7 @@ export async function mergeWindow(store: ProfileStore, query: WindowQuery, opts:
 /** The metas of the window's profiles of the query's store type (allocs: heap), oldest first. */
 export async function findWindow(store: ProfileStore, query: WindowQuery): Promise<ProfileMeta[]> {
   // allocs are told apart by their label here rather than by a label filter: a label filter on
-  // profefe's badger store misses profiles uploaded out of created_at order (profefe-api.md §8.1).
+  // profefe's badger store misses profiles uploaded out of created_at order (docs/profefe-api.md, "Known bugs").
   return store.find({ ...query, type: storeTypeOfWindow(query.type) });
 }
 

@@ -46,7 +46,7 @@ const entry = () => Object.keys(meta.outputs).find((f) => f.endsWith('/kubectl-p
 const commandChunk = (name: string) => Object.keys(meta.outputs).find((f) => new RegExp(`/${name}-[A-Z0-9]+\\.js$`).test(f))!;
 
 const CLIENT_NODE = /node_modules\/@kubernetes\/client-node\//;
-const PAGE = /src\/ui\/flame-page-assets\.ts$/;
+const PAGE = /src\/report\/flame-page-assets\.ts$/;
 
 describe('the bundle', () => {
   test('starts with its entry alone: no command module, client-node, ws, js-yaml, ora, pprof or page', () => {

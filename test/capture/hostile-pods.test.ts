@@ -78,7 +78,7 @@ test('every hostile pod fails alone with one escaped line; the good pod is captu
 
 test('a path http.request cannot send fails that request at once, and no timer fires later', async () => {
   const { getOverTunnel } = await import('../../src/capture/http-over-tunnel.js');
-  const { DirectTunnel } = await import('../../src/capture/direct-tunnel.js');
+  const { DirectTunnel } = await import('../../src/kube/direct-tunnel.js');
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown) => uncaught.push(err);
   process.on('uncaughtException', onUncaught);

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IdMap } from '../../src/pprof/id-map.js';
 import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from '../../src/pprof/index.js';
-import { unpackFlameTree, type FlamePageData } from '../../src/ui/flame-page.js';
+import { unpackFlameTree, type FlamePageData } from '../../src/report/flame-page.js';
 import { goPprofProto, goPprofRaw, goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 const CASES = path.resolve('test/fixtures/cases');
 const file = (name: string) => path.join(CASES, `${name}.pb.gz`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { COMMANDS, commandNameOf } from '../../src/cli/main.js';
-import type { CommandContext } from '../../src/cli/context.js';
+import type { CommandContext } from '../../src/cli/shared/context.js';
 import { runCli } from '../support/run-cli.js';
 
 const pkg = JSON.parse(await readFile('package.json', 'utf8'));
@@ -22,7 +22,6 @@ const ctx: CommandContext = {
   io: { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false },
   env: {},
   signal: new AbortController().signal,
-  exitCode: 0,
 };
 
 describe('the table of commands', () => {

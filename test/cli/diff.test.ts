@@ -8,15 +8,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
-import type { LocalStore } from '../../src/store/local-store.js';
-import type { ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+import type { ProfefeServer } from '../../src/store/profefe/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import type { ProfileMeta, StoreLabel } from '../../src/store/store.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { goPprofProto, goPprofTop, goPprofTopText, parseTopText, type GoTop } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 interface JsonRow {
   function: string;

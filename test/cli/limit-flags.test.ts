@@ -10,7 +10,7 @@ import path from 'node:path';
 import { resolveCaptureOptions } from '../../src/cli/capture.js';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { resolveDiffOptions } from '../../src/cli/diff.js';
-import { resolveDecodeLimits } from '../../src/cli/limit-flags.js';
+import { resolveDecodeLimits } from '../../src/cli/shared/limit-flags.js';
 import { resolveMergeOptions } from '../../src/cli/merge.js';
 import { resolveOpenOptions } from '../../src/cli/open.js';
 import { resolveServeOptions } from '../../src/cli/serve.js';

@@ -9,16 +9,18 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import type { CommandContext } from '../../src/cli/context.js';
-import { browserCommand, isFileTarget, openCommand, resolveOpenOptions, runOpen, type OpenOptions } from '../../src/cli/open.js';
+import type { CommandContext } from '../../src/cli/shared/context.js';
+import { browserCommand } from '../../src/cli/shared/browser.js';
+import { isFileTarget } from '../../src/cli/shared/profile-source.js';
+import { openCommand, resolveOpenOptions, runOpen, type OpenOptions } from '../../src/cli/open.js';
 import { isExpectedError, UsageError } from '../../src/errors.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/profefe/server.js';
 import type { StoreOptions } from '../../src/store/open-store.js';
 import { encodeProfile } from '../../src/pprof/index.js';
 import { generateProfiles } from '../support/go-target.js';
 import { buildProfile } from '../support/profile-builder.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 let dir: string;
 let files: string[];
@@ -310,7 +312,6 @@ async function openViaArgv(argv: string[], env: NodeJS.ProcessEnv = {}): Promise
     io: { stdin: new PassThrough(), stdout, stderr, stdoutIsTTY: false, stderrIsTTY: false, color: false },
     env,
     signal: new AbortController().signal,
-    exitCode: 0,
   };
   let error: Error | undefined;
   try {

@@ -10,7 +10,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { resolveCollectOptions, runCollect } from '../../src/cli/collect.js';
+import { resolveCollectOptions } from '../../src/cli/collect.js';
+import { runCollector } from '../../src/collect/collector.js';
 import { decodeProfile } from '../../src/pprof/index.js';
 import type { ProfileMeta } from '../../src/store/store.js';
 import { goPprofTop, type GoTop } from '../support/go-pprof.js';
@@ -18,7 +19,7 @@ import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { runCli } from '../support/run-cli.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
-import { embeddedData } from '../ui/browser.js';
+import { embeddedData } from '../report/browser.js';
 
 interface JsonRow {
   function: string;
@@ -174,7 +175,7 @@ describe('collect, then profefe (our serve)', () => {
     const args = { once: true, connect: 'direct', namespace: 'fleet', seconds: Number(SECONDS), 'profefe-hostport': served.server.url, 'spool-dir': path.join(dir, 'spool') };
     const stdout = new PassThrough().resume();
     const opts = resolveCollectOptions(args as never, env());
-    const result = await runCollect(opts, { env: env(), signal: new AbortController().signal, io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false } });
+    const result = await runCollector(opts, { env: env(), signal: new AbortController().signal, io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false } });
     expect(result.exitCode).toBe(0);
     const fresh = (await stored()).filter((m) => !before.has(m.id));
     const file = async (what: string, pick: (m: ProfileMeta) => boolean) => {

@@ -9,11 +9,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { resolveCollectOptions, runCollect, type CollectOptions } from '../../src/cli/collect.js';
+import { resolveCollectOptions } from '../../src/cli/collect.js';
+import { runCollector, type CollectorOptions } from '../../src/collect/collector.js';
 import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
-import { PortForwardTunnel, type Tunnel } from '../../src/kube/port-forward.js';
-import type { LocalStore } from '../../src/store/local-store.js';
-import type { ProfefeServer } from '../../src/store/server.js';
+import type { Tunnel } from '../../src/capture/tunnel.js';
+import { PortForwardTunnel } from '../../src/kube/port-forward.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+import type { ProfefeServer } from '../../src/store/profefe/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { fetchProfile, startGoTarget, type GoTarget } from '../support/go-target.js';
 import { Spool } from '../../src/store/spool.js';
@@ -82,9 +84,9 @@ const baseArgs = (extra: Record<string, unknown> = {}) => ({ type: ['heap', 'gor
 
 async function collect(args: Record<string, unknown>, opts: { env?: NodeJS.ProcessEnv; tunnel?: Tunnel; signal?: AbortSignal; access?: ReturnType<typeof resolveKubeAccess>; onMetrics?: (u: string) => void } = {}) {
   const env = opts.env ?? { KUBECONFIG: kubeconfig, HOME: dir };
-  const options: CollectOptions = resolveCollectOptions(args as never, env);
+  const options: CollectorOptions = resolveCollectOptions(args as never, env);
   const { io: streams, lines } = io();
-  const result = await runCollect(options, { env, signal: opts.signal ?? new AbortController().signal, io: streams, tunnel: opts.tunnel, access: opts.access, onMetrics: opts.onMetrics });
+  const result = await runCollector(options, { env, signal: opts.signal ?? new AbortController().signal, io: streams, tunnel: opts.tunnel, access: opts.access, onMetrics: opts.onMetrics });
   return { result, records: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 

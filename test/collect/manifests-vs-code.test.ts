@@ -8,18 +8,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import yargs, { type CommandModule } from 'yargs';
-import { collectCommand, resolveCollectOptions, runCollect } from '../../src/cli/collect.js';
-import type { CommandContext } from '../../src/cli/context.js';
+import { collectCommand, resolveCollectOptions } from '../../src/cli/collect.js';
+import { runCollector } from '../../src/collect/collector.js';
+import type { CommandContext } from '../../src/cli/shared/context.js';
 import { resolveServeOptions, serveCommand } from '../../src/cli/serve.js';
-import type { LocalStore } from '../../src/store/local-store.js';
-import type { ProfefeServer } from '../../src/store/server.js';
+import type { LocalStore } from '../../src/store/local/local-store.js';
+import type { ProfefeServer } from '../../src/store/profefe/server.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { containerCommands, rulesOf, kustomizeBuild, type ContainerCommand } from '../deploy/manifests.test.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 
 const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false });
-const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal, exitCode: 0 });
+const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal });
 
 /** Parses argv with a command's real builder; returns the parsed arguments without running it. */
 async function parseWith<A>(module: CommandModule<object, A>, argv: string[]): Promise<A> {
@@ -127,7 +128,7 @@ describe('RBAC grants what collect uses', () => {
     sandbox.requests.length = 0;
     const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
     const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool'), ...extra } as never, env);
-    const result = await runCollect(opts, { env, signal: new AbortController().signal, io: io() });
+    const result = await runCollector(opts, { env, signal: new AbortController().signal, io: io() });
     expect(result.rounds[0]!.captured).toBe(captured);
     return usedRules();
   }

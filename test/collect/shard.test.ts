@@ -7,14 +7,12 @@ import {
   formatShard,
   inShard,
   jumpConsistentHash,
-  ordinalFromPodName,
-  parseShard,
   podShard,
   podShardKey,
-  resolveShard,
   takeShard,
   type ShardSpec,
 } from '../../src/collect/shard.js';
+import { ordinalFromPodName, parseShard, resolveShard } from '../../src/cli/shared/shard-flags.js';
 import { UsageError } from '../../src/errors.js';
 
 /** 10,000 pods over 25 namespaces, named as a Deployment's would be numbered. Fixed: no randomness. */

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeProfile } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
 import { HALF_ENTRY_AGE_MS, Spool, UPLOAD_ID_LABEL } from '../../src/store/spool.js';
 import { startCli, startServeChild, type CliChild } from '../support/cli-child.js';
 import { buildProfile } from '../support/profile-builder.js';

@@ -1,5 +1,5 @@
 /**
- * Cluster access resolved like kubectl (spec /work/shared/k8s-sandbox.md §6): temp kubeconfig files, a temp HOME and
+ * Cluster access resolved like kubectl (docs/kube-access.md): temp kubeconfig files, a temp HOME and
  * a temp service-account dir; what client-node would send is read back from the resolved KubeConfig itself.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import yargs from 'yargs';
-import { kubeAccessOptionsFrom, withKubeFlags } from '../../src/cli/kube-flags.js';
+import { kubeAccessOptionsFrom, withKubeFlags } from '../../src/cli/shared/kube-flags.js';
 import { KubeError, UsageError } from '../../src/errors.js';
 import { parseRequestTimeout, resolveKubeAccess, type KubeAccess, type KubeAccessOptions } from '../../src/kube/kubeconfig.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';

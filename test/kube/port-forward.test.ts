@@ -7,7 +7,8 @@ import https from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
-import { PortForwardTunnel, TunnelError } from '../../src/kube/port-forward.js';
+import { TunnelError } from '../../src/capture/tunnel.js';
+import { PortForwardTunnel } from '../../src/kube/port-forward.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 
 let echo: Server;

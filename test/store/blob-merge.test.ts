@@ -7,9 +7,10 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StoreStatusError } from '../../src/errors.js';
+import { profefeStatusOf } from '../../src/store/profefe/status.js';
+import { StoreProblem } from '../../src/store/store.js';
 import { decodeProfile, encodeProfile, ProfileMerger } from '../../src/pprof/index.js';
-import { BlobMergePool, mergeBlobsInProcess, type StoredBlob } from '../../src/store/blob-merge.js';
+import { BlobMergePool, mergeBlobsInProcess, type StoredBlob } from '../../src/store/local/blob-merge.js';
 import { cpuFixture } from '../support/cpu-fixtures.js';
 import { buildProfile } from '../support/profile-builder.js';
 
@@ -38,13 +39,13 @@ afterAll(async () => {
 
 const cpu = () => ['cpu11', 'cpu12', 'cpu21', 'cpu22', 'cpu31', 'cpu32'].map((id) => blobs[id]!);
 
-/** The bytes, or the StoreStatusError's status and message. */
+/** The bytes, or the store error's message and the status profefe's handlers give it. */
 async function outcome(p: Promise<Uint8Array>): Promise<{ bytes: Buffer } | { status: number; message: string }> {
   try {
     return { bytes: Buffer.from(await p) };
   } catch (err) {
-    if (!(err instanceof StoreStatusError)) throw err;
-    return { status: err.status, message: err.message };
+    if (!(err instanceof StoreProblem)) throw err;
+    return { status: profefeStatusOf(err), message: err.message };
   }
 }
 

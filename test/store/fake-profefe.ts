@@ -1,6 +1,6 @@
 /**
  * A fake profefe collector on 127.0.0.1:0 for the client tests. It routes and validates
- * requests the way profefe's Go handlers do (shared/profefe-api.md §2; routes.go,
+ * requests the way profefe's Go handlers do (docs/profefe-api.md; routes.go,
  * profiles_handler.go, request.go, labels.go), answering with the recorded status,
  * Content-Type and body; what its storage would return is scripted per test. Every request is
  * recorded raw, with what profefe would decode from it (query, labels, ids).
@@ -49,7 +49,7 @@ export interface RecordedRequest {
   readonly route: FakeRoute;
   /** `r.URL.Query()` as Go parses it: first value per name. */
   readonly query: ReadonlyMap<string, string>;
-  /** The labels profefe decodes from `labels` (§2.5), when present and valid. */
+  /** The labels profefe decodes from `labels` (docs/profefe-api.md, "Labels"), when present and valid. */
   readonly labels?: StoreLabel[];
   /** get by id(s): the ids profefe looks up. */
   readonly ids?: string[];
@@ -72,7 +72,7 @@ export function goJson(value: unknown): string {
   return `${JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
 }
 
-/** The Content-Type profefe's answers carry once a route's parameters are valid (§2.2). */
+/** The Content-Type profefe's answers carry once a route's parameters are valid (docs/profefe-api.md, "Envelope and statuses"). */
 const VALID_CONTENT_TYPE: Record<Exclude<FakeRoute, 'other'>, string> = {
   upload: TEXT,
   version: TEXT,
@@ -119,7 +119,7 @@ export const recorded = {
     contentType: TEXT,
     body: '{"code":200,"body":{"id":"dc2v00b8di1ecttsn9gg","type":"trace","service":"api-backend","labels":[{"key":"region","value":"europe-west3"}],"created_at":"2026-11-24T20:00:00Z"}}\n',
   },
-  /** §2.7's find example with its elisions filled from the upload examples; Content-Length 541 as recorded. */
+  /** the recorded find example with its elisions filled from the upload examples; Content-Length 541 as recorded. */
   findApiBackend: {
     status: 200,
     contentType: JSON_TYPE,
@@ -175,7 +175,7 @@ export const recorded = {
   },
 } satisfies Record<string, Canned>;
 
-/** A recorded 500 for an id badger cannot parse (§2.7), for any id. */
+/** A recorded 500 for an id badger cannot parse (docs/profefe-api.md, "Envelope and statuses"), for any id. */
 export function getBadId(rawPids: string): Canned {
   return { status: 500, contentType: OCTETS, body: goJson({ code: 500, error: `failed to get profile by id ${goQuote(rawPids)}` }) };
 }

@@ -8,9 +8,11 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { StoreError, StoreStatusError } from '../../src/errors.js';
+import { StoreError } from '../../src/errors.js';
+import { profefeStatusOf } from '../../src/store/profefe/status.js';
+import { StoreProblem } from '../../src/store/store.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
 import type { FindQuery, ProfileMeta, StoreLabel, StoreProfileType, UploadRequest } from '../../src/store/store.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { generateProfiles } from '../support/go-target.js';
@@ -65,7 +67,8 @@ async function rejection(p: Promise<unknown>): Promise<{ status?: number; messag
   try {
     await p;
   } catch (error) {
-    return { status: error instanceof StoreStatusError ? error.status : undefined, message: (error as Error).message, error };
+    // The status profefe's handlers answer the store's error with (what serve sends).
+    return { status: error instanceof StoreProblem ? profefeStatusOf(error) : undefined, message: (error as Error).message, error };
   }
   throw new Error('expected a rejection');
 }
@@ -145,7 +148,7 @@ describe('LocalStore find', () => {
 
   beforeAll(async () => {
     store = await openStore();
-    // Uploaded out of created_at order on purpose: heap X first, then the earlier cpu C (§8.1).
+    // Uploaded out of created_at order on purpose: heap X first, then the earlier cpu C (docs/profefe-api.md, "Known bugs").
     const put = async (name: string, type: StoreProfileType, ns: bigint, labels: StoreLabel[], service = 'api') => {
       ids[name] = (await store.upload({ service, type, labels, body: profileBytes(ns) })).id;
     };
@@ -163,7 +166,7 @@ describe('LocalStore find', () => {
     ['all of a service, oldest first', {}, ['C', 'X', 'late', 'dup', 'empty']],
     ['one type', { type: 'heap' }, ['X']],
     ['labels are ANDed', { labels: [{ key: 'region', value: 'eu' }, { key: 'host', value: 'x' }] }, ['C']],
-    ['labels match whatever the upload order (no §8.1 bug)', { type: 'heap', labels: [{ key: 'region', value: 'eu' }] }, ['X']],
+    ['labels match whatever the upload order (not badger’s bug in docs/profefe-api.md, Known bugs)', { type: 'heap', labels: [{ key: 'region', value: 'eu' }] }, ['X']],
     ['a repeated key matches any of its values', { labels: [{ key: 'a', value: '0' }] }, ['dup']],
     ['an empty value matches only an empty value', { labels: [{ key: 'dc', value: '' }] }, ['empty']],
     ['a missing label matches nothing', { labels: [{ key: 'nope', value: '' }] }, []],

@@ -8,10 +8,13 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, StoreStatusError, UsageError } from '../../src/errors.js';
-import { ProfefeClient, encodeProfefeLabels, type ProfefeClientOptions } from '../../src/store/profefe-client.js';
+import { InputError, UsageError } from '../../src/errors.js';
+import { profefeStatusOf } from '../../src/store/profefe/status.js';
+import { StoreProblem } from '../../src/store/store.js';
+import { ProfefeClient, type ProfefeClientOptions } from '../../src/store/profefe/client.js';
+import { encodeProfefeLabels } from '../../src/store/profefe/wire.js';
 import type { StoreLabel, StoreProfileType } from '../../src/store/store.js';
-import { formatProfefeTime } from '../../src/store/time-format.js';
+import { formatProfefeTime } from '../../src/store/profefe/time-format.js';
 import { testPki } from '../support/sandbox/certs.js';
 import {
   DROP,
@@ -57,12 +60,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StoreStatusError> {
+/** The store error, with the status profefe answered (0: none) or would answer a request refused before sending. */
+async function rejection(p: Promise<unknown>): Promise<StoreProblem & { status: number }> {
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(StoreStatusError);
-    return err as StoreStatusError;
+    expect(err).toBeInstanceOf(StoreProblem);
+    return Object.assign(err as StoreProblem, { status: profefeStatusOf(err) });
   }
   throw new Error('expected a rejection');
 }
@@ -108,7 +112,7 @@ describe('addresses and times', () => {
   });
 });
 
-describe('labels on the wire (§2.5)', () => {
+describe('labels on the wire (docs/profefe-api.md, "Labels")', () => {
   /** The `labels` query value exactly as sent, still encoded. */
   const rawLabels = (r: RecordedRequest) => /[?&]labels=([^&]*)/.exec(r.rawUrl)?.[1];
 
@@ -122,7 +126,7 @@ describe('labels on the wire (§2.5)', () => {
       body: body('pprof bytes'),
     });
     const [req] = f.requests;
-    // The agent's access-log line in §4 encodes its labels the same way.
+    // The agent's access-log line (profefe's agent) encodes its labels the same way.
     expect(req!.rawUrl).toBe('/api/0/profiles?service=api-backend&type=cpu&labels=region%3Deurope-west3%2Cdc%3Dfra');
     expect(req!.method).toBe('POST');
     expect(req!.headers['content-type']).toBeUndefined();
@@ -659,7 +663,7 @@ describe.each(stores)('%s answers like the recorded collector', (_name, start) =
     ['an empty key is dropped', '=x,k', [{ key: 'k', value: '' }]],
     ['duplicate keys are kept', 'a=1,a=0', [{ key: 'a', value: '1' }, { key: 'a', value: '0' }]],
     ['a bad escape drops the parameter', 'v=%zz', []],
-  ])('labels: %s (§2.5)', async (_name, raw, labels) => {
+  ])('labels: %s (docs/profefe-api.md, "Labels")', async (_name, raw, labels) => {
     const answer = await exchange('POST', `/api/0/profiles?service=s1&type=trace&created_at=2026-11-24T20:00:00&labels=${raw}`, 'not really a trace');
     expect(answer.status).toBe(200);
     const meta = (JSON.parse(answer.body as string) as { body: { labels?: StoreLabel[] } }).body;

@@ -12,7 +12,7 @@ import {
   parseLabelsParam,
   parseProfileType,
   parseQuery,
-} from '../../src/store/profefe-request.js';
+} from '../../src/store/profefe/request.js';
 
 describe('parseGoTime (time.Parse("2006-01-02T15:04:05", v), UTC)', () => {
   test.each([

@@ -9,7 +9,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalStore } from '../../src/store/local-store.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
 import { ownStallMs, startServeChild, type CliChild } from '../support/cli-child.js';
 import { generateProfiles } from '../support/go-target.js';
 

@@ -7,12 +7,11 @@ import { request } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StoreStatusError } from '../../src/errors.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { parseProfileIdsPath, unescapeRaw } from '../../src/store/profefe-request.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
-import type { FindQuery, ProfileMeta, ProfileStore, StoreProfileType, UploadRequest } from '../../src/store/store.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { parseProfileIdsPath, unescapeRaw } from '../../src/store/profefe/request.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/profefe/server.js';
+import { StoreUnavailable, type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType, type UploadRequest } from '../../src/store/store.js';
 import { copyCpuFixtures } from '../support/cpu-fixtures.js';
 import { generateProfiles } from '../support/go-target.js';
 import { goPprofTop } from '../support/go-pprof.js';
@@ -61,7 +60,7 @@ function pprofAt(ms: number, value = 1): Uint8Array {
   return encodeProfile(buildProfile({ timeNanos: BigInt(ms) * MS, samples: [{ stack: 'main.main;main.work', values: [value, value * 10_000_000] }] }));
 }
 
-/** labels for a query string, encoded as the profefe agent does (§2.5). */
+/** labels for a query string, encoded as the profefe agent does (docs/profefe-api.md, "Labels"). */
 function encodeLabels(labels: [string, string][]): string {
   return encodeURIComponent(labels.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join(','));
 }
@@ -153,7 +152,7 @@ describe('find: GET /api/0/profiles', () => {
       expect(r.status).toBe(200);
       ids[name] = JSON.parse(r.text).body.id;
     };
-    // heap X first, then the earlier cpu C: the upload order that trips badger (§8.1).
+    // heap X first, then the earlier cpu C: the upload order that trips badger (docs/profefe-api.md, "Known bugs").
     await put('X', 'service=api&type=heap&labels=region=eu,host=y', pprofAt(T0 + 5000));
     await put('C', 'service=api&type=cpu&labels=region=eu,host=x', pprofAt(T0));
     await put('late', 'service=api&type=cpu', pprofAt(T0 + 5400));
@@ -239,7 +238,7 @@ describe('find: GET /api/0/profiles', () => {
   });
 });
 
-describe('labels on the wire (§2.5)', () => {
+describe('labels on the wire (docs/profefe-api.md, "Labels")', () => {
   let s: ProfefeServer;
   beforeAll(async () => {
     s = await withServer();
@@ -544,7 +543,7 @@ describe('deliberate additions: token and body limit', () => {
   });
 
   test('a merge the store refuses for now (its merge threads busy, its queue full) is a 503 with Retry-After', async () => {
-    const busy = () => Promise.reject(new StoreStatusError('too many merges in progress, retry later', 503));
+    const busy = () => Promise.reject(new StoreUnavailable('too many merges in progress, retry later'));
     const store: ProfileStore = {
       upload: () => Promise.reject(new Error('not used')),
       find: async () => [],

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { StoreSink } from '../../src/capture/store-sink.js';
 import type { CapturedProfile } from '../../src/capture/engine.js';
 import { encodeProfile } from '../../src/pprof/index.js';
-import { ProfefeClient } from '../../src/store/profefe-client.js';
+import { ProfefeClient } from '../../src/store/profefe/client.js';
 import { drainSpool, HALF_ENTRY_AGE_MS, Spool, UPLOAD_ID_LABEL, uploadIdOf } from '../../src/store/spool.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { runCli } from '../support/run-cli.js';

@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeProfile, defaultSampleIndex, encodeProfile, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { ProfefeClient } from '../../src/store/profefe-client.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { ProfefeClient } from '../../src/store/profefe/client.js';
 import type { ProfileMeta, ProfileStore, StoreLabel, StoreProfileType } from '../../src/store/store.js';
 import {
   chunkIds,
@@ -267,7 +267,7 @@ describe('against a profefe collector (the fake)', () => {
     expect(gets.map((r) => r.ids!.length).sort((x, y) => x - y)).toEqual([1, 1, 20, 50, 100, 100]);
   });
 
-  test('--type allocs finds heap profiles (no profile=allocs filter: badger’s label index can miss some, §8.1) and takes only the deltas', async () => {
+  test('--type allocs finds heap profiles (no profile=allocs filter: badger’s label index can miss some: docs/profefe-api.md, "Known bugs") and takes only the deltas', async () => {
     await loadWindowProfile(profefe, q('allocs'));
     const [find, ...gets] = fake.requests;
     expect(find!.query.get('labels')).toBeUndefined();

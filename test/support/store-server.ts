@@ -1,5 +1,5 @@
-import { LocalStore } from '../../src/store/local-store.js';
-import { startProfefeServer, type ProfefeServer } from '../../src/store/server.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { startProfefeServer, type ProfefeServer } from '../../src/store/profefe/server.js';
 
 /** Our profefe-compatible server over a fresh local store, on 127.0.0.1. */
 export interface TestStore {

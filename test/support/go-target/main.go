@@ -731,9 +731,11 @@ func allocNodes(n int) *node {
 // The profiles are cumulative (as a real process's are), so later ones have
 // more samples: with walks at most 3 deep they level off at a few thousand.
 func genHeap(n int, path func(int) string, seed int64) error {
-	// Sample about every 512 bytes (default 512 KiB) so each profile has many
-	// samples. Set before the allocations it should apply to.
-	runtime.MemProfileRate = 512
+	// Record every allocation, so that a seed gives the same values each run.
+	// A rate set now applies to each P only after its next sample, drawn at the
+	// default rate (512 KiB on average): with any other rate a burst could pass
+	// unsampled and a profile come out empty (it did, on a loaded machine).
+	runtime.MemProfileRate = 1
 	for i := 0; i < n; i++ {
 		w := newWalker(seed, i, 0, 4, 3)
 		w.leaf = heapLeaf

@@ -1,6 +1,6 @@
 /**
  * Sandbox Kubernetes API server for tests: in-process HTTPS on 127.0.0.1:0 speaking the real wire protocol
- * (spec /work/shared/k8s-sandbox.md §4) to real clients: @kubernetes/client-node and kubectl.
+ * (docs/kube-access.md, "Pods") to real clients: @kubernetes/client-node and kubectl.
  * Pods are plain data; a port-forward to a pod port is tunnelled to a real local TCP endpoint.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -432,7 +432,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     res.writeHead(r.code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() }).end(text);
   })().catch((e: Error) => { res.writeHead(500).end(String(e)); }));
 
-  // ---- port-forward (spec §4.4) ----
+  // ---- port-forward ----
   /** The kubelet/containerd wording when the pod port cannot be dialled (the "pod" is the sandbox id, the uid is empty). */
   const dialError = (r: PodRec, port: number, e: NodeJS.ErrnoException) => {
     const id = hex(r.uid), netns = hex(`netns${r.uid}`).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, '$1-$2-$3-$4-$5');

@@ -1,5 +1,5 @@
 /**
- * `portforward.k8s.io` over SPDY/3.1, server side, as the kubelet speaks it (spec §4.4 B/C).
+ * `portforward.k8s.io` over SPDY/3.1, server side, as the kubelet speaks it (docs/kube-access.md, "Pods"; the protocol as kubelets speak it).
  * Only what kubectl uses: the client opens streams, we reply; no flow control (Go's spdystream
  * neither sends nor enforces WINDOW_UPDATE). `spdy-transport` is unusable here (see spec).
  */

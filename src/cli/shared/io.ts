@@ -1,0 +1,16 @@
+import type { IOStreams } from '../../report/streams.js';
+
+/** IOStreams of the running process. */
+export function processIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    color: Boolean(process.stderr.isTTY) && !noColor,
+  };
+}
+
+export { writeAll, type IOStreams } from '../../report/streams.js';
