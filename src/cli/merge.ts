@@ -118,9 +118,12 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
   return { source, output: args.output, top: args.top, sampleType: args['sample-type'], decodeLimits };
 }
 
-/** Merges from the chosen source (see mergeProfileSource). */
+/**
+ * Merges from the chosen source (see mergeProfileSource). Files merged into a profile leave out
+ * samples without a stack, as `go tool pprof -proto` writes them; --top counts them, as -top does.
+ */
 export function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
-  return mergeProfileSource(opts.source, { signal: deps.signal, decodeLimits: opts.decodeLimits });
+  return mergeProfileSource(opts.source, { signal: deps.signal, decodeLimits: opts.decodeLimits, dropStackless: opts.top === undefined });
 }
 
 /** Says that a window's snapshots were summed, as pprof merges them, and where their average is. */

@@ -21,6 +21,8 @@ export interface MergeFilesOptions {
   readonly signal?: AbortSignal;
   /** For each input (default: DEFAULT_DECODE_LIMITS). */
   readonly decodeLimits?: Partial<DecodeLimits>;
+  /** Leave out samples without a stack, as `go tool pprof -proto` does (default: keep, as profile.Merge). */
+  readonly dropStackless?: boolean;
 }
 
 /** A finished merge: the profile and its bytes are each made on first use. */
@@ -67,7 +69,7 @@ export async function mergeProfileFiles(files: readonly string[], opts: MergeFil
 
   const slices = splitBySize(files, sizes, workers);
   const partials = await Promise.all(slices.map((slice) => mergeInWorker(slice, opts)));
-  const merger = new ProfileMerger();
+  const merger = new ProfileMerger({ dropStackless: opts.dropStackless });
   // A partial merge is ours, of inputs within the limits, and may rightly hold more samples than one input may.
   partials.forEach((partial, i) => merger.addInflated(partial.bytes, slices[i]![0], NO_DECODE_LIMITS));
   return new MergedFiles(merger, partials.reduce((n, p) => n + p.inputs, 0));
@@ -93,7 +95,7 @@ function splitBySize(files: readonly string[], sizes: readonly number[], parts: 
  * The event loop gets a turn at least every few inputs, so an abort is noticed.
  */
 export async function mergeFilesInProcess(files: readonly string[], opts: MergeFilesOptions = {}): Promise<MergedFiles> {
-  const merger = new ProfileMerger();
+  const merger = new ProfileMerger({ dropStackless: opts.dropStackless });
   const limits = opts.decodeLimits ?? {};
   const ahead = Math.max(1, opts.readAhead ?? READ_AHEAD);
   const pending: (Uint8Array | Promise<Uint8Array> | undefined)[] = new Array(files.length);
@@ -165,7 +167,7 @@ const ERRORS: Record<string, new (message: string) => Error> = {
 
 function mergeInWorker(files: string[], opts: MergeFilesOptions): Promise<{ bytes: Uint8Array; inputs: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SCRIPT, { workerData: { files, decodeLimits: opts.decodeLimits } });
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { files, decodeLimits: opts.decodeLimits, dropStackless: opts.dropStackless } });
     const onAbort = () => {
       void worker.terminate();
       reject(opts.signal!.reason);

@@ -59,8 +59,10 @@ interface MappedMapping {
  *   folding and lines), so the result refers only to what its samples use;
  * - samples with the same location stack and the same labels (numeric labels compared
  *   exactly, as int64) are summed with Go's int64 arithmetic: exact, wrapping around past
- *   2^63 - 1; samples whose values are all zero are dropped, and so are samples without a
- *   stack, as `go tool pprof -proto` drops them (Go's threadcreate profiles have such samples).
+ *   2^63 - 1; samples whose values are all zero are dropped. Samples without a stack are
+ *   kept, as profile.Merge keeps them (and the profefe collector's merge; `go tool pprof -top`
+ *   counts them in its total): Go's threadcreate profiles have one. `dropStackless` leaves
+ *   them out, as `go tool pprof -proto` does when it writes a profile.
  *
  * Profiles come in decoded ({@link add}) or as bytes ({@link addEncoded}, {@link addInflated}:
  * read straight into the merger's tables, no object per sample). Nothing of an input is kept,
@@ -68,6 +70,9 @@ interface MappedMapping {
  * difference from Go: a profile without time_nanos does not reset the merged time to zero.
  */
 export class ProfileMerger {
+  /** `dropStackless`: leave out samples without a stack, as `go tool pprof -proto` does. */
+  constructor(private readonly options: { readonly dropStackless?: boolean } = {}) {}
+
   private readonly strings: string[] = [''];
   private readonly stringIds = new Map<string, number>([['', 0]]);
   /** Merged string indexes, two per sample type (type, unit). */
@@ -166,7 +171,7 @@ export class ProfileMerger {
   }
 
   private compacted(merged: Profile): ProfileMerger {
-    const again = new ProfileMerger();
+    const again = new ProfileMerger(this.options);
     again.add(merged, this.firstSource);
     return again;
   }
@@ -223,9 +228,9 @@ export class ProfileMerger {
       }
       const r0 = locStart[s]!;
       const r1 = locStart[s + 1]!;
-      // go tool pprof drops stackless samples when it writes a profile (its focus filter keeps
-      // samples with at least one matching frame); they belong to no function anyway.
-      if (zero || r0 === r1) continue;
+      // go tool pprof -proto drops stackless samples when it writes a profile; profile.Merge and
+      // -top keep them (they belong to no function, but to the total).
+      if (zero || (r0 === r1 && this.options.dropStackless)) continue;
       const l0 = labelStart[s]!;
       const l1 = labelStart[s + 1]!;
       const keyLength = r1 - r0 + (l1 > l0 ? 1 + 5 * (l1 - l0) : 0);

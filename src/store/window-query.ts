@@ -12,7 +12,7 @@
  * in chunks merged locally). The same code runs against a profefe server and the local store.
  */
 import { decodeProfile, ProfileMerger, sampleTypesOf, type DecodeLimits, type Profile } from '../pprof/index.js';
-import { keepSampleTypes, scaleProfile, withDefaultSampleType } from '../pprof/scale.js';
+import { averageProfile, keepSampleTypes, withDefaultSampleType } from '../pprof/scale.js';
 import { type FindQuery, type ProfileMeta, type ProfileStore, type StoreProfileType, type WindowType } from './store.js';
 
 // Defined beside the store's types, so that --help (query-flags.ts) does not load the pprof code.
@@ -146,8 +146,8 @@ export interface WindowViewOptions {
 
 /**
  * The profile of a window for top, open and diff: snapshots averaged per pod (grouped by the
- * `namespace` and `pod` labels, or `url`, all in one group without them: merged, then scaled by 1/count
- * with pprof's ScaleN rounding), then the pods summed; deltas and CPU profiles summed. For heap
+ * `namespace` and `pod` labels, or `url`, all in one group without them: merged, then divided by the
+ * count with averageProfile's rounding), then the pods summed; deltas and CPU profiles summed. For heap
  * both at once: inuse_* from the averaged snapshots and alloc_* from the summed allocs deltas
  * (each source scaled to zero in the sample types it does not serve, then merged). For allocs
  * (and heap without snapshots) the default sample type is alloc_space.
@@ -294,7 +294,7 @@ async function mergeByIds(store: ProfileStore, ids: readonly string[], opts: Pic
   return merger.result();
 }
 
-/** Each pod's snapshots merged and scaled by 1/count (pprof's ScaleN rounding), then the pods summed. */
+/** Each pod's snapshots merged and averaged (averageProfile: each column's total the rounded mean), then the pods summed. */
 async function averagePerPod(store: ProfileStore, groups: readonly (readonly ProfileMeta[])[], opts: Pick<WindowViewOptions, 'signal' | 'decodeLimits'>): Promise<Profile> {
   const { signal } = opts;
   const merger = new ProfileMerger();
@@ -302,7 +302,7 @@ async function averagePerPod(store: ProfileStore, groups: readonly (readonly Pro
     signal?.throwIfAborted();
     const batch = groups.slice(i, i + FETCH_CONCURRENCY);
     const merged = await Promise.all(batch.map((g) => mergeByIds(store, g.map((m) => m.id), opts, 1)));
-    merged.forEach((p, j) => merger.add(scaleProfile(p, 1 / batch[j]!.length), `the average of ${podName(batch[j]![0]!)}`));
+    merged.forEach((p, j) => merger.add(averageProfile(p, batch[j]!.length), `the average of ${podName(batch[j]![0]!)}`));
   }
   return merger.result();
 }

@@ -27,7 +27,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cases-'));
   served = await startTestStore(path.join(dir, 'store'));
-  const upload = async (service: string, name: string, type: 'cpu' | 'heap' | 'block', labels: Record<string, string> = {}) =>
+  const upload = async (service: string, name: string, type: 'cpu' | 'heap' | 'block' | 'threadcreate', labels: Record<string, string> = {}) =>
     served.store.upload({ service, type, labels: Object.entries(labels).map(([key, value]) => ({ key, value })), body: await readFile(file(name)) });
   // Each case twice for the store's merges, and the CPU cases once more under a second service.
   for (let i = 0; i < 2; i++) {
@@ -37,6 +37,7 @@ beforeAll(async () => {
     await upload('locks', 'block-huge', 'block', { delta: 'server' });
     await upload('allocs', 'heap-dropframes', 'heap', { profile: 'allocs', delta: 'server' });
     await upload('stripped', 'cpu-unsymbolized', 'cpu');
+    await upload('threads', 'threadcreate-stackless', 'threadcreate');
   }
   env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home'), PROFEFE_HOSTPORT: served.server.url };
 }, 60_000);
@@ -248,5 +249,35 @@ describe('cpu-unsymbolized: locations without symbols', () => {
     ]);
     const data = await page([file('cpu-unsymbolized')]);
     expect(pageTop(data)).toEqual([['[app]', 50_000_000n, 60_000_000n], ['<unknown>', 10_000_000n, 10_000_000n]]);
+  });
+});
+
+describe('threadcreate-stackless: a sample without a stack (every Go threadcreate profile has one)', () => {
+  // go tool pprof -top counts the stackless sample (6 threads) in the total: 1 of 7; -proto leaves it out.
+  test('merge --top, top and diff count it in the total, as go tool pprof -top and -diff_base', async () => {
+    const copy = await copyOf('threadcreate-stackless');
+    const go = parseTopText(await goPprofTopText([file('threadcreate-stackless'), copy], { nodeCount: 5 }));
+    const ours = (await cli(['merge', file('threadcreate-stackless'), copy, '--top', '5'])).split('\n');
+    expect(ours).toContain(go.legend.find((l) => l.startsWith('Showing nodes'))!);
+    expect(ours).toContain('Showing nodes accounting for 2, 14.29% of 14 total');
+    const top = await cli(['top', '--service', 'threads', '--type', 'threadcreate', ...WINDOW]);
+    // The average of two snapshots of one process: 7 threads, 1 of them with a stack.
+    expect(top).toContain('Showing nodes accounting for 1, 14.29% of 7 total');
+    const diff = await cli(['diff', file('threadcreate-stackless'), copy]);
+    const goDiff = parseTopText(await goPprofTopText([copy], { nodeCount: 5, extraArgs: [`-diff_base=${file('threadcreate-stackless')}`] }));
+    expect(diff.split('\n')).toContain(goDiff.legend.find((l) => l.startsWith('Showing nodes'))!);
+  });
+
+  test('merge -o leaves it out, as go tool pprof -proto writes it', async () => {
+    const out = path.join(dir, 'threads.pb.gz');
+    await cli(['merge', file('threadcreate-stackless'), await copyOf('threadcreate-stackless'), '-o', out]);
+    const reference = path.join(dir, 'threads.go.pb.gz');
+    await goPprofProto([file('threadcreate-stackless'), file('threadcreate-stackless')], reference);
+    expect(samples(decodeProfile(await readFile(out)))).toEqual(samples(decodeProfile(await readFile(reference))));
+    expect(samples(decodeProfile(await readFile(out)))).toEqual(['2 {}']);
+  });
+
+  test("serve's merge route keeps it, as profile.Merge (the profefe collector's merge) does", async () => {
+    expect(samples(await servedMerge('threads', 'threadcreate'))).toEqual(['12 {}', '2 {}']);
   });
 });

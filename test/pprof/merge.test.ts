@@ -1,4 +1,5 @@
 import { decodeProfile, encodeProfile, IncompatibleProfilesError, mergeProfiles, sampleTypesOf } from '../../src/pprof/index.js';
+import { ProfileMerger } from '../../src/pprof/merge.js';
 import { Sample } from 'pprof-format';
 import { buildProfile, foldedStacks } from '../support/profile-builder.js';
 
@@ -111,9 +112,14 @@ describe('mergeProfiles header precision', () => {
     expect(merged.timeNanos).toBe(1_795_618_063_218_047_386n);
   });
 
-  test('drops samples without a stack, as go tool pprof -proto does', () => {
+  test('keeps samples without a stack, as profile.Merge does; dropStackless leaves them out, as go tool pprof -proto does', () => {
     const p = buildProfile({ samples: [{ stack: 'main;x', values: [1, 1] }] });
     p.sample.push(new Sample({ locationId: [], value: [6, 6] }));
-    expect(foldedStacks(mergeProfiles([p]))).toBe('main;x 1,1');
+    expect(foldedStacks(mergeProfiles([p, p]))).toBe([' 12,12', 'main;x 2,2'].join('\n'));
+    const dropping = new ProfileMerger({ dropStackless: true });
+    dropping.add(p);
+    dropping.add(p);
+    expect(foldedStacks(dropping.result())).toBe('main;x 2,2');
+    expect(foldedStacks(decodeProfile(dropping.encodeResult()))).toBe('main;x 2,2');
   });
 });

@@ -1,4 +1,4 @@
-import { keepSampleTypes, scaleProfile, scaleValue, withDefaultSampleType } from '../../src/pprof/scale.js';
+import { averageProfile, keepSampleTypes, scaleProfile, scaleValue, withDefaultSampleType } from '../../src/pprof/scale.js';
 import { defaultSampleIndex, sampleTypesOf } from '../../src/pprof/index.js';
 import { buildProfile, foldedStacks } from '../support/profile-builder.js';
 import { goScale } from '../support/go-target.js';
@@ -37,6 +37,35 @@ describe('scaleValue', () => {
   test('numbers stay numbers while they are safe integers', () => {
     expect(scaleValue(10, 0.5)).toBe(5);
     expect(typeof scaleValue(2n ** 60n, 0.5)).toBe('bigint');
+  });
+});
+
+describe('averageProfile', () => {
+  test('30 goroutines over 3 snapshots average 10, small stacks included (ScaleN(1/3) alone gave 7)', () => {
+    // The sum of 3 snapshots of 10 goroutines: 7 in one stack each time, and 3 more that are
+    // each seen once, in 9 stacks.
+    const samples = [{ stack: 'main;a', values: [21] }, ...Array.from({ length: 9 }, (_, i) => ({ stack: `main;s${i}`, values: [1] }))];
+    const p = buildProfile({ sampleTypes: [['goroutine', 'count']], samples });
+    const total = (q: typeof p) => q.sample.reduce((t, s) => t + Number(s.value[0]), 0);
+    expect(total(scaleProfile(p, 1 / 3))).toBe(7);
+    const avg = averageProfile(p, 3);
+    expect(total(avg)).toBe(10);
+    // Each within 1 of its mean; the 3 units go to the equal remainders of the earliest samples.
+    expect(foldedStacks(avg)).toBe(['main;a 7', 'main;s0 1', 'main;s1 1', 'main;s2 1'].join('\n'));
+  });
+
+  test('per column, exact beyond 2^53 and for negative values (halves away from zero)', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;a', values: [2n ** 62n + 3n, -5] }, { stack: 'main;b', values: [2n ** 62n + 3n, 0] }] });
+    // Column 1: (2^63 + 6) / 2 = 2^62 + 3 = (2^61 + 2) + (2^61 + 1), the unit to the earlier of
+    // two equal remainders; column 2: -5 / 2 = -2.5 -> -3.
+    expect(averageProfile(p, 2).sample.map((s) => s.value)).toEqual([[2n ** 61n + 2n, -3], [2n ** 61n + 1n, 0]]);
+  });
+
+  test('one profile is itself; anything but a whole number of profiles is refused', () => {
+    const p = buildProfile({ samples: [{ stack: 'a', values: [1, 1] }] });
+    expect(averageProfile(p, 1)).toBe(p);
+    expect(() => averageProfile(p, 0)).toThrow(RangeError);
+    expect(() => averageProfile(p, 1.5)).toThrow(RangeError);
   });
 });
 

@@ -119,11 +119,12 @@ describe.each(stores)('loadWindowProfile on %s', (name, store) => {
     }
   }, 60_000);
 
-  test('averages per pod with pprof’s rounding (halves away from zero), profiles without a pod label as one group', async () => {
+  test('averages per pod, each column’s total its mean rounded as pprof rounds (halves away from zero), profiles without a pod label as one group', async () => {
     const w = await view(store(), 'avg', 'goroutine');
-    // pod a: (10+20)/2, (100+101)/2 = 100.5 -> 101, (1+2)/2 = 1.5 -> 2, (3+4)/2 = 3.5 -> 4; pod b as is;
+    // pod a, x then y: column 1 (30+3)/2 = 16.5 -> 17 = 15 + 2 (y has the remainder); column 2
+    // (201+7)/2 = 104 = 101 + 3 (equal remainders: the earlier sample gets the unit); pod b as is;
     // the two without a pod: 7.5 -> 8 twice.
-    expect(foldedStacks(w.profile)).toBe(['main;x 20,106', 'main;y 2,4', 'main;z 8,8'].join('\n'));
+    expect(foldedStacks(w.profile)).toBe(['main;x 20,106', 'main;y 2,3', 'main;z 8,8'].join('\n'));
     expect(describeWindow(w.summary)).toBe('average of 1-2 snapshots per pod, 3 pods');
   });
 

@@ -84,11 +84,11 @@ export interface MergedProfile {
  * window by mergeWindow (a sum, as pprof merges). Errors: InputError for files, StoreError
  * for a window with no profiles, the store's errors for ids.
  */
-export async function mergeProfileSource(source: ProfileSource, opts: { signal?: AbortSignal; decodeLimits?: Partial<DecodeLimits> }): Promise<MergedProfile> {
+export async function mergeProfileSource(source: ProfileSource, opts: { signal?: AbortSignal; decodeLimits?: Partial<DecodeLimits>; dropStackless?: boolean }): Promise<MergedProfile> {
   if (source.kind === 'files') {
     const files = await expandProfilePaths(source.inputs);
     const { mergeProfileFiles } = await import('../../merge/merge-files.js');
-    return mergeProfileFiles(files, { signal: opts.signal, decodeLimits: opts.decodeLimits });
+    return mergeProfileFiles(files, { signal: opts.signal, decodeLimits: opts.decodeLimits, dropStackless: opts.dropStackless });
   }
   const { describeStore, openStore } = await import('../../store/open-store.js');
   const { mergeWindow } = await import('../../store/window-query.js');
