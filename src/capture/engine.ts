@@ -138,7 +138,7 @@ async function capturePod(target: CaptureTarget, opts: CaptureOptions, deps: Cap
 }
 
 function endpointOf(target: CaptureTarget) {
-  return { namespace: target.namespace, name: target.pod, port: target.port, ip: target.podIP };
+  return { namespace: target.namespace, name: target.pod, port: target.port, ip: target.podIP, headers: target.requestHeaders };
 }
 
 function combinedSignal(deps: CaptureDeps): AbortSignal | undefined {

@@ -136,7 +136,7 @@ export function getOverTunnel(tunnel: Tunnel, target: PodEndpoint, path: string,
         port: target.port,
         path,
         method: 'GET',
-        headers: { 'Accept-Encoding': 'identity', ...(agent ? {} : { Connection: 'close' }) },
+        headers: { ...target.headers, 'Accept-Encoding': 'identity', ...(agent ? {} : { Connection: 'close' }) },
         // Without an agent, a createConnection makes http use our tunnel for this one request.
         ...(agent
           ? { agent }

@@ -1,9 +1,8 @@
-import { safePathSegment } from '../files/safe-segment.js';
 import { isProfileRefusal, UPLOAD_ID_LABEL, uploadIdOf, type Spool } from '../store/spool.js';
 import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
 import { DELTA_LABEL, PROFILE_LABEL } from '../store/window-query.js';
 import type { CapturedProfile, Sink } from './engine.js';
-import { utcStamp } from './local-sink.js';
+import { targetFileStem, utcStamp } from './local-sink.js';
 import type { ProfileType } from './profile-types.js';
 
 /** profefe has no allocs type: a Go allocs profile is a heap profile (alloc_space first). */
@@ -12,7 +11,8 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
 }
 
 /**
- * The labels kubectl-profefe puts on an upload: where the profile came from, the upload id
+ * The labels kubectl-profefe puts on an upload: where the profile came from (`namespace` and
+ * `pod`, or `url=host:port` for a --url target), the upload id
  * (a hash of the bytes, which makes a second upload of the same profile recognisable),
  * `profile=allocs` on allocs (stored as heap), `delta=server|client` on deltas (who computed it;
  * see CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
@@ -29,7 +29,9 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
   // Ours come last, so a pod label of the same name cannot override them: queries group by
   // namespace and pod, tell snapshots from deltas by profile and delta, and pushes are made
   // idempotent by upload_id.
-  Object.assign(labels, { namespace: t.namespace, pod: t.pod, from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) });
+  // A URL target is named by its host:port alone: never its path or credentials.
+  Object.assign(labels, t.url !== undefined ? { url: t.pod } : { namespace: t.namespace, pod: t.pod });
+  Object.assign(labels, { from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) });
   if (t.container) labels.container = t.container;
   if (t.node) labels.node = t.node;
   if (p.type === 'allocs') labels[PROFILE_LABEL] = 'allocs';
@@ -67,7 +69,7 @@ export class StoreSink implements Sink {
     } catch (err) {
       if (!this.spool) throw err;
       // The spool adds the upload id: two captures of one pod in the same second stay apart.
-      const name = `${utcStamp(p.takenAt)}.${safePathSegment(p.target.namespace)}.${safePathSegment(p.target.pod)}.${p.type}`;
+      const name = `${utcStamp(p.takenAt)}.${targetFileStem(p.target)}.${p.type}`;
       const rejected = isProfileRefusal(err);
       const kept = await this.spool.add(name, req, { rejected });
       this.onUpload?.(rejected ? 'rejected' : 'spooled');

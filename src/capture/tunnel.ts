@@ -12,6 +12,8 @@ export interface PodEndpoint {
   readonly port: number;
   /** The pod's IP, for tunnels that connect directly (inside the cluster). */
   readonly ip?: string;
+  /** Headers sent with every request over this endpoint (default: none; Host is then localhost:port). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**

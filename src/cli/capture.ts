@@ -2,11 +2,8 @@ import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
-import { LocalIndexSink } from '../capture/local-index-sink.js';
-import { StoreSink } from '../capture/store-sink.js';
-import { openStore, type StoreOptions } from '../store/open-store.js';
-import type { ProfileStore } from '../store/store.js';
-import { Spool } from '../store/spool.js';
+import { openCaptureSink, type CaptureSink } from '../capture/capture-sink.js';
+import type { StoreOptions } from '../store/open-store.js';
 import { PROFILE_TYPES, type ProfileType } from '../capture/profile-types.js';
 import { CommandFailure, KubeError, PartialFailure, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
@@ -22,11 +19,16 @@ import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './share
 import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
 import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
+import { parsePprofUrl, type PprofUrl } from '../capture/url-targets.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 export interface CaptureCommandOptions {
   readonly kube: KubeAccessOptions;
   readonly pods: string[];
+  /** --url: processes captured straight over HTTP(S), instead of pods. */
+  readonly urls: PprofUrl[];
+  /** --service, for --url targets. */
+  readonly service?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly types: ProfileType[];
@@ -51,6 +53,8 @@ export interface CaptureCommandOptions {
 interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   'label-from-pod'?: string[];
   pods?: string[];
+  url?: string[];
+  service?: string;
   selector?: string;
   'field-selector'?: string;
   type?: string[];
@@ -74,17 +78,22 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n\n' +
+            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
+              '       kubectl profefe capture --url http://HOST:PORT... [--service NAME] [--type TYPE]...\n\n' +
               'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
               'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
               'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
               '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
               'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
               'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
-              'serves them (?seconds=N), for older Go they are computed here from two profiles.',
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n' +
+              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
+              'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
           .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
+          .option('url', { type: 'string', array: true, requiresArg: true, describe: 'capture the Go process serving net/http/pprof at this URL instead of pods (repeatable; no cluster needed), e.g. --url http://localhost:6060' })
+          .option('service', { type: 'string', requiresArg: true, describe: 'the service name of --url targets in the store and in file names (default: HOST_PORT)' })
           .option('field-selector', { type: 'string', requiresArg: true, describe: 'Selector (field query) to filter on, e.g. --field-selector spec.nodeName=n1' })
           .option('type', {
             alias: 'profile-type',
@@ -99,12 +108,13 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
               ['Capture CPU and heap from all annotated pods of an app, with a 30 s CPU profile', 'kubectl profefe capture -n shop -l app=checkout --type cpu,heap --seconds 30'],
               ['Capture every annotated pod in the cluster and print a JSON summary', 'kubectl profefe capture -A -o json'],
+              ['Capture a Go process on this machine, no cluster needed, into the local store', 'kubectl profefe capture --url http://localhost:6060 --service api'],
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
           )),
@@ -122,9 +132,12 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, DEFAULT_CONCURRENCY);
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
+  const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
     pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    urls,
+    ...(service !== undefined ? { service } : {}),
     labelSelector: args.selector || undefined,
     fieldSelector: args['field-selector'] || undefined,
     types,
@@ -138,6 +151,50 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     maxBufferedBytes,
     decodeLimits,
   };
+}
+
+/**
+ * The flags that choose or reach pods, refused beside --url (kubectl's own flags, by their names).
+ * --request-timeout is not among them: its default ('0') cannot be told from a value given.
+ */
+const POD_FLAGS: readonly (readonly [keyof CaptureArgs, string])[] = [
+  ['selector', '-l/--selector'],
+  ['field-selector', '--field-selector'],
+  ['label-from-pod', '--label-from-pod'],
+  ['namespace', '-n/--namespace'],
+  ['all-namespaces', '-A/--all-namespaces'],
+  ['context', '--context'],
+  ['kubeconfig', '--kubeconfig'],
+  ['cluster', '--cluster'],
+  ['user', '--user'],
+  ['server', '-s/--server'],
+  ['token', '--token'],
+  ['certificate-authority', '--certificate-authority'],
+  ['client-certificate', '--client-certificate'],
+  ['client-key', '--client-key'],
+  ['insecure-skip-tls-verify', '--insecure-skip-tls-verify'],
+];
+
+/**
+ * --url (repeatable; each value may also be a comma-separated list, as --type) and --service.
+ * With --url, pod names and the flags that choose or reach pods are usage errors, and so is
+ * --service without --url.
+ */
+function resolveUrlFlags(args: CaptureArgs): { urls: PprofUrl[]; service?: string } {
+  const raw = (args.url ?? []).flatMap((u) => String(u).split(',')).map((u) => u.trim()).filter((u) => u !== '');
+  const service = args.service === undefined ? undefined : String(args.service);
+  if (raw.length === 0) {
+    if (args.url !== undefined) throw new UsageError('--url needs a URL, e.g. --url http://localhost:6060');
+    if (service !== undefined) throw new UsageError('--service names --url targets; pods are named by their profefe.com/service annotation');
+    return { urls: [] };
+  }
+  const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '');
+  if (pods.length > 0) throw new UsageError(`--url cannot be combined with pod names (${escapeTerminal(String(pods[0]))})`);
+  for (const [flag, name] of POD_FLAGS) {
+    const v = args[flag];
+    if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw new UsageError(`--url cannot be combined with ${name}: a URL target is not a pod`);
+  }
+  return { urls: raw.map(parsePprofUrl), ...(service !== undefined ? { service } : {}) };
 }
 
 export interface CaptureCommandDeps {
@@ -158,6 +215,11 @@ export interface CaptureProgress {
 
 /** Finds the pods, captures them, saves the profiles; failures are in the result, not thrown. */
 export async function runCapture(opts: CaptureCommandOptions, deps: CaptureCommandDeps): Promise<CaptureSummary> {
+  // --url needs no cluster: nothing of src/kube (or client-node) is loaded.
+  if (opts.urls.length > 0) {
+    const { captureUrls } = await import('../capture/capture-urls.js');
+    return captureUrls({ urls: opts.urls, service: opts.service, engine: { types: opts.types, seconds: opts.seconds, concurrency: opts.concurrency, graceMs: opts.graceMs, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits }, outputDir: opts.outputDir, store: opts.store }, deps);
+  }
   // client-node takes a third of a second to load: only commands that talk to a cluster pay it.
   const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
@@ -170,12 +232,8 @@ export async function runCapture(opts: CaptureCommandOptions, deps: CaptureComma
     labelSelector: opts.labelSelector,
     fieldSelector: opts.fieldSelector,
   };
-  // With a profefe URL profiles are uploaded (and spooled when that fails); without one they
-  // are saved as files, then indexed in the local store in one short visit at the end (so
-  // overlapping captures take turns), so that get and merge find them.
   const warnings: string[] = [];
-  let store: ProfileStore | undefined;
-  let indexer: LocalIndexSink | undefined;
+  let sink: CaptureSink | undefined;
   let started = Date.now();
   try {
     const { discovery, outcomes } = await capturePods(
@@ -191,27 +249,21 @@ export async function runCapture(opts: CaptureCommandOptions, deps: CaptureComma
         server: access.kubeConfig.getCurrentCluster()?.server,
         openSink: async (discovery): Promise<Sink> => {
           if (discovery.targets.length === 0) throw new KubeError(nothingToCapture(discovery, query, opts));
-          let sink: Sink;
-          if (opts.store.hostport) {
-            store = await openStore(opts.store);
-            sink = new StoreSink(store, new Spool(opts.store.spoolDir), opts.labelsFromPod);
-          } else {
-            sink = indexer = new LocalIndexSink(opts.outputDir, opts.store, opts.labelsFromPod);
-          }
+          sink = await openCaptureSink(opts.store, opts.outputDir, opts.labelsFromPod);
           const perPod = new Map(discovery.targets.map((t) => [`${t.namespace}/${t.pod}`, typesFor(t, opts).length]));
           await deps.progress?.start({ pods: discovery.targets.length, profiles: [...perPod.values()].reduce((a, b) => a + b, 0), perPod });
           started = Date.now();
-          return sink;
+          return sink.sink;
         },
         onOutcome: (o) => deps.progress?.update(o),
       },
     );
     deps.progress?.stop();
-    if (indexer) warnings.push(...(await indexer.index()));
+    if (sink) warnings.push(...(await sink.finish()));
     return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
   } finally {
     deps.progress?.stop();
-    await store?.close();
+    await sink?.close();
   }
 }
 

@@ -34,6 +34,13 @@ export interface CaptureTarget {
   readonly profileTypes?: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /**
+   * A target given by URL (capture --url), not a pod: `http(s)://host:port/path` without user
+   * information. Its namespace is '' and its pod is its host:port (src/capture/url-targets.ts).
+   */
+  readonly url?: string;
+  /** Headers sent with every request to the target (a URL target's Host and Authorization). */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
 }
 
 /** A pod that was asked for (or opted in) but cannot be captured, and why. */

@@ -16,13 +16,14 @@ export interface CaptureSummary {
   readonly warnings?: readonly string[];
 }
 
-/** A kubectl-style table: POD, SERVICE, TYPE, SIZE, then the file or the error. */
+/** A kubectl-style table: NAMESPACE, POD (or URL for --url captures), SERVICE, TYPE, SIZE, then the file or the error. */
 export function renderCaptureTable(s: CaptureSummary, paint: ChalkInstance = palette(false)): string {
-  const rows: string[][] = [['NAMESPACE', 'POD', 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', 'RESULT']];
+  // A capture is of URLs or of pods, never both (capture --url refuses pod arguments).
+  const byUrl = s.outcomes.length > 0 && s.outcomes.every((o) => o.target.url !== undefined);
+  const rows: string[][] = [[...(byUrl ? ['URL'] : ['NAMESPACE', 'POD']), 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', 'RESULT']];
   for (const o of s.outcomes) {
     rows.push([
-      o.target.namespace,
-      o.target.pod,
+      ...(byUrl ? [o.target.url!] : [o.target.namespace, o.target.pod]),
       o.target.service,
       o.type,
       o.ok ? formatSize(o.size) : '-',
@@ -42,8 +43,9 @@ export function renderCaptureTable(s: CaptureSummary, paint: ChalkInstance = pal
 export function summaryLine(s: CaptureSummary): string {
   const ok = s.outcomes.filter((o) => o.ok).length;
   const failed = s.outcomes.length - ok;
-  const pods = new Set(s.outcomes.map((o) => `${o.target.namespace}/${o.target.pod}`)).size;
-  const parts = [`${ok} of ${s.outcomes.length} profiles captured from ${pods} pod${pods === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)}s`];
+  const pods = new Set(s.outcomes.map((o) => o.target.url ?? `${o.target.namespace}/${o.target.pod}`)).size;
+  const what = s.outcomes.length > 0 && s.outcomes.every((o) => o.target.url !== undefined) ? 'URL' : 'pod';
+  const parts = [`${ok} of ${s.outcomes.length} profiles captured from ${pods} ${what}${pods === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)}s`];
   const invalid = s.skipped.filter((p) => p.invalid).length;
   const skipped = s.skipped.length - invalid;
   if (failed) parts.push(`${failed} failed`);
@@ -55,8 +57,7 @@ export function summaryLine(s: CaptureSummary): string {
 /** Machine-readable summary: one object per capture and per skipped pod. */
 export function captureJson(s: CaptureSummary): string {
   const captures = s.outcomes.map((o) => ({
-    namespace: o.target.namespace,
-    pod: o.target.pod,
+    ...(o.target.url !== undefined ? { url: o.target.url } : { namespace: o.target.namespace, pod: o.target.pod }),
     service: o.target.service,
     container: o.target.container ?? null,
     node: o.target.node ?? null,

@@ -146,7 +146,7 @@ export interface WindowViewOptions {
 
 /**
  * The profile of a window for top, open and diff: snapshots averaged per pod (grouped by the
- * `namespace` and `pod` labels, all in one group without them: merged, then divided by the
+ * `namespace` and `pod` labels, or `url`, all in one group without them: merged, then divided by the
  * count with averageProfile's rounding), then the pods summed; deltas and CPU profiles summed. For heap
  * both at once: inuse_* from the averaged snapshots and alloc_* from the summed allocs deltas
  * (each source scaled to zero in the sample types it does not serve, then merged). For allocs
@@ -307,11 +307,12 @@ async function averagePerPod(store: ProfileStore, groups: readonly (readonly Pro
   return merger.result();
 }
 
-/** Snapshots grouped by pod (the `namespace` and `pod` labels; one group for those without), in order of first appearance. */
+/** Snapshots grouped by pod (the `namespace` and `pod` labels, or `url`; one group for those without), in order of first appearance. */
 function groupByPod(metas: readonly ProfileMeta[]): ProfileMeta[][] {
   const groups = new Map<string, ProfileMeta[]>();
   for (const m of metas) {
-    const key = `${labelValue(m, 'namespace') ?? ''}/${labelValue(m, 'pod') ?? ''}`;
+    // A process captured by URL (capture --url) has a `url` label instead of namespace and pod.
+    const key = `${labelValue(m, 'namespace') ?? ''}/${labelValue(m, 'pod') ?? ''}/${labelValue(m, 'url') ?? ''}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(m);
@@ -363,6 +364,8 @@ function labelValue(meta: Pick<ProfileMeta, 'labels'>, key: string): string | un
 
 function podName(meta: ProfileMeta): string {
   const pod = labelValue(meta, 'pod');
+  const url = labelValue(meta, 'url');
+  if (pod === undefined && url !== undefined) return `the process at ${url}`;
   if (pod === undefined) return `the profiles without a pod label`;
   const ns = labelValue(meta, 'namespace');
   return `pod ${ns !== undefined ? `${ns}/` : ''}${pod}`;

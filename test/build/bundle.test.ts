@@ -2,10 +2,14 @@
  * The bundle scripts/build.mjs writes (dist/): which chunks each command can load, read from
  * esbuild's metafile of a fresh build, and that every worker a source starts is there.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { buildBundle, workerEntries } from '../../scripts/build.mjs';
 
@@ -74,6 +78,43 @@ describe('the bundle', () => {
     // Loaded when the command starts (before any dynamic import): never the page, which only --html needs.
     expect(inputsOf(reachable(chunk, false)).some((i) => PAGE.test(i))).toBe(false);
   });
+
+  test('capture --url can load neither client-node nor ws: its chunk and capture\'s start-up chunks hold neither', () => {
+    const urlChunk = commandChunk('capture-urls');
+    expect(urlChunk).toBeDefined();
+    const kubeOrWs = (i: string) => CLIENT_NODE.test(i) || /node_modules\/ws\//.test(i);
+    expect(inputsOf(reachable(urlChunk, true)).filter(kubeOrWs)).toEqual([]);
+    expect(inputsOf(reachable(commandChunk('capture'), false)).filter(kubeOrWs)).toEqual([]);
+  });
+
+  test('a capture --url run of the built CLI loads no chunk that holds client-node', async () => {
+    // A web server that is not pprof: the capture takes the --url path and fails (exit 1), no Go needed.
+    const server = createServer((_req, res) => res.writeHead(404).end('not pprof'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const record = path.join(dir, 'loaded.txt');
+    const launcher = path.join(dir, 'bin', 'kubectl-profefe.mjs');
+    mkdirSync(path.dirname(launcher), { recursive: true });
+    writeFileSync(record, '');
+    writeFileSync(launcher, "const { runFromProcess } = await import('../dist/kubectl-profefe.js');\nawait runFromProcess();\n");
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const hooks = path.join(root, 'test/support/record-modules.mjs');
+    const args = ['--import', hooks, launcher, 'capture', '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--type', 'goroutine', '--output-dir', path.join(dir, 'profiles')];
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'data'), RECORD_MODULES: record }, stdio: 'ignore' });
+      child.on('close', resolve);
+    });
+    server.close();
+    expect(code).toBe(1);
+    const loaded = readFileSync(record, 'utf8').split('\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+    const chunks = loaded.filter((f) => f.startsWith(out + path.sep));
+    expect(chunks.some((f) => /capture-urls-/.test(f))).toBe(true);
+    // The metafile names outputs relative to the build's working directory, the repository.
+    const outputOf = (f: string) => Object.keys(meta.outputs).find((o) => path.resolve(root, o) === f);
+    for (const f of chunks) expect(outputOf(f)).toBeDefined();
+    const withKube = chunks.filter((f) => Object.keys(meta.outputs[outputOf(f)!]!.inputs).some((i) => CLIENT_NODE.test(i)));
+    expect(withKube).toEqual([]);
+    expect(loaded.filter((f) => /node_modules/.test(f))).toEqual([]);
+  }, 60_000);
 
   test('holds only the client-node API it calls (CoreV1Api), not every API group', () => {
     // Bytes of each client-node API module in the outputs (esbuild reads them all, keeps what is used).
