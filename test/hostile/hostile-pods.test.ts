@@ -124,10 +124,10 @@ test('capture and collect --once each fail every hostile pod alone, stay within 
   expect(records.find((r) => r.event === 'round')).toMatchObject({ pods: 8, captured: 1, failed: 7, uploaded: 1 });
 
   // Node, the answers held at once (the endless pod's stops at 32 MiB) and one body inflated to
-  // the 64 MiB limit come to about 250 MB, which varies with when the garbage collector runs; a
-  // bomb let through would take 1 GiB or more.
-  expect(c.stats!.peakRssMiB).toBeLessThan(512);
-  expect(k.stats!.peakRssMiB).toBeLessThan(512);
+  // the 64 MiB limit come to 170-200 MB (the child's own peak), which varies with when the garbage
+  // collector runs; a bomb let through would take 1 GiB or more. The bound is issue 11's: 300 MB.
+  expect(c.stats!.peakRssMiB).toBeLessThan(300);
+  expect(k.stats!.peakRssMiB).toBeLessThan(300);
   // Every connection to the hostile server was closed by both commands.
   while (hostile.openConnections() > 0) await new Promise((r) => setTimeout(r, 20)); // they close on their own time; the test timeout bounds it
   expect(hostile.openConnections()).toBe(0);

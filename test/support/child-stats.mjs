@@ -18,6 +18,22 @@ function onCpuNs() {
   }
 }
 
+/**
+ * This process's peak RSS in KiB: VmHWM of /proc/self/status, the high-water mark of the memory
+ * this program has mapped since exec. getrusage's maxRSS is not that on Linux: it keeps the
+ * peak from before exec, which for a spawned child is the forking parent's RSS (the test
+ * runner's worker, hundreds of MiB), so two children once reported the same 590 MiB.
+ */
+function peakRssKiB() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // no /proc: getrusage's figure below
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 if (file) {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
@@ -36,7 +52,7 @@ if (file) {
   let windows = 0;
   let elu = performance.eventLoopUtilization();
   const snapshot = () => ({
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssKiB() / 1024,
     loopDelayMaxMs: delay.max / 1e6,
     loopDelayP99Ms: delay.percentile(99) / 1e6,
     loopUtilization: performance.eventLoopUtilization(elu).utilization,
