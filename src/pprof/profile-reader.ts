@@ -14,16 +14,10 @@
  */
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType, emptyTableToken } from 'pprof-format';
 import { toInt64, type Int64 } from './int64.js';
+import { WireCursor, WireError, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, type Numeric } from './wire-cursor.js';
 
-type Numeric = number | bigint;
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_BYTES = 2;
-const WIRE_FIXED32 = 5;
-
-/** Thrown for bytes that are not a well-formed profile.proto message; decode.ts words it. */
-export class WireError extends Error {}
+// Thrown for bytes that are not a well-formed profile.proto message; decode.ts words it.
+export { WireError };
 
 /** The limits {@link checkProfileLimits} enforces (decode.ts's DecodeLimits). */
 export interface ProfileCountLimits {
@@ -99,9 +93,7 @@ export function readProfile(buf: Uint8Array): Profile {
   return new ProfileReader(buf).profile();
 }
 
-class ProfileReader {
-  private pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
+class ProfileReader extends WireCursor {
 
   profile(): Profile {
     const sampleType: ValueType[] = [];
@@ -295,76 +287,7 @@ class ProfileReader {
     return new PprofFunction({ id, name, systemName, filename, startLine });
   }
 
-  // ---- wire primitives ----
-
-  /** End offset of a length-delimited field starting at pos (after its tag). */
-  private messageEnd(wire: number): number {
-    if (wire !== WIRE_BYTES) throw new WireError(`not a pprof protobuf: invalid wire type ${wire} for a message or string at byte ${this.pos}`);
-    const len = this.varintNumber();
-    const end = this.pos + len;
-    if (end > this.buf.length) {
-      throw new WireError(`truncated protobuf: a field at byte ${this.pos} runs ${end - this.buf.length} bytes past the end (${this.buf.length} bytes)`);
-    }
-    return end;
-  }
-
-  private expectEnd(end: number, what: string): void {
-    if (this.pos !== end) throw new WireError(`malformed protobuf: ${what} overruns its length at byte ${end}`);
-  }
-
-  /** A varint that must fit 32 bits (tags). */
-  private varint32(): number {
-    const buf = this.buf;
-    let b = buf[this.pos++]!;
-    if (b < 0x80) return b;
-    let result = b & 0x7f;
-    for (let shift = 7; shift < 35; shift += 7) {
-      if (this.pos >= buf.length) throw new WireError(`truncated protobuf: varint runs past the end at byte ${this.pos}`);
-      b = buf[this.pos++]!;
-      result |= (b & 0x7f) << shift;
-      if (b < 0x80) return result >>> 0;
-    }
-    throw new WireError(`malformed protobuf: tag varint too long at byte ${this.pos}`);
-  }
-
-  /**
-   * A varint as a JS number when it is exactly representable, else the raw uint64 as bigint.
-   * Fast path for the common small values.
-   */
-  private varint(): Numeric {
-    const buf = this.buf;
-    const start = this.pos;
-    if (start >= buf.length) throw new WireError(`truncated protobuf: varint runs past the end at byte ${start}`);
-    let b = buf[this.pos++]!;
-    if (b < 0x80) return b;
-    let result = b & 0x7f;
-    let scale = 128;
-    for (let i = 1; i < 10; i++) {
-      if (this.pos >= buf.length) throw new WireError(`truncated protobuf: varint runs past the end at byte ${this.pos}`);
-      b = buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result <= Number.MAX_SAFE_INTEGER ? result : this.bigVarint(start);
-      scale *= 128;
-    }
-    throw new WireError(`malformed protobuf: varint longer than 10 bytes at byte ${start}`);
-  }
-
-  private bigVarint(start: number): bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (let p = start; p < this.pos; p++) {
-      result |= BigInt(this.buf[p]! & 0x7f) << shift;
-      shift += 7n;
-    }
-    return BigInt.asUintN(64, result);
-  }
-
-  /** A varint that must fit a JS number (lengths, string indexes, enum-like values). */
-  private varintNumber(): number {
-    const v = this.varint();
-    if (typeof v !== 'number') throw new WireError(`malformed protobuf: value out of range at byte ${this.pos}`);
-    return v;
-  }
+  // ---- profile.proto's scalars (the wire primitives are WireCursor's) ----
 
   /** A string index, enum or flag: a signed number (these are small). */
   private int(wire: number): number {
@@ -378,12 +301,6 @@ class ProfileReader {
     if (wire !== WIRE_VARINT) return this.skipNonVarint(wire);
     const v = this.varint();
     return typeof v === 'number' ? v : toInt64(v);
-  }
-
-  /** uint64 field: a number when exact, else bigint. */
-  private uint(wire: number): Numeric {
-    if (wire !== WIRE_VARINT) return this.skipNonVarint(wire);
-    return this.varint();
   }
 
   /** Repeated int64 kept exact (sample values), packed or not. */
@@ -425,21 +342,5 @@ class ProfileReader {
     this.expectEnd(end, 'packed integers');
   }
 
-  /** A scalar field sent with a wire type profile.proto never uses: skip it, read it as 0. */
-  private skipNonVarint(wire: number): number {
-    this.skip(wire, -1);
-    return 0;
-  }
 
-  private skip(wire: number, field: number): void {
-    const at = this.pos;
-    switch (wire) {
-      case WIRE_VARINT: this.varint(); return;
-      case WIRE_FIXED64: this.pos += 8; break;
-      case WIRE_BYTES: this.pos = this.messageEnd(wire); return;
-      case WIRE_FIXED32: this.pos += 4; break;
-      default: throw new WireError(`not a pprof protobuf: invalid wire type ${wire}${field >= 0 ? ` for field ${field}` : ''} at byte ${at}`);
-    }
-    if (this.pos > this.buf.length) throw new WireError(`truncated protobuf: field at byte ${at} runs past the end`);
-  }
 }
