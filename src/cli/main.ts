@@ -34,6 +34,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: 'push', describe: 'Upload the profiles that capture could not upload (the spool)', load: async (ctx) => (await import('./push.js')).pushCommand(ctx) },
   { command: 'serve', describe: 'Run a profefe-compatible profile store over the local store', load: async (ctx) => (await import('./serve.js')).serveCommand(ctx) },
   { command: 'version', describe: 'Print the version of kubectl-profefe and of the Node.js running it', load: async (ctx) => (await import('./version.js')).versionCommand(ctx) },
+  { command: 'completion [shell]', describe: 'Print the shell completion script for bash, zsh or fish', load: async (ctx) => (await import('./completion.js')).completionCommand(ctx) },
 ];
 
 /** A command's name: the first word of its command string. */
@@ -71,6 +72,12 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // removes its listener when done, so the default leak warning at 10 would only mislead.
   setMaxListeners(0, signal);
   const ctx: CommandContext = { io, env, signal };
+  // Shell completion's request (our scripts, and kubectl_complete-profefe): the words are a partial command line, not arguments to parse.
+  if (argv[0] === '__complete') {
+    const commands = COMMANDS.map((entry) => ({ name: commandNameOf(entry), describe: entry.describe, load: () => entry.load(ctx) }));
+    await (await import('./completion.js')).runCompletionRequest(argv.slice(1), commands, ctx);
+    return ExitCode.ok;
+  }
   // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
   if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);

@@ -1,0 +1,143 @@
+/**
+ * Where completion's dynamic candidates come from: the cluster (contexts, namespaces, pods) and
+ * the profile store (services, types, ids). Every source is bounded by a short timeout and silent
+ * on failure: a completion that cannot reach the cluster offers nothing, it never prints an error
+ * into the user's command line.
+ */
+import type { KubeAccessOptions } from '../../kube/kubeconfig.js';
+import type { StoreOptions } from '../../store/open-store.js';
+import type { WindowType } from '../../store/store.js';
+import { PROFILE_LABEL } from '../../store/window-query.js';
+import type { Candidate } from './protocol.js';
+
+/** What the engine asks for; each answers [] when it cannot tell. */
+export interface CompletionSources {
+  /** The kubeconfig's contexts (for --context), with their namespace. */
+  contexts(kube: KubeAccessOptions): Promise<Candidate[]>;
+  /** The cluster's namespaces. */
+  namespaces(kube: KubeAccessOptions): Promise<Candidate[]>;
+  /** Pods of the namespace the flags resolve to (kubectl's rules), or of all with -A. */
+  pods(kube: KubeAccessOptions): Promise<Candidate[]>;
+  /** Service names in the store. */
+  services(store: StoreOptions): Promise<Candidate[]>;
+  /** The profile types stored (of `service` when given), as --type names them (allocs apart from heap). */
+  types(store: StoreOptions, service?: string): Promise<string[]>;
+  /** Profile ids, newest first, narrowed by service and type when given. */
+  ids(store: StoreOptions, filter: { service?: string; type?: string }): Promise<Candidate[]>;
+}
+
+/** How long a source may take: a shell waits for the answer before it shows anything. */
+export const DEFAULT_SOURCE_TIMEOUT_MS = 2000;
+/** Objects asked for per listing: one page, enough for a menu. */
+const LISTING_LIMIT = 500;
+/** Ids offered at most (the newest). */
+const MAX_IDS = 200;
+/** How far back a profefe store is searched for ids (it has no listing without a window). */
+const PROFEFE_ID_WINDOW_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The real sources: the cluster through client-node with the plugin's kubeconfig rules, the local
+ * store's index read without its lock, a profefe store over HTTP with no retries. Each call gives
+ * up after `timeoutMs` or when `signal` aborts, and answers [] on any failure.
+ */
+export function liveSources(env: NodeJS.ProcessEnv, signal: AbortSignal, timeoutMs = DEFAULT_SOURCE_TIMEOUT_MS): CompletionSources {
+  const quietly = async <T>(work: (signal: AbortSignal) => Promise<T[]>): Promise<T[]> => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('completion source timed out')), timeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const gaveUp = new Promise<T[]>((resolve) => controller.signal.addEventListener('abort', () => resolve([]), { once: true }));
+      return await Promise.race([work(controller.signal).catch(() => []), gaveUp]);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      // Whatever is still in flight stops now, so the process can exit.
+      controller.abort();
+    }
+  };
+
+  const cluster = async (kube: KubeAccessOptions, signal: AbortSignal) => {
+    const { resolveKubeAccess } = await import('../../kube/kubeconfig.js');
+    const { coreV1Api } = await import('../../kube/core-api.js');
+    const access = resolveKubeAccess(kube, env);
+    return { access, api: coreV1Api(access.kubeConfig), signal };
+  };
+
+  const localIndex = async (store: StoreOptions) => {
+    const { readIndexSnapshot } = await import('../../store/local/index-snapshot.js');
+    return readIndexSnapshot(store.storeDir);
+  };
+
+  const profefe = async (store: StoreOptions, signal: AbortSignal) => {
+    const { ProfefeClient } = await import('../../store/profefe/client.js');
+    return new ProfefeClient({ baseUrl: store.hostport!, token: store.token, caFile: store.caFile, timeoutMs, retries: 0, signal });
+  };
+
+  return {
+    contexts: (kube) =>
+      quietly(async () => {
+        const { kubeconfigContexts } = await import('../../kube/kubeconfig.js');
+        return kubeconfigContexts(kube, env).map((c) => ({ value: c.name, description: c.namespace ? `namespace ${c.namespace}` : '' }));
+      }),
+    namespaces: (kube) =>
+      quietly(async (s) => {
+        const { api, signal } = await cluster(kube, s);
+        const { listNamespaceNames } = await import('../../kube/names.js');
+        return (await listNamespaceNames(api, { limit: LISTING_LIMIT, signal })).map((ns) => ({ value: ns.name, description: ns.detail }));
+      }),
+    pods: (kube) =>
+      quietly(async (s) => {
+        const { api, access, signal } = await cluster(kube, s);
+        const { listPodNames } = await import('../../kube/names.js');
+        const pods = await listPodNames(api, { namespace: access.namespace, allNamespaces: access.allNamespaces }, { limit: LISTING_LIMIT, signal });
+        return pods.map((p) => ({ value: p.name, description: access.allNamespaces ? `${p.namespace}, ${p.detail}` : p.detail }));
+      }),
+    services: (store) =>
+      quietly(async (s) => {
+        if (store.hostport) {
+          const client = await profefe(store, s);
+          try {
+            return (await client.services()).map((value) => ({ value }));
+          } finally {
+            await client.close();
+          }
+        }
+        const counts = new Map<string, number>();
+        for (const e of await localIndex(store)) counts.set(e.service, (counts.get(e.service) ?? 0) + 1);
+        return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([value, n]) => ({ value, description: `${n} profile${n === 1 ? '' : 's'}` }));
+      }),
+    types: (store, service) =>
+      quietly(async () => {
+        // profefe lists no types; the caller falls back to the types --type accepts.
+        if (store.hostport) return [];
+        const types = new Set<WindowType>();
+        for (const e of await localIndex(store)) {
+          if (service !== undefined && e.service !== service) continue;
+          types.add(e.type === 'heap' && e.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs') ? 'allocs' : e.type);
+        }
+        return [...types].sort();
+      }),
+    ids: (store, filter) =>
+      quietly(async (s) => {
+        const describe = (m: { service: string; type: string; createdAt: Date }) => `${m.service} ${m.type} ${m.createdAt.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+        if (store.hostport) {
+          // profefe finds by service only.
+          if (!filter.service) return [];
+          const client = await profefe(store, s);
+          try {
+            const now = Date.now();
+            const type = filter.type === 'allocs' ? 'heap' : filter.type;
+            const metas = await client.find({ service: filter.service, type: type as never, from: new Date(now - PROFEFE_ID_WINDOW_MS), to: new Date(now), limit: MAX_IDS });
+            return metas.reverse().map((m) => ({ value: m.id, description: describe(m) }));
+          } finally {
+            await client.close();
+          }
+        }
+        const type = filter.type === 'allocs' ? 'heap' : filter.type;
+        const entries = (await localIndex(store)).filter((e) => (filter.service === undefined || e.service === filter.service) && (type === undefined || e.type === type));
+        entries.sort((a, b) => b.createdMs - a.createdMs || b.createdSubMs - a.createdSubMs);
+        return entries.slice(0, MAX_IDS).map((e) => ({ value: e.id, description: describe(e.meta) }));
+      }),
+  };
+}
