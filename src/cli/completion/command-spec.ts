@@ -83,8 +83,11 @@ export function commandSpec(module: CommandModule<any, any>): CommandSpec {
       ...(choices ? { choices: choices.map(String) } : {}),
     });
   }
-  // main's .help() reaches every command; yargs adds the option only when it parses.
-  if (!flags.some((f) => f.name === 'help')) flags.push({ name: 'help', aliases: ['h'], takesValue: false, repeatable: false, describe: 'Show help' });
+  // main's .help().alias('h', 'help') reaches every command; yargs adds them only when it parses.
+  const help: FlagSpec = { name: 'help', aliases: ['h'], takesValue: false, repeatable: false, describe: 'Show help' };
+  const helpAt = flags.findIndex((f) => f.name === 'help');
+  if (helpAt < 0) flags.push(help);
+  else flags[helpAt] = { ...help, describe: flags[helpAt]!.describe || help.describe };
   const positionals = rest.map((p: string, i: number): PositionalSpec => {
     const pname = positionalNames[i]!;
     const choices = options.choices[pname];

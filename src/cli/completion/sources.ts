@@ -32,8 +32,12 @@ export const DEFAULT_SOURCE_TIMEOUT_MS = 2000;
 const LISTING_LIMIT = 500;
 /** Ids offered at most (the newest). */
 const MAX_IDS = 200;
-/** How far back a profefe store is searched for ids (it has no listing without a window). */
-const PROFEFE_ID_WINDOW_MS = 7 * 24 * 3600 * 1000;
+/**
+ * The window a profefe store is searched for ids in: all time (profefe lists only within a window;
+ * its limit keeps the newest). profefe takes times up to the end of year 9999; the client asks for
+ * a second more than the window.
+ */
+const PROFEFE_ID_WINDOW = { from: new Date(0), to: new Date('9999-12-30T00:00:00Z') };
 
 /**
  * The real sources: the cluster through client-node with the plugin's kubeconfig rules, the local
@@ -126,9 +130,8 @@ export function liveSources(env: NodeJS.ProcessEnv, signal: AbortSignal, timeout
           if (!filter.service) return [];
           const client = await profefe(store, s);
           try {
-            const now = Date.now();
             const type = filter.type === 'allocs' ? 'heap' : filter.type;
-            const metas = await client.find({ service: filter.service, type: type as never, from: new Date(now - PROFEFE_ID_WINDOW_MS), to: new Date(now), limit: MAX_IDS });
+            const metas = await client.find({ service: filter.service, type: type as never, from: PROFEFE_ID_WINDOW.from, to: PROFEFE_ID_WINDOW.to, limit: MAX_IDS });
             return metas.reverse().map((m) => ({ value: m.id, description: describe(m) }));
           } finally {
             await client.close();
