@@ -32,9 +32,8 @@ export function completionCommand(ctx: CommandContext): CommandModule<object, Co
             'services, types and profile ids from the store, file names for profiles.\n\n' +
             `For \`kubectl profefe <TAB>\` (kubectl 1.26 or newer, with kubectl's own completion loaded),\n` +
             `kubectl runs ${KUBECTL_COMPLETION_EXECUTABLE} from PATH: npm install -g puts it beside\n` +
-            'kubectl-profefe; with krew, copy it once next to the plugin (krew links only kubectl-profefe):\n' +
-            `  cp "$(dirname "$(readlink -f "$(command -v kubectl-profefe)")")/${KUBECTL_COMPLETION_EXECUTABLE}" \\\n` +
-            `     "\${KREW_ROOT:-$HOME/.krew}/bin/"`,
+            'kubectl-profefe; krew links only kubectl-profefe, so copy it once beside that link:\n' +
+            `  cp "\${KREW_ROOT:-$HOME/.krew}"/store/profefe/*/bin/${KUBECTL_COMPLETION_EXECUTABLE} "\${KREW_ROOT:-$HOME/.krew}/bin/"`,
         )
         .positional('shell', { type: 'string', choices: [...SHELLS], describe: 'the shell to complete in' })
         .epilog(

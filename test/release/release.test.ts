@@ -30,7 +30,7 @@ interface Platform {
 
 let dir: string;
 let out: string;
-let manifest: { metadata: { name: string }; spec: { version: string; platforms: Platform[] } };
+let manifest: { metadata: { name: string }; spec: { version: string; caveats: string; platforms: Platform[] } };
 /** A folder with kubectl and nothing else, for a PATH without node. */
 let kubectlOnly: string;
 
@@ -112,6 +112,22 @@ describe('npm run release', () => {
     expect((await run('kubectl', ['plugin', 'list'], { env }).catch((e) => e)).stdout).toContain(path.join(bin, 'kubectl-profefe'));
   });
 
+  /** Runs the `cp` line of plugin.yaml's caveats for a krew root at `prefix`: kubectl's completion hook beside the plugin's link. */
+  async function copyCompletionHookAsCaveatsSay(prefix: string): Promise<void> {
+    const line = manifest.spec.caveats.split('\n').map((l) => l.trim()).find((l) => l.startsWith('cp '));
+    if (!line) throw new Error('plugin.yaml caveats say nothing about kubectl_complete-profefe');
+    await run('sh', ['-c', line], { env: { PATH: process.env.PATH, HOME: dir, KREW_ROOT: prefix } });
+  }
+
+  test('installed like krew from the bundle archive, `kubectl profefe <TAB>` completes once the caveats\' cp is done', async () => {
+    const prefix = path.join(dir, 'krew-bundle-completion');
+    const bin = await installAsKrew(BUNDLE_ARCHIVE, prefix);
+    await copyCompletionHookAsCaveatsSay(prefix);
+    const env = { PATH: [bin, kubectlOnly, path.dirname(process.execPath)].join(path.delimiter), HOME: dir };
+    const { stdout } = await run('kubectl', ['__complete', 'profefe', 'comp'], { env });
+    expect(stdout).toBe('completion\tPrint the shell completion script for bash, zsh or fish\n:4\n');
+  });
+
   describe('the linux-amd64 single executable, installed like krew, with no node on PATH', () => {
     let bin: string;
     let go: GoTarget;
@@ -136,6 +152,12 @@ describe('npm run release', () => {
     afterAll(async () => {
       await sandbox?.close();
       await go?.close();
+    });
+
+    test('`kubectl profefe <TAB>` completes through the hook the caveats copy (no node, no other command on PATH)', async () => {
+      await copyCompletionHookAsCaveatsSay(path.join(dir, 'krew-sea'));
+      const { stdout } = await run('kubectl', ['__complete', 'profefe', 'capture', '-n', ''], { env });
+      expect(stdout).toBe('default\tActive\nshop\tActive\n:4\n');
     });
 
     test('kubectl profefe version says Node.js is built in', async () => {
