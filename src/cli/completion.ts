@@ -32,8 +32,7 @@ export function completionCommand(ctx: CommandContext): CommandModule<object, Co
             'services, types and profile ids from the store, file names for profiles.\n\n' +
             `For \`kubectl profefe <TAB>\` (kubectl 1.26 or newer, with kubectl's own completion loaded),\n` +
             `kubectl runs ${KUBECTL_COMPLETION_EXECUTABLE} from PATH: npm install -g puts it beside\n` +
-            'kubectl-profefe; krew links only kubectl-profefe, so copy it once beside that link:\n' +
-            `  cp "\${KREW_ROOT:-$HOME/.krew}"/store/profefe/*/bin/${KUBECTL_COMPLETION_EXECUTABLE} "\${KREW_ROOT:-$HOME/.krew}/bin/"`,
+            'kubectl-profefe; krew links only kubectl-profefe, so copy it once beside that link (below).',
         )
         .positional('shell', { type: 'string', choices: [...SHELLS], describe: 'the shell to complete in' })
         .epilog(
@@ -41,6 +40,10 @@ export function completionCommand(ctx: CommandContext): CommandModule<object, Co
             ['bash: load in this shell, and in every new one', 'source <(kubectl-profefe completion bash)\n  echo \'source <(kubectl-profefe completion bash)\' >> ~/.bashrc'],
             ['zsh (compinit loaded): load in this shell, or install on $fpath', 'source <(kubectl-profefe completion zsh)\n  kubectl-profefe completion zsh > "${fpath[1]}/_kubectl-profefe"'],
             ['fish', 'kubectl-profefe completion fish > ~/.config/fish/completions/kubectl-profefe.fish'],
+            [
+              'kubectl profefe <TAB> after a krew install (with kubectl completion loaded)',
+              `cp "\${KREW_ROOT:-$HOME/.krew}"/store/profefe/*/bin/${KUBECTL_COMPLETION_EXECUTABLE} \\\n     "\${KREW_ROOT:-$HOME/.krew}/bin/"`,
+            ],
           ),
         ),
     handler: async (args) => {
