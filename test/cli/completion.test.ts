@@ -294,6 +294,59 @@ describe('bash, with the script of completion bash', () => {
   });
 });
 
+/** Whether `shell` is installed (CI installs zsh and fish; elsewhere their tests are skipped). */
+const installed = (shell: string) => (process.env.PATH ?? '').split(path.delimiter).some((d) => existsSync(path.join(d, shell)));
+
+(installed('zsh') ? describe : describe.skip)('zsh, with the script of completion zsh', () => {
+  let script: string;
+  beforeAll(async () => {
+    script = path.join(dir, 'completion.zsh');
+    await writeFile(script, (await run(path.join(BIN, 'kubectl-profefe'), ['completion', 'zsh'], { env })).stdout);
+  });
+
+  test('the script is valid zsh', async () => {
+    await run('zsh', ['-n', script]);
+  });
+
+  test.each([
+    ['commands', 'kubectl-profefe c', ['capture', 'collect', 'completion']],
+    ['a value after --flag= keeps the flag in front', 'kubectl-profefe get --output=j', ['--output=json']],
+    ['namespaces from the cluster', 'kubectl-profefe capture -n s', ['shop']],
+    ['services from the store', 'kubectl-profefe top --service ', ['auth', 'cart']],
+    ['profile files, from the shell', 'kubectl-profefe merge profiles/', ['a.pb.gz', 'b.pb.gz', 'sub']],
+    ['directories only for --output-dir', 'kubectl-profefe capture --output-dir profiles/', ['sub']],
+  ])('%s', async (_what, line, expected) => {
+    // An interactive zsh in a pseudo-terminal (zsh/zpty) completes the line as a user's would.
+    const { stdout } = await run('zsh', [path.resolve('test/support/zsh/capture.zsh'), script, line], { env, cwd: dir, timeout: 120_000 });
+    expect(stdout.trim().split(' ').sort()).toEqual([...expected].sort());
+  });
+});
+
+(installed('fish') ? describe : describe.skip)('fish, with the script of completion fish', () => {
+  const fish = async (line: string) => {
+    const { stdout } = await run('fish', ['--no-config', '-c', 'kubectl-profefe completion fish | source; complete -C $argv[1]', line], { env, cwd: dir });
+    return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0]!);
+  };
+
+  test('the script is valid fish', async () => {
+    const script = path.join(dir, 'completion.fish');
+    await writeFile(script, (await run(path.join(BIN, 'kubectl-profefe'), ['completion', 'fish'], { env })).stdout);
+    await run('fish', ['--no-execute', script]);
+  });
+
+  test.each([
+    ['commands', 'kubectl-profefe c', ['capture', 'collect', 'completion']],
+    ['a value after --flag= keeps the flag in front', 'kubectl-profefe get --output=j', ['--output=json']],
+    ['namespaces from the cluster', 'kubectl-profefe capture -n ', ['default', 'other', 'shop']],
+    ['ids from the store', 'kubectl-profefe get profile --service auth ', () => ids.filter((i) => i.service === 'auth').map((i) => i.id)],
+    ['profile files, from the shell', 'kubectl-profefe merge profiles/', ['profiles/a.pb.gz', 'profiles/b.pb.gz', 'profiles/sub/']],
+    ['directories only for --output-dir', 'kubectl-profefe capture --output-dir profiles/', ['profiles/sub/']],
+  ])('%s', async (_what, line, expected) => {
+    const want = typeof expected === 'function' ? expected() : expected;
+    expect((await fish(line)).sort()).toEqual([...want].sort());
+  });
+});
+
 describe('kubectl profefe <TAB> (real kubectl, kubectl_complete-profefe on PATH)', () => {
   const kubectlComplete = async (words: string[], e = env) => parse((await run('kubectl', ['__complete', 'profefe', ...words], { env: e })).stdout);
 
