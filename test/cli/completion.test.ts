@@ -70,7 +70,7 @@ beforeAll(async () => {
   await mkdir(hostileStore);
   const line = (id: string, service: string) =>
     JSON.stringify({ id, service, type: 'cpu', labels: [], createdAt: '2026-01-01T00:00:00Z', uploadedAt: '2026-01-01T00:00:00.000Z', file: `blobs/${id.slice(0, 2)}/${id}.pb.gz`, size: 10 }) + '\n';
-  await writeFile(path.join(hostileStore, 'index.jsonl'), [line('aa1', 'ok-svc'), line('aa2', 'bad\nsvc'), line('aa3', 'tab\tsvc'), line('aa4', '\u001b[31mred'), line('aa5', 'rtl\u202eevil')].join(''));
+  await writeFile(path.join(hostileStore, 'index.jsonl'), [line('aa1', 'ok-svc'), line('aa2', 'bad\nsvc'), line('aa3', 'tab\tsvc'), line('aa4', '\u001b[31mred'), line('aa5', 'rtl\u202eevil'), line('aa6', 'ns:svc')].join(''));
   env = {
     PATH: `${BIN}${path.delimiter}${process.env.PATH}`,
     HOME: dir,
@@ -183,7 +183,7 @@ describe('the completion engine (__complete)', () => {
 
   test('names with control characters never reach the protocol', async () => {
     const r = await complete('get', '--store-dir', hostileStore, '--service', '');
-    expect(r.values).toEqual(['ok-svc']);
+    expect(r.values).toEqual(['ns:svc', 'ok-svc']);
   });
 
   test.each([
@@ -253,11 +253,11 @@ describe('completion SHELL', () => {
 });
 
 /**
- * COMP_WORDS as bash makes them from a line: split at spaces, and `=` a word of its own (it is in
- * COMP_WORDBREAKS); a line ending in a space starts an empty word.
+ * COMP_WORDS as bash makes them from a line: split at spaces, and each `=` or `:` a word of its
+ * own (they are in COMP_WORDBREAKS); a line ending in a space starts an empty word.
  */
 function compWords(line: string): string[] {
-  return line.split(' ').flatMap((token) => (token === '' ? [''] : token.split(/(=)/).filter((p) => p !== '')));
+  return line.split(' ').flatMap((token) => (token === '' ? [''] : token.split(/([=:])/).filter((p) => p !== '')));
 }
 
 /** Real bash: the script sourced, then its function called as readline would for `line` (cursor at the end); COMPREPLY, one a line. */
@@ -289,8 +289,11 @@ describe('bash, with the script of completion bash', () => {
     ['services from the store', 'merge --service ', ['auth', 'cart']],
     ['profile files, from the shell', 'merge profiles/', ['profiles/a.pb.gz', 'profiles/b.pb.gz', 'profiles/sub']],
     ['directories only for --output-dir', 'capture --output-dir profiles/', ['profiles/sub']],
+    // bash splits the URL at each `:`, and replaces only what follows the last one.
+    ['services of the store at a URL', () => `get --profefe-hostport ${served.server.url} --service `, ['remote-svc']],
+    ['a name holding a break character: what follows the last one', () => `get --store-dir ${hostileStore} --service ns:s`, ['svc']],
   ])('%s', async (_what, line, expected) => {
-    expect((await ours(line)).sort()).toEqual([...expected].sort());
+    expect((await ours(typeof line === 'function' ? line() : line)).sort()).toEqual([...expected].sort());
   });
 });
 

@@ -12,8 +12,9 @@ export type Shell = (typeof SHELLS)[number];
 /** The program the scripts complete (and call): the plugin's executable name on PATH. */
 const PROGRAM = 'kubectl-profefe';
 
-// bash splits `--flag=value` at `=` (COMP_WORDBREAKS): the words are glued back together before
-// they are sent, and the answer (the value alone, as cobra gives it) replaces the part after `=`.
+// bash splits words at `=` and `:` (COMP_WORDBREAKS): they are glued back together before they
+// are sent, and bash replaces only the part after the last break, so a candidate loses what is
+// before it (`ns:svc` becomes `svc`); a flag's value after `--flag=` comes alone, as cobra gives it.
 const BASH = `# bash completion for ${PROGRAM}
 # Load it in this shell:       source <(${PROGRAM} completion bash)
 # Load it in every new shell:  echo 'source <(${PROGRAM} completion bash)' >> ~/.bashrc
@@ -22,8 +23,8 @@ _kubectl_profefe_complete() {
     local -a words=()
     for ((i = 0; i <= COMP_CWORD; i++)); do
         word=\${COMP_WORDS[i]}
-        if [[ $word == "=" && \${#words[@]} -gt 0 ]]; then
-            words[\${#words[@]}-1]+="="
+        if [[ ($word == "=" || $word == ":") && \${#words[@]} -gt 0 ]]; then
+            words[\${#words[@]}-1]+="$word"
             glue=1
         elif ((glue)); then
             words[\${#words[@]}-1]+="$word"
@@ -33,7 +34,10 @@ _kubectl_profefe_complete() {
         fi
     done
     local cur=\${COMP_WORDS[COMP_CWORD]}
-    [[ $cur == "=" ]] && cur=""
+    [[ $cur == "=" || $cur == ":" ]] && cur=""
+    # what bash keeps of the word: everything up to its last break character
+    local whole=\${words[\${#words[@]}-1]}
+    local broken=\${whole%"\${whole##*[=:]}"}
     local out
     out=$("\${words[0]}" __complete "\${words[@]:1}" 2>/dev/null) || return 0
     local -a lines=()
@@ -48,7 +52,10 @@ _kubectl_profefe_complete() {
     ((directive & 1)) && return 0
     COMPREPLY=()
     for line in "\${lines[@]}"; do
-        [[ -n $line ]] && COMPREPLY+=("\${line%%$'\\t'*}")
+        [[ -n $line ]] || continue
+        line=\${line%%$'\\t'*}
+        [[ -n $broken && $line == "$broken"* ]] && line=\${line#"$broken"}
+        COMPREPLY+=("$line")
     done
     ((directive & 2)) && compopt -o nospace 2>/dev/null
     ((directive & 32)) && compopt -o nosort 2>/dev/null
