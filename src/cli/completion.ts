@@ -19,6 +19,7 @@ interface CompletionArgs {
 /** The name kubectl looks for on PATH to complete `kubectl profefe` (kubectl >= 1.26, pkg/cmd/plugin). */
 export const KUBECTL_COMPLETION_EXECUTABLE = 'kubectl_complete-profefe';
 
+/** `completion SHELL`: prints the script that completes kubectl-profefe in bash, zsh or fish (scripts.ts). */
 export function completionCommand(ctx: CommandContext): CommandModule<object, CompletionArgs> {
   return {
     command: 'completion [shell]',

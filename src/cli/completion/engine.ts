@@ -255,6 +255,7 @@ async function positionalCompletion(spec: CommandSpec, positional: PositionalSpe
     return filtered(pods.filter((p) => !given.has(p.value)), current, Directive.noFileComp);
   }
   if (spec.name === 'get' && positional.name === 'id') {
+    // get's id follows the resource "profile" (or its short form, get.ts's RESOURCE_NAMES).
     if (!/^(profile|prof)$/i.test(state.positionals[0] ?? '')) return { candidates: [], directive: Directive.noFileComp };
     const ids = await deps.sources.ids(resolveStoreOptions(storeFlags(state), deps.env), { service: state.values.get('service'), type: state.values.get('type') });
     return filtered(ids, current, Directive.noFileComp);
