@@ -387,4 +387,19 @@ describe('kubectl profefe <TAB> (real kubectl, kubectl_complete-profefe on PATH)
     expect(await bashComplete(setup, '__start_kubectl', 'kubectl profefe get --output=ya')).toEqual(['yaml']);
     expect(await bashComplete(setup, '__start_kubectl', 'kubectl prof')).toEqual(['profefe']);
   });
+
+  (installed('zsh') ? test : test.skip)("zsh with kubectl's own completion script completes `kubectl profefe ...`", async () => {
+    const script = path.join(dir, 'kubectl.zsh');
+    await writeFile(script, (await run('kubectl', ['completion', 'zsh'], { env })).stdout);
+    const zsh = async (line: string) => (await run('zsh', [path.resolve('test/support/zsh/capture.zsh'), script, line], { env, cwd: dir, timeout: 120_000 })).stdout.trim();
+    expect(await zsh('kubectl profefe get --output=y')).toBe('--output=yaml');
+    expect(await zsh('kubectl profefe capture -n o')).toBe('other');
+  });
+
+  (installed('fish') ? test : test.skip)("fish with kubectl's own completion script completes `kubectl profefe ...`", async () => {
+    const fish = async (line: string) =>
+      (await run('fish', ['--no-config', '-c', 'kubectl completion fish | source; complete -C $argv[1]', line], { env, cwd: dir })).stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0]);
+    expect(await fish('kubectl profefe get --output=y')).toEqual(['--output=yaml']);
+    expect((await fish('kubectl profefe capture ')).sort()).toEqual(['cart-1', 'cart-2']);
+  });
 });
