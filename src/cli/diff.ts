@@ -239,7 +239,7 @@ function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } 
  */
 export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<DiffResult> {
   let store: Promise<ProfileStore> | undefined;
-  const openOnce = () => (store ??= openStore(opts.store));
+  const openOnce = () => (store ??= openStore(opts.store, { readOnly: true }));
   let result: DiffResult;
   let fromStore: boolean;
   try {

@@ -100,7 +100,7 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
     await writeAll(ctx.io.stdout, renderNames('type', WINDOW_TYPES, opts.format));
     return;
   }
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     switch (opts.resource) {
       case 'services': {

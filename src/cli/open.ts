@@ -207,7 +207,7 @@ async function loadProfile(
   const where = describeStore(source.store);
   if (source.kind === 'query') {
     const q = source.query;
-    const store = await openStore(source.store);
+    const store = await openStore(source.store, { readOnly: true });
     let loaded;
     try {
       loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal, decodeLimits });

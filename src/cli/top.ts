@@ -135,7 +135,7 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
  * when no service has a profile, UsageError for a sample type the profiles lack.
  */
 export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     const names = opts.services ?? (await store.services());
     const top = new TopByService(opts.sampleType);

@@ -92,7 +92,7 @@ export async function mergeProfileSource(source: ProfileSource, opts: { signal?:
   }
   const { describeStore, openStore } = await import('../../store/open-store.js');
   const { mergeWindow } = await import('../../store/window-query.js');
-  const store = await openStore(source.store);
+  const store = await openStore(source.store, { readOnly: true });
   try {
     if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
     const merged = await mergeWindow(store, source.query, { signal: opts.signal, decodeLimits: opts.decodeLimits });
