@@ -262,7 +262,7 @@ export async function runCapture(opts: CaptureCommandOptions, deps: CaptureComma
     );
     deps.progress?.stop();
     if (sink) warnings.push(...(await sink.finish()));
-    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
+    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings, notUploaded: sink?.notUploaded() };
   } finally {
     deps.progress?.stop();
     await sink?.close();
@@ -290,12 +290,18 @@ async function renderCapture(result: CaptureSummary, opts: CaptureCommandOptions
   // annotated pod that is not running (being rolled out, say) is only reported.
   const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;
   const invalid = result.skipped.filter((s) => s.invalid).length;
-  if (failed > 0 || namedSkipped > 0 || invalid > 0) {
+  // Captured but not uploaded is partial (exit 3), as kubectl's own partial results: the profiles
+  // are safe in the spool (exit 1 would say nothing worked, and a retried capture would take them
+  // again), yet a script or CronJob must notice that the store did not get them (exit 0 would hide it).
+  const spooled = result.notUploaded?.files.length ?? 0;
+  if (failed > 0 || namedSkipped > 0 || invalid > 0 || spooled > 0) {
     const parts = [];
     if (failed) parts.push(`${failed} of ${result.outcomes.length} captures failed`);
     if (namedSkipped) parts.push(`${namedSkipped} named pod${namedSkipped === 1 ? '' : 's'} could not be captured`);
     if (invalid) parts.push(`${invalid} pod${invalid === 1 ? ' has' : 's have'} bad profefe.com annotations`);
-    throw new PartialFailure(`${parts.join(', ')}; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved`);
+    const saved = failed || namedSkipped || invalid ? `; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved` : '';
+    if (result.notUploaded) parts.push(`${spooled} of ${ok} captured profile${ok === 1 ? '' : 's'} not uploaded (${result.notUploaded.firstError}), kept in ${result.notUploaded.spoolDir}: run 'kubectl profefe push'`);
+    throw new PartialFailure(`${parts.join(', ')}${saved}`);
   }
 }
 
