@@ -16,7 +16,7 @@ import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath } from './shared/browser.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath } from './shared/browser.js';
 import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
@@ -65,7 +65,7 @@ export interface OpenDeps {
   /** Receives `go tool pprof`'s own output with --pprof. */
   readonly stderr: Writable;
   readonly signal?: AbortSignal;
-  /** Where default pages and --pprof's profile go (default: the OS temporary directory). */
+  /** Where default pages go (default: the per-user pages folder, browser.ts pagesDir) and --pprof's profile (default: the OS temporary directory). */
   readonly tmpDir?: string;
   readonly platform?: NodeJS.Platform;
 }
@@ -173,7 +173,7 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     await runPprof(profile, opts, deps);
     return { profiles: meta.profiles, window, warnings };
   }
-  const page = opts.output ?? temporaryPagePath(slug(meta), deps.tmpDir);
+  const page = opts.output ?? (await newPagePath(slug(meta), deps.env, deps.tmpDir));
   if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
   try {
     resolveSampleIndex(profile, opts.sampleType);
