@@ -11,6 +11,8 @@ import { escapeTerminal } from '../report/terminal-text.js';
 import { checkProfileIds } from './shared/profile-source.js';
 import { resolveQuery, withQueryFlags, type FlagQuery, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';
@@ -20,7 +22,7 @@ export type GetOptions =
   | { readonly resource: 'services' | 'types'; readonly format: ListFormat; readonly store: StoreOptions }
   | { readonly resource: 'profile'; readonly id: string; readonly outputFile?: string; readonly store: StoreOptions };
 
-interface GetArgs extends StoreFlagArgs, QueryFlagArgs {
+interface GetArgs extends StoreFlagArgs, QueryFlagArgs, ProgressFlagArgs {
   resource?: string;
   id?: string;
   output?: string;
@@ -56,7 +58,8 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
           .positional('resource', { type: 'string', describe: 'profiles (default), profile, services or types' })
           .positional('id', { type: 'string', describe: 'with "profile": the profile id to download' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": the file to write` })
-          .group(['service', 'type', 'from', 'to', 'label', 'limit', 'output', 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'label', 'limit', 'output', 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU profiles of the auth service from the last two hours', 'kubectl profefe get --service auth --type cpu --from 2h'],
@@ -68,7 +71,8 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
       ),
     handler: async (args) => {
       const opts = resolveGetOptions(args, ctx);
-      await runGet(opts, ctx);
+      // A store that takes more than a second to answer gets a progress line meanwhile.
+      await withProgress(progressContext(ctx, args), `asking ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runGet(opts, ctx));
     },
   };
 }

@@ -8,9 +8,11 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
-import { mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
+import { describeSourceWork, mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
 // What only a store merge or --top needs is imported when it is used: a merge of files loads
 // neither the store nor the report code (about 40 ms of start-up).
@@ -30,7 +32,7 @@ export interface MergeOptions {
 /** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
 export type MergeResult = MergedProfile;
 
-interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
+interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   inputs?: string[];
   output?: string;
   top?: number;
@@ -66,7 +68,8 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ -o auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
@@ -79,7 +82,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
       ),
     handler: async (args) => {
       const opts = await resolveMergeOptions(args, ctx);
-      const result = await runMerge(opts, { signal: ctx.signal });
+      const result = await withProgress(progressContext(ctx, args), describeSourceWork('merging', opts.source), 1000, () => runMerge(opts, { signal: ctx.signal }));
       await renderMerge(result, opts, ctx);
     },
   };

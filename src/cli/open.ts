@@ -17,10 +17,12 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath } from './shared/browser.js';
-import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
+import { describeSourceWork, isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
 export interface OpenOptions {
@@ -70,7 +72,7 @@ export interface OpenDeps {
   readonly platform?: NodeJS.Platform;
 }
 
-interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
+interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   targets?: string[];
   output?: string;
   browser?: boolean;
@@ -112,7 +114,8 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
           .option('node-fraction', NODE_FRACTION_OPTION)
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
@@ -124,7 +127,9 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
       ),
     handler: async (args) => {
       const opts = resolveOpenOptions(args, ctx);
-      const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      // Not with --pprof: pprof's own output goes to stderr while it runs.
+      const run = () => runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      const result = opts.pprof ? await run() : await withProgress(progressContext(ctx, args), describeSourceWork('reading', opts.source), 1000, run);
       await renderOpen(result, opts, ctx);
     },
   };

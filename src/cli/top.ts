@@ -11,6 +11,8 @@ import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 import { parseQueryType, resolveQuery, withLabels } from './shared/store-query.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
@@ -47,7 +49,7 @@ export interface TopResult {
   readonly warnings: readonly string[];
 }
 
-interface TopArgs extends StoreFlagArgs, DecodeLimitArgs {
+interface TopArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   service?: string[];
   type?: string;
   from?: string;
@@ -87,7 +89,8 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
@@ -98,7 +101,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       ),
     handler: async (args) => {
       const opts = resolveTopOptions(args, ctx);
-      const result = await runTop(opts, { signal: ctx.signal });
+      const result = await withProgress(progressContext(ctx, args), `reading the window of each service from ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runTop(opts, { signal: ctx.signal }));
       await renderTop(result, opts, ctx);
     },
   };

@@ -5,6 +5,8 @@
  * and fails the test), the spinner stops before the summary, and NO_COLOR means no colour at all.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,7 +41,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * Runs `kubectl profefe ARGS` in a pseudo-terminal `cols` wide (stdout and stderr both the
  * terminal, as for a person); resolves with the exit code and everything the terminal got.
  */
-function runInTerminal(cols: number, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string; runaway: boolean }> {
+function runInTerminal(cols: number, args: string[], env: Record<string, string>, onOutput?: (soFar: string) => void): Promise<{ code: number | null; output: string; runaway: boolean }> {
   const command = `stty cols ${cols} rows 24 && exec ${[process.execPath, LAUNCHER, ...args].map(quote).join(' ')}`;
   // A clean environment: no CI (which turns progress off, as ora's is-interactive does), a real TERM.
   const child = spawn('script', ['-qec', command, '/dev/null'], {
@@ -51,7 +53,10 @@ function runInTerminal(cols: number, args: string[], env: Record<string, string>
   let runaway = false;
   child.stdout.on('data', (c: Buffer) => {
     bytes += c.length;
-    if (bytes <= RUNAWAY_BYTES) chunks.push(c);
+    if (bytes <= RUNAWAY_BYTES) {
+      chunks.push(c);
+      onOutput?.(Buffer.concat(chunks).toString('utf8'));
+    }
     else if (!runaway) {
       runaway = true;
       child.kill('SIGKILL');
@@ -108,5 +113,44 @@ describe('capture on a terminal', () => {
     expect(r.output).toContain('2 of 2 profiles captured from 1 URL');
     expect(r.output).not.toContain('capturing:');
     if (name === 'TERM=dumb') expect(r.output).not.toMatch(SGR);
+  });
+});
+
+describe('a store query on a terminal', () => {
+  test('shows its progress line once it has taken a second, and stops it when the answer comes', async () => {
+    // A profefe store that answers only once the terminal shows the progress line: no clock involved.
+    const held: ServerResponse[] = [];
+    let released = false;
+    const answer = (res: ServerResponse) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ code: 200, body: ['api', 'web'] }));
+    };
+    const store = createServer((req, res) => {
+      req.resume();
+      if (released) answer(res);
+      else held.push(res);
+    });
+    await new Promise<void>((r) => store.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
+    try {
+      const r = await runInTerminal(80, ['get', 'services', '--profefe-hostport', url], envFor('query', { NO_COLOR: '1' }), (soFar) => {
+        if (released || !soFar.includes(`asking profefe at ${url}`)) return;
+        released = true;
+        held.splice(0).forEach(answer);
+      });
+      expect(r.runaway).toBe(false);
+      expect(r.code).toBe(0);
+      expect(released).toBe(true);
+      expect(r.output).toMatch(/NAME\r\napi\r\nweb\r\n/);
+      // The answer is written with the line cleared first (ora redraws below it); at the end the
+      // line is cleared (ESC [ 0 K) and the cursor shown: nothing but escape codes after the last frame.
+      const afterLastFrame = r.output.slice(r.output.lastIndexOf('asking profefe'));
+      expect(afterLastFrame).toContain('\x1b[0K');
+      expect(afterLastFrame).toContain('\x1b[?25h');
+      expect(afterLastFrame.replace(/\x1b\[[?0-9;]*[A-Za-z]/g, '')).toBe(`asking profefe at ${url}`);
+      expect(r.output).not.toMatch(SGR);
+    } finally {
+      await new Promise<void>((r) => store.close(() => r()));
+    }
   });
 });
