@@ -106,8 +106,8 @@ const GZIP = [0x1f, 0x8b];
  *   (a kill between the two writes) and temporary files are removed at open (cleanedAtOpen).
  * - Idempotent: an upload carrying the upload_id label of a stored profile (same service, type
  *   and size) returns that profile's meta instead of a second copy.
- * - One process at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
- *   taken over.
+ * - One writer at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
+ *   taken over. Readers (`readOnly`) take no lock and may be many, beside the writer.
  */
 export class LocalStore implements ProfileStore {
   private readonly index = new ProfileIndex();
