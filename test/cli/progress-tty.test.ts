@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
+import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAUNCHER = path.join(ROOT, 'bin/kubectl-profefe');
@@ -24,13 +25,20 @@ const CURSOR_UP = /\x1b\[\d*A/;
 
 let go: GoTarget;
 let dir: string;
+let sandbox: Sandbox;
+let kubeconfig: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'progress-tty-'));
   go = await startGoTarget({ load: 0 });
-});
+  sandbox = await startSandbox({
+    pods: [{ namespace: 'shop', name: 'api-1', annotations: { 'profefe.com/enable': 'true', 'profefe.com/service': 'api' }, forward: { 6060: { host: '127.0.0.1', port: go.port } } }],
+  });
+  kubeconfig = await sandbox.writeKubeconfig({ namespace: 'shop' });
+}, 60_000);
 
 afterAll(async () => {
+  await sandbox?.close();
   await go?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -152,5 +160,20 @@ describe('a store query on a terminal', () => {
     } finally {
       await new Promise<void>((r) => store.close(() => r()));
     }
+  });
+});
+
+describe('a collect round on a terminal', () => {
+  test('shows the round\'s progress, and clears it once the round is over', async () => {
+    const r = await runInTerminal(80, ['collect', '--once', '--connect', 'port-forward', '-n', 'shop', '--type', 'heap,goroutine', '--seconds', '1'], envFor('collect', { NO_COLOR: '1', KUBECONFIG: kubeconfig }));
+    expect(r.runaway).toBe(false);
+    expect(r.code).toBe(0);
+    // The heap profile of an idle program may hold no samples yet (then the store refuses it): progress is what is tested here.
+    expect(r.output).toMatch(/round: [12] of 2 profiles from 1 pods/);
+    expect(r.output).toContain('round 1: ');
+    const afterLastFrame = r.output.slice(r.output.lastIndexOf('round 1: '));
+    expect(afterLastFrame).toContain('\x1b[?25h');
+    expect(afterLastFrame.replace(/\x1b\[[?0-9;]*[A-Za-z]/g, '')).toMatch(/^round 1: [^\n]*$/);
+    expect(r.output).not.toMatch(SGR);
   });
 });
