@@ -2,10 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
-import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
+import { assertComparable, computeDiffTop, diffProfiles } from '../pprof/diff.js';
+import { toInt64, type Int64 } from '../pprof/int64.js';
+import { normalizeProfile } from '../pprof/scale.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { stdoutPalette } from '../report/colour.js';
-import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
+import { diffSideLines, renderDiffJson, renderDiffTable } from '../report/function-table.js';
+import { scaledLabel } from '../report/units.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
@@ -42,6 +45,12 @@ export interface DiffOptions {
   readonly html?: DiffPageOptions;
   /** Only opened when a side needs the store; its decodeLimits (--max-inflated-size, --max-samples) apply to files too. */
   readonly store: StoreOptions;
+  /**
+   * Scale the target to the base's total per sample type first, as `go tool pprof -normalize`
+   * (--normalize); false: never (--normalize=false, --no-normalize); undefined: when the sides
+   * cover windows of different length (see normalizeReason).
+   */
+  readonly normalize?: boolean;
 }
 
 /** Where the page of `diff --html` goes and whether it is opened, as for `open`. */
@@ -77,7 +86,41 @@ export interface DiffResult {
   readonly page?: WrittenPage;
   /** What the user should know about a side that is a store window, one line each. */
   readonly warnings?: readonly string[];
+  /** What each side is made of, as loaded (before any normalization). */
+  readonly sides: { readonly base: DiffSideSummary; readonly target: DiffSideSummary };
+  /** Set when the target was normalized to the base's total (pprof's -normalize). */
+  readonly normalized?: DiffNormalization;
 }
+
+/** One side of a diff for people: what it is, how many profiles, how long they cover, its totals. */
+export interface DiffSideSummary {
+  /** A file name, `profile ID`, or the store query (without what it is made of). */
+  readonly name: string;
+  /** How many profiles the side is made of: 1 for a file or id (which may itself be a merge). */
+  readonly profiles: number;
+  /** The same for people: `1 profile`, `sum of 4 profiles`, `average of 3 snapshots per pod, 2 pods`. */
+  readonly made: string;
+  /** duration_nanos: the time the side's profiles cover (summed over a window's profiles); 0 for snapshots (heap in-use, goroutine). */
+  readonly durationNanos: Int64;
+  /** Whether the side averages snapshots per pod (a store window of heap, goroutine, ...). */
+  readonly averaged: boolean;
+  /** Per sample type (in the profile's order), the total of its values, as loaded. */
+  readonly totals: readonly Int64[];
+}
+
+/** How the target was scaled (pprof's Profile.Normalize). */
+export interface DiffNormalization {
+  /** Per sample type, the factor applied to the target's values (the base's total over the target's). */
+  readonly ratios: readonly number[];
+  /** undefined with --normalize; else the one line saying why it was done by default. */
+  readonly automatic?: string;
+}
+
+/**
+ * Sides whose durations differ by more than this share of the longer one cover windows of
+ * different length. Go's CPU profiles of `?seconds=10` last 10.0-10.1 s; merges sum durations.
+ */
+export const DURATION_TOLERANCE = 0.05;
 
 interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   base?: string;
@@ -96,6 +139,7 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   html?: boolean;
   browser?: boolean;
   'node-fraction'?: number;
+  normalize?: boolean;
 }
 
 /** `kubectl profefe diff`: yargs wiring only; the work is in resolveDiffOptions and runDiff. */
@@ -122,7 +166,14 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
               'target values (so removed code still shows), red where the target grew and blue where it\n' +
               'shrank, the stronger the larger the change is relative to the frame; with --html, -o names\n' +
-              'the page\'s file.',
+              'the page\'s file.\n\n' +
+              '--normalize scales the target so that its total of each sample type is the base\'s first,\n' +
+              'as `go tool pprof -normalize`: the changes are then in the shares of the total. It is the\n' +
+              'default when both sides cover a stretch of time (CPU profiles, deltas: duration_nanos; a\n' +
+              'window sums its profiles\' durations) and the two differ by more than 5%, and says so on\n' +
+              'stderr. Never by default for snapshots (heap in-use, goroutine: no duration), nor for a\n' +
+              'store window that averages snapshots per pod (already a per-pod mean, not to be corrected\n' +
+              'twice). --normalize=false (--no-normalize) compares raw values.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
           .positional('target', { type: 'string', describe: 'the profile compared with it: a file, or a store id' })
@@ -145,15 +196,20 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
+          .option('normalize', {
+            type: 'boolean',
+            describe: "scale the target to the base's total first, as go tool pprof -normalize (default: when the sides' durations differ; --normalize=false: never)",
+          })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'normalize', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
             examples(
               ['What changed between two CPU profiles', 'kubectl profefe diff before.pb.gz after.pb.gz'],
               ['Two stored profiles, by id', 'kubectl profefe diff dc2v00b8di1ecttsn9f0 dc2v0cg8di1ecttsn9g0 --nodes 20'],
+              ['A 30 s profile against a 10 s one, raw values (no normalization)', 'kubectl profefe diff cpu-10s.pb.gz cpu-30s.pb.gz --normalize=false'],
               ['This hour against the same hour yesterday', 'kubectl profefe diff --service auth --type cpu --base-from 25h --base-to 24h --from 1h'],
               ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-label version=1.2 --label version=1.3 -o json'],
               ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz --html'],
@@ -174,7 +230,7 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
   const nodes = resolveNodes(args.nodes);
   const { format, html } = resolveOutput(args);
   const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
-  const common = { nodes, format, html, store, sampleType: args['sample-type'] };
+  const common = { nodes, format, html, store, sampleType: args['sample-type'], normalize: args.normalize };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
   if (args.service === undefined) {
@@ -246,7 +302,18 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
     const base = await loadSide(opts.base, 'BASE', openOnce, opts.store, opts.sampleType, deps.signal);
     deps.signal?.throwIfAborted();
     const target = await loadSide(opts.target, 'TARGET', openOnce, opts.store, opts.sampleType, deps.signal);
-    const profile = diffProfiles(base.profile, target.profile, { base: base.name, target: target.name });
+    const names = { base: base.name, target: target.name };
+    assertComparable(base.profile, target.profile, names);
+    const sides = { base: base.summary, target: target.summary };
+    const automatic = opts.normalize === undefined ? normalizeReason(sides.base, sides.target) : undefined;
+    let targetProfile = target.profile;
+    let normalized: DiffNormalization | undefined;
+    if (opts.normalize === true || automatic !== undefined) {
+      const n = normalizeProfile(target.profile, base.profile);
+      targetProfile = n.profile;
+      normalized = { ratios: n.ratios, ...(automatic !== undefined ? { automatic } : {}) };
+    }
+    const profile = diffProfiles(base.profile, targetProfile, names);
     let report: TopReport;
     try {
       report = computeDiffTop(profile, opts.sampleType, reportOptions(opts.format, opts.nodes));
@@ -254,7 +321,7 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
     const warnings = [...new Set([...base.warnings, ...target.warnings])];
-    result = { report, profile, base: base.name, target: target.name, warnings };
+    result = { report, profile, base: base.name, target: target.name, warnings, sides, ...(normalized ? { normalized } : {}) };
     fromStore = base.fromStore || target.fromStore;
   } finally {
     // A store that failed to open has already reported why.
@@ -292,20 +359,23 @@ async function loadSide(
   storeOpts: StoreOptions,
   sampleType: string | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[] }> {
+): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[]; summary: DiffSideSummary }> {
   if (side.kind === 'query') {
     const q = side.query;
     const name = describeQuery(q);
     // Each side as it means: snapshots averaged per pod, deltas summed (window-query).
     const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal, decodeLimits: storeOpts.decodeLimits });
     if (!loaded) throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
-    const what = isAveragedOrDelta(loaded.summary) ? ` (${describeWindow(loaded.summary)})` : '';
-    return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`) };
+    const made = describeWindow(loaded.summary);
+    const what = isAveragedOrDelta(loaded.summary) ? ` (${made})` : '';
+    const summary = summarize(loaded.profile, name, loaded.metas.length, made, loaded.summary.snapshotsPerPod.length > 0);
+    return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`), summary };
   }
 
   if (side.kind === 'file') {
     const file = side.file;
-    return { profile: decodeProfile(await readSideFile(file, role), file, storeOpts.decodeLimits), name: file, fromStore: false, warnings: [] };
+    const profile = decodeProfile(await readSideFile(file, role), file, storeOpts.decodeLimits);
+    return { profile, name: file, fromStore: false, warnings: [], summary: summarize(profile, file, 1, '1 profile', false) };
   }
   const id = side.id;
   let bytes: Uint8Array;
@@ -319,7 +389,34 @@ async function loadSide(
     throw err;
   }
   const name = `profile ${id}`;
-  return { profile: decodeProfile(bytes, name, storeOpts.decodeLimits), name, fromStore: true, warnings: [] };
+  const profile = decodeProfile(bytes, name, storeOpts.decodeLimits);
+  return { profile, name, fromStore: true, warnings: [], summary: summarize(profile, name, 1, '1 profile', false) };
+}
+
+function summarize(p: Profile, name: string, profiles: number, made: string, averaged: boolean): DiffSideSummary {
+  const totals = p.sampleType.map((_, i) => {
+    let sum = 0n;
+    for (const s of p.sample) sum = BigInt.asIntN(64, sum + BigInt(s.value[i] ?? 0));
+    return toInt64(sum);
+  });
+  return { name, profiles, made, durationNanos: toInt64(BigInt(p.durationNanos ?? 0)), averaged, totals };
+}
+
+/**
+ * Why the target is normalized when neither --normalize nor --normalize=false is given, or
+ * undefined when it is not: both sides cover a stretch of time (duration_nanos > 0: CPU
+ * profiles, deltas; a window sums its profiles' durations) and the two differ by more than
+ * DURATION_TOLERANCE of the longer. Snapshots (no duration: heap in-use, goroutine) are levels,
+ * not rates; a store window that averages snapshots per pod is already a per-pod mean: neither is
+ * corrected by default.
+ */
+export function normalizeReason(base: DiffSideSummary, target: DiffSideSummary): string | undefined {
+  if (base.averaged || target.averaged) return undefined;
+  const b = Number(base.durationNanos);
+  const t = Number(target.durationNanos);
+  if (!(b > 0 && t > 0) || Math.abs(b - t) <= DURATION_TOLERANCE * Math.max(b, t)) return undefined;
+  const duration = (ns: Int64) => scaledLabel(ns, 'nanoseconds', 'auto');
+  return `target normalized to the base's total (as go tool pprof -normalize): the sides cover ${duration(base.durationNanos)} and ${duration(target.durationNanos)}; --normalize=false to compare raw values`;
 }
 
 /** A side's file; InputError naming the side when it is missing, a directory or unreadable. */
@@ -343,6 +440,7 @@ function describeQuery(q: WindowQuery): string {
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
   for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   for (const w of result.report.warnings) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
+  if (result.normalized?.automatic) await writeAll(ctx.io.stderr, `note: ${result.normalized.automatic}\n`);
   if (result.page) {
     await reportPage(result.page, 'diff flame graph', ctx);
     return;
@@ -351,6 +449,6 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     await writeAll(ctx.io.stdout, renderDiffJson(result.report));
     return;
   }
-  const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
+  const header = [`Type: ${result.report.sampleType.type}`, ...diffSideLines(result.report, result.sides, result.normalized?.ratios)].map(escapeTerminal);
   await writeAll(ctx.io.stdout, renderDiffTable(result.report, header, stdoutPalette(ctx.io)));
 }

@@ -6,7 +6,7 @@ import { addInt64, type Int64 } from '../pprof/int64.js';
 import type { ServiceTopReport } from '../pprof/top-by-service.js';
 import { stringifyJson } from './json.js';
 import { pprofLegend, reportFormatter, rowName } from './top-table.js';
-import { percentage } from './units.js';
+import { percentage, scaledLabel } from './units.js';
 
 /**
  * The top of several services as a table: pprof's legend lines, then FLAT FLAT% SUM% CUM CUM%,
@@ -23,6 +23,40 @@ export function renderServiceTopTable(report: ServiceTopReport, header: readonly
     extraCells: (row) => report.services.map((s) => format(report.rows[row]!.services[s] ?? 0)),
     value: format,
   });
+}
+
+/** What diffSideLines shows of one side of a diff (the CLI's DiffSideSummary). */
+export interface DiffSideLine {
+  readonly name: string;
+  /** `1 profile`, `sum of 4 profiles`, ... */
+  readonly made: string;
+  readonly durationNanos: Int64;
+  /** Per sample type, as loaded. */
+  readonly totals: readonly Int64[];
+}
+
+/**
+ * The header lines of a diff naming its sides, in the words of pprof's header (`Duration: 10s`):
+ * `Base: NAME: 1 profile, Duration: 4s, Total: 1.20s`, then the target's, whose total is followed
+ * by `, normalized ×0.4 to the base's` when `ratios` (per sample type) scaled it. The totals are of
+ * the report's sample type, each in its own unit (pprof's "auto": `1.20s`, `512MB`); a side without a duration (a snapshot) has none.
+ * Names are not escaped here (the caller escapes each line for the terminal).
+ */
+export function diffSideLines(report: TopReport, sides: { readonly base: DiffSideLine; readonly target: DiffSideLine }, ratios?: readonly number[]): string[] {
+  const line = (role: string, side: DiffSideLine, ratio?: number) => {
+    const parts = [side.made];
+    if (side.durationNanos > 0) parts.push(`Duration: ${scaledLabel(side.durationNanos, 'nanoseconds', 'auto')}`);
+    let total = `Total: ${scaledLabel(side.totals[report.sampleIndex] ?? 0, report.sampleType.unit, 'auto')}`;
+    if (ratio !== undefined && ratio !== 1) total += `, normalized ×${formatRatio(ratio)} to the base's`;
+    parts.push(total);
+    return `${role}: ${side.name}: ${parts.join(', ')}`;
+  };
+  return [line('Base', sides.base), line('Target', sides.target, ratios?.[report.sampleIndex])];
+}
+
+/** A scale factor for people: 3 significant digits, no exponent for usual sizes (0.4, 2.5, 0.00123). */
+export function formatRatio(r: number): string {
+  return String(Number(r.toPrecision(3)));
 }
 
 /**

@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
+import { normalizeReason, resolveDiffOptions, runDiff, type DiffSideSummary } from '../../src/cli/diff.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import type { LocalStore } from '../../src/store/local/local-store.js';
 import type { ProfefeServer } from '../../src/store/profefe/server.js';
@@ -36,6 +36,18 @@ let cpuTarget: string[];
 let heapBase: string[];
 let heapTarget: string[];
 let ids: { cpuBase: ProfileMeta; cpuTarget: ProfileMeta; heapBase: ProfileMeta };
+/** The CPU fixtures with duration_nanos 4 s and 10 s: windows of different length. */
+let cpu4s: string;
+let cpu10s: string;
+
+/** A copy of the profile whose duration_nanos says `seconds`. */
+async function withDuration(file: string, seconds: number): Promise<string> {
+  const p = decodeProfile(await readFile(file));
+  p.durationNanos = BigInt(seconds) * 1_000_000_000n;
+  const out = file.replace(/\.pb\.gz$/, `.${seconds}s.pb.gz`);
+  await writeFile(out, encodeProfile(p));
+  return out;
+}
 
 /** A copy of the profile taken `hours` earlier: the same samples, an older created_at in the store. */
 async function shifted(file: string, hours: number): Promise<string> {
@@ -64,6 +76,10 @@ beforeAll(async () => {
   await upload(cpuBase[1]!, 'cpu', [{ key: 'version', value: '1.2' }]);
   await upload(cpuTarget[1]!, 'cpu', [{ key: 'version', value: '1.3' }]);
   ids = { cpuBase: cb, cpuTarget: ct, heapBase: await upload(heapBase[0]!, 'heap', []) };
+  cpu4s = await withDuration(cpuBase[0]!, 4);
+  cpu10s = await withDuration(cpuTarget[0]!, 10);
+  // One profile of version 1.1, ten hours old (outside the windows of the tests below): a side of one profile against 1.3's two.
+  await upload(await shifted(cpuBase[1]!, 10), 'cpu', [{ key: 'version', value: '1.1' }]);
   env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home'), PROFEFE_HOSTPORT: server.url };
 }, 120_000);
 
@@ -75,9 +91,10 @@ afterAll(async () => {
 const top20 = (go: GoTop) => go.rows.slice(0, 20).map((r) => ({ function: r.name, flat: r.flat, cum: r.cum }));
 
 /** `go tool pprof -top -diff_base=B T...` and our JSON agree on the top 20: order, flat and cum deltas. */
-async function expectSameAsGo(args: string[], base: string[], target: string[], sampleIndex?: string): Promise<JsonRow[]> {
+async function expectSameAsGo(args: string[], base: string[], target: string[], sampleIndex?: string, opts: { normalize?: boolean; stderr?: RegExp } = {}): Promise<JsonRow[]> {
   const run = await runCli(['diff', ...args, '-o', 'json', '--nodes', '20'], { env });
-  expect(run.stderr).toBe('');
+  if (opts.stderr) expect(run.stderr).toMatch(opts.stderr);
+  else expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   const rows: JsonRow[] = JSON.parse(run.stdout.toString());
   // pprof takes one -diff_base (the last one wins): several base files are merged into one first.
@@ -86,7 +103,7 @@ async function expectSameAsGo(args: string[], base: string[], target: string[], 
     baseFile = path.join(dir, `base-${Date.now()}.pb.gz`);
     await goPprofProto(base, baseFile);
   }
-  const go = await goPprofTop(target, { sampleIndex, extraArgs: [`-diff_base=${baseFile}`] });
+  const go = await goPprofTop(target, { sampleIndex, extraArgs: [...(opts.normalize ? ['-normalize'] : []), `-diff_base=${baseFile}`] });
   expect(rows).toEqual(top20(go));
   // A real diff, not a profile against itself: something changed. (In-use heap between two
   // snapshots of one process may change in only a few functions.)
@@ -130,7 +147,7 @@ describe('kubectl profefe diff', () => {
     const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--nodes', '5'], { env });
     expect(run.code).toBe(0);
     const lines = run.stdout.toString().trimEnd().split('\n');
-    expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}`, `Target: ${cpuTarget[0]}`]);
+    expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}: 1 profile, Duration: 567.71ms, Total: 160ms`, `Target: ${cpuTarget[0]}: 1 profile, Duration: 550.38ms, Total: 156ms`]);
     const go = parseTopText(await goPprofTopText([cpuTarget[0]!], { nodeCount: 5, extraArgs: [`-diff_base=${cpuBase[0]}`] }));
     const header = lines.findIndex((l) => l.trimStart().startsWith('FLAT'));
     expect(lines.slice(3, header)).toEqual(go.legend);
@@ -140,6 +157,53 @@ describe('kubectl profefe diff', () => {
     expect(rows).toEqual(go.rows.map((r) => [signed(r.flat), r.flatPct.trim(), r.sumPct.trim(), signed(r.cum), r.cumPct.trim(), r.name]));
     expect(rows.length).toBeGreaterThan(0);
   }, 60_000);
+
+  const NOTE_4S_10S = /^note: target normalized to the base's total \(as go tool pprof -normalize\): the sides cover 4s and 10s; --normalize=false to compare raw values\n$/;
+
+  test('a 4 s profile against a 10 s one: normalized by default, saying so in one line, the numbers of go tool pprof -normalize', async () => {
+    await expectSameAsGo([cpu4s, cpu10s], [cpu4s], [cpu10s], undefined, { normalize: true, stderr: NOTE_4S_10S });
+  }, 60_000);
+
+  test.each([['--normalize=false'], ['--no-normalize']])('%s compares raw values, as go tool pprof without -normalize', async (flag) => {
+    await expectSameAsGo([cpu4s, cpu10s, flag], [cpu4s], [cpu10s]);
+  }, 60_000);
+
+  test.each([
+    ['two CPU files of about the same duration', () => [cpuBase[0]!, cpuTarget[0]!], () => [cpuBase[0]!], () => [cpuTarget[0]!], undefined],
+    ['two heap snapshots, alloc_space', () => [heapBase[0]!, heapTarget[0]!], () => heapBase, () => heapTarget, 'alloc_space'],
+    ['two heap snapshots, inuse_space', () => [heapBase[0]!, heapTarget[0]!], () => heapBase, () => heapTarget, 'inuse_space'],
+  ])('--normalize on %s: the numbers of go tool pprof -normalize, silently', async (_name, args, base, target, sampleIndex) => {
+    await expectSameAsGo([...args(), '--normalize', ...(sampleIndex ? ['--sample-type', sampleIndex] : [])], base(), target(), sampleIndex, { normalize: true });
+  }, 60_000);
+
+  test('heap snapshots (no duration) are not normalized by default', async () => {
+    await expectSameAsGo([heapBase[0]!, heapTarget[0]!], heapBase, heapTarget);
+  }, 60_000);
+
+  test('a store window of one CPU profile against one of two: normalized by default (their durations differ), as go tool pprof -normalize on the merged base', async () => {
+    const base = await shifted(cpuBase[1]!, 10);
+    const run = await runCli(['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.1', '--label', 'version=1.3', '--nodes', '3'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^note: target normalized to the base's total \(as go tool pprof -normalize\): the sides cover \S+ms and \S+s; --normalize=false to compare raw values\n$/);
+    const lines = run.stdout.toString().split('\n');
+    expect(lines[1]).toMatch(/^Base: cpu profiles of service "auth" with version=1\.1 from \S+ to \S+: sum of 1 profile, Duration: \S+ms, Total: \S+s$/);
+    expect(lines[2]).toMatch(/^Target: cpu profiles of service "auth" with version=1\.3 from \S+ to \S+: sum of 2 profiles, Duration: \S+s, Total: \S+s, normalized ×0\.\d+ to the base's$/);
+    await expectSameAsGo(['--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.1', '--label', 'version=1.3'], [base], cpuTarget, undefined, { normalize: true, stderr: /^note: target normalized/ });
+  }, 60_000);
+
+  const side = (durationNanos: number, averaged = false): DiffSideSummary => ({ name: 'x', profiles: 1, made: '1 profile', durationNanos, averaged, totals: [] });
+  test.each([
+    ['10 s against 4 s', side(10e9), side(4e9), 'the sides cover 10s and 4s'],
+    ['4 s against 10 s', side(4e9), side(10e9), 'the sides cover 4s and 10s'],
+    ['durations within 5% (10 s, 10.4 s)', side(10e9), side(10.4e9), undefined],
+    ['snapshots: no duration', side(0), side(0), undefined],
+    ['one side without a duration', side(0), side(10e9), undefined],
+    ['a store window averaging snapshots per pod', side(10e9, true), side(4e9), undefined],
+  ])('normalized by default: %s', (_name, base, target, why) => {
+    const reason = normalizeReason(base, target);
+    if (why === undefined) expect(reason).toBeUndefined();
+    else expect(reason).toContain(why);
+  });
 
   test('a profile against itself: no rows', async () => {
     const run = await runCli(['diff', heapBase[0]!, heapBase[0]!, '-o', 'json'], { env });
