@@ -37,6 +37,32 @@ export interface FlamePageMeta {
   /** For a diff: what its base and target are, for people (a file, `profile ID`, or a store query). */
   readonly base?: string;
   readonly target?: string;
+  /** For a diff: each side's count, duration and totals (the page shows them for the sample type in view). */
+  readonly sides?: { readonly base: FlamePageSide; readonly target: FlamePageSide };
+}
+
+/** One side of a diff for the page's header. */
+export interface FlamePageSide {
+  readonly name: string;
+  /** How many profiles, for people: `1 profile`, `sum of 4 profiles`. */
+  readonly made: string;
+  /** duration_nanos covered (0: a snapshot, none shown). */
+  readonly durationNanos: Int64;
+  /** Per sample type, the side's total as loaded. */
+  readonly totals: readonly Int64[];
+  /** Target only: per sample type, the factor it was normalized by (pprof's -normalize). */
+  readonly ratios?: readonly number[];
+}
+
+/** A side of a diff as the page's JSON holds it. */
+export interface FlamePageSideData {
+  readonly role: 'Base' | 'Target';
+  readonly name: string;
+  readonly made: string;
+  /** pprof's label of duration_nanos (`10s`); absent for a snapshot. */
+  readonly duration?: string;
+  readonly totals: JsonInt64[];
+  readonly ratios?: number[];
 }
 
 /**
@@ -65,7 +91,16 @@ export interface FlamePageData {
    * of its base and target and coloured by the change; `tree.self` is then the target's.
    */
   readonly mode: 'profile' | 'diff';
-  readonly meta: { readonly title: string; readonly fields: [name: string, value: string][] };
+  readonly meta: {
+    readonly title: string;
+    /** What the profile is, in one line under the title (type, count, window), when known. */
+    readonly subtitle?: string;
+    readonly fields: [name: string, value: string][];
+    /** Long lists (the merged files and ids) shown folded under the header. */
+    readonly details?: [name: string, value: string][];
+    /** For a diff: its two sides. */
+    readonly sides?: FlamePageSideData[];
+  };
   readonly sampleTypes: SampleTypeName[];
   /** The sample type selected when the page opens. */
   readonly defaultSampleIndex: number;
