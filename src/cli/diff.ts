@@ -344,6 +344,7 @@ async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPa
     service: queries[0]?.service,
     type: queries[0]?.type,
     store: fromStore ? describeStore(opts.store) : undefined,
+    sides: { base: result.sides.base, target: { ...result.sides.target, ...(result.normalized ? { ratios: result.normalized.ratios } : {}) } },
   };
   const name = queries[0]?.service ?? path.basename(result.target).replace(/\..*$/, '');
   const page = html.output ?? temporaryPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.tmpDir);

@@ -318,17 +318,38 @@
     return (v > 0 ? '+' : '') + format(v);
   }
 
-  // --- Header: title and metadata.
+  // --- Header: title, what the profile is, its fields, and the long lists folded.
   document.getElementById('title').textContent = data.meta.title;
-  var meta = document.getElementById('meta');
-  data.meta.fields.forEach(function (field) {
+  if (data.meta.subtitle) {
+    var subtitle = document.getElementById('subtitle');
+    subtitle.textContent = data.meta.subtitle;
+    subtitle.hidden = false;
+  }
+  function appendField(list, field, wrap) {
     var dt = document.createElement('dt');
     dt.textContent = field[0];
     var dd = document.createElement('dd');
     dd.textContent = field[1];
-    meta.appendChild(dt);
-    meta.appendChild(dd);
+    var into = list;
+    if (wrap) {
+      into = document.createElement('div');
+      list.appendChild(into);
+    }
+    into.appendChild(dt);
+    into.appendChild(dd);
+  }
+  var meta = document.getElementById('meta');
+  data.meta.fields.forEach(function (field) {
+    appendField(meta, field, true);
   });
+  if (data.meta.details) {
+    var folded = document.getElementById('meta-details');
+    folded.querySelector('summary').textContent = data.meta.details.map(function (d) { return d[0]; }).join(', ');
+    data.meta.details.forEach(function (field) {
+      appendField(folded.querySelector('dl'), field, false);
+    });
+    folded.hidden = false;
+  }
 
   // --- The flame graph.
   var container = document.getElementById('flame-graph');
@@ -395,7 +416,10 @@
     var slash = s.lastIndexOf('/', s.indexOf('[') > 0 ? s.indexOf('[') : s.length);
     if (slash >= 0) out.push((s = s.slice(slash + 1)));
     var dot = s.indexOf('.');
-    if (dot > 0 && dot < s.length - 1 && !/^0x/i.test(s)) out.push(s.slice(dot + 1));
+    if (dot > 0 && dot < s.length - 1 && !/^0x/i.test(s)) out.push((s = s.slice(dot + 1)));
+    // A method without its receiver: `(*Map).LoadOrStore` → `LoadOrStore`.
+    var method = /\)\.([^()]+)$/.exec(s);
+    if (method) out.push(method[1]);
     return out;
   }
   function labelFor(name, width) {
@@ -403,7 +427,7 @@
     if (fits < 3) return '';
     var names = shorterNames(name);
     for (var i = 0; i < names.length; i++) if (names[i].length <= fits) return names[i];
-    var last = names[names.length > 1 ? 1 : 0];
+    var last = names[names.length - 1];
     return last.slice(0, fits - 1) + '\u2026';
   }
   // Frames narrower than this have no border: a white line on a 2-pixel frame is most of it.
@@ -564,6 +588,7 @@
     else d3.select(container).datum(current.root).call(chart);
     decorateFrames();
     describeLeftOut();
+    describeZoom();
     if (searchBox.value) runSearch();
   }
 
@@ -576,6 +601,26 @@
     // The zoom itself drew frames that were under a pixel wide before.
     decorateFrames();
     describeLeftOut();
+    describeZoom();
+  }
+
+  // `Zoomed into NAME: 53.38s (22.06% of total)` beside the reset button, while zoomed.
+  function describeZoom() {
+    var z = current.viewRoot;
+    var note = document.getElementById('zoom-state');
+    var reset = document.getElementById('reset-zoom');
+    reset.disabled = z === 0;
+    if (z === 0) {
+      note.hidden = true;
+      note.textContent = '';
+      return;
+    }
+    var f = current.frames[z];
+    var held = diffMode
+      ? 'base ' + fmt(f.b) + ' → target ' + fmt(f.t) + ', ' + describeChange(f.b, f.t)
+      : fmt(f.x) + ' (' + formatPercent(f.x, grandTotal()) + ' of total)';
+    note.textContent = 'Zoomed into ' + f.n + ': ' + held;
+    note.hidden = false;
   }
 
   // After every drawing (d3-flame-graph sets each frame's class on every update, so what is ours
@@ -732,8 +777,38 @@
     more.textContent = state.showAll ? 'Show the top ' + ROWS_SHOWN : 'Show all ' + rows.length;
   }
 
+  // A diff's sides: what each is, how many profiles, how long they cover, and its total of the
+  // sample type shown (as loaded; the target's normalization factor when it was scaled).
+  function renderSides() {
+    var sides = data.meta.sides;
+    if (!sides) return;
+    var table = document.getElementById('sides');
+    var rows = document.createDocumentFragment();
+    var unit = sampleType().unit;
+    sides.forEach(function (side) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-side', side.role.toLowerCase());
+      var total = scaledLabel(exact(side.totals[state.type]), unit, 'auto');
+      var ratio = side.ratios ? side.ratios[state.type] : 1;
+      var totalCell = cell(total, 'total');
+      if (ratio !== 1) {
+        var note = document.createElement('span');
+        note.className = 'normalized';
+        note.textContent = ', normalized \u00d7' + String(Number(ratio.toPrecision(3))) + ' to the base\u2019s';
+        totalCell.appendChild(note);
+      }
+      [cell(side.role, 'role'), cell(side.made, 'made'), cell(side.duration || 'none (a snapshot)', 'duration'), totalCell, cell(side.name, 'name')].forEach(function (td) {
+        tr.appendChild(td);
+      });
+      rows.appendChild(tr);
+    });
+    table.querySelector('tbody').replaceChildren(rows);
+    table.hidden = false;
+  }
+
   function render() {
     var st = sampleType();
+    renderSides();
     drawFlameGraph();
     if (diffMode) {
       var totals = sideTotals();
