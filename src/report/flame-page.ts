@@ -383,13 +383,29 @@ function subtitleOf(profile: Profile | undefined, meta: FlamePageMeta): string |
   const parts: string[] = [];
   if (meta.profiles !== undefined) parts.push(meta.profiles === 1 ? '1 profile' : `${meta.profiles} profiles`);
   if (meta.from && meta.to) {
-    const length = scaledLabel((meta.to.getTime() - meta.from.getTime()) * 1e6, 'nanoseconds', 'auto');
+    // The length between the ends as shown (whole seconds).
+    const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+    const length = windowLength(seconds(meta.to) - seconds(meta.from));
     parts.push(`${isoSeconds(meta.from)} to ${isoSeconds(meta.to)} (${length})`);
   }
   const duration = profile ? (profile.durationNanos as Int64) : 0;
   // pprof's legend: measurement.Label(DurationNanos, "nanoseconds"); a merge's is the sum.
   if (duration > 0) parts.push(`${scaledLabel(duration, 'nanoseconds', 'auto')} profiled`);
   return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
+/** A window's length as kubectl prints ages and the time flags read them: `1h`, `1h30m`, `2d`, `45s`. */
+function windowLength(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const units: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let left = seconds;
+  for (const [name, size] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0 && parts.length < 2) parts.push(`${n}${name}`);
+  }
+  return parts.join('');
 }
 
 /** Lists too long for the header (several files or ids), shown folded. */

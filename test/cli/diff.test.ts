@@ -229,7 +229,13 @@ describe('kubectl profefe diff', () => {
       expect([...new Set(html.match(/https?:\/\/[^\s"'`)<>]*/g))].sort()).toEqual([...INLINE_LIBRARY_URLS].sort());
       const data = embeddedData(html);
       expect(data.mode).toBe('diff');
-      expect(data.meta.fields).toEqual([['Base', cpuBase[0]], ['Target', cpuTarget[0]]]);
+      // The sides' table names the two (no Base and Target fields besides), with count, duration and totals.
+      expect(data.meta.fields).toEqual([]);
+      expect(data.meta.title).toBe('cpu diff: cpu-0001.minus3h.pb.gz → cpu-0001.pb.gz');
+      expect(data.meta.sides).toEqual([
+        { role: 'Base', name: cpuBase[0], made: '1 profile', duration: '567.71ms', totals: [40, 160_000_000] },
+        { role: 'Target', name: cpuTarget[0], made: '1 profile', duration: '550.38ms', totals: [39, 156_000_000] },
+      ]);
       const result = await runDiff({ ...resolveDiffOptions({ base: cpuBase[0], target: cpuTarget[0], output: 'json' }, { env }), nodes: 0 });
       expect(data.top[data.defaultSampleIndex]!.rows.map(([n, flat, cum]) => [data.names[n], flat, cum])).toEqual(result.report.rows.map((r) => [r.function, r.flat, r.cum]));
     } finally {
@@ -248,7 +254,8 @@ describe('kubectl profefe diff', () => {
     expect(run.stdout.toString()).toBe(`${out}\n`);
     const data = embeddedData(await readFile(out, 'utf8'));
     expect(data.meta.title).toBe('auth cpu diff');
-    expect(data.meta.fields.map(([name]) => name)).toEqual(['Base', 'Target', 'Service', 'Type', 'Store']);
+    expect(data.meta.fields.map(([name]) => name)).toEqual(['Service', 'Type', 'Store']);
+    expect(data.meta.sides?.map((side) => [side.role, side.made])).toEqual([['Base', 'sum of 2 profiles'], ['Target', 'sum of 2 profiles']]);
     expect(data.sampleTypes[data.defaultSampleIndex]!.type).toBe('samples');
     expect(data.nodeFraction).toBe(0.01);
   });

@@ -151,8 +151,9 @@ describe('runOpen', () => {
     const data = await pageOf(out);
     expect(result.pageBytes).toBe((await readFile(out)).length);
     expect(data.sampleTypes.map((t) => t.type)).toEqual(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
-    expect(field(data, 'Merged profiles')).toBe('3');
-    expect(field(data, 'Files')).toBe(files.map((f) => path.basename(f)).join(', '));
+    expect(data.meta.title).toBe('heap profile, 3 merged');
+    expect(data.meta.subtitle).toBe('3 profiles');
+    expect(data.meta.details).toEqual([[`3 files in ${path.dirname(files[0]!)}`, files.map((f) => path.basename(f)).join(', ')]]);
     expect(data.tree.nodes).toBeGreaterThan(10);
   });
 
@@ -207,9 +208,8 @@ describe('runOpen', () => {
     expect(field(data, 'Service')).toBe('auth');
     // Snapshots are averaged per pod, and the page says so.
     expect(field(data, 'Type')).toBe('heap (average of 1 snapshot per pod, 3 pods)');
-    expect(field(data, 'Window')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(data.meta.subtitle).toMatch(/^3 profiles · \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\S+\)$/);
     expect(field(data, 'Labels')).toBe('namespace=shop');
-    expect(field(data, 'Merged profiles')).toBe('3');
     expect(field(data, 'Store')).toMatch(where);
     // The same merge as from the files.
     const fromFiles = await pageOf(path.join(dir, 'out', 'files.html'));
@@ -223,14 +223,14 @@ describe('runOpen', () => {
     const out = path.join(dir, `id-${_name.replace(/\W/g, '')}.html`);
     await runOpen(noBrowser({ kind: 'ids', ids: [ids()[1]!], store: store() }, out), deps());
     const data = await pageOf(out);
-    expect(data.meta.title).toBe(`profile ${ids()[1]}`);
+    expect(data.meta.title).toBe('heap profile');
     expect(field(data, 'Profile id')).toBe(ids()[1]);
   });
 
   test('merges several stored ids', async () => {
     const out = path.join(dir, 'ids.html');
     await runOpen(noBrowser({ kind: 'ids', ids: localIds, store: localStore }, out), deps());
-    expect(field(await pageOf(out), 'Profile ids')).toBe(localIds.join(', '));
+    expect((await pageOf(out)).meta.details).toEqual([[`${localIds.length} profile ids`, localIds.join(', ')]]);
   });
 
   const failures: [string, () => OpenOptions['source'], RegExp][] = [
