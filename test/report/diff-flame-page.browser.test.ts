@@ -114,7 +114,7 @@ afterAll(async () => {
 });
 
 /** The cells of the sides' table, row by row. */
-const sideRows = (p: Page) => p.$$eval('#sides tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+const sideRows = (p: Page) => p.evaluate<string[][]>(`Array.from(document.querySelectorAll('#sides tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))`);
 /** A side as its row shows it: role, count, duration, total of sample type `t` (pprof's auto unit), name. */
 const sideRow = (role: string, file: string, t: number, unit: string) => {
   const p = decodeProfile(readFileSync(file));

@@ -374,10 +374,10 @@ describe('colours, labels and header of a profile in Chromium', () => {
       const frames = await p.$$eval('#flame-graph g.frame', (gs) =>
         gs.map((g) => ({ name: g.getAttribute('name')!, width: Number(g.querySelector('rect')!.getAttribute('width')), label: g.querySelector('text.frame-label')?.textContent ?? '' })),
       );
-      const charWidth = await p.evaluate(() => {
-        const text = document.querySelector('#flame-graph text.frame-label') as SVGTextElement;
-        return text.getComputedTextLength() / text.textContent!.length;
-      });
+      const charWidth = await p.evaluate<number>(`(() => {
+        const text = document.querySelector('#flame-graph text.frame-label');
+        return text.getComputedTextLength() / text.textContent.length;
+      })()`);
       for (const f of frames) {
         const room = Math.floor((f.width - 6) / charWidth);
         if (room < 3) {
@@ -394,9 +394,23 @@ describe('colours, labels and header of a profile in Chromium', () => {
     }
   });
 
+  test('a zoom says which frame is in view and what it holds, until Reset zoom', async () => {
+    const p = pages[1]!;
+    expect(await p.isDisabled('#reset-zoom')).toBe(true);
+    expect(await p.isVisible('#zoom-state')).toBe(false);
+    await p.click('#flame-graph g.frame[name="encoding/json.Unmarshal"] rect');
+    await p.waitForFunction(`!document.getElementById('zoom-state').hidden`);
+    // 500 of the 900 ns in all, in the graph's unit.
+    expect(await p.textContent('#zoom-state')).toBe('Zoomed into encoding/json.Unmarshal: 500ns (55.56% of total)');
+    await p.click('#reset-zoom');
+    await p.waitForFunction(`document.getElementById('zoom-state').hidden`);
+    expect(await p.isDisabled('#reset-zoom')).toBe(true);
+    await transitionsDone(p);
+  });
+
   test('frames narrower than 6 pixels have no border; wider ones a white one', async () => {
     const p = pages[0]!;
-    const strokes = await p.$$eval('#flame-graph g.frame rect', (rects) => rects.map((r) => [Number(r.getAttribute('width')), getComputedStyle(r).stroke] as [number, string]));
+    const strokes = await p.evaluate<[number, string][]>(`Array.from(document.querySelectorAll('#flame-graph g.frame rect'), (r) => [Number(r.getAttribute('width')), getComputedStyle(r).stroke])`);
     expect(strokes.some(([w]) => w < 6)).toBe(true);
     for (const [w, stroke] of strokes) expect(stroke).toBe(w < 6 ? 'none' : 'rgb(255, 255, 255)');
   });
