@@ -313,6 +313,11 @@
   function fmtTable(v) {
     return scaledLabel(v, sampleType().unit, data.top[state.type].unit);
   }
+  // A total for people, in the unit that suits its own size (pprof's 'auto'): `160ms`, not the
+  // table's `160000000ns` when a diff's small changes made the table pick nanoseconds.
+  function fmtAuto(v) {
+    return scaledLabel(v, sampleType().unit, 'auto');
+  }
   // A change, signed like the terminal's diff table: `+1.20s`, `-512kB`, `0`.
   function formatSigned(v, format) {
     return (v > 0 ? '+' : '') + format(v);
@@ -813,7 +818,7 @@
     if (diffMode) {
       var totals = sideTotals();
       document.getElementById('total').textContent =
-        st.type + ': base ' + fmtTable(totals.base) + ' → target ' + fmtTable(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtTable);
+        st.type + ': base ' + fmtAuto(totals.base) + ' → target ' + fmtAuto(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtAuto);
     } else document.getElementById('total').textContent = 'Total: ' + fmtTable(grandTotal()) + ' ' + st.type;
     renderTable();
   }
