@@ -17,7 +17,7 @@ import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './shared/browser.js';
 import { isFileTarget } from './shared/profile-source.js';
-import { describeQueryProfiles, resolveQuery, resolveStoredType } from './shared/store-query.js';
+import { describeQueryProfiles, LABEL_OPTION, resolveQuery, resolveSelector, resolveStoredType, SELECTOR_OPTION } from './shared/store-query.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
@@ -86,9 +86,11 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   type?: string;
   from?: string;
   to?: string;
+  selector?: string | string[];
   label?: string[];
   'base-from'?: string;
   'base-to'?: string;
+  'base-selector'?: string | string[];
   'base-label'?: string[];
   nodes?: number;
   'sample-type'?: string;
@@ -130,10 +132,12 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
           .option('from', { type: 'string', requiresArg: true, describe: 'start of the target window (default: 24h before --to)' })
           .option('to', { type: 'string', requiresArg: true, describe: 'end of the target window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'target profiles with this label, key=value (repeatable)' })
+          .option('selector', { ...SELECTOR_OPTION, describe: `target profiles: ${SELECTOR_OPTION.describe}` })
+          .option('label', { ...LABEL_OPTION, describe: `target profiles: ${LABEL_OPTION.describe}` })
           .option('base-from', { type: 'string', requiresArg: true, describe: 'start of the base window (default: --from)' })
           .option('base-to', { type: 'string', requiresArg: true, describe: 'end of the base window (default: --to)' })
-          .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this label, key=value (repeatable; default: --label)' })
+          .option('base-selector', { type: 'string', requiresArg: true, describe: 'base profiles: a label selector as for -l (default: -l)' })
+          .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this exact label, K=V (repeatable; default: --label)' })
           .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all; the page lists them all)' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof); with --html, the one shown first' })
           .option('output', {
@@ -147,7 +151,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
@@ -178,7 +182,7 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
   if (args.service === undefined) {
-    const queryFlag = (['type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label'] as const).find((f) => args[f] !== undefined);
+    const queryFlag = (['type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label'] as const).find((f) => args[f] !== undefined);
     if (queryFlag) throw new UsageError(`--${queryFlag} only applies with --service (a diff of stored windows); with BASE and TARGET give files or ids`);
     if (positionals.length !== 2) {
       throw new UsageError('diff needs BASE and TARGET (profile files or store ids), or --service with --base-from/--base-to or --base-label');
@@ -189,13 +193,15 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
 
   if (positionals.length > 0) throw new UsageError('give either BASE and TARGET or --service, not both');
   const type = resolveStoredType(args.type, { needsType: 'a diff of stored profiles', cannotBe: 'compared', trace: 'traces cannot be compared' });
-  if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined) {
-    throw new UsageError('a diff of stored profiles needs --base-from/--base-to or --base-label; otherwise base and target are the same profiles');
+  if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined && args['base-selector'] === undefined) {
+    throw new UsageError('a diff of stored profiles needs --base-from/--base-to, --base-selector or --base-label; otherwise base and target are the same profiles');
   }
-  const target = { ...resolveQuery({ service: args.service, type: args.type, from: args.from, to: args.to, label: args.label }, now), type };
+  const target = { ...resolveQuery({ service: args.service, type: args.type, from: args.from, to: args.to, selector: args.selector, label: args.label }, now), type };
   const baseLabels: StoreLabel[] =
     args['base-label'] !== undefined ? parseLabelArgs(args['base-label'].map(String), '--base-label') : [...(target.labels ?? [])];
-  const base = { ...target, ...resolveBaseWindow(args, now), labels: baseLabels };
+  const baseSelector = args['base-selector'] !== undefined ? resolveSelector(args['base-selector'], '--base-selector') : target.selector;
+  const { selector: _selector, ...targetWithoutSelector } = target;
+  const base = { ...targetWithoutSelector, ...resolveBaseWindow(args, now), labels: baseLabels, ...(baseSelector ? { selector: baseSelector } : {}) };
   return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
 }
 
