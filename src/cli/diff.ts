@@ -5,7 +5,7 @@ import { InputError, StoreError, UsageError } from '../errors.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { stdoutPalette } from '../report/colour.js';
-import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
+import { renderDiffJson, renderDiffTable, renderDiffYaml } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
@@ -20,7 +20,8 @@ import { isFileTarget } from './shared/profile-source.js';
 import { describeQueryProfiles, LABEL_OPTION, resolveQuery, resolveSelector, resolveStoredType, SELECTOR_OPTION } from './shared/store-query.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
-import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
+import { DIFF_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
+import { OUTPUT_FILE_OPTION, resolveOutputFlags } from './shared/output-flags.js';
 
 /** One side of a diff: a profile file, a store id (a positional, told apart by isFileTarget), or a store query. */
 export type DiffSide =
@@ -40,13 +41,15 @@ export interface DiffOptions {
   readonly format: FunctionTableFormat;
   /** With --html: a flame graph page instead of the table. */
   readonly html?: DiffPageOptions;
+  /** Deprecations to show on stderr (-o FILE.html). */
+  readonly warnings?: readonly string[];
   /** Only opened when a side needs the store; its decodeLimits (--max-inflated-size, --max-samples) apply to files too. */
   readonly store: StoreOptions;
 }
 
 /** Where the page of `diff --html` goes and whether it is opened, as for `open`. */
 export interface DiffPageOptions {
-  /** The page's file (-o FILE.html); undefined: a new file in the temporary directory. */
+  /** The page's file (--output-file FILE.html); undefined: a new file in the temporary directory. */
   readonly output?: string;
   /** Open it in the browser; false with --no-browser (then only its path is printed). */
   readonly browser: boolean;
@@ -95,6 +98,7 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   nodes?: number;
   'sample-type'?: string;
   output?: string;
+  'output-file'?: string;
   html?: boolean;
   browser?: boolean;
   'node-fraction'?: number;
@@ -109,21 +113,21 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
       withStoreFlags(
         y
           .usage(
-            'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json]\n' +
-              '       kubectl profefe diff BASE TARGET --html [-o FILE.html] [--no-browser]\n' +
+            'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json|yaml]\n' +
+              '       kubectl profefe diff BASE TARGET -o html [--output-file FILE.html] [--no-browser]\n' +
               '       kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
-              '       kubectl profefe diff --service NAME --type TYPE --base-label K=V [--label K=V]...\n\n' +
+              '       kubectl profefe diff --service NAME --type TYPE --base-selector SELECTOR [-l SELECTOR]\n\n' +
               'The functions whose value changed most from BASE to TARGET, like\n' +
               '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by\n' +
               'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
               'profile files, or store ids when no such file exists. With --service each side is a window\n' +
               'of stored profiles (snapshots averaged per pod, deltas and CPU profiles summed, as in top):\n' +
-              'the base takes --base-from/--base-to/--base-label, each defaulting to the value of\n' +
-              '--from/--to/--label.\n\n' +
-              'With --html the changes are a self-contained flame graph page instead, opened like\n' +
+              'the base takes --base-from/--base-to/--base-selector/--base-label, each defaulting to the value\n' +
+              'of --from/--to/-l/--label.\n\n' +
+              'With -o html (or --html) the changes are a self-contained flame graph page instead, opened like\n' +
               '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
               'target values (so removed code still shows), red where the target grew and blue where it\n' +
-              'shrank, the stronger the larger the change is relative to the frame; with --html, -o names\n' +
+              'shrank, the stronger the larger the change is relative to the frame; --output-file names\n' +
               'the page\'s file.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
@@ -144,14 +148,15 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
             alias: 'o',
             type: 'string',
             requiresArg: true,
-            describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)`,
+            describe: `format: ${[...DIFF_TABLE_FORMATS, 'html'].join('|')} (html: a flame graph page coloured by growth and shrinkage, opened)`,
           })
-          .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: "with -o html: the page's file, FILE.html (default: a new temporary file)" })
+          .option('html', { type: 'boolean', describe: 'the same as -o html' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'nodes', 'sample-type', 'output', 'output-file', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
@@ -159,14 +164,15 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               ['What changed between two CPU profiles', 'kubectl profefe diff before.pb.gz after.pb.gz'],
               ['Two stored profiles, by id', 'kubectl profefe diff dc2v00b8di1ecttsn9f0 dc2v0cg8di1ecttsn9g0 --nodes 20'],
               ['This hour against the same hour yesterday', 'kubectl profefe diff --service auth --type cpu --base-from 25h --base-to 24h --from 1h'],
-              ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-label version=1.2 --label version=1.3 -o json'],
-              ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz --html'],
-              ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz --html -o changes.html --no-browser'],
+              ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-selector version=1.2 -l version=1.3 -o json'],
+              ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz -o html'],
+              ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz -o html --output-file changes.html --no-browser'],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = resolveDiffOptions(args, ctx);
+      for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
       const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
       await renderDiff(result, opts, ctx);
     },
@@ -176,9 +182,9 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
 /** Completes and validates diff options; throws UsageError naming the flag at fault. */
 export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): DiffOptions {
   const nodes = resolveNodes(args.nodes);
-  const { format, html } = resolveOutput(args);
+  const { format, html, warnings } = resolveOutput(args);
   const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
-  const common = { nodes, format, html, store, sampleType: args['sample-type'] };
+  const common = { nodes, format, html, store, sampleType: args['sample-type'], warnings };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
   if (args.service === undefined) {
@@ -210,22 +216,21 @@ function sideOf(arg: string): DiffSide {
 }
 
 /**
- * -o is the table's format, or with --html the page's file (as `open -o FILE.html`): a `.html`
- * name cannot be a format, nor `table` or `json` a page, so a mix-up is named, not guessed.
+ * -o is the format: table, json, yaml, or html (the page; --html says the same); --output-file
+ * names the page. `--html -o FILE.html`, the form before --output-file, still works with a
+ * deprecation warning (resolveOutputFlags).
  */
-function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: DiffPageOptions } {
-  const output = args.output === undefined ? undefined : String(args.output);
-  const isPage = output !== undefined && /\.html?$/i.test(output);
-  if (!args.html) {
-    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
-    if (args['node-fraction'] !== undefined) throw new UsageError('--node-fraction only applies with --html (the page); add --html');
-    if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${FUNCTION_TABLE_FORMATS.join(', ')})`);
-    return { format: resolveFormat(output) };
+function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: DiffPageOptions; warnings: readonly string[] } {
+  const formats = [...DIFF_TABLE_FORMATS, 'html'] as const;
+  const choice = resolveOutputFlags(args, { formats, default: 'table', fileFormats: ['html'] }, args.html ? 'html' : 'table');
+  if (args.html && choice.format !== 'html') throw new UsageError(`--html writes the page; it cannot be combined with -o ${choice.format}`);
+  if (choice.format !== 'html') {
+    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies to the page (-o html)`);
+    if (args['node-fraction'] !== undefined) throw new UsageError('--node-fraction only applies to the page (-o html)');
+    return { format: resolveFormat(choice.format, DIFF_TABLE_FORMATS), warnings: choice.warnings };
   }
-  if (output !== undefined && !isPage) {
-    throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${FUNCTION_TABLE_FORMATS.join('/')} are formats of the table, without --html)`);
-  }
-  return { format: 'table', html: { output, browser: args.browser !== false, nodeFraction: resolveNodeFraction(args['node-fraction']) } };
+  if (choice.file !== undefined && !/\.html?$/i.test(choice.file)) throw new UsageError(`--output-file: the page needs a .html name, got "${choice.file}"`);
+  return { format: 'table', html: { output: choice.file, browser: args.browser !== false, nodeFraction: resolveNodeFraction(args['node-fraction']) }, warnings: choice.warnings };
 }
 
 /** The base window: each end from its --base- flag, else from the target's flag, with get's defaults. */
@@ -336,7 +341,7 @@ async function readSideFile(file: string, role: 'BASE' | 'TARGET'): Promise<Uint
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new InputError(`${role} ${file}: no such file or directory`);
     if (code === 'EISDIR') {
-      throw new InputError(`${file} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${file} -o merged.pb.gz)`);
+      throw new InputError(`${file} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${file} --output-file merged.pb.gz)`);
     }
     throw new InputError(`${file}: cannot read (${code ?? (err as Error).message})`);
   }
@@ -355,6 +360,10 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
   }
   if (opts.format === 'json') {
     await writeAll(ctx.io.stdout, renderDiffJson(result.report));
+    return;
+  }
+  if (opts.format === 'yaml') {
+    await writeAll(ctx.io.stdout, renderDiffYaml(result.report));
     return;
   }
   const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);

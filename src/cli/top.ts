@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
-import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
+import { renderServiceTopJson, renderServiceTopTable, renderServiceTopYaml } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
@@ -68,13 +68,14 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       withStoreFlags(
         y
           .usage(
-            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [-l SELECTOR] [--nodes N] [-o table|json]\n\n' +
+            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [-l SELECTOR] [--nodes N] [-o table|wide|json|yaml]\n\n' +
               'The functions with the most flat (self) value in the merge of all the stored profiles of one\n' +
               'type and window, like `go tool pprof -top` on that merge, with a column per service giving\n' +
               "each function's flat value in that service. All services in the store, or those named with\n" +
               '--service. flat is the value of the samples whose innermost frame is the function, cum that\n' +
               'of the samples with the function anywhere on their stack. The window defaults to the last\n' +
-              '24 hours; -o json gives raw values (nanoseconds, bytes, counts).\n\n' +
+              '24 hours; -o json and -o yaml give raw values (nanoseconds, bytes, counts); the table shortens\n' +
+              'service names longer than 20 characters in its column headers, -o wide shows them whole.\n\n' +
               'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the\n' +
               'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed.\n' +
               '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.',
@@ -200,11 +201,15 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
     await writeAll(io.stdout, renderServiceTopJson(result.report));
     return;
   }
+  if (opts.format === 'yaml') {
+    await writeAll(io.stdout, renderServiceTopYaml(result.report));
+    return;
+  }
   const q = opts.query;
   const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
   // Say what a row's value is when it is not simply the sum of the stored profiles.
   if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
-  await writeAll(io.stdout, renderServiceTopTable(result.report, header));
+  await writeAll(io.stdout, renderServiceTopTable(result.report, header, { wide: opts.format === 'wide' }));
 }
 
 function capitalize(text: string): string {

@@ -51,6 +51,18 @@ export function resolveSelector(values: string | readonly string[] | undefined, 
   return selector.length > 0 ? selector : undefined;
 }
 
+/**
+ * A label selector for the API server (capture's -l, collect's -l and --namespace-selector):
+ * checked here with labels.Parse's rules, so a mistake is a usage error before any request,
+ * and sent as given (several values joined with `,`: AND). Undefined for none.
+ */
+export function resolveApiSelector(values: string | readonly string[] | undefined, flag = '-l/--selector'): string | undefined {
+  if (values === undefined) return undefined;
+  const list = (Array.isArray(values) ? values : [values]).map(String).filter((v) => v.trim() !== '');
+  resolveSelector(list, flag);
+  return list.length > 0 ? list.join(',') : undefined;
+}
+
 /** Adds --service, --type (alias --profile-type, kube-profefe's name), --from, --to, --label and --limit. */
 export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string) {
   return y.options({
