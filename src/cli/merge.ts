@@ -13,7 +13,7 @@ import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { OUTPUT_FILE_OPTION, refuseBinaryOnTerminal, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
-// What only a store merge or --top needs is imported when it is used: a merge of files loads
+// What only a store merge or the top (--nodes) needs is imported when it is used: a merge of files loads
 // neither the store nor the report code (about 40 ms of start-up).
 
 /** -o of merge: the merged profile (pprof), or its top functions as a table, JSON or YAML. */
@@ -140,7 +140,7 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
 
 /**
  * Merges from the chosen source (see mergeProfileSource). Files merged into a profile leave out
- * samples without a stack, as `go tool pprof -proto` writes them; --top counts them, as -top does.
+ * samples without a stack, as `go tool pprof -proto` writes them; the top (--nodes) counts them, as -top does.
  */
 export function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
   return mergeProfileSource(opts.source, { signal: deps.signal, decodeLimits: opts.decodeLimits, dropStackless: opts.top === undefined });
