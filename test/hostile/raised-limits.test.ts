@@ -63,7 +63,7 @@ test('capture: a pod\'s 65 MiB profile fails naming --max-inflated-size, and is 
   expect(await readdir(path.join(raisedOut, 'big', 'heap'))).toEqual([expect.stringMatching(/^shop\.big\.\d{8}T\d{6}Z\.pb\.gz$/)]);
   // The profile's time_nanos (which the store keeps as its time) is in 1970.
   const listed = await run(['get', 'profiles', '--service', 'big', '--from', '1970-01-01T00:00:00Z', '-o', 'json'], 'home-capture-raised');
-  expect(JSON.parse(listed.stdout)).toHaveLength(1);
+  expect(JSON.parse(listed.stdout).items).toHaveLength(1);
 }, 60_000);
 
 test('collect --once: the same profile fails naming --max-inflated-size, and is stored with it raised', async () => {
