@@ -140,6 +140,8 @@ const SELECTIONS: [string, string[], string[]][] = [
   ['--label K=V: the exact value, any characters', ['--label', 'url=10.0.0.1:6060'], ['web-1']],
   ['--label and -l together', ['--label', 'env=staging', '-l', 'canary'], ['web-6']],
   ['a selector nothing matches', ['-l', 'env=qa'], []],
+  ['--limit keeps the newest N of what the selector matched', ['-l', 'env!=prod', '--limit', '2'], ['web-5', 'web-6']],
+  ['--limit with exact pairs only', ['-l', 'env=prod', '--limit', '1'], ['web-2']],
 ];
 
 describe.each(stores)('-l/--selector on %s', (name, envOf) => {
