@@ -5,6 +5,7 @@ import type { TopReport, TopRow } from '../pprof/index.js';
 import { addInt64, type Int64 } from '../pprof/int64.js';
 import type { ServiceTopReport } from '../pprof/top-by-service.js';
 import { stringifyJson } from './json.js';
+import { renderYaml } from './yaml.js';
 import { pprofLegend, reportFormatter, rowName } from './top-table.js';
 import { percentage, scaledLabel } from './units.js';
 
@@ -15,11 +16,12 @@ import { percentage, scaledLabel } from './units.js';
  * pprof's: values in the report's one output unit (`1.25s`, `0.10kB`), percentages of the
  * merged total as pprof's Percentage prints them, `(inline)` markers on names.
  */
-export function renderServiceTopTable(report: ServiceTopReport, header: readonly string[] = []): string {
+export function renderServiceTopTable(report: ServiceTopReport, header: readonly string[] = [], opts: { wide?: boolean } = {}): string {
   const format = reportFormatter(report);
+  const names = report.services.map(escapeTerminal);
   return renderFunctionTable(report, {
     header: [...header, ...pprofLegend(report, format)],
-    extraColumns: report.services.map(escapeTerminal),
+    extraColumns: opts.wide ? names : shortServiceNames(names),
     extraCells: (row) => report.services.map((s) => format(report.rows[row]!.services[s] ?? 0)),
     value: format,
   });
@@ -59,6 +61,26 @@ export function formatRatio(r: number): string {
   return String(Number(r.toPrecision(3)));
 }
 
+/** Longest service column header of a (not wide) table, in characters. */
+export const SERVICE_HEADER_WIDTH = 20;
+
+/**
+ * Service column headers for a table: a name longer than SERVICE_HEADER_WIDTH keeps its start
+ * and end around `…` (`payments-gat…eu-west3`: the end is what tells environments apart); if
+ * two shortened names would read the same, every name is shown whole (-o wide always does).
+ */
+export function shortServiceNames(names: readonly string[], width = SERVICE_HEADER_WIDTH): string[] {
+  const short = names.map((n) => {
+    const chars = [...n];
+    if (chars.length <= width) return n;
+    const tail = Math.floor((width - 1) / 2);
+    return chars.slice(0, width - 1 - tail).join('') + '…' + chars.slice(chars.length - tail).join('');
+  });
+  const distinct = new Map<string, string>();
+  names.forEach((n, i) => distinct.set(n, short[i]!));
+  return new Set(distinct.values()).size === distinct.size ? short : [...names];
+}
+
 /**
  * A diff's top (computeDiffTop) as a table of deltas: positive values (growth from base to
  * target) are signed `+`. Percentages are of the base total and, as `go tool pprof` prints
@@ -85,6 +107,16 @@ export function renderDiffTable(report: TopReport, header: readonly string[] = [
 /** `-o json` of `top`: `[{ function, flat, cum, services: { name: flat } }]`, exact raw sample-unit integers. */
 export function renderServiceTopJson(report: ServiceTopReport): string {
   return stringifyJson(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum, services: r.services }))) + '\n';
+}
+
+/** `-o yaml` of `top`: the rows of renderServiceTopJson, as YAML. */
+export function renderServiceTopYaml(report: ServiceTopReport): string {
+  return renderYaml(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum, services: r.services })));
+}
+
+/** `-o yaml` of `diff`: the rows of renderDiffJson, as YAML. */
+export function renderDiffYaml(report: TopReport): string {
+  return renderYaml(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum })));
 }
 
 /** `-o json` of `diff`: `[{ function, flat, cum }]`, the deltas (target - base), exact raw sample-unit integers. */

@@ -246,7 +246,7 @@ describe('kubectl profefe diff', () => {
   test('--html -o FILE.html with a store query: the page there, showing the sample type asked for', async () => {
     const out = path.join(dir, 'pages', 'versions.html');
     const run = await runCli(
-      ['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '-o', out, '--no-browser', '--node-fraction', '0.01'],
+      ['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '--output-file', out, '--no-browser', '--node-fraction', '0.01'],
       { env },
     );
     expect(run.stderr).toMatch(/^wrote the diff flame graph/);
@@ -263,7 +263,7 @@ describe('kubectl profefe diff', () => {
   test('--node-fraction is for the page: without --html it is refused, naming the flag', async () => {
     const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--node-fraction', '0.01'], { env });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: --node-fraction only applies with --html \(the page\); add --html\n/);
+    expect(run.stderr).toMatch(/^error: --node-fraction only applies to the page \(-o html\)\n/);
   });
 
   test('--html opens the page with $BROWSER, as open does, and says so on stderr', async () => {
@@ -272,7 +272,7 @@ describe('kubectl profefe diff', () => {
     await writeFile(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`);
     await chmod(browser, 0o755);
     const out = path.join(dir, 'pages', 'opened.html');
-    const run = await runCli(['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', out], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
+    const run = await runCli(['diff', heapBase[0]!, heapTarget[0]!, '--html', '--output-file', out], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
     expect(run.code).toBe(0);
     expect(run.stdout.length).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`^wrote the diff flame graph to .*opened\\.html \\(\\d+(\\.\\d)? kB\\), opening it with ${browser.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
@@ -294,11 +294,12 @@ describe('kubectl profefe diff', () => {
     ['a directory', (d) => ['diff', path.join(d, 'heap-base'), heapTarget[0]!], 1, /^error: .*heap-base is a directory; diff compares one profile with another/],
     ['a file that is not a profile', (d) => ['diff', path.join(d, 'notes.txt'), heapTarget[0]!], 1, /^error: .*notes\.txt: /],
     ['one positional', () => ['diff', heapBase[0]!], 2, /^error: diff needs BASE and TARGET \(profile files or store ids\)/],
-    ['--html with -o json', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', 'json'], 2, /^error: with --html, -o\/--output is the page's file: give it a \.html name, got "json"/],
-    ['-o FILE.html without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'changes.html'], 2, /^error: -o changes\.html: a page needs --html \(without it -o is the format: table, json\)$/],
-    ['--no-browser without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--no-browser'], 2, /^error: --no-browser only applies with --html \(the page\); add --html$/],
+    ['--html with -o json', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', 'json'], 2, /^error: --html writes the page; it cannot be combined with -o json$/],
+    ['-o that is neither a format nor a file name', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'changes'], 2, /^error: -o\/--output: unknown output format "changes" \(choose from table, json, yaml, html\); to write a file use --output-file changes$/],
+    ['--output-file without a .html name', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'html', '--output-file', 'changes.txt'], 2, /^error: --output-file: the page needs a \.html name, got "changes\.txt"$/],
+    ['--no-browser without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--no-browser'], 2, /^error: --no-browser only applies to the page \(-o html\)$/],
     ['--service without --type', () => ['diff', '--service', 'auth', '--base-from', '2h'], 2, /^error: a diff of stored profiles needs --type/],
-    ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to or --base-label/],
+    ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to, --base-selector or --base-label/],
     ['--base-from without --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--base-from', '2h'], 2, /^error: --base-from only applies with --service/],
     ['files and --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--service', 'auth'], 2, /^error: give either BASE and TARGET or --service, not both$/],
     ['a base window the wrong way round', () => ['diff', '--service', 'auth', '--type', 'cpu', '--base-from', '1h', '--base-to', '2h'], 2, /^error: --base-from \(\S+\) is after --base-to/],
