@@ -12,6 +12,7 @@ import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/
 import { stdoutPalette } from '../report/colour.js';
 import { startProgress, type Progress, type ProgressContext } from '../report/progress.js';
 import { escapeTerminal } from '../report/terminal-text.js';
+import { resolveApiSelector } from './shared/store-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -56,7 +57,7 @@ interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, Prog
   pods?: string[];
   url?: string[];
   service?: string;
-  selector?: string;
+  selector?: string | string[];
   'field-selector'?: string;
   type?: string[];
   seconds?: number;
@@ -140,7 +141,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
     urls,
     ...(service !== undefined ? { service } : {}),
-    labelSelector: args.selector || undefined,
+    labelSelector: resolveApiSelector(args.selector),
     fieldSelector: args['field-selector'] || undefined,
     types,
     seconds,

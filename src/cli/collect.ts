@@ -1,3 +1,4 @@
+import { resolveApiSelector } from './shared/store-query.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
@@ -13,8 +14,8 @@ import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './share
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
-  selector?: string;
-  'namespace-selector'?: string;
+  selector?: string | string[];
+  'namespace-selector'?: string | string[];
   type?: string[];
   seconds?: number;
   concurrency?: number;
@@ -79,7 +80,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
       const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io, progress: progressContext(ctx, args) });
-      // Its lines have said what failed; a --once round that captured nothing fails the CronJob.
+      // Its lines have said what failed; a --once round that captured nothing (1) or not everything (3) fails the CronJob.
+      if (result.exitCode === ExitCode.partial) throw new ReportedFailure('some profiles were not captured', ExitCode.partial);
       if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');
     },
   };
@@ -107,8 +109,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   return {
     // A collector covers the whole cluster unless a namespace is named.
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
-    labelSelector: args.selector || undefined,
-    namespaceSelector: args['namespace-selector'] || undefined,
+    labelSelector: resolveApiSelector(args.selector),
+    namespaceSelector: resolveApiSelector(args['namespace-selector'], '--namespace-selector'),
     types,
     seconds,
     concurrency,
