@@ -1,3 +1,4 @@
+import { resolveApiSelector } from './shared/store-query.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
@@ -10,10 +11,11 @@ import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './share
 import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
 import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
-interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
-  selector?: string;
-  'namespace-selector'?: string;
+interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
+  selector?: string | string[];
+  'namespace-selector'?: string | string[];
   type?: string[];
   seconds?: number;
   concurrency?: number;
@@ -65,7 +67,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
           .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -76,8 +79,9 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
       ),
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
-      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
-      // Its lines have said what failed; a --once round that captured nothing fails the CronJob.
+      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io, progress: progressContext(ctx, args) });
+      // Its lines have said what failed; a --once round that captured nothing (1) or not everything (3) fails the CronJob.
+      if (result.exitCode === ExitCode.partial) throw new ReportedFailure('some profiles were not captured', ExitCode.partial);
       if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');
     },
   };
@@ -105,8 +109,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   return {
     // A collector covers the whole cluster unless a namespace is named.
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
-    labelSelector: args.selector || undefined,
-    namespaceSelector: args['namespace-selector'] || undefined,
+    labelSelector: resolveApiSelector(args.selector),
+    namespaceSelector: resolveApiSelector(args['namespace-selector'], '--namespace-selector'),
     types,
     seconds,
     concurrency,
