@@ -285,7 +285,7 @@ describe('bash, with the script of completion bash', () => {
 
   test.each([
     ['commands', '', COMMANDS.map(commandNameOf)],
-    ['flags', 'get --out', ['--output']],
+    ['flags', 'get --out', ['--output', '--output-file']],
     ['a value after --flag= (bash splits at =)', 'get --output=y', ['yaml']],
     ['every value after --flag=', 'get --output=', ['table', 'wide', 'json', 'yaml', 'name']],
     ['namespaces from the cluster', 'capture -n ', ['default', 'other', 'shop']],
