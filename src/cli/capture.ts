@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
@@ -102,8 +103,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
             requiresArg: true,
             describe: `profile types to capture, repeatable or comma-separated (default: all of ${PROFILE_TYPES.join(', ')})`,
           })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of the CPU profile and of the allocs, block and mutex deltas' })
-          .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of the CPU profile and of the allocs, block and mutex deltas' }))
+          .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods captured at the same time' }))
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })

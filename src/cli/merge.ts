@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -62,7 +63,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           )
           .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
-          .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
+          .option('top', numberOption({ flag: '--top', whole: true, min: 0 }, { describe: 'print the top N functions instead of the profile (0: all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)

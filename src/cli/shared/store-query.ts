@@ -1,3 +1,4 @@
+import { numberOption } from './usage-errors.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { formatLabels, WINDOW_TYPES, type FindQuery, type StoreLabel, type WindowType } from '../../store/store.js';
@@ -27,7 +28,7 @@ export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string) {
     from: { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d back, or a time (default: 24h before --to)' },
     to: { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' },
     label: { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' },
-    limit: { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' },
+    limit: numberOption({ flag: '--limit', whole: true, min: 0 }, { describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' }),
   });
 }
 
