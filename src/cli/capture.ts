@@ -1,3 +1,4 @@
+import { podNameOf } from './shared/resource-names.js';
 import { numberOption } from './shared/usage-errors.js';
 import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
@@ -91,7 +92,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
               'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
-          .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
+          .positional('pods', { describe: 'pod names, or pod/NAME (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
           .option('url', { type: 'string', array: true, requiresArg: true, describe: 'capture the Go process serving net/http/pprof at this URL instead of pods (repeatable; no cluster needed), e.g. --url http://localhost:6060' })
           .option('service', { type: 'string', requiresArg: true, describe: 'the service name of --url targets in the store and in file names (default: HOST_PORT)' })
@@ -136,7 +137,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
-    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'capture')),
     urls,
     ...(service !== undefined ? { service } : {}),
     labelSelector: args.selector || undefined,

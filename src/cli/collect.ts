@@ -1,4 +1,4 @@
-import { numberOption } from './shared/usage-errors.js';
+import { invalidArgument, numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
@@ -84,6 +84,18 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
   };
 }
 
+/**
+ * --metrics-addr as startMetricsServer reads it: `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT`
+ * (port 0: any). A malformed one is a usage error here, before a collector starts; a host that does
+ * not resolve or a port in use fails later, when it listens (one line, exit 1).
+ */
+export function resolveMetricsAddr(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]*):)?(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw invalidArgument('--metrics-addr', value, 'expected HOST:PORT, like 0.0.0.0:9090 (port 0-65535)');
+  return value;
+}
+
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectorOptions {
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, 64);
@@ -116,7 +128,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     intervalMs,
     jitter,
     roundTimeoutMs,
-    metricsAddr: args['metrics-addr'] || undefined,
+    metricsAddr: resolveMetricsAddr(args['metrics-addr']),
     store: { ...resolveStoreOptions(args, env), decodeLimits },
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,

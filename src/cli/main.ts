@@ -79,7 +79,13 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
   if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
   // `kubectl profefe help CMD` is `CMD --help`, and `help` alone the root help, as `kubectl help get`.
-  if (argv[0] === 'help') argv = argv.length > 1 ? [...argv.slice(1), '--help'] : ['--help'];
+  if (argv[0] === 'help') {
+    const topic = argv[1];
+    if (topic !== undefined && !COMMANDS.some((entry) => commandNameOf(entry) === topic)) {
+      return reportError(new UsageError(`unknown command ${JSON.stringify(topic)} for "kubectl profefe"`), '', io, env);
+    }
+    argv = topic !== undefined ? [topic, '--help'] : ['--help'];
+  }
   const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
   let commandName = named ? commandNameOf(named) : '';
   let helpText = '';
