@@ -80,16 +80,18 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
-              '       kubectl profefe capture --url http://HOST:PORT... [--service NAME] [--type TYPE]...\n\n' +
-              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
-              'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
-              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
-              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
-              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
-              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
-              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n' +
-              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
+            // Each synopsis line fits 80 columns (yargs trims an indented continuation); each
+            // paragraph is one line, wrapped by yargs to the terminal.
+            'Usage: kubectl profefe capture [POD...] [-n NS | -A] [-l SELECTOR] [options]\n' +
+              'Usage: kubectl profefe capture --url http://HOST:PORT... [options]\n\n' +
+              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves ' +
+              'its profiles as .pb.gz files. Without pod names, the pods annotated ' +
+              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path ' +
+              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n\n' +
+              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and ' +
+              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16 ' +
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n\n' +
+              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are ' +
               'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
           .positional('pods', { describe: 'pod names, or pod/NAME (default: every annotated pod)', type: 'string', array: true, default: undefined })
