@@ -68,6 +68,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--seconds', '0'], invalid('0', '--seconds', 'must be at least 1')],
   ['capture', ['--concurrency', 'many'], invalid('many', '--concurrency', 'not a whole number')],
   ['capture', ['--max-profile-size', '1MiB'], invalid('1MiB', '--max-profile-size', 'not a number')],
+  ['capture', ['--request-timeout', 'abc'], /^error: invalid argument "abc" for "--request-timeout" flag: /],
   ['capture', ['--type', 'cpus'], /^error: --type: unknown profile type "cpus"/],
   ['capture', ['-o', 'xml'], /^error: -o\/--output must be/],
   ['capture', ['deploy/web'], 'capture takes pods, not deployments: name pods (NAME or pod/NAME) or select them with -l'],
