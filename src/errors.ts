@@ -51,6 +51,12 @@ export class CommandFailure extends Error {
 /** A failure the command's own output already shows (its table, its log lines): `main` adds no `error:` line. */
 export class ReportedFailure extends CommandFailure {
   override readonly name: string = 'ReportedFailure';
+  override readonly exitCode: number;
+  /** `exitCode`: failure (1) by default; partial (3) when the output shows that some of the work was done. */
+  constructor(message: string, exitCode: number = ExitCode.failure) {
+    super(message);
+    this.exitCode = exitCode;
+  }
 }
 
 /** Part of the work failed; the rest was done and has been reported. */

@@ -14,6 +14,7 @@ import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import { stdoutPalette } from '../report/colour.js';
 import { escapeTerminal } from '../report/terminal-text.js';
+import { resolveApiSelector } from './shared/store-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -57,7 +58,7 @@ interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
   pods?: string[];
   url?: string[];
   service?: string;
-  selector?: string;
+  selector?: string | string[];
   'field-selector'?: string;
   type?: string[];
   seconds?: number;
@@ -142,7 +143,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'capture')),
     urls,
     ...(service !== undefined ? { service } : {}),
-    labelSelector: args.selector || undefined,
+    labelSelector: resolveApiSelector(args.selector),
     fieldSelector: args['field-selector'] || undefined,
     types,
     seconds,

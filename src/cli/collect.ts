@@ -1,4 +1,5 @@
 import { invalidArgument, numberOption } from './shared/usage-errors.js';
+import { resolveApiSelector } from './shared/store-query.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
@@ -13,8 +14,8 @@ import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
-  selector?: string;
-  'namespace-selector'?: string;
+  selector?: string | string[];
+  'namespace-selector'?: string | string[];
   type?: string[];
   seconds?: number;
   concurrency?: number;
@@ -78,7 +79,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
       const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
-      // Its lines have said what failed; a --once round that captured nothing fails the CronJob.
+      // Its lines have said what failed; a --once round that captured nothing (1) or not everything (3) fails the CronJob.
+      if (result.exitCode === ExitCode.partial) throw new ReportedFailure('some profiles were not captured', ExitCode.partial);
       if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');
     },
   };
@@ -118,8 +120,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   return {
     // A collector covers the whole cluster unless a namespace is named.
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
-    labelSelector: args.selector || undefined,
-    namespaceSelector: args['namespace-selector'] || undefined,
+    labelSelector: resolveApiSelector(args.selector),
+    namespaceSelector: resolveApiSelector(args['namespace-selector'], '--namespace-selector'),
     types,
     seconds,
     concurrency,

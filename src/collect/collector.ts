@@ -71,7 +71,10 @@ export interface RoundSummary {
   /** The capturable opted-in pods the list found, of every shard. */
   readonly listed: number;
   readonly captured: number;
+  /** Profiles that could not be captured. */
   readonly failed: number;
+  /** Pods whose annotations cannot be used (each a failed line). */
+  readonly invalid: number;
   readonly uploaded: number;
   readonly spooled: number;
   readonly rejected: number;
@@ -87,6 +90,8 @@ export interface CollectorResult {
 /**
  * Runs rounds until --once is done or the signal fires (SIGTERM/SIGINT), which ends the round
  * in progress (captures in flight are abandoned; uploads already spooled stay spooled) and exits 0.
+ * With --once the exit code is capture's: 0 when everything was captured, 3 (partial) when some
+ * profiles or pods failed, 1 when nothing was captured.
  */
 export async function runCollector(opts: CollectorOptions, deps: CollectorDeps): Promise<CollectorResult> {
   const { coreV1Api } = await import('../kube/core-api.js');
@@ -117,7 +122,9 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const last = rounds[0];
   // A shard whose share is empty while other shards have pods did what it should.
   const emptyShare = opts.shard !== undefined && last !== undefined && last.pods === 0 && last.listed > 0;
-  return { rounds, exitCode: last && (last.captured > 0 || emptyShare) ? ExitCode.ok : ExitCode.failure };
+  // As capture's: nothing captured fails (1); some pods or profiles failed is a partial failure (3).
+  if (!last || (last.captured === 0 && !emptyShare)) return { rounds, exitCode: ExitCode.failure };
+  return { rounds, exitCode: last.failed > 0 || last.invalid > 0 ? ExitCode.partial : ExitCode.ok };
 
   async function runRound(): Promise<RoundSummary | undefined> {
     const started = Date.now();
@@ -130,6 +137,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
     const pushing = pushSpool();
     const logs: Promise<void>[] = [];
     let listed = 0;
+    let invalid = 0;
     let discovered = false;
     let result: PodCaptureResult;
     try {
@@ -166,6 +174,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
             discovered = true;
             // A pod with unusable annotations fails alone, every round, so that someone notices.
             for (const p of found.skipped.filter((s) => s.invalid)) {
+              invalid++;
               logs.push(log({ time: new Date().toISOString(), namespace: p.namespace, pod: p.pod, result: 'failed', error: p.reason }, `${p.namespace}/${p.pod}: failed: ${p.reason}`));
             }
             return new StoreSink(store, spool, opts.labelsFromPod, (r) => {
@@ -188,14 +197,14 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
       const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
-      return { pods: 0, listed: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
+      return { pods: 0, listed: 0, captured: 0, failed: 0, invalid, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
     const { discovery, outcomes } = result;
     await Promise.all(logs);
     const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
-    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
+    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, invalid, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
     metrics.roundDone(seconds, new Date());
     const shard = opts.shard ? formatShard(opts.shard) : undefined;
     await log(

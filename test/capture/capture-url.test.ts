@@ -106,7 +106,7 @@ describe('kubectl profefe capture --url', () => {
     ]);
     const get = await runCli(['get', 'profiles', '--service', 'demo', '-o', 'json'], { env: env('local') });
     expect(get.code).toBe(0);
-    const items = JSON.parse(get.stdout.toString()) as { type: string; labels: Record<string, string> }[];
+    const { items } = JSON.parse(get.stdout.toString()) as { items: { type: string; labels: Record<string, string> }[] };
     expect(items.map((p) => p.type).sort()).toEqual(['cpu', 'heap']);
     for (const p of items) {
       const labels = p.labels;

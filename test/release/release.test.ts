@@ -151,7 +151,7 @@ describe('npm run release', () => {
       expect(capture.stdout).toMatch(/1 of 1 profiles captured from 1 pod/);
       expect(capture.stderr).toBe('');
       const page = path.join(dir, 'sea-page.html');
-      const open = await run('kubectl', ['profefe', 'open', path.join(profiles, 'cart-1', 'heap'), '--no-browser', '-o', page], { env });
+      const open = await run('kubectl', ['profefe', 'open', path.join(profiles, 'cart-1', 'heap'), '--no-browser', '--output-file', page], { env });
       expect(open.stderr).toMatch(/^wrote the flame graph \(\d+ kB\)/);
       const html = await readFile(page, 'utf8');
       expect(html).toContain('https://d3js.org');

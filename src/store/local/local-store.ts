@@ -378,6 +378,7 @@ export class LocalStore implements ProfileStore {
       fromMs,
       toMs,
       labels: query.labels,
+      selector: query.selector,
       limit: query.limit,
       expiredUpTo: this.expiredUpTo(),
     });
