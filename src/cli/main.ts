@@ -97,7 +97,9 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     )
     .command(await commandsFor(argv, ctx))
     .middleware((args) => {
-      commandName = String(args._[0] ?? '');
+      const first = String(args._[0] ?? '');
+      // Only a real command has a -h of its own to point to.
+      commandName = COMMANDS.some((entry) => commandNameOf(entry) === first) ? first : '';
     }, true)
     .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push, serve or version.')
     .recommendCommands()
@@ -120,7 +122,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
         argv,
         aliases: (parser as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias,
         maxPositionals: named ? positionalsOf(named) : 0,
-        commandPath: `kubectl profefe${commandName ? ' ' + commandName : ''}`,
+        commandPath: `kubectl profefe${named ? ' ' + commandNameOf(named) : ''}`,
       });
     });
   try {

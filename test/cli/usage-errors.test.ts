@@ -136,6 +136,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['version', ['extra'], 'unknown command "extra" for "kubectl profefe version"'],
   // no command
   ['', ['captures'], /^error: unknown command "captures"/],
+  ['', ['frobnicate'], 'unknown command "frobnicate" for "kubectl profefe"'],
 ];
 
 describe('usage errors of the built CLI', () => {
