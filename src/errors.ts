@@ -67,24 +67,25 @@ export class PartialFailure extends Error {
 
 /** Why a server could not listen, by Node's error code (net.Server 'error' event; getaddrinfo's for host names). */
 const LISTEN_REASONS: Record<string, string> = {
-  EADDRINUSE: 'address already in use (another process listens there)',
-  EACCES: 'permission denied (ports below 1024 need privileges)',
-  EADDRNOTAVAIL: 'no such address on this machine',
+  EADDRINUSE: 'the port is in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'no such address here',
   ENOTFOUND: 'no such host',
   EAI_AGAIN: 'the host name cannot be resolved now (DNS)',
   EAI_FAIL: 'the host name cannot be resolved (DNS)',
 };
 
 /**
- * A failure to listen on `host:port` as one CommandFailure line (exit 1), for serve and collect's
- * --metrics-addr; an error of another kind is returned as it is (a bug stays a bug).
+ * A failure to listen on `host:port` as one CommandFailure line (exit 1) naming the flags that
+ * chose the address (serve's --address and --port, collect's --metrics-addr); an error of another
+ * kind is returned as it is (a bug stays a bug).
  */
-export function listenFailure(err: unknown, host: string, port: number): unknown {
+export function listenFailure(err: unknown, host: string, port: number, flags: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   const reason = code ? LISTEN_REASONS[code] : undefined;
   if (!reason) return err;
   const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new CommandFailure(`cannot listen on ${where}: ${reason}`, { cause: err });
+  return new CommandFailure(`cannot listen on ${where}: ${reason} (${flags})`, { cause: err });
 }
 
 /** An error the CLI reports in one line, as opposed to a bug. */

@@ -1,6 +1,6 @@
 import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, UsageError } from '../errors.js';
+import { listenFailure, StoreError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/profefe/server.js';
 import { DEFAULT_DECODE_HEAP_MB } from '../store/local/profile-validator.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
@@ -171,11 +171,7 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
         requestTimeoutMs: opts.requestTimeoutMs,
       });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-        throw new InputError(`cannot listen on ${opts.host}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : 'no such address here'} (--address, --port)`);
-      }
-      throw err;
+      throw listenFailure(err, opts.host, opts.port, '--address, --port');
     }
     // Captures without a store URL find this in the lock and upload through us.
     await store.announce({ command: 'serve', url: server.url });

@@ -102,7 +102,7 @@ export async function startMetricsServer(addr: string, metrics: CollectorMetrics
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenFailure(err, host, port)));
+    server.once('error', (err) => reject(listenFailure(err, host, port, '--metrics-addr')));
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;

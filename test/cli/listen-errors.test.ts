@@ -38,14 +38,14 @@ function runBuilt(argv: readonly string[]): Promise<{ code: number | null; stdou
 describe('serve that cannot listen', () => {
   test('a port in use is one line, exit 1', async () => {
     const run = await runBuilt(['serve', '--port', String(port), '--store-dir', path.join(home, 'store')]);
-    expect(run.stderr).toBe(`error: cannot listen on 127.0.0.1:${port}: address already in use (another process listens there)\n`);
+    expect(run.stderr).toBe(`error: cannot listen on 127.0.0.1:${port}: the port is in use (--address, --port)\n`);
     expect(run.code).toBe(1);
   });
 
   test('a host that does not resolve is one line, exit 1', async () => {
     const run = await runBuilt(['serve', '--address', 'example.invalid', '--store-dir', path.join(home, 'store')]);
     // NXDOMAIN, or EAI_AGAIN where the machine has no resolver: both are named, neither is a stack.
-    expect(run.stderr).toMatch(/^error: cannot listen on example\.invalid:10100: (no such host|the host name cannot be resolved.*)\n$/);
+    expect(run.stderr).toMatch(/^error: cannot listen on example\.invalid:10100: (no such host|the host name cannot be resolved now \(DNS\)) \(--address, --port\)\n$/);
     expect(run.code).toBe(1);
   });
 });
@@ -54,6 +54,6 @@ describe('collect --metrics-addr that cannot listen', () => {
   test('a port in use is a CommandFailure naming the address', async () => {
     const failure = startMetricsServer(`127.0.0.1:${port}`, new CollectorMetrics());
     await expect(failure).rejects.toBeInstanceOf(CommandFailure);
-    await expect(failure).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: address already in use (another process listens there)`);
+    await expect(failure).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: the port is in use (--metrics-addr)`);
   });
 });

@@ -96,6 +96,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['merge', ['x.pb.gz', '--max-samples', '1e3.5'], invalid('1e3.5', '--max-samples', 'not a whole number')],
   ['merge', ['x.pb.gz', '-o', 'gzip'], /^error: -o\/--output: .*"gzip"/],
   ['merge', ['x.pb.gz', '--nodes', 'all'], invalid('all', '--nodes', 'not a whole number')],
+  ['merge', ['x.pb.gz', '--no-such'], 'unknown flag: --no-such'],
   ['merge', ['x.pb.gz', '-z'], "unknown shorthand flag: 'z' in -z"],
   // top
   ['top', ['--nodes'], needsArg('--nodes')],

@@ -106,6 +106,15 @@ export function usageErrorFromYargs(message: string, facts: ArgvFacts): UsageErr
           if (c) return new UsageError(`unknown shorthand flag: '${c}' in -${group}`);
         }
       }
+      // A key no flag word names as such (`--no-such` is yargs' negation of "such"; `-n=` leaves "="):
+      // the word that holds it is the unknown flag.
+      const words = facts.argv.slice(0, facts.argv.indexOf('--') < 0 ? undefined : facts.argv.indexOf('--'));
+      if (!keys.every((k) => words.includes(k))) {
+        const key = keys.find((k) => !words.includes(k))!;
+        const word = flagWords(facts.argv).find((w) => w.includes(key));
+        if (word?.startsWith('--') || !word) return new UsageError(`unknown flag: ${word ? word.split('=')[0] : `--${key}`}`);
+        return new UsageError(`unknown shorthand flag: '${key}' in ${word}`);
+      }
       // Not a flag: an argument more than the command takes (cobra's words for each case).
       const max = facts.maxPositionals ?? 0;
       if (max === 0) return new UsageError(`unknown command ${JSON.stringify(keys[0])} for ${JSON.stringify(facts.commandPath)}`);

@@ -35,7 +35,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BUILD_INFO } from '../../build-info.js';
-import { listenFailure } from '../../errors.js';
 import { profefeStatusOf } from './status.js';
 import { envelope, envelopeError, metaJson } from './wire.js';
 import {
@@ -130,10 +129,9 @@ export async function startProfefeServer(opts: ProfefeServerOptions): Promise<Pr
     });
   });
   await new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => reject(listenFailure(err, opts.host ?? '127.0.0.1', opts.port ?? 0));
-    server.once('error', fail);
+    server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', fail);
+      server.off('error', reject);
       resolve();
     });
   });
