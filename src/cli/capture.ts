@@ -1,6 +1,5 @@
 import { podNameOf } from './shared/resource-names.js';
 import { numberOption } from './shared/usage-errors.js';
-import type { Ora } from 'ora';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
@@ -13,6 +12,7 @@ import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import { stdoutPalette } from '../report/colour.js';
+import { startProgress, type Progress, type ProgressContext } from '../report/progress.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { resolveApiSelector } from './shared/store-query.js';
 import type { CommandContext } from './shared/context.js';
@@ -24,6 +24,7 @@ import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parsePprofUrl, type PprofUrl } from '../capture/url-targets.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
 export interface CaptureCommandOptions {
   readonly kube: KubeAccessOptions;
@@ -53,7 +54,7 @@ export interface CaptureCommandOptions {
   readonly decodeLimits: DecodeLimits;
 }
 
-interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
+interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   'label-from-pod'?: string[];
   pods?: string[];
   url?: string[];
@@ -113,7 +114,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -126,7 +128,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
       ),
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);
-      const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
+      const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: captureProgress(progressContext(ctx, args)) });
       await renderCapture(result, opts, ctx);
     },
   };
@@ -265,7 +267,7 @@ export async function runCapture(opts: CaptureCommandOptions, deps: CaptureComma
     );
     deps.progress?.stop();
     if (sink) warnings.push(...(await sink.finish()));
-    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
+    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings, notUploaded: sink?.notUploaded() };
   } finally {
     deps.progress?.stop();
     await sink?.close();
@@ -293,31 +295,38 @@ async function renderCapture(result: CaptureSummary, opts: CaptureCommandOptions
   // annotated pod that is not running (being rolled out, say) is only reported.
   const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;
   const invalid = result.skipped.filter((s) => s.invalid).length;
-  if (failed > 0 || namedSkipped > 0 || invalid > 0) {
+  // Captured but not uploaded is partial (exit 3), as kubectl's own partial results: the profiles
+  // are safe in the spool (exit 1 would say nothing worked, and a retried capture would take them
+  // again), yet a script or CronJob must notice that the store did not get them (exit 0 would hide it).
+  const spooled = result.notUploaded?.files.length ?? 0;
+  if (failed > 0 || namedSkipped > 0 || invalid > 0 || spooled > 0) {
     const parts = [];
     if (failed) parts.push(`${failed} of ${result.outcomes.length} captures failed`);
     if (namedSkipped) parts.push(`${namedSkipped} named pod${namedSkipped === 1 ? '' : 's'} could not be captured`);
     if (invalid) parts.push(`${invalid} pod${invalid === 1 ? ' has' : 's have'} bad profefe.com annotations`);
-    throw new PartialFailure(`${parts.join(', ')}; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved`);
+    const saved = failed || namedSkipped || invalid ? `; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved` : '';
+    if (result.notUploaded) parts.push(`${spooled} of ${ok} captured profile${ok === 1 ? '' : 's'} not uploaded (${result.notUploaded.firstError}), kept in ${result.notUploaded.spoolDir}: run 'kubectl profefe push'`);
+    throw new PartialFailure(`${parts.join(', ')}${saved}`);
   }
 }
 
-/** A spinner on stderr when it is a terminal; nothing otherwise. */
-function progressFor(ctx: CommandContext): CaptureProgress | undefined {
-  if (!ctx.io.stderrIsTTY) return undefined;
-  let spinner: Ora;
+/**
+ * A progress line while capturing (report/progress.ts decides whether it shows): pods and profiles
+ * done, and failures. Stopped before the summary is printed.
+ */
+export function captureProgress(ctx: ProgressContext): CaptureProgress {
+  let line: Progress | undefined;
   let total: { pods: number; profiles: number; perPod: ReadonlyMap<string, number> } = { pods: 0, profiles: 0, perPod: new Map() };
   let done = 0;
   let failed = 0;
   let podsDone = 0;
   const donePerPod = new Map<string, number>();
-  const text = () =>
-    `capturing: ${podsDone}/${total.pods} pods done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
+  const what = () => (total.perPod.size > 0 && [...total.perPod.keys()].every((k) => k.startsWith('/')) ? 'URLs' : 'pods');
+  const text = () => `capturing: ${podsDone}/${total.pods} ${what()} done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
   return {
     async start(t) {
       total = t;
-      const { default: ora } = await import('ora');
-      spinner = ora({ stream: ctx.io.stderr, isEnabled: true }).start(text());
+      line = await startProgress(ctx, text());
     },
     update(o) {
       done++;
@@ -326,10 +335,10 @@ function progressFor(ctx: CommandContext): CaptureProgress | undefined {
       const n = (donePerPod.get(key) ?? 0) + 1;
       donePerPod.set(key, n);
       if (n === total.perPod.get(key)) podsDone++;
-      spinner.text = text();
+      line?.update(text());
     },
     stop() {
-      spinner?.stop();
+      line?.stop();
     },
   };
 }

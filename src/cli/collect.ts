@@ -12,8 +12,9 @@ import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './share
 import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
 import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
-interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
+interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   selector?: string | string[];
   'namespace-selector'?: string | string[];
   type?: string[];
@@ -67,7 +68,8 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
           .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -78,7 +80,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
       ),
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
-      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
+      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io, progress: progressContext(ctx, args) });
       // Its lines have said what failed; a --once round that captured nothing (1) or not everything (3) fails the CronJob.
       if (result.exitCode === ExitCode.partial) throw new ReportedFailure('some profiles were not captured', ExitCode.partial);
       if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');

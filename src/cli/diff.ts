@@ -19,7 +19,7 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './shared/browser.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath, type WrittenPage } from './shared/browser.js';
 import { isFileTarget } from './shared/profile-source.js';
 import { describeQueryProfiles, LABEL_OPTION, resolveQuery, resolveSelector, resolveStoredType, SELECTOR_OPTION } from './shared/store-query.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
@@ -72,7 +72,7 @@ export interface DiffDeps {
   readonly signal?: AbortSignal;
   /** For the browser ($BROWSER, PATH); without it, only a browser on the default PATH is found. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Where a page without -o goes (default: the OS temporary directory). */
+  /** Where a page without -o goes (default: the per-user pages folder, browser.ts pagesDir). */
   readonly tmpDir?: string;
   readonly platform?: NodeJS.Platform;
 }
@@ -307,7 +307,7 @@ function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } 
  */
 export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<DiffResult> {
   let store: Promise<ProfileStore> | undefined;
-  const openOnce = () => (store ??= openStore(opts.store));
+  const openOnce = () => (store ??= openStore(opts.store, { readOnly: true }));
   let result: DiffResult;
   let fromStore: boolean;
   try {
@@ -359,7 +359,7 @@ async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPa
     sides: { base: result.sides.base, target: { ...result.sides.target, ...(result.normalized ? { ratios: result.normalized.ratios } : {}) } },
   };
   const name = queries[0]?.service ?? path.basename(result.target).replace(/\..*$/, '');
-  const page = html.output ?? temporaryPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.tmpDir);
+  const page = html.output ?? (await newPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.env ?? {}, deps.tmpDir));
   const pageBytes = await writeDiffFlamePage(page, result.profile, meta, { sampleType: String(result.report.sampleIndex), nodeFraction: html.nodeFraction });
   if (!html.browser) return { page, pageBytes };
   return { page, pageBytes, ...(await openInBrowser(page, deps.env ?? {}, deps.platform)) };

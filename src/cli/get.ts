@@ -13,6 +13,8 @@ import { resolveQuery, withLabels, withQueryFlags, type FlagQuery, type QueryFla
 import { OUTPUT_FILE_OPTION, refuseBinaryOnTerminal, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
 import { resolveWindow } from './shared/time-window.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';
@@ -28,7 +30,7 @@ export type GetOptions = (
   readonly warnings?: readonly string[];
 };
 
-interface GetArgs extends StoreFlagArgs, QueryFlagArgs, OutputFlagArgs {
+interface GetArgs extends StoreFlagArgs, QueryFlagArgs, OutputFlagArgs, ProgressFlagArgs {
   resource?: string;
   id?: string;
 }
@@ -67,7 +69,8 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
           .positional('id', { type: 'string', describe: 'with "profile": the profile id to download' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": pprof` })
           .option('output-file', { ...OUTPUT_FILE_OPTION, describe: 'with "profile ID": write the profile to FILE instead of stdout' })
-          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'output', 'output-file', 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'output', 'output-file', 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU profiles of the auth service from the last two hours', 'kubectl profefe get --service auth --type cpu --from 2h'],
@@ -82,7 +85,8 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
     handler: async (args) => {
       const opts = resolveGetOptions(args, ctx);
       for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
-      await runGet(opts, ctx);
+      // A store that takes more than a second to answer gets a progress line meanwhile.
+      await withProgress(progressContext(ctx, args), `asking ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runGet(opts, ctx));
     },
   };
 }
@@ -113,7 +117,7 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
 
 /** Runs the query and writes the result. */
 export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>): Promise<void> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     switch (opts.resource) {
       case 'services': {

@@ -9,10 +9,12 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
-import { mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
+import { describeSourceWork, mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { OUTPUT_FILE_OPTION, refuseBinaryOnTerminal, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
 // What only a store merge or the top (--nodes) needs is imported when it is used: a merge of files loads
 // neither the store nor the report code (about 40 ms of start-up).
@@ -40,7 +42,7 @@ export interface MergeOptions {
 /** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
 export type MergeResult = MergedProfile;
 
-interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs {
+interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs, ProgressFlagArgs {
   inputs?: string[];
   nodes?: number;
   top?: number;
@@ -78,7 +80,8 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type of the top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'output-file', 'nodes', 'sample-type', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'output-file', 'nodes', 'sample-type', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ --output-file auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
@@ -92,7 +95,7 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
     handler: async (args) => {
       const opts = await resolveMergeOptions(args, ctx);
       for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
-      const result = await runMerge(opts, { signal: ctx.signal });
+      const result = await withProgress(progressContext(ctx, args), describeSourceWork('merging', opts.source), 1000, () => runMerge(opts, { signal: ctx.signal }));
       await renderMerge(result, opts, ctx);
     },
   };

@@ -17,11 +17,13 @@ import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath } from './shared/browser.js';
-import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath } from './shared/browser.js';
+import { describeSourceWork, isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
 export interface OpenOptions {
@@ -68,12 +70,12 @@ export interface OpenDeps {
   /** Receives `go tool pprof`'s own output with --pprof. */
   readonly stderr: Writable;
   readonly signal?: AbortSignal;
-  /** Where default pages and --pprof's profile go (default: the OS temporary directory). */
+  /** Where default pages go (default: the per-user pages folder, browser.ts pagesDir) and --pprof's profile (default: the OS temporary directory). */
   readonly tmpDir?: string;
   readonly platform?: NodeJS.Platform;
 }
 
-interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs {
+interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs, ProgressFlagArgs {
   targets?: string[];
   browser?: boolean;
   pprof?: boolean;
@@ -115,7 +117,8 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
           .option('node-fraction', NODE_FRACTION_OPTION)
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'output-file', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'output-file', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
@@ -128,7 +131,9 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
     handler: async (args) => {
       const opts = resolveOpenOptions(args, ctx);
       for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
-      const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      // Not with --pprof: pprof's own output goes to stderr while it runs.
+      const run = () => runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      const result = opts.pprof ? await run() : await withProgress(progressContext(ctx, args), describeSourceWork('reading', opts.source), 1000, run);
       await renderOpen(result, opts, ctx);
     },
   };
@@ -178,7 +183,7 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     await runPprof(profile, opts, deps);
     return { profiles: meta.profiles, window, warnings };
   }
-  const page = opts.output ?? temporaryPagePath(slug(meta), deps.tmpDir);
+  const page = opts.output ?? (await newPagePath(slug(meta), deps.env, deps.tmpDir));
   if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
   try {
     resolveSampleIndex(profile, opts.sampleType);
@@ -212,7 +217,7 @@ async function loadProfile(
   const where = describeStore(source.store);
   if (source.kind === 'query') {
     const q = source.query;
-    const store = await openStore(source.store);
+    const store = await openStore(source.store, { readOnly: true });
     let loaded;
     try {
       loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal, decodeLimits });

@@ -12,6 +12,8 @@ import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 import { LABEL_OPTION, parseQueryType, resolveQuery, SELECTOR_OPTION, withLabels } from './shared/store-query.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
@@ -48,7 +50,7 @@ export interface TopResult {
   readonly warnings: readonly string[];
 }
 
-interface TopArgs extends StoreFlagArgs, DecodeLimitArgs {
+interface TopArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   service?: string[];
   type?: string;
   from?: string;
@@ -91,7 +93,8 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
@@ -102,7 +105,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       ),
     handler: async (args) => {
       const opts = resolveTopOptions(args, ctx);
-      const result = await runTop(opts, { signal: ctx.signal });
+      const result = await withProgress(progressContext(ctx, args), `reading the window of each service from ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runTop(opts, { signal: ctx.signal }));
       await renderTop(result, opts, ctx);
     },
   };
@@ -139,7 +142,7 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
  * when no service has a profile, UsageError for a sample type the profiles lack.
  */
 export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     const names = opts.services ?? (await store.services());
     const top = new TopByService(opts.sampleType);

@@ -4,7 +4,7 @@
  * (JSON lines when stdout is not a terminal), Prometheus metrics.
  */
 import { capturePods, openPodTunnel, type ConnectMode, type PodCaptureResult } from '../capture/capture-pods.js';
-import type { CaptureOutcome } from '../capture/engine.js';
+import { typesFor, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, type ProfileType } from '../capture/profile-types.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { ExitCode } from '../errors.js';
@@ -13,6 +13,7 @@ import type { Tunnel } from '../capture/tunnel.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { writeAll, type IOStreams } from '../report/streams.js';
 import { stdoutPalette } from '../report/colour.js';
+import { startProgress, type Progress, type ProgressContext } from '../report/progress.js';
 import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';
 import { sleep } from '../sleep.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
@@ -62,6 +63,8 @@ export interface CollectorDeps {
   readonly tunnel?: Tunnel;
   /** Told the metrics URL once it listens (tests use port 0). */
   readonly onMetrics?: (url: string) => void;
+  /** Where a round's progress line may show (report/progress.ts decides); none without it. */
+  readonly progress?: ProgressContext;
 }
 
 /** What a round did. */
@@ -109,7 +112,14 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const rounds: RoundSummary[] = [];
   try {
     while (!deps.signal.aborted) {
-      const round = await runRound();
+      const number = rounds.length + 1;
+      const progress = deps.progress ? await startProgress(deps.progress, `round ${number}: listing pods`) : undefined;
+      let round: RoundSummary | undefined;
+      try {
+        round = await runRound(progress, number);
+      } finally {
+        progress?.stop();
+      }
       if (round) rounds.push(round);
       if (opts.once || deps.signal.aborted) break;
       await sleep(opts.intervalMs * (1 + Math.random() * opts.jitter), deps.signal);
@@ -126,8 +136,12 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   if (!last || (last.captured === 0 && !emptyShare)) return { rounds, exitCode: ExitCode.failure };
   return { rounds, exitCode: last.failed > 0 || last.invalid > 0 ? ExitCode.partial : ExitCode.ok };
 
-  async function runRound(): Promise<RoundSummary | undefined> {
+  async function runRound(progress: Progress | undefined, number: number): Promise<RoundSummary | undefined> {
     const started = Date.now();
+    let total = 0;
+    let done = 0;
+    let failed = 0;
+    const showProgress = () => progress?.update(`round ${number}: ${done}/${total} profiles${failed ? `, ${failed} failed` : ''}`);
     const deadline = AbortSignal.timeout(opts.roundTimeoutMs);
     let uploaded = 0;
     let spooled = 0;
@@ -172,6 +186,8 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
           deadline,
           openSink: (found) => {
             discovered = true;
+            total = found.targets.reduce((n, t) => n + typesFor(t, opts).length, 0);
+            showProgress();
             // A pod with unusable annotations fails alone, every round, so that someone notices.
             for (const p of found.skipped.filter((s) => s.invalid)) {
               invalid++;
@@ -185,6 +201,9 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
             }, true);
           },
           onOutcome: (o) => {
+            done++;
+            if (!o.ok) failed++;
+            showProgress();
             metrics.capture(o.type, o.ok ? 'ok' : 'failed');
             logs.push(logCapture(log, o));
           },

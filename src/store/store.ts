@@ -167,6 +167,16 @@ export class StoreUnavailable extends StoreProblem {
   override readonly name: string = 'StoreUnavailable';
 }
 
+/**
+ * No answer at all, after the client's retries: the connection was refused or failed, or the
+ * store stayed silent past the timeout. Unlike a 5xx (a store that is up and failing), more
+ * requests in the same run would only fail the same way (capture then spools the rest at once).
+ */
+export class StoreUnreachable extends StoreUnavailable {
+  static override readonly defaultSummary: string = 'unreachable';
+  override readonly name: string = 'StoreUnreachable';
+}
+
 /** The store (or a proxy before it) refuses the credentials (HTTP 401, 403): check the token. */
 export class StoreAccessDenied extends StoreProblem {
   static override readonly defaultSummary: string = 'check the token';

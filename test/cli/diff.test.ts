@@ -220,7 +220,7 @@ describe('kubectl profefe diff', () => {
     try {
       expect(run.code).toBe(0);
       expect(run.stdout.toString()).toBe(`${page}\n`);
-      expect(path.dirname(page)).toBe(tmpdir());
+      expect(path.dirname(page)).toBe(path.join(String(env.KUBECTL_PROFEFE_HOME), 'pages'));
       expect(path.basename(page)).toMatch(/^kubectl-profefe-diff-cpu-0001-[0-9a-z]+\.html$/);
       expect(run.stderr).toMatch(/^wrote the diff flame graph \(\d+(\.\d)? kB\)\n$/);
       const html = await readFile(page, 'utf8');

@@ -119,9 +119,12 @@ describe('capture → store → get / merge', () => {
     await new Promise((r) => closed.close(r));
 
     const cap = await runCli(['capture', 'auth-1', '--type', 'heap', '--profefe-hostport', deadUrl], { env });
-    expect(cap.code).toBe(1);
-    expect(cap.stdout.toString()).toMatch(/upload failed \(.*\); kept in .*spool.*\.pb\.gz, upload it later with 'kubectl profefe push'/);
+    // Captured, not uploaded: partial (exit 3), and the summary says where the profile waits.
+    expect(cap.code).toBe(3);
     const spoolDir = path.join(dir, 'home', 'spool');
+    expect(cap.stdout.toString()).toMatch(/spooled \(.*\): .*spool.*\.pb\.gz/);
+    expect(cap.stdout.toString()).toContain(`1 of 1 profiles captured from 1 pod`);
+    expect(cap.stdout.toString()).toContain(`1 not uploaded (store unreachable), kept in ${spoolDir}: run 'kubectl profefe push'`);
     expect((await readdir(spoolDir)).filter((f) => f.endsWith('.pb.gz'))).toHaveLength(1);
 
     const before = (await store.find({ service: 'auth', type: 'heap', from: new Date(0), to: new Date(Date.now() + 60_000) })).length;
