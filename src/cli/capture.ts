@@ -1,3 +1,5 @@
+import { podNameOf } from './shared/resource-names.js';
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
@@ -80,19 +82,21 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
-              '       kubectl profefe capture --url http://HOST:PORT... [--service NAME] [--type TYPE]...\n\n' +
-              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
-              'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
-              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
-              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
-              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
-              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
-              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n' +
-              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
+            // Each synopsis line fits 80 columns (yargs trims an indented continuation); each
+            // paragraph is one line, wrapped by yargs to the terminal.
+            'Usage: kubectl profefe capture [POD...] [-n NS | -A] [-l SELECTOR] [options]\n' +
+              'Usage: kubectl profefe capture --url http://HOST:PORT... [options]\n\n' +
+              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves ' +
+              'its profiles as .pb.gz files. Without pod names, the pods annotated ' +
+              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path ' +
+              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n\n' +
+              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and ' +
+              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16 ' +
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n\n' +
+              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are ' +
               'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
-          .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
+          .positional('pods', { describe: 'pod names, or pod/NAME (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
           .option('url', { type: 'string', array: true, requiresArg: true, describe: 'capture the Go process serving net/http/pprof at this URL instead of pods (repeatable; no cluster needed), e.g. --url http://localhost:6060' })
           .option('service', { type: 'string', requiresArg: true, describe: 'the service name of --url targets in the store and in file names (default: HOST_PORT)' })
@@ -104,8 +108,8 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
             requiresArg: true,
             describe: `profile types to capture, repeatable or comma-separated (default: all of ${PROFILE_TYPES.join(', ')})`,
           })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of the CPU profile and of the allocs, block and mutex deltas' })
-          .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of the CPU profile and of the allocs, block and mutex deltas' }))
+          .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods captured at the same time' }))
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
@@ -138,7 +142,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
-    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'capture')),
     urls,
     ...(service !== undefined ? { service } : {}),
     labelSelector: resolveApiSelector(args.selector),

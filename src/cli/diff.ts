@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -193,7 +194,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('base-to', { type: 'string', requiresArg: true, describe: 'end of the base window (default: --to)' })
           .option('base-selector', { type: 'string', requiresArg: true, describe: 'base profiles: a label selector as for -l (default: -l)' })
           .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this exact label, K=V (repeatable; default: --label)' })
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all; the page lists them all)' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'show the top N functions (0: all; the page lists them all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof); with --html, the one shown first' })
           .option('output', {
             alias: 'o',

@@ -6,6 +6,7 @@ import type { CommandContext } from './shared/context.js';
 import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { stderrPalette } from '../report/colour.js';
 import { escapeTerminal, oneLine } from '../report/terminal-text.js';
+import { YARGS_FAILURE_STRINGS, usageErrorFromYargs } from './shared/usage-errors.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -39,6 +40,9 @@ export const COMMANDS: readonly CommandEntry[] = [
 
 /** A command's name: the first word of its command string. */
 export const commandNameOf = (entry: CommandEntry): string => entry.command.split(' ')[0]!;
+
+/** How many positionals a command takes (its command string's `[x]`s; a variadic `[x..]` has no limit). */
+const positionalsOf = (entry: CommandEntry): number => (entry.command.includes('..') ? Infinity : entry.command.split(' ').length - 1);
 
 /**
  * The commands for this argv: the module of each command named in it (normally one), and for
@@ -81,7 +85,16 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
   if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
-  let commandName = '';
+  // `kubectl profefe help CMD` is `CMD --help`, and `help` alone the root help, as `kubectl help get`.
+  if (argv[0] === 'help') {
+    const topic = argv[1];
+    if (topic !== undefined && !COMMANDS.some((entry) => commandNameOf(entry) === topic)) {
+      return reportError(new UsageError(`unknown command ${JSON.stringify(topic)} for "kubectl profefe"`), '', io, env);
+    }
+    argv = topic !== undefined ? [topic, '--help'] : ['--help'];
+  }
+  const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
+  let commandName = named ? commandNameOf(named) : '';
   let helpText = '';
   const parser = yargs([...argv])
     .scriptName('kubectl profefe')
@@ -91,7 +104,9 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     )
     .command(await commandsFor(argv, ctx))
     .middleware((args) => {
-      commandName = String(args._[0] ?? '');
+      const first = String(args._[0] ?? '');
+      // Only a real command has a -h of its own to point to.
+      commandName = COMMANDS.some((entry) => commandNameOf(entry) === first) ? first : '';
     }, true)
     .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push, serve or version.')
     .recommendCommands()
@@ -101,10 +116,21 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     .version(VERSION)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    .updateStrings(YARGS_FAILURE_STRINGS as unknown as Record<string, string>) // y18n takes plural forms too; the types know only strings
     .fail((msg, err) => {
-      if (err) throw err;
-      const unknown = String(argv.find((a) => !a.startsWith('-')) ?? '');
-      throw new UsageError(msg.startsWith('Did you mean') ? `unknown command "${unknown}". ${msg}` : msg);
+      // A command's own failure (thrown by its handler) passes through; yargs' parse failures are YErrors.
+      if (err && err.name !== 'YError') throw err;
+      const text = msg ?? err?.message ?? '';
+      if (text.startsWith('Did you mean')) {
+        const unknown = String(argv.find((a) => !a.startsWith('-')) ?? '');
+        throw new UsageError(`unknown command "${unknown}". ${text}`);
+      }
+      throw usageErrorFromYargs(text, {
+        argv,
+        aliases: (parser as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias,
+        maxPositionals: named ? positionalsOf(named) : 0,
+        commandPath: `kubectl profefe${named ? ' ' + commandNameOf(named) : ''}`,
+      });
     });
   try {
     await parser.parseAsync([...argv], {}, (_err, _args, output) => {

@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -74,8 +75,8 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
           .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${MERGE_FORMATS.join('|')} (pprof: the merged profile, the default; the others: its top functions)` })
           .option('output-file', { ...OUTPUT_FILE_OPTION, describe: 'write the merged profile to FILE instead of stdout' })
-          .option('nodes', { type: 'number', requiresArg: true, describe: 'print the top N functions instead of the profile (0: all; default with -o table|json|yaml: 10)' })
-          .option('top', { type: 'number', requiresArg: true, hidden: true, describe: 'deprecated: --nodes' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { describe: 'print the top N functions instead of the profile (0: all; default with -o table|json|yaml: 10)' }))
+          .option('top', { ...numberOption({ flag: '--top', whole: true, min: 0 }, { describe: 'deprecated: --nodes' }), hidden: true })
           .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type of the top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)

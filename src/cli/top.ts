@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
@@ -88,7 +89,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
           .option('selector', SELECTOR_OPTION)
           .option('label', LABEL_OPTION)
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'show the top N functions (0: all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
           .options(DECODE_LIMIT_FLAGS)

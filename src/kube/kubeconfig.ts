@@ -160,7 +160,8 @@ export function parseRequestTimeout(value: string): number {
   const body = /^\+?((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(value)?.[1];
   if (body === undefined) {
     throw new UsageError(
-      `invalid --request-timeout "${value}": use a whole number of seconds or a number with a unit ` +
+      // pflag's words for a value a flag refuses, as the CLI's other flags (src/cli/shared/usage-errors.ts).
+      `invalid argument ${JSON.stringify(value)} for "--request-timeout" flag: use a whole number of seconds or a number with a unit ` +
         '(e.g. 500ms, 1s, 2m, 1h30m); 0 means no timeout',
     );
   }

@@ -66,8 +66,8 @@ describe('every command that decodes profiles takes the flags', () => {
     const run = await runCli([command, '--help']);
     expect(run.code).toBe(0);
     const help = run.stdout.toString().replace(/\s+/g, ' ');
-    expect(help).toMatch(/ --max-inflated-size largest profile once decompressed, in MiB \([^)]*\) \[number\] \[default: 64\] /);
-    expect(help).toMatch(/ --max-samples most samples in one profile \([^)]*\) \[number\] \[default: 2000000\] /);
+    expect(help).toMatch(/ --max-inflated-size largest profile once decompressed, in MiB \([^)]*\) \[default: 64\] /);
+    expect(help).toMatch(/ --max-samples most samples in one profile \([^)]*\) \[default: 2000000\] /);
   });
 });
 

@@ -3,6 +3,7 @@
  * the line that says what was written; --node-fraction, what the page leaves out. For `open` and
  * `diff --html`.
  */
+import { numberOption } from './usage-errors.js';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -124,11 +125,10 @@ export async function reportPage(result: WrittenPage, what: string, ctx: Pick<Co
 }
 
 /** --node-fraction, for `open` and `diff --html`. */
-export const NODE_FRACTION_OPTION = {
-  type: 'number',
-  requiresArg: true,
-  describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)`,
-} as const;
+export const NODE_FRACTION_OPTION = numberOption(
+  { flag: '--node-fraction', min: 0, below: 1 },
+  { describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)` },
+);
 
 /** --node-fraction's value: a number in [0, 1), default DEFAULT_NODE_FRACTION; throws UsageError. */
 export function resolveNodeFraction(value: number | undefined): number {

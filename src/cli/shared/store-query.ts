@@ -1,3 +1,4 @@
+import { numberOption } from './usage-errors.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { formatLabels, WINDOW_TYPES, type FindQuery, type StoreLabel, type WindowType } from '../../store/store.js';
@@ -77,7 +78,7 @@ export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string) {
     to: { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' },
     selector: SELECTOR_OPTION,
     label: LABEL_OPTION,
-    limit: { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' },
+    limit: numberOption({ flag: '--limit', whole: true, min: 0 }, { describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' }),
   });
 }
 
