@@ -67,6 +67,12 @@ async function commandsFor(argv: readonly string[], ctx: CommandContext): Promis
   return modules;
 }
 
+/** The commands users name (not the hidden __complete), as a sentence's list: `a, b or c`. */
+function commandList(): string {
+  const names = COMMANDS.map(commandNameOf);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 /**
  * Runs one invocation of the plugin and returns its exit status. Never calls process.exit:
  * pending writes to a piped stdout (`merge | go tool pprof -`) must drain first.
@@ -108,7 +114,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
       // Only a real command has a -h of its own to point to.
       commandName = COMMANDS.some((entry) => commandNameOf(entry) === first) ? first : '';
     }, true)
-    .demandCommand(1, 'Name a command: capture, get, merge, top, diff, open, collect, push, serve or version.')
+    .demandCommand(1, `Name a command: ${commandList()}.`)
     .recommendCommands()
     .strict()
     .help()

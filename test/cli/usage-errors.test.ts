@@ -135,6 +135,11 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['version', ['-o'], "flag needs an argument: 'o' in -o"],
   ['version', ['--client'], 'unknown flag: --client'],
   ['version', ['extra'], 'unknown command "extra" for "kubectl profefe version"'],
+  // completion
+  ['completion', [], 'completion needs a shell: bash, zsh, fish'],
+  ['completion', ['tcsh'], 'invalid argument "tcsh" for "kubectl profefe completion": must be one of bash, zsh, fish'],
+  ['completion', ['bash', 'zsh'], 'accepts at most 1 arg(s), received 2'],
+  ['completion', ['bash', '--shel'], 'unknown flag: --shel'],
   // no command
   ['', ['captures'], /^error: unknown command "captures"/],
   ['', ['frobnicate'], 'unknown command "frobnicate" for "kubectl profefe"'],
@@ -186,7 +191,7 @@ describe('help', () => {
   });
 
   test('capture\'s usage lines and every command\'s examples fit 80 columns', async () => {
-    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push', 'version'];
+    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push', 'version', 'completion'];
     const runs = await pool(commands, 2, (c) => runBuilt([c, '--help']));
     const long = runs.flatMap((run, i) => {
       const [usage, ...rest] = run.stdout.split('\nExamples:\n');

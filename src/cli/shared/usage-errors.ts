@@ -122,6 +122,9 @@ export function usageErrorFromYargs(message: string, facts: ArgvFacts): UsageErr
     }
     case 'choice': {
       const [key, given, choices] = detail.split('\u0001') as [string, string, string];
+      // A positional (completion's SHELL) is no flag: cobra's OnlyValidArgs words name the command.
+      const typed = [key, ...(facts.aliases[key] ?? [])].some((k) => typedFlag(k, facts.argv));
+      if (!typed) return new UsageError(`invalid argument ${given} for ${JSON.stringify(facts.commandPath)}: must be one of ${choices.replace(/"/g, '')}`);
       return new UsageError(`invalid argument ${given} for ${JSON.stringify(flagLabel(key, facts.aliases))} flag: must be one of ${choices.replace(/"/g, '')}`);
     }
     default:
