@@ -1,0 +1,202 @@
+import type { Argv, CommandModule } from 'yargs';
+import { StoreError, UsageError } from '../errors.js';
+import { compileRe2 } from '../pprof/regexp-re2.js';
+import { resolveSampleIndex, type Profile } from '../pprof/index.js';
+import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
+import { readTrendBuckets, type TrendQuery } from '../store/trend-query.js';
+import { cutBuckets, defaultStepMs, MAX_BUCKETS, type Bucket } from '../trend/buckets.js';
+import { buildTrend, type Trend } from '../trend/series.js';
+import { escapeTerminal } from '../report/terminal-text.js';
+import type { CommandContext } from './shared/context.js';
+import { examples } from './shared/help.js';
+import { writeAll } from './shared/io.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
+import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveNodes } from './shared/table-flags.js';
+import { parseDuration } from './shared/time-window.js';
+
+/** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series). */
+export const TREND_FORMATS = ['table', 'json', 'csv'] as const;
+export type TrendFormat = (typeof TREND_FORMATS)[number];
+
+/** What `trend` charts: one type over a window cut into buckets, the services, the functions chosen. */
+export interface TrendOptions {
+  readonly query: TrendQuery;
+  /** The services named with --service; undefined: every service in the store. */
+  readonly services?: readonly string[];
+  readonly buckets: readonly Bucket[];
+  /** --step in milliseconds (the last bucket may be shorter). */
+  readonly stepMs: number;
+  /** Functions kept (0: all). */
+  readonly nodes: number;
+  /** --function: only functions whose name matches (RE2, as pprof's regexps). */
+  readonly functionFilter?: RegExp;
+  readonly sampleType?: string;
+  readonly format: TrendFormat;
+  readonly store: StoreOptions;
+}
+
+/** What trend found. */
+export interface TrendResult {
+  readonly trend: Trend;
+  /** Services without profiles of the type in the window. */
+  readonly empty: readonly string[];
+  readonly warnings: readonly string[];
+  /** Stored profiles read. */
+  readonly profiles: number;
+}
+
+interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, Omit<QueryFlagArgs, 'service'> {
+  service?: string[];
+  step?: string;
+  nodes?: number;
+  function?: string;
+  'sample-type'?: string;
+  output?: string;
+}
+
+/** `kubectl profefe trend`: yargs wiring only; the work is in resolveTrendOptions and runTrend. */
+export function trendCommand(ctx: CommandContext): CommandModule<object, TrendArgs> {
+  return {
+    command: 'trend',
+    describe: 'Show the top functions and services of stored profiles as time series (sparklines, JSON, CSV)',
+    builder: (y: Argv) =>
+      withStoreFlags(
+        withQueryFlags(y, '')
+          .usage(
+            'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h] [--label K=V]...\n' +
+              '                             [--nodes N] [--function REGEXP] [-o table|json|csv]\n\n' +
+              'The window (default: the last 24 hours) cut into buckets of --step (default: a round step\n' +
+              'giving 24 to 60 buckets), and per bucket the value of each service and of the top functions,\n' +
+              'each bucket read exactly as `top --from START --to END` reads its window: snapshots (heap in\n' +
+              'use, goroutine, threadcreate) as their average per pod, summed over the pods; CPU profiles\n' +
+              'and deltas (allocs, block, mutex) summed. A function\'s value is its flat (self) value; a\n' +
+              'service\'s is the sum of its functions\'. The functions are the --nodes with the largest sum\n' +
+              'over the buckets (of those matching --function). CPU time is shown as cores (CPU nanoseconds\n' +
+              'in the bucket / the bucket\'s nanoseconds), memory as bytes. A bucket without profiles is a\n' +
+              'gap, not 0.',
+          )
+          .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
+          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs: the allocation deltas, stored as heap)' })
+          .option('step', { type: 'string', requiresArg: true, describe: 'bucket length: 5m, 1h, 1d (default: 24 to 60 buckets over the window)' })
+          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'chart the top N functions (0: all)' })
+          .option('function', { type: 'string', requiresArg: true, describe: 'only functions whose name matches this regular expression (RE2)' })
+          .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}` })
+          .hide('limit')
+          .options(DECODE_LIMIT_FLAGS)
+          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .epilog(
+            examples(
+              ['CPU of every service over the last day, per hour', 'kubectl profefe trend --type cpu --step 1h'],
+              ['In-use memory of one service over a week, the top 5 functions', 'kubectl profefe trend --type heap --service auth --from 7d --nodes 5'],
+              ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
+            ),
+          ),
+      ),
+    handler: async (args) => {
+      const opts = resolveTrendOptions(args, ctx);
+      const result = await runTrend(opts, { signal: ctx.signal });
+      await renderTrendResult(result, opts, ctx);
+    },
+  };
+}
+
+/** Completes and validates trend options; throws UsageError naming the flag at fault. */
+export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): TrendOptions {
+  const nodes = resolveNodes(args.nodes);
+  const format = resolveTrendFormat(args.output);
+  if (args.limit !== undefined) throw new UsageError('--limit does not apply to trend: every profile of each bucket counts');
+  const type = parseQueryType(args.type ?? 'cpu');
+  if (type === 'trace') throw new UsageError('--type trace: traces have no functions to chart');
+  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
+  const windowMs = window.to.getTime() - window.from.getTime();
+  const stepMs = args.step === undefined ? defaultStepMs(windowMs) : parseDuration(String(args.step), '--step');
+  if (!Number.isSafeInteger(stepMs) || stepMs < 1000) throw new UsageError(`--step must be at least 1s, got "${args.step}"`);
+  const count = Math.ceil(windowMs / stepMs);
+  if (count > MAX_BUCKETS) throw new UsageError(`--step ${args.step} cuts the window into ${count} buckets; at most ${MAX_BUCKETS}: give a longer --step or a shorter window`);
+  let functionFilter: RegExp | undefined;
+  if (args.function !== undefined) {
+    const re = compileRe2(String(args.function));
+    if ('error' in re) throw new UsageError(`--function: ${re.error}`);
+    functionFilter = re.regexp;
+  }
+  let services: string[] | undefined;
+  if (args.service !== undefined) {
+    services = [...new Set(args.service.map(String))];
+    if (services.some((s) => s.trim() === '')) throw new UsageError('--service: the service name is empty');
+  }
+  return {
+    query: { ...window, type },
+    services,
+    buckets: cutBuckets(window.from, window.to, stepMs),
+    stepMs,
+    nodes,
+    functionFilter,
+    sampleType: args['sample-type'],
+    format,
+    store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
+  };
+}
+
+/** -o/--output of trend: table (default), json or csv. */
+export function resolveTrendFormat(output: string | undefined): TrendFormat {
+  const format = output ?? 'table';
+  if (!(TREND_FORMATS as readonly string[]).includes(format)) throw new UsageError(`-o/--output must be one of ${TREND_FORMATS.join(', ')}, got "${output}"`);
+  return format as TrendFormat;
+}
+
+/**
+ * Reads the buckets of every service (readTrendBuckets: each bucket as top reads a window) and
+ * builds the series. Fails with a StoreError when no service has a profile of the type in the
+ * window, UsageError for a sample type the profiles lack.
+ */
+export async function runTrend(opts: TrendOptions, deps: { signal?: AbortSignal } = {}): Promise<TrendResult> {
+  const store = await openStore(opts.store);
+  try {
+    const names = opts.services ?? (await store.services());
+    const read = await readTrendBuckets(store, opts.query, opts.buckets, names, {
+      sampleType: opts.sampleType,
+      signal: deps.signal,
+      decodeLimits: opts.store.decodeLimits,
+      checkSampleType: (p) => checkSampleType(p, opts.sampleType),
+    });
+    if (read.sampleType === undefined) throw new StoreError(noProfilesMessage(opts, names));
+    const cores = opts.query.type === 'cpu' && read.sampleType.unit === 'nanoseconds';
+    const trend = buildTrend(opts.buckets, read.tops, read.sampleType, { nodes: opts.nodes, functionFilter: opts.functionFilter }, cores);
+    const warnings = read.warnings.map((w) => escapeTerminal(w));
+    return { trend, empty: read.empty, warnings, profiles: read.profiles };
+  } finally {
+    await store.close();
+  }
+}
+
+function checkSampleType(profile: Profile, sampleType: string | undefined): void {
+  try {
+    resolveSampleIndex(profile, sampleType);
+  } catch (err) {
+    throw new UsageError(`--sample-type: ${(err as Error).message}`);
+  }
+}
+
+function noProfilesMessage(opts: TrendOptions, names: readonly string[]): string {
+  const where = describeStore(opts.store);
+  if (names.length === 0) return `no services in ${where}`;
+  const q = opts.query;
+  const who = opts.services ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}` : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
+  return `no ${q.type} profiles${withLabels(q.labels)} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
+}
+
+async function renderTrendResult(result: TrendResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {
+  const { io } = ctx;
+  const { renderTrendTable, renderTrendJson, renderTrendCsv } = await import('../report/trend-table.js');
+  for (const w of result.warnings) await writeAll(io.stderr, `warning: ${w}\n`);
+  if (opts.services) {
+    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${escapeTerminal(s)}" in the window; left out\n`);
+  }
+  const meta = { type: opts.query.type, from: opts.query.from, to: opts.query.to, stepMs: opts.stepMs };
+  if (opts.format === 'json') return void (await writeAll(io.stdout, renderTrendJson(result.trend, meta)));
+  if (opts.format === 'csv') return void (await writeAll(io.stdout, renderTrendCsv(result.trend)));
+  await writeAll(io.stdout, renderTrendTable(result.trend, meta));
+}

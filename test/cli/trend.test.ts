@@ -1,0 +1,121 @@
+/**
+ * `kubectl profefe trend` over a synthetic day in the local store (test/support/synthetic-day.ts:
+ * fixed profiles, created_at spread over 24 h, two services): each bucket's values are exactly
+ * `top` run on that bucket's window, CPU as cores and memory as bytes, growth visible.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveTopOptions, runTop } from '../../src/cli/top.js';
+import { resolveTrendOptions, runTrend } from '../../src/cli/trend.js';
+import { trendJson, type TrendJson } from '../../src/report/trend-table.js';
+import { LocalStore } from '../../src/store/local/local-store.js';
+import { DAY_END, DAY_START, syntheticDay } from '../support/synthetic-day.js';
+import { runCli } from '../support/run-cli.js';
+
+let dir: string;
+let storeDir: string;
+let env: NodeJS.ProcessEnv;
+const window = ['--from', DAY_START.toISOString(), '--to', DAY_END.toISOString()];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'trend-cli-'));
+  storeDir = path.join(dir, 'store');
+  const store = await LocalStore.open(storeDir);
+  try {
+    for (const u of syntheticDay()) await store.upload(u);
+  } finally {
+    await store.close();
+  }
+  env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home') };
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function trendOf(args: Record<string, unknown>): Promise<TrendJson> {
+  const opts = resolveTrendOptions({ from: DAY_START.toISOString(), to: DAY_END.toISOString(), 'store-dir': storeDir, nodes: 0, ...args }, { env });
+  const { trend } = await runTrend(opts);
+  return trendJson(trend, { type: opts.query.type, from: opts.query.from, to: opts.query.to, stepMs: opts.stepMs });
+}
+
+describe('kubectl profefe trend', () => {
+  test.each([
+    ['cpu', {}],
+    ['heap (in-use, averaged per pod in each bucket)', { type: 'heap' }],
+    ['heap alloc_space', { type: 'heap', 'sample-type': 'alloc_space' }],
+  ])('%s: every bucket equals top run on the bucket’s window', async (_name, extra) => {
+    const t = await trendOf({ step: '1h', ...extra });
+    expect(t.buckets).toHaveLength(24);
+    const bucketNs = 3600e9;
+    for (let b = 0; b < 24; b++) {
+      const from = new Date(t.buckets[b]!);
+      // A bucket is [start, next start): top's window is inclusive, so it ends 1 ms before.
+      const to = b === 23 ? DAY_END : new Date(new Date(t.buckets[b + 1]!).getTime() - 1);
+      const top = await runTop({ ...resolveTopOptions({ from: from.toISOString(), to: to.toISOString(), 'store-dir': storeDir, output: 'json', ...extra }, { env }), nodes: 0 });
+      const rows = new Map(top.report.rows.map((r) => [r.function, r]));
+      for (const f of t.functions) {
+        const row = rows.get(f.function);
+        expect([f.function, b, f.raw[b]]).toEqual([f.function, b, row?.flat ?? 0]);
+        for (const [service, s] of Object.entries(f.services)) expect([f.function, service, b, s.raw[b]]).toEqual([f.function, service, b, row?.services[service] ?? 0]);
+        if (t.unit === 'cores') expect(f.values[b]).toBeCloseTo(Number(f.raw[b]) / bucketNs, 12);
+        else expect(f.values[b]).toBe(Number(f.raw[b]));
+      }
+      // Every function is charted (--nodes 0), so each service's value is its column's total in top.
+      const charted = new Set(t.functions.map((f) => f.function));
+      expect(top.report.rows.filter((r) => r.flat !== 0 && !charted.has(r.function))).toEqual([]);
+      for (const s of t.services) {
+        const column = top.report.rows.reduce((sum, r) => sum + Number(r.services[s.service] ?? 0), 0);
+        expect([s.service, b, s.raw[b]]).toEqual([s.service, b, column]);
+      }
+    }
+  }, 300_000);
+
+  test('CPU is in cores, the growing function grows and the shrinking one shrinks', async () => {
+    const t = await trendOf({ step: '1h', service: ['checkout'] });
+    expect(t.unit).toBe('cores');
+    const fn = (name: string) => t.functions.find((f) => f.function === name)!;
+    const lookup = fn('checkout.(*Cache).lookup').values as number[];
+    const query = fn('database/sql.(*DB).query').values as number[];
+    expect(lookup[23]!).toBeGreaterThan(lookup[0]! * 10);
+    expect(query[23]!).toBeLessThan(query[0]!);
+    // 6 profiles an hour with 10+2i ms each: hour 0 holds 10+12+...+20 = 90 ms = 2.5e-5 cores.
+    expect(lookup[0]).toBeCloseTo(90e6 / 3600e9, 15);
+  }, 60_000);
+
+  test('the default step gives 24 to 60 buckets; --function follows chosen functions; --nodes keeps the top', async () => {
+    const t = await trendOf({ nodes: 10 });
+    expect(t.stepSeconds).toBe(1800);
+    expect(t.buckets).toHaveLength(48);
+    const json = await trendOf({ function: '^encoding/json\\.' });
+    expect(json.functions.map((f) => f.function)).toEqual(['encoding/json.Marshal']);
+    expect(Object.keys(json.functions[0]!.services)).toEqual(['auth', 'checkout']);
+    const two = await trendOf({ nodes: 2 });
+    expect(two.functions.map((f) => f.function)).toEqual(['database/sql.(*DB).query', 'crypto/sha256.block']);
+  }, 60_000);
+
+  test('buckets without profiles are gaps (null), not zeros', async () => {
+    const t = await trendOf({ from: new Date(DAY_END.getTime() - 3600_000).toISOString(), to: new Date(DAY_END.getTime() + 3600_000).toISOString(), step: '30m' });
+    expect(t.services[0]!.values.map((v) => v === null)).toEqual([false, false, true, true]);
+  }, 60_000);
+
+  const failures: [string, string[], RegExp][] = [
+    ['a step too short for the window', ['--step', '1s'], /^error: --step 1s cuts the window into 86400 buckets; at most 1000/],
+    ['a bad step', ['--step', 'hourly'], /^error: --step: expected a duration like 120h, 30m or 7d, got "hourly"$/],
+    ['a bad --function', ['--function', '('], /^error: --function: /],
+    ['an unknown format', ['-o', 'yaml'], /^error: -o\/--output must be one of table, json, csv, got "yaml"$/],
+    ['--type trace', ['--type', 'trace'], /^error: --type trace: traces have no functions to chart$/],
+  ];
+  test.each(failures)('fails on %s with a usage error', async (_name, args, why) => {
+    const run = await runCli(['trend', '--store-dir', storeDir, ...window, ...args], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toMatch(why);
+  });
+
+  test('a window without profiles fails with one line', async () => {
+    const run = await runCli(['trend', '--store-dir', storeDir, '--from', '2020-01-01', '--to', '2020-01-02'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: no cpu profiles from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z for any of the 2 services in the local store/);
+  });
+});
