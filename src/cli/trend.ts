@@ -5,7 +5,9 @@ import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { readTrendBuckets, type TrendQuery } from '../store/trend-query.js';
 import { cutBuckets, defaultStepMs, MAX_BUCKETS, type Bucket } from '../trend/buckets.js';
+import { rankLeakSuspects, type LeakSuspect } from '../trend/leaks.js';
 import { buildTrend, type Trend } from '../trend/series.js';
+import { readLeakSnapshots } from '../store/leak-query.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
@@ -35,7 +37,27 @@ export interface TrendOptions {
   readonly sampleType?: string;
   readonly format: TrendFormat;
   readonly store: StoreOptions;
+  /** --leaks: rank the functions that grow (heap in use, goroutines) instead of charting the top. */
+  readonly leaks: boolean;
 }
+
+/** What `trend --leaks` found: the suspects of every service, ranked together. */
+export interface LeaksResult {
+  readonly suspects: readonly ServiceLeakSuspect[];
+  readonly sampleType: { readonly type: string; readonly unit: string };
+  /** Snapshots read. */
+  readonly snapshots: number;
+  readonly empty: readonly string[];
+}
+
+/** A suspect of one service. */
+export interface ServiceLeakSuspect extends LeakSuspect {
+  readonly service: string;
+}
+
+/** The method of --leaks, for --help and the table's header. */
+export const LEAKS_METHOD =
+  'a least-squares line through each pod\'s snapshots, one slope shared by the pods and a new line at each restart (a new pod, or a heap whose allocation count went down), ranked by slope x R²';
 
 /** What trend found. */
 export interface TrendResult {
@@ -54,6 +76,7 @@ interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, Omit<QueryFlagArgs, 
   function?: string;
   'sample-type'?: string;
   output?: string;
+  leaks?: boolean;
 }
 
 /** `kubectl profefe trend`: yargs wiring only; the work is in resolveTrendOptions and runTrend. */
@@ -65,8 +88,9 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
       withStoreFlags(
         withQueryFlags(y, '')
           .usage(
-            'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h] [--label K=V]...\n' +
-              '                             [--nodes N] [--function REGEXP] [-o table|json|csv]\n\n' +
+            'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h]\n' +
+              '         [--label K=V]... [--nodes N] [--function REGEXP] [-o table|json|csv]\n' +
+              '       kubectl profefe trend --type heap|goroutine --leaks [--service NAME]... [--from TIME] [--to TIME]\n\n' +
               'The window (default: the last 24 hours) cut into buckets of --step (default: a round step\n' +
               'giving 24 to 60 buckets), and per bucket the value of each service and of the top functions,\n' +
               'each bucket read exactly as `top --from START --to END` reads its window: snapshots (heap in\n' +
@@ -75,28 +99,33 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
               'service\'s is the sum of its functions\'. The functions are the --nodes with the largest sum\n' +
               'over the buckets (of those matching --function). CPU time is shown as cores (CPU nanoseconds\n' +
               'in the bucket / the bucket\'s nanoseconds), memory as bytes. A bucket without profiles is a\n' +
-              'gap, not 0.',
+              'gap, not 0. --type defaults to cpu.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
-          .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs: the allocation deltas, stored as heap)' })
           .option('step', { type: 'string', requiresArg: true, describe: 'bucket length: 5m, 1h, 1d (default: 24 to 60 buckets over the window)' })
           .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'chart the top N functions (0: all)' })
           .option('function', { type: 'string', requiresArg: true, describe: 'only functions whose name matches this regular expression (RE2)' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}` })
+          .option('leaks', {
+            type: 'boolean',
+            describe: `with --type heap or goroutine: rank the functions whose in-use memory or goroutine count grows steadily: ${LEAKS_METHOD}`,
+          })
           .hide('limit')
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU of every service over the last day, per hour', 'kubectl profefe trend --type cpu --step 1h'],
               ['In-use memory of one service over a week, the top 5 functions', 'kubectl profefe trend --type heap --service auth --from 7d --nodes 5'],
               ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
+              ['Functions whose in-use memory grew over the last 3 days', 'kubectl profefe trend --type heap --from 3d --leaks'],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = resolveTrendOptions(args, ctx);
+      if (opts.leaks) return void (await renderLeaksResult(await runTrendLeaks(opts, { signal: ctx.signal }), opts, ctx));
       const result = await runTrend(opts, { signal: ctx.signal });
       await renderTrendResult(result, opts, ctx);
     },
@@ -110,6 +139,9 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
   if (args.limit !== undefined) throw new UsageError('--limit does not apply to trend: every profile of each bucket counts');
   const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to chart');
+  const leaks = args.leaks === true;
+  if (leaks && type !== 'heap' && type !== 'goroutine') throw new UsageError(`--leaks needs --type heap or goroutine (what is in use at each snapshot), got --type ${type}`);
+  if (leaks && args.step !== undefined) throw new UsageError('--step does not apply to --leaks: every snapshot is a point of its own');
   const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
   const windowMs = window.to.getTime() - window.from.getTime();
   const stepMs = args.step === undefined ? defaultStepMs(windowMs) : parseDuration(String(args.step), '--step');
@@ -137,6 +169,7 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
     sampleType: args['sample-type'],
     format,
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
+    leaks,
   };
 }
 
@@ -172,6 +205,48 @@ export async function runTrend(opts: TrendOptions, deps: { signal?: AbortSignal 
   }
 }
 
+/**
+ * --leaks: every snapshot of every service read alone (readLeakSnapshots), the functions of each
+ * service ranked by rankLeakSuspects, then all services' suspects together by score, the first
+ * --nodes kept (--function filters them first). Fails with a StoreError when no service has a
+ * snapshot in the window, UsageError for a sample type the profiles lack.
+ */
+export async function runTrendLeaks(opts: TrendOptions, deps: { signal?: AbortSignal } = {}): Promise<LeaksResult> {
+  const store = await openStore(opts.store);
+  try {
+    const names = opts.services ?? (await store.services());
+    const suspects: ServiceLeakSuspect[] = [];
+    const empty: string[] = [];
+    let sampleType: { type: string; unit: string } | undefined;
+    let snapshots = 0;
+    for (const service of names) {
+      let read;
+      try {
+        read = await readLeakSnapshots(store, { ...opts.query, service }, { sampleType: opts.sampleType, signal: deps.signal, decodeLimits: opts.store.decodeLimits });
+      } catch (err) {
+        if (err instanceof Error && /^sample (type|index) /.test(err.message)) throw new UsageError(`--sample-type: ${err.message}`);
+        throw err;
+      }
+      if (read.snapshots.length === 0) {
+        empty.push(service);
+        continue;
+      }
+      sampleType ??= read.sampleType;
+      snapshots += read.snapshots.length;
+      for (const s of rankLeakSuspects(read.snapshots)) if (!opts.functionFilter || opts.functionFilter.test(s.function)) suspects.push({ ...s, service });
+    }
+    if (sampleType === undefined) throw new StoreError(noProfilesMessage(opts, names));
+    suspects.sort((a, b) => b.score - a.score || compareText(a.service, b.service) || compareText(a.function, b.function));
+    return { suspects: opts.nodes > 0 ? suspects.slice(0, opts.nodes) : suspects, sampleType, snapshots, empty };
+  } finally {
+    await store.close();
+  }
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function checkSampleType(profile: Profile, sampleType: string | undefined): void {
   try {
     resolveSampleIndex(profile, sampleType);
@@ -186,6 +261,21 @@ function noProfilesMessage(opts: TrendOptions, names: readonly string[]): string
   const q = opts.query;
   const who = opts.services ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}` : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
   return `no ${q.type} profiles${withLabels(q.labels)} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
+}
+
+async function renderLeaksResult(result: LeaksResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {
+  const { io } = ctx;
+  const { renderLeaksTable, renderLeaksJson, renderLeaksCsv } = await import('../report/trend-table.js');
+  if (opts.services) {
+    for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} snapshots for service "${escapeTerminal(s)}" in the window; left out\n`);
+  }
+  if (opts.format === 'json') return void (await writeAll(io.stdout, renderLeaksJson(result)));
+  if (opts.format === 'csv') return void (await writeAll(io.stdout, renderLeaksCsv(result)));
+  const header = [
+    `Type: ${opts.query.type}   Sample type: ${escapeTerminal(result.sampleType.type)}   Window: ${opts.query.from.toISOString()} to ${opts.query.to.toISOString()}`,
+    `Leak suspects from ${result.snapshots} snapshots: ${LEAKS_METHOD}`,
+  ];
+  await writeAll(io.stdout, renderLeaksTable(result, header));
 }
 
 async function renderTrendResult(result: TrendResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {

@@ -5,6 +5,7 @@
  * terminal in the table; JSON and CSV carry them as they are, in their own quoting.
  */
 import type { Int64 } from '../pprof/int64.js';
+import type { LeakSuspect } from '../trend/leaks.js';
 import type { Trend, TrendSeries } from '../trend/series.js';
 import { alignColumns } from './columns.js';
 import { stringifyJson } from './json.js';
@@ -171,4 +172,46 @@ export function renderTrendCsv(trend: Trend): string {
 export function csvField(text: string): string {
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** What the leak outputs need of `trend --leaks`'s result. */
+export interface LeaksView {
+  readonly sampleType: { readonly type: string; readonly unit: string };
+  readonly suspects: readonly (LeakSuspect & { readonly service: string })[];
+}
+
+/** `+1.2MB/h`, `+3.5/h` (goroutines): a slope in the sample type's unit per hour. */
+export function formatSlope(perHour: number, unit: string): string {
+  const sign = perHour < 0 ? '-' : '+';
+  const abs = Math.abs(perHour);
+  if (unit === 'count' || unit === '') return `${sign}${abs >= 10 ? abs.toFixed(0) : abs.toFixed(2)}/h`;
+  return `${sign}${scaledLabel(Math.round(abs), unit, 'minimum')}/h`;
+}
+
+/** The suspects as a table: SLOPE (per hour, per process), R², PROCESSES, MEAN, SERVICE, FUNCTION; most suspect first. */
+export function renderLeaksTable(result: LeaksView, header: readonly string[]): string {
+  const unit = result.sampleType.unit;
+  if (result.suspects.length === 0) return `${header.join('\n')}\n\nNo function grows.\n`;
+  const rows = result.suspects.map((s) => [
+    formatSlope(s.slopePerHour, unit),
+    s.r2.toFixed(2),
+    String(s.processes),
+    unit === 'count' ? s.mean.toFixed(0) : scaledLabel(Math.round(s.mean), unit, 'minimum'),
+    escapeTerminal(s.service),
+    escapeTerminal(s.function),
+  ]);
+  return `${header.join('\n')}\n\n${alignColumns([['SLOPE', 'R²', 'PROCESSES', 'MEAN', 'SERVICE', 'FUNCTION'], ...rows])}\n`;
+}
+
+/** `trend --leaks -o json`: `{ sampleType, suspects: [{ service, function, slopePerHour, r2, score, processes, mean }] }`, slopes in the sample type's unit per hour. */
+export function renderLeaksJson(result: LeaksView): string {
+  const suspects = result.suspects.map((s) => ({ service: s.service, function: s.function, slopePerHour: s.slopePerHour, r2: s.r2, score: s.score, processes: s.processes, mean: s.mean }));
+  return escapeJsonText(stringifyJson({ sampleType: result.sampleType, suspects })) + '\n';
+}
+
+/** `trend --leaks -o csv`: one row per suspect, most suspect first. */
+export function renderLeaksCsv(result: LeaksView): string {
+  const lines = ['service,function,slope_per_hour,r2,score,processes,mean,unit'];
+  for (const s of result.suspects) lines.push([csvField(s.service), csvField(s.function), s.slopePerHour, s.r2, s.score, s.processes, s.mean, result.sampleType.unit].join(','));
+  return lines.join('\r\n') + '\r\n';
 }

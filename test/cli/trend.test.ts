@@ -10,6 +10,8 @@ import { resolveTopOptions, runTop } from '../../src/cli/top.js';
 import { resolveTrendOptions, runTrend } from '../../src/cli/trend.js';
 import { trendJson, type TrendJson } from '../../src/report/trend-table.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
+import { readLeakSnapshots } from '../../src/store/leak-query.js';
+import { rankLeakSuspects, type LeakSnapshot } from '../../src/trend/leaks.js';
 import { DAY_END, DAY_START, syntheticDay } from '../support/synthetic-day.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -118,4 +120,43 @@ describe('kubectl profefe trend', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: no cpu profiles from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z for any of the 2 services in the local store/);
   });
+});
+
+describe('kubectl profefe trend --leaks', () => {
+  test('ranks the function that grows within each life of a pod restarted at noon first, though the restart halves it', async () => {
+    const run = await runCli(['trend', '--store-dir', storeDir, ...window, '--type', 'heap', '--leaks', '-o', 'json'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const { sampleType, suspects } = JSON.parse(run.stdout.toString());
+    expect(sampleType).toEqual({ type: 'inuse_space', unit: 'bytes' });
+    expect(suspects[0]).toMatchObject({ service: 'checkout', function: 'checkout.(*Cache).put', processes: 2 });
+    // 200 KiB more every 20 minutes of the process's life.
+    expect(suspects[0].slopePerHour).toBeCloseTo(600 * 1024, 3);
+    expect(suspects[0].r2).toBeCloseTo(1, 9);
+    expect(suspects[1]).toMatchObject({ service: 'auth', function: 'auth.(*Store).add', processes: 2 });
+    // The restart matters: fitted as one process, the saw-tooth of (*Cache).put falls behind auth's steady growth.
+    const store = await LocalStore.open(storeDir);
+    try {
+      const { snapshots } = await readLeakSnapshots(store, { service: 'checkout', type: 'heap', from: DAY_START, to: DAY_END });
+      const auth = await readLeakSnapshots(store, { service: 'auth', type: 'heap', from: DAY_START, to: DAY_END });
+      const blind = (s: LeakSnapshot[]) => rankLeakSuspects(s.map((x) => ({ ...x, sinceStart: undefined })))[0]!.score;
+      expect(blind(snapshots)).toBeLessThan(blind(auth.snapshots));
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  test('the table states the method; --leaks refuses CPU and --step', async () => {
+    const run = await runCli(['trend', '--store-dir', storeDir, ...window, '--type', 'heap', '--leaks', '--nodes', '2'], { env });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.toString().split('\n');
+    expect(lines[1]).toMatch(/^Leak suspects from 144 snapshots: a least-squares line through each pod's snapshots/);
+    expect(lines[3]).toMatch(/^SLOPE\s+R²\s+PROCESSES\s+MEAN\s+SERVICE\s+FUNCTION$/);
+    expect(lines[4]).toMatch(/^\+600kB\/h\s+1\.00\s+2\s+\S+\s+checkout\s+checkout\.\(\*Cache\)\.put$/);
+    expect(lines.filter((l) => /^\+/.test(l))).toHaveLength(2);
+    const cpu = await runCli(['trend', '--store-dir', storeDir, ...window, '--leaks'], { env });
+    expect([cpu.code, cpu.stderr.split('\n')[0]]).toEqual([2, 'error: --leaks needs --type heap or goroutine (what is in use at each snapshot), got --type cpu']);
+    const step = await runCli(['trend', '--store-dir', storeDir, ...window, '--type', 'heap', '--leaks', '--step', '1h'], { env });
+    expect(step.code).toBe(2);
+  }, 60_000);
 });

@@ -4,8 +4,8 @@
  * created_at spread over the 24 h from DAY_START, every value a fixed function of the index (no
  * randomness, no clock). In `checkout`, cache.lookup's CPU grows steadily and db.query's shrinks;
  * (*Cache).put's in-use memory grows with the age of its process, which restarts in place at
- * noon (same pod, its alloc_* counts start again from 0), and auth's sessions grow slowly with
- * noise over the whole day. Labels are those collect puts on its uploads.
+ * noon (same pod, its alloc_* counts start again from 0), and auth's sessions grow steadily,
+ * with noise, over the whole day (less steeply, but never dropping). Labels are those collect puts on its uploads.
  */
 import { encodeProfile } from '../../src/pprof/encode.js';
 import type { StoreLabel, StoreProfileType } from '../../src/store/store.js';
@@ -59,7 +59,7 @@ function heapValues(inuse: number, allocObjects: number): number[] {
 function heapSamples(service: string, i: number, age: number): SampleSpec[] {
   if (service === 'auth') {
     return [
-      { stack: 'main.main;auth.newSession;auth.(*Store).add', values: heapValues(4096 * KB + i * 10 * KB + (i % 5) * 30 * KB, 1000 + 100 * i) },
+      { stack: 'main.main;auth.newSession;auth.(*Store).add', values: heapValues(4096 * KB + i * 40 * KB + (i % 5) * 30 * KB, 1000 + 100 * i) },
       { stack: 'main.main;auth.loadKeys', values: heapValues(16384 * KB + (i % 3) * 100 * KB, 500 + 10 * i) },
     ];
   }
