@@ -17,6 +17,7 @@ import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './share
 import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveNodes } from './shared/table-flags.js';
 import { parseDuration } from './shared/time-window.js';
+import { openInBrowser, reportPage, temporaryPagePath } from './shared/browser.js';
 
 /** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series). */
 export const TREND_FORMATS = ['table', 'json', 'csv'] as const;
@@ -39,6 +40,8 @@ export interface TrendOptions {
   readonly store: StoreOptions;
   /** --leaks: rank the functions that grow (heap in use, goroutines) instead of charting the top. */
   readonly leaks: boolean;
+  /** --html: the line-chart page instead of the table; its file (-o FILE.html, default a new temporary file) and whether it is opened. */
+  readonly html?: { readonly output?: string; readonly browser: boolean };
 }
 
 /** What `trend --leaks` found: the suspects of every service, ranked together. */
@@ -77,6 +80,8 @@ interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, Omit<QueryFlagArgs, 
   'sample-type'?: string;
   output?: string;
   leaks?: boolean;
+  html?: boolean;
+  browser?: boolean;
 }
 
 /** `kubectl profefe trend`: yargs wiring only; the work is in resolveTrendOptions and runTrend. */
@@ -106,19 +111,22 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
           .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'chart the top N functions (0: all)' })
           .option('function', { type: 'string', requiresArg: true, describe: 'only functions whose name matches this regular expression (RE2)' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
-          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}` })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)` })
+          .option('html', { type: 'boolean', describe: 'write a self-contained line-chart page (services and functions; legend, values on hover, log scale) and open it' })
+          .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('leaks', {
             type: 'boolean',
             describe: `with --type heap or goroutine: rank the functions whose in-use memory or goroutine count grows steadily: ${LEAKS_METHOD}`,
           })
           .hide('limit')
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'html', 'browser', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU of every service over the last day, per hour', 'kubectl profefe trend --type cpu --step 1h'],
               ['In-use memory of one service over a week, the top 5 functions', 'kubectl profefe trend --type heap --service auth --from 7d --nodes 5'],
               ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
+              ['The same as a chart page, written to a chosen file and not opened', 'kubectl profefe trend --type heap --service auth --from 7d --html -o auth-heap.html --no-browser'],
               ['Functions whose in-use memory grew over the last 3 days', 'kubectl profefe trend --type heap --from 3d --leaks'],
             ),
           ),
@@ -127,6 +135,7 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
       const opts = resolveTrendOptions(args, ctx);
       if (opts.leaks) return void (await renderLeaksResult(await runTrendLeaks(opts, { signal: ctx.signal }), opts, ctx));
       const result = await runTrend(opts, { signal: ctx.signal });
+      if (opts.html) return void (await writeTrendResultPage(result, opts, opts.html, ctx));
       await renderTrendResult(result, opts, ctx);
     },
   };
@@ -135,13 +144,14 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
 /** Completes and validates trend options; throws UsageError naming the flag at fault. */
 export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): TrendOptions {
   const nodes = resolveNodes(args.nodes);
-  const format = resolveTrendFormat(args.output);
+  const { format, html } = resolveTrendOutput(args);
   if (args.limit !== undefined) throw new UsageError('--limit does not apply to trend: every profile of each bucket counts');
   const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to chart');
   const leaks = args.leaks === true;
   if (leaks && type !== 'heap' && type !== 'goroutine') throw new UsageError(`--leaks needs --type heap or goroutine (what is in use at each snapshot), got --type ${type}`);
   if (leaks && args.step !== undefined) throw new UsageError('--step does not apply to --leaks: every snapshot is a point of its own');
+  if (leaks && html) throw new UsageError('--html does not apply to --leaks (a ranking, not series): leave out one of them');
   const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
   const windowMs = window.to.getTime() - window.from.getTime();
   const stepMs = args.step === undefined ? defaultStepMs(windowMs) : parseDuration(String(args.step), '--step');
@@ -170,7 +180,24 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
     format,
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
     leaks,
+    html,
   };
+}
+
+/**
+ * -o is the format, or with --html the page's file (as `diff --html -o FILE.html`): a `.html`
+ * name cannot be a format, nor `json` a page, so a mix-up is named, not guessed.
+ */
+function resolveTrendOutput(args: TrendArgs): { format: TrendFormat; html?: TrendOptions['html'] } {
+  const output = args.output === undefined ? undefined : String(args.output);
+  const isPage = output !== undefined && /\.html?$/i.test(output);
+  if (!args.html) {
+    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
+    if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${TREND_FORMATS.join(', ')})`);
+    return { format: resolveTrendFormat(output) };
+  }
+  if (output !== undefined && !isPage) throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${TREND_FORMATS.join('/')} are formats, without --html)`);
+  return { format: 'table', html: { output, browser: args.browser !== false } };
 }
 
 /** -o/--output of trend: table (default), json or csv. */
@@ -276,6 +303,28 @@ async function renderLeaksResult(result: LeaksResult, opts: TrendOptions, ctx: C
     `Leak suspects from ${result.snapshots} snapshots: ${LEAKS_METHOD}`,
   ];
   await writeAll(io.stdout, renderLeaksTable(result, header));
+}
+
+async function writeTrendResultPage(result: TrendResult, opts: TrendOptions, html: NonNullable<TrendOptions['html']>, ctx: CommandContext): Promise<void> {
+  const { trendJson, formatStep } = await import('../report/trend-table.js');
+  const { writeTrendPage } = await import('../report/trend-page.js');
+  for (const w of result.warnings) await writeAll(ctx.io.stderr, `warning: ${w}\n`);
+  const q = opts.query;
+  const json = trendJson(result.trend, { type: q.type, from: q.from, to: q.to, stepMs: opts.stepMs });
+  const services = result.trend.services;
+  const title = `${q.type} (${result.trend.sampleType.type}) of ${services.length === 1 ? services[0] : `${services.length} services`}`;
+  const fields: [string, string][] = [
+    ['Window', `${q.from.toISOString()} to ${q.to.toISOString()}`],
+    ['Step', `${formatStep(opts.stepMs)} (${opts.buckets.length} buckets)`],
+    ['Profiles', String(result.profiles)],
+    ['Store', describeStore(opts.store)],
+  ];
+  if (q.labels && q.labels.length > 0) fields.push(['Labels', q.labels.map((l) => `${l.key}=${l.value}`).join(', ')]);
+  if (opts.functionFilter) fields.push(['Functions matching', opts.functionFilter.source]);
+  const page = html.output ?? temporaryPagePath(`trend-${q.type}`);
+  const pageBytes = await writeTrendPage(page, json, { title, fields });
+  const written = html.browser ? { page, pageBytes, ...(await openInBrowser(page, ctx.env)) } : { page, pageBytes };
+  await reportPage(written, 'trend page', ctx);
 }
 
 async function renderTrendResult(result: TrendResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {
