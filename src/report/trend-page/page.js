@@ -35,7 +35,7 @@
   // A value in the trend's unit for people: cores with 3 significant digits, else pprof's labels.
   function formatValue(v) {
     if (v === null || v === undefined) return 'no profiles';
-    if (trend.unit === 'cores') return (v === 0 ? '0' : v >= 100 ? v.toFixed(0) : v.toPrecision(3)) + ' cores';
+    if (trend.unit === 'cores') return (v >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3)))) + ' cores';
     return pprofFormat.scaledLabel(Math.round(v), trend.unit, 'minimum');
   }
 
