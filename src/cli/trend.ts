@@ -18,6 +18,7 @@ import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFla
 import { resolveNodes } from './shared/table-flags.js';
 import { parseDuration } from './shared/time-window.js';
 import { openInBrowser, reportPage, temporaryPagePath } from './shared/browser.js';
+import { resolveInfluxTarget, type InfluxTarget } from '../influx/influx-writer.js';
 
 /** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series). */
 export const TREND_FORMATS = ['table', 'json', 'csv'] as const;
@@ -42,6 +43,8 @@ export interface TrendOptions {
   readonly leaks: boolean;
   /** --html: the line-chart page instead of the table; its file (-o FILE.html, default a new temporary file) and whether it is opened. */
   readonly html?: { readonly output?: string; readonly browser: boolean };
+  /** --influx-url and --influx-db: also write the points (per service and function, each bucket) to InfluxDB. */
+  readonly influx?: InfluxTarget;
 }
 
 /** What `trend --leaks` found: the suspects of every service, ranked together. */
@@ -82,6 +85,8 @@ interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, Omit<QueryFlagArgs, 
   leaks?: boolean;
   html?: boolean;
   browser?: boolean;
+  'influx-url'?: string;
+  'influx-db'?: string;
 }
 
 /** `kubectl profefe trend`: yargs wiring only; the work is in resolveTrendOptions and runTrend. */
@@ -114,13 +119,15 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)` })
           .option('html', { type: 'boolean', describe: 'write a self-contained line-chart page (services and functions; legend, values on hover, log scale) and open it' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
+          .option('influx-url', { type: 'string', requiresArg: true, describe: 'also write the points to InfluxDB 1.x at this URL (measurement profile_function; user:password@ for Basic auth)' })
+          .option('influx-db', { type: 'string', requiresArg: true, describe: 'with --influx-url: the database' })
           .option('leaks', {
             type: 'boolean',
             describe: `with --type heap or goroutine: rank the functions whose in-use memory or goroutine count grows steadily: ${LEAKS_METHOD}`,
           })
           .hide('limit')
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'html', 'browser', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'html', 'browser', 'influx-url', 'influx-db', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU of every service over the last day, per hour', 'kubectl profefe trend --type cpu --step 1h'],
@@ -128,6 +135,7 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
               ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
               ['The same as a chart page, written to a chosen file and not opened', 'kubectl profefe trend --type heap --service auth --from 7d --html -o auth-heap.html --no-browser'],
               ['Functions whose in-use memory grew over the last 3 days', 'kubectl profefe trend --type heap --from 3d --leaks'],
+              ['The last day of CPU per function into InfluxDB, for Grafana', 'kubectl profefe trend --step 5m --influx-url http://influxdb:8086 --influx-db profiles -o json >/dev/null'],
             ),
           ),
       ),
@@ -135,6 +143,7 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
       const opts = resolveTrendOptions(args, ctx);
       if (opts.leaks) return void (await renderLeaksResult(await runTrendLeaks(opts, { signal: ctx.signal }), opts, ctx));
       const result = await runTrend(opts, { signal: ctx.signal });
+      if (opts.influx) await pushTrend(result, opts, opts.influx, ctx);
       if (opts.html) return void (await writeTrendResultPage(result, opts, opts.html, ctx));
       await renderTrendResult(result, opts, ctx);
     },
@@ -152,6 +161,8 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
   if (leaks && type !== 'heap' && type !== 'goroutine') throw new UsageError(`--leaks needs --type heap or goroutine (what is in use at each snapshot), got --type ${type}`);
   if (leaks && args.step !== undefined) throw new UsageError('--step does not apply to --leaks: every snapshot is a point of its own');
   if (leaks && html) throw new UsageError('--html does not apply to --leaks (a ranking, not series): leave out one of them');
+  const influx = resolveInfluxTarget(args['influx-url'], args['influx-db']);
+  if (leaks && influx) throw new UsageError('--influx-url does not apply to --leaks (a ranking, not series): leave out one of them');
   const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
   const windowMs = window.to.getTime() - window.from.getTime();
   const stepMs = args.step === undefined ? defaultStepMs(windowMs) : parseDuration(String(args.step), '--step');
@@ -181,6 +192,7 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
     leaks,
     html,
+    influx,
   };
 }
 
@@ -303,6 +315,17 @@ async function renderLeaksResult(result: LeaksResult, opts: TrendOptions, ctx: C
     `Leak suspects from ${result.snapshots} snapshots: ${LEAKS_METHOD}`,
   ];
   await writeAll(io.stdout, renderLeaksTable(result, header));
+}
+
+/**
+ * Writes the trend's points to InfluxDB (trendPoints: per service and charted function, each
+ * bucket with profiles, at the bucket's start) and says so on stderr; a refusal fails the command.
+ */
+async function pushTrend(result: TrendResult, opts: TrendOptions, influx: InfluxTarget, ctx: CommandContext): Promise<void> {
+  const { trendPoints } = await import('../influx/trend-points.js');
+  const { writeInfluxPoints, describeInflux } = await import('../influx/influx-writer.js');
+  const written = await writeInfluxPoints(influx, trendPoints(result.trend, opts.query.type), { signal: ctx.signal });
+  await writeAll(ctx.io.stderr, `wrote ${written.points} points to ${escapeTerminal(describeInflux(influx))}, database "${escapeTerminal(influx.db)}" (measurement profile_function)\n`);
 }
 
 async function writeTrendResultPage(result: TrendResult, opts: TrendOptions, html: NonNullable<TrendOptions['html']>, ctx: CommandContext): Promise<void> {
