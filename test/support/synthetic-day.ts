@@ -82,7 +82,7 @@ export function syntheticDay(opts: { cpuEveryMinutes?: number; heap?: boolean } 
   const uploads: DayUpload[] = [];
   const dayMs = DAY_END.getTime() - DAY_START.getTime();
   for (const service of ['auth', 'checkout']) {
-    const cpuCount = Math.floor(dayMs / (every * 60_000));
+    const cpuCount = Math.round(dayMs / (every * 60_000));
     for (let i = 0; i < cpuCount; i++) {
       // A few seconds into each slot, so no profile sits on a bucket's edge by accident.
       const createdAt = new Date(DAY_START.getTime() + i * every * 60_000 + 7_000);
