@@ -21,7 +21,7 @@ export async function benchTrend() {
   const storeDir = path.join(dir, 'store');
   try {
     const everyMinutes = (24 * 60 * 2) / PROFILES;
-    const uploads = syntheticDay({ cpuEveryMinutes: everyMinutes, heap: false });
+    const uploads = syntheticDay({ cpuEveryMinutes: everyMinutes, heap: false, goroutine: false });
     const store = await LocalStore.open(storeDir);
     const fillStarted = performance.now();
     try {

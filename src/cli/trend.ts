@@ -63,7 +63,7 @@ export interface ServiceLeakSuspect extends LeakSuspect {
 
 /** The method of --leaks, for --help and the table's header. */
 export const LEAKS_METHOD =
-  'a least-squares line through each pod\'s snapshots, one slope shared by the pods and a new line at each restart (a new pod, or a heap whose allocation count went down), ranked by slope x R²';
+  'a least-squares line through each pod\'s snapshots, one slope shared by the pods and a new line at each restart (a new pod, or a heap whose allocation count went down), ranked by slope x R² (goroutines count for their innermost frame outside the runtime)';
 
 /** What trend found. */
 export interface TrendResult {

@@ -1,10 +1,12 @@
 /**
  * The snapshots of a window read one by one for `trend --leaks`: each stored heap or goroutine
  * snapshot (window-query's selection of snapshots) decoded alone, reduced to its pod, time,
- * alloc_objects total (what the process has allocated since it started) and per-function flats.
+ * alloc_objects total (what the process has allocated since it started) and per-function flats
+ * (for goroutines, counts per innermost frame outside the runtime: goroutineOwners).
  */
 import { decodeProfile, sampleTypesOf, type DecodeLimits } from '../pprof/index.js';
 import { computeTopWithKeys } from '../pprof/top.js';
+import { goroutineOwners } from '../trend/goroutine-owners.js';
 import type { LeakSnapshot } from '../trend/leaks.js';
 import type { ProfileStore } from './store.js';
 import { findWindow, podKeyOf, selectWindow, type WindowQuery } from './window-query.js';
@@ -39,9 +41,14 @@ export async function readLeakSnapshots(store: ProfileStore, query: WindowQuery,
         const { report, keys } = computeTopWithKeys(profile, opts.sampleType);
         sampleType ??= report.sampleType;
         const flats = new Map<string, { name: string; value: number }>();
-        report.rows.forEach((r, j) => {
-          if (r.flat !== 0) flats.set(keys[j]!, { name: r.function, value: Number(r.flat) });
-        });
+        if (query.type === 'goroutine') {
+          // Every goroutine's flat is in the scheduler: count it for the code that parked it.
+          for (const [name, value] of goroutineOwners(profile, report.sampleIndex)) if (value !== 0) flats.set(name, { name, value });
+        } else {
+          report.rows.forEach((r, j) => {
+            if (r.flat !== 0) flats.set(keys[j]!, { name: r.function, value: Number(r.flat) });
+          });
+        }
         const allocs = sampleTypesOf(profile).findIndex((t) => t.type === 'alloc_objects');
         let sinceStart: number | undefined;
         if (allocs >= 0) {

@@ -146,6 +146,30 @@ describe('kubectl profefe trend --leaks', () => {
     }
   }, 60_000);
 
+  test('goroutines: the worker pool that grows in each pod ranks first, counted where it parks (not in runtime.gopark), across a rollout', async () => {
+    const run = await runCli(['trend', '--store-dir', storeDir, ...window, '--type', 'goroutine', '--leaks', '-o', 'json'], { env });
+    expect(run.code).toBe(0);
+    const { sampleType, suspects } = JSON.parse(run.stdout.toString());
+    expect(sampleType).toEqual({ type: 'goroutine', unit: 'count' });
+    expect(suspects[0]).toMatchObject({ service: 'checkout', function: 'checkout.(*Pool).worker', processes: 2 });
+    expect(suspects[0].slopePerHour).toBeCloseTo(9, 9);
+    expect(suspects.map((s: { function: string }) => s.function)).not.toContain('runtime.gopark');
+  }, 60_000);
+
+  test.each([
+    ['cpu', {}],
+    ['goroutine (averaged per pod, a rollout at noon)', { type: 'goroutine' }],
+  ])('%s: the trend still equals top per bucket with the goroutine profiles in the store', async (_name, extra) => {
+    const t = await trendOf({ step: '6h', ...extra });
+    for (let b = 0; b < 4; b++) {
+      const from = new Date(t.buckets[b]!);
+      const to = b === 3 ? DAY_END : new Date(new Date(t.buckets[b + 1]!).getTime() - 1);
+      const top = await runTop({ ...resolveTopOptions({ from: from.toISOString(), to: to.toISOString(), 'store-dir': storeDir, output: 'json', ...extra }, { env }), nodes: 0 });
+      const rows = new Map(top.report.rows.map((r) => [r.function, r.flat]));
+      for (const f of t.functions) expect([f.function, b, f.raw[b]]).toEqual([f.function, b, rows.get(f.function) ?? 0]);
+    }
+  }, 120_000);
+
   test('the table states the method; --leaks refuses CPU and --step', async () => {
     const run = await runCli(['trend', '--store-dir', storeDir, ...window, '--type', 'heap', '--leaks', '--nodes', '2'], { env });
     expect(run.code).toBe(0);

@@ -74,10 +74,12 @@ function heapSamples(service: string, i: number, age: number): SampleSpec[] {
  * The day's uploads, oldest first: per service a CPU profile every `cpuEveryMinutes` (pods
  * alternating between SERVICE-0 and SERVICE-1, each profile 10 s long) and, with `heap`, a heap
  * snapshot every 20 minutes (auth from auth-0 and auth-1 alternating; checkout from checkout-0
- * alone, restarted at noon). `cpuEveryMinutes` 10 gives 144 CPU profiles a service; BENCH=trend
- * uses smaller steps for its 10,000.
+ * alone, restarted at noon), and with `goroutine` checkout's goroutine profiles every 20 minutes
+ * (checkout-0, replaced by checkout-1 at noon; its (*Pool).worker goroutines grow by 3 a
+ * snapshot). `cpuEveryMinutes` 10 gives 144 CPU profiles a service; BENCH=trend uses smaller
+ * steps for its 10,000.
  */
-export function syntheticDay(opts: { cpuEveryMinutes?: number; heap?: boolean } = {}): DayUpload[] {
+export function syntheticDay(opts: { cpuEveryMinutes?: number; heap?: boolean; goroutine?: boolean } = {}): DayUpload[] {
   const every = opts.cpuEveryMinutes ?? 10;
   const uploads: DayUpload[] = [];
   const dayMs = DAY_END.getTime() - DAY_START.getTime();
@@ -105,6 +107,27 @@ export function syntheticDay(opts: { cpuEveryMinutes?: number; heap?: boolean } 
         durationNanos: 0,
       });
       uploads.push({ service, type: 'heap', labels: labels(service, pod), createdAt, body: encodeProfile(profile) });
+    }
+  }
+  if (opts.goroutine !== false) {
+    for (let i = 0; i < 72; i++) {
+      const createdAt = new Date(DAY_START.getTime() + i * 20 * 60_000 + 17_000);
+      // A rollout at noon: checkout-0 is replaced by checkout-1, whose workers start from none again.
+      const pod = i < 36 ? 'checkout-0' : 'checkout-1';
+      const age = i < 36 ? i : i - 36;
+      const profile = buildProfile({
+        sampleTypes: [['goroutine', 'count']],
+        periodType: ['goroutine', 'count'],
+        period: 1,
+        samples: [
+          { stack: 'runtime.goexit;checkout.(*Pool).worker;runtime.chanrecv1;runtime.chanrecv;runtime.gopark', values: [4 + 3 * age] },
+          { stack: 'runtime.goexit;net/http.(*conn).serve;net/http.(*conn).readRequest;internal/poll.(*FD).Read;runtime.gopark', values: [50 + (i % 7)] },
+          { stack: 'runtime.goexit;main.main;sync.(*WaitGroup).Wait;sync.runtime_Semacquire;runtime.gopark', values: [1] },
+        ],
+        timeNanos: BigInt(createdAt.getTime()) * 1_000_000n,
+        durationNanos: 0,
+      });
+      uploads.push({ service: 'checkout', type: 'goroutine', labels: labels('checkout', pod), createdAt, body: encodeProfile(profile) });
     }
   }
   return uploads.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
