@@ -34,8 +34,9 @@ export interface TrendOptions {
   readonly stepMs: number;
   /** Functions kept (0: all). */
   readonly nodes: number;
-  /** --function: only functions whose name matches (RE2, as pprof's regexps). */
+  /** --function: only functions whose name matches (RE2, as pprof's regexps), and the pattern as given. */
   readonly functionFilter?: RegExp;
+  readonly functionPattern?: string;
   readonly sampleType?: string;
   readonly format: TrendFormat;
   readonly store: StoreOptions;
@@ -187,6 +188,7 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
     stepMs,
     nodes,
     functionFilter,
+    functionPattern: args.function === undefined ? undefined : String(args.function),
     sampleType: args['sample-type'],
     format,
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
@@ -343,7 +345,7 @@ async function writeTrendResultPage(result: TrendResult, opts: TrendOptions, htm
     ['Store', describeStore(opts.store)],
   ];
   if (q.labels && q.labels.length > 0) fields.push(['Labels', q.labels.map((l) => `${l.key}=${l.value}`).join(', ')]);
-  if (opts.functionFilter) fields.push(['Functions matching', opts.functionFilter.source]);
+  if (opts.functionPattern !== undefined) fields.push(['Functions matching', opts.functionPattern]);
   const page = html.output ?? temporaryPagePath(`trend-${q.type}`);
   const pageBytes = await writeTrendPage(page, json, { title, fields });
   const written = html.browser ? { page, pageBytes, ...(await openInBrowser(page, ctx.env)) } : { page, pageBytes };

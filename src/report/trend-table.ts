@@ -86,7 +86,8 @@ export function renderTrendTable(trend: Trend, meta: TrendMeta): string {
   };
   const head = ['FIRST', 'LAST', 'CHANGE', 'TREND', 'SERVICE'];
   const services = alignColumns([head, ...trend.serviceTrends.map((s) => row(s, escapeTerminal(s.service)))]);
-  const shown = trend.functions.length < trend.matchedFunctions ? `top ${trend.functions.length} of ${trend.matchedFunctions} functions` : `${trend.functions.length} functions`;
+  const n = trend.functions.length;
+  const shown = n < trend.matchedFunctions ? `top ${n} of ${trend.matchedFunctions} functions` : `${n} function${n === 1 ? '' : 's'}`;
   const fnHead = ['FIRST', 'LAST', 'CHANGE', 'TREND', `FUNCTION (${shown}, flat)`];
   const functions = alignColumns([fnHead, ...trend.functions.map((f) => row(f, escapeTerminal(f.function)))]);
   return `${header.join('\n')}\n\n${services}\n\n${functions}\n`;
