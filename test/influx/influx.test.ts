@@ -163,6 +163,24 @@ describe('writeInfluxPoints retries', () => {
     expect(requests).toHaveLength(1);
   });
 
+  test('an endless refusal is read only so far: its first 300 characters, and the connection closed', async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    let closed = false;
+    server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'Content-Type': 'text/plain' });
+      const chunk = Buffer.alloc(16 * 1024, 'x');
+      const pump = () => {
+        while (!closed && res.write(chunk));
+        if (!closed) res.once('drain', pump);
+      };
+      res.on('close', () => (closed = true));
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(Number(new URL(url).port), '127.0.0.1', r));
+    await expect(writeInfluxPoints({ url, db: 'd' }, points, { backoffMs: 1 })).rejects.toThrow(/refused the points \(HTTP 400\): x{300}\.\.\.$/);
+  });
+
   test('nothing listening: "did not answer" after the retries', async () => {
     await new Promise<void>((r) => server.close(() => r()));
     server = createServer();
