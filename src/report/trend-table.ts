@@ -2,7 +2,7 @@
  * `trend`'s outputs: a table with a sparkline per series and its change from the first bucket
  * to the last, JSON (every series, exact raw values beside the converted ones) and CSV (one row
  * per bucket and series). Outside strings (service and function names) are escaped for the
- * terminal in the table; JSON and CSV carry them as they are, in their own quoting.
+ * terminal in the table and CSV; JSON carries them exactly, its terminal-unsafe characters as \u escapes.
  */
 import type { Int64 } from '../pprof/int64.js';
 import type { LeakSuspect } from '../trend/leaks.js';
@@ -149,8 +149,7 @@ function escapeJsonText(text: string): string {
 /**
  * `-o csv` (RFC 4180, header first): `bucket,service,function,value,raw,unit`, one row per
  * bucket and series: each service's total (function empty), each function over all services
- * (service empty) and in each service. Buckets without profiles are left out. A name that a
- * spreadsheet would take for a formula (=, +, -, @ first) gets a leading `'`.
+ * (service empty) and in each service. Buckets without profiles are left out. Names as csvField writes them.
  */
 export function renderTrendCsv(trend: Trend): string {
   const lines = ['bucket,service,function,value,raw,unit'];
@@ -169,9 +168,13 @@ export function renderTrendCsv(trend: Trend): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/** A CSV field: quoted when it holds a comma, quote or line break; formula-looking text defused with `'`. */
+/**
+ * A CSV field: control characters written as escapeTerminal does (CSV often lands on a terminal),
+ * formula-looking text defused with `'`, quoted when it holds a comma or quote.
+ */
 export function csvField(text: string): string {
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  const escaped = escapeTerminal(text);
+  const safe = /^[=+\-@]/.test(escaped) ? `'${escaped}` : escaped;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

@@ -1,4 +1,4 @@
-import { csvField, firstToLast, renderTrendCsv, renderTrendJson, renderTrendTable, sparkline } from '../../src/report/trend-table.js';
+import { csvField, firstToLast, formatSlope, renderLeaksCsv, renderLeaksTable, renderTrendCsv, renderTrendJson, renderTrendTable, sparkline } from '../../src/report/trend-table.js';
 import { cutBuckets } from '../../src/trend/buckets.js';
 import { buildTrend, type BucketTop } from '../../src/trend/series.js';
 
@@ -59,5 +59,14 @@ describe('trend outputs', () => {
     expect(lines.some((l) => l.startsWith('2026-11-01T01:'))).toBe(false);
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('-1')).toBe("'-1");
+  });
+
+  test('leak suspects: slopes per hour in pprof’s units, names escaped in the table and quoted in CSV', () => {
+    const suspects = [{ service: 'a,b', function: evil, key: 'k', slopePerHour: 614400, r2: 0.99, score: 608256, processes: 2, mean: 4.5 * 2 ** 20 }];
+    const table = renderLeaksTable({ sampleType: { type: 'inuse_space', unit: 'bytes' }, suspects }, ['Leak suspects']);
+    expect(table.split('\n')[3]).toMatch(/^\+600kB\/h\s+0\.99\s+2\s+4\.50MB\s+a,b\s+main\.\\x1b\]0;pwned\\x07\(\*T\)\.\\u202eM$/);
+    expect(renderLeaksCsv({ sampleType: { type: 'inuse_space', unit: 'bytes' }, suspects }).split('\r\n')[1]).toBe('"a,b",main.\\x1b]0;pwned\\x07(*T).\\u202eM,614400,0.99,608256,2,4718592,bytes');
+    expect(formatSlope(-2.5, 'count')).toBe('-2.50/h');
+    expect(renderLeaksTable({ sampleType: { type: 'goroutine', unit: 'count' }, suspects: [] }, ['h'])).toBe('h\n\nNo function grows.\n');
   });
 });
