@@ -12,7 +12,7 @@ import { trendJson, type TrendJson } from '../../src/report/trend-table.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { readLeakSnapshots } from '../../src/store/leak-query.js';
 import { rankLeakSuspects, type LeakSnapshot } from '../../src/trend/leaks.js';
-import { DAY_END, DAY_START, syntheticDay } from '../support/synthetic-day.js';
+import { DAY_END, DAY_START, storeAsCollected, syntheticDay } from '../support/synthetic-day.js';
 import { runCli } from '../support/run-cli.js';
 
 let dir: string;
@@ -25,7 +25,7 @@ beforeAll(async () => {
   storeDir = path.join(dir, 'store');
   const store = await LocalStore.open(storeDir);
   try {
-    for (const u of syntheticDay()) await store.upload(u);
+    await storeAsCollected(store, syntheticDay());
   } finally {
     await store.close();
   }

@@ -12,7 +12,7 @@ import { escapeTagValue, pointLine, type FunctionPoint } from '../../src/influx/
 import { writeInfluxPoints } from '../../src/influx/influx-writer.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
 import { startInfluxDB, type InfluxServer } from '../support/influxdb.js';
-import { DAY_END, DAY_START, syntheticDay } from '../support/synthetic-day.js';
+import { DAY_END, DAY_START, storeAsCollected, syntheticDay } from '../support/synthetic-day.js';
 import { runCli } from '../support/run-cli.js';
 
 let dir: string;
@@ -28,7 +28,7 @@ beforeAll(async () => {
     (async () => {
       const store = await LocalStore.open(storeDir);
       try {
-        for (const u of syntheticDay()) await store.upload(u);
+        await storeAsCollected(store, syntheticDay());
       } finally {
         await store.close();
       }

@@ -13,7 +13,7 @@ import { trendJson, type TrendJson } from '../../src/report/trend-table.js';
 import { renderTrendPage } from '../../src/report/trend-page.js';
 import { scaledLabel } from '../../src/report/units.js';
 import { LocalStore } from '../../src/store/local/local-store.js';
-import { DAY_END, DAY_START, syntheticDay } from '../support/synthetic-day.js';
+import { DAY_END, DAY_START, storeAsCollected, syntheticDay } from '../support/synthetic-day.js';
 import { runCli } from '../support/run-cli.js';
 import { launchChromium, loadPage, type LoadedPage } from './browser.js';
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   const storeDir = path.join(dir, 'store');
   const store = await LocalStore.open(storeDir);
   try {
-    for (const u of syntheticDay()) await store.upload(u);
+    await storeAsCollected(store, syntheticDay());
   } finally {
     await store.close();
   }

@@ -5,10 +5,11 @@
  * randomness, no clock). In `checkout`, cache.lookup's CPU grows steadily and db.query's shrinks;
  * (*Cache).put's in-use memory grows with the age of its process, which restarts in place at
  * noon (same pod, its alloc_* counts start again from 0), and auth's sessions grow steadily,
- * with noise, over the whole day (less steeply, but never dropping). Labels are those collect puts on its uploads.
+ * with noise, over the whole day (less steeply, but never dropping). storeAsCollected stores them through collect's own sink.
  */
+import { StoreSink } from '../../src/capture/store-sink.js';
 import { encodeProfile } from '../../src/pprof/encode.js';
-import type { StoreLabel, StoreProfileType } from '../../src/store/store.js';
+import type { ProfileStore, StoreLabel, StoreProfileType } from '../../src/store/store.js';
 import { buildProfile, type SampleSpec } from './profile-builder.js';
 
 /** The first instant of the day (UTC midnight); the day is [DAY_START, DAY_START + 24 h]. */
@@ -131,4 +132,17 @@ export function syntheticDay(opts: { cpuEveryMinutes?: number; heap?: boolean; g
     }
   }
   return uploads.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/**
+ * Stores the uploads the way `collect` does: each as the profile a capture of its pod returned,
+ * handed to collect's own sink (StoreSink: collect's labels, upload id, created_at).
+ */
+export async function storeAsCollected(store: ProfileStore, uploads: readonly DayUpload[]): Promise<void> {
+  const sink = new StoreSink(store, undefined);
+  for (const u of uploads) {
+    const pod = u.labels.find((l) => l.key === 'pod')!.value;
+    const target = { namespace: 'shop', pod, service: u.service, port: 6060, path: '/debug/pprof', labels: {}, annotations: {} };
+    await sink.write({ target, type: u.type as 'cpu' | 'heap' | 'goroutine', bytes: u.body, takenAt: u.createdAt, samples: 1 });
+  }
 }
