@@ -5,7 +5,8 @@
  * randomness, no clock). In `checkout`, cache.lookup's CPU grows steadily and db.query's shrinks;
  * (*Cache).put's in-use memory grows with the age of its process, which restarts in place at
  * noon (same pod, its alloc_* counts start again from 0), and auth's sessions grow steadily,
- * with noise, over the whole day (less steeply, but never dropping). storeAsCollected stores them through collect's own sink.
+ * with noise, over the whole day (less steeply, but never dropping). storeAsCollected stores
+ * them through collect's own sink.
  */
 import { StoreSink } from '../../src/capture/store-sink.js';
 import { encodeProfile } from '../../src/pprof/encode.js';
