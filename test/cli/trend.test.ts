@@ -14,6 +14,8 @@ import { readLeakSnapshots } from '../../src/store/leak-query.js';
 import { rankLeakSuspects, type LeakSnapshot } from '../../src/trend/leaks.js';
 import { DAY_END, DAY_START, storeAsCollected, syntheticDay } from '../support/synthetic-day.js';
 import { runCli } from '../support/run-cli.js';
+import { startTestStore } from '../support/store-server.js';
+import { ProfefeClient } from '../../src/store/profefe/client.js';
 
 let dir: string;
 let storeDir: string;
@@ -114,6 +116,23 @@ describe('kubectl profefe trend', () => {
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')[0]).toMatch(why);
   });
+
+  test('over the profefe API (serve, filled by collect’s sink through the profefe client) the same as over the local store', async () => {
+    const served = await startTestStore(path.join(dir, 'served'));
+    const client = new ProfefeClient({ baseUrl: served.server.url });
+    try {
+      await storeAsCollected(client, syntheticDay());
+      for (const type of ['cpu', 'heap']) {
+        const local = await trendOf({ type, step: '2h' });
+        const opts = resolveTrendOptions({ type, step: '2h', from: DAY_START.toISOString(), to: DAY_END.toISOString(), 'profefe-hostport': served.server.url, nodes: 0 }, { env });
+        const { trend } = await runTrend(opts);
+        expect(trendJson(trend, { type, from: opts.query.from, to: opts.query.to, stepMs: opts.stepMs })).toEqual(local);
+      }
+    } finally {
+      await client.close();
+      await served.close();
+    }
+  }, 180_000);
 
   test('a window without profiles fails with one line', async () => {
     const run = await runCli(['trend', '--store-dir', storeDir, '--from', '2020-01-01', '--to', '2020-01-02'], { env });
