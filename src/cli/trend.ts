@@ -136,7 +136,7 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
               ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
               ['The same as a chart page, written to a chosen file and not opened', 'kubectl profefe trend --type heap --service auth --from 7d --html -o auth-heap.html --no-browser'],
               ['Functions whose in-use memory grew over the last 3 days', 'kubectl profefe trend --type heap --from 3d --leaks'],
-              ['The last day of CPU per function into InfluxDB, for Grafana', 'kubectl profefe trend --step 5m --influx-url http://influxdb:8086 --influx-db profiles -o json >/dev/null'],
+              ['The last day of CPU per function into InfluxDB too, for Grafana', 'kubectl profefe trend --step 5m --influx-url http://influxdb:8086 --influx-db profiles'],
             ),
           ),
       ),
