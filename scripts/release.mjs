@@ -5,7 +5,8 @@
 //                                             bundle and its launcher, run by node >= 20.19 on PATH
 //   kubectl-profefe-v<V>-linux-amd64.tar.gz   kubectl-profefe/bin/kubectl-profefe, a single executable
 //                                             with Node.js built in (Node's single executable
-//                                             applications: the running node + the bundle, by postject)
+//                                             applications: the running node + the bundle, by postject),
+//                                             and bin/kubectl_complete-profefe, kubectl's completion hook
 //   kubectl-profefe-linux-amd64               that executable on its own
 //   plugin.yaml                               the krew manifest: ./plugin.yaml with the archives' sha256
 //   SHA256SUMS
@@ -26,6 +27,12 @@ import { buildBundle, buildInfo, commonOptions, root, thirdPartyNotices } from '
 
 /** The fuse Node's single executable applications look for (doc/api/single-executable-applications.md). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/**
+ * The executable kubectl (>= 1.26) runs to complete `kubectl profefe ...`. Both archives carry it
+ * in bin/; krew links only `bin:` into its bin folder, so plugin.yaml's caveats say how to copy it
+ * there (krew has no field for a second executable: kubernetes-sigs/krew#812).
+ */
+const COMPLETION_HOOK = 'kubectl_complete-profefe';
 /** What plugin.yaml's sha256 fields hold until a release fills them in. */
 export const SHA256_PLACEHOLDER = 'filled in by npm run release';
 
@@ -141,10 +148,13 @@ export async function release(outDir) {
     mkdirSync(path.join(seaStage, 'kubectl-profefe', 'bin'), { recursive: true });
     copyFileSync(exe, path.join(seaStage, 'kubectl-profefe', 'bin', 'kubectl-profefe'));
     chmodSync(path.join(seaStage, 'kubectl-profefe', 'bin', 'kubectl-profefe'), 0o755);
+    // kubectl's completion hook: a shell script that runs the executable beside it.
+    copyFileSync(path.join(root, 'bin', COMPLETION_HOOK), path.join(seaStage, 'kubectl-profefe', 'bin', COMPLETION_HOOK));
+    chmodSync(path.join(seaStage, 'kubectl-profefe', 'bin', COMPLETION_HOOK), 0o755);
     for (const f of ['LICENSE', 'README.md']) copyFileSync(path.join(root, f), path.join(seaStage, 'kubectl-profefe', f));
     const nodeNotice = `${'='.repeat(78)}\nnode ${process.version} (built into the executable)\n${'='.repeat(78)}\n\n${nodeLicense().trim()}\n`;
     writeFileSync(path.join(seaStage, 'kubectl-profefe', 'THIRD-PARTY-NOTICES.txt'), `${thirdPartyNotices(metafile)}\n${nodeNotice}`);
-    const seaFiles = ['LICENSE', 'README.md', 'THIRD-PARTY-NOTICES.txt', 'bin/kubectl-profefe'].map((f) => `kubectl-profefe/${f}`);
+    const seaFiles = ['LICENSE', 'README.md', 'THIRD-PARTY-NOTICES.txt', 'bin/kubectl-profefe', `bin/${COMPLETION_HOOK}`].map((f) => `kubectl-profefe/${f}`);
     await writeTarGz(path.join(outDir, `kubectl-profefe-${tag}-linux-amd64.tar.gz`), seaStage, seaFiles, mtime);
 
     writeFileSync(path.join(outDir, 'plugin.yaml'), fillManifest(template, outDir, tag));

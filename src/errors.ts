@@ -51,12 +51,41 @@ export class CommandFailure extends Error {
 /** A failure the command's own output already shows (its table, its log lines): `main` adds no `error:` line. */
 export class ReportedFailure extends CommandFailure {
   override readonly name: string = 'ReportedFailure';
+  override readonly exitCode: number;
+  /** `exitCode`: failure (1) by default; partial (3) when the output shows that some of the work was done. */
+  constructor(message: string, exitCode: number = ExitCode.failure) {
+    super(message);
+    this.exitCode = exitCode;
+  }
 }
 
 /** Part of the work failed; the rest was done and has been reported. */
 export class PartialFailure extends Error {
   override readonly name: string = 'PartialFailure';
   readonly exitCode: number = ExitCode.partial;
+}
+
+/** Why a server could not listen, by Node's error code (net.Server 'error' event; getaddrinfo's for host names). */
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the port is in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'no such address here',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name cannot be resolved now (DNS)',
+  EAI_FAIL: 'the host name cannot be resolved (DNS)',
+};
+
+/**
+ * A failure to listen on `host:port` as one CommandFailure line (exit 1) naming the flags that
+ * chose the address (serve's --address and --port, collect's --metrics-addr); an error of another
+ * kind is returned as it is (a bug stays a bug).
+ */
+export function listenFailure(err: unknown, host: string, port: number, flags: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const reason = code ? LISTEN_REASONS[code] : undefined;
+  if (!reason) return err;
+  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new CommandFailure(`cannot listen on ${where}: ${reason} (${flags})`, { cause: err });
 }
 
 /** An error the CLI reports in one line, as opposed to a bug. */

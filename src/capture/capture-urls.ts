@@ -40,7 +40,7 @@ export async function captureUrls(req: UrlCaptureRequest, deps: { signal?: Abort
     const outcomes = await captureTargets(targets, req.engine, { tunnel: new UrlTunnel(req.urls), sink: out.sink, signal: deps.signal, onOutcome: (o) => deps.progress?.update(o) });
     deps.progress?.stop();
     warnings.push(...(await out.finish()));
-    return { outcomes, skipped: [], seconds: req.engine.seconds, wallMs: Date.now() - started, warnings };
+    return { outcomes, skipped: [], seconds: req.engine.seconds, wallMs: Date.now() - started, warnings, notUploaded: out.notUploaded() };
   } finally {
     deps.progress?.stop();
     await out.close();

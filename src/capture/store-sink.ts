@@ -1,5 +1,5 @@
 import { isProfileRefusal, UPLOAD_ID_LABEL, uploadIdOf, type Spool } from '../store/spool.js';
-import type { ProfileStore, StoreLabel, StoreProfileType } from '../store/store.js';
+import { StoreProblem, StoreUnreachable, type ProfileStore, type StoreLabel, type StoreProfileType } from '../store/store.js';
 import { DELTA_LABEL, PROFILE_LABEL } from '../store/window-query.js';
 import type { CapturedProfile, Sink } from './engine.js';
 import { targetFileStem, utcStamp } from './local-sink.js';
@@ -41,12 +41,31 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
     .map(([key, value]) => ({ key, value }));
 }
 
+/** The profiles a StoreSink kept in the spool because the store could not take them. */
+export interface NotUploaded {
+  /** The spool files, in the order they were kept. */
+  readonly files: readonly string[];
+  /** The spool folder (`push` uploads from there). */
+  readonly spoolDir: string;
+  /** Why, short: the first failure's summary (`unreachable`, `HTTP 503`, ...). */
+  readonly reason: string;
+  /** The first failure's whole message. */
+  readonly firstError: string;
+}
+
 /**
  * Uploads each profile to a store. Nothing is lost: when the store cannot take it (down, 5xx
  * after the client's retries, a refused token, 429) the profile goes to the spool for
  * `kubectl profefe push`; when it says the profile is invalid (400 or 413, e.g. a profile with
- * no samples) it is kept in the spool's rejected/ folder.
- * Either way the capture fails with a message that says why and where the file is.
+ * no samples) it is kept in the spool's rejected/ folder, and the capture of it fails.
+ *
+ * A spooled profile was captured: with `spoolIsDelivery` (the collector, which pushes the spool
+ * every round, and capture, which reports {@link notUploaded} in its summary) write() resolves
+ * with where it was kept; otherwise it throws saying why and where.
+ *
+ * Once the store is unreachable (no answer at all after the client's retries: StoreUnreachable),
+ * the later profiles of this sink go straight to the spool: each would cost the same retries
+ * (3.5 s by default) for the same answer. A 5xx trips nothing: each upload gets its back-off.
  */
 export class StoreSink implements Sink {
   constructor(
@@ -56,24 +75,43 @@ export class StoreSink implements Sink {
     private readonly labelsFromPod: readonly string[] = [],
     /** Told how each upload ended (the collector counts them). */
     private readonly onUpload?: (result: 'ok' | 'spooled' | 'rejected') => void,
-    /** A spooled profile counts as delivered (the collector pushes the spool every round). */
+    /** A spooled profile counts as delivered (see the class comment). */
     private readonly spoolIsDelivery = false,
   ) {}
 
+  /** The first StoreUnreachable of this sink: later profiles are spooled without trying. */
+  private unreachable: Error | undefined;
+  private firstFailure: Error | undefined;
+  private readonly spooled: string[] = [];
+
+  /** What was kept in the spool for a later push (rejected profiles not included); undefined when nothing. */
+  get notUploaded(): NotUploaded | undefined {
+    if (!this.spool || this.spooled.length === 0 || !this.firstFailure) return undefined;
+    const e = this.firstFailure;
+    return { files: [...this.spooled], spoolDir: this.spool.dir, reason: e instanceof StoreProblem ? e.summary : e.message, firstError: e.message };
+  }
+
   async write(p: CapturedProfile): Promise<string> {
     const req = { service: p.target.service, type: storeTypeOf(p.type), labels: uploadLabels(p, this.labelsFromPod), createdAt: p.takenAt, body: p.bytes };
+    const skipped = this.unreachable !== undefined && this.spool !== undefined;
     try {
+      if (skipped) throw this.unreachable;
       const meta = await this.store.upload(req);
       this.onUpload?.('ok');
       return `profefe id ${meta.id}`;
     } catch (err) {
       if (!this.spool) throw err;
+      if (err instanceof StoreUnreachable) this.unreachable ??= err;
       // The spool adds the upload id: two captures of one pod in the same second stay apart.
       const name = `${utcStamp(p.takenAt)}.${targetFileStem(p.target)}.${p.type}`;
       const rejected = isProfileRefusal(err);
       const kept = await this.spool.add(name, req, { rejected });
       this.onUpload?.(rejected ? 'rejected' : 'spooled');
-      const why = (err as Error).message;
+      const why = skipped ? 'not tried: the store did not answer an earlier upload of this run' : (err as Error).message;
+      if (!rejected) {
+        this.firstFailure ??= err as Error;
+        this.spooled.push(kept);
+      }
       if (this.spoolIsDelivery && !rejected) return `spooled (${why}): ${kept}`;
       throw new Error(rejected ? `the store refused it (${why}); kept in ${kept}` : `upload failed (${why}); kept in ${kept}, upload it later with 'kubectl profefe push'`);
     }

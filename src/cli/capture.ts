@@ -1,4 +1,5 @@
-import type { Ora } from 'ora';
+import { podNameOf } from './shared/resource-names.js';
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome, type Sink } from '../capture/engine.js';
@@ -11,7 +12,9 @@ import type { PodDiscovery, PodQuery } from '../kube/pods.js';
 import type { Tunnel } from '../capture/tunnel.js';
 import { captureJson, renderCaptureTable, type CaptureSummary } from '../report/capture-report.js';
 import { stdoutPalette } from '../report/colour.js';
+import { startProgress, type Progress, type ProgressContext } from '../report/progress.js';
 import { escapeTerminal } from '../report/terminal-text.js';
+import { resolveApiSelector } from './shared/store-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -21,6 +24,7 @@ import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { parsePprofUrl, type PprofUrl } from '../capture/url-targets.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
 export interface CaptureCommandOptions {
   readonly kube: KubeAccessOptions;
@@ -50,12 +54,12 @@ export interface CaptureCommandOptions {
   readonly decodeLimits: DecodeLimits;
 }
 
-interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
+interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   'label-from-pod'?: string[];
   pods?: string[];
   url?: string[];
   service?: string;
-  selector?: string;
+  selector?: string | string[];
   'field-selector'?: string;
   type?: string[];
   seconds?: number;
@@ -78,19 +82,21 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe capture [POD...] [-n NAMESPACE | -A] [-l SELECTOR] [--type TYPE]... [--seconds N]\n' +
-              '       kubectl profefe capture --url http://HOST:PORT... [--service NAME] [--type TYPE]...\n\n' +
-              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves\n' +
-              'its profiles as .pb.gz files. Without pod names, the pods annotated\n' +
-              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path\n' +
-              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n' +
-              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and\n' +
-              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16\n' +
-              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n' +
-              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are\n' +
+            // Each synopsis line fits 80 columns (yargs trims an indented continuation); each
+            // paragraph is one line, wrapped by yargs to the terminal.
+            'Usage: kubectl profefe capture [POD...] [-n NS | -A] [-l SELECTOR] [options]\n' +
+              'Usage: kubectl profefe capture --url http://HOST:PORT... [options]\n\n' +
+              'Port-forwards through the Kubernetes API server to each pod\'s net/http/pprof port and saves ' +
+              'its profiles as .pb.gz files. Without pod names, the pods annotated ' +
+              'profefe.com/enable=true are captured; profefe.com/port (default 6060), profefe.com/path ' +
+              '(default /debug/pprof) and profefe.com/service (default: the pod name) say where and as what.\n\n' +
+              'All pods are captured at once, so their CPU profiles cover the same window. allocs, block and ' +
+              'mutex are deltas over that window (Go counts them since the process started): Go >= 1.16 ' +
+              'serves them (?seconds=N), for older Go they are computed here from two profiles.\n\n' +
+              'With --url, no cluster is needed: the Go processes serving net/http/pprof at those URLs are ' +
               'captured straight over HTTP(S), labelled url=HOST:PORT in the store.',
           )
-          .positional('pods', { describe: 'pod names (default: every annotated pod)', type: 'string', array: true, default: undefined })
+          .positional('pods', { describe: 'pod names, or pod/NAME (default: every annotated pod)', type: 'string', array: true, default: undefined })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
           .option('url', { type: 'string', array: true, requiresArg: true, describe: 'capture the Go process serving net/http/pprof at this URL instead of pods (repeatable; no cluster needed), e.g. --url http://localhost:6060' })
           .option('service', { type: 'string', requiresArg: true, describe: 'the service name of --url targets in the store and in file names (default: HOST_PORT)' })
@@ -102,13 +108,14 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
             requiresArg: true,
             describe: `profile types to capture, repeatable or comma-separated (default: all of ${PROFILE_TYPES.join(', ')})`,
           })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of the CPU profile and of the allocs, block and mutex deltas' })
-          .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of the CPU profile and of the allocs, block and mutex deltas' }))
+          .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods captured at the same time' }))
           .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['url', 'service', 'selector', 'field-selector', 'type', 'seconds', 'concurrency', 'output-dir', 'output', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['Capture every profile type from one pod', 'kubectl profefe capture -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -121,7 +128,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
       ),
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);
-      const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: progressFor(ctx) });
+      const result = await runCapture(opts, { env: ctx.env, signal: ctx.signal, progress: captureProgress(progressContext(ctx, args)) });
       await renderCapture(result, opts, ctx);
     },
   };
@@ -135,10 +142,10 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
-    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map(String),
+    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'capture')),
     urls,
     ...(service !== undefined ? { service } : {}),
-    labelSelector: args.selector || undefined,
+    labelSelector: resolveApiSelector(args.selector),
     fieldSelector: args['field-selector'] || undefined,
     types,
     seconds,
@@ -260,7 +267,7 @@ export async function runCapture(opts: CaptureCommandOptions, deps: CaptureComma
     );
     deps.progress?.stop();
     if (sink) warnings.push(...(await sink.finish()));
-    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings };
+    return { outcomes, skipped: discovery.skipped, seconds: opts.seconds, wallMs: Date.now() - started, warnings, notUploaded: sink?.notUploaded() };
   } finally {
     deps.progress?.stop();
     await sink?.close();
@@ -288,31 +295,38 @@ async function renderCapture(result: CaptureSummary, opts: CaptureCommandOptions
   // annotated pod that is not running (being rolled out, say) is only reported.
   const namedSkipped = opts.pods.length > 0 ? result.skipped.filter((s) => !s.invalid).length : 0;
   const invalid = result.skipped.filter((s) => s.invalid).length;
-  if (failed > 0 || namedSkipped > 0 || invalid > 0) {
+  // Captured but not uploaded is partial (exit 3), as kubectl's own partial results: the profiles
+  // are safe in the spool (exit 1 would say nothing worked, and a retried capture would take them
+  // again), yet a script or CronJob must notice that the store did not get them (exit 0 would hide it).
+  const spooled = result.notUploaded?.files.length ?? 0;
+  if (failed > 0 || namedSkipped > 0 || invalid > 0 || spooled > 0) {
     const parts = [];
     if (failed) parts.push(`${failed} of ${result.outcomes.length} captures failed`);
     if (namedSkipped) parts.push(`${namedSkipped} named pod${namedSkipped === 1 ? '' : 's'} could not be captured`);
     if (invalid) parts.push(`${invalid} pod${invalid === 1 ? ' has' : 's have'} bad profefe.com annotations`);
-    throw new PartialFailure(`${parts.join(', ')}; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved`);
+    const saved = failed || namedSkipped || invalid ? `; the other ${ok} profile${ok === 1 ? ' was' : 's were'} saved` : '';
+    if (result.notUploaded) parts.push(`${spooled} of ${ok} captured profile${ok === 1 ? '' : 's'} not uploaded (${result.notUploaded.firstError}), kept in ${result.notUploaded.spoolDir}: run 'kubectl profefe push'`);
+    throw new PartialFailure(`${parts.join(', ')}${saved}`);
   }
 }
 
-/** A spinner on stderr when it is a terminal; nothing otherwise. */
-function progressFor(ctx: CommandContext): CaptureProgress | undefined {
-  if (!ctx.io.stderrIsTTY) return undefined;
-  let spinner: Ora;
+/**
+ * A progress line while capturing (report/progress.ts decides whether it shows): pods and profiles
+ * done, and failures. Stopped before the summary is printed.
+ */
+export function captureProgress(ctx: ProgressContext): CaptureProgress {
+  let line: Progress | undefined;
   let total: { pods: number; profiles: number; perPod: ReadonlyMap<string, number> } = { pods: 0, profiles: 0, perPod: new Map() };
   let done = 0;
   let failed = 0;
   let podsDone = 0;
   const donePerPod = new Map<string, number>();
-  const text = () =>
-    `capturing: ${podsDone}/${total.pods} pods done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
+  const what = () => (total.perPod.size > 0 && [...total.perPod.keys()].every((k) => k.startsWith('/')) ? 'URLs' : 'pods');
+  const text = () => `capturing: ${podsDone}/${total.pods} ${what()} done, ${done}/${total.profiles} profiles${failed ? `, ${failed} failed` : ''}`;
   return {
     async start(t) {
       total = t;
-      const { default: ora } = await import('ora');
-      spinner = ora({ stream: ctx.io.stderr, isEnabled: true }).start(text());
+      line = await startProgress(ctx, text());
     },
     update(o) {
       done++;
@@ -321,10 +335,10 @@ function progressFor(ctx: CommandContext): CaptureProgress | undefined {
       const n = (donePerPod.get(key) ?? 0) + 1;
       donePerPod.set(key, n);
       if (n === total.perPod.get(key)) podsDone++;
-      spinner.text = text();
+      line?.update(text());
     },
     stop() {
-      spinner?.stop();
+      line?.stop();
     },
   };
 }

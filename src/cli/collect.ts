@@ -1,3 +1,5 @@
+import { invalidArgument, numberOption } from './shared/usage-errors.js';
+import { resolveApiSelector } from './shared/store-query.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
 import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
@@ -11,10 +13,11 @@ import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from 
 import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { resolveInfluxTarget } from '../influx/influx-writer.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
-interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs {
-  selector?: string;
-  'namespace-selector'?: string;
+interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
+  selector?: string | string[];
+  'namespace-selector'?: string | string[];
   type?: string[];
   seconds?: number;
   concurrency?: number;
@@ -55,14 +58,14 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
-          .option('jitter', { type: 'number', default: 0.1, requiresArg: true, describe: 'up to this fraction of the interval is added at random before each round' })
+          .option('jitter', numberOption({ flag: '--jitter', min: 0, max: 1 }, { default: 0.1, describe: 'up to this fraction of the interval is added at random before each round' }))
           .option('round-timeout', { type: 'string', requiresArg: true, describe: 'a round ends at this deadline, whatever is still running (default: the interval, or 5m with --once)' })
           .option('connect', { type: 'string', requiresArg: true, describe: 'direct (http://podIP:port; in-cluster default) or port-forward (through the API server; default elsewhere)' })
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'only pods matching this label selector' })
           .option('namespace-selector', { type: 'string', requiresArg: true, describe: 'only namespaces matching this label selector (needs "namespaces: list" in the ClusterRole)' })
           .option('type', { alias: 'profile-type', type: 'string', array: true, requiresArg: true, describe: `profile types (default: all of ${PROFILE_TYPES.join(', ')})` })
-          .option('seconds', { type: 'number', default: 10, requiresArg: true, describe: 'the capture window: duration of each CPU profile and of the allocs, block and mutex deltas' })
-          .option('concurrency', { type: 'number', default: 64, requiresArg: true, describe: 'pods captured at the same time' })
+          .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of each CPU profile and of the allocs, block and mutex deltas' }))
+          .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: 64, describe: 'pods captured at the same time' }))
           .option('metrics-addr', { type: 'string', requiresArg: true, describe: 'serve Prometheus /metrics and /healthz on HOST:PORT' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable)' })
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
@@ -70,9 +73,10 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
           .option('influx-url', { type: 'string', requiresArg: true, describe: 'after each round, write the top functions of every service to InfluxDB 1.x at this URL (measurement profile_function)' })
           .option('influx-db', { type: 'string', requiresArg: true, describe: 'with --influx-url: the database' })
-          .option('influx-nodes', { type: 'number', requiresArg: true, describe: 'with --influx-url: functions written per service and type each round (default 10)' })
+          .option('influx-nodes', numberOption({ flag: '--influx-nodes', whole: true, min: 1 }, { describe: 'with --influx-url: functions written per service and type each round (default 10)' }))
           .options(ENGINE_LIMIT_FLAGS)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', 'influx-url', 'influx-db', 'influx-nodes', ...ENGINE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', 'influx-url', 'influx-db', 'influx-nodes', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -83,11 +87,24 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
       ),
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);
-      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io });
-      // Its lines have said what failed; a --once round that captured nothing fails the CronJob.
+      const result = await runCollector(opts, { env: ctx.env, signal: ctx.signal, io: ctx.io, progress: progressContext(ctx, args) });
+      // Its lines have said what failed; a --once round that captured nothing (1) or not everything (3) fails the CronJob.
+      if (result.exitCode === ExitCode.partial) throw new ReportedFailure('some profiles were not captured', ExitCode.partial);
       if (result.exitCode !== ExitCode.ok) throw new ReportedFailure('nothing was captured');
     },
   };
+}
+
+/**
+ * --metrics-addr as startMetricsServer reads it: `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT`
+ * (port 0: any). A malformed one is a usage error here, before a collector starts; a host that does
+ * not resolve or a port in use fails later, when it listens (one line, exit 1).
+ */
+export function resolveMetricsAddr(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]*):)?(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw invalidArgument('--metrics-addr', value, 'expected HOST:PORT, like 0.0.0.0:9090 (port 0-65535)');
+  return value;
 }
 
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
@@ -116,8 +133,8 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   return {
     // A collector covers the whole cluster unless a namespace is named.
     kube: { ...kube, allNamespaces: kube.allNamespaces || kube.namespace === undefined },
-    labelSelector: args.selector || undefined,
-    namespaceSelector: args['namespace-selector'] || undefined,
+    labelSelector: resolveApiSelector(args.selector),
+    namespaceSelector: resolveApiSelector(args['namespace-selector'], '--namespace-selector'),
     types,
     seconds,
     concurrency,
@@ -126,7 +143,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     intervalMs,
     jitter,
     roundTimeoutMs,
-    metricsAddr: args['metrics-addr'] || undefined,
+    metricsAddr: resolveMetricsAddr(args['metrics-addr']),
     store: { ...resolveStoreOptions(args, env), decodeLimits },
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,

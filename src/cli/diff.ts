@@ -1,11 +1,15 @@
+import { numberOption } from './shared/usage-errors.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError, StoreError, UsageError } from '../errors.js';
-import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
+import { assertComparable, computeDiffTop, diffProfiles } from '../pprof/diff.js';
+import { toInt64, type Int64 } from '../pprof/int64.js';
+import { normalizeProfile } from '../pprof/scale.js';
 import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
 import { stdoutPalette } from '../report/colour.js';
-import { renderDiffJson, renderDiffTable } from '../report/function-table.js';
+import { diffSideLines, renderDiffJson, renderDiffTable, renderDiffYaml } from '../report/function-table.js';
+import { scaledLabel } from '../report/units.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
@@ -15,12 +19,13 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath, type WrittenPage } from './shared/browser.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath, type WrittenPage } from './shared/browser.js';
 import { isFileTarget } from './shared/profile-source.js';
-import { describeQueryProfiles, resolveQuery, resolveStoredType } from './shared/store-query.js';
+import { describeQueryProfiles, LABEL_OPTION, resolveQuery, resolveSelector, resolveStoredType, SELECTOR_OPTION } from './shared/store-query.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
-import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
+import { DIFF_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
+import { OUTPUT_FILE_OPTION, resolveOutputFlags } from './shared/output-flags.js';
 
 /** One side of a diff: a profile file, a store id (a positional, told apart by isFileTarget), or a store query. */
 export type DiffSide =
@@ -40,13 +45,21 @@ export interface DiffOptions {
   readonly format: FunctionTableFormat;
   /** With --html: a flame graph page instead of the table. */
   readonly html?: DiffPageOptions;
+  /** Deprecations to show on stderr (-o FILE.html). */
+  readonly warnings?: readonly string[];
   /** Only opened when a side needs the store; its decodeLimits (--max-inflated-size, --max-samples) apply to files too. */
   readonly store: StoreOptions;
+  /**
+   * Scale the target to the base's total per sample type first, as `go tool pprof -normalize`
+   * (--normalize); false: never (--normalize=false, --no-normalize); undefined: when the sides
+   * cover windows of different length (see normalizeReason).
+   */
+  readonly normalize?: boolean;
 }
 
 /** Where the page of `diff --html` goes and whether it is opened, as for `open`. */
 export interface DiffPageOptions {
-  /** The page's file (-o FILE.html); undefined: a new file in the temporary directory. */
+  /** The page's file (--output-file FILE.html); undefined: a new file in the temporary directory. */
   readonly output?: string;
   /** Open it in the browser; false with --no-browser (then only its path is printed). */
   readonly browser: boolean;
@@ -59,7 +72,7 @@ export interface DiffDeps {
   readonly signal?: AbortSignal;
   /** For the browser ($BROWSER, PATH); without it, only a browser on the default PATH is found. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Where a page without -o goes (default: the OS temporary directory). */
+  /** Where a page without -o goes (default: the per-user pages folder, browser.ts pagesDir). */
   readonly tmpDir?: string;
   readonly platform?: NodeJS.Platform;
 }
@@ -77,7 +90,41 @@ export interface DiffResult {
   readonly page?: WrittenPage;
   /** What the user should know about a side that is a store window, one line each. */
   readonly warnings?: readonly string[];
+  /** What each side is made of, as loaded (before any normalization). */
+  readonly sides: { readonly base: DiffSideSummary; readonly target: DiffSideSummary };
+  /** Set when the target was normalized to the base's total (pprof's -normalize). */
+  readonly normalized?: DiffNormalization;
 }
+
+/** One side of a diff for people: what it is, how many profiles, how long they cover, its totals. */
+export interface DiffSideSummary {
+  /** A file name, `profile ID`, or the store query (without what it is made of). */
+  readonly name: string;
+  /** How many profiles the side is made of: 1 for a file or id (which may itself be a merge). */
+  readonly profiles: number;
+  /** The same for people: `1 profile`, `sum of 4 profiles`, `average of 3 snapshots per pod, 2 pods`. */
+  readonly made: string;
+  /** duration_nanos: the time the side's profiles cover (summed over a window's profiles); 0 for snapshots (heap in-use, goroutine). */
+  readonly durationNanos: Int64;
+  /** Whether the side averages snapshots per pod (a store window of heap, goroutine, ...). */
+  readonly averaged: boolean;
+  /** Per sample type (in the profile's order), the total of its values, as loaded. */
+  readonly totals: readonly Int64[];
+}
+
+/** How the target was scaled (pprof's Profile.Normalize). */
+export interface DiffNormalization {
+  /** Per sample type, the factor applied to the target's values (the base's total over the target's). */
+  readonly ratios: readonly number[];
+  /** undefined with --normalize; else the one line saying why it was done by default. */
+  readonly automatic?: string;
+}
+
+/**
+ * Sides whose durations differ by more than this share of the longer one cover windows of
+ * different length. Go's CPU profiles of `?seconds=10` last 10.0-10.1 s; merges sum durations.
+ */
+export const DURATION_TOLERANCE = 0.05;
 
 interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   base?: string;
@@ -86,16 +133,20 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
   type?: string;
   from?: string;
   to?: string;
+  selector?: string | string[];
   label?: string[];
   'base-from'?: string;
   'base-to'?: string;
+  'base-selector'?: string | string[];
   'base-label'?: string[];
   nodes?: number;
   'sample-type'?: string;
   output?: string;
+  'output-file'?: string;
   html?: boolean;
   browser?: boolean;
   'node-fraction'?: number;
+  normalize?: boolean;
 }
 
 /** `kubectl profefe diff`: yargs wiring only; the work is in resolveDiffOptions and runDiff. */
@@ -107,22 +158,29 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
       withStoreFlags(
         y
           .usage(
-            'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json]\n' +
-              '       kubectl profefe diff BASE TARGET --html [-o FILE.html] [--no-browser]\n' +
+            'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json|yaml]\n' +
+              '       kubectl profefe diff BASE TARGET -o html [--output-file FILE.html] [--no-browser]\n' +
               '       kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
-              '       kubectl profefe diff --service NAME --type TYPE --base-label K=V [--label K=V]...\n\n' +
+              '       kubectl profefe diff --service NAME --type TYPE --base-selector SELECTOR [-l SELECTOR]\n\n' +
               'The functions whose value changed most from BASE to TARGET, like\n' +
               '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by\n' +
               'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
               'profile files, or store ids when no such file exists. With --service each side is a window\n' +
               'of stored profiles (snapshots averaged per pod, deltas and CPU profiles summed, as in top):\n' +
-              'the base takes --base-from/--base-to/--base-label, each defaulting to the value of\n' +
-              '--from/--to/--label.\n\n' +
-              'With --html the changes are a self-contained flame graph page instead, opened like\n' +
+              'the base takes --base-from/--base-to/--base-selector/--base-label, each defaulting to the value\n' +
+              'of --from/--to/-l/--label.\n\n' +
+              'With -o html (or --html) the changes are a self-contained flame graph page instead, opened like\n' +
               '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
               'target values (so removed code still shows), red where the target grew and blue where it\n' +
-              'shrank, the stronger the larger the change is relative to the frame; with --html, -o names\n' +
-              'the page\'s file.',
+              'shrank, the stronger the larger the change is relative to the frame; --output-file names\n' +
+              'the page\'s file.\n\n' +
+              '--normalize scales the target so that its total of each sample type is the base\'s first,\n' +
+              'as `go tool pprof -normalize`: the changes are then in the shares of the total. It is the\n' +
+              'default when both sides cover a stretch of time (CPU profiles, deltas: duration_nanos; a\n' +
+              'window sums its profiles\' durations) and the two differ by more than 5%, and says so on\n' +
+              'stderr. Never by default for snapshots (heap in-use, goroutine: no duration), nor for a\n' +
+              'store window that averages snapshots per pod (already a per-pod mean, not to be corrected\n' +
+              'twice). --normalize=false (--no-normalize) compares raw values.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
           .positional('target', { type: 'string', describe: 'the profile compared with it: a file, or a store id' })
@@ -130,39 +188,48 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, describe: 'profile type of the stored profiles (required with --service)' })
           .option('from', { type: 'string', requiresArg: true, describe: 'start of the target window (default: 24h before --to)' })
           .option('to', { type: 'string', requiresArg: true, describe: 'end of the target window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'target profiles with this label, key=value (repeatable)' })
+          .option('selector', { ...SELECTOR_OPTION, describe: `target profiles: ${SELECTOR_OPTION.describe}` })
+          .option('label', { ...LABEL_OPTION, describe: `target profiles: ${LABEL_OPTION.describe}` })
           .option('base-from', { type: 'string', requiresArg: true, describe: 'start of the base window (default: --from)' })
           .option('base-to', { type: 'string', requiresArg: true, describe: 'end of the base window (default: --to)' })
-          .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this label, key=value (repeatable; default: --label)' })
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all; the page lists them all)' })
+          .option('base-selector', { type: 'string', requiresArg: true, describe: 'base profiles: a label selector as for -l (default: -l)' })
+          .option('base-label', { type: 'string', array: true, requiresArg: true, describe: 'base profiles with this exact label, K=V (repeatable; default: --label)' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'show the top N functions (0: all; the page lists them all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof); with --html, the one shown first' })
           .option('output', {
             alias: 'o',
             type: 'string',
             requiresArg: true,
-            describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)`,
+            describe: `format: ${[...DIFF_TABLE_FORMATS, 'html'].join('|')} (html: a flame graph page coloured by growth and shrinkage, opened)`,
           })
-          .option('html', { type: 'boolean', describe: 'write a flame graph page coloured by growth (red) and shrinkage (blue), and open it' })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: "with -o html: the page's file, FILE.html (default: a new temporary file)" })
+          .option('html', { type: 'boolean', describe: 'the same as -o html' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
+          .option('normalize', {
+            type: 'boolean',
+            describe: "scale the target to the base's total first, as go tool pprof -normalize (default: when the sides' durations differ; --normalize=false: never)",
+          })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label', 'nodes', 'sample-type', 'output', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'normalize', 'nodes', 'sample-type', 'output', 'output-file', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
             examples(
               ['What changed between two CPU profiles', 'kubectl profefe diff before.pb.gz after.pb.gz'],
               ['Two stored profiles, by id', 'kubectl profefe diff dc2v00b8di1ecttsn9f0 dc2v0cg8di1ecttsn9g0 --nodes 20'],
+              ['A 30 s profile against a 10 s one, raw values (no normalization)', 'kubectl profefe diff cpu-10s.pb.gz cpu-30s.pb.gz --normalize=false'],
               ['This hour against the same hour yesterday', 'kubectl profefe diff --service auth --type cpu --base-from 25h --base-to 24h --from 1h'],
-              ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-label version=1.2 --label version=1.3 -o json'],
-              ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz --html'],
-              ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz --html -o changes.html --no-browser'],
+              ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-selector version=1.2 -l version=1.3 -o json'],
+              ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz -o html'],
+              ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz -o html --output-file changes.html --no-browser'],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = resolveDiffOptions(args, ctx);
+      for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
       const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
       await renderDiff(result, opts, ctx);
     },
@@ -172,13 +239,13 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
 /** Completes and validates diff options; throws UsageError naming the flag at fault. */
 export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): DiffOptions {
   const nodes = resolveNodes(args.nodes);
-  const { format, html } = resolveOutput(args);
+  const { format, html, warnings } = resolveOutput(args);
   const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
-  const common = { nodes, format, html, store, sampleType: args['sample-type'] };
+  const common = { nodes, format, html, store, sampleType: args['sample-type'], normalize: args.normalize, warnings };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
 
   if (args.service === undefined) {
-    const queryFlag = (['type', 'from', 'to', 'label', 'base-from', 'base-to', 'base-label'] as const).find((f) => args[f] !== undefined);
+    const queryFlag = (['type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label'] as const).find((f) => args[f] !== undefined);
     if (queryFlag) throw new UsageError(`--${queryFlag} only applies with --service (a diff of stored windows); with BASE and TARGET give files or ids`);
     if (positionals.length !== 2) {
       throw new UsageError('diff needs BASE and TARGET (profile files or store ids), or --service with --base-from/--base-to or --base-label');
@@ -189,13 +256,15 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
 
   if (positionals.length > 0) throw new UsageError('give either BASE and TARGET or --service, not both');
   const type = resolveStoredType(args.type, { needsType: 'a diff of stored profiles', cannotBe: 'compared', trace: 'traces cannot be compared' });
-  if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined) {
-    throw new UsageError('a diff of stored profiles needs --base-from/--base-to or --base-label; otherwise base and target are the same profiles');
+  if (args['base-from'] === undefined && args['base-to'] === undefined && args['base-label'] === undefined && args['base-selector'] === undefined) {
+    throw new UsageError('a diff of stored profiles needs --base-from/--base-to, --base-selector or --base-label; otherwise base and target are the same profiles');
   }
-  const target = { ...resolveQuery({ service: args.service, type: args.type, from: args.from, to: args.to, label: args.label }, now), type };
+  const target = { ...resolveQuery({ service: args.service, type: args.type, from: args.from, to: args.to, selector: args.selector, label: args.label }, now), type };
   const baseLabels: StoreLabel[] =
     args['base-label'] !== undefined ? parseLabelArgs(args['base-label'].map(String), '--base-label') : [...(target.labels ?? [])];
-  const base = { ...target, ...resolveBaseWindow(args, now), labels: baseLabels };
+  const baseSelector = args['base-selector'] !== undefined ? resolveSelector(args['base-selector'], '--base-selector') : target.selector;
+  const { selector: _selector, ...targetWithoutSelector } = target;
+  const base = { ...targetWithoutSelector, ...resolveBaseWindow(args, now), labels: baseLabels, ...(baseSelector ? { selector: baseSelector } : {}) };
   return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
 }
 
@@ -204,22 +273,21 @@ function sideOf(arg: string): DiffSide {
 }
 
 /**
- * -o is the table's format, or with --html the page's file (as `open -o FILE.html`): a `.html`
- * name cannot be a format, nor `table` or `json` a page, so a mix-up is named, not guessed.
+ * -o is the format: table, json, yaml, or html (the page; --html says the same); --output-file
+ * names the page. `--html -o FILE.html`, the form before --output-file, still works with a
+ * deprecation warning (resolveOutputFlags).
  */
-function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: DiffPageOptions } {
-  const output = args.output === undefined ? undefined : String(args.output);
-  const isPage = output !== undefined && /\.html?$/i.test(output);
-  if (!args.html) {
-    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
-    if (args['node-fraction'] !== undefined) throw new UsageError('--node-fraction only applies with --html (the page); add --html');
-    if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${FUNCTION_TABLE_FORMATS.join(', ')})`);
-    return { format: resolveFormat(output) };
+function resolveOutput(args: DiffArgs): { format: FunctionTableFormat; html?: DiffPageOptions; warnings: readonly string[] } {
+  const formats = [...DIFF_TABLE_FORMATS, 'html'] as const;
+  const choice = resolveOutputFlags(args, { formats, default: 'table', fileFormats: ['html'] }, args.html ? 'html' : 'table');
+  if (args.html && choice.format !== 'html') throw new UsageError(`--html writes the page; it cannot be combined with -o ${choice.format}`);
+  if (choice.format !== 'html') {
+    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies to the page (-o html)`);
+    if (args['node-fraction'] !== undefined) throw new UsageError('--node-fraction only applies to the page (-o html)');
+    return { format: resolveFormat(choice.format, DIFF_TABLE_FORMATS), warnings: choice.warnings };
   }
-  if (output !== undefined && !isPage) {
-    throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${FUNCTION_TABLE_FORMATS.join('/')} are formats of the table, without --html)`);
-  }
-  return { format: 'table', html: { output, browser: args.browser !== false, nodeFraction: resolveNodeFraction(args['node-fraction']) } };
+  if (choice.file !== undefined && !/\.html?$/i.test(choice.file)) throw new UsageError(`--output-file: the page needs a .html name, got "${choice.file}"`);
+  return { format: 'table', html: { output: choice.file, browser: args.browser !== false, nodeFraction: resolveNodeFraction(args['node-fraction']) }, warnings: choice.warnings };
 }
 
 /** The base window: each end from its --base- flag, else from the target's flag, with get's defaults. */
@@ -239,14 +307,25 @@ function resolveBaseWindow(args: DiffArgs, now: Date): { from: Date; to: Date } 
  */
 export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<DiffResult> {
   let store: Promise<ProfileStore> | undefined;
-  const openOnce = () => (store ??= openStore(opts.store));
+  const openOnce = () => (store ??= openStore(opts.store, { readOnly: true }));
   let result: DiffResult;
   let fromStore: boolean;
   try {
     const base = await loadSide(opts.base, 'BASE', openOnce, opts.store, opts.sampleType, deps.signal);
     deps.signal?.throwIfAborted();
     const target = await loadSide(opts.target, 'TARGET', openOnce, opts.store, opts.sampleType, deps.signal);
-    const profile = diffProfiles(base.profile, target.profile, { base: base.name, target: target.name });
+    const names = { base: base.name, target: target.name };
+    assertComparable(base.profile, target.profile, names);
+    const sides = { base: base.summary, target: target.summary };
+    const automatic = opts.normalize === undefined ? normalizeReason(sides.base, sides.target) : undefined;
+    let targetProfile = target.profile;
+    let normalized: DiffNormalization | undefined;
+    if (opts.normalize === true || automatic !== undefined) {
+      const n = normalizeProfile(target.profile, base.profile);
+      targetProfile = n.profile;
+      normalized = { ratios: n.ratios, ...(automatic !== undefined ? { automatic } : {}) };
+    }
+    const profile = diffProfiles(base.profile, targetProfile, names);
     let report: TopReport;
     try {
       report = computeDiffTop(profile, opts.sampleType, reportOptions(opts.format, opts.nodes));
@@ -254,7 +333,7 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
     const warnings = [...new Set([...base.warnings, ...target.warnings])];
-    result = { report, profile, base: base.name, target: target.name, warnings };
+    result = { report, profile, base: base.name, target: target.name, warnings, sides, ...(normalized ? { normalized } : {}) };
     fromStore = base.fromStore || target.fromStore;
   } finally {
     // A store that failed to open has already reported why.
@@ -277,9 +356,10 @@ async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPa
     service: queries[0]?.service,
     type: queries[0]?.type,
     store: fromStore ? describeStore(opts.store) : undefined,
+    sides: { base: result.sides.base, target: { ...result.sides.target, ...(result.normalized ? { ratios: result.normalized.ratios } : {}) } },
   };
   const name = queries[0]?.service ?? path.basename(result.target).replace(/\..*$/, '');
-  const page = html.output ?? temporaryPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.tmpDir);
+  const page = html.output ?? (await newPagePath(`diff-${name.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 40) || 'profile'}`, deps.env ?? {}, deps.tmpDir));
   const pageBytes = await writeDiffFlamePage(page, result.profile, meta, { sampleType: String(result.report.sampleIndex), nodeFraction: html.nodeFraction });
   if (!html.browser) return { page, pageBytes };
   return { page, pageBytes, ...(await openInBrowser(page, deps.env ?? {}, deps.platform)) };
@@ -292,20 +372,23 @@ async function loadSide(
   storeOpts: StoreOptions,
   sampleType: string | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[] }> {
+): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[]; summary: DiffSideSummary }> {
   if (side.kind === 'query') {
     const q = side.query;
     const name = describeQuery(q);
     // Each side as it means: snapshots averaged per pod, deltas summed (window-query).
     const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal, decodeLimits: storeOpts.decodeLimits });
     if (!loaded) throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
-    const what = isAveragedOrDelta(loaded.summary) ? ` (${describeWindow(loaded.summary)})` : '';
-    return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`) };
+    const made = describeWindow(loaded.summary);
+    const what = isAveragedOrDelta(loaded.summary) ? ` (${made})` : '';
+    const summary = summarize(loaded.profile, name, loaded.metas.length, made, loaded.summary.snapshotsPerPod.length > 0);
+    return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`), summary };
   }
 
   if (side.kind === 'file') {
     const file = side.file;
-    return { profile: decodeProfile(await readSideFile(file, role), file, storeOpts.decodeLimits), name: file, fromStore: false, warnings: [] };
+    const profile = decodeProfile(await readSideFile(file, role), file, storeOpts.decodeLimits);
+    return { profile, name: file, fromStore: false, warnings: [], summary: summarize(profile, file, 1, '1 profile', false) };
   }
   const id = side.id;
   let bytes: Uint8Array;
@@ -319,7 +402,34 @@ async function loadSide(
     throw err;
   }
   const name = `profile ${id}`;
-  return { profile: decodeProfile(bytes, name, storeOpts.decodeLimits), name, fromStore: true, warnings: [] };
+  const profile = decodeProfile(bytes, name, storeOpts.decodeLimits);
+  return { profile, name, fromStore: true, warnings: [], summary: summarize(profile, name, 1, '1 profile', false) };
+}
+
+function summarize(p: Profile, name: string, profiles: number, made: string, averaged: boolean): DiffSideSummary {
+  const totals = p.sampleType.map((_, i) => {
+    let sum = 0n;
+    for (const s of p.sample) sum = BigInt.asIntN(64, sum + BigInt(s.value[i] ?? 0));
+    return toInt64(sum);
+  });
+  return { name, profiles, made, durationNanos: toInt64(BigInt(p.durationNanos ?? 0)), averaged, totals };
+}
+
+/**
+ * Why the target is normalized when neither --normalize nor --normalize=false is given, or
+ * undefined when it is not: both sides cover a stretch of time (duration_nanos > 0: CPU
+ * profiles, deltas; a window sums its profiles' durations) and the two differ by more than
+ * DURATION_TOLERANCE of the longer. Snapshots (no duration: heap in-use, goroutine) are levels,
+ * not rates; a store window that averages snapshots per pod is already a per-pod mean: neither is
+ * corrected by default.
+ */
+export function normalizeReason(base: DiffSideSummary, target: DiffSideSummary): string | undefined {
+  if (base.averaged || target.averaged) return undefined;
+  const b = Number(base.durationNanos);
+  const t = Number(target.durationNanos);
+  if (!(b > 0 && t > 0) || Math.abs(b - t) <= DURATION_TOLERANCE * Math.max(b, t)) return undefined;
+  const duration = (ns: Int64) => scaledLabel(ns, 'nanoseconds', 'auto');
+  return `target normalized to the base's total (as go tool pprof -normalize): the sides cover ${duration(base.durationNanos)} and ${duration(target.durationNanos)}; --normalize=false to compare raw values`;
 }
 
 /** A side's file; InputError naming the side when it is missing, a directory or unreadable. */
@@ -330,7 +440,7 @@ async function readSideFile(file: string, role: 'BASE' | 'TARGET'): Promise<Uint
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new InputError(`${role} ${file}: no such file or directory`);
     if (code === 'EISDIR') {
-      throw new InputError(`${file} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${file} -o merged.pb.gz)`);
+      throw new InputError(`${file} is a directory; diff compares one profile with another (merge it first: kubectl profefe merge ${file} --output-file merged.pb.gz)`);
     }
     throw new InputError(`${file}: cannot read (${code ?? (err as Error).message})`);
   }
@@ -343,6 +453,7 @@ function describeQuery(q: WindowQuery): string {
 async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
   for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   for (const w of result.report.warnings) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
+  if (result.normalized?.automatic) await writeAll(ctx.io.stderr, `note: ${result.normalized.automatic}\n`);
   if (result.page) {
     await reportPage(result.page, 'diff flame graph', ctx);
     return;
@@ -351,6 +462,10 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     await writeAll(ctx.io.stdout, renderDiffJson(result.report));
     return;
   }
-  const header = [`Type: ${result.report.sampleType.type}`, `Base: ${result.base}`, `Target: ${result.target}`].map(escapeTerminal);
+  if (opts.format === 'yaml') {
+    await writeAll(ctx.io.stdout, renderDiffYaml(result.report));
+    return;
+  }
+  const header = [`Type: ${result.report.sampleType.type}`, ...diffSideLines(result.report, result.sides, result.normalized?.ratios)].map(escapeTerminal);
   await writeAll(ctx.io.stdout, renderDiffTable(result.report, header, stdoutPalette(ctx.io)));
 }

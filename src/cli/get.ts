@@ -3,27 +3,36 @@ import { StoreError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { ProfileNotFound, type ProfileMeta } from '../store/store.js';
-import { PROFILE_LABEL, storeTypeOfWindow, WINDOW_TYPES } from '../store/window-query.js';
+import { PROFILE_LABEL, storeTypeOfWindow, windowTypeOf, WINDOW_TYPES } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { checkProfileIds } from './shared/profile-source.js';
-import { resolveQuery, withQueryFlags, type FlagQuery, type QueryFlagArgs } from './shared/store-query.js';
+import { resolveQuery, withLabels, withQueryFlags, type FlagQuery, type QueryFlagArgs } from './shared/store-query.js';
+import { OUTPUT_FILE_OPTION, refuseBinaryOnTerminal, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
+import { resolveWindow } from './shared/time-window.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
 type Resource = 'profiles' | 'profile' | 'services' | 'types';
 
-export type GetOptions =
+export type GetOptions = (
   | { readonly resource: 'profiles'; readonly query: FlagQuery; readonly format: ListFormat; readonly store: StoreOptions }
-  | { readonly resource: 'services' | 'types'; readonly format: ListFormat; readonly store: StoreOptions }
-  | { readonly resource: 'profile'; readonly id: string; readonly outputFile?: string; readonly store: StoreOptions };
+  | { readonly resource: 'services'; readonly format: ListFormat; readonly store: StoreOptions }
+  /** The types stored in the window: of one service, or of every service when `service` is undefined. */
+  | { readonly resource: 'types'; readonly format: ListFormat; readonly store: StoreOptions; readonly service?: string; readonly from: Date; readonly to: Date }
+  | { readonly resource: 'profile'; readonly id: string; readonly outputFile?: string; readonly store: StoreOptions }
+) & {
+  /** Deprecations to show on stderr (-o FILE). */
+  readonly warnings?: readonly string[];
+};
 
-interface GetArgs extends StoreFlagArgs, QueryFlagArgs {
+interface GetArgs extends StoreFlagArgs, QueryFlagArgs, OutputFlagArgs, ProgressFlagArgs {
   resource?: string;
   id?: string;
-  output?: string;
 }
 
 const RESOURCE_NAMES: Record<string, Resource> = {
@@ -46,29 +55,38 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
       withStoreFlags(
         withQueryFlags(y, 'service name (required for profiles)')
           .usage(
-            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [--label K=V]...\n' +
-              '       kubectl profefe get services | types\n' +
-              '       kubectl profefe get profile ID [-o FILE]\n\n' +
+            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [-l SELECTOR] [-o FORMAT]\n' +
+              '       kubectl profefe get services\n' +
+              '       kubectl profefe get types [--service NAME] [--from TIME] [--to TIME]\n' +
+              '       kubectl profefe get profile ID [--output-file FILE]\n\n' +
               'Queries the profile store: a profefe collector (--profefe-hostport or PROFEFE_HOSTPORT),\n' +
               'else the local store that capture fills. Times are a duration back from now (2h, 30m, 7d)\n' +
-              'or a time (2026-11-25T10:00:00Z); the default window is the last 24 hours.',
+              'or a time (2026-11-25T10:00:00Z); the default window is the last 24 hours. "types" lists the\n' +
+              'types stored in the window (of one service with --service). -l selects by the stored\n' +
+              "profiles' labels with kubectl's label selectors; -o json and yaml print a kind: List.",
           )
           .positional('resource', { type: 'string', describe: 'profiles (default), profile, services or types' })
           .positional('id', { type: 'string', describe: 'with "profile": the profile id to download' })
-          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": the file to write` })
-          .group(['service', 'type', 'from', 'to', 'label', 'limit', 'output', 'help'], 'Options:')
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${LIST_FORMATS.join('|')}; with "profile ID": pprof` })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: 'with "profile ID": write the profile to FILE instead of stdout' })
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'output', 'output-file', 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU profiles of the auth service from the last two hours', 'kubectl profefe get --service auth --type cpu --from 2h'],
               ['Profiles of one version, with their labels', 'kubectl profefe get profiles --service auth -l version=1.4.2 -o wide'],
+              ['Profiles of every environment but production, as YAML', "kubectl profefe get profiles --service auth -l 'env notin (prod),!canary' -o yaml"],
               ['The services that have profiles', 'kubectl profefe get services'],
-              ['Download one profile and read it', 'kubectl profefe get profile dc2v00b8di1ecttsn9f0 -o cpu.pb.gz && go tool pprof -top cpu.pb.gz'],
+              ['The types stored for a service in the last week', 'kubectl profefe get types --service auth --from 7d'],
+              ['Download one profile and read it', 'kubectl profefe get profile dc2v00b8di1ecttsn9f0 --output-file cpu.pb.gz && go tool pprof -top cpu.pb.gz'],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = resolveGetOptions(args, ctx);
-      await runGet(opts, ctx);
+      for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
+      // A store that takes more than a second to answer gets a progress line meanwhile.
+      await withProgress(progressContext(ctx, args), `asking ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runGet(opts, ctx));
     },
   };
 }
@@ -81,26 +99,25 @@ export function resolveGetOptions(args: GetArgs, ctx: Pick<CommandContext, 'env'
   if (resource === 'profile') {
     if (!args.id) throw new UsageError('get profile needs the profile ID (find ids with: kubectl profefe get profiles --service NAME)');
     checkProfileIds([args.id]);
-    if (args.output === undefined && ctx.io.stdoutIsTTY) {
-      throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE or redirect (> profile.pb.gz)');
-    }
-    return { resource, id: args.id, outputFile: args.output, store };
+    const choice = resolveOutputFlags(args, { formats: ['pprof'], default: 'pprof', fileFormats: ['pprof'] });
+    refuseBinaryOnTerminal(choice, ctx.io.stdoutIsTTY, 'profile.pb.gz');
+    return { resource, id: args.id, outputFile: choice.file, store, warnings: choice.warnings };
   }
   if (args.id) throw new UsageError(`unexpected argument "${args.id}" after "${args.resource}"`);
-  const format = (args.output ?? 'table') as ListFormat;
-  if (!LIST_FORMATS.includes(format)) throw new UsageError(`-o/--output must be one of ${LIST_FORMATS.join(', ')}, got "${args.output}"`);
-  if (resource !== 'profiles') return { resource, format, store };
+  if (args['output-file'] !== undefined) throw new UsageError(`--output-file writes a profile (get profile ID); a list prints to stdout (redirect it: > FILE)`);
+  const format = resolveOutputFlags(args, { formats: LIST_FORMATS, default: 'table', fileFormats: [] }).format;
+  if (resource === 'services') return { resource, format, store };
+  if (resource === 'types') {
+    const { from, to } = resolveWindow(args.from, args.to, now);
+    return { resource, format, store, from, to, ...(args.service !== undefined ? { service: String(args.service) } : {}) };
+  }
   if (!args.service) throw new UsageError("get profiles needs --service (list them with 'kubectl profefe get services')");
   return { resource, format, store, query: resolveQuery(args, now) };
 }
 
 /** Runs the query and writes the result. */
 export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>): Promise<void> {
-  if (opts.resource === 'types') {
-    await writeAll(ctx.io.stdout, renderNames('type', WINDOW_TYPES, opts.format));
-    return;
-  }
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     switch (opts.resource) {
       case 'services': {
@@ -110,12 +127,24 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
         } else await writeAll(ctx.io.stdout, renderNames('service', names, opts.format));
         return;
       }
+      case 'types': {
+        const services = opts.service !== undefined ? [opts.service] : await store.services();
+        const stored = new Set<string>();
+        for (const service of services) for (const m of await store.find({ service, from: opts.from, to: opts.to })) stored.add(windowTypeOf(m));
+        // In --type's order (cpu, heap, allocs, ...), not the order found.
+        const types = WINDOW_TYPES.filter((t) => stored.has(t));
+        if (types.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
+          const whose = opts.service !== undefined ? ` for service "${escapeTerminal(opts.service)}"` : '';
+          await writeAll(ctx.io.stderr, `No profiles${whose} between ${opts.from.toISOString()} and ${opts.to.toISOString()} in ${describeStore(opts.store)}, so no types.\n`);
+        } else await writeAll(ctx.io.stdout, renderNames('type', types, opts.format));
+        return;
+      }
       case 'profile': {
         const bytes = await store.get(opts.id).catch((err: unknown) => {
           if (err instanceof ProfileNotFound) throw new StoreError(`profile "${opts.id}" not found in ${describeStore(opts.store)}`);
           throw err;
         });
-        if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes);
+        if (opts.outputFile) await writeFileAtomic(opts.outputFile, bytes, { createDirs: false });
         else await writeAll(ctx.io.stdout, bytes);
         return;
       }
@@ -125,7 +154,8 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
         // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some: docs/profefe-api.md, "Known bugs").
         if (q.type === 'allocs') metas = metas.filter((m) => m.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs'));
         if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
-          await writeAll(ctx.io.stderr, `No profiles found for service "${escapeTerminal(opts.query.service)}" between ${opts.query.from.toISOString()} and ${opts.query.to.toISOString()} in ${describeStore(opts.store)}.\n`);
+          const what = `${q.type !== undefined ? `${q.type} ` : ''}profiles`;
+          await writeAll(ctx.io.stderr, `No ${what} found for service "${escapeTerminal(q.service)}"${escapeTerminal(withLabels(q.labels, q.selector))} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${describeStore(opts.store)}.\n`);
           return;
         }
         await writeAll(ctx.io.stdout, renderProfiles(metas, opts.format, new Date()));

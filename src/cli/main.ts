@@ -6,6 +6,7 @@ import type { CommandContext } from './shared/context.js';
 import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { stderrPalette } from '../report/colour.js';
 import { escapeTerminal, oneLine } from '../report/terminal-text.js';
+import { YARGS_FAILURE_STRINGS, usageErrorFromYargs } from './shared/usage-errors.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -27,7 +28,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: 'capture [pods..]', describe: 'Capture pprof profiles from pods through the API server (port-forward)', load: async (ctx) => (await import('./capture.js')).captureCommand(ctx) },
   { command: 'collect', describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)', load: async (ctx) => (await import('./collect.js')).collectCommand(ctx) },
   { command: 'get [resource] [id]', describe: 'List profiles, services and types in the store; download a profile', load: async (ctx) => (await import('./get.js')).getCommand(ctx) },
-  { command: 'merge [inputs..]', describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or -o FILE)', load: async (ctx) => (await import('./merge.js')).mergeCommand(ctx) },
+  { command: 'merge [inputs..]', describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or --output-file FILE)', load: async (ctx) => (await import('./merge.js')).mergeCommand(ctx) },
   { command: 'top', describe: 'Show the top functions of a window of stored profiles, across services', load: async (ctx) => (await import('./top.js')).topCommand(ctx) },
   { command: 'trend', describe: 'Show the top functions and services of stored profiles as time series (sparklines, JSON, CSV)', load: async (ctx) => (await import('./trend.js')).trendCommand(ctx) },
   { command: 'diff [base] [target]', describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank', load: async (ctx) => (await import('./diff.js')).diffCommand(ctx) },
@@ -35,10 +36,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: 'push', describe: 'Upload the profiles that capture could not upload (the spool)', load: async (ctx) => (await import('./push.js')).pushCommand(ctx) },
   { command: 'serve', describe: 'Run a profefe-compatible profile store over the local store', load: async (ctx) => (await import('./serve.js')).serveCommand(ctx) },
   { command: 'version', describe: 'Print the version of kubectl-profefe and of the Node.js running it', load: async (ctx) => (await import('./version.js')).versionCommand(ctx) },
+  { command: 'completion [shell]', describe: 'Print the shell completion script for bash, zsh or fish', load: async (ctx) => (await import('./completion.js')).completionCommand(ctx) },
 ];
 
 /** A command's name: the first word of its command string. */
 export const commandNameOf = (entry: CommandEntry): string => entry.command.split(' ')[0]!;
+
+/** How many positionals a command takes (its command string's `[x]`s; a variadic `[x..]` has no limit). */
+const positionalsOf = (entry: CommandEntry): number => (entry.command.includes('..') ? Infinity : entry.command.split(' ').length - 1);
 
 /**
  * The commands for this argv: the module of each command named in it (normally one), and for
@@ -63,6 +68,12 @@ async function commandsFor(argv: readonly string[], ctx: CommandContext): Promis
   return modules;
 }
 
+/** The commands users name (not the hidden __complete), as a sentence's list: `a, b or c`. */
+function commandList(): string {
+  const names = COMMANDS.map(commandNameOf);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 /**
  * Runs one invocation of the plugin and returns its exit status. Never calls process.exit:
  * pending writes to a piped stdout (`merge | go tool pprof -`) must drain first.
@@ -72,10 +83,25 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   // removes its listener when done, so the default leak warning at 10 would only mislead.
   setMaxListeners(0, signal);
   const ctx: CommandContext = { io, env, signal };
+  // Shell completion's request (our scripts, and kubectl_complete-profefe): the words are a partial command line, not arguments to parse.
+  if (argv[0] === '__complete') {
+    const commands = COMMANDS.map((entry) => ({ name: commandNameOf(entry), describe: entry.describe, load: () => entry.load(ctx) }));
+    await (await import('./completion.js')).runCompletionRequest(argv.slice(1), commands, ctx);
+    return ExitCode.ok;
+  }
   // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
   if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
-  let commandName = '';
+  // `kubectl profefe help CMD` is `CMD --help`, and `help` alone the root help, as `kubectl help get`.
+  if (argv[0] === 'help') {
+    const topic = argv[1];
+    if (topic !== undefined && !COMMANDS.some((entry) => commandNameOf(entry) === topic)) {
+      return reportError(new UsageError(`unknown command ${JSON.stringify(topic)} for "kubectl profefe"`), '', io, env);
+    }
+    argv = topic !== undefined ? [topic, '--help'] : ['--help'];
+  }
+  const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
+  let commandName = named ? commandNameOf(named) : '';
   let helpText = '';
   const parser = yargs([...argv])
     .scriptName('kubectl profefe')
@@ -85,9 +111,11 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     )
     .command(await commandsFor(argv, ctx))
     .middleware((args) => {
-      commandName = String(args._[0] ?? '');
+      const first = String(args._[0] ?? '');
+      // Only a real command has a -h of its own to point to.
+      commandName = COMMANDS.some((entry) => commandNameOf(entry) === first) ? first : '';
     }, true)
-    .demandCommand(1, 'Name a command: capture, get, merge, top, trend, diff, open, collect, push, serve or version.')
+    .demandCommand(1, `Name a command: ${commandList()}.`)
     .recommendCommands()
     .strict()
     .help()
@@ -95,10 +123,21 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     .version(VERSION)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    .updateStrings(YARGS_FAILURE_STRINGS as unknown as Record<string, string>) // y18n takes plural forms too; the types know only strings
     .fail((msg, err) => {
-      if (err) throw err;
-      const unknown = String(argv.find((a) => !a.startsWith('-')) ?? '');
-      throw new UsageError(msg.startsWith('Did you mean') ? `unknown command "${unknown}". ${msg}` : msg);
+      // A command's own failure (thrown by its handler) passes through; yargs' parse failures are YErrors.
+      if (err && err.name !== 'YError') throw err;
+      const text = msg ?? err?.message ?? '';
+      if (text.startsWith('Did you mean')) {
+        const unknown = String(argv.find((a) => !a.startsWith('-')) ?? '');
+        throw new UsageError(`unknown command "${unknown}". ${text}`);
+      }
+      throw usageErrorFromYargs(text, {
+        argv,
+        aliases: (parser as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias,
+        maxPositionals: named ? positionalsOf(named) : 0,
+        commandPath: `kubectl profefe${named ? ' ' + commandNameOf(named) : ''}`,
+      });
     });
   try {
     await parser.parseAsync([...argv], {}, (_err, _args, output) => {

@@ -1,3 +1,4 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -8,21 +9,32 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
-import { mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
+import { describeSourceWork, mergeProfileSource, resolveProfileSource, type MergedProfile, type ProfileSource } from './shared/profile-source.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { OUTPUT_FILE_OPTION, refuseBinaryOnTerminal, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
-// What only a store merge or --top needs is imported when it is used: a merge of files loads
+// What only a store merge or the top (--nodes) needs is imported when it is used: a merge of files loads
 // neither the store nor the report code (about 40 ms of start-up).
+
+/** -o of merge: the merged profile (pprof), or its top functions as a table, JSON or YAML. */
+export const MERGE_FORMATS = ['pprof', 'table', 'json', 'yaml'] as const;
+export type MergeFormat = (typeof MERGE_FORMATS)[number];
 
 export interface MergeOptions {
   readonly source: ProfileSource;
-  /** Where the merged .pb.gz goes; undefined means stdout. */
+  /** pprof: the merged profile; table, json, yaml: its top `nodes` functions. */
+  readonly format: MergeFormat;
+  /** Where the merged .pb.gz goes (--output-file); undefined means stdout. */
   readonly output?: string;
-  /** Print the top N functions instead of writing the profile. */
+  /** Rows of the top (0: all); set for every format but pprof. */
   readonly top?: number;
-  /** Sample type for --top (name or index); default: the profile's default. */
+  /** Sample type for the top (name or index); default: the profile's default. */
   readonly sampleType?: string;
+  /** Deprecations to show on stderr (--top, -o FILE). */
+  readonly warnings?: readonly string[];
   /** --max-inflated-size and --max-samples, for every profile read (default: DEFAULT_DECODE_LIMITS). */
   readonly decodeLimits?: Partial<DecodeLimits>;
 }
@@ -30,9 +42,9 @@ export interface MergeOptions {
 /** A merged profile: decoded (local merges) or as the store sent it (gzipped pprof). */
 export type MergeResult = MergedProfile;
 
-interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
+interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs, ProgressFlagArgs {
   inputs?: string[];
-  output?: string;
+  nodes?: number;
   top?: number;
   'sample-type'?: string;
   id?: string[];
@@ -42,13 +54,13 @@ interface MergeArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
 export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeArgs> {
   return {
     command: 'merge [inputs..]',
-    describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or -o FILE)',
+    describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or --output-file FILE)',
     builder: (y: Argv) =>
       withStoreFlags(
         withQueryFlags(y, 'merge stored profiles of this service (then --type is required)')
           .usage(
-            'Usage: kubectl profefe merge FILE|DIR|GLOB... [-o FILE] [--top N]\n' +
-              '       kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
+            'Usage: kubectl profefe merge FILE|DIR|GLOB... [--output-file FILE] [--nodes N] [-o pprof|table|json|yaml]\n' +
+              '       kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
               '       kubectl profefe merge --id ID [--id ID]...\n\n' +
               'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the\n' +
               'same stack and labels are summed, the earliest start time is kept and durations are\n' +
@@ -61,25 +73,29 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
               'give 12 times its memory (top, open and diff show the average per pod instead).',
           )
           .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })
-          .option('output', { alias: 'o', type: 'string', describe: 'write the merged profile to FILE instead of stdout', requiresArg: true })
-          .option('top', { type: 'number', describe: 'print the top N functions instead of the profile (0: all)', requiresArg: true })
-          .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type for --top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${MERGE_FORMATS.join('|')} (pprof: the merged profile, the default; the others: its top functions)` })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: 'write the merged profile to FILE instead of stdout' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { describe: 'print the top N functions instead of the profile (0: all; default with -o table|json|yaml: 10)' }))
+          .option('top', { ...numberOption({ flag: '--top', whole: true, min: 0 }, { describe: 'deprecated: --nodes' }), hidden: true })
+          .option('sample-type', { alias: 'sample-index', type: 'string', describe: 'sample type of the top, e.g. alloc_space (default: as go tool pprof)', requiresArg: true })
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'merge these stored profiles (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'top', 'sample-type', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'output-file', 'nodes', 'sample-type', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
-              ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ -o auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
-              ['Merge a glob (quoted: expanded here, so any number of files works) into a file', "kubectl profefe merge 'profiles/**/heap/*.pb.gz' -o heap.pb.gz"],
-              ['Show the 20 functions with the most flat time', 'kubectl profefe merge a.pb.gz b.pb.gz --top 20'],
-              ['Merge the last hour of CPU profiles of a service from the store', 'kubectl profefe merge --service auth --type cpu --from 1h -o auth.pb.gz'],
-              ['Show allocations instead of in-use memory', 'kubectl profefe merge heap/ --top 10 --sample-type alloc_space'],
+              ['Merge a directory of CPU profiles and read the result with pprof', 'kubectl profefe merge profiles/auth/cpu/ --output-file auth-cpu.pb.gz && go tool pprof -top auth-cpu.pb.gz'],
+              ['Merge a glob (quoted: expanded here, so any number of files works) into a file', "kubectl profefe merge 'profiles/**/heap/*.pb.gz' --output-file heap.pb.gz"],
+              ['Show the 20 functions with the most flat time', 'kubectl profefe merge a.pb.gz b.pb.gz --nodes 20'],
+              ['Merge the last hour of CPU profiles of one version of a service from the store', 'kubectl profefe merge --service auth --type cpu --from 1h -l version=1.4.2 --output-file auth.pb.gz'],
+              ['Show allocations instead of in-use memory, as JSON', 'kubectl profefe merge heap/ --nodes 10 --sample-type alloc_space -o json'],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = await resolveMergeOptions(args, ctx);
-      const result = await runMerge(opts, { signal: ctx.signal });
+      for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
+      const result = await withProgress(progressContext(ctx, args), describeSourceWork('merging', opts.source), 1000, () => runMerge(opts, { signal: ctx.signal }));
       await renderMerge(result, opts, ctx);
     },
   };
@@ -93,18 +109,25 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
   if (fromStore && inputs.length > 0) throw new UsageError('give either files or --service/--id, not both');
   if (args.service !== undefined && ids.length > 0) throw new UsageError('--service and --id cannot be combined');
   if (!fromStore && inputs.length === 0) throw new UsageError('merge needs profile files, a directory, a glob, --service or --id');
-  if (args.top !== undefined && (!Number.isInteger(args.top) || args.top < 0)) {
-    throw new UsageError(`--top must be a whole number >= 0, got ${args.top}`);
+  const warnings: string[] = [];
+  if (args.top !== undefined) {
+    if (args.nodes !== undefined) throw new UsageError('--top is the deprecated name of --nodes; give only --nodes');
+    warnings.push('Flag --top has been deprecated, use --nodes instead');
   }
-  if (args.top !== undefined && args.output !== undefined) {
-    throw new UsageError('--top prints a table; it cannot be combined with -o/--output');
+  const nodesArg = args.nodes ?? args.top;
+  const nodesFlag = args.nodes === undefined && args.top !== undefined ? '--top' : '--nodes';
+  if (nodesArg !== undefined && (!Number.isInteger(nodesArg) || nodesArg < 0)) {
+    throw new UsageError(`${nodesFlag} must be a whole number >= 0, got ${nodesArg}`);
   }
-  if (args['sample-type'] !== undefined && args.top === undefined) {
-    throw new UsageError('--sample-type only applies to --top (a merged profile keeps every sample type)');
+  const choice = resolveOutputFlags(args, { formats: MERGE_FORMATS, default: 'pprof', fileFormats: ['pprof'] }, nodesArg !== undefined ? 'table' : 'pprof');
+  warnings.push(...choice.warnings);
+  if (choice.format === 'pprof' && nodesArg !== undefined) {
+    throw new UsageError(`${nodesFlag} prints the top functions (-o table|json|yaml); it cannot be combined with the merged profile (-o pprof, --output-file)`);
   }
-  if (args.top === undefined && args.output === undefined && ctx.io.stdoutIsTTY) {
-    throw new UsageError('refusing to write a binary profile to the terminal; use -o FILE, or redirect (> merged.pb.gz)');
+  if (args['sample-type'] !== undefined && choice.format === 'pprof') {
+    throw new UsageError('--sample-type only applies to the top (--nodes, -o table|json|yaml); a merged profile keeps every sample type');
   }
+  refuseBinaryOnTerminal(choice, ctx.io.stdoutIsTTY, 'merged.pb.gz');
   const decodeLimits = resolveDecodeLimits(args);
   const source = resolveProfileSource({
     files: inputs,
@@ -115,12 +138,13 @@ export async function resolveMergeOptions(args: MergeArgs, ctx: Pick<CommandCont
     now,
     wording: { needsType: 'merging stored profiles', cannotBe: 'merged', trace: 'traces cannot be merged' },
   });
-  return { source, output: args.output, top: args.top, sampleType: args['sample-type'], decodeLimits };
+  const top = choice.format === 'pprof' ? undefined : (nodesArg ?? 10);
+  return { source, format: choice.format, output: choice.file, top, sampleType: args['sample-type'], decodeLimits, warnings };
 }
 
 /**
  * Merges from the chosen source (see mergeProfileSource). Files merged into a profile leave out
- * samples without a stack, as `go tool pprof -proto` writes them; --top counts them, as -top does.
+ * samples without a stack, as `go tool pprof -proto` writes them; the top (--nodes) counts them, as -top does.
  */
 export function runMerge(opts: MergeOptions, deps: { signal?: AbortSignal }): Promise<MergeResult> {
   return mergeProfileSource(opts.source, { signal: deps.signal, decodeLimits: opts.decodeLimits, dropStackless: opts.top === undefined });
@@ -141,7 +165,8 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     const profile = result.profile ?? decodeProfile(result.bytes!, 'the merged profile from the store', opts.decodeLimits);
     let report;
     try {
-      report = computeTop(profile, opts.sampleType, pprofTextOptions(opts.top));
+      // The table shows pprof -top's nodes; JSON and YAML (for scripts) the first N of every function, as top's.
+      report = computeTop(profile, opts.sampleType, opts.format === 'table' ? pprofTextOptions(opts.top) : { nodeCount: opts.top });
     } catch (err) {
       throw new UsageError(`--sample-type: ${(err as Error).message}`);
     }
@@ -154,7 +179,13 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
       `Sample types: ${types}`,
     ];
     for (const w of report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
-    await writeAll(io.stdout, renderTopTable(report, header));
+    if (opts.format === 'table') await writeAll(io.stdout, renderTopTable(report, header));
+    else {
+      // As diff's -o json: raw values in the sample type's unit, exact int64s.
+      const rows = report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum }));
+      if (opts.format === 'json') await writeAll(io.stdout, (await import('../report/json.js')).stringifyJson(rows) + '\n');
+      else await writeAll(io.stdout, (await import('../report/yaml.js')).renderYaml(rows));
+    }
     return;
   }
   const bytes = result.bytes ?? (await import('../pprof/encode.js')).encodeProfile(result.profile!);
@@ -162,7 +193,7 @@ async function renderMerge(result: MergeResult, opts: MergeOptions, ctx: Command
     await writeAll(io.stdout, bytes);
     return;
   }
-  await writeFileAtomic(opts.output, bytes);
+  await writeFileAtomic(opts.output, bytes, { createDirs: false });
   const what = result.inputs !== undefined ? `merged ${result.inputs} profile${result.inputs === 1 ? '' : 's'}` : 'wrote the merged profile';
   await writeAll(io.stderr, `${what} into ${opts.output} (${formatSize(bytes.length)})\n`);
 }

@@ -1,3 +1,4 @@
+import { OUTPUT_FILE_OPTION, resolveOutputFlags, type OutputFlagArgs } from './shared/output-flags.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,17 +17,21 @@ import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
-import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, temporaryPagePath } from './shared/browser.js';
-import { isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
+import { NODE_FRACTION_OPTION, openInBrowser, reportPage, resolveNodeFraction, newPagePath } from './shared/browser.js';
+import { describeSourceWork, isFileTarget, mergeProfileSource, noProfilesMessage, resolveProfileSource, type ProfileSource } from './shared/profile-source.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
 
 /** What to show and how: a merged profile from files, a store query or ids, as a page or in pprof. */
 export interface OpenOptions {
   readonly source: ProfileSource;
-  /** Where the page goes; undefined: a new file in the temporary directory. */
+  /** Where the page goes (--output-file); undefined: a new file in the temporary directory. */
   readonly output?: string;
+  /** Deprecations to show on stderr (-o FILE.html). */
+  readonly warnings?: readonly string[];
   /** Open the page (or let pprof open its UI) in the browser; false with --no-browser. */
   readonly browser: boolean;
   /** Hand the profile to `go tool pprof -http` instead of writing a page. */
@@ -65,14 +70,13 @@ export interface OpenDeps {
   /** Receives `go tool pprof`'s own output with --pprof. */
   readonly stderr: Writable;
   readonly signal?: AbortSignal;
-  /** Where default pages and --pprof's profile go (default: the OS temporary directory). */
+  /** Where default pages go (default: the per-user pages folder, browser.ts pagesDir) and --pprof's profile (default: the OS temporary directory). */
   readonly tmpDir?: string;
   readonly platform?: NodeJS.Platform;
 }
 
-interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs {
+interface OpenArgs extends StoreFlagArgs, QueryFlagArgs, DecodeLimitArgs, OutputFlagArgs, ProgressFlagArgs {
   targets?: string[];
-  output?: string;
   browser?: boolean;
   pprof?: boolean;
   'sample-type'?: string;
@@ -89,9 +93,9 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
       withStoreFlags(
         withQueryFlags(y, 'open stored profiles of this service (then --type is required)')
           .usage(
-            'Usage: kubectl profefe open FILE|DIR|GLOB... [-o PAGE.html] [--no-browser]\n' +
+            'Usage: kubectl profefe open FILE|DIR|GLOB... [--output-file PAGE.html] [--no-browser]\n' +
               '       kubectl profefe open ID...\n' +
-              '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [--label K=V]...\n' +
+              '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
               '       kubectl profefe open ... --pprof\n\n' +
               'Merges the profiles (like merge; a file named twice is read once) and writes one\n' +
               'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch\n' +
@@ -105,26 +109,31 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
               'them wide enough; the table always counts every function.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
-          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the page to FILE.html (default: a new temporary file)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'format: html (the only one: a flame graph page)' })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: 'write the page to FILE.html (default: a new temporary file)' })
           .option('browser', { type: 'boolean', default: true, describe: 'open the page in the browser; --no-browser only prints its path' })
           .option('pprof', { type: 'boolean', default: false, describe: 'open the profile in go tool pprof -http instead of a page' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type shown first, e.g. alloc_space (default: as go tool pprof)' })
           .option('node-fraction', NODE_FRACTION_OPTION)
           .option('id', { type: 'string', array: true, requiresArg: true, describe: 'a stored profile id, when it could be mistaken for a file (repeatable)' })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['output', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['output', 'output-file', 'browser', 'pprof', 'sample-type', 'node-fraction', 'service', 'type', 'from', 'to', 'selector', 'label', 'limit', 'id', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['A flame graph of a directory of CPU profiles', 'kubectl profefe open profiles/auth/cpu/'],
               ['The last hour of heap profiles of a service, from the store', 'kubectl profefe open --service auth --type heap --from 1h'],
-              ['One stored profile, written to a chosen file and not opened', 'kubectl profefe open dc2v00b8di1ecttsn9f0 -o auth.html --no-browser'],
+              ['One stored profile, written to a chosen file and not opened', 'kubectl profefe open dc2v00b8di1ecttsn9f0 --output-file auth.html --no-browser'],
               ['The same merge in go tool pprof\'s web UI', "kubectl profefe open 'profiles/auth/cpu/*.pb.gz' --pprof"],
             ),
           ),
       ),
     handler: async (args) => {
       const opts = resolveOpenOptions(args, ctx);
-      const result = await runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
+      // Not with --pprof: pprof's own output goes to stderr while it runs.
+      const run = () => runOpen(opts, { env: ctx.env, stderr: ctx.io.stderr, signal: ctx.signal });
+      const result = opts.pprof ? await run() : await withProgress(progressContext(ctx, args), describeSourceWork('reading', opts.source), 1000, run);
       await renderOpen(result, opts, ctx);
     },
   };
@@ -143,11 +152,12 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
   if (files.length === 0 && ids.length === 0 && args.service === undefined) {
     throw new UsageError('open needs profile files, a directory, a glob, profile ids or --service');
   }
-  if (args.pprof && args.output !== undefined) throw new UsageError('--pprof hands the profile to go tool pprof; it cannot be combined with -o/--output');
+  const choice = resolveOutputFlags(args, { formats: ['html'], default: 'html', fileFormats: ['html'] });
+  if (args.pprof && (args.output !== undefined || choice.file !== undefined)) throw new UsageError('--pprof hands the profile to go tool pprof; it cannot be combined with -o/--output or --output-file');
   if (args.pprof && args['sample-type'] !== undefined) throw new UsageError('--sample-type is for the page; with --pprof choose the sample type in pprof\'s UI');
   if (args.pprof && args['node-fraction'] !== undefined) throw new UsageError('--node-fraction is for the page; with --pprof it is pprof\'s own -nodefraction, in its UI');
   const nodeFraction = resolveNodeFraction(args['node-fraction']);
-  if (args.output !== undefined && !/\.html?$/i.test(args.output)) throw new UsageError(`-o/--output writes an HTML page; give it a .html name, got "${args.output}"`);
+  if (choice.file !== undefined && !/\.html?$/i.test(choice.file)) throw new UsageError(`--output-file: the page needs a .html name, got "${choice.file}"`);
 
   const decodeLimits = resolveDecodeLimits(args);
   const source = resolveProfileSource({
@@ -158,7 +168,7 @@ export function resolveOpenOptions(args: OpenArgs, ctx: Pick<CommandContext, 'en
     now,
     wording: { needsType: 'opening stored profiles', cannotBe: 'merged', trace: 'traces are not pprof profiles and have no flame graph' },
   });
-  return { source, output: args.output, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], nodeFraction, decodeLimits };
+  return { source, output: choice.file, warnings: choice.warnings, browser: args.browser !== false, pprof: args.pprof === true, sampleType: args['sample-type'], nodeFraction, decodeLimits };
 }
 
 /**
@@ -173,7 +183,7 @@ export async function runOpen(opts: OpenOptions, deps: OpenDeps): Promise<OpenRe
     await runPprof(profile, opts, deps);
     return { profiles: meta.profiles, window, warnings };
   }
-  const page = opts.output ?? temporaryPagePath(slug(meta), deps.tmpDir);
+  const page = opts.output ?? (await newPagePath(slug(meta), deps.env, deps.tmpDir));
   if (profile.sampleType.length === 0) throw new InputError('the profile has no sample types (and so no samples): there is nothing to draw');
   try {
     resolveSampleIndex(profile, opts.sampleType);
@@ -207,7 +217,7 @@ async function loadProfile(
   const where = describeStore(source.store);
   if (source.kind === 'query') {
     const q = source.query;
-    const store = await openStore(source.store);
+    const store = await openStore(source.store, { readOnly: true });
     let loaded;
     try {
       loaded = await loadWindowProfile(store, q, { allSampleTypes: true, sampleType, signal: deps.signal, decodeLimits });

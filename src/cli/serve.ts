@@ -1,5 +1,6 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError, StoreError, UsageError } from '../errors.js';
+import { listenFailure, StoreError, UsageError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_REQUEST_TIMEOUT_MS } from '../store/profefe/server.js';
 import { DEFAULT_DECODE_HEAP_MB } from '../store/local/profile-validator.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
@@ -64,22 +65,23 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
             'worker threads too. Stops on SIGINT or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
-        .option('port', { type: 'number', default: 10100, requiresArg: true, describe: 'port to listen on (profefe\'s default)' })
+        .option('port', numberOption({ flag: '--port', whole: true, min: 0, max: 65535 }, { default: 10100, describe: 'port to listen on (profefe\'s default)' }))
         .option('store-dir', { type: 'string', requiresArg: true, describe: 'directory of the store (default: <data dir>/store)' })
         .option('retention', { type: 'string', default: '120h', requiresArg: true, describe: 'drop profiles this long after upload (0: keep forever)' })
         .option('token', { type: 'string', requiresArg: true, describe: 'require Authorization: Bearer TOKEN (default: $PROFEFE_TOKEN, else none; prefer the variable: arguments show in ps)' })
         .option('require-token', { type: 'boolean', default: false, describe: 'refuse to start without a token (what deploy/ runs)' })
-        .option('max-body-size', { type: 'number', default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, requiresArg: true, describe: 'largest upload accepted, in MiB' })
-        .option('max-concurrent-uploads', { type: 'number', default: DEFAULT_MAX_CONCURRENT_UPLOADS, requiresArg: true, describe: 'uploads read and checked at once; more get 503 (retried by agents)' })
+        .option('max-body-size', numberOption({ flag: '--max-body-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, describe: 'largest upload accepted, in MiB' }))
+        .option('max-concurrent-uploads', numberOption({ flag: '--max-concurrent-uploads', whole: true, min: 1 }, { default: DEFAULT_MAX_CONCURRENT_UPLOADS, describe: 'uploads read and checked at once; more get 503 (retried by agents)' }))
         .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
-        .option('decode-workers', { type: 'number', default: 1, requiresArg: true, describe: 'worker threads that check uploaded profiles' })
-        .option('decode-heap-size', {
-          type: 'number',
-          default: DEFAULT_DECODE_HEAP_MB,
-          requiresArg: true,
-          describe: 'memory of each checker thread, in MiB; a profile whose check needs more is refused (the check scans: about its decompressed size)',
-        })
-        .option('merge-workers', { type: 'number', default: DEFAULT_MERGE_WORKERS, requiresArg: true, describe: 'merges run at once, each in a worker thread (more wait; 16 waiting, then 503)' })
+        .option('decode-workers', numberOption({ flag: '--decode-workers', whole: true, min: 1 }, { default: 1, describe: 'worker threads that check uploaded profiles' }))
+        .option(
+          'decode-heap-size',
+          numberOption(
+            { flag: '--decode-heap-size', whole: true, min: 1 },
+            { default: DEFAULT_DECODE_HEAP_MB, describe: 'memory of each checker thread, in MiB; a profile whose check needs more is refused (the check scans: about its decompressed size)' },
+          ),
+        )
+        .option('merge-workers', numberOption({ flag: '--merge-workers', whole: true, min: 1 }, { default: DEFAULT_MERGE_WORKERS, describe: 'merges run at once, each in a worker thread (more wait; 16 waiting, then 503)' }))
         .options(DECODE_LIMIT_FLAGS)
         .group(
           ['address', 'port', 'store-dir', 'retention', 'token', 'require-token', 'max-body-size', 'max-concurrent-uploads', 'request-timeout', 'decode-workers', 'decode-heap-size', 'merge-workers', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
@@ -169,11 +171,7 @@ export async function runServe(opts: ServeOptions, ctx: Pick<CommandContext, 'io
         requestTimeoutMs: opts.requestTimeoutMs,
       });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-        throw new InputError(`cannot listen on ${opts.host}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : 'no such address here'} (--address, --port)`);
-      }
-      throw err;
+      throw listenFailure(err, opts.host, opts.port, '--address, --port');
     }
     // Captures without a store URL find this in the lock and upload through us.
     await store.announce({ command: 'serve', url: server.url });

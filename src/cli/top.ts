@@ -1,8 +1,9 @@
+import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
-import { renderServiceTopJson, renderServiceTopTable } from '../report/function-table.js';
+import { renderServiceTopJson, renderServiceTopTable, renderServiceTopYaml } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
@@ -11,7 +12,9 @@ import { writeAll } from './shared/io.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
-import { parseQueryType, resolveQuery, withLabels } from './shared/store-query.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
+import { LABEL_OPTION, parseQueryType, resolveQuery, SELECTOR_OPTION, withLabels } from './shared/store-query.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
 /** How many services' merged profiles are fetched from the store at once. */
@@ -47,11 +50,12 @@ export interface TopResult {
   readonly warnings: readonly string[];
 }
 
-interface TopArgs extends StoreFlagArgs, DecodeLimitArgs {
+interface TopArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   service?: string[];
   type?: string;
   from?: string;
   to?: string;
+  selector?: string | string[];
   label?: string[];
   nodes?: number;
   'sample-type'?: string;
@@ -67,13 +71,14 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       withStoreFlags(
         y
           .usage(
-            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--label K=V]... [--nodes N] [-o table|json]\n\n' +
+            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [-l SELECTOR] [--nodes N] [-o table|wide|json|yaml]\n\n' +
               'The functions with the most flat (self) value in the merge of all the stored profiles of one\n' +
               'type and window, like `go tool pprof -top` on that merge, with a column per service giving\n' +
               "each function's flat value in that service. All services in the store, or those named with\n" +
               '--service. flat is the value of the samples whose innermost frame is the function, cum that\n' +
               'of the samples with the function anywhere on their stack. The window defaults to the last\n' +
-              '24 hours; -o json gives raw values (nanoseconds, bytes, counts).\n\n' +
+              '24 hours; -o json and -o yaml give raw values (nanoseconds, bytes, counts); the table shortens\n' +
+              'service names longer than 20 characters in its column headers, -o wide shows them whole.\n\n' +
               'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the\n' +
               'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed.\n' +
               '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.',
@@ -82,12 +87,14 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs: the allocation deltas, stored as heap)' })
           .option('from', { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d or a time (default: 24h before --to)' })
           .option('to', { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' })
-          .option('label', { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' })
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'show the top N functions (0: all)' })
+          .option('selector', SELECTOR_OPTION)
+          .option('label', LABEL_OPTION)
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'show the top N functions (0: all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
@@ -98,7 +105,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       ),
     handler: async (args) => {
       const opts = resolveTopOptions(args, ctx);
-      const result = await runTop(opts, { signal: ctx.signal });
+      const result = await withProgress(progressContext(ctx, args), `reading the window of each service from ${escapeTerminal(describeStore(opts.store))}`, 1000, () => runTop(opts, { signal: ctx.signal }));
       await renderTop(result, opts, ctx);
     },
   };
@@ -110,7 +117,7 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
   const format = resolveFormat(args.output);
   const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to rank');
-  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
+  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, selector: args.selector, label: args.label }, now);
   let services: string[] | undefined;
   if (args.service !== undefined) {
     services = [...new Set(args.service.map(String))];
@@ -135,7 +142,7 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
  * when no service has a profile, UsageError for a sample type the profiles lack.
  */
 export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     const names = opts.services ?? (await store.services());
     const top = new TopByService(opts.sampleType);
@@ -179,7 +186,7 @@ function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
   const where = describeStore(opts.store);
   if (names.length === 0) return `no services in ${where}`;
   const q = opts.query;
-  const labels = withLabels(q.labels);
+  const labels = withLabels(q.labels, q.selector);
   const who = opts.services
     ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`
     : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
@@ -198,11 +205,15 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
     await writeAll(io.stdout, renderServiceTopJson(result.report));
     return;
   }
+  if (opts.format === 'yaml') {
+    await writeAll(io.stdout, renderServiceTopYaml(result.report));
+    return;
+  }
   const q = opts.query;
   const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
   // Say what a row's value is when it is not simply the sum of the stored profiles.
   if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
-  await writeAll(io.stdout, renderServiceTopTable(result.report, header));
+  await writeAll(io.stdout, renderServiceTopTable(result.report, header, { wide: opts.format === 'wide' }));
 }
 
 function capitalize(text: string): string {

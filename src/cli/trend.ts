@@ -17,7 +17,7 @@ import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './share
 import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveNodes } from './shared/table-flags.js';
 import { parseDuration } from './shared/time-window.js';
-import { openInBrowser, reportPage, temporaryPagePath } from './shared/browser.js';
+import { newPagePath, openInBrowser, reportPage } from './shared/browser.js';
 import { resolveInfluxTarget, type InfluxTarget } from '../influx/influx-writer.js';
 
 /** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series). */
@@ -346,7 +346,7 @@ async function writeTrendResultPage(result: TrendResult, opts: TrendOptions, htm
   ];
   if (q.labels && q.labels.length > 0) fields.push(['Labels', q.labels.map((l) => `${l.key}=${l.value}`).join(', ')]);
   if (opts.functionPattern !== undefined) fields.push(['Functions matching', opts.functionPattern]);
-  const page = html.output ?? temporaryPagePath(`trend-${q.type}`);
+  const page = html.output ?? (await newPagePath(`trend-${q.type}`, ctx.env));
   const pageBytes = await writeTrendPage(page, json, { title, fields });
   const written = html.browser ? { page, pageBytes, ...(await openInBrowser(page, ctx.env)) } : { page, pageBytes };
   await reportPage(written, 'trend page', ctx);

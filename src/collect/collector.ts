@@ -4,7 +4,7 @@
  * (JSON lines when stdout is not a terminal), Prometheus metrics.
  */
 import { capturePods, openPodTunnel, type ConnectMode, type PodCaptureResult } from '../capture/capture-pods.js';
-import type { CaptureOutcome } from '../capture/engine.js';
+import { typesFor, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, type ProfileType } from '../capture/profile-types.js';
 import { StoreSink } from '../capture/store-sink.js';
 import { ExitCode } from '../errors.js';
@@ -13,6 +13,7 @@ import type { Tunnel } from '../capture/tunnel.js';
 import type { DecodeLimits } from '../pprof/index.js';
 import { writeAll, type IOStreams } from '../report/streams.js';
 import { stdoutPalette } from '../report/colour.js';
+import { startProgress, type Progress, type ProgressContext } from '../report/progress.js';
 import { escapeTerminal, jsonForTerminal } from '../report/terminal-text.js';
 import { sleep } from '../sleep.js';
 import { openStore, type StoreOptions } from '../store/open-store.js';
@@ -66,6 +67,8 @@ export interface CollectorDeps {
   readonly tunnel?: Tunnel;
   /** Told the metrics URL once it listens (tests use port 0). */
   readonly onMetrics?: (url: string) => void;
+  /** Where a round's progress line may show (report/progress.ts decides); none without it. */
+  readonly progress?: ProgressContext;
 }
 
 /** What a round did. */
@@ -75,7 +78,10 @@ export interface RoundSummary {
   /** The capturable opted-in pods the list found, of every shard. */
   readonly listed: number;
   readonly captured: number;
+  /** Profiles that could not be captured. */
   readonly failed: number;
+  /** Pods whose annotations cannot be used (each a failed line). */
+  readonly invalid: number;
   readonly uploaded: number;
   readonly spooled: number;
   readonly rejected: number;
@@ -91,6 +97,8 @@ export interface CollectorResult {
 /**
  * Runs rounds until --once is done or the signal fires (SIGTERM/SIGINT), which ends the round
  * in progress (captures in flight are abandoned; uploads already spooled stay spooled) and exits 0.
+ * With --once the exit code is capture's: 0 when everything was captured, 3 (partial) when some
+ * profiles or pods failed, 1 when nothing was captured.
  */
 export async function runCollector(opts: CollectorOptions, deps: CollectorDeps): Promise<CollectorResult> {
   const { coreV1Api } = await import('../kube/core-api.js');
@@ -108,7 +116,14 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const rounds: RoundSummary[] = [];
   try {
     while (!deps.signal.aborted) {
-      const round = await runRound();
+      const number = rounds.length + 1;
+      const progress = deps.progress ? await startProgress(deps.progress, `round ${number}: listing pods`) : undefined;
+      let round: RoundSummary | undefined;
+      try {
+        round = await runRound(progress, number);
+      } finally {
+        progress?.stop();
+      }
       if (round) rounds.push(round);
       if (opts.once || deps.signal.aborted) break;
       await sleep(opts.intervalMs * (1 + Math.random() * opts.jitter), deps.signal);
@@ -121,10 +136,16 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const last = rounds[0];
   // A shard whose share is empty while other shards have pods did what it should.
   const emptyShare = opts.shard !== undefined && last !== undefined && last.pods === 0 && last.listed > 0;
-  return { rounds, exitCode: last && (last.captured > 0 || emptyShare) ? ExitCode.ok : ExitCode.failure };
+  // As capture's: nothing captured fails (1); some pods or profiles failed is a partial failure (3).
+  if (!last || (last.captured === 0 && !emptyShare)) return { rounds, exitCode: ExitCode.failure };
+  return { rounds, exitCode: last.failed > 0 || last.invalid > 0 ? ExitCode.partial : ExitCode.ok };
 
-  async function runRound(): Promise<RoundSummary | undefined> {
+  async function runRound(progress: Progress | undefined, number: number): Promise<RoundSummary | undefined> {
     const started = Date.now();
+    let total = 0;
+    let done = 0;
+    let failed = 0;
+    const showProgress = () => progress?.update(`round ${number}: ${done}/${total} profiles${failed ? `, ${failed} failed` : ''}`);
     const deadline = AbortSignal.timeout(opts.roundTimeoutMs);
     let uploaded = 0;
     let spooled = 0;
@@ -134,6 +155,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
     const pushing = pushSpool();
     const logs: Promise<void>[] = [];
     let listed = 0;
+    let invalid = 0;
     let discovered = false;
     const roundTop = opts.influx ? new RoundTop(opts.decodeLimits) : undefined;
     let result: PodCaptureResult;
@@ -169,8 +191,11 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
           deadline,
           openSink: (found) => {
             discovered = true;
+            total = found.targets.reduce((n, t) => n + typesFor(t, opts).length, 0);
+            showProgress();
             // A pod with unusable annotations fails alone, every round, so that someone notices.
             for (const p of found.skipped.filter((s) => s.invalid)) {
+              invalid++;
               logs.push(log({ time: new Date().toISOString(), namespace: p.namespace, pod: p.pod, result: 'failed', error: p.reason }, `${p.namespace}/${p.pod}: failed: ${p.reason}`));
             }
             const sink = new StoreSink(store, spool, opts.labelsFromPod, (r) => {
@@ -182,6 +207,9 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
             return roundTop ? teeToRoundTop(sink, roundTop) : sink;
           },
           onOutcome: (o) => {
+            done++;
+            if (!o.ok) failed++;
+            showProgress();
             metrics.capture(o.type, o.ok ? 'ok' : 'failed');
             logs.push(logCapture(log, o));
           },
@@ -194,14 +222,14 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
       await log({ time: new Date().toISOString(), event: 'round', result: 'failed', error: (err as Error).message }, `round failed: ${(err as Error).message}`);
       const pushed = await pushing;
       metrics.roundDone((Date.now() - started) / 1000, new Date());
-      return { pods: 0, listed: 0, captured: 0, failed: 0, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
+      return { pods: 0, listed: 0, captured: 0, failed: 0, invalid, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds: (Date.now() - started) / 1000 };
     }
     const { discovery, outcomes } = result;
     await Promise.all(logs);
     const pushed = await pushing;
     const captured = outcomes.filter((o) => o.ok).length;
     const seconds = (Date.now() - started) / 1000;
-    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
+    const summary = { pods: discovery.targets.length, listed, captured, failed: outcomes.length - captured, invalid, uploaded, spooled, rejected, pushedFromSpool: pushed, seconds };
     metrics.roundDone(seconds, new Date());
     const shard = opts.shard ? formatShard(opts.shard) : undefined;
     await log(

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenFailure } from '../errors.js';
 import type { ShardSpec } from './shard.js';
 
 type LabelSet = Record<string, string>;
@@ -101,7 +102,7 @@ export async function startMetricsServer(addr: string, metrics: CollectorMetrics
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenFailure(err, host, port, '--metrics-addr')));
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;

@@ -16,16 +16,18 @@ export const TEMP_FILE_PATTERN = /^\..+\.\d+\.\d+\.tmp$/;
  * the folder after it, so that a rename that was reported is also on disk. Creates missing
  * parent directories. A process killed mid-write leaves only a `.<name>.<pid>.<n>.tmp` file
  * (see {@link TEMP_FILE_PATTERN}), which the store and the spool remove when they open.
+ * With `createDirs: false` (a file the user named: --output-file) a missing folder is an error,
+ * `FILE: No such file or directory` as a shell's redirect says it, and nothing is created.
  *
  * Why not the write-file-atomic package: it registers signal-exit handlers that re-raise
  * SIGTERM/SIGINT while a write is under way, which kills serve and collect instead of letting
  * them stop cleanly; and it does not fsync the folder.
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, bytes: Uint8Array, opts: { createDirs?: boolean } = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${counter++}${TEMP_SUFFIX}`);
   try {
-    await mkdir(dir, { recursive: true });
+    if (opts.createDirs !== false) await mkdir(dir, { recursive: true });
     const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(bytes);
@@ -38,9 +40,22 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
+    if (opts.createDirs === false && e.code !== undefined && SHELL_WORDS[e.code]) throw new InputError(`${file}: ${SHELL_WORDS[e.code]}`);
     throw new InputError(`${file}: cannot write (${e.code ?? e.message})`);
   }
 }
+
+/** strerror's words for what a user's file name can run into, as a shell prints them. */
+const SHELL_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EROFS: 'Read-only file system',
+  ENOSPC: 'No space left on device',
+  ENAMETOOLONG: 'File name too long',
+};
 
 /** fsyncs a folder, so that renames and new files in it survive a power loss (a no-op where folders cannot be opened). */
 export async function syncDir(dir: string): Promise<void> {

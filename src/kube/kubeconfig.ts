@@ -135,6 +135,21 @@ export function resolveKubeAccess(
 }
 
 /**
+ * The context names of the kubeconfig files kubectl would read for these flags (--kubeconfig, else
+ * KUBECONFIG, else ~/.kube/config; merged first-wins), sorted, with the namespace each sets. For
+ * completing --context. Throws KubeError as {@link resolveKubeAccess} does for unreadable files.
+ */
+export function kubeconfigContexts(opts: Pick<KubeAccessOptions, 'kubeconfig'>, env: NodeJS.ProcessEnv, home = env.HOME || os.homedir()): { name: string; namespace?: string }[] {
+  const merged = loadKubeconfigs(kubeconfigChain(withoutEmptyStrings(opts), env, home));
+  return [...merged.contexts.entries()]
+    .map(([name, ctx]) => {
+      const namespace = ctx.namespace;
+      return typeof namespace === 'string' && namespace !== '' ? { name, namespace } : { name };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
  * Parses kubectl's --request-timeout into milliseconds: a whole number of seconds ("0", "30") or a Go duration
  * ("500ms", "1.5s", "2m", "1h30m"; units ns, us, µs, ms, s, m, h). 0 means no timeout; a positive value below
  * 1 ms rounds up to 1 so it never turns into "no timeout". Throws UsageError for anything else, including
@@ -145,7 +160,8 @@ export function parseRequestTimeout(value: string): number {
   const body = /^\+?((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(value)?.[1];
   if (body === undefined) {
     throw new UsageError(
-      `invalid --request-timeout "${value}": use a whole number of seconds or a number with a unit ` +
+      // pflag's words for a value a flag refuses, as the CLI's other flags (src/cli/shared/usage-errors.ts).
+      `invalid argument ${JSON.stringify(value)} for "--request-timeout" flag: use a whole number of seconds or a number with a unit ` +
         '(e.g. 500ms, 1s, 2m, 1h30m); 0 means no timeout',
     );
   }

@@ -253,7 +253,7 @@ async function listOptedInPods(
 }
 
 /** client-node takes a per-request AbortSignal only through a middleware that sets it on the request. */
-function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+export function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
   if (!signal) return undefined;
   return {
     middleware: [{

@@ -37,7 +37,7 @@ export interface DiffSources {
 export function diffProfiles(base: Profile, target: Profile, sources: DiffSources = {}): Profile {
   const baseName = sources.base ?? 'the base profile';
   const targetName = sources.target ?? 'the target profile';
-  checkComparable(base, target, baseName, targetName);
+  assertComparable(base, target, sources);
 
   // A private copy of the base (the merger's result is ours to change) with pprof's label
   // and negated values: pprof's SetLabel then Scale(-1).
@@ -75,7 +75,13 @@ export function computeDiffTop(diff: Profile, sampleType?: string, opts: TopOpti
   return computeTop(diff, sampleType, opts);
 }
 
-function checkComparable(base: Profile, target: Profile, baseName: string, targetName: string): void {
+/**
+ * Throws IncompatibleProfilesError (naming the two `sources`) unless base and target have the
+ * same sample types and period type, as diffProfiles needs; pprof's Profile.compatible.
+ */
+export function assertComparable(base: Profile, target: Profile, sources: DiffSources = {}): void {
+  const baseName = sources.base ?? 'the base profile';
+  const targetName = sources.target ?? 'the target profile';
   const describe = (p: Profile) => sampleTypesOf(p).map((t) => `${t.type}/${t.unit}`).join(' ');
   const period = (p: Profile) => {
     const s = p.stringTable.strings;

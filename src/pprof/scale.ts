@@ -119,3 +119,50 @@ export function withDefaultSampleType(p: Profile, name: string): Profile {
   if (!st) return p;
   return new Profile({ ...profileFields(p), defaultSampleType: st.type });
 }
+
+/** What normalizeProfile did: the profile scaled, and the ratio applied per sample type. */
+export interface NormalizedProfile {
+  readonly profile: Profile;
+  /** Per sample type, in `sampleType` order: the base's total over the source's (0 where the source's total is 0). */
+  readonly ratios: readonly number[];
+}
+
+/**
+ * `source` scaled so that each sample type's total becomes `base`'s, exactly as google/pprof's
+ * Profile.Normalize (profile/merge.go) does for `go tool pprof -normalize -diff_base=BASE SOURCE`
+ * (driver/fetch.go calls it on the source, before negating the base): per sample type, the ratio
+ * float64(sum of base) / float64(sum of source), the sums in int64 arithmetic (wrapping like Go's),
+ * 0 where the source's sum is 0; then Profile.ScaleN with those ratios: each value
+ * int64(math.Round(float64(v) * ratio)) (scaleValue), columns with a ratio of exactly 1 left as
+ * they are, and a sample kept only when one of its *scaled* values is not 0 (a sample whose
+ * scaled columns all come out 0 goes, even with values in columns of ratio 1: ScaleN's rule).
+ * All ratios 1: `source` itself. Pure; throws an Error when the two have different numbers of
+ * sample types (the caller checks compatibility first, as pprof's p.compatible).
+ */
+export function normalizeProfile(source: Profile, base: Profile): NormalizedProfile {
+  const columns = source.sampleType.length;
+  if (base.sampleType.length !== columns) throw new Error(`cannot normalize: ${base.sampleType.length} sample types in the base, ${columns} in the profile`);
+  const sums = (p: Profile): bigint[] => {
+    const out = new Array<bigint>(columns).fill(0n);
+    for (const s of p.sample) for (let i = 0; i < columns; i++) out[i] = BigInt.asIntN(64, out[i]! + BigInt(s.value[i] ?? 0));
+    return out;
+  };
+  const baseSums = sums(base);
+  const sourceSums = sums(source);
+  // Number(bigint) rounds to the nearest double, ties to even: Go's float64(int64).
+  const ratios = sourceSums.map((s, i) => (s === 0n ? 0 : Number(baseSums[i]!) / Number(s)));
+  if (ratios.every((r) => r === 1)) return { profile: source, ratios };
+  const sample: Sample[] = [];
+  for (const s of source.sample) {
+    let keep = false;
+    const value = s.value.map((v, i) => {
+      const r = ratios[i] ?? 1;
+      if (r === 1) return v;
+      const scaled = scaleValue(v, r);
+      if (scaled !== 0 && scaled !== 0n) keep = true;
+      return scaled;
+    });
+    if (keep) sample.push(new Sample({ locationId: s.locationId, value, label: s.label }));
+  }
+  return { profile: new Profile({ ...profileFields(source), sample }), ratios };
+}

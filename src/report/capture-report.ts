@@ -1,4 +1,5 @@
 import type { CaptureOutcome } from '../capture/engine.js';
+import type { NotUploaded } from '../capture/store-sink.js';
 import type { SkippedPod } from '../kube/pods.js';
 import type { ChalkInstance } from 'chalk';
 import { palette } from './colour.js';
@@ -14,6 +15,8 @@ export interface CaptureSummary {
   readonly wallMs: number;
   /** Things that went wrong beside the captures (e.g. the local store could not be opened). */
   readonly warnings?: readonly string[];
+  /** Captured profiles the store could not take, kept in the spool for `kubectl profefe push`. */
+  readonly notUploaded?: NotUploaded;
 }
 
 /** A kubectl-style table: NAMESPACE, POD (or URL for --url captures), SERVICE, TYPE, SIZE, then the file or the error. */
@@ -51,7 +54,13 @@ export function summaryLine(s: CaptureSummary): string {
   if (failed) parts.push(`${failed} failed`);
   if (invalid) parts.push(`${invalid} pod${invalid === 1 ? '' : 's'} with bad annotations`);
   if (skipped) parts.push(`${skipped} pod${skipped === 1 ? '' : 's'} skipped`);
-  return parts.join(', ');
+  const line = parts.join(', ');
+  return s.notUploaded ? `${line}; ${notUploadedText(s.notUploaded)}` : line;
+}
+
+/** `2 not uploaded (unreachable), kept in DIR: run 'kubectl profefe push'`. */
+export function notUploadedText(n: NotUploaded): string {
+  return `${n.files.length} not uploaded (store ${n.reason}), kept in ${n.spoolDir}: run 'kubectl profefe push'`;
 }
 
 /** Machine-readable summary: one object per capture and per skipped pod. */
@@ -67,5 +76,6 @@ export function captureJson(s: CaptureSummary): string {
     ms: o.ms,
   }));
   const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason, ...(p.invalid ? { invalid: true } : {}) }));
-  return jsonForTerminal({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs }, 2) + '\n';
+  const notUploaded = s.notUploaded ? { notUploaded: { count: s.notUploaded.files.length, spoolDir: s.notUploaded.spoolDir, reason: s.notUploaded.reason, files: s.notUploaded.files } } : {};
+  return jsonForTerminal({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs, ...notUploaded }, 2) + '\n';
 }

@@ -37,6 +37,32 @@ export interface FlamePageMeta {
   /** For a diff: what its base and target are, for people (a file, `profile ID`, or a store query). */
   readonly base?: string;
   readonly target?: string;
+  /** For a diff: each side's count, duration and totals (the page shows them for the sample type in view). */
+  readonly sides?: { readonly base: FlamePageSide; readonly target: FlamePageSide };
+}
+
+/** One side of a diff for the page's header. */
+export interface FlamePageSide {
+  readonly name: string;
+  /** How many profiles, for people: `1 profile`, `sum of 4 profiles`. */
+  readonly made: string;
+  /** duration_nanos covered (0: a snapshot, none shown). */
+  readonly durationNanos: Int64;
+  /** Per sample type, the side's total as loaded. */
+  readonly totals: readonly Int64[];
+  /** Target only: per sample type, the factor it was normalized by (pprof's -normalize). */
+  readonly ratios?: readonly number[];
+}
+
+/** A side of a diff as the page's JSON holds it. */
+export interface FlamePageSideData {
+  readonly role: 'Base' | 'Target';
+  readonly name: string;
+  readonly made: string;
+  /** pprof's label of duration_nanos (`10s`); absent for a snapshot. */
+  readonly duration?: string;
+  readonly totals: JsonInt64[];
+  readonly ratios?: number[];
 }
 
 /**
@@ -65,7 +91,16 @@ export interface FlamePageData {
    * of its base and target and coloured by the change; `tree.self` is then the target's.
    */
   readonly mode: 'profile' | 'diff';
-  readonly meta: { readonly title: string; readonly fields: [name: string, value: string][] };
+  readonly meta: {
+    readonly title: string;
+    /** What the profile is, in one line under the title (type, count, window), when known. */
+    readonly subtitle?: string;
+    readonly fields: [name: string, value: string][];
+    /** Long lists (the merged files and ids) shown folded under the header. */
+    readonly details?: [name: string, value: string][];
+    /** For a diff: its two sides. */
+    readonly sides?: FlamePageSideData[];
+  };
   readonly sampleTypes: SampleTypeName[];
   /** The sample type selected when the page opens. */
   readonly defaultSampleIndex: number;
@@ -133,7 +168,7 @@ export function flamePageData(profile: Profile, meta: FlamePageMeta, opts: Flame
   const tree = buildCallTree(profile);
   return {
     mode: 'profile',
-    meta: { title: meta.title ?? defaultTitle(meta), fields: metaFields(profile, meta) },
+    meta: pageMeta(profile, meta, tree.sampleTypes),
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
@@ -155,8 +190,8 @@ export function diffFlamePageData(diff: Profile, meta: FlamePageMeta, opts: Flam
   const tree = buildDiffCallTree(diff);
   return {
     mode: 'diff',
-    // The diff profile's time and duration are a merge's (earliest, sum): not worth showing.
-    meta: { title: meta.title ?? defaultTitle(meta), fields: metaFields(undefined, meta) },
+    // The diff profile's time and duration are a merge's (earliest, sum): each side's are shown instead.
+    meta: pageMeta(undefined, meta, tree.sampleTypes),
     sampleTypes: tree.sampleTypes,
     defaultSampleIndex: selected,
     names: tree.names,
@@ -292,49 +327,132 @@ function jsonInt64(v: Int64): JsonInt64 {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
-function defaultTitle(meta: FlamePageMeta): string {
-  if (meta.base !== undefined && meta.target !== undefined) {
-    if (meta.service) return `${meta.service}${meta.type ? ` ${meta.type}` : ''} diff`;
-    return `${path.basename(meta.base)} → ${path.basename(meta.target)}`;
+/**
+ * What kind of Go profile the sample types say it is (runtime/pprof's names): `cpu`, `heap`,
+ * `goroutine`, `threadcreate`, `block/mutex` (the two have the same types), else the type names.
+ */
+export function profileKind(sampleTypes: readonly SampleTypeName[]): string {
+  const names = sampleTypes.map((t) => t.type).join(',');
+  switch (names) {
+    case 'samples,cpu':
+      return 'cpu';
+    case 'alloc_objects,alloc_space,inuse_objects,inuse_space':
+      return 'heap';
+    case 'goroutine':
+    case 'threadcreate':
+      return names;
+    case 'contentions,delay':
+      return 'block/mutex';
+    default:
+      return names || 'empty';
   }
-  if (meta.service) return `${meta.service}${meta.type ? ` ${meta.type}` : ''}`;
-  if (meta.files?.length) {
-    const first = path.basename(meta.files[0]!);
-    return meta.files.length === 1 ? first : `${first} and ${meta.files.length - 1} more`;
-  }
-  if (meta.ids?.length) return meta.ids.length === 1 ? `profile ${meta.ids[0]}` : `${meta.ids.length} profiles`;
-  return 'profile';
 }
 
-/** The header's name/value lines; the profile's time and duration only when a profile is given. */
-function metaFields(profile: Profile | undefined, meta: FlamePageMeta): [string, string][] {
-  const fields: [string, string][] = [];
-  if (meta.base !== undefined) fields.push(['Base', meta.base]);
-  if (meta.target !== undefined) fields.push(['Target', meta.target]);
-  if (meta.service) fields.push(['Service', meta.service]);
-  if (meta.type) fields.push(['Type', meta.type]);
-  if (meta.from && meta.to) fields.push(['Window', `${isoSeconds(meta.from)} to ${isoSeconds(meta.to)}`]);
-  if (meta.labels?.length) fields.push(['Labels', formatLabels(meta.labels, ', ')]);
-  if (meta.profiles !== undefined) fields.push(['Merged profiles', String(meta.profiles)]);
-  if (meta.files?.length) {
+/** The page's title, subtitle, fields and folded details. */
+function pageMeta(profile: Profile | undefined, meta: FlamePageMeta, sampleTypes: readonly SampleTypeName[]): FlamePageData['meta'] {
+  const kind = profileKind(sampleTypes);
+  const subtitle = subtitleOf(profile, meta);
+  const details = detailsOf(meta);
+  return {
+    title: meta.title ?? defaultTitle(meta, kind),
+    ...(subtitle ? { subtitle } : {}),
+    fields: metaFields(profile, meta),
+    ...(details.length > 0 ? { details } : {}),
+    ...(meta.sides ? { sides: sideData(meta.sides) } : {}),
+  };
+}
+
+/**
+ * The title says what the profile is: `auth cpu`, `cpu profile`, `heap profile, 12 merged`; for
+ * a diff `auth cpu diff` or `cpu diff: before.pb.gz → after.pb.gz`. File names and ids go to the
+ * fields (one) or the folded details (several).
+ */
+function defaultTitle(meta: FlamePageMeta, kind: string): string {
+  const what = meta.service ? `${meta.service} ${meta.type ?? kind}` : undefined;
+  if (meta.base !== undefined && meta.target !== undefined) {
+    if (what) return `${what} diff`;
+    return `${kind} diff: ${path.basename(meta.base)} → ${path.basename(meta.target)}`;
+  }
+  if (what) return what;
+  const n = meta.profiles ?? Math.max(meta.files?.length ?? 0, meta.ids?.length ?? 0, 1);
+  return n > 1 ? `${kind} profile, ${n} merged` : `${kind} profile`;
+}
+
+/** One line under the title: how many profiles, over which window, how long they cover. */
+function subtitleOf(profile: Profile | undefined, meta: FlamePageMeta): string | undefined {
+  const parts: string[] = [];
+  if (meta.profiles !== undefined) parts.push(meta.profiles === 1 ? '1 profile' : `${meta.profiles} profiles`);
+  if (meta.from && meta.to) {
+    // The length between the ends as shown (whole seconds).
+    const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+    const length = windowLength(seconds(meta.to) - seconds(meta.from));
+    parts.push(`${isoSeconds(meta.from)} to ${isoSeconds(meta.to)} (${length})`);
+  }
+  const duration = profile ? (profile.durationNanos as Int64) : 0;
+  // pprof's legend: measurement.Label(DurationNanos, "nanoseconds"); a merge's is the sum.
+  if (duration > 0) parts.push(`${scaledLabel(duration, 'nanoseconds', 'auto')} profiled`);
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
+/** A window's length as kubectl prints ages and the time flags read them: `1h`, `1h30m`, `2d`, `45s`. */
+function windowLength(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const units: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let left = seconds;
+  for (const [name, size] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0 && parts.length < 2) parts.push(`${n}${name}`);
+  }
+  return parts.join('');
+}
+
+/** Lists too long for the header (several files or ids), shown folded. */
+function detailsOf(meta: FlamePageMeta): [string, string][] {
+  const details: [string, string][] = [];
+  if (meta.files && meta.files.length > 1) {
     // Files from one directory (the usual case) are listed by name after the directory.
     const dirs = new Set(meta.files.map((f) => path.dirname(f)));
-    const shared = meta.files.length > 1 && dirs.size === 1 ? [...dirs][0]! : undefined;
-    if (shared !== undefined) fields.push(['Directory', shared]);
+    const shared = dirs.size === 1 ? [...dirs][0]! : undefined;
     const names = shared !== undefined ? meta.files.map((f) => path.basename(f)) : meta.files;
     const listed = names.slice(0, MAX_FILES_LISTED).join(', ');
     const more = names.length - MAX_FILES_LISTED;
-    fields.push([names.length === 1 ? 'File' : 'Files', more > 0 ? `${listed} and ${more} more` : listed]);
+    details.push([`${meta.files.length} files${shared !== undefined ? ` in ${shared}` : ''}`, more > 0 ? `${listed} and ${more} more` : listed]);
   }
-  if (meta.ids?.length) fields.push([meta.ids.length === 1 ? 'Profile id' : 'Profile ids', meta.ids.join(', ')]);
+  if (meta.ids && meta.ids.length > 1) details.push([`${meta.ids.length} profile ids`, meta.ids.join(', ')]);
+  return details;
+}
+
+function sideData(sides: NonNullable<FlamePageMeta['sides']>): FlamePageSideData[] {
+  const one = (role: 'Base' | 'Target', s: FlamePageSide): FlamePageSideData => ({
+    role,
+    name: s.name,
+    made: s.made,
+    ...(s.durationNanos > 0 ? { duration: scaledLabel(s.durationNanos, 'nanoseconds', 'auto') } : {}),
+    totals: s.totals.map(jsonInt64),
+    ...(s.ratios ? { ratios: [...s.ratios] } : {}),
+  });
+  return [one('Base', sides.base), one('Target', sides.target)];
+}
+
+/** The header's name/value pairs; the profile's time and duration only when a profile is given. */
+function metaFields(profile: Profile | undefined, meta: FlamePageMeta): [string, string][] {
+  const fields: [string, string][] = [];
+  // A diff's sides have a table of their own when known.
+  if (meta.base !== undefined && !meta.sides) fields.push(['Base', meta.base]);
+  if (meta.target !== undefined && !meta.sides) fields.push(['Target', meta.target]);
+  if (meta.service) fields.push(['Service', meta.service]);
+  if (meta.type) fields.push(['Type', meta.type]);
+  if (meta.labels?.length) fields.push(['Labels', formatLabels(meta.labels, ', ')]);
+  if (meta.files?.length === 1) fields.push(['File', meta.files[0]!]);
+  if (meta.ids?.length === 1) fields.push(['Profile id', meta.ids[0]!]);
   if (meta.store) fields.push(['Store', meta.store]);
   if (!profile) return fields;
   // time_nanos of a merge is its earliest profile's; duration_nanos the sum of all of them.
   const timeMs = Number(BigInt(profile.timeNanos ?? 0) / 1_000_000n);
   if (timeMs > 0) fields.push(['Profile time', isoSeconds(new Date(timeMs))]);
-  const duration = profile.durationNanos as Int64;
-  // pprof's legend: measurement.Label(DurationNanos, "nanoseconds").
-  if (duration > 0) fields.push(['Duration', scaledLabel(duration, 'nanoseconds', 'auto')]);
+  // The duration is in the subtitle (subtitleOf).
   return fields;
 }
 

@@ -5,8 +5,9 @@ import type { TopReport, TopRow } from '../pprof/index.js';
 import { addInt64, type Int64 } from '../pprof/int64.js';
 import type { ServiceTopReport } from '../pprof/top-by-service.js';
 import { stringifyJson } from './json.js';
+import { renderYaml } from './yaml.js';
 import { pprofLegend, reportFormatter, rowName } from './top-table.js';
-import { percentage } from './units.js';
+import { percentage, scaledLabel } from './units.js';
 
 /**
  * The top of several services as a table: pprof's legend lines, then FLAT FLAT% SUM% CUM CUM%,
@@ -15,14 +16,69 @@ import { percentage } from './units.js';
  * pprof's: values in the report's one output unit (`1.25s`, `0.10kB`), percentages of the
  * merged total as pprof's Percentage prints them, `(inline)` markers on names.
  */
-export function renderServiceTopTable(report: ServiceTopReport, header: readonly string[] = []): string {
+export function renderServiceTopTable(report: ServiceTopReport, header: readonly string[] = [], opts: { wide?: boolean } = {}): string {
   const format = reportFormatter(report);
+  const names = report.services.map(escapeTerminal);
   return renderFunctionTable(report, {
     header: [...header, ...pprofLegend(report, format)],
-    extraColumns: report.services.map(escapeTerminal),
+    extraColumns: opts.wide ? names : shortServiceNames(names),
     extraCells: (row) => report.services.map((s) => format(report.rows[row]!.services[s] ?? 0)),
     value: format,
   });
+}
+
+/** What diffSideLines shows of one side of a diff (the CLI's DiffSideSummary). */
+export interface DiffSideLine {
+  readonly name: string;
+  /** `1 profile`, `sum of 4 profiles`, ... */
+  readonly made: string;
+  readonly durationNanos: Int64;
+  /** Per sample type, as loaded. */
+  readonly totals: readonly Int64[];
+}
+
+/**
+ * The header lines of a diff naming its sides, in the words of pprof's header (`Duration: 10s`):
+ * `Base: NAME: 1 profile, Duration: 4s, Total: 1.20s`, then the target's, whose total is followed
+ * by `, normalized ×0.4 to the base's` when `ratios` (per sample type) scaled it. The totals are of
+ * the report's sample type, each in its own unit (pprof's "auto": `1.20s`, `512MB`); a side without a duration (a snapshot) has none.
+ * Names are not escaped here (the caller escapes each line for the terminal).
+ */
+export function diffSideLines(report: TopReport, sides: { readonly base: DiffSideLine; readonly target: DiffSideLine }, ratios?: readonly number[]): string[] {
+  const line = (role: string, side: DiffSideLine, ratio?: number) => {
+    const parts = [side.made];
+    if (side.durationNanos > 0) parts.push(`Duration: ${scaledLabel(side.durationNanos, 'nanoseconds', 'auto')}`);
+    let total = `Total: ${scaledLabel(side.totals[report.sampleIndex] ?? 0, report.sampleType.unit, 'auto')}`;
+    if (ratio !== undefined && ratio !== 1) total += `, normalized ×${formatRatio(ratio)} to the base's`;
+    parts.push(total);
+    return `${role}: ${side.name}: ${parts.join(', ')}`;
+  };
+  return [line('Base', sides.base), line('Target', sides.target, ratios?.[report.sampleIndex])];
+}
+
+/** A scale factor for people: 3 significant digits, no exponent for usual sizes (0.4, 2.5, 0.00123). */
+export function formatRatio(r: number): string {
+  return String(Number(r.toPrecision(3)));
+}
+
+/** Longest service column header of a (not wide) table, in characters. */
+export const SERVICE_HEADER_WIDTH = 20;
+
+/**
+ * Service column headers for a table: a name longer than SERVICE_HEADER_WIDTH keeps its start
+ * and end around `…` (`payments-gat…eu-west3`: the end is what tells environments apart); if
+ * two shortened names would read the same, every name is shown whole (-o wide always does).
+ */
+export function shortServiceNames(names: readonly string[], width = SERVICE_HEADER_WIDTH): string[] {
+  const short = names.map((n) => {
+    const chars = [...n];
+    if (chars.length <= width) return n;
+    const tail = Math.floor((width - 1) / 2);
+    return chars.slice(0, width - 1 - tail).join('') + '…' + chars.slice(chars.length - tail).join('');
+  });
+  const distinct = new Map<string, string>();
+  names.forEach((n, i) => distinct.set(n, short[i]!));
+  return new Set(distinct.values()).size === distinct.size ? short : [...names];
 }
 
 /**
@@ -51,6 +107,16 @@ export function renderDiffTable(report: TopReport, header: readonly string[] = [
 /** `-o json` of `top`: `[{ function, flat, cum, services: { name: flat } }]`, exact raw sample-unit integers. */
 export function renderServiceTopJson(report: ServiceTopReport): string {
   return stringifyJson(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum, services: r.services }))) + '\n';
+}
+
+/** `-o yaml` of `top`: the rows of renderServiceTopJson, as YAML. */
+export function renderServiceTopYaml(report: ServiceTopReport): string {
+  return renderYaml(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum, services: r.services })));
+}
+
+/** `-o yaml` of `diff`: the rows of renderDiffJson, as YAML. */
+export function renderDiffYaml(report: TopReport): string {
+  return renderYaml(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum })));
 }
 
 /** `-o json` of `diff`: `[{ function, flat, cum }]`, the deltas (target - base), exact raw sample-unit integers. */

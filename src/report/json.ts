@@ -1,3 +1,5 @@
+import { jsonForTerminal } from './terminal-text.js';
+
 /**
  * JSON for results that carry exact int64 values: like JSON.stringify(value, null, indent),
  * except that a bigint is written as its raw digits (JSON.stringify throws on bigints, and a
@@ -15,6 +17,8 @@ function write(value: unknown, current: string, step: string): string | undefine
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : 'null';
     case 'string':
+      // Function names, services and labels come from outside: their bidi and C1 controls escaped too.
+      return jsonForTerminal(value);
     case 'boolean':
       return JSON.stringify(value);
     case 'undefined':
@@ -34,7 +38,7 @@ function write(value: unknown, current: string, step: string): string | undefine
   const entries: string[] = [];
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const text = write(v, inner, step);
-    if (text !== undefined) entries.push(`${JSON.stringify(k)}:${step ? ' ' : ''}${text}`);
+    if (text !== undefined) entries.push(`${jsonForTerminal(k)}:${step ? ' ' : ''}${text}`);
   }
   if (entries.length === 0) return '{}';
   return step ? `{\n${inner}${entries.join(`,\n${inner}`)}\n${current}}` : `{${entries.join(',')}}`;

@@ -1,8 +1,8 @@
-import { dump } from 'js-yaml';
 import { formatLabels, type ProfileMeta } from '../store/store.js';
 import { windowTypeOf } from '../store/window-query.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
+import { kubeList, renderYaml } from './yaml.js';
 
 export type ListFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 export const LIST_FORMATS: readonly ListFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
@@ -10,14 +10,16 @@ export const LIST_FORMATS: readonly ListFormat[] = ['table', 'wide', 'json', 'ya
 /**
  * Profile metas in a kubectl-style format. Times are local in tables and ISO (UTC) in json/yaml.
  * A table's TYPE is the --type that finds the profile (allocs for the allocs deltas profefe
- * stores as heap); json and yaml keep the store's type and labels.
+ * stores as heap); json and yaml keep the store's type and labels, in a `kind: List` as kubectl's
+ * lists, with outside text's control characters written as escapes (`\u202e`): still the same
+ * value to a parser, and harmless on a terminal.
  */
 export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat, now: Date): string {
   switch (format) {
     case 'json':
-      return jsonForTerminal(metas.map(toJson), 2) + '\n';
+      return jsonForTerminal(kubeList(metas.map(toJson)), 2) + '\n';
     case 'yaml':
-      return dump(metas.map(toJson));
+      return renderYaml(kubeList(metas.map(toJson)));
     case 'name':
       return metas.map((m) => `profile/${escapeTerminal(m.id)}\n`).join('');
     default: {
@@ -36,13 +38,13 @@ export function renderProfiles(metas: readonly ProfileMeta[], format: ListFormat
   }
 }
 
-/** A list of names (services, types) in a kubectl-style format. */
+/** A list of names (services, types) in a kubectl-style format; json and yaml as a `kind: List` of `{name}`. */
 export function renderNames(kind: string, names: readonly string[], format: ListFormat): string {
   switch (format) {
     case 'json':
-      return jsonForTerminal(names, 2) + '\n';
+      return jsonForTerminal(kubeList(names.map((name) => ({ name }))), 2) + '\n';
     case 'yaml':
-      return dump(names);
+      return renderYaml(kubeList(names.map((name) => ({ name }))));
     case 'name':
       return names.map((n) => `${kind}/${escapeTerminal(n)}\n`).join('');
     default:

@@ -47,12 +47,13 @@ export function rowName(row: TopRow): string {
 
 /**
  * A report (computeTop with pprofTextOptions) as `go tool pprof -top` prints it (report.printText),
- * byte for byte from its "Showing nodes" line on, after our own `header` lines.
+ * byte for byte from its "Showing nodes" line on, after our own `header` lines, except the column
+ * header: upper case with FUNCTION, as in every other table of the plugin (top, diff).
  */
 export function renderTopTable(report: TopReport, header: readonly string[] = []): string {
   const format = reportFormatter(report);
   const lines = [...header, ...pprofLegend(report, format)];
-  lines.push(`${padLeft('flat', 10)} ${padLeft('flat', 5)}% ${padLeft('sum', 5)}% ${padLeft('cum', 10)} ${padLeft('cum', 5)}%`);
+  lines.push(`${padLeft('FLAT', 10)} ${padLeft('FLAT', 5)}% ${padLeft('SUM', 5)}% ${padLeft('CUM', 10)} ${padLeft('CUM', 5)}%  FUNCTION`);
   let flatSum: Int64 = 0;
   for (const r of report.rows) {
     flatSum = addInt64(flatSum, r.flat);

@@ -31,14 +31,18 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
     : path.join(home, '.local', 'share', 'kubectl-profefe');
 }
 
-/** Opens the chosen store; the implementations load only when used. */
-export async function openStore(opts: StoreOptions): Promise<ProfileStore> {
+/**
+ * Opens the chosen store; the implementations load only when used. `readOnly` is for commands
+ * that only read (get, merge, top, open, diff): the local store is then opened without its lock,
+ * so they work while `serve` or a capture has it open (LocalStore.open's `readOnly`).
+ */
+export async function openStore(opts: StoreOptions, access: { readOnly?: boolean } = {}): Promise<ProfileStore> {
   if (opts.hostport) {
     const { ProfefeClient } = await import('./profefe/client.js');
     return new ProfefeClient({ baseUrl: opts.hostport, token: opts.token, caFile: opts.caFile });
   }
   const { LocalStore } = await import('./local/local-store.js');
-  return LocalStore.open(opts.storeDir, { decodeLimits: opts.decodeLimits });
+  return LocalStore.open(opts.storeDir, { decodeLimits: opts.decodeLimits, readOnly: access.readOnly === true });
 }
 
 /** Where the profiles of a store live, for messages. */

@@ -7,6 +7,7 @@
  * profefe client (HTTP in) turn them into statuses and profefe's wire strings, and back.
  */
 import { StoreError } from '../errors.js';
+import type { LabelSelector } from '../labels/selector.js';
 
 /** profefe's profile types. There is no `allocs`: a Go allocs profile is stored as `heap`. */
 export const STORE_PROFILE_TYPES = ['cpu', 'heap', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'] as const;
@@ -64,8 +65,14 @@ export interface FindQuery {
   /** Inclusive window on created_at. */
   readonly from: Date;
   readonly to: Date;
-  /** Every label must match exactly (AND). */
+  /** Every label must match exactly (AND): profefe's own filter, any value. */
   readonly labels?: readonly StoreLabel[];
+  /**
+   * A Kubernetes label selector (-l/--selector) the metas must also match (src/labels/selector.ts).
+   * profefe filters only by exact pairs: its client asks for the selector's exact pairs and
+   * applies the whole selector to the answer; the local store applies it in its index.
+   */
+  readonly selector?: LabelSelector;
   /** <= 0 or undefined: no limit. */
   readonly limit?: number;
 }
@@ -158,6 +165,16 @@ export class TypeWithoutMerge extends IncompatibleProfiles {
 export class StoreUnavailable extends StoreProblem {
   static override readonly defaultSummary: string = 'unavailable';
   override readonly name: string = 'StoreUnavailable';
+}
+
+/**
+ * No answer at all, after the client's retries: the connection was refused or failed, or the
+ * store stayed silent past the timeout. Unlike a 5xx (a store that is up and failing), more
+ * requests in the same run would only fail the same way (capture then spools the rest at once).
+ */
+export class StoreUnreachable extends StoreUnavailable {
+  static override readonly defaultSummary: string = 'unreachable';
+  override readonly name: string = 'StoreUnreachable';
 }
 
 /** The store (or a proxy before it) refuses the credentials (HTTP 401, 403): check the token. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { IdMap } from '../../src/pprof/id-map.js';
 import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from '../../src/pprof/index.js';
 import { unpackFlameTree, type FlamePageData } from '../../src/report/flame-page.js';
-import { goPprofProto, goPprofRaw, goPprofTopText, parseTopText } from '../support/go-pprof.js';
+import { goPprofProto, goPprofRaw, goPprofTopText, parseTopText, withOurTopHeader } from '../support/go-pprof.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { embeddedData } from '../report/browser.js';
@@ -89,7 +89,7 @@ async function servedMerge(service: string, type: string): Promise<Profile> {
 let pages = 0;
 async function page(args: string[]): Promise<FlamePageData> {
   const out = path.join(dir, `page-${++pages}.html`);
-  await cli(['open', ...args, '--no-browser', '-o', out]);
+  await cli(['open', ...args, '--no-browser', '--output-file', out]);
   return embeddedData(await readFile(out, 'utf8'));
 }
 
@@ -103,7 +103,7 @@ describe('span-ids: numeric labels beyond 2^53', () => {
 
   test('merge keeps the three samples apart, as go tool pprof -proto does', async () => {
     const out = path.join(dir, 'spans.pb.gz');
-    await cli(['merge', file('span-ids'), await copyOf('span-ids'), '-o', out]);
+    await cli(['merge', file('span-ids'), await copyOf('span-ids'), '--output-file', out]);
     const merged = decodeProfile(await readFile(out));
     expect(samples(merged)).toEqual([`2,20000000 {${SPANS[0]}}`, `4,40000000 {${SPANS[1]}}`, `8,80000000 {${SPANS[2]}}`]);
     const reference = path.join(dir, 'spans.go.pb.gz');
@@ -130,7 +130,7 @@ describe('block-huge: sample values beyond 2^53', () => {
 
   test('merged with a copy of itself, every value doubles exactly', async () => {
     const out = path.join(dir, 'locks.pb.gz');
-    await cli(['merge', file('block-huge'), await copyOf('block-huge'), '-o', out]);
+    await cli(['merge', file('block-huge'), await copyOf('block-huge'), '--output-file', out]);
     expect(samples(decodeProfile(await readFile(out)))).toEqual([`1554,${2n * SELECTGO} {}`, `24690,${2n * LOCK} {}`]);
     const raw = await goPprofRaw(out);
     expect(raw).toContain(`${2n * LOCK}: `);
@@ -160,8 +160,8 @@ describe('block-huge: sample values beyond 2^53', () => {
     const text = await cli(['top', '--service', 'locks', '--type', 'block', ...WINDOW]);
     const go = parseTopText(await goPprofTopText([file('block-huge'), file('block-huge')]));
     expect(text).toContain(go.legend[0]);
-    const ours = await cli(['merge', file('block-huge'), '--top', '0']);
-    expect(ours.slice(ours.indexOf('Showing nodes'))).toBe(await goPprofTopText([file('block-huge')]));
+    const ours = await cli(['merge', file('block-huge'), '--nodes', '0']);
+    expect(ours.slice(ours.indexOf('Showing nodes'))).toBe(withOurTopHeader(await goPprofTopText([file('block-huge')])));
     expect(ours).toContain('Showing nodes accounting for 322757.97hrs, 100% of 322757.97hrs total');
   });
 
@@ -187,9 +187,9 @@ describe('block-huge: sample values beyond 2^53', () => {
 
 describe('heap-dropframes: drop_frames in the profile', () => {
   test('merge --top -sample_index=alloc_space: flat bytes on main.readBody and main.newUser, no runtime.* frame', async () => {
-    const ours = await cli(['merge', file('heap-dropframes'), '--top', '0', '--sample-type', 'alloc_space']);
+    const ours = await cli(['merge', file('heap-dropframes'), '--nodes', '0', '--sample-type', 'alloc_space']);
     const text = ours.slice(ours.indexOf('Showing nodes'));
-    expect(text).toBe(await goPprofTopText([file('heap-dropframes')], { sampleIndex: 'alloc_space' }));
+    expect(text).toBe(withOurTopHeader(await goPprofTopText([file('heap-dropframes')], { sampleIndex: 'alloc_space' })));
     const rows = parseTopText(text).rows;
     expect(rows.slice(0, 2).map((r) => [r.name, r.flat])).toEqual([['main.readBody', '64kB'], ['main.newUser', '5kB']]);
     expect(rows.some((r) => r.name.startsWith('runtime.'))).toBe(false);
@@ -209,7 +209,7 @@ describe('heap-dropframes: drop_frames in the profile', () => {
     expect([...framesDrawn].some((n) => n.startsWith('runtime.'))).toBe(false);
 
     const out = path.join(dir, 'allocs.pb.gz');
-    await cli(['merge', file('heap-dropframes'), '-o', out]);
+    await cli(['merge', file('heap-dropframes'), '--output-file', out]);
     expect(functionNames(decodeProfile(await readFile(out)))).toContain('runtime.mallocgc');
     expect(functionNames(await servedMerge('allocs', 'heap'))).toContain('runtime.mallocgc');
   });
@@ -230,9 +230,9 @@ describe('heap-dropframes: drop_frames in the profile', () => {
 
 describe('cpu-unsymbolized: locations without symbols', () => {
   test('merge --top names them [app] (50ms flat, 60ms cum) and <unknown> (10ms), one row per name', async () => {
-    const ours = await cli(['merge', file('cpu-unsymbolized'), '--top', '0']);
+    const ours = await cli(['merge', file('cpu-unsymbolized'), '--nodes', '0']);
     const text = ours.slice(ours.indexOf('Showing nodes'));
-    expect(text).toBe(await goPprofTopText([file('cpu-unsymbolized')]));
+    expect(text).toBe(withOurTopHeader(await goPprofTopText([file('cpu-unsymbolized')])));
     expect(parseTopText(text).rows.map((r) => [r.name, r.flat, r.cum])).toEqual([['[app]', '50ms', '60ms'], ['<unknown>', '10ms', '10ms']]);
   });
 
@@ -257,7 +257,7 @@ describe('threadcreate-stackless: a sample without a stack (every Go threadcreat
   test('merge --top, top and diff count it in the total, as go tool pprof -top and -diff_base', async () => {
     const copy = await copyOf('threadcreate-stackless');
     const go = parseTopText(await goPprofTopText([file('threadcreate-stackless'), copy], { nodeCount: 5 }));
-    const ours = (await cli(['merge', file('threadcreate-stackless'), copy, '--top', '5'])).split('\n');
+    const ours = (await cli(['merge', file('threadcreate-stackless'), copy, '--nodes', '5'])).split('\n');
     expect(ours).toContain(go.legend.find((l) => l.startsWith('Showing nodes'))!);
     expect(ours).toContain('Showing nodes accounting for 2, 14.29% of 14 total');
     const top = await cli(['top', '--service', 'threads', '--type', 'threadcreate', ...WINDOW]);
@@ -270,7 +270,7 @@ describe('threadcreate-stackless: a sample without a stack (every Go threadcreat
 
   test('merge -o leaves it out, as go tool pprof -proto writes it', async () => {
     const out = path.join(dir, 'threads.pb.gz');
-    await cli(['merge', file('threadcreate-stackless'), await copyOf('threadcreate-stackless'), '-o', out]);
+    await cli(['merge', file('threadcreate-stackless'), await copyOf('threadcreate-stackless'), '--output-file', out]);
     const reference = path.join(dir, 'threads.go.pb.gz');
     await goPprofProto([file('threadcreate-stackless'), file('threadcreate-stackless')], reference);
     expect(samples(decodeProfile(await readFile(out)))).toEqual(samples(decodeProfile(await readFile(reference))));

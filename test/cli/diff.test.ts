@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolveDiffOptions, runDiff } from '../../src/cli/diff.js';
+import { normalizeReason, resolveDiffOptions, runDiff, type DiffSideSummary } from '../../src/cli/diff.js';
 import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import type { LocalStore } from '../../src/store/local/local-store.js';
 import type { ProfefeServer } from '../../src/store/profefe/server.js';
@@ -36,6 +36,18 @@ let cpuTarget: string[];
 let heapBase: string[];
 let heapTarget: string[];
 let ids: { cpuBase: ProfileMeta; cpuTarget: ProfileMeta; heapBase: ProfileMeta };
+/** The CPU fixtures with duration_nanos 4 s and 10 s: windows of different length. */
+let cpu4s: string;
+let cpu10s: string;
+
+/** A copy of the profile whose duration_nanos says `seconds`. */
+async function withDuration(file: string, seconds: number): Promise<string> {
+  const p = decodeProfile(await readFile(file));
+  p.durationNanos = BigInt(seconds) * 1_000_000_000n;
+  const out = file.replace(/\.pb\.gz$/, `.${seconds}s.pb.gz`);
+  await writeFile(out, encodeProfile(p));
+  return out;
+}
 
 /** A copy of the profile taken `hours` earlier: the same samples, an older created_at in the store. */
 async function shifted(file: string, hours: number): Promise<string> {
@@ -64,6 +76,10 @@ beforeAll(async () => {
   await upload(cpuBase[1]!, 'cpu', [{ key: 'version', value: '1.2' }]);
   await upload(cpuTarget[1]!, 'cpu', [{ key: 'version', value: '1.3' }]);
   ids = { cpuBase: cb, cpuTarget: ct, heapBase: await upload(heapBase[0]!, 'heap', []) };
+  cpu4s = await withDuration(cpuBase[0]!, 4);
+  cpu10s = await withDuration(cpuTarget[0]!, 10);
+  // One profile of version 1.1, ten hours old (outside the windows of the tests below): a side of one profile against 1.3's two.
+  await upload(await shifted(cpuBase[1]!, 10), 'cpu', [{ key: 'version', value: '1.1' }]);
   env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home'), PROFEFE_HOSTPORT: server.url };
 }, 120_000);
 
@@ -75,9 +91,10 @@ afterAll(async () => {
 const top20 = (go: GoTop) => go.rows.slice(0, 20).map((r) => ({ function: r.name, flat: r.flat, cum: r.cum }));
 
 /** `go tool pprof -top -diff_base=B T...` and our JSON agree on the top 20: order, flat and cum deltas. */
-async function expectSameAsGo(args: string[], base: string[], target: string[], sampleIndex?: string): Promise<JsonRow[]> {
+async function expectSameAsGo(args: string[], base: string[], target: string[], sampleIndex?: string, opts: { normalize?: boolean; stderr?: RegExp } = {}): Promise<JsonRow[]> {
   const run = await runCli(['diff', ...args, '-o', 'json', '--nodes', '20'], { env });
-  expect(run.stderr).toBe('');
+  if (opts.stderr) expect(run.stderr).toMatch(opts.stderr);
+  else expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   const rows: JsonRow[] = JSON.parse(run.stdout.toString());
   // pprof takes one -diff_base (the last one wins): several base files are merged into one first.
@@ -86,7 +103,7 @@ async function expectSameAsGo(args: string[], base: string[], target: string[], 
     baseFile = path.join(dir, `base-${Date.now()}.pb.gz`);
     await goPprofProto(base, baseFile);
   }
-  const go = await goPprofTop(target, { sampleIndex, extraArgs: [`-diff_base=${baseFile}`] });
+  const go = await goPprofTop(target, { sampleIndex, extraArgs: [...(opts.normalize ? ['-normalize'] : []), `-diff_base=${baseFile}`] });
   expect(rows).toEqual(top20(go));
   // A real diff, not a profile against itself: something changed. (In-use heap between two
   // snapshots of one process may change in only a few functions.)
@@ -130,7 +147,7 @@ describe('kubectl profefe diff', () => {
     const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--nodes', '5'], { env });
     expect(run.code).toBe(0);
     const lines = run.stdout.toString().trimEnd().split('\n');
-    expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}`, `Target: ${cpuTarget[0]}`]);
+    expect(lines.slice(0, 3)).toEqual(['Type: cpu', `Base: ${cpuBase[0]}: 1 profile, Duration: 567.71ms, Total: 160ms`, `Target: ${cpuTarget[0]}: 1 profile, Duration: 550.38ms, Total: 156ms`]);
     const go = parseTopText(await goPprofTopText([cpuTarget[0]!], { nodeCount: 5, extraArgs: [`-diff_base=${cpuBase[0]}`] }));
     const header = lines.findIndex((l) => l.trimStart().startsWith('FLAT'));
     expect(lines.slice(3, header)).toEqual(go.legend);
@@ -140,6 +157,53 @@ describe('kubectl profefe diff', () => {
     expect(rows).toEqual(go.rows.map((r) => [signed(r.flat), r.flatPct.trim(), r.sumPct.trim(), signed(r.cum), r.cumPct.trim(), r.name]));
     expect(rows.length).toBeGreaterThan(0);
   }, 60_000);
+
+  const NOTE_4S_10S = /^note: target normalized to the base's total \(as go tool pprof -normalize\): the sides cover 4s and 10s; --normalize=false to compare raw values\n$/;
+
+  test('a 4 s profile against a 10 s one: normalized by default, saying so in one line, the numbers of go tool pprof -normalize', async () => {
+    await expectSameAsGo([cpu4s, cpu10s], [cpu4s], [cpu10s], undefined, { normalize: true, stderr: NOTE_4S_10S });
+  }, 60_000);
+
+  test.each([['--normalize=false'], ['--no-normalize']])('%s compares raw values, as go tool pprof without -normalize', async (flag) => {
+    await expectSameAsGo([cpu4s, cpu10s, flag], [cpu4s], [cpu10s]);
+  }, 60_000);
+
+  test.each([
+    ['two CPU files of about the same duration', () => [cpuBase[0]!, cpuTarget[0]!], () => [cpuBase[0]!], () => [cpuTarget[0]!], undefined],
+    ['two heap snapshots, alloc_space', () => [heapBase[0]!, heapTarget[0]!], () => heapBase, () => heapTarget, 'alloc_space'],
+    ['two heap snapshots, inuse_space', () => [heapBase[0]!, heapTarget[0]!], () => heapBase, () => heapTarget, 'inuse_space'],
+  ])('--normalize on %s: the numbers of go tool pprof -normalize, silently', async (_name, args, base, target, sampleIndex) => {
+    await expectSameAsGo([...args(), '--normalize', ...(sampleIndex ? ['--sample-type', sampleIndex] : [])], base(), target(), sampleIndex, { normalize: true });
+  }, 60_000);
+
+  test('heap snapshots (no duration) are not normalized by default', async () => {
+    await expectSameAsGo([heapBase[0]!, heapTarget[0]!], heapBase, heapTarget);
+  }, 60_000);
+
+  test('a store window of one CPU profile against one of two: normalized by default (their durations differ), as go tool pprof -normalize on the merged base', async () => {
+    const base = await shifted(cpuBase[1]!, 10);
+    const run = await runCli(['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.1', '--label', 'version=1.3', '--nodes', '3'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^note: target normalized to the base's total \(as go tool pprof -normalize\): the sides cover \S+ms and \S+s; --normalize=false to compare raw values\n$/);
+    const lines = run.stdout.toString().split('\n');
+    expect(lines[1]).toMatch(/^Base: cpu profiles of service "auth" with version=1\.1 from \S+ to \S+: sum of 1 profile, Duration: \S+ms, Total: \S+s$/);
+    expect(lines[2]).toMatch(/^Target: cpu profiles of service "auth" with version=1\.3 from \S+ to \S+: sum of 2 profiles, Duration: \S+s, Total: \S+s, normalized ×0\.\d+ to the base's$/);
+    await expectSameAsGo(['--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.1', '--label', 'version=1.3'], [base], cpuTarget, undefined, { normalize: true, stderr: /^note: target normalized/ });
+  }, 60_000);
+
+  const side = (durationNanos: number, averaged = false): DiffSideSummary => ({ name: 'x', profiles: 1, made: '1 profile', durationNanos, averaged, totals: [] });
+  test.each([
+    ['10 s against 4 s', side(10e9), side(4e9), 'the sides cover 10s and 4s'],
+    ['4 s against 10 s', side(4e9), side(10e9), 'the sides cover 4s and 10s'],
+    ['durations within 5% (10 s, 10.4 s)', side(10e9), side(10.4e9), undefined],
+    ['snapshots: no duration', side(0), side(0), undefined],
+    ['one side without a duration', side(0), side(10e9), undefined],
+    ['a store window averaging snapshots per pod', side(10e9, true), side(4e9), undefined],
+  ])('normalized by default: %s', (_name, base, target, why) => {
+    const reason = normalizeReason(base, target);
+    if (why === undefined) expect(reason).toBeUndefined();
+    else expect(reason).toContain(why);
+  });
 
   test('a profile against itself: no rows', async () => {
     const run = await runCli(['diff', heapBase[0]!, heapBase[0]!, '-o', 'json'], { env });
@@ -156,7 +220,7 @@ describe('kubectl profefe diff', () => {
     try {
       expect(run.code).toBe(0);
       expect(run.stdout.toString()).toBe(`${page}\n`);
-      expect(path.dirname(page)).toBe(tmpdir());
+      expect(path.dirname(page)).toBe(path.join(String(env.KUBECTL_PROFEFE_HOME), 'pages'));
       expect(path.basename(page)).toMatch(/^kubectl-profefe-diff-cpu-0001-[0-9a-z]+\.html$/);
       expect(run.stderr).toMatch(/^wrote the diff flame graph \(\d+(\.\d)? kB\)\n$/);
       const html = await readFile(page, 'utf8');
@@ -165,7 +229,13 @@ describe('kubectl profefe diff', () => {
       expect([...new Set(html.match(/https?:\/\/[^\s"'`)<>]*/g))].sort()).toEqual([...INLINE_LIBRARY_URLS].sort());
       const data = embeddedData(html);
       expect(data.mode).toBe('diff');
-      expect(data.meta.fields).toEqual([['Base', cpuBase[0]], ['Target', cpuTarget[0]]]);
+      // The sides' table names the two (no Base and Target fields besides), with count, duration and totals.
+      expect(data.meta.fields).toEqual([]);
+      expect(data.meta.title).toBe('cpu diff: cpu-0001.minus3h.pb.gz → cpu-0001.pb.gz');
+      expect(data.meta.sides).toEqual([
+        { role: 'Base', name: cpuBase[0], made: '1 profile', duration: '567.71ms', totals: [40, 160_000_000] },
+        { role: 'Target', name: cpuTarget[0], made: '1 profile', duration: '550.38ms', totals: [39, 156_000_000] },
+      ]);
       const result = await runDiff({ ...resolveDiffOptions({ base: cpuBase[0], target: cpuTarget[0], output: 'json' }, { env }), nodes: 0 });
       expect(data.top[data.defaultSampleIndex]!.rows.map(([n, flat, cum]) => [data.names[n], flat, cum])).toEqual(result.report.rows.map((r) => [r.function, r.flat, r.cum]));
     } finally {
@@ -176,7 +246,7 @@ describe('kubectl profefe diff', () => {
   test('--html -o FILE.html with a store query: the page there, showing the sample type asked for', async () => {
     const out = path.join(dir, 'pages', 'versions.html');
     const run = await runCli(
-      ['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '-o', out, '--no-browser', '--node-fraction', '0.01'],
+      ['diff', '--service', 'auth', '--type', 'cpu', '--base-label', 'version=1.2', '--label', 'version=1.3', '--sample-type', 'samples', '--html', '--output-file', out, '--no-browser', '--node-fraction', '0.01'],
       { env },
     );
     expect(run.stderr).toMatch(/^wrote the diff flame graph/);
@@ -184,7 +254,8 @@ describe('kubectl profefe diff', () => {
     expect(run.stdout.toString()).toBe(`${out}\n`);
     const data = embeddedData(await readFile(out, 'utf8'));
     expect(data.meta.title).toBe('auth cpu diff');
-    expect(data.meta.fields.map(([name]) => name)).toEqual(['Base', 'Target', 'Service', 'Type', 'Store']);
+    expect(data.meta.fields.map(([name]) => name)).toEqual(['Service', 'Type', 'Store']);
+    expect(data.meta.sides?.map((side) => [side.role, side.made])).toEqual([['Base', 'sum of 2 profiles'], ['Target', 'sum of 2 profiles']]);
     expect(data.sampleTypes[data.defaultSampleIndex]!.type).toBe('samples');
     expect(data.nodeFraction).toBe(0.01);
   });
@@ -192,7 +263,7 @@ describe('kubectl profefe diff', () => {
   test('--node-fraction is for the page: without --html it is refused, naming the flag', async () => {
     const run = await runCli(['diff', cpuBase[0]!, cpuTarget[0]!, '--node-fraction', '0.01'], { env });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: --node-fraction only applies with --html \(the page\); add --html\n/);
+    expect(run.stderr).toMatch(/^error: --node-fraction only applies to the page \(-o html\)\n/);
   });
 
   test('--html opens the page with $BROWSER, as open does, and says so on stderr', async () => {
@@ -201,7 +272,7 @@ describe('kubectl profefe diff', () => {
     await writeFile(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`);
     await chmod(browser, 0o755);
     const out = path.join(dir, 'pages', 'opened.html');
-    const run = await runCli(['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', out], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
+    const run = await runCli(['diff', heapBase[0]!, heapTarget[0]!, '--html', '--output-file', out], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
     expect(run.code).toBe(0);
     expect(run.stdout.length).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`^wrote the diff flame graph to .*opened\\.html \\(\\d+(\\.\\d)? kB\\), opening it with ${browser.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
@@ -223,11 +294,12 @@ describe('kubectl profefe diff', () => {
     ['a directory', (d) => ['diff', path.join(d, 'heap-base'), heapTarget[0]!], 1, /^error: .*heap-base is a directory; diff compares one profile with another/],
     ['a file that is not a profile', (d) => ['diff', path.join(d, 'notes.txt'), heapTarget[0]!], 1, /^error: .*notes\.txt: /],
     ['one positional', () => ['diff', heapBase[0]!], 2, /^error: diff needs BASE and TARGET \(profile files or store ids\)/],
-    ['--html with -o json', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', 'json'], 2, /^error: with --html, -o\/--output is the page's file: give it a \.html name, got "json"/],
-    ['-o FILE.html without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'changes.html'], 2, /^error: -o changes\.html: a page needs --html \(without it -o is the format: table, json\)$/],
-    ['--no-browser without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--no-browser'], 2, /^error: --no-browser only applies with --html \(the page\); add --html$/],
+    ['--html with -o json', () => ['diff', heapBase[0]!, heapTarget[0]!, '--html', '-o', 'json'], 2, /^error: --html writes the page; it cannot be combined with -o json$/],
+    ['-o that is neither a format nor a file name', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'changes'], 2, /^error: -o\/--output: unknown output format "changes" \(choose from table, json, yaml, html\); to write a file use --output-file changes$/],
+    ['--output-file without a .html name', () => ['diff', heapBase[0]!, heapTarget[0]!, '-o', 'html', '--output-file', 'changes.txt'], 2, /^error: --output-file: the page needs a \.html name, got "changes\.txt"$/],
+    ['--no-browser without --html', () => ['diff', heapBase[0]!, heapTarget[0]!, '--no-browser'], 2, /^error: --no-browser only applies to the page \(-o html\)$/],
     ['--service without --type', () => ['diff', '--service', 'auth', '--base-from', '2h'], 2, /^error: a diff of stored profiles needs --type/],
-    ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to or --base-label/],
+    ['--service without a base flag', () => ['diff', '--service', 'auth', '--type', 'cpu'], 2, /^error: a diff of stored profiles needs --base-from\/--base-to, --base-selector or --base-label/],
     ['--base-from without --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--base-from', '2h'], 2, /^error: --base-from only applies with --service/],
     ['files and --service', () => ['diff', heapBase[0]!, heapTarget[0]!, '--service', 'auth'], 2, /^error: give either BASE and TARGET or --service, not both$/],
     ['a base window the wrong way round', () => ['diff', '--service', 'auth', '--type', 'cpu', '--base-from', '1h', '--base-to', '2h'], 2, /^error: --base-from \(\S+\) is after --base-to/],

@@ -66,8 +66,8 @@ describe('every command that decodes profiles takes the flags', () => {
     const run = await runCli([command, '--help']);
     expect(run.code).toBe(0);
     const help = run.stdout.toString().replace(/\s+/g, ' ');
-    expect(help).toMatch(/ --max-inflated-size largest profile once decompressed, in MiB \([^)]*\) \[number\] \[default: 64\] /);
-    expect(help).toMatch(/ --max-samples most samples in one profile \([^)]*\) \[number\] \[default: 2000000\] /);
+    expect(help).toMatch(/ --max-inflated-size largest profile once decompressed, in MiB \([^)]*\) \[default: 64\] /);
+    expect(help).toMatch(/ --max-samples most samples in one profile \([^)]*\) \[default: 2000000\] /);
   });
 });
 
@@ -85,9 +85,9 @@ describe('merge, top and diff of a file over a limit', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   test.each([
-    ['merge --top', (f: string) => ['merge', f, '--top', '1']],
+    ['merge --nodes', (f: string) => ['merge', f, '--nodes', '1']],
     ['diff', (f: string) => ['diff', f, f]],
-    ['open', (f: string) => ['open', f, '--no-browser', '-o', path.join(dir, 'page.html')]],
+    ['open', (f: string) => ['open', f, '--no-browser', '--output-file', path.join(dir, 'page.html')]],
   ])('%s: one error line naming --max-inflated-size; passes with it raised', async (_what, argv) => {
     const refused = await runCli(argv(big));
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({
@@ -100,9 +100,9 @@ describe('merge, top and diff of a file over a limit', () => {
 
   test('merge: one error line naming --max-samples; passes with it raised', async () => {
     const out = path.join(dir, 'merged.pb.gz');
-    const refused = await runCli(['merge', many, '-o', out]);
+    const refused = await runCli(['merge', many, '--output-file', out]);
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: `error: ${many}: more than 2000000 samples (the --max-samples limit)\n` });
-    const raised = await runCli(['merge', many, '-o', out, '--max-samples', '2000001']);
+    const raised = await runCli(['merge', many, '--output-file', out, '--max-samples', '2000001']);
     expect({ code: raised.code, stderr: raised.stderr }).toEqual({ code: 0, stderr: `merged 1 profile into ${out} (${raised.stderr.match(/\((.*)\)/)![1]})\n` });
   });
 });

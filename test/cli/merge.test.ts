@@ -34,7 +34,7 @@ describe('kubectl profefe merge', () => {
   test('reads a file named twice (another spelling of its path, or again in its directory) once', async () => {
     const a = path.join(dir, 'cpu', 'a.pb.gz');
     const again = path.join(dir, 'cpu', '.', 'nested', '..', 'a.pb.gz');
-    const run = await runCli(['merge', a, again, path.join(dir, 'cpu'), '--top', '1']);
+    const run = await runCli(['merge', a, again, path.join(dir, 'cpu'), '--nodes', '1']);
     expect(run.code).toBe(0);
     expect(run.stdout.toString()).toContain('Merged profiles: 2');
   });
@@ -45,10 +45,10 @@ describe('kubectl profefe merge', () => {
     expect(foldedStacks(decodeProfile(run.stdout))).toBe('main;work 5,50000000');
   });
 
-  test('-o writes the file and says so on stderr', async () => {
+  test('--output-file writes the file and says so on stderr', async () => {
     const out = path.join(dir, 'out', 'merged.pb.gz');
     await mkdir(path.dirname(out), { recursive: true });
-    const run = await runCli(['merge', path.join(dir, 'cpu'), '-o', out]);
+    const run = await runCli(['merge', path.join(dir, 'cpu'), '--output-file', out]);
     expect(run.code).toBe(0);
     expect(run.stdout.length).toBe(0);
     expect(run.stderr).toMatch(/^merged 2 profiles into .*merged\.pb\.gz \(\d+ B\)\n$/);
@@ -56,8 +56,8 @@ describe('kubectl profefe merge', () => {
     expect((await readdir(path.dirname(out))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  test('--top prints our header, then go tool pprof -top’s text', async () => {
-    const run = await runCli(['merge', path.join(dir, 'cpu'), '--top', '5']);
+  test('--nodes prints our header, then go tool pprof -top’s text (its column header as our tables print it)', async () => {
+    const run = await runCli(['merge', path.join(dir, 'cpu'), '--nodes', '5']);
     expect(run.code).toBe(0);
     expect(run.stdout.toString()).toBe(
       [
@@ -65,7 +65,7 @@ describe('kubectl profefe merge', () => {
         'Type: cpu',
         'Sample types: samples, cpu',
         'Showing nodes accounting for 50ms, 100% of 50ms total',
-        '      flat  flat%   sum%        cum   cum%',
+        '      FLAT  FLAT%   SUM%        CUM   CUM%  FUNCTION',
         '      50ms   100%   100%       50ms   100%  work',
         '         0     0%   100%       50ms   100%  main',
         '',
@@ -73,10 +73,10 @@ describe('kubectl profefe merge', () => {
     );
   });
 
-  test('--top warns about a drop_frames Go cannot compile, and drops nothing, as pprof', async () => {
+  test('--nodes warns about a drop_frames Go cannot compile, and drops nothing, as pprof', async () => {
     const file = path.join(dir, 'bad-drop.pb.gz');
     await writeFile(file, encodeProfile(buildProfile({ dropFrames: '\\8', samples: [{ stack: 'main;runtime.mallocgc', values: [1, 10] }] })));
-    const run = await runCli(['merge', file, '--top', '5']);
+    const run = await runCli(['merge', file, '--nodes', '5']);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('warning: drop_frames "\\\\8" is not a valid regexp (invalid escape sequence: `\\8`); no frames dropped, as in pprof\n');
     expect(run.stdout.toString()).toMatch(/runtime\.mallocgc$/m);
@@ -88,9 +88,9 @@ describe('kubectl profefe merge', () => {
     ['an HTML page among good profiles', (d) => ['merge', path.join(d, 'cpu'), path.join(d, '404.pb.gz')], 1, /404\.pb\.gz: got an HTML page/],
     ['different sample types', (d) => ['merge', path.join(d, 'cpu', 'a.pb.gz'), path.join(d, 'heap.pb.gz')], 1, /cannot merge .*heap\.pb\.gz into .*a\.pb\.gz: sample types differ/],
     ['no inputs', () => ['merge'], 2, /merge needs profile files, a directory, a glob, --service or --id/],
-    ['--top with -o', (d) => ['merge', d, '--top', '3', '-o', 'x'], 2, /--top prints a table/],
-    ['an unknown sample type', (d) => ['merge', path.join(d, 'cpu'), '--top', '3', '--sample-type', 'inuse_space'], 2, /sample type "inuse_space" is not in this profile \(it has: samples, cpu\)/],
-    ['a sample index out of range', (d) => ['merge', path.join(d, 'cpu'), '--top', '3', '--sample-index', '2'], 2, /^error: --sample-type: sample index 2 is not in this profile \(it has 2: 0 samples, 1 cpu\)$/m],
+    ['--nodes with --output-file', (d) => ['merge', d, '--nodes', '3', '--output-file', 'x'], 2, /^error: --nodes prints the top functions \(-o table\|json\|yaml\); it cannot be combined with the merged profile/],
+    ['an unknown sample type', (d) => ['merge', path.join(d, 'cpu'), '--nodes', '3', '--sample-type', 'inuse_space'], 2, /sample type "inuse_space" is not in this profile \(it has: samples, cpu\)/],
+    ['a sample index out of range', (d) => ['merge', path.join(d, 'cpu'), '--nodes', '3', '--sample-index', '2'], 2, /^error: --sample-type: sample index 2 is not in this profile \(it has 2: 0 samples, 1 cpu\)$/m],
   ];
   test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
     const run = await runCli(args(dir));
@@ -106,7 +106,7 @@ describe('kubectl profefe merge', () => {
     const run = await runCli(['merge', path.join(dir, 'cpu')], { stdoutIsTTY: true });
     expect(run.code).toBe(2);
     expect(run.stdout.length).toBe(0);
-    expect(run.stderr).toMatch(/refusing to write a binary profile to the terminal; use -o FILE/);
+    expect(run.stderr).toMatch(/refusing to write a binary profile to the terminal \(binary output can mess up your terminal\); use --output-file FILE/);
   });
 });
 

@@ -98,7 +98,8 @@ describe('resolveOpenOptions', () => {
     ['--service with ids', { id: ['x'], service: 'auth', type: 'heap' }, /--service cannot be combined with profile ids \("x"\)/],
     ['nothing to open', {}, /open needs profile files, a directory, a glob, profile ids or --service/],
     ['--pprof with -o', { targets: [tmpdir()], pprof: true, output: 'x.html' }, /--pprof hands the profile to go tool pprof; it cannot be combined with -o\/--output/],
-    ['-o that is not .html', { targets: [tmpdir()], output: 'heap.pb.gz' }, /give it a \.html name, got "heap\.pb\.gz"/],
+    ['--output-file that is not .html', { targets: [tmpdir()], 'output-file': 'heap.pb.gz' }, /^--output-file: the page needs a \.html name, got "heap\.pb\.gz"$/],
+    ['-o that is not a format', { targets: [tmpdir()], output: 'json' }, /^-o\/--output: unknown output format "json" \(choose from html\)/],
     ['--service without --type', { service: 'auth' }, /opening stored profiles needs --type/],
     ['--type trace', { service: 'auth', type: 'trace' }, /traces are not pprof profiles/],
     ['an id with +', { id: ['a+b'] }, /profile ids never contain "\+"/],
@@ -151,8 +152,9 @@ describe('runOpen', () => {
     const data = await pageOf(out);
     expect(result.pageBytes).toBe((await readFile(out)).length);
     expect(data.sampleTypes.map((t) => t.type)).toEqual(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
-    expect(field(data, 'Merged profiles')).toBe('3');
-    expect(field(data, 'Files')).toBe(files.map((f) => path.basename(f)).join(', '));
+    expect(data.meta.title).toBe('heap profile, 3 merged');
+    expect(data.meta.subtitle).toBe('3 profiles');
+    expect(data.meta.details).toEqual([[`3 files in ${path.dirname(files[0]!)}`, files.map((f) => path.basename(f)).join(', ')]]);
     expect(data.tree.nodes).toBeGreaterThan(10);
   });
 
@@ -207,9 +209,8 @@ describe('runOpen', () => {
     expect(field(data, 'Service')).toBe('auth');
     // Snapshots are averaged per pod, and the page says so.
     expect(field(data, 'Type')).toBe('heap (average of 1 snapshot per pod, 3 pods)');
-    expect(field(data, 'Window')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(data.meta.subtitle).toMatch(/^3 profiles · \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\S+\)$/);
     expect(field(data, 'Labels')).toBe('namespace=shop');
-    expect(field(data, 'Merged profiles')).toBe('3');
     expect(field(data, 'Store')).toMatch(where);
     // The same merge as from the files.
     const fromFiles = await pageOf(path.join(dir, 'out', 'files.html'));
@@ -223,14 +224,14 @@ describe('runOpen', () => {
     const out = path.join(dir, `id-${_name.replace(/\W/g, '')}.html`);
     await runOpen(noBrowser({ kind: 'ids', ids: [ids()[1]!], store: store() }, out), deps());
     const data = await pageOf(out);
-    expect(data.meta.title).toBe(`profile ${ids()[1]}`);
+    expect(data.meta.title).toBe('heap profile');
     expect(field(data, 'Profile id')).toBe(ids()[1]);
   });
 
   test('merges several stored ids', async () => {
     const out = path.join(dir, 'ids.html');
     await runOpen(noBrowser({ kind: 'ids', ids: localIds, store: localStore }, out), deps());
-    expect(field(await pageOf(out), 'Profile ids')).toBe(localIds.join(', '));
+    expect((await pageOf(out)).meta.details).toEqual([[`${localIds.length} profile ids`, localIds.join(', ')]]);
   });
 
   const failures: [string, () => OpenOptions['source'], RegExp][] = [
@@ -333,7 +334,7 @@ describe('kubectl profefe open (the command module through yargs)', () => {
   test('--no-browser prints only the page path on stdout; stderr says what was written', async () => {
     const out = path.join(dir, 'argv', 'page.html');
     await mkdir(path.dirname(out), { recursive: true });
-    const run = await openViaArgv(['open', path.join(dir, 'heap'), '--no-browser', '-o', out, '--sample-type', 'alloc_space']);
+    const run = await openViaArgv(['open', path.join(dir, 'heap'), '--no-browser', '--output-file', out, '--sample-type', 'alloc_space']);
     expect(run.error).toBeUndefined();
     expect(run.stdout).toBe(`${out}\n`);
     expect(run.stderr).toMatch(/^wrote the flame graph of 3 merged profiles \(\d+(\.\d)? kB\)\n$/);
@@ -345,7 +346,7 @@ describe('kubectl profefe open (the command module through yargs)', () => {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, encodeProfile(buildProfile({ dropFrames: 'runtime\\.(?=malloc)', samples: [{ stack: 'main;runtime.mallocgc', values: [1, 10] }] })));
     const out = path.join(dir, 'argv', 'bad-drop.html');
-    const run = await openViaArgv(['open', file, '--no-browser', '-o', out]);
+    const run = await openViaArgv(['open', file, '--no-browser', '--output-file', out]);
     expect(run.error).toBeUndefined();
     expect(run.stderr).toMatch(/^warning: drop_frames "runtime\\\\.\(\?=malloc\)" is not a valid regexp \(invalid or unsupported Perl syntax: `\(\?=`\); no frames dropped, as in pprof\nwrote the flame graph/);
     expect((await pageOf(out)).names).toContain('runtime.mallocgc');
@@ -356,7 +357,7 @@ describe('kubectl profefe open (the command module through yargs)', () => {
     const browser = path.join(dir, 'argv-browser.sh');
     await writeFile(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`);
     await chmod(browser, 0o755);
-    const run = await openViaArgv(['open', files[0]!, '-o', path.join(dir, 'argv', 'b.html')], { BROWSER: browser, PATH: process.env.PATH });
+    const run = await openViaArgv(['open', files[0]!, '--output-file', path.join(dir, 'argv', 'b.html')], { BROWSER: browser, PATH: process.env.PATH });
     expect(run.error).toBeUndefined();
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(new RegExp(`^wrote the flame graph to .*b\\.html \\(\\d+(\\.\\d)? kB\\), opening it with ${browser.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeProfile } from '../../src/pprof/index.js';
 import { toInt64 } from '../../src/pprof/int64.js';
-import { goPprofTopText } from '../support/go-pprof.js';
+import { goPprofTopText, withOurTopHeader } from '../support/go-pprof.js';
 import { buildProfile, type ProfileSpec, type SampleSpec } from '../support/profile-builder.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -125,16 +125,16 @@ const CASES: [string, ProfileSpec, number[], (string | undefined)[]][] = [
   ],
 ];
 
-describe('merge --top N is go tool pprof -top -nodecount=N', () => {
+describe('merge --nodes N is go tool pprof -top -nodecount=N', () => {
   test.each(CASES)('%s', async (name, spec, nodeCounts, sampleTypes) => {
     const file = path.join(dir, `${name.replace(/\W+/g, '-').slice(0, 60)}.pb.gz`);
     await writeFile(file, encodeProfile(buildProfile(spec)));
     for (const n of nodeCounts) {
       for (const sampleType of sampleTypes) {
-        const run = await runCli(['merge', file, '--top', String(n), ...(sampleType ? ['--sample-type', sampleType] : [])]);
+        const run = await runCli(['merge', file, '--nodes', String(n), ...(sampleType ? ['--sample-type', sampleType] : [])]);
         expect(run.code).toBe(0);
         const ours = run.stdout.toString();
-        const go = await goPprofTopText([file], { nodeCount: n, sampleIndex: sampleType });
+        const go = withOurTopHeader(await goPprofTopText([file], { nodeCount: n, sampleIndex: sampleType }));
         expect({ n, sampleType, text: ours.slice(ours.indexOf('Showing nodes')) }).toEqual({ n, sampleType, text: go });
       }
     }

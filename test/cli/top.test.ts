@@ -158,12 +158,13 @@ describe('kubectl profefe top', () => {
     ['a type no service has', ['top', '--type', 'block'], 1, /^error: no block profiles from \S+ to \S+ for any of the 4 services in profefe at http/],
     ['services without profiles', ['top', '--service', 'nobody', '--service', 'nemo'], 1, /^error: no cpu profiles from .* for services "nobody", "nemo" in profefe/],
     ['a window without profiles', ['top', '--from', '2020-01-01', '--to', '2020-01-02'], 1, /^error: no cpu profiles from 2020-01-01T00:00:00.000Z to 2020-01-02T00:00:00.000Z for any of/],
-    ['a negative --nodes', ['top', '--nodes', '-1'], 2, /^error: --nodes must be a whole number >= 0, got -1$/],
-    ['an unknown format', ['top', '-o', 'yaml'], 2, /^error: -o\/--output must be one of table, json, got "yaml"$/],
+    ['a negative --nodes', ['top', '--nodes', '-1'], 2, /^error: invalid argument "-1" for "--nodes" flag: must be at least 0$/],
+    ['an unknown format', ['top', '-o', 'name'], 2, /^error: -o\/--output: unknown output format "name" \(choose from table, wide, json, yaml\)$/],
     ['--type trace', ['top', '--type', 'trace'], 2, /^error: --type trace: traces have no functions to rank$/],
     ['an unknown --type', ['top', '--type', 'cpus'], 2, /^error: --type: unknown profile type "cpus"/],
     ['an unknown --sample-type', ['top', '--sample-type', 'inuse_space'], 2, /^error: --sample-type: sample type "inuse_space" is not in this profile \(it has: samples, cpu\)$/],
-    ['a bad --label', ['top', '-l', 'version'], 2, /^error: --label: expected key=value, got "version"$/],
+    ['a bad --label', ['top', '--label', 'version'], 2, /^error: --label: expected key=value, got "version"$/],
+    ['a selector that cannot be parsed', ['top', '-l', 'version in (1.2'], 2, /^error: -l\/--selector "version in \(1\.2": unable to parse requirement: found '', expected: ',' or '\)'$/],
   ];
   test.each(failures)('fails on %s with one clear line', async (_name, args, code, why) => {
     const run = await runCli(args, { env });

@@ -117,7 +117,7 @@ describe('capture, then the local store', () => {
     const list = async (type: string) => {
       const run = await runCli(['get', 'profiles', '--service', 'cap', '--type', type, '-o', 'json', ...store()], { env: env() });
       expect(run.code).toBe(0);
-      return (JSON.parse(run.stdout.toString()) as { labels: Record<string, string> }[]).map((m) => ({ delta: m.labels.delta, profile: m.labels.profile }));
+      return (JSON.parse(run.stdout.toString()) as { items: { labels: Record<string, string> }[] }).items.map((m) => ({ delta: m.labels.delta, profile: m.labels.profile }));
     };
     expect(await list('allocs')).toEqual([{ delta: 'server', profile: 'allocs' }]);
     expect(await list('heap')).toEqual(expect.arrayContaining([{ delta: 'server', profile: 'allocs' }, { delta: undefined, profile: undefined }]));
@@ -126,7 +126,7 @@ describe('capture, then the local store', () => {
 
   test('one round: merge --type heap is the heap snapshot alone, not heap + allocs', async () => {
     const out = path.join(dir, 'merged-heap.pb.gz');
-    const run = await runCli(['merge', '--service', 'cap', '--type', 'heap', '-o', out, ...store()], { env: env() });
+    const run = await runCli(['merge', '--service', 'cap', '--type', 'heap', '--output-file', out, ...store()], { env: env() });
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^merged 1 profile into /);
     expect(await goRows([out])).toEqual(await goRows([r1.heap]));
@@ -134,7 +134,7 @@ describe('capture, then the local store', () => {
 
   test('one round: the open page has every heap sample type from the right source, and says so', async () => {
     const page = path.join(dir, 'heap.html');
-    const run = await runCli(['open', '--service', 'cap', '--type', 'heap', '--no-browser', '-o', page, ...store()], { env: env() });
+    const run = await runCli(['open', '--service', 'cap', '--type', 'heap', '--no-browser', '--output-file', page, ...store()], { env: env() });
     expect(run.code).toBe(0);
     const data = embeddedData(await readFile(page, 'utf8'));
     expect(data.meta.fields).toContainEqual(['Type', 'heap (in-use: average of 1 snapshot; allocations: sum of 1 delta)']);
@@ -154,10 +154,10 @@ describe('capture, then the local store', () => {
     expect(table.stdout.toString().split('\n')[1]).toBe('In-use: average of 2 snapshots; allocations: sum of 2 deltas');
     // merge keeps pprof's sum: two snapshots are twice the memory, as go tool pprof merges them.
     const out = path.join(dir, 'merged-heap-2.pb.gz');
-    expect((await runCli(['merge', '--service', 'cap', '--type', 'heap', '-o', out, ...store()], { env: env() })).code).toBe(0);
+    expect((await runCli(['merge', '--service', 'cap', '--type', 'heap', '--output-file', out, ...store()], { env: env() })).code).toBe(0);
     expect(await goRows([out])).toEqual(await goRows([r1.heap, r2.heap]));
     // merge --top says so above the numbers, and which sample type they are.
-    const merged = await runCli(['merge', '--service', 'cap', '--type', 'heap', '--top', '1', ...store()], { env: env() });
+    const merged = await runCli(['merge', '--service', 'cap', '--type', 'heap', '--nodes', '1', ...store()], { env: env() });
     expect(merged.stdout.toString().split('\n').slice(0, 4)).toEqual([
       'Merged profiles: 2',
       'The sum of 2 snapshots of 1 pod, as pprof merges them (top and open show the average per pod)',

@@ -179,7 +179,8 @@ describe('kubectl profefe collect', () => {
       // with room for a loaded machine; 8 s leave the fine pod time for its two snapshots.
       const { result, records } = await collect(baseArgs({ once: true, connect: 'direct', namespace: 'slow', seconds: 60, 'round-timeout': '8s', 'profefe-hostport': server.url }));
       expect(Date.now() - started).toBeLessThan(40_000);
-      expect(result.exitCode).toBe(0);
+      // Some profiles failed: a partial failure, as capture's (3).
+      expect(result.exitCode).toBe(3);
       const stuck = records.filter((r) => r.pod === 'stuck-1');
       expect(stuck.length).toBeGreaterThan(0);
       for (const r of stuck) expect(r).toMatchObject({ result: 'failed', error: expect.stringMatching(/round deadline/) });
@@ -253,7 +254,7 @@ describe('kubectl profefe collect', () => {
     };
     try {
       const { result, records } = await collect(baseArgs({ once: true, connect: 'port-forward', namespace: 'shop', 'profefe-hostport': server.url }), { tunnel, access });
-      expect(result.exitCode).toBe(0);
+      expect(result.exitCode).toBe(3);
       for (const r of records.filter((x) => x.pod === 'cart-1')) expect(r).toMatchObject({ result: 'failed', error: expect.stringMatching(/not found/) });
       expect(records.filter((x) => x.pod === 'cart-2' && x.result === 'ok')).toHaveLength(2);
     } finally {

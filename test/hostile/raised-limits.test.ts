@@ -63,7 +63,7 @@ test('capture: a pod\'s 65 MiB profile fails naming --max-inflated-size, and is 
   expect(await readdir(path.join(raisedOut, 'big', 'heap'))).toEqual([expect.stringMatching(/^shop\.big\.\d{8}T\d{6}Z\.pb\.gz$/)]);
   // The profile's time_nanos (which the store keeps as its time) is in 1970.
   const listed = await run(['get', 'profiles', '--service', 'big', '--from', '1970-01-01T00:00:00Z', '-o', 'json'], 'home-capture-raised');
-  expect(JSON.parse(listed.stdout)).toHaveLength(1);
+  expect(JSON.parse(listed.stdout).items).toHaveLength(1);
 }, 60_000);
 
 test('collect --once: the same profile fails naming --max-inflated-size, and is stored with it raised', async () => {
@@ -127,9 +127,9 @@ test('merge: each input is held to --max-samples, the partial merges of its work
   expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(16 * 2 ** 20);
   const out = path.join(dir, 'merged.pb.gz');
   // Every input has 8 samples: within --max-samples 10; the merge has 256 (every span apart).
-  const merged = await run(['merge', files, '-o', out, '--max-samples', '10'], 'home-merge');
+  const merged = await run(['merge', files, '--output-file', out, '--max-samples', '10'], 'home-merge');
   expect({ code: merged.code, stderr: merged.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^merged 32 profiles into /) });
   expect(decodeProfile(await readFile(out), 'merged', { maxSamples: 256 }).sample).toHaveLength(256);
-  const refused = await run(['merge', files, '-o', out, '--max-samples', '7'], 'home-merge');
+  const refused = await run(['merge', files, '--output-file', out, '--max-samples', '7'], 'home-merge');
   expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^error: \S+p\d\d\.pb\.gz: more than 7 samples \(the --max-samples limit\)\n$/) });
 }, 180_000);

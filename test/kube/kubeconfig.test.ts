@@ -413,7 +413,7 @@ describe('resolveKubeAccess', () => {
       name: 'a bad --request-timeout',
       files: { 'home/.kube/config': single },
       opts: { requestTimeout: '5 minutes' },
-      error: UsageError, message: /^invalid --request-timeout "5 minutes"/,
+      error: UsageError, message: /^invalid argument "5 minutes" for "--request-timeout" flag: /,
     },
   ])('fails: $name', (s) => {
     const { resolve } = setUp(s);

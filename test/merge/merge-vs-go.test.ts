@@ -22,7 +22,7 @@ const fetched: Record<string, string[]> = {};
 
 /** Runs the real plugin binary (compiled dist/, as kubectl would) and returns its output file. */
 async function pluginMerge(files: string[], out: string): Promise<string> {
-  await run(process.execPath, [BIN, 'merge', ...files, '-o', out]);
+  await run(process.execPath, [BIN, 'merge', ...files, '--output-file', out]);
   return out;
 }
 
@@ -91,14 +91,14 @@ describe('merge of real Go profiles matches go tool pprof -proto', () => {
     const bad = path.join(dir, 'not-found.pb.gz');
     await writeFile(bad, '<!DOCTYPE html><html><body>404 page not found</body></html>');
     const out = path.join(dir, 'never.pb.gz');
-    const err = await run(process.execPath, [BIN, 'merge', ...fetched.heap!, bad, '-o', out]).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(process.execPath, [BIN, 'merge', ...fetched.heap!, bad, '--output-file', out]).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(1);
     expect((err as { stderr: string }).stderr).toBe(`error: ${bad}: got an HTML page, not a pprof profile (starts "<!DOCTYPE html><html><body>404 page not found</body></html>"; wrong URL, port or path?)\n`);
     await expect(readFile(out)).rejects.toThrow(/ENOENT/);
   });
 
   test('cpu and heap cannot be merged: the error names both files and both type lists', async () => {
-    const err = await run(process.execPath, [BIN, 'merge', fetched.cpu![0]!, fetched.heap![0]!, '-o', path.join(dir, 'x.pb.gz')]).catch((e) => e);
+    const err = await run(process.execPath, [BIN, 'merge', fetched.cpu![0]!, fetched.heap![0]!, '--output-file', path.join(dir, 'x.pb.gz')]).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toContain(`cannot merge ${fetched.heap![0]} into ${fetched.cpu![0]}: sample types differ ([alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes] vs [samples/count cpu/nanoseconds])`);
   });
@@ -115,7 +115,7 @@ describe('merge of real Go profiles matches go tool pprof -proto', () => {
     // A directory and a quoted glob: the argument list stays short however many files there are.
     for (const input of [many, `${many}/*.pb.gz`]) {
       const out = path.join(dir, 'many.pb.gz');
-      const { stderr } = await run(process.execPath, ['--max-old-space-size=256', BIN, 'merge', input, '-o', out]);
+      const { stderr } = await run(process.execPath, ['--max-old-space-size=256', BIN, 'merge', input, '--output-file', out]);
       expect(stderr).toMatch(/^merged 3000 profiles into /);
       const merged = decodeProfile(await readFile(out));
       // What merge writes leaves out samples without a stack, as go tool pprof -proto does.

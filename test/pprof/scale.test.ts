@@ -1,4 +1,4 @@
-import { averageProfile, keepSampleTypes, scaleProfile, scaleValue, withDefaultSampleType } from '../../src/pprof/scale.js';
+import { averageProfile, keepSampleTypes, normalizeProfile, scaleProfile, scaleValue, withDefaultSampleType } from '../../src/pprof/scale.js';
 import { defaultSampleIndex, sampleTypesOf } from '../../src/pprof/index.js';
 import { buildProfile, foldedStacks } from '../support/profile-builder.js';
 import { goScale } from '../support/go-target.js';
@@ -100,5 +100,32 @@ describe('scaleProfile', () => {
     const q = withDefaultSampleType(p, 'alloc_space');
     expect(sampleTypesOf(q)[defaultSampleIndex(q)]!.type).toBe('alloc_space');
     expect(withDefaultSampleType(p, 'nope')).toBe(p);
+  });
+});
+
+describe('normalizeProfile (pprof\'s Profile.Normalize)', () => {
+  const base = buildProfile({ samples: [{ stack: 'main;a', values: [3, 30] }, { stack: 'main;b', values: [1, 10] }] });
+
+  test('scales each column of the profile by the base total over its own, with ScaleN’s rounding', () => {
+    // Totals 4 and 40 in the base; 8 and 100 in the profile: ratios 0.5 and 0.4.
+    const p = buildProfile({ samples: [{ stack: 'main;a', values: [5, 75] }, { stack: 'main;c', values: [3, 25] }] });
+    const n = normalizeProfile(p, base);
+    expect(n.ratios).toEqual([0.5, 0.4]);
+    // 2.5 rounds away from zero (Go's math.Round) to 3; 1.5 to 2.
+    expect(foldedStacks(n.profile)).toBe(['main;a 3,30', 'main;c 2,10'].join('\n'));
+    expect(foldedStacks(p)).toBe(['main;a 5,75', 'main;c 3,25'].join('\n'));
+  });
+
+  test('a column whose total is 0 gets ratio 0; a sample whose scaled columns are all 0 goes, though an unscaled one has a value', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;a', values: [4, 0] }, { stack: 'main;b', values: [0, 0] }] });
+    // Ratios 1 (4/4) and 0 (no total): only column 1 is scaled; main;a keeps nothing scaled that is not 0.
+    const n = normalizeProfile(p, base);
+    expect(n.ratios).toEqual([1, 0]);
+    expect(foldedStacks(n.profile)).toBe('');
+  });
+
+  test('totals already equal: the profile itself', () => {
+    const p = buildProfile({ samples: [{ stack: 'main;z', values: [4, 40] }] });
+    expect(normalizeProfile(p, base).profile).toBe(p);
   });
 });

@@ -23,7 +23,7 @@ function references(file: string, text: string): string[] {
 
 describe('the npm package', () => {
   test('ships the launcher, the bundle, its third-party notices, the licence and the README', () => {
-    for (const f of ['bin/kubectl-profefe', 'dist/kubectl-profefe.js', 'dist/merge-worker.js', 'dist/THIRD-PARTY-NOTICES.txt', 'LICENSE', 'README.md', 'package.json']) expect(files).toContain(f);
+    for (const f of ['bin/kubectl-profefe', 'bin/kubectl_complete-profefe', 'dist/kubectl-profefe.js', 'dist/merge-worker.js', 'dist/THIRD-PARTY-NOTICES.txt', 'LICENSE', 'README.md', 'package.json']) expect(files).toContain(f);
     expect(files.filter((f) => !/^(bin|dist)\//.test(f) && !['LICENSE', 'README.md', 'package.json'].includes(f))).toEqual([]);
   });
 
@@ -44,6 +44,6 @@ describe('the npm package', () => {
   test('has no dependencies to install: everything it imports is bundled into dist/', async () => {
     const pkg = JSON.parse(await readFile('package.json', 'utf8'));
     expect(pkg.dependencies ?? {}).toEqual({});
-    expect(pkg.bin).toEqual({ 'kubectl-profefe': 'bin/kubectl-profefe' });
+    expect(pkg.bin).toEqual({ 'kubectl-profefe': 'bin/kubectl-profefe', 'kubectl_complete-profefe': 'bin/kubectl_complete-profefe' });
   });
 });

@@ -30,7 +30,7 @@ interface Platform {
 
 let dir: string;
 let out: string;
-let manifest: { metadata: { name: string }; spec: { version: string; platforms: Platform[] } };
+let manifest: { metadata: { name: string }; spec: { version: string; caveats: string; platforms: Platform[] } };
 /** A folder with kubectl and nothing else, for a PATH without node. */
 let kubectlOnly: string;
 
@@ -112,6 +112,22 @@ describe('npm run release', () => {
     expect((await run('kubectl', ['plugin', 'list'], { env }).catch((e) => e)).stdout).toContain(path.join(bin, 'kubectl-profefe'));
   });
 
+  /** Runs the `cp` line of plugin.yaml's caveats for a krew root at `prefix`: kubectl's completion hook beside the plugin's link. */
+  async function copyCompletionHookAsCaveatsSay(prefix: string): Promise<void> {
+    const line = manifest.spec.caveats.split('\n').map((l) => l.trim()).find((l) => l.startsWith('cp '));
+    if (!line) throw new Error('plugin.yaml caveats say nothing about kubectl_complete-profefe');
+    await run('sh', ['-c', line], { env: { PATH: process.env.PATH, HOME: dir, KREW_ROOT: prefix } });
+  }
+
+  test('installed like krew from the bundle archive, `kubectl profefe <TAB>` completes once the caveats\' cp is done', async () => {
+    const prefix = path.join(dir, 'krew-bundle-completion');
+    const bin = await installAsKrew(BUNDLE_ARCHIVE, prefix);
+    await copyCompletionHookAsCaveatsSay(prefix);
+    const env = { PATH: [bin, kubectlOnly, path.dirname(process.execPath)].join(path.delimiter), HOME: dir };
+    const { stdout } = await run('kubectl', ['__complete', 'profefe', 'comp'], { env });
+    expect(stdout).toBe('completion\tPrint the shell completion script for bash, zsh or fish\n:4\n');
+  });
+
   describe('the linux-amd64 single executable, installed like krew, with no node on PATH', () => {
     let bin: string;
     let go: GoTarget;
@@ -138,6 +154,13 @@ describe('npm run release', () => {
       await go?.close();
     });
 
+    test('`kubectl profefe <TAB>` completes through the hook the caveats copy (no node, no other command on PATH)', async () => {
+      await copyCompletionHookAsCaveatsSay(path.join(dir, 'krew-sea'));
+      // A generous bound on the API server's answer, so the machine's load cannot change it.
+      const { stdout } = await run('kubectl', ['__complete', 'profefe', 'capture', '-n', ''], { env: { ...env, KUBECTL_PROFEFE_COMPLETION_TIMEOUT: '300s' } });
+      expect(stdout).toBe('default\tActive\nshop\tActive\n:4\n');
+    });
+
     test('kubectl profefe version says Node.js is built in', async () => {
       await expect(run('sh', ['-c', 'command -v node'], { env })).rejects.toThrow();
       const { stdout } = await run('kubectl', ['profefe', 'version'], { env });
@@ -151,7 +174,7 @@ describe('npm run release', () => {
       expect(capture.stdout).toMatch(/1 of 1 profiles captured from 1 pod/);
       expect(capture.stderr).toBe('');
       const page = path.join(dir, 'sea-page.html');
-      const open = await run('kubectl', ['profefe', 'open', path.join(profiles, 'cart-1', 'heap'), '--no-browser', '-o', page], { env });
+      const open = await run('kubectl', ['profefe', 'open', path.join(profiles, 'cart-1', 'heap'), '--no-browser', '--output-file', page], { env });
       expect(open.stderr).toMatch(/^wrote the flame graph \(\d+ kB\)/);
       const html = await readFile(page, 'utf8');
       expect(html).toContain('https://d3js.org');

@@ -4,12 +4,14 @@
  * page's own refused. A person can look at the screenshot it leaves in
  * test/.cache/screenshots/diff-flame-graph.png.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { resolveDiffOptions, runDiff, type DiffResult } from '../../src/cli/diff.js';
 import { computeDiffTop, diffProfiles } from '../../src/pprof/diff.js';
+import { decodeProfile, encodeProfile } from '../../src/pprof/index.js';
 import { buildDiffCallTree, columnValues, type DiffCallTree } from '../../src/pprof/flame.js';
 import { subInt64, type Int64 } from '../../src/pprof/int64.js';
 import { percentage, scaledLabel } from '../../src/report/units.js';
@@ -111,6 +113,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The cells of the sides' table, row by row. */
+const sideRows = (p: Page) => p.evaluate<string[][]>(`Array.from(document.querySelectorAll('#sides tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))`);
+/** A side as its row shows it: role, count, duration, total of sample type `t` (pprof's auto unit), name. */
+const sideRow = (role: string, file: string, t: number, unit: string) => {
+  const p = decodeProfile(readFileSync(file));
+  let total = 0;
+  for (const s of p.sample) total += Number(s.value[t]);
+  return [role, '1 profile', scaledLabel(p.durationNanos as number, 'nanoseconds', 'auto'), scaledLabel(total, unit, 'auto'), file];
+};
+
 describe('the diff flame graph page in Chromium, network refused', () => {
   test('renders the diff of two Go CPU profiles with no request leaving the page and no script error', async () => {
     expect(result.page).toEqual({ page: path.join(dir, 'diff.html'), pageBytes: Buffer.byteLength(html) });
@@ -118,8 +130,8 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     expect(loaded.strayRequests).toEqual([]);
     expect(loaded.errors).toEqual([]);
     expect(await page.$$eval('#flame-graph g.frame', (gs) => gs.length)).toBeGreaterThan(20);
-    expect(await page.textContent('#title')).toBe('cpu-0001.pb.gz → cpu-0004.pb.gz');
-    expect(await page.textContent('#meta')).toBe(`Base${files[0]}Target${files[3]}`);
+    expect(await page.textContent('#title')).toBe('cpu diff: cpu-0001.pb.gz → cpu-0004.pb.gz');
+    expect(await page.textContent('#meta')).toBe('');
     expect(await page.isVisible('#legend')).toBe(true);
   });
 
@@ -216,6 +228,14 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     expect(loaded.errors).toEqual([]);
   });
 
+  test("the sides' table shows each side's count, duration and total of the sample type shown", async () => {
+    expect(await page.isVisible('#sides')).toBe(true);
+    expect(await sideRows(page)).toEqual([sideRow('Base', files[0]!, 1, 'nanoseconds'), sideRow('Target', files[3]!, 1, 'nanoseconds')]);
+    // Durations within 5% of each other: not normalized, and nothing says so.
+    expect(result.normalized).toBeUndefined();
+    expect(await page.$$eval('#sides .normalized', (els) => els.length)).toBe(0);
+  });
+
   test('the sample type switcher redraws the diff and its table for the other type', async () => {
     expect(await page.$$eval('#sample-type option', (os) => os.map((o) => o.textContent))).toEqual(['samples (count)', 'cpu (nanoseconds)']);
     expect(await page.inputValue('#sample-type')).toBe('1');
@@ -227,6 +247,7 @@ describe('the diff flame graph page in Chromium, network refused', () => {
     const fmt = (v: Int64) => inTableUnit(v, 0);
     expect(first).toEqual([row.function, signed(row.flat, fmt), percent(row.flat, top.total), signed(row.cum, fmt), percent(row.cum, top.total)]);
     expect(await page.textContent('#total')).toMatch(/^samples: base \d+ → target \d+, /);
+    expect(await sideRows(page)).toEqual([sideRow('Base', files[0]!, 0, 'count'), sideRow('Target', files[3]!, 0, 'count')]);
     const frames = await drawnFrames(page);
     expect(frames.filter((f) => f.path === 'root').map((f) => f.width)).toEqual([await svgWidth(page)]);
     const byPath = nodesByPath(tree);
@@ -290,6 +311,36 @@ describe('a hand-built diff in Chromium', () => {
         'Not drawn: 2 frames narrower than 5% of the graph, base 5ns → target 40ns, +35ns (+700.00%) in all. ' +
           'The hatched frames "(N frames not drawn)" stand in for them: hover one for what it holds, click a frame to zoom in and draw its detail.',
       );
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('a normalized diff in Chromium', () => {
+  test("a 4 s base and a 10 s target: the target's row says it was normalized, by how much, and the colours are the diff's", async () => {
+    const withDuration = async (file: string, seconds: number) => {
+      const p = decodeProfile(await readFile(file));
+      p.durationNanos = BigInt(seconds) * 1_000_000_000n;
+      const out = path.join(dir, `${path.basename(file, '.pb.gz')}-${seconds}s.pb.gz`);
+      await writeFile(out, encodeProfile(p));
+      return out;
+    };
+    const [base, target] = [await withDuration(files[0]!, 4), await withDuration(files[3]!, 10)];
+    const file = path.join(dir, 'normalized.html');
+    const normalized = await runDiff(resolveDiffOptions({ base, target, html: true, output: file, browser: false }, { env: {} }));
+    expect(normalized.normalized?.automatic).toMatch(/the sides cover 4s and 10s/);
+    const ratio = normalized.normalized!.ratios[1]!;
+    const { page: p, errors } = await loadPage(browser, await readFile(file, 'utf8'));
+    try {
+      const rows = await sideRows(p);
+      expect(rows[0]).toEqual(['Base', '1 profile', '4s', sideRow('Base', base, 1, 'nanoseconds')[3], base]);
+      expect(rows[1]).toEqual(['Target', '1 profile', '10s', `${sideRow('Target', target, 1, 'nanoseconds')[3]}, normalized ×${Number(ratio.toPrecision(3))} to the base’s`, target]);
+      const fills = await p.$$eval('#flame-graph g.frame rect', (rects) => rects.map((r) => r.getAttribute('fill')));
+      // Diff colours only: grey to red or blue, never a package colour (hsl).
+      expect(fills.every((f) => /^rgb\(/.test(f ?? '') || f === '#e600e6')).toBe(true);
+      expect(fills).toContain(NO_CHANGE);
+      expect(errors).toEqual([]);
     } finally {
       await p.close();
     }

@@ -12,7 +12,8 @@ import { buildCallTree } from '../../src/pprof/flame.js';
 import { computeTop, decodeProfile, sampleTypesOf, type Profile } from '../../src/pprof/index.js';
 import { absInt64, addInt64, compareInt64, type Int64 } from '../../src/pprof/int64.js';
 import { percentage, scaledLabel } from '../../src/report/units.js';
-import { flamePageData, renderFlamePage, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
+import { diffFlamePageData, flamePageData, renderFlamePage, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
+import { diffProfiles } from '../../src/pprof/diff.js';
 import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from './format-cases.js';
 import { goPprofTopText, parseTopText } from '../support/go-pprof.js';
 import { generateProfiles } from '../support/go-target.js';
@@ -67,8 +68,8 @@ describe('the flame graph page in Chromium, network refused', () => {
     expect(loaded.strayRequests).toEqual([]);
     expect(loaded.errors).toEqual([]);
     expect(await page.$$eval('#flame-graph g.frame', (gs) => gs.length)).toBeGreaterThan(20);
-    expect(await page.textContent('#title')).toBe(`${path.basename(files[0]!)} and 9 more`);
-    expect(await page.textContent('#meta')).toContain('Merged profiles10');
+    expect(await page.textContent('#title')).toBe('heap profile, 10 merged');
+    expect(await page.textContent('#subtitle')).toBe('10 profiles');
   });
 
   test("the root spans the graph's full width, which is the page's", async () => {
@@ -247,7 +248,7 @@ describe('a hostile profile in Chromium', () => {
     try {
       expect(strayRequests).toEqual([]);
       expect(errors).toEqual([]);
-      expect(await hostile.title()).toBe('<b>svc</b> · kubectl profefe');
+      expect(await hostile.title()).toBe('<b>svc</b> cpu · kubectl profefe');
       expect(await hostile.$$eval('img', (imgs) => imgs.length)).toBe(0);
       expect(await hostile.$$eval('#top-table tbody td:first-child', (tds) => tds.map((td) => td.textContent))).toContain(evil);
     } finally {
@@ -283,6 +284,153 @@ describe('a hostile profile in Chromium', () => {
       expect(errors).toEqual([]);
     } finally {
       await hostile.close();
+    }
+  });
+});
+
+describe('a hostile header in Chromium', () => {
+  test('the title, subtitle, fields, folded file names and a diff’s sides show outside strings as text', async () => {
+    const evil = '<img src="http://evil.test/z.png" onerror="document.title=\'pwned\'">';
+    const p = buildProfile({ samples: [{ stack: 'main;ok', values: [1, 5] }] });
+    const files = [`/tmp/${evil}/a.pb.gz`, `/tmp/${evil}/b.pb.gz`];
+    const pages = [
+      await renderFlamePage(flamePageData(p, { files, profiles: 2, labels: [{ key: 'k', value: evil }], store: evil })),
+      await renderFlamePage(flamePageData(p, { service: evil, type: evil, from: new Date(0), to: new Date(3_600_000), profiles: 2 })),
+      await renderFlamePage(
+        diffFlamePageData(diffProfiles(p, p), {
+          base: evil,
+          target: `${evil}2`,
+          sides: { base: { name: evil, made: evil, durationNanos: 0, totals: [1, 5] }, target: { name: `${evil}2`, made: '1 profile', durationNanos: 1e9, totals: [1, 5], ratios: [1, 1] } },
+        }),
+      ),
+    ];
+    for (const html of pages) {
+      const { page: hostile, errors, strayRequests } = await loadPage(browser, html);
+      try {
+        const header = await hostile.textContent('header');
+        expect(header).toContain(evil);
+        expect(await hostile.$$eval('img', (imgs) => imgs.length)).toBe(0);
+        expect(await hostile.title()).not.toBe('pwned');
+        expect(strayRequests).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await hostile.close();
+      }
+    }
+  });
+});
+
+describe('colours, labels and header of a profile in Chromium', () => {
+  // Two profiles sharing the packages encoding/json and net/http, each with packages of its own.
+  const first = buildProfile({
+    samples: [
+      { stack: 'main.main;net/http.(*conn).serve;encoding/json.Marshal;encoding/json.(*encodeState).marshal', values: [60, 600] },
+      { stack: 'main.main;net/http.(*conn).serve;github.com/acme/shop/cart.(*Cart).Total', values: [30, 300] },
+      { stack: 'main.main;runtime.mallocgc', values: [10, 100] },
+      { stack: 'main.main;runtime.gcBgMarkWorker;runtime.gcDrain', values: [1, 10] },
+    ],
+  });
+  const second = buildProfile({
+    samples: [
+      { stack: 'main.run;encoding/json.Unmarshal;encoding/json.(*decodeState).object', values: [50, 500] },
+      { stack: 'main.run;net/http.HandlerFunc.ServeHTTP;gopkg.in/yaml%2ev3.Marshal', values: [40, 400] },
+    ],
+  });
+  let pages: Page[] = [];
+  const fills = (p: Page) =>
+    p.$$eval('#flame-graph g.frame', (gs) => gs.map((g) => [g.getAttribute('name'), g.querySelector('rect')!.getAttribute('fill')] as [string, string]));
+  beforeAll(async () => {
+    pages = [];
+    for (const p of [first, second]) pages.push((await loadPage(browser, await renderFlamePage(flamePageData(p, { files: ['/p/a.pb.gz'], profiles: 1 }, { nodeFraction: 0 })))).page);
+    await Promise.all(pages.map(transitionsDone));
+  });
+  afterAll(async () => {
+    await Promise.all(pages.map((p) => p.close()));
+  });
+
+  test('frames are coloured by Go package: one colour per package, the same on every page, different packages apart', async () => {
+    const colourOf = new Map<string, string>();
+    const packageOf = (name: string) => ({ 'main.main': 'main', 'main.run': 'main' })[name] ?? name.replace(/^(.*\/)?([^./]*)\..*$/, '$1$2');
+    for (const p of pages) {
+      for (const [name, fill] of await fills(p)) {
+        if (name === 'root') continue;
+        const pkg = packageOf(name);
+        if (!colourOf.has(pkg)) colourOf.set(pkg, fill);
+        expect([name, fill]).toEqual([name, colourOf.get(pkg)]);
+      }
+    }
+    expect([...colourOf.keys()].sort()).toEqual(['encoding/json', 'github.com/acme/shop/cart', 'gopkg.in/yaml%2ev3', 'main', 'net/http', 'runtime']);
+    expect(new Set(colourOf.values()).size).toBe(colourOf.size);
+    for (const fill of colourOf.values()) expect(fill).toMatch(/^hsl\(\d+, \d+%, \d+%\)$/);
+  });
+
+  test('every frame wide enough for 3 characters has a label: its name, shorter forms of it, or a cut with an ellipsis', async () => {
+    for (const width of [1280, 500]) {
+      const p = pages[0]!;
+      await p.setViewportSize({ width, height: 900 });
+      await p.waitForFunction(`document.querySelector('#flame-graph svg').getAttribute('width') === String(document.getElementById('flame-graph').clientWidth)`);
+      await transitionsDone(p);
+      await p.waitForTimeout(0);
+      const frames = await p.$$eval('#flame-graph g.frame', (gs) =>
+        gs.map((g) => ({ name: g.getAttribute('name')!, width: Number(g.querySelector('rect')!.getAttribute('width')), label: g.querySelector('text.frame-label')?.textContent ?? '' })),
+      );
+      const charWidth = await p.evaluate<number>(`(() => {
+        const text = document.querySelector('#flame-graph text.frame-label');
+        return text.getComputedTextLength() / text.textContent.length;
+      })()`);
+      for (const f of frames) {
+        const room = Math.floor((f.width - 6) / charWidth);
+        if (room < 3) {
+          expect([f.name, f.label]).toEqual([f.name, '']);
+          continue;
+        }
+        expect(f.label.length).toBeGreaterThan(0);
+        expect(f.label.length).toBeLessThanOrEqual(room);
+        if (f.label.endsWith('…')) expect(f.name).toContain(f.label.slice(0, -1));
+        else expect(f.name.endsWith(f.label)).toBe(true);
+        if (f.name.length <= room) expect(f.label).toBe(f.name);
+      }
+      expect(frames.some((f) => f.label.endsWith('…') || (f.label !== f.name && f.label !== ''))).toBe(width === 500);
+    }
+  });
+
+  test('a zoom says which frame is in view and what it holds, until Reset zoom', async () => {
+    const p = pages[1]!;
+    expect(await p.isDisabled('#reset-zoom')).toBe(true);
+    expect(await p.isVisible('#zoom-state')).toBe(false);
+    await p.click('#flame-graph g.frame[name="encoding/json.Unmarshal"] rect');
+    await p.waitForFunction(`!document.getElementById('zoom-state').hidden`);
+    // 500 of the 900 ns in all, in the graph's unit.
+    expect(await p.textContent('#zoom-state')).toBe('Zoomed into encoding/json.Unmarshal: 500ns (55.56% of total)');
+    await p.click('#reset-zoom');
+    await p.waitForFunction(`document.getElementById('zoom-state').hidden`);
+    expect(await p.isDisabled('#reset-zoom')).toBe(true);
+    await transitionsDone(p);
+  });
+
+  test('frames narrower than 6 pixels have no border; wider ones a white one', async () => {
+    const p = pages[0]!;
+    const strokes = await p.evaluate<[number, string][]>(`Array.from(document.querySelectorAll('#flame-graph g.frame rect'), (r) => [Number(r.getAttribute('width')), getComputedStyle(r).stroke])`);
+    expect(strokes.some(([w]) => w < 6)).toBe(true);
+    for (const [w, stroke] of strokes) expect(stroke).toBe(w < 6 ? 'none' : 'rgb(255, 255, 255)');
+  });
+
+  test('the header: the kind of profile as the title, the file in the fields, several files folded', async () => {
+    const p = pages[1]!;
+    expect(await p.textContent('#title')).toBe('cpu profile');
+    expect(await p.textContent('#meta')).toBe('File/p/a.pb.gzProfile time2023-11-14T22:13:20Z');
+    expect(await p.isVisible('#meta-details')).toBe(false);
+    const { page: many } = await loadPage(browser, await renderFlamePage(flamePageData(second, { files: ['/p/a.pb.gz', '/p/b.pb.gz', '/p/c.pb.gz'], profiles: 3 })));
+    try {
+      expect(await many.textContent('#title')).toBe('cpu profile, 3 merged');
+      expect(await many.textContent('#subtitle')).toBe('3 profiles · 10s profiled');
+      expect(await many.textContent('#meta-details summary')).toBe('3 files in /p');
+      // Folded: the names are there, shown when opened.
+      expect(await many.isVisible('#meta-details dd')).toBe(false);
+      await many.click('#meta-details summary');
+      expect(await many.textContent('#meta-details dd')).toBe('a.pb.gz, b.pb.gz, c.pb.gz');
+    } finally {
+      await many.close();
     }
   });
 });

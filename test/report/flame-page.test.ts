@@ -8,7 +8,7 @@ import path from 'node:path';
 import { buildBundle } from '../../scripts/build.mjs';
 import { diffProfiles } from '../../src/pprof/diff.js';
 import { buildCallTree, buildDiffCallTree, columnValues } from '../../src/pprof/flame.js';
-import { DEFAULT_NODE_FRACTION, diffFlamePageData, flamePageData, renderFlamePage, scriptJson, unpackFlameTree, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
+import { DEFAULT_NODE_FRACTION, diffFlamePageData, flamePageData, profileKind, renderFlamePage, scriptJson, unpackFlameTree, writeFlamePage, type FlamePageData } from '../../src/report/flame-page.js';
 import { buildProfile } from '../support/profile-builder.js';
 import { embeddedData } from './browser.js';
 
@@ -65,9 +65,10 @@ describe('flamePageData', () => {
     expect(() => flamePageData(heap, {}, { sampleType: 'cpu' })).toThrow('sample type "cpu" is not in this profile (it has: alloc_objects, alloc_space, inuse_objects, inuse_space)');
   });
 
-  const metaCases: [string, Parameters<typeof flamePageData>[1], string, [string, string][]][] = [
+  const TIME: [string, string] = ['Profile time', '2025-11-24T16:00:00Z'];
+  const metaCases: [string, Parameters<typeof flamePageData>[1], FlamePageData['meta']][] = [
     [
-      'a store query: service, type, window, labels, count and store',
+      'a store query: service and type in the title, then count, window and time profiled',
       {
         service: 'auth',
         type: 'heap',
@@ -77,57 +78,55 @@ describe('flamePageData', () => {
         profiles: 12,
         store: 'profefe at http://profefe:10100',
       },
-      'auth heap',
-      [
-        ['Service', 'auth'],
-        ['Type', 'heap'],
-        ['Window', '2026-11-25T10:00:00Z to 2026-11-25T11:00:00Z'],
-        ['Labels', 'namespace=shop, version=1.3'],
-        ['Merged profiles', '12'],
-        ['Store', 'profefe at http://profefe:10100'],
-        ['Profile time', '2025-11-24T16:00:00Z'],
-        ['Duration', '10s'],
-      ],
+      {
+        title: 'auth heap',
+        subtitle: '12 profiles · 2026-11-25T10:00:00Z to 2026-11-25T11:00:00Z (1h) · 10s profiled',
+        fields: [['Service', 'auth'], ['Type', 'heap'], ['Labels', 'namespace=shop, version=1.3'], ['Store', 'profefe at http://profefe:10100'], TIME],
+      },
     ],
     [
-      'files from one directory: the directory, then the names',
+      'one file: the kind of profile in the title, the file in the fields',
+      { files: ['/p/heap/a.pb.gz'], profiles: 1 },
+      { title: 'heap profile', subtitle: '1 profile · 10s profiled', fields: [['File', '/p/heap/a.pb.gz'], TIME] },
+    ],
+    [
+      'files from one directory: kind and count in the title, the names folded after the directory',
       { files: ['/p/heap/a.pb.gz', '/p/heap/b.pb.gz'], profiles: 2 },
-      'a.pb.gz and 1 more',
-      [
-        ['Merged profiles', '2'],
-        ['Directory', '/p/heap'],
-        ['Files', 'a.pb.gz, b.pb.gz'],
-        ['Profile time', '2025-11-24T16:00:00Z'],
-        ['Duration', '10s'],
-      ],
+      { title: 'heap profile, 2 merged', subtitle: '2 profiles · 10s profiled', fields: [TIME], details: [['2 files in /p/heap', 'a.pb.gz, b.pb.gz']] },
     ],
     [
-      'many files: the first ten and a count',
+      'many files: the first ten and a count, folded',
       { files: Array.from({ length: 12 }, (_, i) => `d${i}/p.pb.gz`), profiles: 12 },
-      'p.pb.gz and 11 more',
-      [
-        ['Merged profiles', '12'],
-        ['Files', `${Array.from({ length: 10 }, (_, i) => `d${i}/p.pb.gz`).join(', ')} and 2 more`],
-        ['Profile time', '2025-11-24T16:00:00Z'],
-        ['Duration', '10s'],
-      ],
+      {
+        title: 'heap profile, 12 merged',
+        subtitle: '12 profiles · 10s profiled',
+        fields: [TIME],
+        details: [['12 files', `${Array.from({ length: 10 }, (_, i) => `d${i}/p.pb.gz`).join(', ')} and 2 more`]],
+      },
     ],
     [
       'one store id',
       { ids: ['c0ffee00000000000000'], store: 'the local store in /s', profiles: 1 },
-      'profile c0ffee00000000000000',
-      [
-        ['Merged profiles', '1'],
-        ['Profile id', 'c0ffee00000000000000'],
-        ['Store', 'the local store in /s'],
-        ['Profile time', '2025-11-24T16:00:00Z'],
-        ['Duration', '10s'],
-      ],
+      { title: 'heap profile', subtitle: '1 profile · 10s profiled', fields: [['Profile id', 'c0ffee00000000000000'], ['Store', 'the local store in /s'], TIME] },
+    ],
+    [
+      'several store ids, folded',
+      { ids: ['c0ffee00000000000000', 'c0ffee00000000000001'], store: 'the local store in /s' },
+      { title: 'heap profile, 2 merged', subtitle: '10s profiled', fields: [['Store', 'the local store in /s'], TIME], details: [['2 profile ids', 'c0ffee00000000000000, c0ffee00000000000001']] },
     ],
   ];
-  test.each(metaCases)('shows what is known about the profile: %s', (_name, meta, title, fields) => {
-    const data = flamePageData(heap, meta);
-    expect(data.meta).toEqual({ title, fields });
+  test.each(metaCases)('shows what is known about the profile: %s', (_name, meta, expected) => {
+    expect(flamePageData(heap, meta).meta).toEqual(expected);
+  });
+
+  test.each([
+    ['cpu', [['samples', 'count'], ['cpu', 'nanoseconds']]],
+    ['heap', HEAP_TYPES],
+    ['goroutine', [['goroutine', 'count']]],
+    ['block/mutex', [['contentions', 'count'], ['delay', 'nanoseconds']]],
+    ['alloc_space,inuse_space', [['alloc_space', 'bytes'], ['inuse_space', 'bytes']]],
+  ] as [string, [string, string][]][])('names the kind of profile from its sample types: %s', (kind, types) => {
+    expect(profileKind(types.map(([type, unit]) => ({ type, unit })))).toBe(kind);
   });
 });
 
@@ -171,7 +170,7 @@ describe('diffFlamePageData', () => {
   });
 
   test.each([
-    ['two files', { base: '/p/before.pb.gz', target: '/p/after.pb.gz' }, 'before.pb.gz → after.pb.gz', [['Base', '/p/before.pb.gz'], ['Target', '/p/after.pb.gz']]],
+    ['two files', { base: '/p/before.pb.gz', target: '/p/after.pb.gz' }, 'heap diff: before.pb.gz → after.pb.gz', [['Base', '/p/before.pb.gz'], ['Target', '/p/after.pb.gz']]],
     [
       'two windows of a service',
       { base: 'heap profiles of service "auth" from A to B', target: 'heap profiles of service "auth" from C to D', service: 'auth', type: 'heap', store: 'the local store in /s' },
@@ -180,6 +179,21 @@ describe('diffFlamePageData', () => {
     ],
   ] as [string, Parameters<typeof diffFlamePageData>[1], string, [string, string][]][])('names what was compared, not the merged times: %s', (_name, meta, title, fields) => {
     expect(diffFlamePageData(diffProfiles(heap, target), meta).meta).toEqual({ title, fields });
+  });
+
+  test("carries each side's count, duration and totals per sample type, and the target's normalization", () => {
+    const side = { name: '/p/before.pb.gz', made: '1 profile', durationNanos: 4_000_000_000, totals: [16, 7168, 2, 2560] };
+    const meta = diffFlamePageData(diffProfiles(heap, target), {
+      base: '/p/before.pb.gz',
+      target: '/p/after.pb.gz',
+      sides: { base: side, target: { ...side, name: '/p/after.pb.gz', made: 'sum of 2 profiles', durationNanos: 0, totals: [6, 2n ** 60n, 3, 8448], ratios: [2.5, 1, 0.5, 1] } },
+    }).meta;
+    // The sides' table names them: no Base and Target fields besides.
+    expect(meta.fields).toEqual([]);
+    expect(meta.sides).toEqual([
+      { role: 'Base', name: '/p/before.pb.gz', made: '1 profile', duration: '4s', totals: [16, 7168, 2, 2560] },
+      { role: 'Target', name: '/p/after.pb.gz', made: 'sum of 2 profiles', totals: [6, '1152921504606846976', 3, 8448], ratios: [2.5, 1, 0.5, 1] },
+    ]);
   });
 });
 

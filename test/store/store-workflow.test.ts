@@ -63,7 +63,7 @@ describe('capture → store → get / merge', () => {
 
     const get = await runCli(['get', '--service', 'auth', '--profefe-hostport', server.url, '-o', 'json'], { env });
     expect(get.code).toBe(0);
-    const metas = JSON.parse(get.stdout.toString());
+    const metas = JSON.parse(get.stdout.toString()).items;
     expect(metas).toHaveLength(6);
     expect(metas.map((m: { type: string }) => m.type).sort()).toEqual(['cpu', 'cpu', 'heap', 'heap', 'heap', 'heap']);
     const allocs = metas.filter((m: { labels: Record<string, string> }) => m.labels.profile === 'allocs');
@@ -82,7 +82,7 @@ describe('capture → store → get / merge', () => {
     expect(v13.stdout.toString().trim().split('\n')).toHaveLength(1);
 
     const out = path.join(dir, 'auth-cpu.pb.gz');
-    const merged = await runCli(['merge', '--service', 'auth', '--type', 'cpu', '--from', '1h', '--profefe-hostport', server.url, '-o', out], { env });
+    const merged = await runCli(['merge', '--service', 'auth', '--type', 'cpu', '--from', '1h', '--profefe-hostport', server.url, '--output-file', out], { env });
     expect(merged.code).toBe(0);
     expect(sampleTypesOf(decodeProfile(await readFile(out)))).toEqual([{ type: 'samples', unit: 'count' }, { type: 'cpu', unit: 'nanoseconds' }]);
     const top = await goPprofTop([out]);
@@ -92,9 +92,9 @@ describe('capture → store → get / merge', () => {
     expect(services.stdout.toString()).toBe('NAME\nauth\n');
   }, 60_000);
 
-  test('get types lists what --type takes, allocs after heap', async () => {
-    const run = await runCli(['get', 'types', '-o', 'name'], { env });
-    expect(run.stdout.toString()).toBe(['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate', 'other', 'trace'].map((t) => `type/${t}\n`).join(''));
+  test('get types lists the types stored, as --type names them: allocs after heap', async () => {
+    const run = await runCli(['get', 'types', '--service', 'auth', '-o', 'name', '--profefe-hostport', server.url], { env });
+    expect(run.stdout.toString()).toBe(['cpu', 'heap', 'allocs'].map((t) => `type/${t}\n`).join(''));
   });
 
   test('get profile ID downloads the stored bytes unchanged', async () => {
@@ -109,7 +109,7 @@ describe('capture → store → get / merge', () => {
     expect(run.code).toBe(0);
     expect(await readdir(path.join(dir, 'files', 'auth', 'goroutine'))).toHaveLength(1);
     const get = await runCli(['get', '--service', 'auth', '--type', 'goroutine', '-o', 'json'], { env });
-    expect(JSON.parse(get.stdout.toString())).toHaveLength(1);
+    expect(JSON.parse(get.stdout.toString()).items).toHaveLength(1);
   });
 
   test('a store that is down: profiles are spooled and the user is told where; push uploads them later', async () => {
@@ -119,9 +119,12 @@ describe('capture → store → get / merge', () => {
     await new Promise((r) => closed.close(r));
 
     const cap = await runCli(['capture', 'auth-1', '--type', 'heap', '--profefe-hostport', deadUrl], { env });
-    expect(cap.code).toBe(1);
-    expect(cap.stdout.toString()).toMatch(/upload failed \(.*\); kept in .*spool.*\.pb\.gz, upload it later with 'kubectl profefe push'/);
+    // Captured, not uploaded: partial (exit 3), and the summary says where the profile waits.
+    expect(cap.code).toBe(3);
     const spoolDir = path.join(dir, 'home', 'spool');
+    expect(cap.stdout.toString()).toMatch(/spooled \(.*\): .*spool.*\.pb\.gz/);
+    expect(cap.stdout.toString()).toContain(`1 of 1 profiles captured from 1 pod`);
+    expect(cap.stdout.toString()).toContain(`1 not uploaded (store unreachable), kept in ${spoolDir}: run 'kubectl profefe push'`);
     expect((await readdir(spoolDir)).filter((f) => f.endsWith('.pb.gz'))).toHaveLength(1);
 
     const before = (await store.find({ service: 'auth', type: 'heap', from: new Date(0), to: new Date(Date.now() + 60_000) })).length;
@@ -153,7 +156,7 @@ describe('capture → store → get / merge', () => {
   });
 
   test('merge of a query with no profiles is one clear line', async () => {
-    const run = await runCli(['merge', '--service', 'nobody', '--type', 'cpu', '--profefe-hostport', server.url, '-o', path.join(dir, 'x.pb.gz')], { env });
+    const run = await runCli(['merge', '--service', 'nobody', '--type', 'cpu', '--profefe-hostport', server.url, '--output-file', path.join(dir, 'x.pb.gz')], { env });
     expect(run.code).toBe(1);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^error: no cpu profiles of service "nobody" between \S+ and \S+ in profefe at http:/);

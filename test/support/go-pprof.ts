@@ -216,7 +216,7 @@ export interface GoTopTextRow {
 /** The legend lines and rows of goPprofTopText's output. */
 export function parseTopText(text: string): { legend: string[]; rows: GoTopTextRow[] } {
   const lines = text.trimEnd().split('\n');
-  const header = lines.findIndex((l) => /^\s*flat\s+flat%\s+sum%\s+cum\s+cum%\s*$/.test(l));
+  const header = lines.findIndex((l) => /^\s*flat\s+flat%\s+sum%\s+cum\s+cum%(\s+FUNCTION)?\s*$/i.test(l));
   if (header < 0) throw new Error(`no -top table in:\n${text}`);
   const rows = lines.slice(header + 1).map((line) => {
     const m = /^\s*(\S+) +(\S+%) +(\S+%) +(\S+) +(\S+%)  (.*)$/.exec(line);
@@ -224,4 +224,12 @@ export function parseTopText(text: string): { legend: string[]; rows: GoTopTextR
     return { flat: m[1]!, flatPct: m[2]!, sumPct: m[3]!, cum: m[4]!, cumPct: m[5]!, name: m[6]! };
   });
   return { legend: lines.slice(0, header), rows };
+}
+
+/**
+ * go tool pprof -top text with its column header as our tables print it (upper case, with
+ * FUNCTION, as in top and diff); every other byte is pprof's.
+ */
+export function withOurTopHeader(text: string): string {
+  return text.replace(/^( *)flat( +)flat%( +)sum%( +)cum( +)cum%$/m, '$1FLAT$2FLAT%$3SUM%$4CUM$5CUM%  FUNCTION');
 }

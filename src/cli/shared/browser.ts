@@ -3,7 +3,9 @@
  * the line that says what was written; --node-fraction, what the page leaves out. For `open` and
  * `diff --html`.
  */
+import { numberOption } from './usage-errors.js';
 import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,9 +15,47 @@ import { formatSize } from '../../report/units.js';
 import type { CommandContext } from './context.js';
 import { writeAll } from './io.js';
 
-/** A new page file in `tmpDir` (default: the OS temporary directory) named after `name`. */
-export function temporaryPagePath(name: string, tmpDir = os.tmpdir()): string {
-  return path.join(tmpDir, `kubectl-profefe-${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
+/** Pages kept in the pages folder: the newest, older ones are removed when a page is written. */
+export const KEPT_PAGES = 20;
+
+const PAGE_FILE = /^kubectl-profefe-.*\.html$/;
+
+/**
+ * Where pages go when no file is named: a per-user cache folder, $KUBECTL_PROFEFE_HOME/pages,
+ * else $XDG_CACHE_HOME/kubectl-profefe/pages, else ~/.cache/kubectl-profefe/pages
+ * (~/Library/Caches/kubectl-profefe/pages on macOS).
+ */
+export function pagesDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
+  if (env.KUBECTL_PROFEFE_HOME) return path.join(env.KUBECTL_PROFEFE_HOME, 'pages');
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'kubectl-profefe', 'pages');
+  const home = env.HOME || os.homedir();
+  return platform === 'darwin' ? path.join(home, 'Library', 'Caches', 'kubectl-profefe', 'pages') : path.join(home, '.cache', 'kubectl-profefe', 'pages');
+}
+
+/**
+ * A new page file named after `name` in `dir` (default: {@link pagesDir}), made if needed, after
+ * removing all but the newest KEPT_PAGES - 1 earlier pages there (ours only: kubectl-profefe-*.html).
+ *
+ * Why kept, not removed once shown: the browser reads the file after we exit, perhaps long after
+ * (xdg-open hands it to a browser already running, or one still starting), and a page is worth
+ * reloading. `go tool pprof -web` writes its page to the temporary folder, waits for the viewer
+ * command and one more second, then removes it, which loses the race with such browsers;
+ * `-http` serves the page instead (our `open --pprof`). /tmp is not where to leave them: nothing
+ * removes them there before a reboot.
+ */
+export async function newPagePath(name: string, env: NodeJS.ProcessEnv, dir = pagesDir(env)): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await removeOldPages(dir, KEPT_PAGES - 1);
+  return path.join(dir, `kubectl-profefe-${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.html`);
+}
+
+/** Removes our pages in `dir` but the newest `keep` (by modification time); a page another run removes first is no error. */
+async function removeOldPages(dir: string, keep: number): Promise<void> {
+  const names = (await readdir(dir)).filter((n) => PAGE_FILE.test(n));
+  if (names.length <= keep) return;
+  const pages = await Promise.all(names.map(async (n) => ({ file: path.join(dir, n), mtimeMs: (await stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  pages.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.file < b.file ? 1 : -1));
+  await Promise.all(pages.slice(keep).map((p) => rm(p.file, { force: true })));
 }
 
 /**
@@ -85,11 +125,10 @@ export async function reportPage(result: WrittenPage, what: string, ctx: Pick<Co
 }
 
 /** --node-fraction, for `open` and `diff --html`. */
-export const NODE_FRACTION_OPTION = {
-  type: 'number',
-  requiresArg: true,
-  describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)`,
-} as const;
+export const NODE_FRACTION_OPTION = numberOption(
+  { flag: '--node-fraction', min: 0, below: 1 },
+  { describe: `on the page, leave out frames below this fraction of the frame in view (default ${DEFAULT_NODE_FRACTION}; 0: draw all)` },
+);
 
 /** --node-fraction's value: a number in [0, 1), default DEFAULT_NODE_FRACTION; throws UsageError. */
 export function resolveNodeFraction(value: number | undefined): number {

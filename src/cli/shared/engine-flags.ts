@@ -1,4 +1,5 @@
 /** The capture engine's flags, for capture and collect: what to fetch, how many pods at once, and the limits on what pods send. */
+import { numberOption } from './usage-errors.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_PROFILE_BYTES } from '../../capture/engine.js';
 import { parseProfileType, PROFILE_TYPES, type ProfileType } from '../../capture/profile-types.js';
 import { UsageError } from '../../errors.js';
@@ -7,8 +8,8 @@ import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArg
 
 /** The limits on what pods may send, for capture and collect (sizes in MiB). */
 export const ENGINE_LIMIT_FLAGS = {
-  'max-profile-size': { type: 'number', default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, requiresArg: true, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' },
-  'max-buffered-size': { type: 'number', default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, requiresArg: true, describe: 'answers held in memory at once, all pods together, in MiB' },
+  'max-profile-size': numberOption({ flag: '--max-profile-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' }),
+  'max-buffered-size': numberOption({ flag: '--max-buffered-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, describe: 'answers held in memory at once, all pods together, in MiB' }),
   ...DECODE_LIMIT_FLAGS,
 } as const;
 

@@ -2,7 +2,8 @@ import type { IOStreams } from '../../report/streams.js';
 
 /** IOStreams of the running process. */
 export function processIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
-  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  // https://no-color.org: any non-empty value; a dumb terminal takes no escape codes at all.
+  const noColor = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || env.TERM === 'dumb';
   return {
     stdin: process.stdin,
     stdout: process.stdout,

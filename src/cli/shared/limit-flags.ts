@@ -1,3 +1,4 @@
+import { numberOption } from './usage-errors.js';
 import { constants } from 'node:buffer';
 import { UsageError } from '../../errors.js';
 // decode.js, not index.js: every command's flags load this at start-up, and index.js is all of pprof.
@@ -16,13 +17,11 @@ export interface DecodeLimitArgs {
  * against bombs and sit far above any real Go profile; they have no flag.
  */
 export const DECODE_LIMIT_FLAGS = {
-  'max-inflated-size': {
-    type: 'number',
-    default: DEFAULT_DECODE_LIMITS.maxInflatedBytes / 2 ** 20,
-    requiresArg: true,
-    describe: 'largest profile once decompressed, in MiB (a larger one fails)',
-  },
-  'max-samples': { type: 'number', default: DEFAULT_DECODE_LIMITS.maxSamples, requiresArg: true, describe: 'most samples in one profile (a profile with more fails)' },
+  'max-inflated-size': numberOption(
+    { flag: '--max-inflated-size', min: Number.MIN_VALUE },
+    { default: DEFAULT_DECODE_LIMITS.maxInflatedBytes / 2 ** 20, describe: 'largest profile once decompressed, in MiB (a larger one fails)' },
+  ),
+  'max-samples': numberOption({ flag: '--max-samples', whole: true, min: 1 }, { default: DEFAULT_DECODE_LIMITS.maxSamples, describe: 'most samples in one profile (a profile with more fails)' }),
 } as const;
 
 /** The names of {@link DECODE_LIMIT_FLAGS}, for yargs groups. */

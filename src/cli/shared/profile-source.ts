@@ -9,7 +9,8 @@ import path from 'node:path';
 import { StoreError, UsageError } from '../../errors.js';
 import { expandProfilePaths, PROFILE_FILE_NAME } from '../../files/profile-files.js';
 import type { DecodeLimits, Profile } from '../../pprof/index.js';
-import type { StoreOptions } from '../../store/open-store.js';
+import { describeStore, type StoreOptions } from '../../store/open-store.js';
+import { escapeTerminal } from '../../report/terminal-text.js';
 import type { WindowQuery } from '../../store/window-query.js';
 import { describeQueryProfiles, resolveQuery, resolveStoredType, type QueryFlagArgs, type StoredTypeWording } from './store-query.js';
 
@@ -92,7 +93,7 @@ export async function mergeProfileSource(source: ProfileSource, opts: { signal?:
   }
   const { describeStore, openStore } = await import('../../store/open-store.js');
   const { mergeWindow } = await import('../../store/window-query.js');
-  const store = await openStore(source.store);
+  const store = await openStore(source.store, { readOnly: true });
   try {
     if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
     const merged = await mergeWindow(store, source.query, { signal: opts.signal, decodeLimits: opts.decodeLimits });
@@ -101,6 +102,17 @@ export async function mergeProfileSource(source: ProfileSource, opts: { signal?:
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What a command is doing with a source, for its progress line (escaped for the terminal):
+ * `merging profiles from 3 inputs`, `merging cpu profiles of service "api" from the local store in DIR`,
+ * `merging 2 stored profiles from profefe at URL`.
+ */
+export function describeSourceWork(verb: string, source: ProfileSource): string {
+  if (source.kind === 'files') return escapeTerminal(`${verb} profiles from ${source.inputs.length === 1 ? source.inputs[0] : `${source.inputs.length} inputs`}`);
+  const what = source.kind === 'ids' ? `${source.ids.length} stored profile${source.ids.length === 1 ? '' : 's'}` : describeQueryProfiles(source.query);
+  return escapeTerminal(`${verb} ${what} from ${describeStore(source.store)}`);
 }
 
 /** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */

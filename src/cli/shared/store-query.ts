@@ -1,7 +1,9 @@
+import { numberOption } from './usage-errors.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { formatLabels, WINDOW_TYPES, type FindQuery, type StoreLabel, type WindowType } from '../../store/store.js';
 import type { WindowQuery } from '../../store/window-query.js';
+import { formatSelector, parseSelector, SelectorParseError, type LabelSelector } from '../../labels/selector.js';
 import { parseLabelArgs, resolveWindow } from './time-window.js';
 
 /** The store query flags as yargs parses them (shared by get, merge and the commands after them). */
@@ -10,8 +12,56 @@ export interface QueryFlagArgs {
   type?: string;
   from?: string;
   to?: string;
+  selector?: string | string[];
   label?: string[];
   limit?: number;
+}
+
+/** -l/--selector: a Kubernetes label selector on store labels (repeatable: ANDed, as its commas are). */
+export const SELECTOR_OPTION = {
+  alias: 'l',
+  type: 'string',
+  requiresArg: true,
+  describe: "label selector on the stored profiles' labels, as kubectl's: k=v, k!=v, 'k in (a,b)', 'k notin (a)', k, !k (comma: AND)",
+} as const;
+
+/** --label K=V: profefe's exact filter, kept from before -l became a selector: any value (url=10.0.0.1:6060), repeatable (AND). */
+export const LABEL_OPTION = {
+  type: 'string',
+  array: true,
+  requiresArg: true,
+  describe: 'only profiles with this exact label, K=V; the value verbatim, even where -l could not spell it (url=10.0.0.1:6060); repeatable (AND)',
+} as const;
+
+/**
+ * The selector of -l/--selector (or of another flag, `flag` names it): each value parsed with
+ * labels.Parse's grammar and validation, all ANDed. Throws UsageError with apimachinery's words.
+ */
+export function resolveSelector(values: string | readonly string[] | undefined, flag = '-l/--selector'): LabelSelector | undefined {
+  if (values === undefined) return undefined;
+  const list = (Array.isArray(values) ? values : [values]).map(String);
+  const selector: LabelSelector[number][] = [];
+  for (const value of list) {
+    try {
+      selector.push(...parseSelector(value));
+    } catch (err) {
+      if (err instanceof SelectorParseError) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${err.message}`);
+      throw err;
+    }
+  }
+  return selector.length > 0 ? selector : undefined;
+}
+
+/**
+ * A label selector for the API server (capture's -l, collect's -l and --namespace-selector):
+ * checked here with labels.Parse's rules, so a mistake is a usage error before any request,
+ * and sent as given (several values joined with `,`: AND). Undefined for none.
+ */
+export function resolveApiSelector(values: string | readonly string[] | undefined, flag = '-l/--selector'): string | undefined {
+  if (values === undefined) return undefined;
+  const list = (Array.isArray(values) ? values : [values]).map(String).filter((v) => v.trim() !== '');
+  resolveSelector(list, flag);
+  return list.length > 0 ? list.join(',') : undefined;
 }
 
 /** Adds --service, --type (alias --profile-type, kube-profefe's name), --from, --to, --label and --limit. */
@@ -26,8 +76,9 @@ export function withQueryFlags<T>(y: Argv<T>, serviceHelp: string) {
     },
     from: { type: 'string', requiresArg: true, describe: 'start of the window: 2h, 30m, 7d back, or a time (default: 24h before --to)' },
     to: { type: 'string', requiresArg: true, describe: 'end of the window (default: now)' },
-    label: { alias: 'l', type: 'string', array: true, requiresArg: true, describe: 'only profiles with this label, key=value (repeatable: all must match)' },
-    limit: { type: 'number', requiresArg: true, describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' },
+    selector: SELECTOR_OPTION,
+    label: LABEL_OPTION,
+    limit: numberOption({ flag: '--limit', whole: true, min: 0 }, { describe: 'at most N profiles (which N depends on the store: the newest on profefe with badger)' }),
   });
 }
 
@@ -39,7 +90,8 @@ export function resolveQuery(args: QueryFlagArgs, now: Date): FlagQuery {
   const type = args.type === undefined ? undefined : parseQueryType(args.type);
   if (args.limit !== undefined && (!Number.isInteger(args.limit) || args.limit < 0)) throw new UsageError(`--limit must be a whole number >= 0, got ${args.limit}`);
   const { from, to } = resolveWindow(args.from, args.to, now);
-  return { service: String(args.service), type, from, to, labels: parseLabelArgs((args.label ?? []).map(String)), limit: args.limit };
+  const selector = resolveSelector(args.selector);
+  return { service: String(args.service), type, from, to, labels: parseLabelArgs((args.label ?? []).map(String)), ...(selector ? { selector } : {}), limit: args.limit };
 }
 
 /**
@@ -76,12 +128,13 @@ export function resolveStoredType(value: string | undefined, wording: StoredType
   return type;
 }
 
-/** `heap profiles of service "auth" with version=1.2`: what a store query asks for, for messages. */
-export function describeQueryProfiles(q: Pick<WindowQuery, 'type' | 'service' | 'labels'>): string {
-  return `${q.type} profiles of service "${q.service}"${withLabels(q.labels)}`;
+/** `heap profiles of service "auth" with version=1.2 matching env!=prod`: what a store query asks for, for messages. */
+export function describeQueryProfiles(q: Pick<WindowQuery, 'type' | 'service' | 'labels' | 'selector'>): string {
+  return `${q.type} profiles of service "${q.service}"${withLabels(q.labels, q.selector)}`;
 }
 
-/** ` with a=1,b=2`, or nothing when there are no labels. */
-export function withLabels(labels: readonly StoreLabel[] | undefined): string {
-  return labels && labels.length > 0 ? ` with ${formatLabels(labels)}` : '';
+/** ` with a=1,b=2` (--label) and ` matching x!=y` (-l), or nothing when there are neither. */
+export function withLabels(labels: readonly StoreLabel[] | undefined, selector?: LabelSelector): string {
+  const exact = labels && labels.length > 0 ? ` with ${formatLabels(labels)}` : '';
+  return exact + (selector && selector.length > 0 ? ` matching ${formatSelector(selector)}` : '');
 }

@@ -1,10 +1,15 @@
-/** The function-table flags of `top` and `diff`: --nodes and -o table|json. */
+/** The function-table flags of `top` and `diff`: --nodes and -o table|wide|json|yaml. */
 import { UsageError } from '../../errors.js';
 import { pprofTextOptions, type TopOptions as PprofTopOptions } from '../../pprof/top.js';
 
-/** Output formats of `top` and `diff`. */
-export const FUNCTION_TABLE_FORMATS = ['table', 'json'] as const;
-/** `table` for people, `json` (raw values in the sample type's unit) for scripts. */
+/** Output formats of `top` (`diff` has no `wide`: DIFF_TABLE_FORMATS). */
+export const FUNCTION_TABLE_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+/** Output formats of `diff`. */
+export const DIFF_TABLE_FORMATS = ['table', 'json', 'yaml'] as const;
+/**
+ * `table` for people (top: long service names shortened in the column headers), `wide` the
+ * same with every name whole, `json` and `yaml` (raw values in the sample type's unit) for scripts.
+ */
 export type FunctionTableFormat = (typeof FUNCTION_TABLE_FORMATS)[number];
 
 /**
@@ -13,7 +18,7 @@ export type FunctionTableFormat = (typeof FUNCTION_TABLE_FORMATS)[number];
  * of every function (-nodefraction=0), so no function disappears for being small.
  */
 export function reportOptions(format: FunctionTableFormat, nodes: number): PprofTopOptions {
-  return format === 'json' ? { nodeCount: nodes } : pprofTextOptions(nodes);
+  return format === 'json' || format === 'yaml' ? { nodeCount: nodes } : pprofTextOptions(nodes);
 }
 
 /** --nodes: a whole number >= 0 (0: all); default 10. */
@@ -23,11 +28,11 @@ export function resolveNodes(nodes: number | undefined): number {
   return nodes;
 }
 
-/** -o/--output of top and diff: table (default) or json. */
-export function resolveFormat(output: string | undefined): FunctionTableFormat {
+/** -o/--output of top (or, with DIFF_TABLE_FORMATS, of diff): table by default. */
+export function resolveFormat(output: string | undefined, formats: readonly FunctionTableFormat[] = FUNCTION_TABLE_FORMATS): FunctionTableFormat {
   const format = output ?? 'table';
-  if (!(FUNCTION_TABLE_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`-o/--output must be one of ${FUNCTION_TABLE_FORMATS.join(', ')}, got "${output}"`);
+  if (!(formats as readonly string[]).includes(format)) {
+    throw new UsageError(`-o/--output: unknown output format "${output}" (choose from ${formats.join(', ')})`);
   }
   return format as FunctionTableFormat;
 }

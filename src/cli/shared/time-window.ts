@@ -1,3 +1,4 @@
+import { invalidArgument } from './usage-errors.js';
 import { UsageError } from '../../errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -25,7 +26,7 @@ export function parseTimeArg(value: string, flag: string, now: Date): Date {
 export function parseDuration(value: string, flag: string): number {
   const v = value.trim();
   if (v === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(v)) throw new UsageError(`${flag}: expected a duration like 120h, 30m or 7d, got "${value}"`);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(v)) throw invalidArgument(flag, value, 'not a duration (like 120h, 30m or 7d)');
   let ms = 0;
   for (const [, n, unit] of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) ms += Number(n) * UNIT_MS[unit!]!;
   return ms;

@@ -313,22 +313,48 @@
   function fmtTable(v) {
     return scaledLabel(v, sampleType().unit, data.top[state.type].unit);
   }
+  // A total for people, in the unit that suits its own size (pprof's 'auto'): `160ms`, not the
+  // table's `160000000ns` when a diff's small changes made the table pick nanoseconds.
+  function fmtAuto(v) {
+    return scaledLabel(v, sampleType().unit, 'auto');
+  }
   // A change, signed like the terminal's diff table: `+1.20s`, `-512kB`, `0`.
   function formatSigned(v, format) {
     return (v > 0 ? '+' : '') + format(v);
   }
 
-  // --- Header: title and metadata.
+  // --- Header: title, what the profile is, its fields, and the long lists folded.
   document.getElementById('title').textContent = data.meta.title;
-  var meta = document.getElementById('meta');
-  data.meta.fields.forEach(function (field) {
+  if (data.meta.subtitle) {
+    var subtitle = document.getElementById('subtitle');
+    subtitle.textContent = data.meta.subtitle;
+    subtitle.hidden = false;
+  }
+  function appendField(list, field, wrap) {
     var dt = document.createElement('dt');
     dt.textContent = field[0];
     var dd = document.createElement('dd');
     dd.textContent = field[1];
-    meta.appendChild(dt);
-    meta.appendChild(dd);
+    var into = list;
+    if (wrap) {
+      into = document.createElement('div');
+      list.appendChild(into);
+    }
+    into.appendChild(dt);
+    into.appendChild(dd);
+  }
+  var meta = document.getElementById('meta');
+  data.meta.fields.forEach(function (field) {
+    appendField(meta, field, true);
   });
+  if (data.meta.details) {
+    var folded = document.getElementById('meta-details');
+    folded.querySelector('summary').textContent = data.meta.details.map(function (d) { return d[0]; }).join(', ');
+    data.meta.details.forEach(function (field) {
+      appendField(folded.querySelector('dl'), field, false);
+    });
+    folded.hidden = false;
+  }
 
   // --- The flame graph.
   var container = document.getElementById('flame-graph');
@@ -337,6 +363,80 @@
   var searchResult = document.getElementById('search-result');
   var HIGHLIGHT = '#e600e6';
   var NOT_DRAWN = '#dcdcdc'; // placeholders for frames too narrow to draw
+  var ROOT_COLOR = '#c8ccd2';
+
+  // --- Colours of a profile's frames: one per Go package, from a hash of its import path, so a
+  // package has the same colour in every page and every run (pprof's flame graph and speedscope
+  // colour by package too). Light enough for black labels; hues spread by the hash.
+  // The package of a Go symbol: what precedes the first dot after the last slash, with type
+  // arguments (`pkg.F[go.shape.int]`) left out. `github.com/a/b.(*T).M` → `github.com/a/b`.
+  function packageOf(name) {
+    var s = name;
+    var bracket = s.indexOf('[');
+    if (bracket > 0) s = s.slice(0, bracket);
+    if (/^0x[0-9a-f]+$/i.test(s)) return '(unsymbolized)';
+    var slash = s.lastIndexOf('/');
+    var dot = s.indexOf('.', slash + 1);
+    return dot > 0 ? s.slice(0, dot) : s;
+  }
+  // FNV-1a, 32 bits, over the UTF-16 code units.
+  function hashOf(text) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h;
+  }
+  var packageColors = new Map();
+  function packageColor(name) {
+    var pkg = packageOf(name);
+    var c = packageColors.get(pkg);
+    if (c) return c;
+    var h = hashOf(pkg);
+    // Hue from the low bits; lightness in three steps from others, so neighbours of close hue still differ.
+    c = 'hsl(' + (h % 360) + ', ' + (50 + ((h >>> 12) % 3) * 8) + '%, ' + (70 + ((h >>> 20) % 3) * 5) + '%)';
+    packageColors.set(pkg, c);
+    return c;
+  }
+
+  // --- Labels wherever they fit, as pprof's flame graph does: the full name, else the name without
+  // its package path (`pkg.(*T).M`), else without its package (`(*T).M`), else the shortest cut
+  // with an ellipsis; none when not even 3 characters fit. The label font is monospace (page.css):
+  // one character's width is measured once.
+  var LABEL_PADDING = 3;
+  var charWidth = (function () {
+    var ctx = document.createElement('canvas').getContext('2d');
+    if (!ctx) return 6.6;
+    var probe = document.createElement('span');
+    probe.className = 'frame-label-probe';
+    document.body.appendChild(probe);
+    ctx.font = getComputedStyle(probe).font || '11px monospace';
+    probe.remove();
+    return ctx.measureText('0123456789').width / 10 || 6.6;
+  })();
+  function shorterNames(name) {
+    var out = [name];
+    var s = name;
+    var slash = s.lastIndexOf('/', s.indexOf('[') > 0 ? s.indexOf('[') : s.length);
+    if (slash >= 0) out.push((s = s.slice(slash + 1)));
+    var dot = s.indexOf('.');
+    if (dot > 0 && dot < s.length - 1 && !/^0x/i.test(s)) out.push((s = s.slice(dot + 1)));
+    // A method without its receiver: `(*Map).LoadOrStore` → `LoadOrStore`.
+    var method = /\)\.([^()]+)$/.exec(s);
+    if (method) out.push(method[1]);
+    return out;
+  }
+  function labelFor(name, width) {
+    var fits = Math.floor((width - 2 * LABEL_PADDING) / charWidth);
+    if (fits < 3) return '';
+    var names = shorterNames(name);
+    for (var i = 0; i < names.length; i++) if (names[i].length <= fits) return names[i];
+    var last = names[names.length - 1];
+    return last.slice(0, fits - 1) + '\u2026';
+  }
+  // Frames narrower than this have no border: a white line on a 2-pixel frame is most of it.
+  var BORDER_MIN_WIDTH = 6;
 
   // A frame's change: `+30ms (+25.00%)` of its base value, `(new)` when it had none.
   function describeChange(base, target, format) {
@@ -396,10 +496,11 @@
       if (diffMode) return d.data.n + ': base ' + fmt(d.data.b) + ' → target ' + fmt(d.data.t) + ', ' + describeChange(d.data.b, d.data.t);
       return d.data.n + ': ' + fmt(d.data.x) + ' (' + formatPercent(d.data.x, grandTotal()) + ')';
     })
-    .setColorMapper(function (d, original) {
+    .setColorMapper(function (d) {
       if (d.highlight) return HIGHLIGHT;
       if (d.data.p !== undefined && !diffMode) return NOT_DRAWN;
-      return diffMode ? diffColor(d.delta, Math.max(toFloat(d.data.b), toFloat(d.data.t))) : original;
+      if (diffMode) return diffColor(d.delta, Math.max(toFloat(d.data.b), toFloat(d.data.t)));
+      return d.data.i === 0 ? ROOT_COLOR : packageColor(d.data.n);
     })
     .setSearchMatch(searchMatch)
     .setSearchHandler(function () {
@@ -490,8 +591,9 @@
     expand(current, 0);
     if (container.firstChild) chart.update(current.root);
     else d3.select(container).datum(current.root).call(chart);
-    markNotDrawn();
+    decorateFrames();
     describeLeftOut();
+    describeZoom();
     if (searchBox.value) runSearch();
   }
 
@@ -502,16 +604,45 @@
       if (searchBox.value) runSearch();
     }
     // The zoom itself drew frames that were under a pixel wide before.
-    markNotDrawn();
+    decorateFrames();
     describeLeftOut();
+    describeZoom();
   }
 
-  // Placeholders are hatched (page.css, the mask in page.html), whatever their colour: in a diff
-  // they are coloured by their change like any frame. d3-flame-graph sets each frame's class
-  // on every update, so they are told apart by an attribute of their own.
-  function markNotDrawn() {
-    d3.select(container).selectAll('g.frame').attr('data-not-drawn', function (d) {
-      return d.data.p !== undefined ? '' : null;
+  // `Zoomed into NAME: 53.38s (22.06% of total)` beside the reset button, while zoomed.
+  function describeZoom() {
+    var z = current.viewRoot;
+    var note = document.getElementById('zoom-state');
+    var reset = document.getElementById('reset-zoom');
+    reset.disabled = z === 0;
+    if (z === 0) {
+      note.hidden = true;
+      note.textContent = '';
+      return;
+    }
+    var f = current.frames[z];
+    var held = diffMode
+      ? 'base ' + fmt(f.b) + ' → target ' + fmt(f.t) + ', ' + describeChange(f.b, f.t)
+      : fmt(f.x) + ' (' + formatPercent(f.x, grandTotal()) + ' of total)';
+    note.textContent = 'Zoomed into ' + f.n + ': ' + held;
+    note.hidden = false;
+  }
+
+  // After every drawing (d3-flame-graph sets each frame's class on every update, so what is ours
+  // is in attributes and elements of our own): placeholders are hatched (page.css, the mask in
+  // page.html), whatever their colour (in a diff they are coloured by their change like any
+  // frame); frames narrower than BORDER_MIN_WIDTH lose their border; each frame gets the label
+  // that fits its width once the zoom's transition is over (d3-flame-graph's own labels, only on
+  // frames of 35 pixels or more and cut at the end, are hidden by page.css).
+  function decorateFrames() {
+    var width = chart.width();
+    d3.select(container).selectAll('g.frame').each(function (d) {
+      var px = (d.x1 - d.x0) * width;
+      var g = d3.select(this);
+      g.attr('data-not-drawn', d.data.p !== undefined ? '' : null).attr('data-narrow', px < BORDER_MIN_WIDTH ? '' : null);
+      var text = g.select('text.frame-label');
+      if (text.empty()) text = g.append('text').attr('class', 'frame-label').attr('x', LABEL_PADDING).attr('y', 13);
+      text.text(labelFor(d.data.n, px));
     });
   }
 
@@ -539,7 +670,7 @@
     resizeTimer = setTimeout(function () {
       if (container.clientWidth && container.clientWidth !== chart.width()) {
         chart.width(container.clientWidth).update();
-        markNotDrawn();
+        decorateFrames();
       }
     }, 200);
   });
@@ -651,13 +782,43 @@
     more.textContent = state.showAll ? 'Show the top ' + ROWS_SHOWN : 'Show all ' + rows.length;
   }
 
+  // A diff's sides: what each is, how many profiles, how long they cover, and its total of the
+  // sample type shown (as loaded; the target's normalization factor when it was scaled).
+  function renderSides() {
+    var sides = data.meta.sides;
+    if (!sides) return;
+    var table = document.getElementById('sides');
+    var rows = document.createDocumentFragment();
+    var unit = sampleType().unit;
+    sides.forEach(function (side) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-side', side.role.toLowerCase());
+      var total = scaledLabel(exact(side.totals[state.type]), unit, 'auto');
+      var ratio = side.ratios ? side.ratios[state.type] : 1;
+      var totalCell = cell(total, 'total');
+      if (ratio !== 1) {
+        var note = document.createElement('span');
+        note.className = 'normalized';
+        note.textContent = ', normalized \u00d7' + String(Number(ratio.toPrecision(3))) + ' to the base\u2019s';
+        totalCell.appendChild(note);
+      }
+      [cell(side.role, 'role'), cell(side.made, 'made'), cell(side.duration || 'none (a snapshot)', 'duration'), totalCell, cell(side.name, 'name')].forEach(function (td) {
+        tr.appendChild(td);
+      });
+      rows.appendChild(tr);
+    });
+    table.querySelector('tbody').replaceChildren(rows);
+    table.hidden = false;
+  }
+
   function render() {
     var st = sampleType();
+    renderSides();
     drawFlameGraph();
     if (diffMode) {
       var totals = sideTotals();
       document.getElementById('total').textContent =
-        st.type + ': base ' + fmtTable(totals.base) + ' → target ' + fmtTable(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtTable);
+        st.type + ': base ' + fmtAuto(totals.base) + ' → target ' + fmtAuto(totals.target) + ', ' + describeChange(totals.base, totals.target, fmtAuto);
     } else document.getElementById('total').textContent = 'Total: ' + fmtTable(grandTotal()) + ' ' + st.type;
     renderTable();
   }

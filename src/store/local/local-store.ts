@@ -8,7 +8,7 @@
  *   index.jsonl                     one JSON line per stored profile (see IndexLine)
  *   blobs/<2 chars>/<id>.pb.gz      the bytes exactly as uploaded (.pb when not gzipped, .trace);
  *                                   `kubectl profefe merge <dir>/blobs` reads them as they are
- *   .lock                           pid of the process that has the store open (lock.ts)
+ *   .lock                           pid of the process that has the store open for writing (lock.ts)
  *
  * index-file.ts reads and writes index.jsonl, lock.ts the lock; this module is the store itself.
  */
@@ -67,6 +67,12 @@ export interface LocalStoreOptions {
   readonly holder?: Omit<LockHolder, 'pid'>;
   /** How long to wait for a store another live process has open (default 0: fail at once). */
   readonly lockWaitMs?: number;
+  /**
+   * Opens for reading only (get, merge, top, open, diff): no lock, so reading works while `serve`
+   * or a capture writes; nothing on disk is changed (no truncation, no clean-up, no sweep); the
+   * index is read once, as it was at open; upload fails. See {@link LocalStore.open}.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** What {@link LocalStore.open} found left behind by a process that died mid-write, and removed. */
@@ -100,8 +106,8 @@ const GZIP = [0x1f, 0x8b];
  *   (a kill between the two writes) and temporary files are removed at open (cleanedAtOpen).
  * - Idempotent: an upload carrying the upload_id label of a stored profile (same service, type
  *   and size) returns that profile's meta instead of a second copy.
- * - One process at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
- *   taken over.
+ * - One writer at a time: a `.lock` file holds the owner's pid; a lock of a dead process is
+ *   taken over. Readers (`readOnly`) take no lock and may be many, beside the writer.
  */
 export class LocalStore implements ProfileStore {
   private readonly index = new ProfileIndex();
@@ -127,7 +133,8 @@ export class LocalStore implements ProfileStore {
   private constructor(
     /** The store directory, resolved. */
     readonly dir: string,
-    private handle: FileHandle,
+    /** The index file open for appending; undefined when opened read-only. */
+    private handle: FileHandle | undefined,
     private readonly retentionMs: number,
     private readonly now: () => Date,
   ) {}
@@ -136,9 +143,17 @@ export class LocalStore implements ProfileStore {
    * Opens (creating it if needed) the store in `dir`: takes the lock, loads the index, deletes
    * expired profiles and starts the periodic sweep. Throws StoreError when another live
    * process has the store open or the directory cannot be used.
+   *
+   * With `readOnly`, takes no lock and writes nothing: it reads index.jsonl as it is now, which a
+   * writer may be appending to. That is safe because a writer only ever appends whole lines after
+   * their blob is on disk (so a complete line names a complete blob), replaces the file only by
+   * rename (a sweep), and writes no blob in place: bytes after the last newline are an append in
+   * progress (or torn) and are left out, without being cut off. A store that does not exist reads
+   * as empty.
    */
   static async open(dir: string, opts: LocalStoreOptions = {}): Promise<LocalStore> {
     const root = path.resolve(dir);
+    if (opts.readOnly) return LocalStore.openReadOnly(root, opts);
     await acquireLock(root, opts.holder ?? {}, opts.lockWaitMs ?? 0);
     let handle: FileHandle | undefined;
     try {
@@ -173,6 +188,29 @@ export class LocalStore implements ProfileStore {
     }
   }
 
+  private static async openReadOnly(root: string, opts: LocalStoreOptions): Promise<LocalStore> {
+    let read: Awaited<ReturnType<typeof readIndexFile>>;
+    try {
+      read = await readIndexFile(path.join(root, INDEX_FILE));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new StoreError(`local store ${root}: cannot read (${e.code ?? e.message})`);
+    }
+    const store = new LocalStore(root, undefined, opts.retentionMs ?? 0, opts.now ?? (() => new Date()));
+    // A line being appended right now is no damage.
+    store.dropped = read.dropped - (read.tornBytes > 0 ? 1 : 0);
+    store.decodeLimits = { ...opts.decodeLimits };
+    if (opts.mergeBlobs) store.mergeBlobs = opts.mergeBlobs;
+    for (const e of read.entries) store.index.add(e, true);
+    store.index.finishBulk();
+    return store;
+  }
+
+  /** Opened with `readOnly`: no lock held, nothing written. */
+  get readOnly(): boolean {
+    return this.handle === undefined;
+  }
+
   /**
    * Stores a profile, validated like profefe's collector, in this order: a service, a known
    * type, then (except for traces, stored unparsed) a parsable pprof with samples. Errors are
@@ -183,6 +221,7 @@ export class LocalStore implements ProfileStore {
   upload(req: UploadRequest): Promise<ProfileMeta> {
     try {
       this.checkOpen();
+      if (this.readOnly) throw new StoreError(`local store ${this.dir} is open for reading only`);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -326,7 +365,7 @@ export class LocalStore implements ProfileStore {
    * them, then removes their blobs. Runs at open and periodically; returns how many went.
    */
   async sweep(): Promise<number> {
-    if (this.retentionMs <= 0 || this.closed) return 0;
+    if (this.retentionMs <= 0 || this.closed || this.readOnly) return 0;
     return this.exclusive(async () => {
       const cutoff = this.expiredUpTo();
       const removed = this.index.removeWhere((e) => e.uploadedMs <= cutoff);
@@ -343,6 +382,7 @@ export class LocalStore implements ProfileStore {
   /** Records in the lock where this process serves the store (`serve`, once it listens). */
   async announce(holder: Omit<LockHolder, 'pid'>): Promise<void> {
     this.checkOpen();
+    if (this.readOnly) throw new StoreError(`local store ${this.dir} is open for reading only`);
     await announceLockHolder(this.dir, holder);
   }
 
@@ -351,8 +391,9 @@ export class LocalStore implements ProfileStore {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.readOnly) return;
     await Promise.allSettled([...this.uploading]);
-    await this.exclusive(() => this.handle.close());
+    await this.exclusive(() => this.handle!.close());
     await releaseLock(this.dir);
   }
 
@@ -378,6 +419,7 @@ export class LocalStore implements ProfileStore {
       fromMs,
       toMs,
       labels: query.labels,
+      selector: query.selector,
       limit: query.limit,
       expiredUpTo: this.expiredUpTo(),
     });
@@ -442,13 +484,13 @@ export class LocalStore implements ProfileStore {
         const batch = this.pending.splice(0);
         const text = batch.map((p) => serializeEntry(p.entry)).join('');
         try {
-          await this.handle.appendFile(text);
+          await this.handle!.appendFile(text);
           // An upload is acknowledged once its line is on disk (one fsync per batch).
-          await this.handle.sync();
+          await this.handle!.sync();
           this.indexBytes += Buffer.byteLength(text);
         } catch (err) {
           // Cut off a partial write so that the next append starts on a line of its own.
-          await this.handle.truncate(this.indexBytes).catch(() => undefined);
+          await this.handle!.truncate(this.indexBytes).catch(() => undefined);
           for (const p of batch) p.reject(err);
           return;
         }
@@ -467,7 +509,7 @@ export class LocalStore implements ProfileStore {
     const text = lines.join('');
     const indexPath = path.join(this.dir, INDEX_FILE);
     await writeFileAtomic(indexPath, Buffer.from(text));
-    await this.handle.close();
+    await this.handle!.close();
     this.handle = await open(indexPath, 'a');
     this.indexBytes = Buffer.byteLength(text);
   }

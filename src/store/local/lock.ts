@@ -1,7 +1,8 @@
 /**
  * The local store's lock: a `.lock` file naming the process that has the store open (its pid,
- * command and, for `serve`, the URL others can upload through). One process at a time; the lock
- * of a process that has died is taken over.
+ * command and, for `serve`, the URL others can upload through). One writing process at a time
+ * (readers take no lock: LocalStore.open's `readOnly`); the lock of a process that has died is
+ * taken over.
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';

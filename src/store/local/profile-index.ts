@@ -4,6 +4,7 @@
  * window is two binary searches. Pure data structure; the store loads it from and persists it
  * to its index file.
  */
+import { exactPairs, matchesSelector, type LabelSelector } from '../../labels/selector.js';
 import { UPLOAD_ID_LABEL, type ProfileMeta, type StoreLabel, type StoreProfileType } from '../store.js';
 
 /** One stored profile as the index knows it. */
@@ -33,6 +34,8 @@ export interface IndexQuery {
   readonly fromMs: number;
   readonly toMs: number;
   readonly labels?: readonly StoreLabel[];
+  /** A label selector every entry must match too; its exact pairs narrow the candidates like labels. */
+  readonly selector?: LabelSelector;
   /** Keep only the newest N (badger's choice); <= 0 or undefined: all. */
   readonly limit?: number;
   /** Entries uploaded at or before this time (Unix ms) have expired and are skipped. */
@@ -178,7 +181,8 @@ export class ProfileIndex {
     let [lo, hi] = windowOf(group, q.fromMs, q.toMs);
     let typeChecked = true;
     const wanted = q.labels ?? [];
-    for (const label of wanted) {
+    const selector = q.selector ?? [];
+    for (const label of [...wanted, ...exactPairs(selector)]) {
       const list = svc.byLabel.get(labelKey(label));
       if (!list) return [];
       const [l, h] = windowOf(list, q.fromMs, q.toMs);
@@ -190,7 +194,7 @@ export class ProfileIndex {
     const expiredUpTo = q.expiredUpTo ?? -Infinity;
     const type = typeChecked ? undefined : q.type;
     const matches = (e: IndexEntry) =>
-      e.uploadedMs > expiredUpTo && (type === undefined || e.type === type) && (wanted.length === 0 || hasLabels(e.labels, wanted));
+      e.uploadedMs > expiredUpTo && (type === undefined || e.type === type) && (wanted.length === 0 || hasLabels(e.labels, wanted)) && (selector.length === 0 || matchesSelector(selector, e.labels));
     const out: IndexEntry[] = [];
     const limit = q.limit !== undefined && q.limit > 0 ? q.limit : 0;
     if (limit > 0) {

@@ -13,6 +13,7 @@ import { storeErrorFromStatus } from './status.js';
 import { HttpTransport, NoAnswer, type HttpAnswer } from './transport.js';
 import { encodeProfefeLabels, isRecord, parseEnvelope, type Envelope } from './wire.js';
 import {
+  ProfileNotFound,
   ProfileRejected,
   STORE_PROFILE_TYPES,
   type FindQuery,
@@ -24,6 +25,7 @@ import {
   type UploadRequest,
 } from '../store.js';
 import { floorToSecond, formatProfefeTime } from './time-format.js';
+import { exactPairs, isExactOnly, matchesSelector } from '../../labels/selector.js';
 
 /** How to reach a profefe store. */
 export interface ProfefeClientOptions {
@@ -188,6 +190,18 @@ export class ProfefeClient implements ProfileStore {
    * then repeated with a limit raised by what was dropped, so the caller still gets N.
    */
   async find(query: FindQuery): Promise<ProfileMeta[]> {
+    const selector = query.selector ?? [];
+    if (isExactOnly(selector)) return this.findExact(query);
+    // The server cannot apply the rest of the selector, so it cannot apply the limit either:
+    // everything in the window that has the exact pairs, then the selector, then the newest N.
+    const all = await this.findExact({ ...query, limit: undefined });
+    const matching = all.filter((m) => matchesSelector(selector, m.labels));
+    const limit = wireLimit(query.limit);
+    return limit === undefined ? matching : matching.slice(-limit);
+  }
+
+  /** find for a selector of exact pairs only (or none), which profefe's `labels` parameter says whole. */
+  private async findExact(query: FindQuery): Promise<ProfileMeta[]> {
     const op = `cannot find profiles of service ${quote(query.service)}`;
     const from = floorToSecond(query.from);
     const to = floorToSecond(query.to);
@@ -231,6 +245,12 @@ export class ProfefeClient implements ProfileStore {
     checkType(op, query.type);
     if (floorToSecond(query.from).getTime() > floorToSecond(query.to).getTime()) {
       throw new ProfileRejected(`${op}: from ${isoTime(query.from)} is after to ${isoTime(query.to)}`);
+    }
+    if (!isExactOnly(query.selector ?? [])) {
+      // A selector profefe cannot apply: the matching ids, merged by the server.
+      const metas = await this.find(query);
+      if (metas.length === 0) throw new ProfileNotFound();
+      return this.mergeIds(metas.map((m) => m.id));
     }
     const params = this.windowQuery(op, query, wireLimit(query.limit));
     return this.callBinary({ op, method: 'GET', path: '/api/0/profiles/merge', query: params });
@@ -287,7 +307,9 @@ export class ProfefeClient implements ProfileStore {
       ['to', wireTime(op, 'to', new Date(floorToSecond(query.to).getTime() + 1000))],
     ];
     if (query.type !== undefined) params.push(['type', checkType(op, query.type)]);
-    if (query.labels !== undefined && query.labels.length > 0) params.push(['labels', labelsParam(op, query.labels)]);
+    // profefe filters by exact pairs only: the selector's are asked for, the rest applied to the answer (find).
+    const labels = [...(query.labels ?? []), ...exactPairs(query.selector ?? [])];
+    if (labels.length > 0) params.push(['labels', labelsParam(op, labels)]);
     if (limit !== undefined) params.push(['limit', String(limit)]);
     return params;
   }

@@ -11,6 +11,7 @@ import {
   StoreAccessDenied,
   StoreFailed,
   StoreUnavailable,
+  StoreUnreachable,
   TypeWithoutMerge,
   type StoreProblem,
 } from '../store.js';
@@ -35,7 +36,7 @@ export function storeErrorFromStatus(message: string, status: number, profefeSai
   const cause = { cause: new ProfefeAnswer(status) };
   const http = `HTTP ${status}`;
   let err: StoreProblem;
-  if (status === 0) err = new StoreUnavailable(message, 'unreachable');
+  if (status === 0) err = new StoreUnreachable(message, 'unreachable');
   else if (status === 401 || status === 403) err = new StoreAccessDenied(message, `${status}, check the token`);
   else if (REJECTED.includes(status)) err = new ProfileRejected(message, http);
   else if (status === 404 && profefeSaid) err = new ProfileNotFound(message, http);

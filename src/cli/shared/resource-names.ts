@@ -1,0 +1,57 @@
+/**
+ * kubectl's `TYPE/NAME` arguments (`pod/web-0`, `po/web-0`, `deploy/web`), read as kubectl reads
+ * them: the type by its plural, singular or short name, case-insensitive (`kubectl api-resources`).
+ */
+import { UsageError } from '../../errors.js';
+
+/**
+ * The resource types kubectl knows that name pods or workloads, by every name kubectl accepts,
+ * under their resource name (`kubectl api-resources`: NAME, SHORTNAMES, and the singular).
+ */
+const RESOURCE_TYPES: Readonly<Record<string, readonly string[]>> = {
+  pods: ['pod', 'po'],
+  deployments: ['deployment', 'deploy'],
+  statefulsets: ['statefulset', 'sts'],
+  daemonsets: ['daemonset', 'ds'],
+  replicasets: ['replicaset', 'rs'],
+  jobs: ['job'],
+  cronjobs: ['cronjob', 'cj'],
+  services: ['service', 'svc'],
+  nodes: ['node', 'no'],
+  namespaces: ['namespace', 'ns'],
+};
+
+/** One argument as kubectl reads it: its resource (`pods` when no type is given) and its name. */
+export interface ResourceArg {
+  /** The resource's plural name, as the API names it (`pods`, `deployments`). */
+  readonly resource: string;
+  readonly name: string;
+}
+
+/**
+ * `NAME`, or `TYPE/NAME` with TYPE one of {@link RESOURCE_TYPES}' names. An unknown TYPE is a
+ * UsageError in kubectl's words (`the server doesn't have a resource type "x"`). A bare name is a pod.
+ */
+export function parseResourceArg(arg: string): ResourceArg {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return { resource: 'pods', name: arg };
+  const type = arg.slice(0, slash).toLowerCase();
+  const name = arg.slice(slash + 1);
+  const resource = Object.keys(RESOURCE_TYPES).find((plural) => plural === type || RESOURCE_TYPES[plural]!.includes(type));
+  if (!resource) throw new UsageError(`the server doesn't have a resource type ${JSON.stringify(arg.slice(0, slash))}`);
+  if (name === '' || name.includes('/')) throw new UsageError('arguments in resource/name form must have a single resource and name');
+  return { resource, name };
+}
+
+/**
+ * A pod's name from `NAME`, `pod/NAME`, `pods/NAME` or `po/NAME`. Another known type is refused in
+ * one line: capture takes pods (the seam for resolving a workload to its pods is here).
+ */
+export function podNameOf(arg: string, command: string): string {
+  const { resource, name } = parseResourceArg(arg);
+  // Issue 17 may take workloads (deploy/NAME → its pods): resolve them here, where the type is known.
+  if (resource !== 'pods') {
+    throw new UsageError(`${command} takes pods, not ${resource}: name pods (NAME or pod/NAME) or select them with -l`);
+  }
+  return name;
+}
