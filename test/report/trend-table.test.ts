@@ -5,11 +5,13 @@ import { buildTrend, type BucketTop } from '../../src/trend/series.js';
 const from = new Date('2026-11-01T00:00:00Z');
 const buckets = cutBuckets(from, new Date(from.getTime() + 4 * 3600_000), 3600_000);
 const evil = 'main.\u001b]0;pwned\u0007(*T).\u202eM';
+// One pod whose profiles carry no duration_nanos: its CPU is divided by the bucket's length (an hour).
+const pods = [{ pod: 'auth/p', service: 'auth', durationNanos: 0 }];
 const tops: (BucketTop | undefined)[] = [
-  { services: ['auth'], functions: [{ key: 'a', name: evil, services: { auth: 3600e9 } }, { key: 'b', name: '=HYPERLINK("x")', services: { auth: 1800e9 } }] },
+  { services: ['auth'], pods, functions: [{ key: 'a', name: evil, services: { auth: 3600e9 }, pods: { 'auth/p': 3600e9 } }, { key: 'b', name: '=HYPERLINK("x")', services: { auth: 1800e9 }, pods: { 'auth/p': 1800e9 } }] },
   undefined,
-  { services: ['auth'], functions: [{ key: 'a', name: evil, services: { auth: 7200e9 } }] },
-  { services: ['auth'], functions: [{ key: 'a', name: evil, services: { auth: 2n ** 60n } }] },
+  { services: ['auth'], pods, functions: [{ key: 'a', name: evil, services: { auth: 7200e9 }, pods: { 'auth/p': 7200e9 } }] },
+  { services: ['auth'], pods, functions: [{ key: 'a', name: evil, services: { auth: 2n ** 60n }, pods: { 'auth/p': 2n ** 60n } }] },
 ];
 const trend = buildTrend(buckets, tops, { type: 'cpu', unit: 'nanoseconds' }, { nodes: 10 }, true);
 const meta = { type: 'cpu', from, to: buckets[3]!.end, stepMs: 3600_000 };
