@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
+import { numberOption } from './shared/usage-errors.js';
 import { compileRe2 } from '../pprof/regexp-re2.js';
 import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
@@ -18,9 +19,13 @@ import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFla
 import { resolveNodes } from './shared/table-flags.js';
 import { parseDuration } from './shared/time-window.js';
 import { newPagePath, openInBrowser, reportPage } from './shared/browser.js';
+import { OUTPUT_FILE_OPTION, resolveOutputFlags } from './shared/output-flags.js';
+import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
+import { withProgress } from '../report/progress.js';
+import { CORES_RULE } from '../trend/cores.js';
 import { resolveInfluxTarget, type InfluxTarget } from '../influx/influx-writer.js';
 
-/** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series). */
+/** Output formats of `trend`: a table with sparklines, JSON (every series, raw and converted), CSV (one row per bucket and series); html is the page. */
 export const TREND_FORMATS = ['table', 'json', 'csv'] as const;
 export type TrendFormat = (typeof TREND_FORMATS)[number];
 
@@ -42,10 +47,12 @@ export interface TrendOptions {
   readonly store: StoreOptions;
   /** --leaks: rank the functions that grow (heap in use, goroutines) instead of charting the top. */
   readonly leaks: boolean;
-  /** --html: the line-chart page instead of the table; its file (-o FILE.html, default a new temporary file) and whether it is opened. */
+  /** -o html (or --html): the line-chart page instead of the table; its file (--output-file FILE.html, default a new file in the pages folder) and whether it is opened. */
   readonly html?: { readonly output?: string; readonly browser: boolean };
   /** --influx-url and --influx-db: also write the points (per service and function, each bucket) to InfluxDB. */
   readonly influx?: InfluxTarget;
+  /** Deprecations to show on stderr (-o FILE.html). */
+  readonly warnings: readonly string[];
 }
 
 /** What `trend --leaks` found: the suspects of every service, ranked together. */
@@ -76,13 +83,14 @@ export interface TrendResult {
   readonly profiles: number;
 }
 
-interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, Omit<QueryFlagArgs, 'service'> {
+interface TrendArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs, Omit<QueryFlagArgs, 'service'> {
   service?: string[];
   step?: string;
   nodes?: number;
   function?: string;
   'sample-type'?: string;
   output?: string;
+  'output-file'?: string;
   leaks?: boolean;
   html?: boolean;
   browser?: boolean;
@@ -100,7 +108,7 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
         withQueryFlags(y, '')
           .usage(
             'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h]\n' +
-              '         [--label K=V]... [--nodes N] [--function REGEXP] [-o table|json|csv]\n' +
+              '         [-l SELECTOR] [--nodes N] [--function REGEXP] [-o table|json|csv|html] [--output-file FILE.html]\n' +
               '       kubectl profefe trend --type heap|goroutine --leaks [--service NAME]... [--from TIME] [--to TIME]\n\n' +
               'The window (default: the last 24 hours) cut into buckets of --step (default: a round step\n' +
               'giving 24 to 60 buckets), and per bucket the value of each service and of the top functions,\n' +
@@ -108,18 +116,18 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
               'use, goroutine, threadcreate) as their average per pod, summed over the pods; CPU profiles\n' +
               'and deltas (allocs, block, mutex) summed. A function\'s value is its flat (self) value; a\n' +
               'service\'s is the sum of its functions\'. The functions are the --nodes with the largest sum\n' +
-              'over the buckets (of those matching --function). CPU time is shown as cores (CPU nanoseconds\n' +
-              'in the bucket / the bucket\'s nanoseconds), memory as bytes. A bucket without profiles is a\n' +
-              'gap, not 0. --type defaults to cpu.',
+              'over the buckets (of those matching --function). A bucket without profiles is a gap, not 0.\n' +
+              '--type defaults to cpu. Memory is shown as bytes. ' + CORES_RULE + '.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
           .option('step', { type: 'string', requiresArg: true, describe: 'bucket length: 5m, 1h, 1d (default: 24 to 60 buckets over the window)' })
-          .option('nodes', { type: 'number', requiresArg: true, default: 10, describe: 'chart the top N functions (0: all)' })
+          .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'chart the top N functions (0: all)' }))
           .option('function', { type: 'string', requiresArg: true, describe: 'only functions whose name matches this regular expression (RE2)' })
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
-          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${TREND_FORMATS.join('|')}; with --html, the page's file: FILE.html (default: a new temporary file)` })
-          .option('html', { type: 'boolean', describe: 'write a self-contained line-chart page (services and functions; legend, values on hover, log scale) and open it' })
-          .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${[...TREND_FORMATS, 'html'].join('|')} (html: a self-contained line-chart page of the services and functions, with a legend, values on hover and a log scale, opened)` })
+          .option('output-file', { ...OUTPUT_FILE_OPTION, describe: "with -o html: the page's file, FILE.html (default: a new file in the pages folder)" })
+          .option('html', { type: 'boolean', describe: 'the same as -o html' })
+          .option('browser', { type: 'boolean', describe: 'with -o html: open the page in the browser (default); --no-browser only prints its path' })
           .option('influx-url', { type: 'string', requiresArg: true, describe: 'also write the points to InfluxDB 1.x at this URL (measurement profile_function; user:password@ for Basic auth)' })
           .option('influx-db', { type: 'string', requiresArg: true, describe: 'with --influx-url: the database' })
           .option('leaks', {
@@ -128,13 +136,15 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
           })
           .hide('limit')
           .options(DECODE_LIMIT_FLAGS)
-          .group(['service', 'type', 'from', 'to', 'step', 'label', 'nodes', 'function', 'sample-type', 'output', 'html', 'browser', 'influx-url', 'influx-db', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'help'], 'Options:')
+          .options(PROGRESS_FLAG)
+          .group(['service', 'type', 'from', 'to', 'step', 'selector', 'label', 'nodes', 'function', 'sample-type', 'output', 'output-file', 'html', 'browser', 'influx-url', 'influx-db', 'leaks', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['CPU of every service over the last day, per hour', 'kubectl profefe trend --type cpu --step 1h'],
               ['In-use memory of one service over a week, the top 5 functions', 'kubectl profefe trend --type heap --service auth --from 7d --nodes 5'],
               ['Follow the JSON encoders, as CSV for a spreadsheet', "kubectl profefe trend --function 'encoding/json' -o csv"],
-              ['The same as a chart page, written to a chosen file and not opened', 'kubectl profefe trend --type heap --service auth --from 7d --html -o auth-heap.html --no-browser'],
+              ['The same as a chart page, written to a chosen file and not opened', 'kubectl profefe trend --type heap --service auth --from 7d -o html --output-file auth-heap.html --no-browser'],
+              ['One version only, as JSON for a script', 'kubectl profefe trend -l version=1.4.2 -o json'],
               ['Functions whose in-use memory grew over the last 3 days', 'kubectl profefe trend --type heap --from 3d --leaks'],
               ['The last day of CPU per function into InfluxDB too, for Grafana', 'kubectl profefe trend --step 5m --influx-url http://influxdb:8086 --influx-db profiles'],
             ),
@@ -142,8 +152,10 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
       ),
     handler: async (args) => {
       const opts = resolveTrendOptions(args, ctx);
-      if (opts.leaks) return void (await renderLeaksResult(await runTrendLeaks(opts, { signal: ctx.signal }), opts, ctx));
-      const result = await runTrend(opts, { signal: ctx.signal });
+      for (const w of opts.warnings) await writeAll(ctx.io.stderr, `${w}\n`);
+      const reading = `reading the buckets of each service from ${escapeTerminal(describeStore(opts.store))}`;
+      if (opts.leaks) return void (await renderLeaksResult(await withProgress(progressContext(ctx, args), reading, 1000, () => runTrendLeaks(opts, { signal: ctx.signal })), opts, ctx));
+      const result = await withProgress(progressContext(ctx, args), reading, 1000, () => runTrend(opts, { signal: ctx.signal }));
       if (opts.influx) await pushTrend(result, opts, opts.influx, ctx);
       if (opts.html) return void (await writeTrendResultPage(result, opts, opts.html, ctx));
       await renderTrendResult(result, opts, ctx);
@@ -154,17 +166,17 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
 /** Completes and validates trend options; throws UsageError naming the flag at fault. */
 export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): TrendOptions {
   const nodes = resolveNodes(args.nodes);
-  const { format, html } = resolveTrendOutput(args);
+  const { format, html, warnings } = resolveTrendOutput(args);
   if (args.limit !== undefined) throw new UsageError('--limit does not apply to trend: every profile of each bucket counts');
   const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to chart');
   const leaks = args.leaks === true;
   if (leaks && type !== 'heap' && type !== 'goroutine') throw new UsageError(`--leaks needs --type heap or goroutine (what is in use at each snapshot), got --type ${type}`);
   if (leaks && args.step !== undefined) throw new UsageError('--step does not apply to --leaks: every snapshot is a point of its own');
-  if (leaks && html) throw new UsageError('--html does not apply to --leaks (a ranking, not series): leave out one of them');
+  if (leaks && html) throw new UsageError('-o html does not apply to --leaks (a ranking, not series): leave out one of them');
   const influx = resolveInfluxTarget(args['influx-url'], args['influx-db']);
   if (leaks && influx) throw new UsageError('--influx-url does not apply to --leaks (a ranking, not series): leave out one of them');
-  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, label: args.label }, now);
+  const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, selector: args.selector, label: args.label }, now);
   const windowMs = window.to.getTime() - window.from.getTime();
   const stepMs = args.step === undefined ? defaultStepMs(windowMs) : parseDuration(String(args.step), '--step');
   if (!Number.isSafeInteger(stepMs) || stepMs < 1000) throw new UsageError(`--step must be at least 1s, got "${args.step}"`);
@@ -195,30 +207,25 @@ export function resolveTrendOptions(args: TrendArgs, ctx: Pick<CommandContext, '
     leaks,
     html,
     influx,
+    warnings,
   };
 }
 
 /**
- * -o is the format, or with --html the page's file (as `diff --html -o FILE.html`): a `.html`
- * name cannot be a format, nor `json` a page, so a mix-up is named, not guessed.
+ * -o is the format: table, json, csv, or html (the page; --html says the same, as for diff);
+ * --output-file names the page. `--html -o FILE.html`, the form before --output-file, still
+ * works with a deprecation warning (resolveOutputFlags).
  */
-function resolveTrendOutput(args: TrendArgs): { format: TrendFormat; html?: TrendOptions['html'] } {
-  const output = args.output === undefined ? undefined : String(args.output);
-  const isPage = output !== undefined && /\.html?$/i.test(output);
-  if (!args.html) {
-    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies with --html (the page); add --html`);
-    if (isPage) throw new UsageError(`-o ${output}: a page needs --html (without it -o is the format: ${TREND_FORMATS.join(', ')})`);
-    return { format: resolveTrendFormat(output) };
+function resolveTrendOutput(args: TrendArgs): { format: TrendFormat; html?: TrendOptions['html']; warnings: readonly string[] } {
+  const formats = [...TREND_FORMATS, 'html'] as const;
+  const choice = resolveOutputFlags(args, { formats, default: 'table', fileFormats: ['html'] }, args.html ? 'html' : 'table');
+  if (args.html && choice.format !== 'html') throw new UsageError(`--html writes the page; it cannot be combined with -o ${choice.format}`);
+  if (choice.format !== 'html') {
+    if (args.browser !== undefined) throw new UsageError(`--${args.browser ? '' : 'no-'}browser only applies to the page (-o html)`);
+    return { format: choice.format, warnings: choice.warnings };
   }
-  if (output !== undefined && !isPage) throw new UsageError(`with --html, -o/--output is the page's file: give it a .html name, got "${output}" (${TREND_FORMATS.join('/')} are formats, without --html)`);
-  return { format: 'table', html: { output, browser: args.browser !== false } };
-}
-
-/** -o/--output of trend: table (default), json or csv. */
-export function resolveTrendFormat(output: string | undefined): TrendFormat {
-  const format = output ?? 'table';
-  if (!(TREND_FORMATS as readonly string[]).includes(format)) throw new UsageError(`-o/--output must be one of ${TREND_FORMATS.join(', ')}, got "${output}"`);
-  return format as TrendFormat;
+  if (choice.file !== undefined && !/\.html?$/i.test(choice.file)) throw new UsageError(`--output-file: the page needs a .html name, got "${choice.file}"`);
+  return { format: 'table', html: { output: choice.file, browser: args.browser !== false }, warnings: choice.warnings };
 }
 
 /**
@@ -227,7 +234,7 @@ export function resolveTrendFormat(output: string | undefined): TrendFormat {
  * window, UsageError for a sample type the profiles lack.
  */
 export async function runTrend(opts: TrendOptions, deps: { signal?: AbortSignal } = {}): Promise<TrendResult> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     const names = opts.services ?? (await store.services());
     const read = await readTrendBuckets(store, opts.query, opts.buckets, names, {
@@ -253,7 +260,7 @@ export async function runTrend(opts: TrendOptions, deps: { signal?: AbortSignal 
  * snapshot in the window, UsageError for a sample type the profiles lack.
  */
 export async function runTrendLeaks(opts: TrendOptions, deps: { signal?: AbortSignal } = {}): Promise<LeaksResult> {
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { readOnly: true });
   try {
     const names = opts.services ?? (await store.services());
     const suspects: ServiceLeakSuspect[] = [];
@@ -301,7 +308,7 @@ function noProfilesMessage(opts: TrendOptions, names: readonly string[]): string
   if (names.length === 0) return `no services in ${where}`;
   const q = opts.query;
   const who = opts.services ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}` : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
-  return `no ${q.type} profiles${withLabels(q.labels)} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
+  return `no ${q.type} profiles${withLabels(q.labels, q.selector)} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
 }
 
 async function renderLeaksResult(result: LeaksResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {

@@ -13,6 +13,8 @@ import { LocalStore } from '../../src/store/local/local-store.js';
 import { readLeakSnapshots } from '../../src/store/leak-query.js';
 import { rankLeakSuspects, type LeakSnapshot } from '../../src/trend/leaks.js';
 import { DAY_END, DAY_START, storeAsCollected, syntheticDay } from '../support/synthetic-day.js';
+import { decodeProfile } from '../../src/pprof/index.js';
+import { addInt64, type Int64 } from '../../src/pprof/int64.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestStore } from '../support/store-server.js';
 import { ProfefeClient } from '../../src/store/profefe/client.js';
@@ -52,7 +54,6 @@ describe('kubectl profefe trend', () => {
   ])('%s: every bucket equals top run on the bucket’s window', async (_name, extra) => {
     const t = await trendOf({ step: '1h', ...extra });
     expect(t.buckets).toHaveLength(24);
-    const bucketNs = 3600e9;
     for (let b = 0; b < 24; b++) {
       const from = new Date(t.buckets[b]!);
       // A bucket is [start, next start): top's window is inclusive, so it ends 1 ms before.
@@ -63,8 +64,7 @@ describe('kubectl profefe trend', () => {
         const row = rows.get(f.function);
         expect([f.function, b, f.raw[b]]).toEqual([f.function, b, row?.flat ?? 0]);
         for (const [service, s] of Object.entries(f.services)) expect([f.function, service, b, s.raw[b]]).toEqual([f.function, service, b, row?.services[service] ?? 0]);
-        if (t.unit === 'cores') expect(f.values[b]).toBeCloseTo(Number(f.raw[b]) / bucketNs, 12);
-        else expect(f.values[b]).toBe(Number(f.raw[b]));
+        if (t.unit !== 'cores') expect(f.values[b]).toBe(Number(f.raw[b]));
       }
       // Every function is charted (--nodes 0), so each service's value is its column's total in top.
       const charted = new Set(t.functions.map((f) => f.function));
@@ -76,6 +76,38 @@ describe('kubectl profefe trend', () => {
     }
   }, 300_000);
 
+  test('CPU cores in every bucket: top of each pod over the bucket, over the nanoseconds its profiles cover, summed over the pods', async () => {
+    const t = await trendOf({ step: '1h' });
+    expect(t.unit).toBe('cores');
+    // What each pod's profiles cover, from the fixed profiles themselves (their duration_nanos).
+    const cpu = syntheticDay().filter((u) => u.type === 'cpu');
+    const pods = [...new Set(cpu.map((u) => `${u.service}/${u.labels.find((l) => l.key === 'pod')!.value}`))].sort();
+    for (let b = 0; b < 24; b++) {
+      const from = new Date(t.buckets[b]!);
+      const end = b === 23 ? DAY_END.getTime() + 1 : new Date(t.buckets[b + 1]!).getTime();
+      const to = new Date(end - 1);
+      // Per pod (service/pod, in the order the sum runs): top's exact flats and the profiles' summed duration_nanos.
+      const perPod: { service: string; flats: Map<string, Int64>; total: Int64; durationNanos: bigint }[] = [];
+      for (const id of pods) {
+        const [service, pod] = id.split('/') as [string, string];
+        const mine = cpu.filter((u) => u.service === service && u.labels.some((l) => l.key === 'pod' && l.value === pod) && u.createdAt >= from && u.createdAt.getTime() < end);
+        if (mine.length === 0) continue;
+        const durationNanos = mine.reduce((sum, u) => sum + BigInt(decodeProfile(u.body).durationNanos), 0n);
+        const top = await runTop({ ...resolveTopOptions({ from: from.toISOString(), to: to.toISOString(), 'store-dir': storeDir, output: 'json', service: [service], selector: `pod=${pod}` }, { env }), nodes: 0 });
+        const total = top.report.rows.reduce<Int64>((sum, r) => addInt64(sum, r.flat), 0);
+        perPod.push({ service, flats: new Map(top.report.rows.map((r) => [r.function, r.flat])), total, durationNanos });
+      }
+      // One division per pod: the pod's exact int64 CPU over its exact int64 duration, summed.
+      const cores = (pick: (p: (typeof perPod)[number]) => Int64, service?: string) =>
+        perPod.filter((p) => service === undefined || p.service === service).reduce((sum, p) => sum + Number(pick(p)) / Number(p.durationNanos), 0);
+      for (const f of t.functions) {
+        expect([f.function, b, f.values[b]]).toEqual([f.function, b, cores((p) => p.flats.get(f.function) ?? 0)]);
+        for (const [service, s] of Object.entries(f.services)) expect([f.function, service, b, s.values[b]]).toEqual([f.function, service, b, cores((p) => p.flats.get(f.function) ?? 0, service)]);
+      }
+      for (const s of t.services) expect([s.service, b, s.values[b]]).toEqual([s.service, b, cores((p) => p.total, s.service)]);
+    }
+  }, 300_000);
+
   test('CPU is in cores, the growing function grows and the shrinking one shrinks', async () => {
     const t = await trendOf({ step: '1h', service: ['checkout'] });
     expect(t.unit).toBe('cores');
@@ -84,8 +116,9 @@ describe('kubectl profefe trend', () => {
     const query = fn('database/sql.(*DB).query').values as number[];
     expect(lookup[23]!).toBeGreaterThan(lookup[0]! * 10);
     expect(query[23]!).toBeLessThan(query[0]!);
-    // 6 profiles an hour with 10+2i ms each: hour 0 holds 10+12+...+20 = 90 ms = 2.5e-5 cores.
-    expect(lookup[0]).toBeCloseTo(90e6 / 3600e9, 15);
+    // 6 profiles of 10 s an hour, 3 from each pod, with 10+2i ms each: hour 0 holds 10+14+18 = 42 ms
+    // of pod 0 over 30 s and 12+16+20 = 48 ms of pod 1 over 30 s: 0.0014 + 0.0016 = 0.003 cores.
+    expect(lookup[0]).toBeCloseTo(42e6 / 30e9 + 48e6 / 30e9, 15);
   }, 60_000);
 
   test('the default step gives 24 to 60 buckets; --function follows chosen functions; --nodes keeps the top', async () => {
@@ -106,9 +139,15 @@ describe('kubectl profefe trend', () => {
 
   const failures: [string, string[], RegExp][] = [
     ['a step too short for the window', ['--step', '1s'], /^error: --step 1s cuts the window into 86400 buckets; at most 1000/],
-    ['a bad step', ['--step', 'hourly'], /^error: --step: expected a duration like 120h, 30m or 7d, got "hourly"$/],
+    ['a bad step', ['--step', 'hourly'], /^error: invalid argument "hourly" for "--step" flag: not a duration \(like 120h, 30m or 7d\)$/],
     ['a bad --function', ['--function', '('], /^error: --function: /],
-    ['an unknown format', ['-o', 'yaml'], /^error: -o\/--output must be one of table, json, csv, got "yaml"$/],
+    ['an unknown format', ['-o', 'yaml'], /^error: -o\/--output: unknown output format "yaml" \(choose from table, json, csv, html\)/],
+    ['--html with another format', ['--html', '-o', 'json'], /^error: --html writes the page; it cannot be combined with -o json$/],
+    ['--output-file with a printed format', ['-o', 'json', '--output-file', 'x.html'], /^error: --output-file writes html; -o json prints to stdout/],
+    ['a page file without .html', ['-o', 'html', '--output-file', 'x.txt'], /^error: --output-file: the page needs a .html name, got "x.txt"$/],
+    ['--no-browser without the page', ['--no-browser'], /^error: --no-browser only applies to the page \(-o html\)$/],
+    ['a bad selector', ['-l', 'pod in ('], /^error: -l\/--selector "pod in \(": /],
+    ['a bad --nodes', ['--nodes', 'x'], /^error: invalid argument "x" for "--nodes" flag/],
     ['--type trace', ['--type', 'trace'], /^error: --type trace: traces have no functions to chart$/],
   ];
   test.each(failures)('fails on %s with a usage error', async (_name, args, why) => {

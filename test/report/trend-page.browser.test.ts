@@ -38,7 +38,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   const file = path.join(dir, 'heap.html');
   const env = { HOME: dir, KUBECTL_PROFEFE_HOME: path.join(dir, 'home') };
-  const run = await runCli(['trend', '--store-dir', storeDir, '--type', 'heap', '--from', DAY_START.toISOString(), '--to', DAY_END.toISOString(), '--step', '1h', '--html', '-o', file, '--no-browser'], { env });
+  const run = await runCli(['trend', '--store-dir', storeDir, '--type', 'heap', '--from', DAY_START.toISOString(), '--to', DAY_END.toISOString(), '--step', '1h', '-o', 'html', '--output-file', file, '--no-browser'], { env });
   expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/^wrote the trend page \(\d+(\.\d)? kB\)\n$/)]);
   expect(run.stdout.toString()).toBe(`${file}\n`);
   html = await readFile(file, 'utf8');
