@@ -3,7 +3,7 @@
 // reference implementation in the same run, and prints a markdown table. Nothing asserts.
 //
 //   npm run bench                    everything
-//   BENCH=merge npm run bench        only the merge benchmark (BENCH=page, capture, store, collect, shard, startup likewise)
+//   BENCH=merge npm run bench        only the merge benchmark (BENCH=page, capture, store, collect, shard, startup, trend likewise)
 import { buildGoTarget } from './common.mjs';
 import { benchCapture } from './capture.mjs';
 import { benchCollect } from './collect.mjs';
@@ -12,8 +12,9 @@ import { benchPage } from './page.mjs';
 import { benchShard } from './shard.mjs';
 import { benchStartup } from './startup.mjs';
 import { benchStore } from './store.mjs';
+import { benchTrend } from './trend.mjs';
 
-const which = (process.env.BENCH ?? 'startup,merge,page,capture,store,collect,shard').split(',');
+const which = (process.env.BENCH ?? 'startup,merge,page,capture,store,collect,shard,trend').split(',');
 const bin = buildGoTarget();
 if (which.includes('startup')) await benchStartup(bin);
 if (which.includes('merge')) benchMerge(bin);
@@ -22,3 +23,4 @@ if (which.includes('capture')) await benchCapture(bin);
 if (which.includes('store')) await benchStore(bin);
 if (which.includes('collect')) await benchCollect(bin);
 if (which.includes('shard')) await benchShard(bin);
+if (which.includes('trend')) await benchTrend();

@@ -93,6 +93,18 @@ const inlineFlamePageAssets = {
   },
 };
 
+/** Replaces src/report/trend-page-assets.ts with a module that holds the trend page's texts, as it reads them from the sources. */
+const inlineTrendPageAssets = {
+  name: 'inline-trend-page-assets',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]report[\\/]trend-page-assets\.ts$/ }, () => {
+      const read = (name) => readFileSync(path.join(root, 'src/report', name), 'utf8');
+      const assets = { template: read('trend-page/page.html'), css: read('trend-page/page.css'), format: read('flame-page/go-format.js'), js: read('trend-page/page.js') };
+      return { contents: `const assets = ${JSON.stringify(assets)};\nexport async function loadTrendPageAssets() { return assets; }\n`, loader: 'js' };
+    });
+  },
+};
+
 /** Replaces src/build-info.ts with the values of this build. */
 function inlineBuildInfo(info) {
   return {
@@ -135,7 +147,7 @@ export function commonOptions(info = buildInfo()) {
     keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [inlineBuildInfo(info), inlineFlamePageAssets, leaveOutOptionalPackages],
+    plugins: [inlineBuildInfo(info), inlineFlamePageAssets, inlineTrendPageAssets, leaveOutOptionalPackages],
   };
 }
 

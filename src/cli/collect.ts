@@ -12,6 +12,7 @@ import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './share
 import { ENGINE_LIMIT_FLAGS, ENGINE_LIMIT_FLAG_NAMES, resolveEngineFlags } from './shared/engine-flags.js';
 import type { DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
+import { resolveInfluxTarget } from '../influx/influx-writer.js';
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
 interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
@@ -32,6 +33,9 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, Prog
   'spool-timeout'?: string;
   shard?: string;
   shards?: string;
+  'influx-url'?: string;
+  'influx-db'?: string;
+  'influx-nodes'?: number;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -67,9 +71,12 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
           .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
+          .option('influx-url', { type: 'string', requiresArg: true, describe: 'after each round, write the top functions of every service to InfluxDB 1.x at this URL (measurement profile_function)' })
+          .option('influx-db', { type: 'string', requiresArg: true, describe: 'with --influx-url: the database' })
+          .option('influx-nodes', numberOption({ flag: '--influx-nodes', whole: true, min: 1 }, { describe: 'with --influx-url: functions written per service and type each round (default 10)' }))
           .options(ENGINE_LIMIT_FLAGS)
           .options(PROGRESS_FLAG)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', 'influx-url', 'influx-db', 'influx-nodes', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -118,6 +125,10 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   const spoolTimeoutMs = parseDuration(args['spool-timeout'] ?? '30s', '--spool-timeout');
   if (spoolTimeoutMs <= 0) throw new UsageError('--spool-timeout must be positive');
   const shard = resolveShard({ shard: args.shard, shards: args.shards }, env);
+  const influxTarget = resolveInfluxTarget(args['influx-url'], args['influx-db']);
+  if (args['influx-nodes'] !== undefined && !influxTarget) throw new UsageError('--influx-nodes only applies with --influx-url');
+  const influxNodes = args['influx-nodes'] ?? 10;
+  if (!Number.isInteger(influxNodes) || influxNodes < 1 || influxNodes > 1000) throw new UsageError(`--influx-nodes must be a whole number from 1 to 1000, got ${args['influx-nodes']}`);
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -140,6 +151,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     spoolTimeoutMs,
     decodeLimits,
     shard,
+    ...(influxTarget ? { influx: { target: influxTarget, nodes: influxNodes } } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: 'get [resource] [id]', describe: 'List profiles, services and types in the store; download a profile', load: async (ctx) => (await import('./get.js')).getCommand(ctx) },
   { command: 'merge [inputs..]', describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or --output-file FILE)', load: async (ctx) => (await import('./merge.js')).mergeCommand(ctx) },
   { command: 'top', describe: 'Show the top functions of a window of stored profiles, across services', load: async (ctx) => (await import('./top.js')).topCommand(ctx) },
+  { command: 'trend', describe: 'Show the top functions and services of stored profiles as time series (sparklines, JSON, CSV)', load: async (ctx) => (await import('./trend.js')).trendCommand(ctx) },
   { command: 'diff [base] [target]', describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank', load: async (ctx) => (await import('./diff.js')).diffCommand(ctx) },
   { command: 'open [targets..]', describe: 'Show a profile as a flame graph in the browser', load: async (ctx) => (await import('./open.js')).openCommand(ctx) },
   { command: 'push', describe: 'Upload the profiles that capture could not upload (the spool)', load: async (ctx) => (await import('./push.js')).pushCommand(ctx) },

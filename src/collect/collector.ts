@@ -20,6 +20,8 @@ import { openStore, type StoreOptions } from '../store/open-store.js';
 import { drainSpool, Spool } from '../store/spool.js';
 import { CollectorMetrics, startMetricsServer } from './metrics.js';
 import { formatShard, takeShard, type ShardSpec } from './shard.js';
+import { RoundTop, teeToRoundTop } from './round-top.js';
+import { describeInflux, writeInfluxPoints, type InfluxTarget } from '../influx/influx-writer.js';
 
 export type { ConnectMode };
 
@@ -52,6 +54,8 @@ export interface CollectorOptions {
   readonly decodeLimits: DecodeLimits;
   /** --shard I/N or --shards N: take only this replica's share of the pods (src/collect/shard.ts). */
   readonly shard?: ShardSpec;
+  /** --influx-url and --influx-db: after each round, the top `nodes` functions of every service and type captured go to InfluxDB. */
+  readonly influx?: { readonly target: InfluxTarget; readonly nodes: number };
 }
 
 export interface CollectorDeps {
@@ -153,6 +157,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
     let listed = 0;
     let invalid = 0;
     let discovered = false;
+    const roundTop = opts.influx ? new RoundTop(opts.decodeLimits) : undefined;
     let result: PodCaptureResult;
     try {
       result = await capturePods(
@@ -193,12 +198,13 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
               invalid++;
               logs.push(log({ time: new Date().toISOString(), namespace: p.namespace, pod: p.pod, result: 'failed', error: p.reason }, `${p.namespace}/${p.pod}: failed: ${p.reason}`));
             }
-            return new StoreSink(store, spool, opts.labelsFromPod, (r) => {
+            const sink = new StoreSink(store, spool, opts.labelsFromPod, (r) => {
               metrics.upload(r);
               if (r === 'ok') uploaded++;
               else if (r === 'spooled') spooled++;
               else rejected++;
             }, true);
+            return roundTop ? teeToRoundTop(sink, roundTop) : sink;
           },
           onOutcome: (o) => {
             done++;
@@ -230,7 +236,24 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
       { time: new Date().toISOString(), event: 'round', ...(shard ? { shard } : {}), ...summary, skipped: discovery.skipped.length },
       `round: ${captured} of ${outcomes.length} profiles from ${summary.pods} pods${shard ? ` (shard ${shard} of ${listed} listed)` : ''} in ${seconds.toFixed(1)}s (uploaded ${uploaded}, spooled ${spooled}, rejected ${rejected}, pushed from spool ${pushed}, skipped pods ${discovery.skipped.length})`,
     );
+    if (opts.influx && roundTop) await pushRoundTop(opts.influx, roundTop, started);
     return summary;
+  }
+
+  /**
+   * Writes the round's top functions to InfluxDB, at the round's start; a failure is a line in
+   * the log (the profiles are in the store: the collector goes on).
+   */
+  async function pushRoundTop(influx: NonNullable<CollectorOptions['influx']>, top: RoundTop, started: number): Promise<void> {
+    const points = top.points(influx.nodes, started, opts.seconds);
+    const where = describeInflux(influx.target);
+    try {
+      const written = await writeInfluxPoints(influx.target, points, { signal: deps.signal });
+      await log({ time: new Date().toISOString(), event: 'influx', result: 'ok', points: written.points }, `influx: wrote ${written.points} points to ${where}`);
+    } catch (err) {
+      if (deps.signal.aborted) return;
+      await log({ time: new Date().toISOString(), event: 'influx', result: 'failed', error: (err as Error).message }, `influx: failed: ${(err as Error).message}`);
+    }
   }
 
   /** Pushes the spool within --spool-timeout; logs what it quarantined; resolves to how many it uploaded. */

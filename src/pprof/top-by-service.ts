@@ -73,6 +73,11 @@ export class TopByService {
 
   /** The merged top with per-service flats, its rows selected with `opts`. Throws when nothing was added. */
   result(opts: TopOptions = {}): ServiceTopReport {
+    return this.resultWithKeys(opts).report;
+  }
+
+  /** result(), and per row the node's identity (fmt.Sprint of pprof's NodeInfo: unique where function names are not). */
+  resultWithKeys(opts: TopOptions = {}): { report: ServiceTopReport; keys: string[] } {
     if (this.typeName === undefined) throw new Error('no profiles to compute a top from');
     const { report, keys } = computeTopWithKeys(this.merger.result(), this.typeName, opts);
     const services = [...this.flats.keys()];
@@ -81,7 +86,7 @@ export class TopByService {
       ...row,
       services: Object.fromEntries(services.map((s) => [s, this.flats.get(s)!.get(keys[i]!) ?? 0])),
     }));
-    return { ...report, services, rows };
+    return { report: { ...report, services, rows }, keys };
   }
 }
 

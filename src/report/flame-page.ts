@@ -469,16 +469,17 @@ export function scriptJson(value: unknown): string {
 }
 
 /** Script text for an inline `<script>`: `</script` or `<!--` inside it would end or confuse the element. */
-function inlineScript(code: string): string {
+export function inlineScript(code: string): string {
   return `<script>\n${code.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--')}\n</script>`;
 }
 
-function escapeHtml(text: string): string {
+/** Text for HTML content or a quoted attribute. */
+export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** Fills `<!--inline:NAME-->` in the template; function replacers, so `$` in the inserts stays literal. */
-function fill(template: string, parts: Record<string, string>): string {
+export function fill(template: string, parts: Record<string, string>): string {
   return template.replace(/<!--inline:([a-z]+)-->/g, (marker, name: string) => {
     const part = parts[name];
     if (part === undefined) throw new Error(`flame page template: unknown marker ${marker}`);

@@ -157,7 +157,15 @@ export interface WindowViewOptions {
  * IncompatibleProfilesError when the profiles' sample types differ.
  */
 export async function loadWindowProfile(store: ProfileStore, query: WindowQuery, opts: WindowViewOptions = {}): Promise<WindowProfile | undefined> {
-  const metas = await findWindow(store, query);
+  return loadWindowOf(store, await findWindow(store, query), query.type, opts);
+}
+
+/**
+ * loadWindowProfile over metas already found (findWindow's answer, or the part of it in one
+ * bucket of a longer window, as `trend` reads them): the same selection, averages and sums.
+ */
+export async function loadWindowOf(store: ProfileStore, metas: readonly ProfileMeta[], type: WindowType, opts: WindowViewOptions = {}): Promise<WindowProfile | undefined> {
+  const query = { type };
   const sel = selectWindow(metas, query.type, 'view');
   if (sel.snapshots.length === 0 && sel.summed.length === 0) return undefined;
   const groups = groupByPod(sel.snapshots);
@@ -307,12 +315,19 @@ async function averagePerPod(store: ProfileStore, groups: readonly (readonly Pro
   return merger.result();
 }
 
+/**
+ * What a window averages snapshots by: `namespace/pod/url` from the labels (a process captured by
+ * URL, with capture --url, has a `url` label instead of namespace and pod); `//` without them.
+ */
+export function podKeyOf(meta: Pick<ProfileMeta, 'labels'>): string {
+  return `${labelValue(meta, 'namespace') ?? ''}/${labelValue(meta, 'pod') ?? ''}/${labelValue(meta, 'url') ?? ''}`;
+}
+
 /** Snapshots grouped by pod (the `namespace` and `pod` labels, or `url`; one group for those without), in order of first appearance. */
 function groupByPod(metas: readonly ProfileMeta[]): ProfileMeta[][] {
   const groups = new Map<string, ProfileMeta[]>();
   for (const m of metas) {
-    // A process captured by URL (capture --url) has a `url` label instead of namespace and pod.
-    const key = `${labelValue(m, 'namespace') ?? ''}/${labelValue(m, 'pod') ?? ''}/${labelValue(m, 'url') ?? ''}`;
+    const key = podKeyOf(m);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(m);

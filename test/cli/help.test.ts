@@ -3,7 +3,7 @@ import { runCli } from '../support/run-cli.js';
 
 const ORDER = ['Positionals:', 'Options:', 'Store options:', 'Kubernetes options:', 'Examples:'];
 
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve'])('%s --help: Positionals, Options, then Store and Kubernetes options, then Examples', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open', 'serve'])('%s --help: Positionals, Options, then Store and Kubernetes options, then Examples', async (command) => {
   const run = await runCli([command, '--help']);
   expect(run.code).toBe(0);
   const headings = run.stdout.toString().split('\n').filter((l) => ORDER.includes(l));
@@ -11,7 +11,7 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve']
   expect(headings).toContain('Options:');
 });
 
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push'])('%s --help: --help and --version close the options', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open', 'serve', 'push'])('%s --help: --help and --version close the options', async (command) => {
   const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
   const options = lines.slice(lines.indexOf('Options:') + 1);
   const flags = options.slice(0, options.findIndex((l) => l === '')).filter((l) => /^\s+-/.test(l)).map((l) => l.trim().split(/[ ,]/)[0]);

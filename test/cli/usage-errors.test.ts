@@ -105,6 +105,8 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['top', ['--node'], 'unknown flag: --node'],
   ['top', ['-o', 'xml'], /^error: -o\/--output: .*"xml"/],
   ['top', ['cpu'], 'unknown command "cpu" for "kubectl profefe top"'],
+  ['trend', ['--nodes', 'abc'], invalid('abc', '--nodes', 'not a whole number')],
+  ['trend', ['-o', 'xml'], /^error: -o\/--output: .*"xml"/],
   // diff
   ['diff', ['a', 'b', '--nodes'], needsArg('--nodes')],
   ['diff', ['a', 'b', '--nodes', 'ten'], invalid('ten', '--nodes', 'not a whole number')],
@@ -191,7 +193,7 @@ describe('help', () => {
   });
 
   test('capture\'s usage lines and every command\'s examples fit 80 columns', async () => {
-    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push', 'version', 'completion'];
+    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open', 'serve', 'push', 'version', 'completion'];
     const runs = await pool(commands, 2, (c) => runBuilt([c, '--help']));
     const long = runs.flatMap((run, i) => {
       const [usage, ...rest] = run.stdout.split('\nExamples:\n');

@@ -25,6 +25,8 @@ export interface HttpTransportOptions {
   readonly backoffMs: number;
   /** Aborts the exchange and retry waits; the call then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** The most bytes of an answer's body read: past it the connection is closed and the answer is its beginning (undefined: all of it). */
+  readonly maxAnswerBytes?: number;
 }
 
 /** A whole answer, whatever its status. */
@@ -35,6 +37,8 @@ export interface HttpAnswer {
   readonly location: string | undefined;
   readonly body: Buffer;
   readonly attempts: number;
+  /** The body was longer than maxAnswerBytes: `body` is its beginning. */
+  readonly truncated?: boolean;
 }
 
 /**
@@ -122,21 +126,33 @@ export class HttpTransport {
       const req = (this.secure ? https.request : http.request)(options, (res) => {
         responded = true;
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let kept = 0;
+        const max = this.opts.maxAnswerBytes ?? Infinity;
+        const answer = (truncated: boolean): HttpAnswer => ({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          contentType: String(res.headers['content-type'] ?? ''),
+          location: res.headers.location,
+          body: Buffer.concat(chunks),
+          attempts: attempt,
+          ...(truncated ? { truncated } : {}),
+        });
+        res.on('data', (chunk: Buffer) => {
+          if (kept + chunk.length <= max) {
+            chunks.push(chunk);
+            kept += chunk.length;
+            return;
+          }
+          // An answer longer than the caller will read: its beginning, and the connection closed.
+          chunks.push(chunk.subarray(0, max - kept));
+          settle(undefined, answer(true));
+          res.destroy();
+        });
         res.on('error', (err) => settle(err));
         res.on('close', () => {
           if (!res.complete) settle(Object.assign(new Error('the answer was cut short'), { code: 'ECONNRESET' }));
         });
-        res.on('end', () =>
-          settle(undefined, {
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? '',
-            contentType: String(res.headers['content-type'] ?? ''),
-            location: res.headers.location,
-            body: Buffer.concat(chunks),
-            attempts: attempt,
-          }),
-        );
+        res.on('end', () => settle(undefined, answer(false)));
       });
       req.on('timeout', () => {
         timedOut = true;
