@@ -99,7 +99,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
   const parser = yargs([...argv])
     .scriptName('kubectl profefe')
     .usage(
-      'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server,\n' +
+      'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server, ' +
         'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
     .command(await commandsFor(argv, ctx))

@@ -94,18 +94,18 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
         withQueryFlags(y, 'open stored profiles of this service (then --type is required)')
           .usage(
             'Usage: kubectl profefe open FILE|DIR|GLOB... [--output-file PAGE.html] [--no-browser]\n' +
-              '       kubectl profefe open ID...\n' +
-              '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
-              '       kubectl profefe open ... --pprof\n\n' +
-              'Merges the profiles (like merge; a file named twice is read once) and writes one\n' +
-              'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch\n' +
-              'between sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open\n' +
-              'on macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in\n' +
-              'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store\n' +
-              'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
-              '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the\n' +
-              'snapshots and allocations from the allocs deltas. Frames narrower than --node-fraction of the\n' +
-              'frame in view are not drawn (the page says how many, and what they hold) until a zoom makes\n' +
+              'Usage: kubectl profefe open ID...\n' +
+              'Usage: kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
+              'Usage: kubectl profefe open ... --pprof\n\n' +
+              'Merges the profiles (like merge; a file named twice is read once) and writes one ' +
+              'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch ' +
+              'between sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open ' +
+              'on macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in ' +
+              'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store ' +
+              'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas ' +
+              '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the ' +
+              'snapshots and allocations from the allocs deltas. Frames narrower than --node-fraction of the ' +
+              'frame in view are not drawn (the page says how many, and what they hold) until a zoom makes ' +
               'them wide enough; the table always counts every function.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })

@@ -57,11 +57,11 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
       y
         .usage(
           'Usage: kubectl profefe serve [--address 127.0.0.1] [--port 10100] [--store-dir DIR] [--retention 120h]\n\n' +
-            'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services,\n' +
-            '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe\n' +
-            'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it\n' +
-            'bounds what uploads may cost: body size, uploads at once, request time, and the size of a\n' +
-            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in\n' +
+            'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services, ' +
+            '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe ' +
+            'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it ' +
+            'bounds what uploads may cost: body size, uploads at once, request time, and the size of a ' +
+            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in ' +
             'worker threads too. Stops on SIGINT or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
