@@ -11,7 +11,7 @@ import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { removeUninteresting } from '../pprof/prune.js';
 import { describeStore, openStore } from '../store/open-store.js';
-import { ProfileNotFound, type ProfileMeta, type StoreLabel } from '../store/store.js';
+import type { ProfileMeta, StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
 import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
@@ -239,21 +239,9 @@ async function loadProfile(
     };
     return { profile: loaded.profile, meta, window, warnings: loaded.warnings };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = (await mergeProfileSource(source, { signal: deps.signal, decodeLimits })).bytes!;
-  } catch (err) {
-    throw clearIdError(err, source.ids, where);
-  }
+  const bytes = (await mergeProfileSource(source, { signal: deps.signal, decodeLimits })).bytes!;
   const meta: FlamePageMeta = { ids: source.ids, store: where, profiles: source.ids.length > 1 ? undefined : 1 };
   return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`, decodeLimits), meta };
-}
-
-/** A store's "not found" for ids, said in terms of the ids the user gave. */
-function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
-  if (!(err instanceof ProfileNotFound)) return err;
-  if (ids.length === 1) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
-  return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
 }
 
 /** Labels (key=value) that every found profile has: what the merged profile is "of". */
