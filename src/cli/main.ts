@@ -6,7 +6,7 @@ import type { CommandContext } from './shared/context.js';
 import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { stderrPalette } from '../report/colour.js';
 import { escapeTerminal, oneLine } from '../report/terminal-text.js';
-import { YARGS_FAILURE_STRINGS, usageErrorFromYargs } from './shared/usage-errors.js';
+import { YARGS_FAILURE_STRINGS, splitShorthandValues, usageErrorFromYargs } from './shared/usage-errors.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -93,6 +93,8 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     }
     argv = topic !== undefined ? [topic, '--help'] : ['--help'];
   }
+  // -ojson, -nshop, -lapp=web: pflag's attached values, which yargs would read as letters.
+  argv = splitShorthandValues(argv);
   const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
   let commandName = named ? commandNameOf(named) : '';
   let helpText = '';

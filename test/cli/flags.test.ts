@@ -286,6 +286,15 @@ describe('lists and names', () => {
     expect(load(text)).toMatchObject({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [{ service: 'web', type: 'cpu', labels: { env: 'dev', pod: 'web-4' } }] });
   });
 
+  test('a shorthand\'s value attached, as kubectl users type it: -ojson, -oyaml, -lenv=dev', async () => {
+    const spaced = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-l', 'env=dev', '-o', 'json'], { env: env() });
+    const attached = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-lenv=dev', '-ojson'], { env: env() });
+    expect(attached.code).toBe(0);
+    expect(attached.stdout.toString()).toBe(spaced.stdout.toString());
+    const yaml = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-lenv=dev', '-oyaml'], { env: env() });
+    expect(load(yaml.stdout.toString())).toEqual(JSON.parse(spaced.stdout.toString()));
+  });
+
   test('bidi and control characters in labels and service names are escapes in YAML and JSON: the same value, inert on a terminal', async () => {
     const service = 'evil\u202egpj.exe';
     const labels = [{ key: 'note', value: 'a\u202eb\u0007c\u2028d' }];

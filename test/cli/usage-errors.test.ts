@@ -60,6 +60,10 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--namespace'], needsArg('--namespace')],
   ['capture', ['-An'], "flag needs an argument: 'n' in -An"],
   ['capture', ['--url'], needsArg('--url')],
+  // pflag's attached values: -nshop is -n shop (yargs read -n -s -h -o -p, and printed the help with exit 0)
+  ['capture', ['-nshop', '--url', 'http://127.0.0.1:1'], '--url cannot be combined with -n/--namespace: a URL target is not a pod'],
+  ['get', ['--service', 'x', '-ofoo'], '-o/--output: unknown output format "foo" (choose from table, wide, json, yaml, name)'],
+  ['get', ['--service', 'x', '-la in (b'], `-l/--selector "a in (b": unable to parse requirement: found '', expected: ',' or ')'`],
   ['capture', ['--seconds'], needsArg('--seconds')],
   ['capture', ['--all-namespace'], 'unknown flag: --all-namespace'],
   ['capture', ['-x'], "unknown shorthand flag: 'x' in -x"],

@@ -34,6 +34,28 @@ export interface ArgvFacts {
   readonly commandPath: string;
 }
 
+/** The shorthand flags that take a value, the same in every command: -l/--selector, -n/--namespace, -o/--output, -s/--server. */
+const VALUE_SHORTHANDS = new Set(['l', 'n', 'o', 's']);
+
+/**
+ * The arguments with a shorthand's attached value split off, as pflag reads them (kubectl
+ * `-ojson`, `-nkube-system`, `-lapp=web`: the first letter is the flag, the rest its value).
+ * yargs reads such a word as a group of boolean letters instead: `-nshop` was -n -s -h -o -p,
+ * and its -h printed the help with exit 0. Only a word whose first letter takes a value is split
+ * (`-n=shop` yargs reads already; `-Ah` stays a group), and nothing after `--`.
+ */
+export function splitShorthandValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const attached = /^-([a-zA-Z])([^=].*)$/s.exec(word);
+    if (attached && VALUE_SHORTHANDS.has(attached[1]!)) out.push(`-${attached[1]}`, attached[2]!);
+    else out.push(word);
+  }
+  return out;
+}
+
 /** The flags before `--`: later words are arguments even when they start with a dash. */
 function flagWords(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
