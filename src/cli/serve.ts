@@ -70,7 +70,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
         .option('retention', { type: 'string', default: '120h', requiresArg: true, describe: 'drop profiles this long after upload (0: keep forever)' })
         .option('token', { type: 'string', requiresArg: true, describe: 'require Authorization: Bearer TOKEN (default: $PROFEFE_TOKEN, else none; prefer the variable: arguments show in ps)' })
         .option('require-token', { type: 'boolean', default: false, describe: 'refuse to start without a token (what deploy/ runs)' })
-        .option('max-body-size', numberOption({ flag: '--max-body-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, describe: 'largest upload accepted, in MiB' }))
+        .option('max-body-size', numberOption({ flag: '--max-body-size', above: 0 }, { default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, describe: 'largest upload accepted, in MiB' }))
         .option('max-concurrent-uploads', numberOption({ flag: '--max-concurrent-uploads', whole: true, min: 1 }, { default: DEFAULT_MAX_CONCURRENT_UPLOADS, describe: 'uploads read and checked at once; more get 503 (retried by agents)' }))
         .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
         .option('decode-workers', numberOption({ flag: '--decode-workers', whole: true, min: 1 }, { default: 1, describe: 'worker threads that check uploaded profiles' }))

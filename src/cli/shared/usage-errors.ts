@@ -158,6 +158,8 @@ export interface NumberRule {
   /** Only whole numbers. */
   readonly whole?: boolean;
   readonly min?: number;
+  /** An exclusive lower bound (a size in MiB: any fraction above 0, never 0). */
+  readonly above?: number;
   readonly max?: number;
   /** An exclusive upper bound (`--node-fraction` below 1). */
   readonly below?: number;
@@ -191,6 +193,7 @@ export function parseNumberFlag(raw: unknown, rule: NumberRule): number {
   if (!Number.isFinite(n)) return fail('not a number');
   if (rule.whole && !Number.isSafeInteger(n)) fail(rule.seconds ? 'not a whole number of seconds' : 'not a whole number');
   if (rule.min !== undefined && n < rule.min) fail(`must be at least ${rule.min}`);
+  if (rule.above !== undefined && n <= rule.above) fail(`must be above ${rule.above}`);
   if (rule.max !== undefined && n > rule.max) fail(`must be at most ${rule.max}`);
   if (rule.below !== undefined && n >= rule.below) fail(`must be below ${rule.below}`);
   return n;
