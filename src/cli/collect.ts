@@ -48,12 +48,12 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
         withStoreFlags(y
           .usage(
             'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
-              'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all\n' +
-              'namespaces unless -n is given; one paged list call per round) and uploads to the store\n' +
-              '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the\n' +
-              'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what\n' +
-              'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a\n' +
-              'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N\n' +
+              'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all ' +
+              'namespaces unless -n is given; one paged list call per round) and uploads to the store ' +
+              '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the ' +
+              'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what ' +
+              'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a ' +
+              'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N ' +
               'collectors share the pods: each takes a stable hash share, by namespace/name.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })

@@ -28,11 +28,11 @@ export function completionCommand(ctx: CommandContext): CommandModule<object, Co
       y
         .usage(
           'Usage: kubectl profefe completion bash|zsh|fish\n\n' +
-            'Prints a script that completes kubectl-profefe in the shell: commands, flags and their values,\n' +
-            'namespaces and pods from the cluster (-n, --context and --kubeconfig on the line count),\n' +
+            'Prints a script that completes kubectl-profefe in the shell: commands, flags and their values, ' +
+            'namespaces and pods from the cluster (-n, --context and --kubeconfig on the line count), ' +
             'services, types and profile ids from the store, file names for profiles.\n\n' +
-            `For \`kubectl profefe <TAB>\` (kubectl 1.26 or newer, with kubectl's own completion loaded),\n` +
-            `kubectl runs ${KUBECTL_COMPLETION_EXECUTABLE} from PATH: npm install -g puts it beside\n` +
+            `For \`kubectl profefe <TAB>\` (kubectl 1.26 or newer, with kubectl's own completion loaded), ` +
+            `kubectl runs ${KUBECTL_COMPLETION_EXECUTABLE} from PATH: npm install -g puts it beside ` +
             'kubectl-profefe; krew links only kubectl-profefe, so copy it once beside that link (below).',
         )
         .positional('shell', { type: 'string', choices: [...SHELLS], describe: 'the shell to complete in' })

@@ -159,27 +159,27 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
         y
           .usage(
             'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json|yaml]\n' +
-              '       kubectl profefe diff BASE TARGET -o html [--output-file FILE.html] [--no-browser]\n' +
-              '       kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
-              '       kubectl profefe diff --service NAME --type TYPE --base-selector SELECTOR [-l SELECTOR]\n\n' +
-              'The functions whose value changed most from BASE to TARGET, like\n' +
-              '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by\n' +
-              'the size of the flat change; percentages are of the base total. BASE and TARGET are\n' +
-              'profile files, or store ids when no such file exists. With --service each side is a window\n' +
-              'of stored profiles (snapshots averaged per pod, deltas and CPU profiles summed, as in top):\n' +
-              'the base takes --base-from/--base-to/--base-selector/--base-label, each defaulting to the value\n' +
+              'Usage: kubectl profefe diff BASE TARGET -o html [--output-file FILE.html] [--no-browser]\n' +
+              'Usage: kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
+              'Usage: kubectl profefe diff --service NAME --type TYPE --base-selector SELECTOR [-l SELECTOR]\n\n' +
+              'The functions whose value changed most from BASE to TARGET, like ' +
+              '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by ' +
+              'the size of the flat change; percentages are of the base total. BASE and TARGET are ' +
+              'profile files, or store ids when no such file exists. With --service each side is a window ' +
+              'of stored profiles (snapshots averaged per pod, deltas and CPU profiles summed, as in top): ' +
+              'the base takes --base-from/--base-to/--base-selector/--base-label, each defaulting to the value ' +
               'of --from/--to/-l/--label.\n\n' +
-              'With -o html (or --html) the changes are a self-contained flame graph page instead, opened like\n' +
-              '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and\n' +
-              'target values (so removed code still shows), red where the target grew and blue where it\n' +
-              'shrank, the stronger the larger the change is relative to the frame; --output-file names\n' +
+              'With -o html (or --html) the changes are a self-contained flame graph page instead, opened like ' +
+              '`kubectl profefe open` opens one: each frame is as wide as the larger of its base and ' +
+              'target values (so removed code still shows), red where the target grew and blue where it ' +
+              'shrank, the stronger the larger the change is relative to the frame; --output-file names ' +
               'the page\'s file.\n\n' +
-              '--normalize scales the target so that its total of each sample type is the base\'s first,\n' +
-              'as `go tool pprof -normalize`: the changes are then in the shares of the total. It is the\n' +
-              'default when both sides cover a stretch of time (CPU profiles, deltas: duration_nanos; a\n' +
-              'window sums its profiles\' durations) and the two differ by more than 5%, and says so on\n' +
-              'stderr. Never by default for snapshots (heap in-use, goroutine: no duration), nor for a\n' +
-              'store window that averages snapshots per pod (already a per-pod mean, not to be corrected\n' +
+              '--normalize scales the target so that its total of each sample type is the base\'s first, ' +
+              'as `go tool pprof -normalize`: the changes are then in the shares of the total. It is the ' +
+              'default when both sides cover a stretch of time (CPU profiles, deltas: duration_nanos; a ' +
+              'window sums its profiles\' durations) and the two differ by more than 5%, and says so on ' +
+              'stderr. Never by default for snapshots (heap in-use, goroutine: no duration), nor for a ' +
+              'store window that averages snapshots per pod (already a per-pod mean, not to be corrected ' +
               'twice). --normalize=false (--no-normalize) compares raw values.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })

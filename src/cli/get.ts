@@ -56,13 +56,13 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
         withQueryFlags(y, 'service name (required for profiles)')
           .usage(
             'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [-l SELECTOR] [-o FORMAT]\n' +
-              '       kubectl profefe get services\n' +
-              '       kubectl profefe get types [--service NAME] [--from TIME] [--to TIME]\n' +
-              '       kubectl profefe get profile ID [--output-file FILE]\n\n' +
-              'Queries the profile store: a profefe collector (--profefe-hostport or PROFEFE_HOSTPORT),\n' +
-              'else the local store that capture fills. Times are a duration back from now (2h, 30m, 7d)\n' +
-              'or a time (2026-11-25T10:00:00Z); the default window is the last 24 hours. "types" lists the\n' +
-              'types stored in the window (of one service with --service). -l selects by the stored\n' +
+              'Usage: kubectl profefe get services\n' +
+              'Usage: kubectl profefe get types [--service NAME] [--from TIME] [--to TIME]\n' +
+              'Usage: kubectl profefe get profile ID [--output-file FILE]\n\n' +
+              'Queries the profile store: a profefe collector (--profefe-hostport or PROFEFE_HOSTPORT), ' +
+              'else the local store that capture fills. Times are a duration back from now (2h, 30m, 7d) ' +
+              'or a time (2026-11-25T10:00:00Z); the default window is the last 24 hours. "types" lists the ' +
+              'types stored in the window (of one service with --service). -l selects by the stored ' +
               "profiles' labels with kubectl's label selectors; -o json and yaml print a kind: List.",
           )
           .positional('resource', { type: 'string', describe: 'profiles (default), profile, services or types' })

@@ -6,7 +6,7 @@ import type { CommandContext } from './shared/context.js';
 import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { stderrPalette } from '../report/colour.js';
 import { escapeTerminal, oneLine } from '../report/terminal-text.js';
-import { YARGS_FAILURE_STRINGS, usageErrorFromYargs } from './shared/usage-errors.js';
+import { YARGS_FAILURE_STRINGS, splitShorthandValues, usageErrorFromYargs } from './shared/usage-errors.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -25,7 +25,7 @@ export interface CommandEntry {
  * `--help` and `get` never load client-node and only `open` and `diff --html` load the page.
  */
 export const COMMANDS: readonly CommandEntry[] = [
-  { command: 'capture [pods..]', describe: 'Capture pprof profiles from pods through the API server (port-forward)', load: async (ctx) => (await import('./capture.js')).captureCommand(ctx) },
+  { command: 'capture [pods..]', describe: 'Capture pprof profiles from pods through the API server (port-forward), or from URLs (--url)', load: async (ctx) => (await import('./capture.js')).captureCommand(ctx) },
   { command: 'collect', describe: 'Capture every annotated pod on a schedule and upload to the store (in-cluster collector)', load: async (ctx) => (await import('./collect.js')).collectCommand(ctx) },
   { command: 'get [resource] [id]', describe: 'List profiles, services and types in the store; download a profile', load: async (ctx) => (await import('./get.js')).getCommand(ctx) },
   { command: 'merge [inputs..]', describe: 'Merge profiles (files, or from the store) into one .pb.gz (stdout, or --output-file FILE)', load: async (ctx) => (await import('./merge.js')).mergeCommand(ctx) },
@@ -100,14 +100,16 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     }
     argv = topic !== undefined ? [topic, '--help'] : ['--help'];
   }
+  // -ojson, -nshop, -lapp=web: pflag's attached values, which yargs would read as letters.
+  argv = splitShorthandValues(argv);
   const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
   let commandName = named ? commandNameOf(named) : '';
   let helpText = '';
   const parser = yargs([...argv])
     .scriptName('kubectl profefe')
     .usage(
-      'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server,\n' +
-        'kept in a profefe store, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
+      'kubectl profefe: profiles of Go services on Kubernetes, captured through the API server ' +
+        '(or from any Go process by URL, without a cluster), kept in a profefe store or a local one, merged and shown.\n\nUsage: kubectl profefe COMMAND [options]',
     )
     .command(await commandsFor(argv, ctx))
     .middleware((args) => {

@@ -60,16 +60,16 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
         withQueryFlags(y, 'merge stored profiles of this service (then --type is required)')
           .usage(
             'Usage: kubectl profefe merge FILE|DIR|GLOB... [--output-file FILE] [--nodes N] [-o pprof|table|json|yaml]\n' +
-              '       kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
-              '       kubectl profefe merge --id ID [--id ID]...\n\n' +
-              'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the\n' +
-              'same stack and labels are summed, the earliest start time is kept and durations are\n' +
-              'added. All inputs must have the same sample types (e.g. all CPU or all heap profiles).\n' +
-              'A file named twice (directly, or again through a directory or glob) is read once.\n' +
-              'With --service or --id the profiles come from the store (profefe merges them by id; the\n' +
-              'local store is merged here); the window defaults to the last 24 hours. --type heap takes the\n' +
-              'heap snapshots (never also the allocs deltas, which read the same memory), --type allocs,\n' +
-              'block and mutex their deltas. The merge is a sum, as in pprof: 12 heap snapshots of a pod\n' +
+              'Usage: kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
+              'Usage: kubectl profefe merge --id ID [--id ID]...\n\n' +
+              'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the ' +
+              'same stack and labels are summed, the earliest start time is kept and durations are ' +
+              'added. All inputs must have the same sample types (e.g. all CPU or all heap profiles). ' +
+              'A file named twice (directly, or again through a directory or glob) is read once. ' +
+              'With --service or --id the profiles come from the store (profefe merges them by id; the ' +
+              'local store is merged here); the window defaults to the last 24 hours. --type heap takes the ' +
+              'heap snapshots (never also the allocs deltas, which read the same memory), --type allocs, ' +
+              'block and mutex their deltas. The merge is a sum, as in pprof: 12 heap snapshots of a pod ' +
               'give 12 times its memory (top, open and diff show the average per pod instead).',
           )
           .positional('inputs', { describe: 'profile files, directories of profiles, or quoted globs', type: 'string', array: true, default: undefined })

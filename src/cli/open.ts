@@ -11,7 +11,7 @@ import { expandProfilePaths } from '../files/profile-files.js';
 import { decodeProfile, encodeProfile, resolveSampleIndex, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { removeUninteresting } from '../pprof/prune.js';
 import { describeStore, openStore } from '../store/open-store.js';
-import { ProfileNotFound, type ProfileMeta, type StoreLabel } from '../store/store.js';
+import type { ProfileMeta, StoreLabel } from '../store/store.js';
 import { describeWindow, isAveragedOrDelta, loadWindowProfile } from '../store/window-query.js';
 import { writeFlamePage, type FlamePageMeta } from '../report/flame-page.js';
 import type { CommandContext } from './shared/context.js';
@@ -94,18 +94,18 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
         withQueryFlags(y, 'open stored profiles of this service (then --type is required)')
           .usage(
             'Usage: kubectl profefe open FILE|DIR|GLOB... [--output-file PAGE.html] [--no-browser]\n' +
-              '       kubectl profefe open ID...\n' +
-              '       kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
-              '       kubectl profefe open ... --pprof\n\n' +
-              'Merges the profiles (like merge; a file named twice is read once) and writes one\n' +
-              'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch\n' +
-              'between sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open\n' +
-              'on macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in\n' +
-              'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store\n' +
-              'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas\n' +
-              '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the\n' +
-              'snapshots and allocations from the allocs deltas. Frames narrower than --node-fraction of the\n' +
-              'frame in view are not drawn (the page says how many, and what they hold) until a zoom makes\n' +
+              'Usage: kubectl profefe open ID...\n' +
+              'Usage: kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
+              'Usage: kubectl profefe open ... --pprof\n\n' +
+              'Merges the profiles (like merge; a file named twice is read once) and writes one ' +
+              'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch ' +
+              'between sample types. The page needs no network. It opens in $BROWSER, else xdg-open (open ' +
+              'on macOS). A TARGET that is not a file, directory, glob or path is taken as a profile id in ' +
+              'the store. --pprof hands the profile to `go tool pprof -http` instead (needs Go). A store ' +
+              'window shows snapshots (heap in use, goroutine) as their average per pod and sums the deltas ' +
+              '(allocs, block, mutex), and the page says so; --type heap has in-use memory from the ' +
+              'snapshots and allocations from the allocs deltas. Frames narrower than --node-fraction of the ' +
+              'frame in view are not drawn (the page says how many, and what they hold) until a zoom makes ' +
               'them wide enough; the table always counts every function.',
           )
           .positional('targets', { describe: 'profile files, directories, quoted globs, or store profile ids', type: 'string', array: true, default: undefined })
@@ -239,21 +239,9 @@ async function loadProfile(
     };
     return { profile: loaded.profile, meta, window, warnings: loaded.warnings };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = (await mergeProfileSource(source, { signal: deps.signal, decodeLimits })).bytes!;
-  } catch (err) {
-    throw clearIdError(err, source.ids, where);
-  }
+  const bytes = (await mergeProfileSource(source, { signal: deps.signal, decodeLimits })).bytes!;
   const meta: FlamePageMeta = { ids: source.ids, store: where, profiles: source.ids.length > 1 ? undefined : 1 };
   return { profile: decodeProfile(bytes, source.ids.length === 1 ? `profile ${source.ids[0]}` : `the merged profile from ${where}`, decodeLimits), meta };
-}
-
-/** A store's "not found" for ids, said in terms of the ids the user gave. */
-function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
-  if (!(err instanceof ProfileNotFound)) return err;
-  if (ids.length === 1) return new StoreError(`no profile with id "${ids[0]}" in ${where}`);
-  return new StoreError(`none of the profile ids ${ids.map((id) => `"${id}"`).join(', ')} is in ${where}`);
 }
 
 /** Labels (key=value) that every found profile has: what the merged profile is "of". */

@@ -22,11 +22,11 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
         y
           .usage(
             'Usage: kubectl profefe push [--profefe-hostport URL] [--spool-dir DIR]\n\n' +
-              'When an upload fails (the store is down, refuses the token, answers 429 or 5xx), capture\n' +
-              'and collect keep the profile in the spool directory. push uploads what is there and removes\n' +
-              'what was stored; a profile the store already has (same upload_id label) is not sent twice.\n' +
-              'Profiles the store calls invalid (400, 413, e.g. no samples) move to the spool\'s rejected/\n' +
-              'folder. The first other failure stops the push and keeps everything for the next one. Files\n' +
+              'When an upload fails (the store is down, refuses the token, answers 429 or 5xx), capture ' +
+              'and collect keep the profile in the spool directory. push uploads what is there and removes ' +
+              'what was stored; a profile the store already has (same upload_id label) is not sent twice. ' +
+              'Profiles the store calls invalid (400, 413, e.g. no samples) move to the spool\'s rejected/ ' +
+              'folder. The first other failure stops the push and keeps everything for the next one. Files ' +
               'that are no complete entry (left by a crash) move to quarantine/ and are listed.',
           )
           .epilog(examples(['Upload what is waiting, to the profefe collector', 'kubectl profefe push --profefe-hostport http://profefe:10100'])),

@@ -57,11 +57,11 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
       y
         .usage(
           'Usage: kubectl profefe serve [--address 127.0.0.1] [--port 10100] [--store-dir DIR] [--retention 120h]\n\n' +
-            'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services,\n' +
-            '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe\n' +
-            'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it\n' +
-            'bounds what uploads may cost: body size, uploads at once, request time, and the size of a\n' +
-            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in\n' +
+            'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services, ' +
+            '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe ' +
+            'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it ' +
+            'bounds what uploads may cost: body size, uploads at once, request time, and the size of a ' +
+            'profile once decoded (checked in worker threads, so /healthz keeps answering). Merges run in ' +
             'worker threads too. Stops on SIGINT or SIGTERM.',
         )
         .option('address', { type: 'string', default: '127.0.0.1', requiresArg: true, describe: 'address to listen on (0.0.0.0 for all)' })
@@ -70,7 +70,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
         .option('retention', { type: 'string', default: '120h', requiresArg: true, describe: 'drop profiles this long after upload (0: keep forever)' })
         .option('token', { type: 'string', requiresArg: true, describe: 'require Authorization: Bearer TOKEN (default: $PROFEFE_TOKEN, else none; prefer the variable: arguments show in ps)' })
         .option('require-token', { type: 'boolean', default: false, describe: 'refuse to start without a token (what deploy/ runs)' })
-        .option('max-body-size', numberOption({ flag: '--max-body-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, describe: 'largest upload accepted, in MiB' }))
+        .option('max-body-size', numberOption({ flag: '--max-body-size', above: 0 }, { default: DEFAULT_MAX_BODY_BYTES / 2 ** 20, describe: 'largest upload accepted, in MiB' }))
         .option('max-concurrent-uploads', numberOption({ flag: '--max-concurrent-uploads', whole: true, min: 1 }, { default: DEFAULT_MAX_CONCURRENT_UPLOADS, describe: 'uploads read and checked at once; more get 503 (retried by agents)' }))
         .option('request-timeout', { type: 'string', default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`, requiresArg: true, describe: 'a request must arrive whole within this time, else 408' })
         .option('decode-workers', numberOption({ flag: '--decode-workers', whole: true, min: 1 }, { default: 1, describe: 'worker threads that check uploaded profiles' }))

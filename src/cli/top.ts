@@ -72,15 +72,15 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
         y
           .usage(
             'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [-l SELECTOR] [--nodes N] [-o table|wide|json|yaml]\n\n' +
-              'The functions with the most flat (self) value in the merge of all the stored profiles of one\n' +
-              'type and window, like `go tool pprof -top` on that merge, with a column per service giving\n' +
-              "each function's flat value in that service. All services in the store, or those named with\n" +
-              '--service. flat is the value of the samples whose innermost frame is the function, cum that\n' +
-              'of the samples with the function anywhere on their stack. The window defaults to the last\n' +
-              '24 hours; -o json and -o yaml give raw values (nanoseconds, bytes, counts); the table shortens\n' +
+              'The functions with the most flat (self) value in the merge of all the stored profiles of one ' +
+              'type and window, like `go tool pprof -top` on that merge, with a column per service giving ' +
+              "each function's flat value in that service. All services in the store, or those named with " +
+              '--service. flat is the value of the samples whose innermost frame is the function, cum that ' +
+              'of the samples with the function anywhere on their stack. The window defaults to the last ' +
+              '24 hours; -o json and -o yaml give raw values (nanoseconds, bytes, counts); the table shortens ' +
               'service names longer than 20 characters in its column headers, -o wide shows them whole.\n\n' +
-              'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the\n' +
-              'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed.\n' +
+              'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the ' +
+              'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed. ' +
               '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })

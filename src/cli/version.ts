@@ -2,12 +2,13 @@ import { isSea } from 'node:sea';
 import type { Argv, CommandModule } from 'yargs';
 import { BUILD_INFO, type BuildInfo } from '../build-info.js';
 import { UsageError } from '../errors.js';
+import { renderYaml } from '../report/yaml.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 
 export interface VersionOptions {
-  readonly output: 'text' | 'json';
+  readonly output: 'text' | 'json' | 'yaml';
 }
 
 /** What `version` reports: the build, and the Node.js that runs it (kubectl reports its Go). */
@@ -33,7 +34,7 @@ export function versionCommand(ctx: CommandContext): CommandModule<object, Versi
     builder: (y: Argv) =>
       y
         .usage('Usage: kubectl profefe version [-o json]\n\nPrints the version, the commit it was built from and the Node.js it runs on, like kubectl version --client.')
-        .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'json for a machine-readable answer' })
+        .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'json or yaml for a machine-readable answer' })
         .epilog(examples(['The version, for a bug report', 'kubectl profefe version'], ['The same as JSON', 'kubectl profefe version -o json'])),
     handler: async (args) => {
       const opts = resolveVersionOptions(args);
@@ -45,7 +46,7 @@ export function versionCommand(ctx: CommandContext): CommandModule<object, Versi
 /** Validates -o; throws UsageError naming the flag. */
 export function resolveVersionOptions(args: VersionArgs): VersionOptions {
   const output = args.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new UsageError(`-o/--output must be json (or left out), got "${output}"`);
+  if (output !== 'text' && output !== 'json' && output !== 'yaml') throw new UsageError(`-o/--output must be json or yaml (or left out), got "${output}"`);
   return { output };
 }
 
@@ -64,6 +65,8 @@ export function runVersion(): VersionInfo {
 
 function renderVersion(v: VersionInfo, opts: VersionOptions): string {
   if (opts.output === 'json') return JSON.stringify({ clientVersion: v }, null, 2) + '\n';
+  // As `kubectl version -o yaml`: the same object as -o json.
+  if (opts.output === 'yaml') return renderYaml({ clientVersion: v });
   const commit = v.gitCommit === 'unknown' ? 'unknown' : `${v.gitCommit}${v.gitTreeState === 'dirty' ? ' (dirty)' : ''}`;
   return (
     `Version: v${v.version}\n` +

@@ -501,8 +501,9 @@ export async function renderFlamePage(data: FlamePageData): Promise<string> {
 }
 
 /**
- * Writes the flame graph page of a profile to `file` (atomically, creating missing directories)
- * and returns its size in bytes. Throws InputError when the file cannot be written, and like
+ * Writes the flame graph page of a profile to `file` (atomically; a missing folder is an error,
+ * `FILE: No such file or directory`: the file is the user's --output-file, or a new name in the
+ * pages folder, which newPagePath makes) and returns its size in bytes. Throws InputError when the file cannot be written, and like
  * flamePageData for an unknown `sampleType`.
  */
 export async function writeFlamePage(file: string, profile: Profile, meta: FlamePageMeta, opts: FlamePageOptions = {}): Promise<number> {
@@ -519,6 +520,7 @@ export async function writeDiffFlamePage(file: string, diff: Profile, meta: Flam
 
 async function writePage(file: string, data: FlamePageData): Promise<number> {
   const html = Buffer.from(await renderFlamePage(data), 'utf8');
-  await writeFileAtomic(file, html);
+  // Never creates folders: README promises that of --output-file, as merge and get keep it.
+  await writeFileAtomic(file, html, { createDirs: false });
   return html.length;
 }

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { load } from 'js-yaml';
 import { COMMANDS, commandNameOf } from '../../src/cli/main.js';
 import type { CommandContext } from '../../src/cli/shared/context.js';
 import { runCli } from '../support/run-cli.js';
@@ -58,9 +59,15 @@ describe('kubectl profefe version', () => {
     expect(JSON.parse(run.stdout.toString()).clientVersion).toMatchObject({ version: pkg.version, gitCommit: 'unknown', nodeVersion: process.version, runtime: 'node' });
   });
 
-  test('-o yaml is a usage error naming the flag', async () => {
-    const run = await runCli(['version', '-o', 'yaml']);
+  test('-o yaml answers the same object as -o json, as kubectl version -o yaml', async () => {
+    const [json, yaml] = await Promise.all([runCli(['version', '-o', 'json']), runCli(['version', '-o', 'yaml'])]);
+    expect(yaml.code).toBe(0);
+    expect(load(yaml.stdout.toString())).toEqual(JSON.parse(json.stdout.toString()));
+  });
+
+  test('another -o is a usage error naming the flag', async () => {
+    const run = await runCli(['version', '-o', 'xml']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: -o\/--output must be json \(or left out\), got "yaml"\nSee 'kubectl profefe version -h'\.\n$/);
+    expect(run.stderr).toMatch(/^error: -o\/--output must be json or yaml \(or left out\), got "xml"\nSee 'kubectl profefe version -h'\.\n$/);
   });
 });

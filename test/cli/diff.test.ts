@@ -64,6 +64,8 @@ async function upload(file: string, type: 'cpu' | 'heap', labels: StoreLabel[]):
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'diff-cli-'));
+  // The folder the pages' --output-file names: --output-file never creates one.
+  await mkdir(path.join(dir, 'pages'));
   // CPU profiles are fixed real ones: one taken during the test on a loaded machine can be empty.
   cpuBase = await Promise.all((await copyCpuFixtures(path.join(dir, 'cpu-base'), [[1, 1], [1, 2]])).map((f) => shifted(f, 3)));
   cpuTarget = await copyCpuFixtures(path.join(dir, 'cpu-target'), [[5, 1], [5, 2]]);

@@ -226,9 +226,13 @@ describe('-o is a format, --output-file a file', () => {
     expect(run.stdout.toString()).toBe((await runCli(['merge', file(), '--nodes', '1'])).stdout.toString());
   });
 
-  test('--output-file in a folder that does not exist fails in one line and creates nothing', async () => {
-    const out = path.join(dir, 'no-such-folder', 'x.pb.gz');
-    const run = await runCli(['merge', file(), '--output-file', out], { env: env() });
+  test.each([
+    ['merge', 'x.pb.gz', (out: string) => ['merge', file(), '--output-file', out]],
+    ['open', 'page.html', (out: string) => ['open', file(), '--no-browser', '--output-file', out]],
+    ['diff -o html', 'page.html', (out: string) => ['diff', file(), file(), '-o', 'html', '--no-browser', '--output-file', out]],
+  ])('%s: --output-file in a folder that does not exist fails in one line and creates nothing', async (_what, name, argv) => {
+    const out = path.join(dir, `no-such-folder-${name}`, name);
+    const run = await runCli(argv(out), { env: env() });
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(`error: ${out}: No such file or directory\n`);
     expect(existsSync(path.dirname(out))).toBe(false);
@@ -280,6 +284,15 @@ describe('lists and names', () => {
     const json = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-l', 'env=dev', '-o', 'json'], { env: env() });
     expect(load(text)).toEqual(JSON.parse(json.stdout.toString()));
     expect(load(text)).toMatchObject({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [{ service: 'web', type: 'cpu', labels: { env: 'dev', pod: 'web-4' } }] });
+  });
+
+  test('a shorthand\'s value attached, as kubectl users type it: -ojson, -oyaml, -lenv=dev', async () => {
+    const spaced = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-l', 'env=dev', '-o', 'json'], { env: env() });
+    const attached = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-lenv=dev', '-ojson'], { env: env() });
+    expect(attached.code).toBe(0);
+    expect(attached.stdout.toString()).toBe(spaced.stdout.toString());
+    const yaml = await runCli(['get', 'profiles', '--service', 'web', ...WINDOW, '-lenv=dev', '-oyaml'], { env: env() });
+    expect(load(yaml.stdout.toString())).toEqual(JSON.parse(spaced.stdout.toString()));
   });
 
   test('bidi and control characters in labels and service names are escapes in YAML and JSON: the same value, inert on a terminal', async () => {

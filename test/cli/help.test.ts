@@ -17,3 +17,18 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open',
   const flags = options.slice(0, options.findIndex((l) => l === '')).filter((l) => /^\s+-/.test(l)).map((l) => l.trim().split(/[ ,]/)[0]);
   expect(flags.slice(-2).sort()).toEqual(['--version', '-h']);
 });
+
+// A paragraph hard-wrapped in the source at 90-100 columns came out ragged at 80 (a long line, then
+// one word alone): each paragraph is one line, wrapped by yargs to the terminal (main.ts: at most 100).
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push', 'completion', 'version'])('%s --help: the description is wrapped to the terminal, not in the source', async (command) => {
+  const width = Math.min(100, process.stdout.columns || 100);
+  const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
+  const text = lines.slice(lines.findIndex((l) => l === '') + 1, lines.findIndex((l) => ORDER.includes(l)));
+  expect(text.length).toBeGreaterThan(0);
+  for (let i = 0; i + 1 < text.length; i++) {
+    const [line, next] = [text[i]!, text[i + 1]!];
+    expect(line.length).toBeLessThanOrEqual(width);
+    // A line followed by more of its paragraph is full: the next word would not have fitted.
+    if (line !== '' && next !== '') expect(`${line} ${next.split(' ')[0]}`.length).toBeGreaterThan(width);
+  }
+});

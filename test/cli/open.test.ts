@@ -52,6 +52,8 @@ async function fill(store: LocalStore): Promise<string[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'open-cli-'));
+  // The folder the pages' --output-file names: --output-file never creates one.
+  await mkdir(path.join(dir, 'out'));
   files = await generateProfiles('heap', 3, path.join(dir, 'heap'), { seed: 9 });
   localStore = { storeDir: path.join(dir, 'local-store'), spoolDir: path.join(dir, 'spool') };
   // Closed again before the tests: the command opens the local store itself.

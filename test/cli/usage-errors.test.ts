@@ -60,6 +60,10 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--namespace'], needsArg('--namespace')],
   ['capture', ['-An'], "flag needs an argument: 'n' in -An"],
   ['capture', ['--url'], needsArg('--url')],
+  // pflag's attached values: -nshop is -n shop (yargs read -n -s -h -o -p, and printed the help with exit 0)
+  ['capture', ['-nshop', '--url', 'http://127.0.0.1:1'], '--url cannot be combined with -n/--namespace: a URL target is not a pod'],
+  ['get', ['--service', 'x', '-ofoo'], '-o/--output: unknown output format "foo" (choose from table, wide, json, yaml, name)'],
+  ['get', ['--service', 'x', '-la in (b'], `-l/--selector "a in (b": unable to parse requirement: found '', expected: ',' or ')'`],
   ['capture', ['--seconds'], needsArg('--seconds')],
   ['capture', ['--all-namespace'], 'unknown flag: --all-namespace'],
   ['capture', ['-x'], "unknown shorthand flag: 'x' in -x"],
@@ -68,6 +72,9 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--seconds', '0'], invalid('0', '--seconds', 'must be at least 1')],
   ['capture', ['--concurrency', 'many'], invalid('many', '--concurrency', 'not a whole number')],
   ['capture', ['--max-profile-size', '1MiB'], invalid('1MiB', '--max-profile-size', 'not a number')],
+  ['capture', ['--max-profile-size', '0'], invalid('0', '--max-profile-size', 'must be above 0')],
+  ['merge', ['x.pb.gz', '--max-inflated-size', '0'], invalid('0', '--max-inflated-size', 'must be above 0')],
+  ['serve', ['--max-body-size', '-1'], invalid('-1', '--max-body-size', 'must be above 0')],
   ['capture', ['--request-timeout', 'abc'], /^error: invalid argument "abc" for "--request-timeout" flag: /],
   ['capture', ['--type', 'cpus'], /^error: --type: unknown profile type "cpus"/],
   ['capture', ['-o', 'xml'], /^error: -o\/--output.*"xml"/],
@@ -135,6 +142,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['push', ['spool'], 'unknown command "spool" for "kubectl profefe push"'],
   // version
   ['version', ['-o'], "flag needs an argument: 'o' in -o"],
+  ['version', ['-o', 'xml'], '-o/--output must be json or yaml (or left out), got "xml"'],
   ['version', ['--client'], 'unknown flag: --client'],
   ['version', ['extra'], 'unknown command "extra" for "kubectl profefe version"'],
   // completion

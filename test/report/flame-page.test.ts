@@ -248,7 +248,7 @@ describe('the written page', () => {
   let html: string;
   let data: FlamePageData;
   beforeAll(async () => {
-    const file = path.join(dir, 'nested', 'heap.html');
+    const file = path.join(dir, 'heap.html');
     const bytes = await writeFlamePage(file, heap, { service: 'auth </title><b>', type: 'heap' });
     html = await readFile(file, 'utf8');
     expect(Buffer.byteLength(html)).toBe(bytes);

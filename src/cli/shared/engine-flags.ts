@@ -8,8 +8,8 @@ import { DECODE_LIMIT_FLAGS, mebibytes, resolveDecodeLimits, type DecodeLimitArg
 
 /** The limits on what pods may send, for capture and collect (sizes in MiB). */
 export const ENGINE_LIMIT_FLAGS = {
-  'max-profile-size': numberOption({ flag: '--max-profile-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' }),
-  'max-buffered-size': numberOption({ flag: '--max-buffered-size', min: Number.MIN_VALUE }, { default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, describe: 'answers held in memory at once, all pods together, in MiB' }),
+  'max-profile-size': numberOption({ flag: '--max-profile-size', above: 0 }, { default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, describe: 'largest answer read from a pod, in MiB (a longer one fails that profile)' }),
+  'max-buffered-size': numberOption({ flag: '--max-buffered-size', above: 0 }, { default: DEFAULT_MAX_BUFFERED_BYTES / 2 ** 20, describe: 'answers held in memory at once, all pods together, in MiB' }),
   ...DECODE_LIMIT_FLAGS,
 } as const;
 

@@ -18,7 +18,7 @@ export interface DecodeLimitArgs {
  */
 export const DECODE_LIMIT_FLAGS = {
   'max-inflated-size': numberOption(
-    { flag: '--max-inflated-size', min: Number.MIN_VALUE },
+    { flag: '--max-inflated-size', above: 0 },
     { default: DEFAULT_DECODE_LIMITS.maxInflatedBytes / 2 ** 20, describe: 'largest profile once decompressed, in MiB (a larger one fails)' },
   ),
   'max-samples': numberOption({ flag: '--max-samples', whole: true, min: 1 }, { default: DEFAULT_DECODE_LIMITS.maxSamples, describe: 'most samples in one profile (a profile with more fails)' }),

@@ -10,6 +10,7 @@ import { StoreError, UsageError } from '../../errors.js';
 import { expandProfilePaths, PROFILE_FILE_NAME } from '../../files/profile-files.js';
 import type { DecodeLimits, Profile } from '../../pprof/index.js';
 import { describeStore, type StoreOptions } from '../../store/open-store.js';
+import { ProfileNotFound } from '../../store/store.js';
 import { escapeTerminal } from '../../report/terminal-text.js';
 import type { WindowQuery } from '../../store/window-query.js';
 import { describeQueryProfiles, resolveQuery, resolveStoredType, type QueryFlagArgs, type StoredTypeWording } from './store-query.js';
@@ -95,7 +96,7 @@ export async function mergeProfileSource(source: ProfileSource, opts: { signal?:
   const { mergeWindow } = await import('../../store/window-query.js');
   const store = await openStore(source.store, { readOnly: true });
   try {
-    if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids) };
+    if (source.kind === 'ids') return { bytes: await store.mergeIds(source.ids).catch((err: unknown) => Promise.reject(clearIdError(err, source.ids, describeStore(source.store)))) };
     const merged = await mergeWindow(store, source.query, { signal: opts.signal, decodeLimits: opts.decodeLimits });
     if (!merged) throw new StoreError(noProfilesMessage(source.query, describeStore(source.store)));
     return merged;
@@ -118,4 +119,14 @@ export function describeSourceWork(verb: string, source: ProfileSource): string 
 /** "no heap profiles of service "auth" with version=1.2 between … and … in profefe at …". */
 export function noProfilesMessage(q: WindowQuery, where: string): string {
   return `no ${describeQueryProfiles(q)} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${where}`;
+}
+
+/**
+ * A store's "not found" for ids (profefe's bare `nothing found`), said in terms of the ids the
+ * user gave and the store asked; other errors unchanged.
+ */
+function clearIdError(err: unknown, ids: readonly string[], where: string): unknown {
+  if (!(err instanceof ProfileNotFound)) return err;
+  if (ids.length === 1) return new StoreError(`no profile with id "${escapeTerminal(ids[0]!)}" in ${where}`);
+  return new StoreError(`none of the profile ids ${ids.map((id) => `"${escapeTerminal(id)}"`).join(', ')} is in ${where}`);
 }

@@ -34,6 +34,28 @@ export interface ArgvFacts {
   readonly commandPath: string;
 }
 
+/** The shorthand flags that take a value, the same in every command: -l/--selector, -n/--namespace, -o/--output, -s/--server. */
+const VALUE_SHORTHANDS = new Set(['l', 'n', 'o', 's']);
+
+/**
+ * The arguments with a shorthand's attached value split off, as pflag reads them (kubectl
+ * `-ojson`, `-nkube-system`, `-lapp=web`: the first letter is the flag, the rest its value).
+ * yargs reads such a word as a group of boolean letters instead: `-nshop` was -n -s -h -o -p,
+ * and its -h printed the help with exit 0. Only a word whose first letter takes a value is split
+ * (`-n=shop` yargs reads already; `-Ah` stays a group), and nothing after `--`.
+ */
+export function splitShorthandValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const attached = /^-([a-zA-Z])([^=].*)$/s.exec(word);
+    if (attached && VALUE_SHORTHANDS.has(attached[1]!)) out.push(`-${attached[1]}`, attached[2]!);
+    else out.push(word);
+  }
+  return out;
+}
+
 /** The flags before `--`: later words are arguments even when they start with a dash. */
 function flagWords(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
@@ -139,6 +161,8 @@ export interface NumberRule {
   /** Only whole numbers. */
   readonly whole?: boolean;
   readonly min?: number;
+  /** An exclusive lower bound (a size in MiB: any fraction above 0, never 0). */
+  readonly above?: number;
   readonly max?: number;
   /** An exclusive upper bound (`--node-fraction` below 1). */
   readonly below?: number;
@@ -172,6 +196,7 @@ export function parseNumberFlag(raw: unknown, rule: NumberRule): number {
   if (!Number.isFinite(n)) return fail('not a number');
   if (rule.whole && !Number.isSafeInteger(n)) fail(rule.seconds ? 'not a whole number of seconds' : 'not a whole number');
   if (rule.min !== undefined && n < rule.min) fail(`must be at least ${rule.min}`);
+  if (rule.above !== undefined && n <= rule.above) fail(`must be above ${rule.above}`);
   if (rule.max !== undefined && n > rule.max) fail(`must be at most ${rule.max}`);
   if (rule.below !== undefined && n >= rule.below) fail(`must be below ${rule.below}`);
   return n;
