@@ -110,13 +110,14 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
             'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h]\n' +
               '         [-l SELECTOR] [--nodes N] [--function REGEXP] [-o table|json|csv|html] [--output-file FILE.html]\n' +
               '       kubectl profefe trend --type heap|goroutine --leaks [--service NAME]... [--from TIME] [--to TIME]\n\n' +
-              'The window (default: the last 24 hours) cut into buckets of --step (default: a round step\n' +
-              'giving 24 to 60 buckets), and per bucket the value of each service and of the top functions,\n' +
-              'each bucket read exactly as `top --from START --to END` reads its window: snapshots (heap in\n' +
-              'use, goroutine, threadcreate) as their average per pod, summed over the pods; CPU profiles\n' +
-              'and deltas (allocs, block, mutex) summed. A function\'s value is its flat (self) value; a\n' +
-              'service\'s is the sum of its functions\'. The functions are the --nodes with the largest sum\n' +
-              'over the buckets (of those matching --function). A bucket without profiles is a gap, not 0.\n' +
+              'The window (default: the last 24 hours) cut into buckets of --step (default: a round ' +
+              'step giving 24 to 60 buckets), and per bucket the value of each service and of the top ' +
+              'functions, each bucket read exactly as `top --from START --to END` reads its window: ' +
+              'snapshots (heap in use, goroutine, threadcreate) as their average per pod, summed over ' +
+              'the pods; CPU profiles and deltas (allocs, block, mutex) summed. A function\'s value is ' +
+              'its flat (self) value; a service\'s is the sum of its functions\'. The functions are the ' +
+              '--nodes with the largest sum over the buckets (of those matching --function). A bucket ' +
+              'without profiles is a gap, not 0. ' +
               '--type defaults to cpu. Memory is shown as bytes. ' + CORES_RULE + '.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })

@@ -20,7 +20,7 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open',
 
 // A paragraph hard-wrapped in the source at 90-100 columns came out ragged at 80 (a long line, then
 // one word alone): each paragraph is one line, wrapped by yargs to the terminal (main.ts: at most 100).
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'diff', 'open', 'serve', 'push', 'completion', 'version'])('%s --help: the description is wrapped to the terminal, not in the source', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open', 'serve', 'push', 'completion', 'version'])('%s --help: the description is wrapped to the terminal, not in the source', async (command) => {
   const width = Math.min(100, process.stdout.columns || 100);
   const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
   const text = lines.slice(lines.findIndex((l) => l === '') + 1, lines.findIndex((l) => ORDER.includes(l)));
