@@ -150,6 +150,13 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['completion', ['tcsh'], 'invalid argument "tcsh" for "kubectl profefe completion": must be one of bash, zsh, fish'],
   ['completion', ['bash', 'zsh'], 'accepts at most 1 arg(s), received 2'],
   ['completion', ['bash', '--shel'], 'unknown flag: --shel'],
+  // A positional is no flag (yargs keeps positionals as options), and a boolean takes pflag's words only.
+  ['completion', ['bash', '--shell', 'zsh'], 'unknown flag: --shell'],
+  ['get', ['--resource', 'services'], 'unknown flag: --resource'],
+  ['merge', ['--inputs', 'x.pb.gz'], 'unknown flag: --inputs'],
+  ['capture', ['--pods=x'], 'unknown flag: --pods'],
+  ['get', ['services', '--progress=maybe'], invalid('maybe', '--progress', 'strconv.ParseBool: parsing "maybe": invalid syntax')],
+  ['diff', ['a', 'b', '--normalize=yes'], invalid('yes', '--normalize', 'strconv.ParseBool: parsing "yes": invalid syntax')],
   // no command
   ['', ['captures'], /^error: unknown command "captures"/],
   ['', ['frobnicate'], 'unknown command "frobnicate" for "kubectl profefe"'],
