@@ -103,6 +103,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     argv = topic !== undefined ? [topic, '--help'] : ['--help'];
   }
   // -ojson, -nshop, -lapp=web: pflag's attached values, which yargs would read as letters.
+  const typed = argv; // as typed, for messages: pflag names `-nfoo`, not the `-n` split off it
   argv = splitShorthandValues(argv);
   const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
   let commandName = named ? commandNameOf(named) : '';
@@ -142,7 +143,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
         throw new UsageError(`unknown command "${unknown}". ${text}`);
       }
       throw usageErrorFromYargs(text, {
-        argv,
+        argv: typed,
         aliases: (parser as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias,
         maxPositionals: named ? positionalsOf(named) : 0,
         commandPath: `kubectl profefe${named ? ' ' + commandNameOf(named) : ''}`,

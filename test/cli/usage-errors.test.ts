@@ -62,6 +62,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--url'], needsArg('--url')],
   // pflag's attached values: -nshop is -n shop (yargs read -n -s -h -o -p, and printed the help with exit 0)
   ['capture', ['-nshop', '--url', 'http://127.0.0.1:1'], '--url cannot be combined with -n/--namespace: a URL target is not a pod'],
+  ['merge', ['x.pb.gz', '-nfoo'], "unknown shorthand flag: 'n' in -nfoo"],
   ['get', ['--service', 'x', '-ofoo'], '-o/--output: unknown output format "foo" (choose from table, wide, json, yaml, name)'],
   ['get', ['--service', 'x', '-la in (b'], `-l/--selector "a in (b": unable to parse requirement: found '', expected: ',' or ')'`],
   ['capture', ['--seconds'], needsArg('--seconds')],
