@@ -55,7 +55,7 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
       withStoreFlags(
         withQueryFlags(y, 'service name (required for profiles)')
           .usage(
-            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [-l SELECTOR] [-o FORMAT]\n' +
+            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [options]\n' +
               'Usage: kubectl profefe get services\n' +
               'Usage: kubectl profefe get types [--service NAME] [--from TIME] [--to TIME]\n' +
               'Usage: kubectl profefe get profile ID [--output-file FILE]\n\n' +
