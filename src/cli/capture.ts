@@ -76,7 +76,7 @@ const DEFAULT_CONCURRENCY = 200;
 export function captureCommand(ctx: CommandContext): CommandModule<object, CaptureArgs> {
   return {
     command: 'capture [pods..]',
-    describe: 'Capture pprof profiles from pods through the API server (port-forward)',
+    describe: 'Capture pprof profiles from pods through the API server (port-forward), or from URLs (--url)',
     builder: (y: Argv) =>
       withKubeFlags(
         // The store flags after the command's own, so that --help lists Options: first.

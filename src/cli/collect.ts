@@ -47,7 +47,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
         // The store flags after the command's own, so that --help lists Options: first.
         withStoreFlags(y
           .usage(
-            'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [-l SELECTOR] [--connect direct|port-forward]\n\n' +
+            'Usage: kubectl profefe collect (--once | --interval 1m) [-A | -n NS] [options]\n\n' +
               'Runs the capture engine in rounds over every pod annotated profefe.com/enable=true (all ' +
               'namespaces unless -n is given; one paged list call per round) and uploads to the store ' +
               '(--profefe-hostport, else the local store). Failed uploads are spooled and pushed during the ' +

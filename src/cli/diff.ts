@@ -159,9 +159,9 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
         y
           .usage(
             'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json|yaml]\n' +
-              'Usage: kubectl profefe diff BASE TARGET -o html [--output-file FILE.html] [--no-browser]\n' +
-              'Usage: kubectl profefe diff --service NAME --type TYPE --base-from TIME [--base-to TIME] [--from TIME] [--to TIME]\n' +
-              'Usage: kubectl profefe diff --service NAME --type TYPE --base-selector SELECTOR [-l SELECTOR]\n\n' +
+              'Usage: kubectl profefe diff BASE TARGET -o html [--output-file FILE] [options]\n' +
+              'Usage: kubectl profefe diff --service S --type T --base-from TIME [options]\n' +
+              'Usage: kubectl profefe diff --service S --type T --base-selector SEL [options]\n\n' +
               'The functions whose value changed most from BASE to TARGET, like ' +
               '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by ' +
               'the size of the flat change; percentages are of the base total. BASE and TARGET are ' +

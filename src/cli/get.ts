@@ -3,7 +3,7 @@ import { StoreError, UsageError } from '../errors.js';
 import { LIST_FORMATS, renderNames, renderProfiles, type ListFormat } from '../report/store-report.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { ProfileNotFound, type ProfileMeta } from '../store/store.js';
-import { PROFILE_LABEL, storeTypeOfWindow, windowTypeOf, WINDOW_TYPES } from '../store/window-query.js';
+import { storeTypeOfWindow, windowTypeOf, WINDOW_TYPES } from '../store/window-query.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -55,7 +55,7 @@ export function getCommand(ctx: CommandContext): CommandModule<object, GetArgs> 
       withStoreFlags(
         withQueryFlags(y, 'service name (required for profiles)')
           .usage(
-            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [--from TIME] [--to TIME] [-l SELECTOR] [-o FORMAT]\n' +
+            'Usage: kubectl profefe get [profiles] --service NAME [--type TYPE] [options]\n' +
               'Usage: kubectl profefe get services\n' +
               'Usage: kubectl profefe get types [--service NAME] [--from TIME] [--to TIME]\n' +
               'Usage: kubectl profefe get profile ID [--output-file FILE]\n\n' +
@@ -151,8 +151,9 @@ export async function runGet(opts: GetOptions, ctx: Pick<CommandContext, 'io'>):
       case 'profiles': {
         const q = opts.query;
         let metas: ProfileMeta[] = await store.find({ ...q, type: q.type === undefined ? undefined : storeTypeOfWindow(q.type) });
-        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some: docs/profefe-api.md, "Known bugs").
-        if (q.type === 'allocs') metas = metas.filter((m) => m.labels.some((l) => l.key === PROFILE_LABEL && l.value === 'allocs'));
+        // allocs are heap profiles with a label: told apart here (a label filter on profefe's badger store can miss some:
+        // docs/profefe-api.md, "Known bugs"), so that --type heap lists the in-use snapshots only, as merge, top and open take them.
+        if (q.type !== undefined) metas = metas.filter((m) => windowTypeOf(m) === q.type);
         if (metas.length === 0 && (opts.format === 'table' || opts.format === 'wide')) {
           const what = `${q.type !== undefined ? `${q.type} ` : ''}profiles`;
           await writeAll(ctx.io.stderr, `No ${what} found for service "${escapeTerminal(q.service)}"${escapeTerminal(withLabels(q.labels, q.selector))} between ${q.from.toISOString()} and ${q.to.toISOString()} in ${describeStore(opts.store)}.\n`);

@@ -6,7 +6,7 @@ import type { CommandContext } from './shared/context.js';
 import { processIO, writeAll, type IOStreams } from './shared/io.js';
 import { stderrPalette } from '../report/colour.js';
 import { escapeTerminal, oneLine } from '../report/terminal-text.js';
-import { YARGS_FAILURE_STRINGS, splitShorthandValues, usageErrorFromYargs } from './shared/usage-errors.js';
+import { checkFlagWords, YARGS_FAILURE_STRINGS, splitShorthandValues, usageErrorFromYargs } from './shared/usage-errors.js';
 
 const VERSION = BUILD_INFO.version;
 
@@ -44,6 +44,8 @@ export const commandNameOf = (entry: CommandEntry): string => entry.command.spli
 
 /** How many positionals a command takes (its command string's `[x]`s; a variadic `[x..]` has no limit). */
 const positionalsOf = (entry: CommandEntry): number => (entry.command.includes('..') ? Infinity : entry.command.split(' ').length - 1);
+/** The positional names of a command string: `get [resource] [id]` → resource, id. */
+const positionalNamesOf = (entry: CommandEntry): string[] => [...entry.command.matchAll(/[[<]([\w-]+)(?:\.\.)?[\]>]/g)].map((m) => m[1]!);
 
 /**
  * The commands for this argv: the module of each command named in it (normally one), and for
@@ -101,6 +103,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     argv = topic !== undefined ? [topic, '--help'] : ['--help'];
   }
   // -ojson, -nshop, -lapp=web: pflag's attached values, which yargs would read as letters.
+  const typed = argv; // as typed, for messages: pflag names `-nfoo`, not the `-n` split off it
   argv = splitShorthandValues(argv);
   const named = COMMANDS.find((entry) => argv.includes(commandNameOf(entry)));
   let commandName = named ? commandNameOf(named) : '';
@@ -117,6 +120,11 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
       // Only a real command has a -h of its own to point to.
       commandName = COMMANDS.some((entry) => commandNameOf(entry) === first) ? first : '';
     }, true)
+    .middleware(() => {
+      // After the command's builder: its options are the parser's now.
+      const booleans = (parser as unknown as { getOptions(): { boolean: string[] } }).getOptions().boolean;
+      checkFlagWords(argv, named ? positionalNamesOf(named) : [], booleans);
+    })
     .demandCommand(1, `Name a command: ${commandList()}.`)
     .recommendCommands()
     .strict()
@@ -135,7 +143,7 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
         throw new UsageError(`unknown command "${unknown}". ${text}`);
       }
       throw usageErrorFromYargs(text, {
-        argv,
+        argv: typed,
         aliases: (parser as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias,
         maxPositionals: named ? positionalsOf(named) : 0,
         commandPath: `kubectl profefe${named ? ' ' + commandNameOf(named) : ''}`,

@@ -59,8 +59,8 @@ export function mergeCommand(ctx: CommandContext): CommandModule<object, MergeAr
       withStoreFlags(
         withQueryFlags(y, 'merge stored profiles of this service (then --type is required)')
           .usage(
-            'Usage: kubectl profefe merge FILE|DIR|GLOB... [--output-file FILE] [--nodes N] [-o pprof|table|json|yaml]\n' +
-              'Usage: kubectl profefe merge --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
+            'Usage: kubectl profefe merge FILE|DIR|GLOB... [--output-file FILE] [options]\n' +
+              'Usage: kubectl profefe merge --service NAME --type TYPE [--from TIME] [options]\n' +
               'Usage: kubectl profefe merge --id ID [--id ID]...\n\n' +
               'Merge pprof profiles into one profile, like `go tool pprof -proto`: samples with the ' +
               'same stack and labels are summed, the earliest start time is kept and durations are ' +

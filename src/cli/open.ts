@@ -93,9 +93,9 @@ export function openCommand(ctx: CommandContext): CommandModule<object, OpenArgs
       withStoreFlags(
         withQueryFlags(y, 'open stored profiles of this service (then --type is required)')
           .usage(
-            'Usage: kubectl profefe open FILE|DIR|GLOB... [--output-file PAGE.html] [--no-browser]\n' +
+            'Usage: kubectl profefe open FILE|DIR|GLOB... [--output-file PAGE.html] [options]\n' +
               'Usage: kubectl profefe open ID...\n' +
-              'Usage: kubectl profefe open --service NAME --type TYPE [--from TIME] [--to TIME] [-l SELECTOR]\n' +
+              'Usage: kubectl profefe open --service NAME --type TYPE [--from TIME] [options]\n' +
               'Usage: kubectl profefe open ... --pprof\n\n' +
               'Merges the profiles (like merge; a file named twice is read once) and writes one ' +
               'self-contained HTML page: a flame graph (click to zoom, search), a top table and a switch ' +

@@ -56,7 +56,7 @@ export function serveCommand(ctx: CommandContext): CommandModule<object, ServeAr
     builder: (y: Argv) =>
       y
         .usage(
-          'Usage: kubectl profefe serve [--address 127.0.0.1] [--port 10100] [--store-dir DIR] [--retention 120h]\n\n' +
+          'Usage: kubectl profefe serve [--address 127.0.0.1] [--port 10100] [options]\n\n' +
             'Serves the profefe collector API (/api/0/profiles, /api/0/profiles/merge, /api/0/services, ' +
             '/api/0/version) over a local store, so capture --profefe-hostport, get, merge and the profefe ' +
             'agent all work without a profefe server. Unlike profefe it can require a bearer token, and it ' +

@@ -71,7 +71,7 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
       withStoreFlags(
         y
           .usage(
-            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [-l SELECTOR] [--nodes N] [-o table|wide|json|yaml]\n\n' +
+            'Usage: kubectl profefe top [--type TYPE] [--service NAME]... [options]\n\n' +
               'The functions with the most flat (self) value in the merge of all the stored profiles of one ' +
               'type and window, like `go tool pprof -top` on that merge, with a column per service giving ' +
               "each function's flat value in that service. All services in the store, or those named with " +

@@ -107,9 +107,8 @@ export function trendCommand(ctx: CommandContext): CommandModule<object, TrendAr
       withStoreFlags(
         withQueryFlags(y, '')
           .usage(
-            'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [--from TIME] [--to TIME] [--step 1h]\n' +
-              '         [-l SELECTOR] [--nodes N] [--function REGEXP] [-o table|json|csv|html] [--output-file FILE.html]\n' +
-              '       kubectl profefe trend --type heap|goroutine --leaks [--service NAME]... [--from TIME] [--to TIME]\n\n' +
+            'Usage: kubectl profefe trend [--type TYPE] [--service NAME]... [options]\n' +
+              'Usage: kubectl profefe trend --type heap|goroutine --leaks [options]\n\n' +
               'The window (default: the last 24 hours) cut into buckets of --step (default: a round ' +
               'step giving 24 to 60 buckets), and per bucket the value of each service and of the top ' +
               'functions, each bucket read exactly as `top --from START --to END` reads its window: ' +

@@ -190,5 +190,6 @@ export function formatSize(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+  // One decimal below 10 as printed (9.96 kB prints as `10 kB`, like 10.2 kB, not `10.0 kB`).
+  return `${v.toFixed(Number(v.toFixed(1)) < 10 ? 1 : 0)} ${units[i]}`;
 }

@@ -62,6 +62,7 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['capture', ['--url'], needsArg('--url')],
   // pflag's attached values: -nshop is -n shop (yargs read -n -s -h -o -p, and printed the help with exit 0)
   ['capture', ['-nshop', '--url', 'http://127.0.0.1:1'], '--url cannot be combined with -n/--namespace: a URL target is not a pod'],
+  ['merge', ['x.pb.gz', '-nfoo'], "unknown shorthand flag: 'n' in -nfoo"],
   ['get', ['--service', 'x', '-ofoo'], '-o/--output: unknown output format "foo" (choose from table, wide, json, yaml, name)'],
   ['get', ['--service', 'x', '-la in (b'], `-l/--selector "a in (b": unable to parse requirement: found '', expected: ',' or ')'`],
   ['capture', ['--seconds'], needsArg('--seconds')],
@@ -150,6 +151,13 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['completion', ['tcsh'], 'invalid argument "tcsh" for "kubectl profefe completion": must be one of bash, zsh, fish'],
   ['completion', ['bash', 'zsh'], 'accepts at most 1 arg(s), received 2'],
   ['completion', ['bash', '--shel'], 'unknown flag: --shel'],
+  // A positional is no flag (yargs keeps positionals as options), and a boolean takes pflag's words only.
+  ['completion', ['bash', '--shell', 'zsh'], 'unknown flag: --shell'],
+  ['get', ['--resource', 'services'], 'unknown flag: --resource'],
+  ['merge', ['--inputs', 'x.pb.gz'], 'unknown flag: --inputs'],
+  ['capture', ['--pods=x'], 'unknown flag: --pods'],
+  ['get', ['services', '--progress=maybe'], invalid('maybe', '--progress', 'strconv.ParseBool: parsing "maybe": invalid syntax')],
+  ['diff', ['a', 'b', '--normalize=yes'], invalid('yes', '--normalize', 'strconv.ParseBool: parsing "yes": invalid syntax')],
   // no command
   ['', ['captures'], /^error: unknown command "captures"/],
   ['', ['frobnicate'], 'unknown command "frobnicate" for "kubectl profefe"'],
@@ -200,12 +208,12 @@ describe('help', () => {
     expect(run.stderr).toBe('error: unknown command "capturez" for "kubectl profefe"\nSee \'kubectl profefe -h\'.\n');
   });
 
-  test('capture\'s usage lines and every command\'s examples fit 80 columns', async () => {
+  test('every command\'s usage lines and examples fit 80 columns', async () => {
     const commands = ['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'open', 'serve', 'push', 'version', 'completion'];
     const runs = await pool(commands, 2, (c) => runBuilt([c, '--help']));
     const long = runs.flatMap((run, i) => {
       const [usage, ...rest] = run.stdout.split('\nExamples:\n');
-      const synopsis = commands[i] === 'capture' ? usage!.split('\n').filter((l) => l.startsWith('Usage:')) : [];
+      const synopsis = usage!.split('\n').filter((l) => l.startsWith('Usage:'));
       return [...synopsis, ...rest.join('').split('\n')].filter((line) => line.length > 80).map((line) => `${commands[i]}: ${line}`);
     });
     expect(long).toEqual([]);

@@ -5,7 +5,7 @@
  * around 2^53 and the int64 limits, every unit family.
  */
 import { formatFloat, padLeft } from '../../src/report/go-format.js';
-import { percentage, scaledLabel, scaleValue } from '../../src/report/units.js';
+import { formatSize, percentage, scaledLabel, scaleValue } from '../../src/report/units.js';
 import { goRef, type GoRefRequest } from '../support/go-ref.js';
 import { floatCases, int64Cases, percentageCases, UNIT_PAIRS } from './format-cases.js';
 
@@ -63,5 +63,19 @@ describe('measurement', () => {
     expect(mismatches).toEqual([]);
     expect(percentage(325, 800)).toBe('40.62%');
     expect(percentage(1, 1000)).toBe('  0.1%');
+  });
+});
+
+describe('formatSize (capture summaries)', () => {
+  test.each([
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.0 kB'],
+    [10_137, '9.9 kB'],
+    [10_230, '10 kB'], // 9.99 kB rounds to 10: no `10.0 kB` beside another capture's `10 kB`
+    [10_240, '10 kB'],
+    [5 * 1024 * 1024, '5.0 MB'],
+  ])('%d bytes: %s', (bytes, text) => {
+    expect(formatSize(bytes)).toBe(text);
   });
 });

@@ -71,10 +71,13 @@ describe('capture → store → get / merge', () => {
     expect(metas[0].labels).toMatchObject({ namespace: 'shop', from: 'kubectl-profefe', container: 'server', node: 'node-a' });
     expect(new Set(metas.map((m: { labels: Record<string, string> }) => m.labels.version))).toEqual(new Set(['1.2', '1.3']));
 
-    // The table's TYPE is what --type finds: allocs for the allocs deltas (stored as heap), as in the query.
+    // The table's TYPE is what --type finds: --type heap the in-use snapshots (as merge, top and open
+    // take them), --type allocs the allocs deltas stored as heap, and no --type both.
     const table = await runCli(['get', '--service', 'auth', '--type', 'heap', '--profefe-hostport', server.url], { env });
     const types = table.stdout.toString().trim().split('\n').slice(1).map((l) => l.split(/ +/)[2]);
-    expect(types.sort()).toEqual(['allocs', 'allocs', 'heap', 'heap']);
+    expect(types.sort()).toEqual(['heap', 'heap']);
+    const all = await runCli(['get', '--service', 'auth', '--profefe-hostport', server.url], { env });
+    expect(all.stdout.toString().trim().split('\n').slice(1).map((l) => l.split(/ +/)[2]).sort()).toEqual(['allocs', 'allocs', 'cpu', 'cpu', 'heap', 'heap']);
     const allocsTable = await runCli(['get', '--service', 'auth', '--type', 'allocs', '--profefe-hostport', server.url], { env });
     expect(allocsTable.stdout.toString().trim().split('\n').slice(1).map((l) => l.split(/ +/)[2])).toEqual(['allocs', 'allocs']);
 

@@ -56,6 +56,28 @@ export function splitShorthandValues(argv: readonly string[]): string[] {
   return out;
 }
 
+/** The words pflag's ParseBool takes for a boolean flag's `--flag=VALUE` (strconv.ParseBool). */
+const PFLAG_BOOLS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/**
+ * What yargs lets through and kubectl does not, checked on the words as typed: a positional given
+ * as a flag (yargs keeps positionals as options, so `completion bash --shell zsh` printed bash and
+ * `get --resource services` listed services): `unknown flag: --shell`; and a boolean flag given a
+ * value pflag's strconv.ParseBool would refuse (`--progress=maybe` was taken as true):
+ * `invalid argument "maybe" for "--progress" flag: ...`. `positionals` are the command's positional
+ * names; `booleans` every boolean option's names (yargs' getOptions().boolean). Throws UsageError.
+ */
+export function checkFlagWords(argv: readonly string[], positionals: readonly string[], booleans: readonly string[]): void {
+  for (const word of flagWords(argv)) {
+    if (!word.startsWith('--')) continue;
+    const [name, ...rest] = word.slice(2).split('=');
+    if (positionals.includes(name!) || positionals.includes(camelCase(name!))) throw new UsageError(`unknown flag: --${name}`);
+    if (rest.length > 0 && booleans.includes(name!) && !PFLAG_BOOLS.has(rest.join('='))) {
+      throw invalidArgument(`--${name}`, rest.join('='), `strconv.ParseBool: parsing ${JSON.stringify(rest.join('='))}: invalid syntax`);
+    }
+  }
+}
+
 /** The flags before `--`: later words are arguments even when they start with a dash. */
 function flagWords(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
