@@ -1,7 +1,6 @@
 import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
-import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable, renderServiceTopYaml } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
@@ -14,7 +13,7 @@ import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type 
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 import { withProgress } from '../report/progress.js';
-import { LABEL_OPTION, parseQueryType, resolveQuery, SELECTOR_OPTION, withLabels } from './shared/store-query.js';
+import { checkSampleType, LABEL_OPTION, noProfilesMessage, parseQueryType, resolveQuery, SELECTOR_OPTION, withLabels } from './shared/store-query.js';
 import { FUNCTION_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 
 /** How many services' merged profiles are fetched from the store at once. */
@@ -174,24 +173,7 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
   }
 }
 
-function checkSampleType(profile: Profile, sampleType: string | undefined): void {
-  try {
-    resolveSampleIndex(profile, sampleType);
-  } catch (err) {
-    throw new UsageError(`--sample-type: ${(err as Error).message}`);
-  }
-}
 
-function noProfilesMessage(opts: TopOptions, names: readonly string[]): string {
-  const where = describeStore(opts.store);
-  if (names.length === 0) return `no services in ${where}`;
-  const q = opts.query;
-  const labels = withLabels(q.labels, q.selector);
-  const who = opts.services
-    ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`
-    : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
-  return `no ${q.type} profiles${labels} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
-}
 
 async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;

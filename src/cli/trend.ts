@@ -2,7 +2,6 @@ import type { Argv, CommandModule } from 'yargs';
 import { StoreError, UsageError } from '../errors.js';
 import { numberOption } from './shared/usage-errors.js';
 import { compileRe2 } from '../pprof/regexp-re2.js';
-import { resolveSampleIndex, type Profile } from '../pprof/index.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { readTrendBuckets, type TrendQuery } from '../store/trend-query.js';
 import { cutBuckets, defaultStepMs, MAX_BUCKETS, type Bucket } from '../trend/buckets.js';
@@ -15,7 +14,7 @@ import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
-import { parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
+import { checkSampleType, noProfilesMessage, parseQueryType, resolveQuery, withLabels, withQueryFlags, type QueryFlagArgs } from './shared/store-query.js';
 import { resolveNodes } from './shared/table-flags.js';
 import { parseDuration } from './shared/time-window.js';
 import { newPagePath, openInBrowser, reportPage } from './shared/browser.js';
@@ -295,21 +294,7 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function checkSampleType(profile: Profile, sampleType: string | undefined): void {
-  try {
-    resolveSampleIndex(profile, sampleType);
-  } catch (err) {
-    throw new UsageError(`--sample-type: ${(err as Error).message}`);
-  }
-}
 
-function noProfilesMessage(opts: TrendOptions, names: readonly string[]): string {
-  const where = describeStore(opts.store);
-  if (names.length === 0) return `no services in ${where}`;
-  const q = opts.query;
-  const who = opts.services ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}` : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
-  return `no ${q.type} profiles${withLabels(q.labels, q.selector)} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
-}
 
 async function renderLeaksResult(result: LeaksResult, opts: TrendOptions, ctx: CommandContext): Promise<void> {
   const { io } = ctx;

@@ -1,6 +1,8 @@
 import { numberOption } from './usage-errors.js';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
+import { resolveSampleIndex, type Profile } from '../../pprof/index.js';
+import { describeStore, type StoreOptions } from '../../store/open-store.js';
 import { formatLabels, WINDOW_TYPES, type FindQuery, type StoreLabel, type WindowType } from '../../store/store.js';
 import type { WindowQuery } from '../../store/window-query.js';
 import { formatSelector, parseSelector, SelectorParseError, type LabelSelector } from '../../labels/selector.js';
@@ -137,4 +139,31 @@ export function describeQueryProfiles(q: Pick<WindowQuery, 'type' | 'service' | 
 export function withLabels(labels: readonly StoreLabel[] | undefined, selector?: LabelSelector): string {
   const exact = labels && labels.length > 0 ? ` with ${formatLabels(labels)}` : '';
   return exact + (selector && selector.length > 0 ? ` matching ${formatSelector(selector)}` : '');
+}
+
+/** --sample-type checked against a loaded profile: a UsageError naming the flag when it has no such type. */
+export function checkSampleType(profile: Profile, sampleType: string | undefined): void {
+  try {
+    resolveSampleIndex(profile, sampleType);
+  } catch (err) {
+    throw new UsageError(`--sample-type: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * What a window of several services (top, trend) says when it found nothing: no services at all, or
+ * no profiles of the type, labels and window for the services named (`services`) or any of `names`.
+ */
+export function noProfilesMessage(
+  opts: { readonly store: StoreOptions; readonly services?: readonly string[]; readonly query: Pick<FindQuery, 'labels' | 'selector' | 'from' | 'to'> & { readonly type: WindowType } },
+  names: readonly string[],
+): string {
+  const where = describeStore(opts.store);
+  if (names.length === 0) return `no services in ${where}`;
+  const q = opts.query;
+  const labels = withLabels(q.labels, q.selector);
+  const who = opts.services
+    ? `service${names.length === 1 ? '' : 's'} ${names.map((n) => `"${n}"`).join(', ')}`
+    : `any of the ${names.length} service${names.length === 1 ? '' : 's'}`;
+  return `no ${q.type} profiles${labels} from ${q.from.toISOString()} to ${q.to.toISOString()} for ${who} in ${where}`;
 }
