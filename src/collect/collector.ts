@@ -127,8 +127,9 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const stopWatch = new AbortController();
   const watchSignal = AbortSignal.any([deps.signal, stopWatch.signal]);
   setMaxListeners(0, watchSignal); // each triggered capture listens on it, as a round's on deps.signal
-  const watch = opts.triggers ? await startPressureWatch(opts.triggers, watchSignal) : undefined;
+  let watch: Awaited<ReturnType<typeof startPressureWatch>> | undefined;
   try {
+    watch = opts.triggers ? await startPressureWatch(opts.triggers, watchSignal) : undefined;
     while (!deps.signal.aborted) {
       const number = rounds.length + 1;
       const progress = deps.progress ? await startProgress(deps.progress, `round ${number}: listing pods`) : undefined;
