@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { copyCpuFixtures } from './cpu-fixtures.js';
 import { goPprofProto, goPprofRaw, goPprofTop, type GoTop } from './go-pprof.js';
-import { deriveProfiles, fetchProfile, generateProfiles, startGoTarget, type GoTarget } from './go-target.js';
+import { computeTop, decodeProfile } from '../../src/pprof/index.js';
+import { deriveProfiles, fetchProfile, generateProfiles, growGoTarget, startGoTarget, type GoTarget } from './go-target.js';
 
 const types = ['cpu', 'heap', 'allocs', 'block', 'mutex', 'goroutine', 'threadcreate'] as const;
 
@@ -220,4 +221,54 @@ test('generateProfiles writes cpu profiles with samples', async () => {
     expect(top.total).toBeGreaterThan(0);
     expect(top.rows.some((r) => r.name.startsWith('main.walk'))).toBe(true);
   }
+});
+
+describe('grow mode: a leak in main.growLeak', () => {
+  const CHUNK = 256 * 1024;
+  let leaky: GoTarget | undefined;
+  beforeAll(async () => {
+    // Every allocation recorded (rate 1), so inuse_space holds exact sizes; idle, so nothing else competes.
+    leaky = await startGoTarget({ load: 0, memProfileRate: 1, growChunkBytes: CHUNK });
+  });
+  afterAll(async () => { await leaky?.close(); });
+
+  /** main.growLeak's own in-use bytes in a heap profile taken right after a GC (?gc=1: the profile is as of the last GC). */
+  const growLeakInuse = async () => {
+    const top = computeTop(decodeProfile(await fetchProfile(leaky!.url, 'heap?gc=1')), 'inuse_space');
+    return Number(top.rows.find((r) => r.function === 'main.growLeak')?.flat ?? 0);
+  };
+
+  test('POST /debug/grow keeps the chunks and answers the bytes held; the heap profile shows them in main.growLeak', async () => {
+    expect(await growGoTarget(leaky!.url, 0)).toBe(0);
+    expect(await growGoTarget(leaky!.url, 3)).toBe(3 * CHUNK);
+    expect(await growLeakInuse()).toBeGreaterThanOrEqual(3 * CHUNK);
+    expect(await growGoTarget(leaky!.url, 2)).toBe(5 * CHUNK);
+    const inuse = await growLeakInuse();
+    expect(inuse).toBeGreaterThanOrEqual(5 * CHUNK);
+    // exact accounting: the chunks and the slice holding them (its backing array, a few hundred bytes), nothing else
+    expect(inuse).toBeLessThan(5 * CHUNK + 4096);
+  });
+
+  test('growGoTarget reports what the target refuses', async () => {
+    await expect(growGoTarget(leaky!.url, -1)).rejects.toThrow(/HTTP 400: chunks must be an integer from 0/);
+    await expect(growGoTarget(leaky!.url, 4097)).rejects.toThrow(/HTTP 400/); // over 1 GiB at once
+    const res = await fetch(`${leaky!.url}/debug/grow?chunks=1`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  test('-grow-every leaks a chunk per period by itself', async () => {
+    const ticking = await startGoTarget({ load: 0, growChunkBytes: 4096, growEveryMs: 20 });
+    try {
+      // The count is the process's to reach: only a state is awaited, the deadline is generous.
+      let held = 0;
+      for (const deadline = Date.now() + 60_000; held < 3 * 4096 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+        held = await growGoTarget(ticking.url, 0);
+      }
+      expect(held).toBeGreaterThanOrEqual(3 * 4096);
+      expect(held % 4096).toBe(0);
+    } finally {
+      await ticking.close();
+    }
+  });
 });

@@ -99,6 +99,15 @@ export interface GoTargetOptions {
   writeTimeoutMs?: number;
   /** Write a copy of every allocs, block, mutex and heap profile served to DIR/<name>-<NNN>.pb.gz (001 first), before sending it. */
   dumpDir?: string;
+  /** Bytes of each chunk the leak allocates (`-grow-chunk`, default 1 MiB). */
+  growChunkBytes?: number;
+  /** Leak one chunk every this many ms (`-grow-every`; default 0: only when {@link growGoTarget} asks). */
+  growEveryMs?: number;
+  /**
+   * runtime.MemProfileRate, set before any workload starts (`-mem-profile-rate`; default 16384,
+   * the target's usual). 1 records every allocation, so heap profiles hold exact small sizes.
+   */
+  memProfileRate?: number;
 }
 
 /**
@@ -111,6 +120,9 @@ export async function startGoTarget(opts: GoTargetOptions = {}): Promise<GoTarge
   if (opts.legacySeconds) args.push('-legacy-seconds');
   if (opts.writeTimeoutMs !== undefined) args.push('-write-timeout', `${opts.writeTimeoutMs}ms`);
   if (opts.dumpDir !== undefined) args.push('-dump', opts.dumpDir);
+  if (opts.growChunkBytes !== undefined) args.push('-grow-chunk', String(opts.growChunkBytes));
+  if (opts.growEveryMs !== undefined) args.push('-grow-every', `${opts.growEveryMs}ms`);
+  if (opts.memProfileRate !== undefined) args.push('-mem-profile-rate', String(opts.memProfileRate));
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -170,6 +182,20 @@ export async function fetchProfile(url: string, type: string, seconds = 1): Prom
     throw new Error(`GET ${endpoint}: HTTP ${res.status}: ${body.toString('utf8').split('\n')[0]}`);
   }
   return body;
+}
+
+/**
+ * Makes a go-target leak: `POST /debug/grow?chunks=N` allocates N more chunks (of its
+ * `growChunkBytes`) in `main.growLeak` and keeps them reachable for good; 0 only asks. Resolves
+ * to the bytes the leak holds in all. Throws on a non-200 answer (a negative N, or over 1 GiB at
+ * once), quoting its body.
+ */
+export async function growGoTarget(url: string, chunks: number): Promise<number> {
+  const endpoint = `${url}/debug/grow?chunks=${chunks}`;
+  const res = await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+  const body = (await res.text()).trim();
+  if (res.status !== 200) throw new Error(`POST ${endpoint}: HTTP ${res.status}: ${body}`);
+  return Number(body);
 }
 
 /**

@@ -4,6 +4,7 @@
 // whose function names tests can look for:
 //
 //	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-write-timeout D] [-dump DIR]
+//	          [-grow-chunk BYTES] [-grow-every D] [-mem-profile-rate N]
 //
 // It prints exactly one line, "listening on HOST:PORT", once it accepts
 // connections. -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
@@ -13,6 +14,13 @@
 // -dump DIR writes a copy of every allocs, block, mutex and heap profile it
 // serves to DIR/<name>-<NNN>.pb.gz (numbered from 001 per name) before it
 // sends it, so tests can hand the very bytes to go tool pprof.
+//
+// It can also leak, as a service with a memory leak would: POST
+// /debug/grow?chunks=N allocates N chunks of -grow-chunk bytes (default 1 MiB)
+// in main.growLeak and keeps them reachable for good, answering the bytes now
+// held as a decimal line; -grow-every D also calls growLeak(1) every D.
+// -mem-profile-rate sets runtime.MemProfileRate before any workload starts
+// (default 16384, this target's usual; 1 records every allocation exactly).
 //
 // The scale subcommand reads lines "V RATIO" (an int64 and a float64) and
 // prints int64(math.Round(float64(V)*RATIO)) for each, as google/pprof's
@@ -96,15 +104,21 @@ func consume(v uint64) { atomic.AddUint64(&sink, v) }
 // Serve mode.
 
 func serve() {
-	// Sample every ~16 KiB instead of 512 KiB so the small live set still
-	// yields a heap profile with a useful number of samples.
-	runtime.MemProfileRate = 16 * 1024
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
 	legacy := flag.Bool("legacy-seconds", false, "ignore ?seconds= on allocs, block, mutex and heap, like Go before 1.16")
 	dump := flag.String("dump", "", "write a copy of each allocs, block, mutex and heap profile served into this directory")
 	writeTimeout := flag.Duration("write-timeout", 0, "the server's WriteTimeout (0: none)")
+	flag.IntVar(&growChunk, "grow-chunk", 1<<20, "bytes of each chunk /debug/grow and -grow-every leak")
+	growEvery := flag.Duration("grow-every", 0, "leak one chunk at this period (0: only on POST /debug/grow)")
+	// Sample every ~16 KiB by default instead of 512 KiB so the small live set
+	// still yields a heap profile with a useful number of samples.
+	memProfileRate := flag.Int("mem-profile-rate", 16*1024, "runtime.MemProfileRate, set before any workload starts (1: every allocation)")
 	flag.Parse()
+	runtime.MemProfileRate = *memProfileRate
+	if growChunk < 1 {
+		log.Fatal("-grow-chunk must be at least 1")
+	}
 	cpuLoad = *load
 	if cpuLoad == 0 {
 		// Idle targets (benchmarks start a hundred or more) only tick along.
@@ -124,6 +138,14 @@ func serve() {
 	go allocWorkload()
 	startMutexWorkload()
 	startChannelWorkload()
+	http.HandleFunc("/debug/grow", serveGrow)
+	if *growEvery > 0 {
+		go func() {
+			for range time.Tick(*growEvery) {
+				growLeak(1)
+			}
+		}()
+	}
 
 	var handler http.Handler = http.DefaultServeMux
 	if *legacy || *dump != "" {
@@ -132,6 +154,50 @@ func serve() {
 	fmt.Printf("listening on %s\n", ln.Addr())
 	srv := &http.Server{Handler: handler, WriteTimeout: *writeTimeout}
 	log.Fatal(srv.Serve(ln))
+}
+
+// The leak: chunks growLeak allocated, reachable from here for good.
+var (
+	growChunk   int
+	leakMu      sync.Mutex
+	leaked      [][]byte
+	leakedBytes int64
+)
+
+// growLeak allocates chunks more chunks of growChunk bytes, writes a byte to
+// each page of them (a real leak's memory is used, so it is resident), keeps
+// them, and returns the bytes held in all. Its own frame holds the
+// allocations: a heap profile shows them as main.growLeak's inuse_space.
+//
+//go:noinline
+func growLeak(chunks int) int64 {
+	leakMu.Lock()
+	defer leakMu.Unlock()
+	for i := 0; i < chunks; i++ {
+		b := make([]byte, growChunk)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		leaked = append(leaked, b)
+	}
+	leakedBytes += int64(chunks) * int64(growChunk)
+	return leakedBytes
+}
+
+// serveGrow answers POST /debug/grow?chunks=N (N >= 0, at most 1 GiB at once)
+// with the bytes held after growing by N chunks, as a decimal line.
+func serveGrow(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	n, err := strconv.Atoi(r.URL.Query().Get("chunks"))
+	if err != nil || n < 0 || int64(n)*int64(growChunk) > 1<<30 {
+		http.Error(w, "chunks must be an integer from 0, and chunks x -grow-chunk at most 1 GiB", http.StatusBadRequest)
+		return
+	}
+	fmt.Fprintln(w, growLeak(n))
 }
 
 // pprofTap sits in front of net/http/pprof for the cumulative profiles.

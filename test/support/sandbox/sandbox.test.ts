@@ -547,3 +547,286 @@ describe('real kubectl', () => {
     expect(r.stderr).toContain('unable to forward port because pod is not running. Current status=Pending');
   });
 });
+
+// ---- pod resources, OOM kills and metrics.k8s.io (a sandbox of its own: these tests change their pods) ----
+
+describe('pod resources, OOM kills and metrics.k8s.io', () => {
+  let msb: Sandbox;
+  let mkc: string;
+  let api: CoreV1Api;
+  const home = join(tmp, 'metrics-home');
+  const metricsPods = (): SandboxPod[] => [
+    { namespace: 'default', name: 'api', labels: { app: 'api' }, containers: [
+      { name: 'api', resources: { limits: { cpu: '0.5', memory: '128Mi' } } },
+      { name: 'sidecar', resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '10m', memory: '16Mi' } } }] },
+    { namespace: 'default', name: 'web', labels: { app: 'web' }, containers: [{ name: 'web', resources: { requests: { cpu: '250m' } } }] },
+    { namespace: 'default', name: 'idle' },
+    { namespace: 'default', name: 'pending', labels: { app: 'api' }, phase: 'Pending' },
+    { namespace: 'default', name: 'done', phase: 'Succeeded' },
+    { namespace: 'team-a', name: 'worker', labels: { app: 'worker' }, nodeName: 'node-b' },
+  ];
+  const get = (path: string, accept?: string, s = msb) => new Promise<{ code: number; body: any }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    https.get(s.url + path, { ca: s.caPem, headers: { Authorization: `Bearer ${s.token}`, ...(accept ? { Accept: accept } : {}) }, agent: false }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c)).on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(b) }));
+    }).on('error', reject);
+  });
+  const kubectl = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile('kubectl', ['--kubeconfig', mkc, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home,
+      KUBECACHEDIR: join(tmp, 'metrics-kubecache') }, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+  const columns = (stdout: string) => stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
+  const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+  beforeAll(async () => {
+    msb = await startSandbox({ pods: metricsPods() });
+    mkc = await msb.writeKubeconfig({ namespace: 'default' });
+    api = loadKc(mkc).makeApiClient(CoreV1Api);
+  });
+  afterAll(async () => { await msb?.close(); });
+  beforeEach(() => {
+    msb.requests.length = 0;
+    msb.faults.pods = {};
+    msb.metrics = { available: true, forbidden: false };
+  });
+
+  describe('resources and QoS class', () => {
+    it.each([
+      ['api', 'Guaranteed', [ // limits only: the API server copies them into requests
+        { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '500m', memory: '128Mi' } },
+        { limits: { cpu: '10m', memory: '16Mi' }, requests: { cpu: '10m', memory: '16Mi' } }]],
+      ['web', 'Burstable', [{ requests: { cpu: '250m' } }]],
+      ['idle', 'BestEffort', [{}]],
+    ])('%s: spec.containers[].resources as stored, status.qosClass %s', async (name, qos, resources) => {
+      const pod = await api.readNamespacedPod({ namespace: 'default', name });
+      expect(pod.status!.qosClass).toBe(qos);
+      expect(pod.spec!.containers.map((c) => c.resources)).toEqual(resources);
+    });
+
+    it.each([
+      ['requests below limits', [{ name: 'a', resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '64Mi' } } }], 'Burstable'],
+      ['a container without limits beside a full one', [{ name: 'a', resources: { limits: { cpu: '1', memory: '1Gi' } } }, { name: 'b' }], 'Burstable'],
+      ['only a cpu limit', [{ name: 'a', resources: { limits: { cpu: '1' } } }], 'Burstable'],
+      ['equal limits and requests written differently', [{ name: 'a', resources: { requests: { cpu: '1000m', memory: '1024Mi' }, limits: { cpu: '1', memory: '1Gi' } } }], 'Guaranteed'],
+      ['zero requests only', [{ name: 'a', resources: { requests: { cpu: '0', memory: '0' } } }], 'BestEffort'],
+    ])('QoS with %s', async (_what, containers, qos) => {
+      msb.addPod({ namespace: 'qos', name: 'q', containers });
+      try {
+        expect((await api.readNamespacedPod({ namespace: 'qos', name: 'q' })).status!.qosClass).toBe(qos);
+      } finally { msb.removePod('qos', 'q'); }
+    });
+
+    it('stores quantities canonical, as the API server does', async () => {
+      msb.addPod({ namespace: 'qos', name: 'canon', containers: [{ name: 'a', resources: { requests: { cpu: '0.25', memory: '0.5Gi' }, limits: { cpu: '1000m', memory: '1024Mi' } } }] });
+      try {
+        expect((await get('/api/v1/namespaces/qos/pods/canon')).body.spec.containers[0].resources)
+          .toEqual({ limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '250m', memory: '512Mi' } });
+      } finally { msb.removePod('qos', 'canon'); }
+    });
+
+    it.each([
+      [{ requests: { cpu: 'lots' } }, /^spec\.containers\[0\]\.resources\.requests\[cpu\]: Invalid value: "lots": quantities must match/],
+      [{ limits: { memory: '1mi' } }, /^spec\.containers\[0\]\.resources\.limits\[memory\]: Invalid value: "1mi": unable to parse quantity's suffix$/],
+      [{ requests: { cpu: '-1' } }, /must be greater than or equal to 0$/],
+      [{ requests: { cpu: '2' }, limits: { cpu: '1' } }, /^spec\.containers\[0\]\.resources\.requests: Invalid value: "2": must be less than or equal to cpu limit of 1$/],
+    ])('addPod rejects invalid resources %j and changes nothing', async (resources, message) => {
+      const before = (await get('/api/v1/namespaces/default/pods/idle')).body;
+      expect(() => msb.addPod({ namespace: 'default', name: 'idle', containers: [{ name: 'x', resources }] })).toThrow(message);
+      expect((await get('/api/v1/namespaces/default/pods/idle')).body).toEqual(before);
+    });
+  });
+
+  describe('OOM kills', () => {
+    afterEach(() => { msb.addPod(metricsPods().find((p) => p.name === 'api')!); }); // a fresh pod again
+
+    it('records the OOMKilled instance in lastState and restarts the container', async () => {
+      const before = await api.readNamespacedPod({ namespace: 'default', name: 'api' });
+      const old = before.status!.containerStatuses!.find((c) => c.name === 'api')!;
+      const at = new Date(Date.now() + 60_000 + 123); // later than the start, whatever the second
+      msb.oomKill('default', 'api', 'api', at);
+      const pod = await api.readNamespacedPod({ namespace: 'default', name: 'api' });
+      expect(Number(pod.metadata!.resourceVersion)).toBeGreaterThan(Number(before.metadata!.resourceVersion));
+      const [cs, sidecar] = [pod.status!.containerStatuses!.find((c) => c.name === 'api')!, pod.status!.containerStatuses!.find((c) => c.name === 'sidecar')!];
+      expect(cs).toMatchObject({ restartCount: 1, ready: true, started: true });
+      expect(cs.containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+      expect(cs.containerID).not.toBe(old.containerID);
+      // raw JSON: RFC 3339 at second precision, ContainerStateTerminated as the kubelet fills it
+      const raw = (await get('/api/v1/namespaces/default/pods/api')).body.status.containerStatuses[0];
+      const finishedAt = new Date(Math.floor(+at / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+      expect(raw.lastState).toEqual({ terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: raw.lastState.terminated.startedAt,
+        finishedAt, containerID: old.containerID } });
+      expect(raw.lastState.terminated.startedAt).toBe((await get('/api/v1/namespaces/default/pods/api')).body.metadata.creationTimestamp);
+      expect(raw.state).toEqual({ running: { startedAt: new Date(Date.parse(finishedAt) + 1000).toISOString().replace('.000Z', 'Z') } });
+      expect(sidecar).toMatchObject({ restartCount: 0, lastState: {} });
+      // a second kill: the count goes on, lastState is the latest instance
+      msb.oomKill('default', 'api', 'api', new Date(+at + 60_000));
+      const again = (await get('/api/v1/namespaces/default/pods/api')).body.status.containerStatuses[0];
+      expect(again.restartCount).toBe(2);
+      expect(again.lastState.terminated.containerID).toBe(cs.containerID);
+      expect(again.lastState.terminated.startedAt).toBe(raw.state.running.startedAt);
+    });
+
+    it('addPod again is a new pod: new uid, no restarts', async () => {
+      const uid = (await api.readNamespacedPod({ namespace: 'default', name: 'api' })).metadata!.uid;
+      msb.oomKill('default', 'api', 'api');
+      msb.addPod(metricsPods().find((p) => p.name === 'api')!);
+      const pod = await api.readNamespacedPod({ namespace: 'default', name: 'api' });
+      expect(pod.metadata!.uid).not.toBe(uid);
+      expect(pod.status!.containerStatuses!.map((c) => [c.restartCount, c.lastState])).toEqual([[0, {}], [0, {}]]);
+    });
+
+    it('throws for a missing pod or container, or a pod that is not Running', () => {
+      expect(() => msb.oomKill('default', 'nope', 'main')).toThrow('no pod default/nope');
+      expect(() => msb.oomKill('default', 'api', 'nope')).toThrow('pod default/api has no container nope');
+      expect(() => msb.oomKill('default', 'pending', 'main')).toThrow('pod default/pending is not Running');
+    });
+
+    it('kubectl get pods shows the restarts with the age of the last one', async () => {
+      msb.oomKill('default', 'api', 'api');
+      const r = await kubectl(['get', 'pods']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(columns(r.stdout).find((c) => c[0] === 'api')!.slice(0, 4)).toEqual(['api', '2/2', 'Running', expect.stringMatching(/^1 \(\d+s ago\)$/)]);
+      expect(columns(r.stdout).find((c) => c[0] === 'web')![3]).toBe('0');
+    });
+  });
+
+  describe('metrics.k8s.io/v1beta1', () => {
+    afterEach(() => { for (const p of metricsPods()) msb.addPod(p); }); // default usage again
+
+    it('is discoverable as metrics-server registers it', async () => {
+      const groups = (await get('/apis')).body;
+      expect(groups).toEqual({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'metrics.k8s.io',
+        versions: [{ groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' }], preferredVersion: { groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' } }] });
+      expect((await get('/apis/metrics.k8s.io')).body).toEqual({ kind: 'APIGroup', apiVersion: 'v1', ...groups.groups[0] });
+      expect((await get('/apis/metrics.k8s.io/v1beta1')).body).toEqual({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'metrics.k8s.io/v1beta1', resources: [
+        { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+        { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] }] });
+    });
+
+    it('lists PodMetrics of Running pods: usage in n and Ki, the earliest scrape as timestamp', async () => {
+      msb.setUsage('default', 'api', 'api', { cpuNanocores: 250_123_456, memoryBytes: 130_000_000, at: new Date('2026-01-02T03:04:05.678Z') });
+      const { code, body } = await get('/apis/metrics.k8s.io/v1beta1/namespaces/default/pods');
+      expect(code).toBe(200);
+      expect(body).toMatchObject({ kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {} });
+      expect(body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['api', 'idle', 'web']); // not pending, not done
+      expect(body.items[0]).toEqual({
+        metadata: { name: 'api', namespace: 'default', creationTimestamp: expect.stringMatching(RFC3339), labels: { app: 'api' } },
+        timestamp: '2026-01-02T03:04:05Z', window: '15s',
+        containers: [{ name: 'api', usage: { cpu: '250123456n', memory: '126953Ki' } }, { name: 'sidecar', usage: { cpu: '1m', memory: '4Mi' } }],
+      });
+      expect(Object.keys(body.items[0])).toEqual(['metadata', 'timestamp', 'window', 'containers']);
+      expect(body.items[1].metadata).not.toHaveProperty('labels'); // a pod without labels
+      expect(body.items[1].timestamp).toMatch(RFC3339);
+      const all = (await get('/apis/metrics.k8s.io/v1beta1/pods')).body;
+      expect(all.items.map((i: { metadata: { namespace: string; name: string } }) => `${i.metadata.namespace}/${i.metadata.name}`))
+        .toEqual(['default/api', 'default/idle', 'default/web', 'team-a/worker']);
+      expect(msb.requests.map((r) => r.path)).toEqual(['/apis/metrics.k8s.io/v1beta1/namespaces/default/pods', '/apis/metrics.k8s.io/v1beta1/pods']);
+    });
+
+    it.each([
+      ['labelSelector=app%3Dapi', ['default/api']],
+      ['labelSelector=app%20notin%20(api)', ['default/idle', 'default/web', 'team-a/worker']],
+      ['fieldSelector=metadata.name%3Dweb', ['default/web']],
+      ['fieldSelector=metadata.namespace!%3Ddefault', ['team-a/worker']],
+    ])('selects with %s', async (query, expected) => {
+      const { body } = await get(`/apis/metrics.k8s.io/v1beta1/pods?${query}`);
+      expect(body.items.map((i: { metadata: { namespace: string; name: string } }) => `${i.metadata.namespace}/${i.metadata.name}`)).toEqual(expected);
+    });
+
+    it('rejects fields other than metadata ones and malformed selectors with 400', async () => {
+      expect(await get('/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=status.phase%3DRunning')).toMatchObject({ code: 400,
+        body: { reason: 'BadRequest', message: '"status.phase" is not a known field selector: only "metadata.name", "metadata.namespace"' } });
+      expect((await get('/apis/metrics.k8s.io/v1beta1/pods?labelSelector=app%20in%20(x')).code).toBe(400);
+    });
+
+    it('gets one PodMetrics; a pod that is missing or not Running is not found as a pod, one without metrics yet as podmetrics', async () => {
+      msb.setUsage('default', 'web', 'web', { cpuNanocores: 5_000_000, memoryBytes: 20 * 1024 * 1024 });
+      const web = await get('/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web');
+      expect(web).toMatchObject({ code: 200, body: { kind: 'PodMetrics', apiVersion: 'metrics.k8s.io/v1beta1', metadata: { name: 'web', namespace: 'default' },
+        window: '15s', containers: [{ name: 'web', usage: { cpu: '5m', memory: '20Mi' } }] } });
+      for (const name of ['nope', 'pending']) {
+        expect(await get(`/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/${name}`)).toEqual({ code: 404,
+          body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `pods "${name}" not found`, reason: 'NotFound', details: { name, kind: 'pods' }, code: 404 } });
+      }
+      msb.faults.pods['default/web'] = { noMetrics: true };
+      expect(await get('/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web')).toMatchObject({ code: 404,
+        body: { message: 'podmetrics.metrics.k8s.io "default/web" not found', reason: 'NotFound', details: { name: 'default/web', group: 'metrics.k8s.io', kind: 'podmetrics' } } });
+      expect((await get('/apis/metrics.k8s.io/v1beta1/namespaces/default/pods')).body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['api', 'idle']);
+    });
+
+    it('after an OOM kill the container reports the memory of a fresh process', async () => {
+      msb.setUsage('default', 'api', 'api', { memoryBytes: 120 * 1024 * 1024 });
+      const usage = async () => (await get('/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/api')).body.containers[0].usage.memory;
+      expect(await usage()).toBe('120Mi');
+      msb.oomKill('default', 'api', 'api');
+      expect(await usage()).toBe('4Mi');
+    });
+
+    it('serves NodeMetrics: each node the sum of its Running pods', async () => {
+      msb.setUsage('team-a', 'worker', 'main', { cpuNanocores: 2_000_000_000, memoryBytes: 3 * 1024 ** 3 });
+      const { body } = await get('/apis/metrics.k8s.io/v1beta1/nodes');
+      expect(body).toMatchObject({ kind: 'NodeMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {} });
+      expect(body.items.map((n: { metadata: { name: string }; usage: unknown }) => [n.metadata.name, n.usage])).toEqual([
+        ['node-b', { cpu: '2', memory: '3Gi' }], ['sandbox-node', { cpu: '4m', memory: '16Mi' }]]); // api (2 containers), idle, web
+      expect((await get('/apis/metrics.k8s.io/v1beta1/nodes/node-b')).body).toMatchObject({ kind: 'NodeMetrics', metadata: { name: 'node-b',
+        labels: { 'kubernetes.io/hostname': 'node-b' } }, window: '15s', usage: { cpu: '2', memory: '3Gi' } });
+      expect((await get('/apis/metrics.k8s.io/v1beta1/nodes/nope')).body).toMatchObject({ code: 404, message: 'nodes "nope" not found' });
+    });
+
+    it('without metrics-server: gone from discovery, 404 for every metrics.k8s.io path', async () => {
+      msb.metrics.available = false;
+      expect((await get('/apis')).body.groups).toEqual([]);
+      for (const path of ['/apis/metrics.k8s.io', '/apis/metrics.k8s.io/v1beta1', '/apis/metrics.k8s.io/v1beta1/pods', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/api']) {
+        expect(await get(path)).toEqual({ code: 404, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+          message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 } });
+      }
+    });
+
+    it.each([
+      ['/apis/metrics.k8s.io/v1beta1/namespaces/default/pods', 'pods.metrics.k8s.io is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "metrics.k8s.io" in the namespace "default"', {}],
+      ['/apis/metrics.k8s.io/v1beta1/pods', 'pods.metrics.k8s.io is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "metrics.k8s.io" at the cluster scope', {}],
+      ['/apis/metrics.k8s.io/v1beta1/namespaces/team-a/pods/worker', 'pods.metrics.k8s.io "worker" is forbidden: User "system:serviceaccount:default:sandbox" cannot get resource "pods" in API group "metrics.k8s.io" in the namespace "team-a"', { name: 'worker' }],
+      ['/apis/metrics.k8s.io/v1beta1/nodes', 'nodes.metrics.k8s.io is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "nodes" in API group "metrics.k8s.io" at the cluster scope', {}],
+    ])('forbidden by RBAC: GET %s answers 403', async (path, message, name) => {
+      msb.metrics = { available: false, forbidden: true }; // authorization comes before routing
+      expect(await get(path)).toEqual({ code: 403, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Forbidden',
+        details: { ...name, group: 'metrics.k8s.io', kind: path.includes('/nodes') ? 'nodes' : 'pods' }, code: 403 } });
+      msb.metrics.available = true;
+      expect((await get('/apis/metrics.k8s.io/v1beta1')).code).toBe(200); // discovery stays allowed
+    });
+
+    it('kubectl top pod shows the usage', async () => {
+      msb.setUsage('default', 'api', 'api', { cpuNanocores: 249_000_000, memoryBytes: 124 * 1024 * 1024 });
+      msb.setUsage('default', 'web', 'web', { cpuNanocores: 75_500_000, memoryBytes: 33 * 1024 * 1024 + 1000 });
+      const r = await kubectl(['top', 'pod']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(columns(r.stdout)).toEqual([['NAME', 'CPU(cores)', 'MEMORY(bytes)'], ['api', '250m', '128Mi'], ['idle', '1m', '4Mi'], ['web', '76m', '33Mi']]);
+      const c = await kubectl(['top', 'pod', 'api', '--containers']);
+      expect(columns(c.stdout)).toEqual([['POD', 'NAME', 'CPU(cores)', 'MEMORY(bytes)'], ['api', 'api', '249m', '124Mi'], ['api', 'sidecar', '1m', '4Mi']]);
+      const l = await kubectl(['top', 'pod', '-A', '-l', 'app in (web,worker)']);
+      expect(columns(l.stdout)).toEqual([['NAMESPACE', 'NAME', 'CPU(cores)', 'MEMORY(bytes)'], ['default', 'web', '76m', '33Mi'], ['team-a', 'worker', '1m', '4Mi']]);
+      expect(msb.requests.filter((q) => q.path.startsWith('/apis/metrics.k8s.io/v1beta1/')).map((q) => `${q.path}?${q.query}`)).toEqual([
+        '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/api?',
+        '/apis/metrics.k8s.io/v1beta1/pods?labelSelector=app+in+%28web%2Cworker%29']);
+    });
+
+    it('kubectl top pod without metrics-server, and when RBAC forbids it', async () => {
+      msb.metrics.available = false;
+      expect(await kubectl(['top', 'pod'])).toMatchObject({ code: 1, stderr: 'error: Metrics API not available\n' });
+      msb.metrics = { available: true, forbidden: true };
+      expect(await kubectl(['top', 'pod', '-n', 'team-a'])).toMatchObject({ code: 1, stderr: 'Error from server (Forbidden): pods.metrics.k8s.io is forbidden: ' +
+        'User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "metrics.k8s.io" in the namespace "team-a"\n' });
+    });
+
+    it('kubectl get podmetrics prints metrics-server\'s Table', async () => {
+      msb.setUsage('default', 'web', 'web', { cpuNanocores: 75_500_000, memoryBytes: 33 * 1024 * 1024 });
+      const r = await kubectl(['get', 'podmetrics', '-l', 'app']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(columns(r.stdout)).toEqual([['NAME', 'CPU', 'MEMORY', 'WINDOW'], ['api', '2m', '8Mi', '15s'], ['web', '75500u', '33Mi', '15s']]);
+      expect(msb.requests.find((q) => q.path === '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods')!.headers.accept).toContain('as=Table');
+      const none = await kubectl(['get', 'podmetrics', '-l', 'app=nothing']);
+      expect(none).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found in default namespace.\n' });
+    });
+  });
+});

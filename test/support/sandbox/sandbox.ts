@@ -1,7 +1,9 @@
 /**
  * Sandbox Kubernetes API server for tests: in-process HTTPS on 127.0.0.1:0 speaking the real wire protocol
- * (docs/kube-access.md, "Pods") to real clients: @kubernetes/client-node and kubectl.
+ * (docs/kube-access.md, "Pods" and "Resource metrics") to real clients: @kubernetes/client-node and kubectl.
  * Pods are plain data; a port-forward to a pod port is tunnelled to a real local TCP endpoint.
+ * metrics.k8s.io/v1beta1 is served as metrics-server serves it behind a real API server
+ * (kubernetes-sigs/metrics-server pkg/api and pkg/storage), so `kubectl top pod` works against it.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import type { TLSSocket } from 'node:tls';
 import { dump } from 'js-yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { testPki, type TestPki } from './certs.js';
+import { formatQuantity, parseQuantity, type Quantity } from './quantity.js';
 import { serveSpdy, type PodConn, type TunnelSide } from './spdy.js';
 
 /** `status.phase` of a pod. */
@@ -32,16 +35,72 @@ export interface SandboxPod {
   podIP?: string;
   /** default `sandbox-node` */
   nodeName?: string;
-  /** default one container `main` without ports */
-  containers?: { name: string; image?: string; ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
+  /** default one container `main` without ports or resources */
+  containers?: SandboxContainer[];
   /** where a port-forward to `port` of this pod is tunnelled: a real local TCP endpoint */
   forward?: Record<number, { host: string; port: number }>;
 }
 
+/** cpu and memory quantities as a user writes them in a manifest ('250m', '0.5', '128Mi'). */
+export interface ResourceQuantities { cpu?: string; memory?: string }
+
+/** A container of a pod fixture. */
+export interface SandboxContainer {
+  name: string;
+  /** default `registry.sandbox.local/<name>:latest` */
+  image?: string;
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
+  /**
+   * spec.containers[].resources. Rendered as the API server stores them: quantities canonical
+   * ('0.5' -> '500m', '1024Mi' -> '1Gi'), and requests defaulted from limits where a limit has no
+   * request (SetDefaults_Pod). addPod throws for a malformed or negative quantity, or a request
+   * above its limit (the API server's 422).
+   */
+  resources?: { requests?: ResourceQuantities; limits?: ResourceQuantities };
+}
+
+/**
+ * A container's usage as metrics-server would report it. cpuNanocores: the rate over the window
+ * (n); memoryBytes: the working set, rounded to whole KiB (the kubelet reports whole pages);
+ * at: the scrape time (default: the time of the request), shown at second precision.
+ */
+export interface ContainerUsage { cpuNanocores?: number; memoryBytes?: number; at?: Date }
+
+/** What every container of a Running pod uses until setUsage says otherwise (an idle process; also after an OOM kill). */
+export const DEFAULT_USAGE = { cpuNanocores: 1_000_000, memoryBytes: 4 * 1024 * 1024 } as const;
+
+/** Go's metav1.Duration text of metrics-server's window (its default --metric-resolution, 15s). */
+export const METRICS_WINDOW = '15s';
+
+/** Who the bearer token authenticates as, named in 403 messages (client certificates are `sandbox-user`). */
+export const SANDBOX_USER = 'system:serviceaccount:default:sandbox';
+
+/** Toggles for metrics.k8s.io, read on every request. */
+export interface SandboxMetrics {
+  /**
+   * metrics-server installed (default true). false: the group is absent from /apis and every
+   * metrics.k8s.io path answers 404 "the server could not find the requested resource", as a
+   * cluster without the APIService.
+   */
+  available: boolean;
+  /**
+   * RBAC denies the user metrics.k8s.io (default false): resource requests answer 403 Forbidden
+   * with the API server's message (`pods.metrics.k8s.io is forbidden: User "…" cannot list resource
+   * "pods" in API group "metrics.k8s.io" in the namespace "x"`). Authorization runs before routing,
+   * so this wins over available=false; discovery stays allowed (system:discovery).
+   */
+  forbidden: boolean;
+}
+
 /** Protocol-generic fault injection, read when a request or tunnel starts. */
 export interface SandboxFaults {
-  /** per pod, keyed "namespace/name": cut each port-forward tunnel abruptly once this many bytes came from the pod */
-  pods: Record<string, { closeAfterBytes?: number }>;
+  /**
+   * per pod, keyed "namespace/name": closeAfterBytes cuts each port-forward tunnel abruptly once this
+   * many bytes came from the pod; noMetrics leaves it out of metrics.k8s.io although Running, as
+   * metrics-server does until it has two scrapes of every container (a pod started or restarted
+   * within the last ~15 s): lists omit it, a GET answers 404 podmetrics.metrics.k8s.io "ns/name" not found
+   */
+  pods: Record<string, { closeAfterBytes?: number; noMetrics?: boolean }>;
   /** delay before answering any upgrade (port-forward) request */
   delayMs?: number;
   /** delay before answering plain (non-upgrade) requests */
@@ -79,10 +138,23 @@ export interface Sandbox {
   pki: TestPki;
   /** writes a kubeconfig and returns its path */
   writeKubeconfig(opts?: KubeconfigOptions): Promise<string>;
-  /** adds (or replaces, as a new pod with a new uid) a pod */
+  /** adds (or replaces, as a new pod with a new uid, no restarts and default usage) a pod; throws for invalid resources */
   addPod(p: SandboxPod): void;
   removePod(namespace: string, name: string): void;
   setPhase(namespace: string, name: string, phase: PodPhase): void;
+  /**
+   * The kernel OOM-kills a container of a Running pod at `at` (default now) and the kubelet restarts
+   * it a second later: its status gets lastState.terminated {exitCode 137, reason OOMKilled,
+   * startedAt, finishedAt (second precision), the old containerID}, restartCount + 1, a new
+   * containerID and state.running.startedAt; the pod's resourceVersion moves on, the table's
+   * Restarts shows "N (AGE ago)", and its memory usage falls back to DEFAULT_USAGE (a fresh
+   * process). Throws if the pod or container is missing or the pod is not Running.
+   */
+  oomKill(namespace: string, pod: string, container: string, at?: Date): void;
+  /** Sets what metrics.k8s.io reports for one container (fields not given stay); throws if the pod or container is missing. */
+  setUsage(namespace: string, pod: string, container: string, usage: ContainerUsage): void;
+  /** metrics.k8s.io toggles; mutate it or assign a new object */
+  metrics: SandboxMetrics;
   faults: SandboxFaults;
   requests: RecordedRequest[];
   close(): Promise<void>;
@@ -99,7 +171,27 @@ export interface SandboxOptions {
 
 type Obj = Record<string, unknown>;
 interface Reply { code: number; body: Obj | string; type?: string }
-interface PodRec { spec: SandboxPod; uid: string; rv: number; created: string; podIP?: string }
+/** A container's runtime state: restarts, and its usage as metrics-server sees it. */
+interface ContainerRec {
+  restarts: number;
+  /** state.running.startedAt */
+  startedAt: string;
+  /** the previous instance, after an OOM kill */
+  last?: { startedAt: string; finishedAt: string; containerID: string };
+  cpu: number;
+  memory: number;
+  at?: string;
+}
+interface PodRec {
+  spec: SandboxPod; uid: string; rv: number; created: string; podIP?: string;
+  containers: SandboxContainer[];
+  /** spec.containers[].resources as stored (canonical, defaulted) */
+  resources: Obj[];
+  qos: string;
+  state: Map<string, ContainerRec>;
+  /** lastTransitionTime of Ready/ContainersReady: moves with a restart */
+  readySince: string;
+}
 interface Entry { key: string; labels: Record<string, string>; fields: Record<string, string>; obj: Obj; cells: unknown[] }
 interface Column { name: string; type: string; format: string; description: string; priority: number }
 
@@ -109,8 +201,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const status = (code: number, reason: string, message: string, details?: Obj): Obj =>
   ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 const bad = (message: string): Reply => ({ code: 400, body: status(400, 'BadRequest', message) });
-const notFound = (kind: string, name: string): Reply =>
-  ({ code: 404, body: status(404, 'NotFound', `${kind} "${name}" not found`, { name, kind }) });
+const notFound = (kind: string, name: string, group?: string): Reply =>
+  ({ code: 404, body: status(404, 'NotFound', `${group ? `${kind}.${group}` : kind} "${name}" not found`, { name, ...(group ? { group } : {}), kind }) });
+/** The API server's answer for a path nothing serves (its NotFound handler: an empty GroupResource, so empty details). */
+const NO_RESOURCE: Reply = { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource', {}) };
 const UNAUTHORIZED: Reply = { code: 401, body: status(401, 'Unauthorized', 'Unauthorized') };
 const NOT_ALLOWED: Reply = { code: 405, body: status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource') };
 const serialize = (r: Reply) => typeof r.body === 'string'
@@ -129,6 +223,32 @@ const POD_FIELDS = new Set(['metadata.name', 'metadata.namespace', 'spec.nodeNam
   'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName']);
 const NS_FIELDS = new Set(['metadata.name', 'status.phase']);
 const FIELD_ALIASES: Record<string, string> = { 'spec.host': 'spec.nodeName' };
+/** A field-label check from a conversion whitelist: the field it means, or the API server's 400 text. */
+const whitelist = (allowed: Set<string>) => (label: string): string => {
+  const field = FIELD_ALIASES[label] ?? label;
+  if (!allowed.has(field)) throw new Error(`field label not supported: ${label}`);
+  return field;
+};
+// Kinds without a registered conversion (all of metrics.k8s.io) get runtime.DefaultMetaV1FieldSelectorConversion.
+const metaFieldsOnly = (label: string): string => {
+  if (label !== 'metadata.name' && label !== 'metadata.namespace')
+    throw new Error(`"${label}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+  return label;
+};
+const METRICS_GV = 'metrics.k8s.io/v1beta1';
+const METRICS_GROUP = { name: 'metrics.k8s.io', versions: [{ groupVersion: METRICS_GV, version: 'v1beta1' }],
+  preferredVersion: { groupVersion: METRICS_GV, version: 'v1beta1' } };
+// metrics-server's resources: no singular names, no short names, get and list only.
+const METRICS_RESOURCES = { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: METRICS_GV, resources: [
+  { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+  { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+] };
+// metrics-server's ConvertToTable: the usage names sorted, then the window.
+const METRICS_COLUMNS = [col('Name', 'Name of the resource', 0, 'name'), col('cpu', '', 0, 'quantity'), col('memory', '', 0, 'quantity'),
+  col('Window', '', 0, 'duration')];
+// What a kubelet labels its node with, for node metrics (the sandbox serves no /api/v1/nodes).
+const nodeLabels = (name: string) => ({ 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+  'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' });
 const POD_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
   col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
   col('Status', 'The aggregate status of the containers in this pod.'),
@@ -139,6 +259,62 @@ const POD_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, '
   col('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1)];
 const NS_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
   col('Status', 'The status of the namespace'), col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.')];
+
+/** metav1.Time on the wire: RFC 3339 at second precision. */
+const rfc3339 = (t: Date | number = Date.now()): string => new Date(Math.floor(+t / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+const cpuQuantity = (nanocores: number | bigint): string => formatQuantity({ nanos: BigInt(nanocores), format: 'DecimalSI' }); // NewScaledQuantity(n, -9)
+const memoryQuantity = (bytes: number | bigint): string => formatQuantity({ nanos: BigInt(bytes) * 1_000_000_000n, format: 'BinarySI' });
+
+type ParsedResources = { json: Obj; requests: Map<string, Quantity>; limits: Map<string, Quantity> };
+/**
+ * A container's resources as the API server stores them: each quantity parsed and written back
+ * canonical, a limit without a request copied to the request (SetDefaults_Pod), and what
+ * validation rejects thrown (malformed, negative, request above limit).
+ */
+function storedResources(c: SandboxContainer, i: number): ParsedResources {
+  const parse = (kind: 'requests' | 'limits') => {
+    const m = new Map<string, Quantity>();
+    for (const name of ['cpu', 'memory'] as const) {
+      const text = c.resources?.[kind]?.[name];
+      if (text === undefined) continue;
+      const path = `spec.containers[${i}].resources.${kind}[${name}]`;
+      let q: Quantity;
+      try { q = parseQuantity(text); } catch (e) { throw new Error(`${path}: Invalid value: "${text}": ${(e as Error).message}`); }
+      if (q.nanos < 0n) throw new Error(`${path}: Invalid value: "${text}": must be greater than or equal to 0`);
+      m.set(name, q);
+    }
+    return m;
+  };
+  const limits = parse('limits'), requests = parse('requests');
+  for (const [name, q] of limits) if (!requests.has(name)) requests.set(name, q);
+  for (const [name, q] of requests) {
+    const l = limits.get(name);
+    if (l && q.nanos > l.nanos)
+      throw new Error(`spec.containers[${i}].resources.requests: Invalid value: "${formatQuantity(q)}": must be less than or equal to ${name} limit of ${formatQuantity(l)}`);
+  }
+  const render = (m: Map<string, Quantity>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, q]) => [k, formatQuantity(q)]));
+  return { json: { ...(limits.size ? { limits: render(limits) } : {}), ...(requests.size ? { requests: render(requests) } : {}) }, requests, limits };
+}
+
+/**
+ * status.qosClass as the API server sets it on create (pkg/apis/core/helper/qos ComputePodQOS):
+ * cpu/memory requests and limits above zero summed over the containers; BestEffort with none,
+ * Guaranteed when every container has both limits and the summed requests equal the summed limits,
+ * else Burstable.
+ */
+function qosClass(containers: ParsedResources[]): string {
+  const req = new Map<string, bigint>(), lim = new Map<string, bigint>();
+  let guaranteed = true;
+  for (const { requests, limits } of containers) {
+    for (const [n, q] of requests) if (q.nanos > 0n) req.set(n, (req.get(n) ?? 0n) + q.nanos);
+    const found = new Set<string>();
+    for (const [n, q] of limits) if (q.nanos > 0n) { found.add(n); lim.set(n, (lim.get(n) ?? 0n) + q.nanos); }
+    if (!found.has('cpu') || !found.has('memory')) guaranteed = false;
+  }
+  if (!req.size && !lim.size) return 'BestEffort';
+  for (const [n, v] of req) if (lim.get(n) !== v) guaranteed = false;
+  return guaranteed && req.size === lim.size ? 'Guaranteed' : 'Burstable';
+}
 
 /** Go's duration.HumanDuration, as printed in the AGE column. */
 function age(since: string): string {
@@ -224,8 +400,8 @@ function labelsMatch(reqs: LabelReq[], labels: Record<string, string>): boolean 
   });
 }
 
-/** Field selector terms `f=v`, `f==v`, `f!=v` (comma-separated, `\` escapes), checked against a whitelist. */
-function parseFieldSelector(sel: string, allowed: Set<string>): { field: string; neg: boolean; value: string }[] {
+/** Field selector terms `f=v`, `f==v`, `f!=v` (comma-separated, `\` escapes), each label checked by `accept` (the field it means, or a throw). */
+function parseFieldSelector(sel: string, accept: (label: string) => string): { field: string; neg: boolean; value: string }[] {
   const terms: string[] = [];
   let cur = '';
   for (let i = 0; i < sel.length; i++) {
@@ -237,9 +413,7 @@ function parseFieldSelector(sel: string, allowed: Set<string>): { field: string;
   return terms.filter((t) => t !== '').map((term) => {
     const m = /^(.*?)(!=|==|=)(.*)$/s.exec(term);
     if (!m) throw new Error(`invalid selector: '${sel}'; can't understand '${term}'`);
-    const field = FIELD_ALIASES[m[1]!] ?? m[1]!;
-    if (!allowed.has(field)) throw new Error(`field label not supported: ${m[1]}`);
-    return { field, neg: m[2] === '!=', value: m[3]!.replace(/\\(.)/g, '$1') };
+    return { field: accept(m[1]!), neg: m[2] === '!=', value: m[3]!.replace(/\\(.)/g, '$1') };
   });
 }
 
@@ -258,9 +432,10 @@ function tableVersion(accept = ''): string | undefined {
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const pki = await testPki();
   const token = opts.token ?? `sandbox-${randomBytes(12).toString('hex')}`;
-  const started = new Date().toISOString();
+  const started = rfc3339();
   const pods = new Map<string, PodRec>();
   const faults: SandboxFaults = { pods: {} };
+  let metrics: SandboxMetrics = { available: true, forbidden: false };
   const requests: RecordedRequest[] = [];
   const sockets = new Set<net.Socket>(); // client connections and pod dials, destroyed on close()
   const tempDirs = [await mkdtemp(join(tmpdir(), 'k8s-sandbox-'))]; // removed on close()
@@ -272,48 +447,66 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const podKey = (ns: string, name: string) => `${ns}/${name}`;
   const nextIP = () => `10.244.0.${(ipSeq++ % 250) + 2}`;
   const addPod = (p: SandboxPod) => {
-    const phase = p.phase ?? 'Running';
-    pods.set(podKey(p.namespace, p.name), { spec: { ...p }, uid: randomUUID(), rv: ++rv, created: new Date().toISOString(),
-      podIP: p.podIP ?? (phase === 'Pending' ? undefined : nextIP()) });
+    const phase = p.phase ?? 'Running', created = rfc3339();
+    const containers = p.containers?.length ? p.containers : [{ name: 'main' }];
+    const parsed = containers.map(storedResources); // throws before anything changes
+    pods.set(podKey(p.namespace, p.name), { spec: { ...p }, uid: randomUUID(), rv: ++rv, created,
+      podIP: p.podIP ?? (phase === 'Pending' ? undefined : nextIP()), containers, resources: parsed.map((r) => r.json),
+      qos: qosClass(parsed), readySince: created, state: new Map(containers.map((c) => [c.name,
+        { restarts: 0, startedAt: created, cpu: DEFAULT_USAGE.cpuNanocores, memory: DEFAULT_USAGE.memoryBytes }])) });
   };
+  const containerOf = (ns: string, name: string, container: string) => {
+    const r = pods.get(podKey(ns, name));
+    if (!r) throw new Error(`no pod ${ns}/${name}`);
+    const st = r.state.get(container);
+    if (!st) throw new Error(`pod ${ns}/${name} has no container ${container}`);
+    return { r, st };
+  };
+  // A restarted container is a new container: a new id (the first keeps the id it always had).
+  const containerID = (r: PodRec, name: string, restarts: number) => `containerd://${hex(r.uid + name + (restarts ? `#${restarts}` : ''))}`;
   for (const p of opts.pods ?? []) addPod(p);
 
   // ---- object rendering ----
   const podJson = (r: PodRec): Obj => {
-    const p = r.spec, phase = p.phase ?? 'Running', t = r.created, running = phase === 'Running';
-    const containers = p.containers?.length ? p.containers : [{ name: 'main' }];
+    const p = r.spec, phase = p.phase ?? 'Running', t = r.created, running = phase === 'Running', containers = r.containers;
     const image = (c: { name: string; image?: string }) => c.image ?? `registry.sandbox.local/${c.name}:latest`;
-    const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t });
-    const state = running || phase === 'Unknown' ? { running: { startedAt: t } }
+    const cond = (type: string, ok: boolean, since = t) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: since });
+    const state = (st: ContainerRec) => running || phase === 'Unknown' ? { running: { startedAt: st.startedAt } }
       : phase === 'Pending' ? { waiting: { reason: 'ContainerCreating' } }
-      : { terminated: { ...(phase === 'Succeeded' ? { exitCode: 0, reason: 'Completed' } : { exitCode: 1, reason: 'Error' }), startedAt: t, finishedAt: t } };
+      : { terminated: { ...(phase === 'Succeeded' ? { exitCode: 0, reason: 'Completed' } : { exitCode: 1, reason: 'Error' }), startedAt: st.startedAt, finishedAt: st.startedAt } };
+    // ContainerStateTerminated in its Go field order
+    const lastState = (st: ContainerRec) => st.last ? { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: st.last.startedAt,
+      finishedAt: st.last.finishedAt, containerID: st.last.containerID } } : {};
     return {
       kind: 'Pod', apiVersion: 'v1',
       metadata: { name: p.name, namespace: p.namespace, uid: r.uid, resourceVersion: String(r.rv), creationTimestamp: t,
         ...(p.labels ? { labels: p.labels } : {}), ...(p.annotations ? { annotations: p.annotations } : {}) },
       spec: {
-        containers: containers.map((c) => ({ name: c.name, image: image(c),
-          ...('ports' in c && c.ports?.length ? { ports: c.ports.map((pt) =>
+        containers: containers.map((c, i) => ({ name: c.name, image: image(c),
+          ...(c.ports?.length ? { ports: c.ports.map((pt) =>
             ({ ...(pt.name ? { name: pt.name } : {}), containerPort: pt.containerPort, protocol: pt.protocol ?? 'TCP' })) } : {}),
-          resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' })),
+          resources: r.resources[i], terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' })),
         restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', serviceAccountName: 'default',
         serviceAccount: 'default', nodeName: p.nodeName ?? 'sandbox-node', securityContext: {}, schedulerName: 'default-scheduler',
         tolerations: [], priority: 0, enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority',
       },
       status: {
         phase,
-        conditions: [cond('PodReadyToStartContainers', phase !== 'Pending'), cond('Initialized', true), cond('Ready', running),
-          cond('ContainersReady', running), cond('PodScheduled', true)],
+        conditions: [cond('PodReadyToStartContainers', phase !== 'Pending'), cond('Initialized', true), cond('Ready', running, r.readySince),
+          cond('ContainersReady', running, r.readySince), cond('PodScheduled', true)],
         hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }], ...(r.podIP ? { podIP: r.podIP, podIPs: [{ ip: r.podIP }] } : {}), startTime: t,
-        containerStatuses: containers.map((c) => ({ name: c.name, state, lastState: {}, ready: running, restartCount: 0, image: image(c),
-          imageID: phase === 'Pending' ? '' : `${image(c)}@sha256:${hex(image(c))}`,
-          ...(phase === 'Pending' ? {} : { containerID: `containerd://${hex(r.uid + c.name)}` }), started: running })),
-        qosClass: 'BestEffort',
+        containerStatuses: containers.map((c) => {
+          const st = r.state.get(c.name)!;
+          return { name: c.name, state: state(st), lastState: lastState(st), ready: running, restartCount: st.restarts, image: image(c),
+            imageID: phase === 'Pending' ? '' : `${image(c)}@sha256:${hex(image(c))}`,
+            ...(phase === 'Pending' ? {} : { containerID: containerID(r, c.name, st.restarts) }), started: running };
+        }),
+        qosClass: r.qos,
       },
     };
   };
   const podEntry = (r: PodRec, key: string): Entry => {
-    const p = r.spec, phase = p.phase ?? 'Running', n = p.containers?.length || 1;
+    const p = r.spec, phase = p.phase ?? 'Running', n = r.containers.length;
     const shown = { Running: 'Running', Pending: 'ContainerCreating', Succeeded: 'Completed', Failed: 'Error', Unknown: 'Unknown' }[phase];
     // The object and its table row are rendered only for the items a page returns: a list of
     // 10,000 pods in pages of 500 would otherwise render every pod for every page.
@@ -322,8 +515,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         'spec.restartPolicy': 'Always', 'spec.schedulerName': 'default-scheduler', 'spec.serviceAccountName': 'default',
         'spec.hostNetwork': 'false', 'status.phase': phase, 'status.podIP': r.podIP ?? '', 'status.nominatedNodeName': '' },
       // status.podIPs passes the whitelist but is absent from upstream's selectable field set, so it always reads "".
-      get cells() { return [p.name, `${phase === 'Running' ? n : 0}/${n}`, shown, '0', age(r.created), r.podIP ?? '<none>',
+      get cells() { return [p.name, `${phase === 'Running' ? n : 0}/${n}`, shown, restartsCell(r), age(r.created), r.podIP ?? '<none>',
         p.nodeName ?? 'sandbox-node', '<none>', '<none>']; } };
+  };
+  /** The printer's RESTARTS: the sum of restartCount, with the age of the latest lastState.terminated.finishedAt ("1 (5s ago)"). */
+  const restartsCell = (r: PodRec): string => {
+    let n = 0, last = '';
+    for (const st of r.state.values()) { n += st.restarts; if (st.last && st.last.finishedAt > last) last = st.last.finishedAt; }
+    return n && last ? `${n} (${age(last)} ago)` : String(n);
   };
   const namespaces = () => [...new Set(['default', ...[...pods.values()].map((r) => r.spec.namespace)])].sort();
   const nsEntry = (name: string): Entry => ({ key: name, labels: { 'kubernetes.io/metadata.name': name },
@@ -347,7 +546,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     let labels: LabelReq[], fields: ReturnType<typeof parseFieldSelector>;
     try {
       labels = parseLabelSelector(q.get('labelSelector') ?? '');
-      fields = parseFieldSelector(q.get('fieldSelector') ?? '', allowed);
+      fields = parseFieldSelector(q.get('fieldSelector') ?? '', whitelist(allowed));
     } catch (e) { return bad((e as Error).message); }
     let start = '', listRv = rv;
     const cont = q.get('continue');
@@ -379,9 +578,86 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       type: `application/json;as=Table;v=${tv};g=meta.k8s.io` }
     : { code: 200, body: e.obj };
 
+  // ---- metrics.k8s.io, as metrics-server answers behind the API server ----
+  const hasMetrics = (r: PodRec) => (r.spec.phase ?? 'Running') === 'Running' && !faults.pods[podKey(r.spec.namespace, r.spec.name)]?.noMetrics;
+  /** PodMetrics: metadata as metrics-server builds it (creationTimestamp is the time of the request), the earliest container scrape as timestamp. */
+  const podMetricsEntry = (r: PodRec, now: string): Entry => {
+    const p = r.spec, usage = r.containers.map((c) => ({ name: c.name, ...r.state.get(c.name)! }));
+    const cpu = usage.reduce((a, u) => a + BigInt(u.cpu), 0n), memory = usage.reduce((a, u) => a + BigInt(u.memory), 0n);
+    return { key: podKey(p.namespace, p.name), labels: p.labels ?? {}, fields: { 'metadata.name': p.name, 'metadata.namespace': p.namespace },
+      cells: [p.name, cpuQuantity(cpu), memoryQuantity(memory), METRICS_WINDOW],
+      obj: { kind: 'PodMetrics', apiVersion: METRICS_GV,
+        metadata: { name: p.name, namespace: p.namespace, creationTimestamp: now, ...(p.labels && Object.keys(p.labels).length ? { labels: p.labels } : {}) },
+        timestamp: usage.map((u) => u.at ?? now).sort()[0], window: METRICS_WINDOW,
+        containers: usage.map((u) => ({ name: u.name, usage: { cpu: cpuQuantity(u.cpu), memory: memoryQuantity(u.memory) } })) } };
+  };
+  /** Nodes are the pods' nodeNames; a node's usage is the sum of its pods' (the sandbox has no system processes). */
+  const nodeNames = () => [...new Set([...pods.values()].map((r) => r.spec.nodeName ?? 'sandbox-node'))].sort();
+  const nodeMetricsEntry = (name: string, now: string): Entry => {
+    let cpu = 0n, memory = 0n;
+    for (const r of pods.values()) {
+      if ((r.spec.nodeName ?? 'sandbox-node') !== name || !hasMetrics(r)) continue;
+      for (const st of r.state.values()) { cpu += BigInt(st.cpu); memory += BigInt(st.memory); }
+    }
+    const labels = nodeLabels(name);
+    return { key: name, labels, fields: { 'metadata.name': name }, cells: [name, cpuQuantity(cpu), memoryQuantity(memory), METRICS_WINDOW],
+      obj: { kind: 'NodeMetrics', apiVersion: METRICS_GV, metadata: { name, creationTimestamp: now, labels }, timestamp: now,
+        window: METRICS_WINDOW, usage: { cpu: cpuQuantity(cpu), memory: memoryQuantity(memory) } } };
+  };
+  /** metrics-server's Table (ConvertToTable): no columns and no rows at all when nothing matched. */
+  const metricsReply = (body: Obj, entries: Entry[], q: URLSearchParams, tv?: string): Reply => {
+    if (!tv) return { code: 200, body };
+    const t = table(tv, METRICS_COLUMNS, entries, q, {});
+    return { code: 200, body: entries.length ? t : { ...t, columnDefinitions: null, rows: null }, type: `application/json;as=Table;v=${tv};g=meta.k8s.io` };
+  };
+  /** A metrics list: metrics-server filters by labels and by metadata fields, sorts by namespace/name and ignores limit. */
+  const metricsList = (kind: string, all: Entry[], q: URLSearchParams, tv?: string): Reply => {
+    if (q.get('watch') === 'true' || q.get('watch') === '1') return bad('watch is not supported by the sandbox');
+    let labels: LabelReq[], fields: ReturnType<typeof parseFieldSelector>;
+    try {
+      labels = parseLabelSelector(q.get('labelSelector') ?? '');
+      fields = parseFieldSelector(q.get('fieldSelector') ?? '', metaFieldsOnly);
+    } catch (e) { return bad((e as Error).message); }
+    const items = all.filter((e) => labelsMatch(labels, e.labels) && fields.every((f) => ((e.fields[f.field] ?? '') === f.value) !== f.neg))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return metricsReply({ kind, apiVersion: METRICS_GV, metadata: {}, items: items.map(({ obj: { kind: _k, apiVersion: _a, ...o } }) => o) }, items, q, tv);
+  };
+  const METRICS_PATH = /^\/apis\/metrics\.k8s\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?(pods|nodes)(?:\/([^/]+))?$/;
+  const metricsRest = (path: string, q: URLSearchParams, user: string, tv?: string): Reply => {
+    const parts = path.split('/').slice(4); // after /apis/metrics.k8s.io/v1beta1
+    if (metrics.forbidden && parts.length) { // a resource request: RBAC's answer, whether or not anything serves it
+      const ns = parts[0] === 'namespaces' && parts.length >= 3 ? parts[1]! : '', [resource = '', name = ''] = ns ? parts.slice(2) : parts;
+      const verb = name ? 'get' : q.get('watch') === 'true' || q.get('watch') === '1' ? 'watch' : 'list';
+      return { code: 403, body: status(403, 'Forbidden', `${resource}.metrics.k8s.io${name ? ` "${name}"` : ''} is forbidden: ` +
+        `User "${user}" cannot ${verb} resource "${resource}" in API group "metrics.k8s.io" ${ns ? `in the namespace "${ns}"` : 'at the cluster scope'}`,
+      { ...(name ? { name } : {}), group: 'metrics.k8s.io', kind: resource }) };
+    }
+    if (!metrics.available) return NO_RESOURCE;
+    if (!parts.length) return { code: 200, body: METRICS_RESOURCES };
+    const m = METRICS_PATH.exec(path);
+    if (!m || (m[2] === 'nodes' && m[1] !== undefined)) return NO_RESOURCE;
+    const [, ns, resource, name] = m, now = rfc3339();
+    if (resource === 'nodes') {
+      if (name === undefined) return metricsList('NodeMetricsList', nodeNames().map((n) => nodeMetricsEntry(n, now)), q, tv);
+      if (!nodeNames().includes(name)) return notFound('nodes', name);
+      const e = nodeMetricsEntry(name, now);
+      return metricsReply(e.obj, [e], q, tv);
+    }
+    if (name === undefined) {
+      const running = [...pods.values()].filter((r) => hasMetrics(r) && (ns === undefined || r.spec.namespace === ns));
+      return metricsList('PodMetricsList', running.map((r) => podMetricsEntry(r, now)), q, tv);
+    }
+    // metrics-server's pod informer holds Running pods only: any other pod is not found as a pod
+    const r = pods.get(podKey(ns!, name));
+    if (!r || (r.spec.phase ?? 'Running') !== 'Running') return notFound('pods', name);
+    if (!hasMetrics(r)) return notFound('podmetrics', `${ns}/${name}`, 'metrics.k8s.io');
+    const e = podMetricsEntry(r, now);
+    return metricsReply(e.obj, [e], q, tv);
+  };
+
   // ---- REST ----
   const PF_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/;
-  const rest = (method: string, url: URL, accept?: string): Reply => {
+  const rest = (method: string, url: URL, accept?: string, user = SANDBOX_USER): Reply => {
     const path = url.pathname.replace(/\/+$/, '') || '/', q = url.searchParams, tv = tableVersion(accept);
     const pf = PF_PATH.exec(path);
     if (pf) { // connect subresource: the pod lookup comes first, then the upgrade requirement
@@ -392,7 +668,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (path === '/version') return { code: 200, body: VERSION };
     if (path === '/api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'],
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }] } };
-    if (path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [] } };
+    if (path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: metrics.available ? [METRICS_GROUP] : [] } };
+    if (path === '/apis/metrics.k8s.io') return metrics.available ? { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...METRICS_GROUP } } : NO_RESOURCE;
+    if (path.startsWith('/apis/metrics.k8s.io/v1beta1')) return metricsRest(path, q, user, tv);
     if (path === '/api/v1') return { code: 200, body: RESOURCES };
     if (path === '/api/v1/namespaces') return list('NamespaceList', namespaces().map(nsEntry), q, NS_FIELDS, NS_COLUMNS, tv);
     if (path === '/api/v1/pods') // all namespaces: storage keys are "ns/name"
@@ -403,12 +681,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (m) return list('PodList', [...pods.values()].filter((r) => r.spec.namespace === m![1]).map((r) => podEntry(r, r.spec.name)), q, POD_FIELDS, POD_COLUMNS, tv);
     m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
     if (m) { const r = pods.get(podKey(m[1]!, m[2]!)); return r ? one(podEntry(r, r.spec.name), POD_COLUMNS, q, tv) : notFound('pods', m[2]!); }
-    return { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
+    return NO_RESOURCE;
   };
 
   // ---- auth: bearer token, or (opt-in) a client cert from the test CA; anything else is 401 ----
   const authenticated = (req: IncomingMessage) =>
     req.headers.authorization === `Bearer ${token}` || (!!opts.clientCerts && (req.socket as TLSSocket).authorized === true);
+  /** The authenticated user's name: the token's, or the client certificate's CN. */
+  const userOf = (req: IncomingMessage) => (req.headers.authorization === `Bearer ${token}` ? SANDBOX_USER : 'sandbox-user');
   const record = (req: IncomingMessage, url: URL, upgrade: boolean) =>
     requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: { ...req.headers }, upgrade });
   const raw = (socket: Duplex, r: Reply) => { // an HTTP response on a socket that asked to upgrade
@@ -426,7 +706,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     let r = UNAUTHORIZED;
     if (authenticated(req)) {
       if (faults.requestDelayMs) await sleep(faults.requestDelayMs);
-      r = rest(req.method ?? 'GET', url, req.headers.accept);
+      r = rest(req.method ?? 'GET', url, req.headers.accept, userOf(req));
     }
     const { text, type } = serialize(r);
     res.writeHead(r.code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() }).end(text);
@@ -570,6 +850,27 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   return {
     url, token, caPem: pki.caPem, caFile, pki, faults, requests, addPod,
+    get metrics() { return metrics; },
+    set metrics(m: SandboxMetrics) { metrics = m; },
+    oomKill(ns, name, container, at = new Date()) {
+      const { r, st } = containerOf(ns, name, container);
+      if ((r.spec.phase ?? 'Running') !== 'Running') throw new Error(`pod ${ns}/${name} is not Running`);
+      const restarted = rfc3339(+at + 1000); // the kubelet restarts a crashed container at once (no back-off before the first restart)
+      st.last = { startedAt: st.startedAt, finishedAt: rfc3339(at), containerID: containerID(r, container, st.restarts) };
+      st.restarts++;
+      st.startedAt = restarted;
+      st.memory = DEFAULT_USAGE.memoryBytes;
+      st.at = undefined;
+      r.readySince = restarted;
+      r.rv = ++rv;
+    },
+    setUsage(ns, name, container, u) {
+      const { st } = containerOf(ns, name, container);
+      for (const v of [u.cpuNanocores, u.memoryBytes]) if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new Error(`usage must be a number >= 0, not ${v}`);
+      if (u.cpuNanocores !== undefined) st.cpu = Math.round(u.cpuNanocores);
+      if (u.memoryBytes !== undefined) st.memory = Math.round(u.memoryBytes / 1024) * 1024;
+      if (u.at) st.at = rfc3339(u.at);
+    },
     removePod: (ns, name) => { pods.delete(podKey(ns, name)); rv++; },
     setPhase: (ns, name, phase) => {
       const r = pods.get(podKey(ns, name));
