@@ -97,7 +97,7 @@ export interface LastSnapshot {
   readonly trigger?: TriggerFacts;
   /** The sample type of total and top (inuse_space, or the profile's default when it has none). */
   readonly sampleType: string;
-  /** The sum of the sample type over every sample (pprof's total). */
+  /** pprof's total of the sample type (the `of X total` of -top: Σ|value| once drop_frames applied). */
   readonly total: Int64;
   readonly top: TopReport;
 }
@@ -198,8 +198,9 @@ export async function examineKill(pod: PodFacts, kill: OomKill, opts: Postmortem
   const to = kill.killedAt;
   const windowStart = new Date(to.getTime() - opts.windowMs);
   // A start after the kill (a status written out of order) says nothing about the run: ignored.
-  const sinceStart = kill.startedAt !== undefined && kill.startedAt > windowStart && kill.startedAt <= to;
-  const from = sinceStart ? kill.startedAt! : windowStart;
+  const runStart = kill.startedAt !== undefined && kill.startedAt <= to ? kill.startedAt : undefined;
+  const sinceStart = runStart !== undefined && runStart > windowStart;
+  const from = sinceStart ? runStart : windowStart;
   const found = await findHeapSnapshots(store, ref, { from, to });
   const window = { from, to, sinceStart };
   if (found.own.length > 0) {
@@ -213,7 +214,7 @@ export async function examineKill(pod: PodFacts, kill: OomKill, opts: Postmortem
       beforeKillMs: to.getTime() - lastMeta.createdAt.getTime(),
       ...triggerOf(lastMeta),
       sampleType: top.sampleType.type,
-      total: totals(lastProfile)[top.sampleIndex] ?? 0,
+      total: top.total,
       top,
     };
     let growth: Growth | undefined;
@@ -245,7 +246,7 @@ export async function examineKill(pod: PodFacts, kill: OomKill, opts: Postmortem
   if (!pod.enabled) hints.push({ kind: 'not-enabled' });
   if (otherContainers.length > 0) hints.push({ kind: 'other-container', containers: otherContainers });
   if (earlier) {
-    const earlierRun = kill.startedAt !== undefined && earlier.createdAt < kill.startedAt;
+    const earlierRun = runStart !== undefined && earlier.createdAt < runStart;
     hints.push({ kind: 'interval', beforeKillMs: to.getTime() - earlier.createdAt.getTime(), windowMs: opts.windowMs, earlierRun });
   } else if (otherContainers.length === 0 && pod.enabled) hints.push({ kind: 'none-found', lookbackMs });
   hints.push(kill.memoryLimitBytes !== undefined ? { kind: 'heap-trigger' } : { kind: 'no-limit' });

@@ -12,7 +12,6 @@ import { diffSideLines, renderDiffTable } from './function-table.js';
 import { stringifyJson } from './json.js';
 import { escapeTerminal } from './terminal-text.js';
 import { renderTopTable } from './top-table.js';
-import { formatStep } from './trend-table.js';
 import { scaledLabel } from './units.js';
 import { renderYaml } from './yaml.js';
 
@@ -41,12 +40,19 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
+/** A span as --window takes it: `1h`, `90s`, `1h30m`, `24h` (whole seconds; the parts that are not 0). */
+export function formatSpan(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const parts: [number, string][] = [[Math.floor(total / 3600), 'h'], [Math.floor((total % 3600) / 60), 'm'], [total % 60, 's']];
+  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('') || '0s';
+}
+
 /** `namespace/pod` escaped. */
 const podName = (p: Pick<PodReport, 'namespace' | 'pod'>) => escapeTerminal(`${p.namespace}/${p.pod}`);
 
 /** The line kubectl prints for a pod that does not exist (`kubectl get pod NAME`). */
 export function notFoundLine(pod: string): string {
-  return `Error from server (NotFound): pods ${JSON.stringify(escapeTerminal(pod))} not found`;
+  return `Error from server (NotFound): pods "${escapeTerminal(pod)}" not found`;
 }
 
 /**
@@ -83,9 +89,9 @@ function renderKill(pod: PodReport, k: KillReport, report: PostmortemReport, ctx
   const restarts = kill.restarted ? `restart count ${kill.restartCount}` : `not restarted yet, restart count ${kill.restartCount}`;
   const limit = kill.memoryLimit !== undefined ? `memory limit ${escapeTerminal(kill.memoryLimit)}` : 'no memory limit';
   const lines = [`${podName(pod)}, ${kill.init ? 'init container' : 'container'} ${container}: OOM-killed at ${formatTime(kill.killedAt)} (${restarts}), ${limit}`];
-  const windowWords = `${formatTime(k.window.from)} to ${formatTime(k.window.to)} (${k.window.sinceStart ? "since the killed run's start" : `the ${formatStep(report.windowMs)} before the kill`})`;
+  const windowWords = `${formatTime(k.window.from)} to ${formatTime(k.window.to)} (${k.window.sinceStart ? "since the killed run's start" : `the ${formatSpan(report.windowMs)} before the kill`})`;
   if (!k.last) {
-    lines.push(`No heap snapshot of this container from ${windowWords}, service ${JSON.stringify(escapeTerminal(pod.service))}, in ${escapeTerminal(ctx.store)}.`);
+    lines.push(`No heap snapshot of this container from ${windowWords}, service "${escapeTerminal(pod.service)}", in ${escapeTerminal(ctx.store)}.`);
     if (k.earlier) lines.push(`The last one before: profile ${escapeTerminal(k.earlier.id)} at ${formatTime(k.earlier.createdAt)}, ${formatDuration(kill.killedAt.getTime() - k.earlier.createdAt.getTime())} before the kill.`);
     lines.push('To catch the next one:', ...k.hints.map((h) => `  - ${hintText(h, k)}`));
     return lines.join('\n') + '\n';
@@ -122,19 +128,19 @@ export function triggerText(t: NonNullable<KillReport['last']>['trigger'] & obje
 
 /** One hint as a line, for the kill it is about. */
 export function hintText(h: Hint, k: KillReport): string {
-  const container = JSON.stringify(escapeTerminal(k.kill.container));
+  const container = `"${escapeTerminal(k.kill.container)}"`;
   switch (h.kind) {
     case 'not-enabled':
       return 'the pod lacks the annotation profefe.com/enable=true, so collect does not capture it: annotate the pod (its template)';
     case 'other-container':
-      return `the pod's heap snapshots are of container ${h.containers.map((c) => JSON.stringify(escapeTerminal(c))).join(', ')}, not ${container}: point profefe.com/port at a port of ${container} to profile it`;
+      return `the pod's heap snapshots are of container ${h.containers.map((c) => `"${escapeTerminal(c)}"`).join(', ')}, not ${container}: point profefe.com/port at a port of ${container} to profile it`;
     case 'interval': {
       const when = h.earlierRun ? ', in an earlier run of the container,' : '';
-      const widen = h.earlierRun ? '' : ` (--window ${formatStep(Math.ceil(h.beforeKillMs / 3_600_000) * 3_600_000)} shows it)`;
+      const widen = h.earlierRun ? '' : ` (--window ${formatSpan(Math.ceil(h.beforeKillMs / 3_600_000) * 3_600_000)} shows it)`;
       return `the last heap snapshot was ${formatDuration(h.beforeKillMs)} before the kill${when} so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval${widen}`;
     }
     case 'none-found':
-      return `no heap snapshot of this container in the ${formatStep(h.lookbackMs)} before the kill: check that collect runs over this pod's namespace with heap among its --type, and uploads to this store`;
+      return `no heap snapshot of this container in the ${formatSpan(h.lookbackMs)} before the kill: check that collect runs over this pod's namespace with heap among its --type, and uploads to this store`;
     case 'heap-trigger':
       return `keep collect's --heap-trigger on (default 80%): it captures the heap when memory nears the ${escapeTerminal(k.kill.memoryLimit ?? '')} limit, before the OOM killer`;
     case 'no-limit':
@@ -147,7 +153,7 @@ export function postmortemData(report: PostmortemReport, ctx: PostmortemRenderCo
   const seconds = (ms: number) => Math.round(ms / 1000);
   const rows = (r: TopReport) => r.rows.map((row) => ({ function: row.function, flat: row.flat, cum: row.cum }));
   return {
-    window: formatStep(report.windowMs),
+    window: formatSpan(report.windowMs),
     store: ctx.store,
     pods: report.pods.map((pod) => ({
       namespace: pod.namespace,
