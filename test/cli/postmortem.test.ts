@@ -5,9 +5,10 @@
  * times before and after each kill; our store behind `serve`'s server. The growth is checked
  * against `kubectl profefe diff` of the same two ids, the top against computeTop.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runPostmortem, resolvePostmortemOptions } from '../../src/cli/postmortem.js';
 import { StoreSink } from '../../src/capture/store-sink.js';
 import { triggerLabels } from '../../src/collect/trigger.js';
@@ -315,6 +316,26 @@ describe('kubectl profefe postmortem', () => {
     expect(data.meta.sides!.map((s) => s.name)).toEqual([`profile ${up['cart-first']!.id}`, `profile ${up['cart-last']!.id}`]);
     expect(data.sampleTypes[data.defaultSampleIndex]!.type).toBe('inuse_space');
     expect(data.names).toContain('main.growLeak');
+  });
+
+  test('--html without --output-file: the page in the pages folder, opened with $BROWSER', async () => {
+    const seen = path.join(dir, 'browser-saw');
+    const browser = path.join(dir, 'browser.sh');
+    await writeFile(browser, `#!/bin/sh\necho "$1" > '${seen}'\n`);
+    await chmod(browser, 0o755);
+    const run = await runCli(['postmortem', 'loop-1', '--html'], { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
+    expect(run.code).toBe(0);
+    const page = /^wrote the growth flame graph of shop\/loop-1 app to (.*\.html) \([\d.]+ [kM]B\), opening it with /.exec(run.stderr)?.[1];
+    expect(page).toBeDefined();
+    expect(path.dirname(page!)).toBe(path.join(dir, 'home', 'pages'));
+    expect(path.basename(page!)).toMatch(/^kubectl-profefe-postmortem-loop-1-app-[0-9a-z]+\.html$/);
+    // The browser runs on its own: wait until it has written what it was given.
+    let url = '';
+    while (!url.endsWith('.html')) {
+      url = (await readFile(seen, 'utf8').catch(() => '')).trim();
+      if (!url.endsWith('.html')) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url).toBe(pathToFileURL(page!).href);
   });
 
   test('--html with --output-file and several kills to draw is refused, naming the flag', async () => {
