@@ -6,7 +6,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { TopReport } from '../pprof/index.js';
-import type { Hint, KillReport, PodReport, PostmortemReport } from '../postmortem/postmortem.js';
+import type { Hint, KillReport, PodReport, PostmortemReport, TriggerFacts } from '../postmortem/postmortem.js';
 import { palette } from './colour.js';
 import { diffSideLines, renderDiffTable } from './function-table.js';
 import { stringifyJson } from './json.js';
@@ -28,9 +28,10 @@ export function formatTime(d: Date): string {
   return d.toISOString().replace(/\.000Z$/, 'Z');
 }
 
-/** A duration as Go's time.Duration prints it, to the second: `45s`, `5m0s`, `1h30m0s` (under a second: `250ms`). */
+/** A duration as Go's time.Duration prints it, to the second: `45s`, `5m0s`, `1h30m0s` (under a second: `250ms`; none: `0s`). */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
   const total = Math.floor(ms / 1000);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
@@ -121,7 +122,7 @@ function totalText(top: TopReport, total: TopReport['total']): string {
 }
 
 /** `trigger=memory at 83% of the limit` (the percent left out when the labels do not say). */
-export function triggerText(t: NonNullable<KillReport['last']>['trigger'] & object): string {
+export function triggerText(t: TriggerFacts): string {
   const where = t.percent !== undefined ? ` at ${t.percent}% of the limit` : '';
   return `trigger=${escapeTerminal(t.kind)}${where}`;
 }
