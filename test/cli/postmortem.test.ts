@@ -99,9 +99,11 @@ beforeAll(async () => {
       pod('side-1', { containers: [app(), { name: 'worker', resources: { limits: { memory: '1Gi' } } }] }),
       pod('quiet-1'),
       pod('other-1', { labels: { app: 'other' } }),
+      // The pod of the --help examples.
+      pod('checkout-7d9f8b6c4-x2x9z', { labels: { app: 'checkout' }, annotations: enabled('checkout') }),
     ],
   });
-  for (const [name, container] of [['cart-1', 'app'], ['web-1', 'main'], ['api-1', 'app'], ['single-1', 'app'], ['side-1', 'worker']] as const) sandbox.oomKill('shop', name, container, KILL);
+  for (const [name, container] of [['checkout-7d9f8b6c4-x2x9z', 'app'], ['cart-1', 'app'], ['web-1', 'main'], ['api-1', 'app'], ['single-1', 'app'], ['side-1', 'worker']] as const) sandbox.oomKill('shop', name, container, KILL);
   // Killed twice: the second kill's run started a second after the first.
   sandbox.oomKill('shop', 'loop-1', 'app', at(-30));
   sandbox.oomKill('shop', 'loop-1', 'app', KILL);
@@ -125,6 +127,8 @@ beforeAll(async () => {
   await upload('loop-earlier-run', heaps[0]!, { pod: 'loop-1', when: at(-45) });
   await upload('loop-first', heaps[1]!, { pod: 'loop-1', when: at(-10) });
   await upload('loop-last', heaps[2]!, { pod: 'loop-1', when: at(-2) });
+  await upload('checkout-first', heaps[1]!, { pod: 'checkout-7d9f8b6c4-x2x9z', service: 'checkout', when: at(-30) });
+  await upload('checkout-last', heaps[3]!, { pod: 'checkout-7d9f8b6c4-x2x9z', service: 'checkout', when: at(-3) });
   // side-1: the pod serves pprof from app; the killed container is worker.
   await upload('side-app', heaps[1]!, { pod: 'side-1', when: at(-10) });
 
@@ -342,6 +346,22 @@ describe('kubectl profefe postmortem', () => {
     const run = await runCli(['postmortem', 'cart-1', 'loop-1', '--html', '--no-browser', '--output-file', path.join(dir, 'pages', 'two.html')], { env });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error: --output-file names one page, but 2 OOM kills have a growth to draw/);
+  });
+
+  test('the examples of --help run as shown (the store the one of the test, the browser a script)', async () => {
+    const help = (await runCli(['postmortem', '--help'])).stdout.toString();
+    const block = help.slice(help.indexOf('Examples:\n'));
+    const commands = block.replace(/ \\\n\s+/g, ' ').split('\n').filter((l) => l.startsWith('  kubectl profefe postmortem ')).map((l) => l.trim());
+    expect(commands).toHaveLength(4);
+    const browser = path.join(dir, 'examples-browser.sh');
+    await writeFile(browser, '#!/bin/sh\nexit 0\n');
+    await chmod(browser, 0o755);
+    for (const command of commands) {
+      const args = command.replace('http://profefe:10100', served.server.url).split(' ').slice(2);
+      const run = await runCli(args, { env: { ...env, BROWSER: browser, PATH: process.env.PATH } });
+      expect({ command, code: run.code }).toEqual({ command, code: 0 });
+      expect(run.stdout.toString()).toMatch(/checkout-7d9f8b6c4-x2x9z/);
+    }
   });
 
   test.each([
