@@ -59,7 +59,10 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what ' +
               'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a ' +
               'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N ' +
-              'collectors share the pods: each takes a stable hash share, by namespace/name.',
+              'collectors share the pods: each takes a stable hash share, by namespace/name. Between rounds ' +
+              '(--interval) it reads the pods\' usage from the metrics API (metrics.k8s.io, metrics-server) and ' +
+              'captures at once a container near its memory limit (heap, goroutine) or its CPU limit (cpu), ' +
+              'labelled trigger=memory|cpu.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
