@@ -53,7 +53,7 @@ describe('the bundle', () => {
     const loaded = inputsOf(reachable(entry(), false));
     expect(loaded).toContain('src/cli/main.ts');
     const heavy = loaded.filter((i) =>
-      /src\/cli\/(capture|collect|get|merge|top|diff|open|push|serve|version)\.ts$|node_modules\/(@kubernetes\/client-node|ws|js-yaml|ora|pprof-format|d3)\/|src\/pprof\/|flame-page-assets/.test(i),
+      /src\/cli\/(capture|collect|get|merge|top|diff|postmortem|open|push|serve|version)\.ts$|node_modules\/(@kubernetes\/client-node|ws|js-yaml|ora|pprof-format|d3)\/|src\/pprof\/|flame-page-assets/.test(i),
     );
     expect(heavy).toEqual([]);
   });
@@ -65,6 +65,7 @@ describe('the bundle', () => {
     ['merge', false, false],
     ['top', false, false],
     ['diff', false, true],
+    ['postmortem', true, true],
     ['open', false, true],
     ['push', false, false],
     ['serve', false, false],
