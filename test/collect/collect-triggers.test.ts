@@ -15,6 +15,8 @@ import { decodeProfile } from '../../src/pprof/index.js';
 import { computeTop } from '../../src/pprof/top.js';
 import type { LocalStore } from '../../src/store/local/local-store.js';
 import type { ProfefeServer } from '../../src/store/profefe/server.js';
+import type { ProfileMeta } from '../../src/store/store.js';
+import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { growGoTarget, startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
@@ -83,10 +85,11 @@ async function startCollect(args: Record<string, unknown>) {
 const heapsOf = (pod: string, labels: { key: string; value: string }[] = []) =>
   store.find({ service: 'api', type: 'heap', from: new Date(0), to: new Date(Date.now() + 60_000), labels: [{ key: 'pod', value: pod }, ...labels] });
 
-test('memory rising past --heap-trigger of the limit: the heap is captured at once, labelled trigger=memory with usage and limit', async () => {
+test('memory rising towards the limit: collect captures the heap at once (trigger=memory); after the OOM kill, postmortem names that profile and ranks the leak first', async () => {
   sandbox.addPod(leaky('api-1'));
   sandbox.setUsage('shop', 'api-1', 'app', { memoryBytes: 20 * MI });
   const collector = await startCollect({});
+  let triggered: ProfileMeta;
   try {
     // The first round's scheduled heap; usage is 31% of the limit, so nothing fires.
     await eventually('the first round', () => collector.records.find((r) => r.event === 'round'));
@@ -98,7 +101,7 @@ test('memory rising past --heap-trigger of the limit: the heap is captured at on
     await (await fetch(`${go.url}/debug/pprof/heap?gc=1`)).arrayBuffer();
     sandbox.setUsage('shop', 'api-1', 'app', { memoryBytes: 40 * MI });
     sandbox.setUsage('shop', 'api-1', 'app', { memoryBytes: 56 * MI });
-    const triggered = await eventually('a triggered heap profile', async () => (await heapsOf('api-1', [{ key: 'trigger', value: 'memory' }]))[0]);
+    triggered = await eventually('a triggered heap profile', async () => (await heapsOf('api-1', [{ key: 'trigger', value: 'memory' }]))[0]);
     expect(triggered.labels).toEqual(expect.arrayContaining([
       { key: 'trigger', value: 'memory' }, { key: 'trigger_usage', value: String(56 * MI) }, { key: 'trigger_limit', value: String(64 * MI) },
       { key: 'container', value: 'app' }, { key: 'namespace', value: 'shop' }, { key: 'pod', value: 'api-1' },
@@ -112,10 +115,32 @@ test('memory rising past --heap-trigger of the limit: the heap is captured at on
     await eventually('the goroutine profile', () => collector.records.find((r) => r.trigger === 'memory' && r.type === 'goroutine' && r.result === 'ok'));
   } finally {
     await collector.stop();
-    sandbox.removePod('shop', 'api-1');
   }
   // Once: the cooldown (5m) holds it back while memory stays high.
   expect(await heapsOf('api-1', [{ key: 'trigger', value: 'memory' }])).toHaveLength(1);
+
+  // The kernel kills it two seconds after the triggered capture; the kubelet restarts it.
+  const kill = new Date(triggered.createdAt.getTime() + 2000);
+  sandbox.oomKill('shop', 'api-1', 'app', kill);
+  const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
+  const run = await runCli(['postmortem', '-n', 'shop', 'api-1', '--profefe-hostport', server.url, '-o', 'json'], { env });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const report = JSON.parse(run.stdout.toString());
+  const k = report.pods[0].kills[0];
+  expect(k).toMatchObject({ container: 'app', killedAt: kill.toISOString().replace('.000Z', 'Z'), exitCode: 137, restartCount: 1, memoryLimitBytes: 64 * MI });
+  expect(k.lastSnapshot).toMatchObject({ id: triggered.id, beforeKillSeconds: 2, trigger: { kind: 'memory', usage: String(56 * MI), limit: String(64 * MI), percent: 87 } });
+  // The growth is from the first round's heap (the earliest of the window) to the triggered one.
+  expect(k.growth.target.id).toBe(triggered.id);
+  expect(k.snapshots).toHaveLength(2);
+  // What grew from the first round's heap to the triggered one: the leak, first.
+  expect(k.growth.rows[0]).toMatchObject({ function: 'main.growLeak' });
+  expect(BigInt(k.growth.rows[0].flat)).toBeGreaterThanOrEqual(BigInt(40 * MI));
+  // And as a person reads it.
+  const text = await runCli(['postmortem', '-n', 'shop', 'api-1', '--profefe-hostport', server.url], { env });
+  expect(text.stdout.toString()).toContain(triggered.id);
+  expect(text.stdout.toString()).toContain('2s before the kill');
+  sandbox.removePod('shop', 'api-1');
 }, 120_000);
 
 test('CPU at --cpu-trigger of its limit: a CPU profile at once, labelled trigger=cpu in millicores', async () => {
