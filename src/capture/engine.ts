@@ -1,5 +1,7 @@
 import { decodeProfile, encodeProfile, type DecodeLimits, type Profile } from '../pprof/index.js';
 import { deltaProfile } from '../pprof/delta.js';
+import type { Int64 } from '../pprof/int64.js';
+import { cpuNanosOf, inuseBytesOf } from '../pprof/usage.js';
 import type { CaptureTarget } from '../kube/pods.js';
 import type { Tunnel } from './tunnel.js';
 import { oneLine } from '../report/terminal-text.js';
@@ -33,8 +35,19 @@ export interface Sink {
   write(profile: CapturedProfile): Promise<string>;
 }
 
+/**
+ * What a captured profile says its pod used (src/pprof/usage.ts), for capture's usage against
+ * requests: a CPU profile's CPU nanoseconds and duration_nanos, a heap profile's in-use bytes.
+ */
+export interface CapturedUsage {
+  readonly cpuNanos?: Int64;
+  /** 0 when the profile carries no duration_nanos. */
+  readonly durationNanos?: Int64;
+  readonly inuseBytes?: Int64;
+}
+
 export type CaptureOutcome =
-  | { readonly target: CaptureTarget; readonly type: ProfileType; readonly ok: true; readonly size: number; readonly samples: number; readonly location: string; readonly ms: number }
+  | { readonly target: CaptureTarget; readonly type: ProfileType; readonly ok: true; readonly size: number; readonly samples: number; readonly location: string; readonly ms: number; readonly usage?: CapturedUsage }
   | { readonly target: CaptureTarget; readonly type: ProfileType; readonly ok: false; readonly error: string; readonly ms: number };
 
 export interface CaptureOptions {
@@ -170,7 +183,8 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
     }
     const captured: CapturedProfile = { target, type, bytes: fetched.bytes, takenAt, samples: fetched.profile.sample.length, delta: fetched.delta };
     const location = await deps.sink.write(captured);
-    outcome = { target, type, ok: true, size: fetched.bytes.length, samples: captured.samples, location, ms: Date.now() - started };
+    const usage = usageOf(type, fetched.profile);
+    outcome = { target, type, ok: true, size: fetched.bytes.length, samples: captured.samples, location, ms: Date.now() - started, ...(usage ? { usage } : {}) };
   } catch (err) {
     if (deps.signal?.aborted) throw deps.signal.reason;
     const error = deps.deadline?.aborted ? 'stopped at the round deadline' : oneLine((err as Error).message);
@@ -180,6 +194,19 @@ async function captureOne(target: CaptureTarget, type: ProfileType, opts: Captur
   }
   deps.onOutcome?.(outcome);
   return outcome;
+}
+
+/** A CPU profile's CPU time and duration, a heap profile's in-use bytes; nothing for other types or without those sample types. */
+function usageOf(type: ProfileType, profile: Profile): CapturedUsage | undefined {
+  if (type === 'cpu') {
+    const cpuNanos = cpuNanosOf(profile);
+    return cpuNanos === undefined ? undefined : { cpuNanos, durationNanos: profile.durationNanos as Int64 };
+  }
+  if (type === 'heap') {
+    const inuseBytes = inuseBytesOf(profile);
+    return inuseBytes === undefined ? undefined : { inuseBytes };
+  }
+  return undefined;
 }
 
 /** One GET of a pod for the profile being captured (see fetchOnce). */

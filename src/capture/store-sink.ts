@@ -1,6 +1,7 @@
 import { isProfileRefusal, UPLOAD_ID_LABEL, uploadIdOf, type Spool } from '../store/spool.js';
 import { StoreProblem, StoreUnreachable, type ProfileStore, type StoreLabel, type StoreProfileType } from '../store/store.js';
 import { DELTA_LABEL, PROFILE_LABEL } from '../store/window-query.js';
+import { resourceLabels } from '../labels/resource-labels.js';
 import type { CapturedProfile, Sink } from './engine.js';
 import { targetFileStem, utcStamp } from './local-sink.js';
 import type { ProfileType } from './profile-types.js';
@@ -15,9 +16,12 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
  * `pod`, or `url=host:port` for a --url target), the upload id
  * (a hash of the bytes, which makes a second upload of the same profile recognisable),
  * `profile=allocs` on allocs (stored as heap), `delta=server|client` on deltas (who computed it;
- * see CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
- * say), then the target's extraLabels (a collector's trigger). Sorted by key, like profefe. Queries tell snapshots and deltas apart by these labels
- * (src/store/window-query.ts).
+ * see CapturedProfile.delta), the capture container's requests and limits (`cpu_request`,
+ * `cpu_limit` as CPU quantities, `memory_request`, `memory_limit` in bytes: only those it sets;
+ * src/labels/resource-labels.ts), plus the pod labels named with --label-from-pod (a version
+ * label, say), then the target's extraLabels (a collector's trigger). Sorted by key, like
+ * profefe. Queries tell snapshots and deltas apart by these labels (src/store/window-query.ts),
+ * and `top` reads the resources back to set usage against requests.
  */
 export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
   const t = p.target;
@@ -28,11 +32,11 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
   }
   Object.assign(labels, t.extraLabels);
   // Ours come last, so a pod label of the same name cannot override them: queries group by
-  // namespace and pod, tell snapshots from deltas by profile and delta, and pushes are made
-  // idempotent by upload_id.
+  // namespace and pod, tell snapshots from deltas by profile and delta, top reads the resources,
+  // and pushes are made idempotent by upload_id.
   // A URL target is named by its host:port alone: never its path or credentials.
   Object.assign(labels, t.url !== undefined ? { url: t.pod } : { namespace: t.namespace, pod: t.pod });
-  Object.assign(labels, { from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) });
+  Object.assign(labels, { from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) }, resourceLabels(t.resources));
   if (t.container) labels.container = t.container;
   if (t.node) labels.node = t.node;
   if (p.type === 'allocs') labels[PROFILE_LABEL] = 'allocs';

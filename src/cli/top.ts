@@ -4,7 +4,12 @@ import { StoreError, UsageError } from '../errors.js';
 import { TopByService, type ServiceTopReport } from '../pprof/top-by-service.js';
 import { renderServiceTopJson, renderServiceTopTable, renderServiceTopYaml } from '../report/function-table.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
-import { combineWindowSummaries, describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery, type WindowSummary } from '../store/window-query.js';
+import { combineWindowSummaries, describeWindow, isAveragedOrDelta, type WindowQuery, type WindowSummary } from '../store/window-query.js';
+import { loadServiceWindow } from '../store/usage-query.js';
+import { rankByRequest } from '../trend/usage.js';
+import { renderServiceUsageTable, serviceUsageLines, usageJson, type ServiceUsageRow } from '../report/usage-report.js';
+import { stringifyJson } from '../report/json.js';
+import { renderYaml } from '../report/yaml.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -36,6 +41,11 @@ export interface TopOptions {
   readonly store: StoreOptions;
   /** Services fetched at once (each is one store merge). */
   readonly concurrency: number;
+  /**
+   * --by-service: a table of services, not functions, ranked by what they used over what their
+   * pods request (CPU in cores, heap in in-use bytes); only for --type cpu and heap.
+   */
+  readonly byService: boolean;
 }
 
 /** The merged top with per-service flats, and the services that had nothing in the window. */
@@ -47,6 +57,12 @@ export interface TopResult {
   readonly window: WindowSummary;
   /** What the user should know about the window, one line each, naming the services concerned. */
   readonly warnings: readonly string[];
+  /**
+   * CPU and heap: per service (in service order), what its pods used against their requests and
+   * limits (src/store/usage-query.ts): every service with --by-service, else those whose profiles
+   * carry a request or limit of the resource.
+   */
+  readonly usage: readonly ServiceUsageRow[];
 }
 
 interface TopArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
@@ -59,6 +75,7 @@ interface TopArgs extends StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   nodes?: number;
   'sample-type'?: string;
   output?: string;
+  'by-service'?: boolean;
 }
 
 /** `kubectl profefe top`: yargs wiring only; the work is in resolveTopOptions and runTop. */
@@ -80,7 +97,12 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
               'service names longer than 20 characters in its column headers, -o wide shows them whole.\n\n' +
               'Snapshots (heap in use, goroutine, threadcreate) count as their average per pod over the ' +
               'window, summed over the pods; CPU profiles and the deltas (allocs, block, mutex) are summed. ' +
-              '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.',
+              '--type heap ranks in-use memory by default and allocations with --sample-type alloc_space.\n\n' +
+              'Profiles that capture and collect uploaded carry the container\'s requests and limits (cpu_request, ' +
+              'cpu_limit, memory_request, memory_limit labels): for those services the header adds what their pods used ' +
+              'against the sum of what they request. CPU is in cores: per pod, the CPU time of its profiles over the time ' +
+              'they cover, summed over the pods; heap is the in-use bytes, averaged per pod and summed. --by-service ' +
+              'shows only that, one row per service, the highest share of its request first.',
           )
           .option('service', { type: 'string', array: true, requiresArg: true, describe: 'only this service (repeatable; default: every service in the store)' })
           .option('type', { alias: 'profile-type', type: 'string', requiresArg: true, default: 'cpu', describe: 'profile type (allocs: the allocation deltas, stored as heap)' })
@@ -91,14 +113,16 @@ export function topCommand(ctx: CommandContext): CommandModule<object, TopArgs> 
           .option('nodes', numberOption({ flag: '--nodes', whole: true, min: 0 }, { default: 10, describe: 'show the top N functions (0: all)' }))
           .option('sample-type', { alias: 'sample-index', type: 'string', requiresArg: true, describe: 'sample type, e.g. alloc_space (default: as go tool pprof)' })
           .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${FUNCTION_TABLE_FORMATS.join('|')}` })
+          .option('by-service', { type: 'boolean', describe: 'a table of services, not functions: CPU cores (or heap in use) against the pods\' requests and limits, highest share of the request first (--type cpu or heap)' })
           .options(DECODE_LIMIT_FLAGS)
           .options(PROGRESS_FLAG)
-          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'nodes', 'sample-type', 'output', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
+          .group(['service', 'type', 'from', 'to', 'selector', 'label', 'nodes', 'sample-type', 'output', 'by-service', ...DECODE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['The 10 functions with the most CPU time in the last hour, over every service', 'kubectl profefe top --type cpu --from 1h'],
               ['Allocations of two services, 20 functions', 'kubectl profefe top --type heap --sample-type alloc_space --service auth --service checkout --nodes 20'],
               ['One version only, as JSON for a script', 'kubectl profefe top --type cpu -l version=1.4.2 -o json'],
+              ['Which services burn more CPU than they request, over the last hour', 'kubectl profefe top --type cpu --by-service --from 1h'],
             ),
           ),
       ),
@@ -116,6 +140,9 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
   const format = resolveFormat(args.output);
   const type = parseQueryType(args.type ?? 'cpu');
   if (type === 'trace') throw new UsageError('--type trace: traces have no functions to rank');
+  const byService = args['by-service'] === true;
+  if (byService && type !== 'cpu' && type !== 'heap') throw new UsageError(`--by-service ranks CPU or heap usage against requests: use it with --type cpu or heap, not ${type}`);
+  if (byService && args['sample-type'] !== undefined) throw new UsageError('--by-service ranks cores (cpu) or in-use bytes (heap) whatever the sample type: leave out --sample-type');
   const { service: _service, limit: _limit, ...window } = resolveQuery({ from: args.from, to: args.to, selector: args.selector, label: args.label }, now);
   let services: string[] | undefined;
   if (args.service !== undefined) {
@@ -131,13 +158,16 @@ export function resolveTopOptions(args: TopArgs, ctx: Pick<CommandContext, 'env'
     format,
     store: { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) },
     concurrency: DEFAULT_TOP_CONCURRENCY,
+    byService,
   };
 }
 
 /**
  * Reads each service's window from the store (a few services at a time; a service without
  * profiles is skipped) as it means (loadWindowProfile: snapshots averaged per pod, deltas and
- * CPU profiles summed), merges the services and ranks the functions. Fails with a StoreError
+ * CPU profiles summed), merges the services and ranks the functions; for CPU and heap, with each
+ * service's usage against its pods' requests (loadServiceWindow: every service with --by-service,
+ * else those whose profiles are labelled with requests or limits). Fails with a StoreError
  * when no service has a profile, UsageError for a sample type the profiles lack.
  */
 export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = {}): Promise<TopResult> {
@@ -148,26 +178,31 @@ export async function runTop(opts: TopOptions, deps: { signal?: AbortSignal } = 
     const empty: string[] = [];
     let window: WindowSummary = { snapshotsPerPod: [], summed: 0, summedKind: 'profiles', split: false };
     const warnedServices = new Map<string, string[]>();
+    const usage: ServiceUsageRow[] = [];
+    const q = opts.query;
+    // The cores rule's divisor for CPU profiles without duration_nanos: the window's length.
+    const windowOpts = { sampleType: opts.sampleType, signal: deps.signal, decodeLimits: opts.store.decodeLimits, wanted: opts.byService ? 'always' : 'labelled', fallbackNanos: (q.to.getTime() - q.from.getTime()) * 1e6 } as const;
     const step = Math.max(1, opts.concurrency);
     for (let i = 0; i < names.length; i += step) {
       deps.signal?.throwIfAborted();
       const batch = names.slice(i, i + step);
-      const windows = await Promise.all(
-        batch.map((service) => loadWindowProfile(store, { ...opts.query, service }, { sampleType: opts.sampleType, signal: deps.signal, decodeLimits: opts.store.decodeLimits })),
-      );
+      const windows = await Promise.all(batch.map((service) => loadServiceWindow(store, { ...q, service }, windowOpts)));
       // Added in service order, whatever order the answers came in: the same query gives the same result.
       windows.forEach((w, j) => {
         const service = batch[j]!;
         if (!w) return void empty.push(service);
-        if (top.count === 0) checkSampleType(w.profile, opts.sampleType);
-        top.add(service, w.profile);
+        for (const profile of w.profiles) {
+          if (top.count === 0) checkSampleType(profile, opts.sampleType);
+          top.add(service, profile);
+        }
         window = combineWindowSummaries(window, w.summary);
+        if (w.usage) usage.push({ service, usage: w.usage });
         for (const text of w.warnings) warnedServices.set(text, [...(warnedServices.get(text) ?? []), service]);
       });
     }
     if (top.count === 0) throw new StoreError(noProfilesMessage(opts, names));
     const warnings = [...warnedServices].map(([text, services]) => `${text} (${services.length === 1 ? 'service' : 'services'} ${services.map((s) => `"${escapeTerminal(s)}"`).join(', ')})`);
-    return { report: top.result(reportOptions(opts.format, opts.nodes)), empty, window, warnings };
+    return { report: top.result(reportOptions(opts.format, opts.nodes)), empty, window, warnings, usage };
   } finally {
     await store.close();
   }
@@ -183,6 +218,7 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
     for (const s of result.empty) await writeAll(io.stderr, `warning: no ${opts.query.type} profiles for service "${escapeTerminal(s)}" in the window; left out\n`);
   }
   for (const w of result.report.warnings) await writeAll(io.stderr, `warning: ${escapeTerminal(w)}\n`);
+  if (opts.byService) return renderByService(result, opts, ctx);
   if (opts.format === 'json') {
     await writeAll(io.stdout, renderServiceTopJson(result.report));
     return;
@@ -195,7 +231,22 @@ async function renderTop(result: TopResult, opts: TopOptions, ctx: CommandContex
   const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
   // Say what a row's value is when it is not simply the sum of the stored profiles.
   if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
+  header.push(...serviceUsageLines(result.usage));
   await writeAll(io.stdout, renderServiceTopTable(result.report, header, { wide: opts.format === 'wide' }));
+}
+
+/** `top --by-service`: the services ranked by used over requested (rankByRequest), as a table or `[{ service, ...usageJson }]`. */
+async function renderByService(result: TopResult, opts: TopOptions, ctx: CommandContext): Promise<void> {
+  const ranked = rankByRequest(result.usage);
+  if (opts.format === 'json' || opts.format === 'yaml') {
+    const rows = ranked.map((r) => ({ service: r.service, ...usageJson(r.usage, { pods: true }) }));
+    await writeAll(ctx.io.stdout, opts.format === 'json' ? stringifyJson(rows) + '\n' : renderYaml(rows));
+    return;
+  }
+  const q = opts.query;
+  const header = [`Type: ${escapeTerminal(result.report.sampleType.type)}   Window: ${q.from.toISOString()} to ${q.to.toISOString()}`];
+  if (isAveragedOrDelta(result.window)) header.push(capitalize(describeWindow(result.window)));
+  await writeAll(ctx.io.stdout, renderServiceUsageTable(ranked, header));
 }
 
 function capitalize(text: string): string {

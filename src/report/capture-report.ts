@@ -6,6 +6,8 @@ import { palette } from './colour.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal, jsonForTerminal } from './terminal-text.js';
 import { formatSize } from './units.js';
+import { profileUsage, type ResourceUsage } from '../trend/usage.js';
+import { usageJson, usageText } from './usage-report.js';
 
 /** What `kubectl profefe capture` did, for the summary table and `-o json`. */
 export interface CaptureSummary {
@@ -19,22 +21,41 @@ export interface CaptureSummary {
   readonly notUploaded?: NotUploaded;
 }
 
-/** A kubectl-style table: NAMESPACE, POD (or URL for --url captures), SERVICE, TYPE, SIZE, then the file or the error. */
+/**
+ * What a captured CPU or heap profile used against its container's requests and limits
+ * (profileUsage: cores by the cores rule over the profile's duration_nanos, the capture window
+ * without one; in-use bytes), or undefined for other types, failures, and containers (and URL
+ * targets) that set no request or limit of that resource.
+ */
+export function outcomeUsage(o: CaptureOutcome, seconds: number): ResourceUsage | undefined {
+  if (!o.ok || !o.usage) return undefined;
+  return profileUsage(o.usage, o.target.resources, `${o.target.namespace}/${o.target.pod}`, seconds * 1e9);
+}
+
+/**
+ * A kubectl-style table: NAMESPACE, POD (or URL for --url captures), SERVICE, TYPE, SIZE, SAMPLES,
+ * USAGE (only when some captured container sets requests or limits: usageText of outcomeUsage),
+ * then the file or the error.
+ */
 export function renderCaptureTable(s: CaptureSummary, paint: ChalkInstance = palette(false)): string {
   // A capture is of URLs or of pods, never both (capture --url refuses pod arguments).
   const byUrl = s.outcomes.length > 0 && s.outcomes.every((o) => o.target.url !== undefined);
-  const rows: string[][] = [[...(byUrl ? ['URL'] : ['NAMESPACE', 'POD']), 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', 'RESULT']];
-  for (const o of s.outcomes) {
+  const usages = s.outcomes.map((o) => outcomeUsage(o, s.seconds));
+  const withUsage = usages.some((u) => u !== undefined);
+  const rows: string[][] = [[...(byUrl ? ['URL'] : ['NAMESPACE', 'POD']), 'SERVICE', 'TYPE', 'SIZE', 'SAMPLES', ...(withUsage ? ['USAGE'] : []), 'RESULT']];
+  s.outcomes.forEach((o, i) => {
+    const usage = usages[i];
     rows.push([
       ...(byUrl ? [o.target.url!] : [o.target.namespace, o.target.pod]),
       o.target.service,
       o.type,
       o.ok ? formatSize(o.size) : '-',
       o.ok ? String(o.samples) : '-',
+      ...(withUsage ? [usage ? usageText(usage) : '-'] : []),
       o.ok ? o.location : `error: ${o.error}`,
     ]);
-  }
-  for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', `${p.invalid ? 'error' : 'skipped'}: ${p.reason}`]);
+  });
+  for (const p of s.skipped) rows.push([p.namespace, p.pod, '-', '-', '-', '-', ...(withUsage ? ['-'] : []), `${p.invalid ? 'error' : 'skipped'}: ${p.reason}`]);
   // Names, annotations and pod error bodies come from whoever may create pods.
   const lines = alignColumns(rows.map((r) => r.map(escapeTerminal))).split('\n');
   // Failed captures and pods with bad annotations in red; the header is line 0.
@@ -63,18 +84,25 @@ export function notUploadedText(n: NotUploaded): string {
   return `${n.files.length} not uploaded (store ${n.reason}), kept in ${n.spoolDir}: run 'kubectl profefe push'`;
 }
 
-/** Machine-readable summary: one object per capture and per skipped pod. */
+/**
+ * Machine-readable summary: one object per capture and per skipped pod. A CPU or heap capture
+ * whose container sets requests or limits has `usage` (usageJson of outcomeUsage).
+ */
 export function captureJson(s: CaptureSummary): string {
-  const captures = s.outcomes.map((o) => ({
-    ...(o.target.url !== undefined ? { url: o.target.url } : { namespace: o.target.namespace, pod: o.target.pod }),
-    service: o.target.service,
-    container: o.target.container ?? null,
-    node: o.target.node ?? null,
-    type: o.type,
-    ok: o.ok,
-    ...(o.ok ? { bytes: o.size, samples: o.samples, file: o.location } : { error: o.error }),
-    ms: o.ms,
-  }));
+  const captures = s.outcomes.map((o) => {
+    const usage = outcomeUsage(o, s.seconds);
+    return {
+      ...(o.target.url !== undefined ? { url: o.target.url } : { namespace: o.target.namespace, pod: o.target.pod }),
+      service: o.target.service,
+      container: o.target.container ?? null,
+      node: o.target.node ?? null,
+      type: o.type,
+      ok: o.ok,
+      ...(o.ok ? { bytes: o.size, samples: o.samples, file: o.location } : { error: o.error }),
+      ...(usage ? { usage: usageJson(usage) } : {}),
+      ms: o.ms,
+    };
+  });
   const skipped = s.skipped.map((p) => ({ namespace: p.namespace, pod: p.pod, reason: p.reason, ...(p.invalid ? { invalid: true } : {}) }));
   const notUploaded = s.notUploaded ? { notUploaded: { count: s.notUploaded.files.length, spoolDir: s.notUploaded.spoolDir, reason: s.notUploaded.reason, files: s.notUploaded.files } } : {};
   return jsonForTerminal({ captures, skipped, seconds: s.seconds, wallMs: s.wallMs, ...notUploaded }, 2) + '\n';

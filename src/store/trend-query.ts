@@ -11,7 +11,7 @@ import { bucketIndexOf, type Bucket } from '../trend/buckets.js';
 import type { BucketPod, BucketTop } from '../trend/series.js';
 import { addInt64, type Int64 } from '../pprof/int64.js';
 import type { ProfileMeta, ProfileStore } from './store.js';
-import { findWindow, loadWindowOf, podKeyOf, type WindowQuery } from './window-query.js';
+import { findWindow, groupByPod, loadWindowOf, podKeyOf, type WindowQuery } from './window-query.js';
 
 /** The query of a trend: one type, the whole window, the labels; the services are listed apart. */
 export type TrendQuery = Omit<WindowQuery, 'service'>;
@@ -77,7 +77,7 @@ export async function readTrendBuckets(store: ProfileStore, query: TrendQuery, b
     const pods: BucketPod[] = [];
     for (const [service, split] of perService) {
       // CPU: one window per pod (a column each); else the service's window, as top reads it.
-      const parts = perPod ? groupByPodKey(split[b]!) : [['', split[b]!] as const];
+      const parts = perPod ? groupByPod(split[b]!).map((g) => [podKeyOf(g[0]!), g] as const) : [['', split[b]!] as const];
       let seen = false;
       for (const [podKey, metas] of parts) {
         opts.signal?.throwIfAborted();
@@ -124,16 +124,4 @@ export async function readTrendBuckets(store: ProfileStore, query: TrendQuery, b
   }
   const warnings = [...warned].map(([text, s]) => `${text} (${s.size === 1 ? 'service' : 'services'} ${[...s].map((n) => `"${n}"`).join(', ')})`);
   return { tops, sampleType, empty, warnings, profiles };
-}
-
-/** The metas grouped by podKeyOf, in order of first appearance. */
-function groupByPodKey(metas: readonly ProfileMeta[]): (readonly [string, ProfileMeta[]])[] {
-  const groups = new Map<string, ProfileMeta[]>();
-  for (const m of metas) {
-    const key = podKeyOf(m);
-    const g = groups.get(key);
-    if (g) g.push(m);
-    else groups.set(key, [m]);
-  }
-  return [...groups];
 }

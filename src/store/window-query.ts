@@ -323,8 +323,8 @@ export function podKeyOf(meta: Pick<ProfileMeta, 'labels'>): string {
   return `${labelValue(meta, 'namespace') ?? ''}/${labelValue(meta, 'pod') ?? ''}/${labelValue(meta, 'url') ?? ''}`;
 }
 
-/** Snapshots grouped by pod (the `namespace` and `pod` labels, or `url`; one group for those without), in order of first appearance. */
-function groupByPod(metas: readonly ProfileMeta[]): ProfileMeta[][] {
+/** Metas grouped by pod (podKeyOf: the `namespace` and `pod` labels, or `url`; one group for those without), in order of first appearance. */
+export function groupByPod(metas: readonly ProfileMeta[]): ProfileMeta[][] {
   const groups = new Map<string, ProfileMeta[]>();
   for (const m of metas) {
     const key = podKeyOf(m);

@@ -1,0 +1,110 @@
+/**
+ * Usage against requests for people and scripts: `0.42 cores of 0.25 requested (168%), limit 1`,
+ * `301Mi in use of 256Mi requested (118%), limit 512Mi`, the JSON of the same numbers, and
+ * `top --by-service`'s table of services.
+ */
+import { formatMemory } from '../kube/quantity.js';
+import { usedOver, type ResourceUsage } from '../trend/usage.js';
+import { alignColumns } from './columns.js';
+import { escapeTerminal } from './terminal-text.js';
+
+/**
+ * Cores for people: two decimals from 0.1 core (`0.42`, `1.50`), two significant digits below it
+ * (`0.0042`), `0` for none. Used cores are measured, so they carry no more digits than that.
+ */
+export function formatCores(cores: number): string {
+  if (cores === 0) return '0';
+  return cores >= 0.1 ? cores.toFixed(2) : String(Number(cores.toPrecision(2)));
+}
+
+/** Requested or limited cores: exact millicores as a decimal, trailing zeros dropped (`0.25`, `1`, `2.5`). */
+export function formatRequestedCores(cores: number): string {
+  return String(Number(cores.toFixed(3)));
+}
+
+/** `168%`: a ratio as a whole percentage. */
+export function formatShare(ratio: number): string {
+  return `${Math.round(ratio * 100)}%`;
+}
+
+/** The amount in its resource's words: cores (`0.42`) or kubectl's memory quantity (`301Mi`). */
+function amount(u: ResourceUsage, value: number, requested: boolean): string {
+  if (u.resource === 'memory') return formatMemory(value);
+  return requested ? formatRequestedCores(value) : formatCores(value);
+}
+
+/**
+ * One phrase: `0.42 cores of 0.25 requested (168%), limit 1` for CPU, `301Mi in use of 256Mi
+ * requested (118%), limit 512Mi` for memory. Without a request or limit, that part is left out;
+ * set on some of the pods only, the phrase says on how many (`of 0.5 requested by 2 of 3 pods`)
+ * and gives no percentage.
+ */
+export function usageText(u: ResourceUsage): string {
+  let text = u.resource === 'cpu' ? `${formatCores(u.used)} cores` : `${formatMemory(u.used)} in use`;
+  const some = (n: number) => (n < u.pods ? ` by ${n} of ${u.pods} pods` : '');
+  if (u.request !== undefined) {
+    text += ` of ${amount(u, u.request, true)} requested${some(u.podsWithRequest)}`;
+    const share = usedOver(u, 'request');
+    if (share !== undefined) text += ` (${formatShare(share)})`;
+  }
+  if (u.limit !== undefined) text += `, limit ${amount(u, u.limit, true)}${u.podsWithLimit < u.pods ? ` on ${u.podsWithLimit} of ${u.pods} pods` : ''}`;
+  return text;
+}
+
+/**
+ * The JSON of a usage: CPU as `{ cores, requestCores, limitCores, usedOverRequest, usedOverLimit }`,
+ * memory as `{ inuseBytes, requestBytes, limitBytes, usedOverRequest, usedOverLimit }` (a request
+ * or limit that no pod sets left out; the ratios only when every pod sets it), and with `pods`
+ * the pod counts (`pods`, `podsWithRequest`, `podsWithLimit`).
+ */
+export function usageJson(u: ResourceUsage, opts: { pods?: boolean } = {}): Record<string, number> {
+  const cpu = u.resource === 'cpu';
+  const overRequest = usedOver(u, 'request');
+  const overLimit = usedOver(u, 'limit');
+  return {
+    [cpu ? 'cores' : 'inuseBytes']: u.used,
+    ...(u.request !== undefined ? { [cpu ? 'requestCores' : 'requestBytes']: u.request } : {}),
+    ...(u.limit !== undefined ? { [cpu ? 'limitCores' : 'limitBytes']: u.limit } : {}),
+    ...(overRequest !== undefined ? { usedOverRequest: overRequest } : {}),
+    ...(overLimit !== undefined ? { usedOverLimit: overLimit } : {}),
+    ...(opts.pods ? { pods: u.pods, podsWithRequest: u.podsWithRequest, podsWithLimit: u.podsWithLimit } : {}),
+  };
+}
+
+/** A service's usage, as `top` computes it. */
+export interface ServiceUsageRow {
+  readonly service: string;
+  readonly usage: ResourceUsage;
+}
+
+/**
+ * `top`'s header lines, one per service that sets requests or limits: `Usage: auth: 0.42 cores
+ * of 0.5 requested (84%), limit 2, 2 pods`. Service names are escaped here.
+ */
+export function serviceUsageLines(rows: readonly ServiceUsageRow[]): string[] {
+  return rows.map((r) => `Usage: ${escapeTerminal(r.service)}: ${usageText(r.usage)}, ${r.usage.pods} pod${r.usage.pods === 1 ? '' : 's'}`);
+}
+
+/**
+ * `top --by-service`: SERVICE, PODS, CORES (IN-USE for heap), REQUEST, USED/REQUEST, LIMIT, in the
+ * rows' order (rankByRequest). A request or limit set on some pods only shows the sum and how many
+ * (`0.5 (2/3 pods)`) and no share; `-` where no pod sets it. Header lines first.
+ */
+export function renderServiceUsageTable(rows: readonly ServiceUsageRow[], header: readonly string[] = []): string {
+  const memory = rows[0]?.usage.resource === 'memory';
+  const table: string[][] = [['SERVICE', 'PODS', memory ? 'IN-USE' : 'CORES', 'REQUEST', 'USED/REQUEST', 'LIMIT']];
+  for (const { service, usage: u } of rows) {
+    const sum = (value: number | undefined, pods: number) =>
+      value === undefined ? '-' : amount(u, value, true) + (pods < u.pods ? ` (${pods}/${u.pods} pods)` : '');
+    const share = usedOver(u, 'request');
+    table.push([
+      service,
+      String(u.pods),
+      u.resource === 'cpu' ? formatCores(u.used) : formatMemory(u.used),
+      sum(u.request, u.podsWithRequest),
+      share === undefined ? '-' : formatShare(share),
+      sum(u.limit, u.podsWithLimit),
+    ]);
+  }
+  return [...header, alignColumns(table.map((r) => r.map(escapeTerminal)))].join('\n') + '\n';
+}
