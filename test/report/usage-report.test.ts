@@ -1,0 +1,61 @@
+/** The words and JSON of usage against requests, and `top --by-service`'s table. */
+import { formatCores, renderServiceUsageTable, serviceUsageLines, usageJson, usageText } from '../../src/report/usage-report.js';
+import type { ResourceUsage } from '../../src/trend/usage.js';
+
+const MI = 2 ** 20;
+const cpu = (used: number, more: Partial<ResourceUsage> = {}): ResourceUsage => ({ resource: 'cpu', used, pods: 1, podsWithRequest: 0, podsWithLimit: 0, ...more });
+const memory = (used: number, more: Partial<ResourceUsage> = {}): ResourceUsage => ({ resource: 'memory', used, pods: 1, podsWithRequest: 0, podsWithLimit: 0, ...more });
+
+describe('usageText', () => {
+  test.each<[string, ResourceUsage, string]>([
+    ['CPU with request and limit', cpu(0.42, { request: 0.25, limit: 1, podsWithRequest: 1, podsWithLimit: 1 }), '0.42 cores of 0.25 requested (168%), limit 1'],
+    ['CPU with a limit only', cpu(1.5, { limit: 2, podsWithLimit: 1 }), '1.50 cores, limit 2'],
+    ['little CPU: two significant digits', cpu(0.0042, { request: 0.1, podsWithRequest: 1 }), '0.0042 cores of 0.1 requested (4%)'],
+    ['a request on some pods only: how many, no share', cpu(0.6, { pods: 3, request: 0.5, podsWithRequest: 2, limit: 1, podsWithLimit: 1 }), '0.60 cores of 0.5 requested by 2 of 3 pods, limit 1 on 1 of 3 pods'],
+    ['memory in kubectl\'s units', memory(301 * MI, { request: 256 * MI, limit: 512 * MI, podsWithRequest: 1, podsWithLimit: 1 }), '301Mi in use of 256Mi requested (118%), limit 512Mi'],
+  ])('%s', (_name, u, text) => {
+    expect(usageText(u)).toBe(text);
+  });
+
+  test('formatCores', () => {
+    expect([0, 0.004213, 0.1, 0.42, 1, 12.345].map(formatCores)).toEqual(['0', '0.0042', '0.10', '0.42', '1.00', '12.35']);
+  });
+});
+
+describe('usageJson', () => {
+  test('CPU in cores, memory in bytes, shares as ratios, pod counts on request', () => {
+    expect(usageJson(cpu(0.5, { request: 0.25, limit: 1, podsWithRequest: 1, podsWithLimit: 1 }))).toEqual({ cores: 0.5, requestCores: 0.25, limitCores: 1, usedOverRequest: 2, usedOverLimit: 0.5 });
+    expect(usageJson(memory(100, { pods: 2, request: 400, podsWithRequest: 1 }), { pods: true })).toEqual({ inuseBytes: 100, requestBytes: 400, pods: 2, podsWithRequest: 1, podsWithLimit: 0 });
+  });
+});
+
+describe('top\'s usage lines and --by-service table', () => {
+  const rows = [
+    { service: 'checkout', usage: cpu(0.9, { pods: 2, request: 0.5, limit: 2, podsWithRequest: 2, podsWithLimit: 2 }) },
+    { service: 'auth\u001b[31m', usage: cpu(0.25, { pods: 3, request: 0.2, podsWithRequest: 2 }) },
+  ];
+
+  test('a header line per service, its name escaped', () => {
+    expect(serviceUsageLines(rows)).toEqual([
+      'Usage: checkout: 0.90 cores of 0.5 requested (180%), limit 2, 2 pods',
+      'Usage: auth\\x1b[31m: 0.25 cores of 0.2 requested by 2 of 3 pods, 3 pods',
+    ]);
+  });
+
+  test('SERVICE PODS CORES REQUEST USED/REQUEST LIMIT, a partial request marked, - where unset', () => {
+    expect(renderServiceUsageTable(rows, ['Type: cpu'])).toBe(
+      [
+        'Type: cpu',
+        'SERVICE        PODS   CORES   REQUEST          USED/REQUEST   LIMIT',
+        'checkout       2      0.90    0.5              180%           2',
+        'auth\\x1b[31m   3      0.25    0.2 (2/3 pods)   -              -',
+      ].join('\n') + '\n',
+    );
+  });
+
+  test('heap: IN-USE in kubectl\'s units', () => {
+    const text = renderServiceUsageTable([{ service: 'cache', usage: memory(96 * MI, { request: 64 * MI, podsWithRequest: 1 }) }]);
+    expect(text.split('\n')[0]).toMatch(/^SERVICE\s+PODS\s+IN-USE\s+REQUEST\s+USED\/REQUEST\s+LIMIT$/);
+    expect(text.split('\n')[1]).toMatch(/^cache\s+1\s+96Mi\s+64Mi\s+150%\s+-$/);
+  });
+});
