@@ -17,6 +17,7 @@ import type { TLSSocket } from 'node:tls';
 import { dump } from 'js-yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { testPki, type TestPki } from './certs.js';
+import { age, col, rfc3339, status, type Column, type Entry, type Obj } from './meta.js';
 import { formatQuantity, parseQuantity, type Quantity } from './quantity.js';
 import { serveSpdy, type PodConn, type TunnelSide } from './spdy.js';
 
@@ -169,7 +170,6 @@ export interface SandboxOptions {
   clientCerts?: boolean;
 }
 
-type Obj = Record<string, unknown>;
 interface Reply { code: number; body: Obj | string; type?: string }
 /** A container's runtime state: restarts, and its usage as metrics-server sees it. */
 interface ContainerRec {
@@ -192,14 +192,10 @@ interface PodRec {
   /** lastTransitionTime of Ready/ContainersReady: moves with a restart */
   readySince: string;
 }
-interface Entry { key: string; labels: Record<string, string>; fields: Record<string, string>; obj: Obj; cells: unknown[] }
-interface Column { name: string; type: string; format: string; description: string; priority: number }
 
 const HOST_IP = '10.0.0.10';
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const status = (code: number, reason: string, message: string, details?: Obj): Obj =>
-  ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 const bad = (message: string): Reply => ({ code: 400, body: status(400, 'BadRequest', message) });
 const notFound = (kind: string, name: string, group?: string): Reply =>
   ({ code: 404, body: status(404, 'NotFound', `${group ? `${kind}.${group}` : kind} "${name}" not found`, { name, ...(group ? { group } : {}), kind }) });
@@ -209,7 +205,6 @@ const UNAUTHORIZED: Reply = { code: 401, body: status(401, 'Unauthorized', 'Unau
 const NOT_ALLOWED: Reply = { code: 405, body: status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource') };
 const serialize = (r: Reply) => typeof r.body === 'string'
   ? { text: r.body, type: r.type ?? 'text/plain; charset=utf-8' } : { text: JSON.stringify(r.body), type: r.type ?? 'application/json' };
-const col = (name: string, description: string, priority = 0, format = ''): Column => ({ name, type: 'string', format, description, priority });
 
 const VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc', platform: 'linux/amd64' };
@@ -260,8 +255,6 @@ const POD_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, '
 const NS_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
   col('Status', 'The status of the namespace'), col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.')];
 
-/** metav1.Time on the wire: RFC 3339 at second precision. */
-const rfc3339 = (t: Date | number = Date.now()): string => new Date(Math.floor(+t / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const cpuQuantity = (nanocores: number | bigint): string => formatQuantity({ nanos: BigInt(nanocores), format: 'DecimalSI' }); // NewScaledQuantity(n, -9)
 const memoryQuantity = (bytes: number | bigint): string => formatQuantity({ nanos: BigInt(bytes) * 1_000_000_000n, format: 'BinarySI' });
 
@@ -314,18 +307,6 @@ function qosClass(containers: ParsedResources[]): string {
   if (!req.size && !lim.size) return 'BestEffort';
   for (const [n, v] of req) if (lim.get(n) !== v) guaranteed = false;
   return guaranteed && req.size === lim.size ? 'Guaranteed' : 'Burstable';
-}
-
-/** Go's duration.HumanDuration, as printed in the AGE column. */
-function age(since: string): string {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
-  if (s < 120) return `${s}s`;
-  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
-  if (m < 180) return `${m}m`;
-  if (h < 8) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
-  if (h < 48) return `${h}h`;
-  if (h < 192) return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
-  return d < 730 ? `${d}d` : `${Math.floor(d / 365)}y`;
 }
 
 // ---- selectors (k8s.io/apimachinery labels.Parse / fields.ParseSelector semantics) ----
