@@ -36,6 +36,19 @@ export class KubeError extends Error {
   readonly exitCode: number = ExitCode.failure;
 }
 
+/**
+ * The resource metrics API (metrics.k8s.io, src/kube/pod-metrics.ts) cannot be used: `not-served`
+ * (404: no metrics-server, or its APIService not registered), `forbidden` (403: the role lacks
+ * `pods` `list` in API group `metrics.k8s.io`). Asking again will not help; a 503 while
+ * metrics-server restarts is a plain KubeError.
+ */
+export class MetricsApiUnavailable extends KubeError {
+  override readonly name: string = 'MetricsApiUnavailable';
+  constructor(message: string, readonly reason: 'not-served' | 'forbidden') {
+    super(message);
+  }
+}
+
 /** The profile store refused or failed a request. */
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';

@@ -16,7 +16,7 @@ export function storeTypeOf(type: ProfileType): StoreProfileType {
  * (a hash of the bytes, which makes a second upload of the same profile recognisable),
  * `profile=allocs` on allocs (stored as heap), `delta=server|client` on deltas (who computed it;
  * see CapturedProfile.delta), plus the pod labels named with --label-from-pod (a version label,
- * say). Sorted by key, like profefe. Queries tell snapshots and deltas apart by these labels
+ * say), then the target's extraLabels (a collector's trigger). Sorted by key, like profefe. Queries tell snapshots and deltas apart by these labels
  * (src/store/window-query.ts).
  */
 export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[]): StoreLabel[] {
@@ -26,6 +26,7 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
     const value = t.labels[key];
     if (value !== undefined) labels[key] = value;
   }
+  Object.assign(labels, t.extraLabels);
   // Ours come last, so a pod label of the same name cannot override them: queries group by
   // namespace and pod, tell snapshots from deltas by profile and delta, and pushes are made
   // idempotent by upload_id.

@@ -36,6 +36,11 @@ interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, Prog
   'influx-url'?: string;
   'influx-db'?: string;
   'influx-nodes'?: number;
+  'heap-trigger'?: string;
+  'cpu-trigger'?: string;
+  'trigger-cooldown'?: string;
+  'trigger-interval'?: string;
+  'max-triggered'?: number;
 }
 
 export function collectCommand(ctx: CommandContext): CommandModule<object, CollectArgs> {
@@ -54,7 +59,10 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               'next round (beside it, within --spool-timeout). profefe.com/types=cpu,heap on a pod limits what ' +
               'is fetched from it. Prints one line per capture (JSON when stdout is not a terminal) and a ' +
               'summary per round. SIGTERM ends cleanly. With --shard I/N (or --shards N in a StatefulSet), N ' +
-              'collectors share the pods: each takes a stable hash share, by namespace/name.',
+              'collectors share the pods: each takes a stable hash share, by namespace/name. Between rounds ' +
+              '(--interval) it reads the pods\' usage from the metrics API (metrics.k8s.io, metrics-server) and ' +
+              'captures at once a container near its memory limit (heap, goroutine) or its CPU limit (cpu), ' +
+              'labelled trigger=memory|cpu.',
           )
           .option('once', { type: 'boolean', default: false, describe: 'one round, then exit (for a CronJob)' })
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
@@ -71,12 +79,17 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('spool-timeout', { type: 'string', default: '30s', requiresArg: true, describe: 'time each round may spend pushing the spool (beside the captures)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'I/N: take only shard I of N of the pods (a stable hash of namespace/name), so N collectors share a cluster' })
           .option('shards', { type: 'string', requiresArg: true, describe: 'N: as --shard, with I the StatefulSet ordinal at the end of this pod\'s name (POD_NAME, else the host name)' })
+          .option('heap-trigger', { type: 'string', requiresArg: true, describe: 'between rounds, capture heap and goroutine profiles at once when a container\'s memory reaches this share of its limit (0.8 or 80%; default 80%; 0: off)' })
+          .option('cpu-trigger', { type: 'string', requiresArg: true, describe: 'between rounds, capture a CPU profile at once when a container\'s CPU use reaches this share of its limit (default 90%; 0: off)' })
+          .option('trigger-cooldown', { type: 'string', requiresArg: true, describe: 'after a trigger fires for a pod, the same trigger waits this long before firing for it again (default 5m)' })
+          .option('trigger-interval', { type: 'string', requiresArg: true, describe: 'how often usage is read from the metrics API, metrics.k8s.io (default 15s, metrics-server\'s resolution)' })
+          .option('max-triggered', numberOption({ flag: '--max-triggered', whole: true, min: 1 }, { describe: 'triggered captures running at once, all pods together (default 4)' }))
           .option('influx-url', { type: 'string', requiresArg: true, describe: 'after each round, write the top functions of every service to InfluxDB 1.x at this URL (measurement profile_function)' })
           .option('influx-db', { type: 'string', requiresArg: true, describe: 'with --influx-url: the database' })
           .option('influx-nodes', numberOption({ flag: '--influx-nodes', whole: true, min: 1 }, { describe: 'with --influx-url: functions written per service and type each round (default 10)' }))
           .options(ENGINE_LIMIT_FLAGS)
           .options(PROGRESS_FLAG)
-          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', 'influx-url', 'influx-db', 'influx-nodes', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
+          .group(['once', 'interval', 'jitter', 'round-timeout', 'spool-timeout', 'connect', 'selector', 'namespace-selector', 'type', 'seconds', 'concurrency', 'shard', 'shards', 'metrics-addr', 'label-from-pod', 'heap-trigger', 'cpu-trigger', 'trigger-cooldown', 'trigger-interval', 'max-triggered', 'influx-url', 'influx-db', 'influx-nodes', ...ENGINE_LIMIT_FLAG_NAMES, 'progress', 'help'], 'Options:')
           .epilog(
             examples(
               ['One round over the whole cluster into a profefe collector (what the CronJob runs)', 'kubectl profefe collect --once --profefe-hostport http://profefe:10100'],
@@ -129,6 +142,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
   if (args['influx-nodes'] !== undefined && !influxTarget) throw new UsageError('--influx-nodes only applies with --influx-url');
   const influxNodes = args['influx-nodes'] ?? 10;
   if (!Number.isInteger(influxNodes) || influxNodes < 1 || influxNodes > 1000) throw new UsageError(`--influx-nodes must be a whole number from 1 to 1000, got ${args['influx-nodes']}`);
+  const triggers = resolveTriggers(args);
   const kube = kubeAccessOptionsFrom(args);
   return {
     // A collector covers the whole cluster unless a namespace is named.
@@ -152,6 +166,39 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     decodeLimits,
     shard,
     ...(influxTarget ? { influx: { target: influxTarget, nodes: influxNodes } } : {}),
+    ...(triggers ? { triggers } : {}),
   };
+}
+
+const TRIGGER_FLAGS = ['heap-trigger', 'cpu-trigger', 'trigger-cooldown', 'trigger-interval', 'max-triggered'] as const;
+
+/**
+ * The pressure triggers: on by default between rounds (--interval), off with --once (there is no
+ * "between"). Both thresholds 0: off, and the metrics API is never called.
+ */
+function resolveTriggers(args: CollectArgs): CollectorOptions['triggers'] {
+  if (args.once) {
+    const given = TRIGGER_FLAGS.find((f) => args[f] !== undefined);
+    if (given) throw new UsageError(`--${given} applies between rounds; it cannot be used with --once`);
+    return undefined;
+  }
+  const memory = parseShare(args['heap-trigger'] ?? '80%', '--heap-trigger');
+  const cpu = parseShare(args['cpu-trigger'] ?? '90%', '--cpu-trigger');
+  if (memory === 0 && cpu === 0) return undefined;
+  const cooldownMs = parseDuration(args['trigger-cooldown'] ?? '5m', '--trigger-cooldown');
+  const pollMs = parseDuration(args['trigger-interval'] ?? '15s', '--trigger-interval');
+  if (pollMs < 1000) throw new UsageError('--trigger-interval must be at least 1s');
+  return {
+    policy: { ...(memory ? { memory } : {}), ...(cpu ? { cpu } : {}), cooldownMs, maxInFlight: args['max-triggered'] ?? 4 },
+    pollMs,
+  };
+}
+
+/** A share of a limit: `0.8` or `80%`, from 0 (off) to 1. */
+function parseShare(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)(%?)$/.exec(value.trim());
+  const share = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(share >= 0 && share <= 1)) throw invalidArgument(flag, value, 'expected a share of the limit from 0 to 1, like 0.8 or 80% (0: off)');
+  return share;
 }
 

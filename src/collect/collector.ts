@@ -3,6 +3,7 @@
  * within its deadline, the spool pushed beside each round, one line per capture and per round
  * (JSON lines when stdout is not a terminal), Prometheus metrics.
  */
+import { setMaxListeners } from 'node:events';
 import { capturePods, openPodTunnel, type ConnectMode, type PodCaptureResult } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, type ProfileType } from '../capture/profile-types.js';
@@ -22,6 +23,9 @@ import { CollectorMetrics, startMetricsServer } from './metrics.js';
 import { formatShard, takeShard, type ShardSpec } from './shard.js';
 import { RoundTop, teeToRoundTop } from './round-top.js';
 import { describeInflux, writeInfluxPoints, type InfluxTarget } from '../influx/influx-writer.js';
+import { PressureWatch } from './pressure-watch.js';
+import type { TriggerPolicy } from './trigger.js';
+import { formatCpu, formatMemory } from '../kube/quantity.js';
 
 export type { ConnectMode };
 
@@ -56,6 +60,11 @@ export interface CollectorOptions {
   readonly shard?: ShardSpec;
   /** --influx-url and --influx-db: after each round, the top `nodes` functions of every service and type captured go to InfluxDB. */
   readonly influx?: { readonly target: InfluxTarget; readonly nodes: number };
+  /**
+   * --heap-trigger, --cpu-trigger, --trigger-cooldown, --max-triggered, --trigger-interval: between
+   * rounds, capture pods near a limit at once (src/collect/pressure-watch.ts). Undefined: off (--once).
+   */
+  readonly triggers?: { readonly policy: TriggerPolicy; readonly pollMs: number };
 }
 
 export interface CollectorDeps {
@@ -114,7 +123,13 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   if (metricsServer) deps.onMetrics?.(metricsServer.url);
   const log = lineWriter(deps.io);
   const rounds: RoundSummary[] = [];
+  // Ends the pressure watch with the collector, whatever ends it.
+  const stopWatch = new AbortController();
+  const watchSignal = AbortSignal.any([deps.signal, stopWatch.signal]);
+  setMaxListeners(0, watchSignal); // each triggered capture listens on it, as a round's on deps.signal
+  let watch: Awaited<ReturnType<typeof startPressureWatch>> | undefined;
   try {
+    watch = opts.triggers ? await startPressureWatch(opts.triggers, watchSignal) : undefined;
     while (!deps.signal.aborted) {
       const number = rounds.length + 1;
       const progress = deps.progress ? await startProgress(deps.progress, `round ${number}: listing pods`) : undefined;
@@ -129,6 +144,8 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
       await sleep(opts.intervalMs * (1 + Math.random() * opts.jitter), deps.signal);
     }
   } finally {
+    stopWatch.abort();
+    await watch?.running;
     await metricsServer?.close();
     await store.close();
   }
@@ -169,6 +186,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
             listed = found.targets.length;
             const mine = opts.shard ? takeShard(found, opts.shard) : found;
             metrics.roundPods(mine.targets.length, listed);
+            watch?.watch.setTargets(mine.targets);
             return mine;
           },
           // With --interval the pods' starts are spread over the round, leaving room for the last
@@ -256,6 +274,49 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
     }
   }
 
+  /**
+   * Starts polling the metrics API beside the rounds. Its captures go to the store like a round's,
+   * each line saying which trigger; a metrics API that is not there (404) or not allowed (403) is
+   * said once, and rounds go on as without triggers.
+   */
+  async function startPressureWatch(triggers: NonNullable<CollectorOptions['triggers']>, signal: AbortSignal): Promise<{ watch: PressureWatch; running: Promise<void> }> {
+    const { listContainerUsage, metricsApi } = await import('../kube/pod-metrics.js');
+    const api = metricsApi(access.kubeConfig);
+    const query = { ...(access.allNamespaces ? {} : { namespace: access.namespace }), ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) };
+    const sink = new StoreSink(store, spool, opts.labelsFromPod, (r) => metrics.upload(r), true);
+    // Its lines come between a round's; a line that cannot be written (stdout gone) is not the watch's failure.
+    const say = (json: Record<string, unknown>, text: string) => void log(json, text).catch(() => undefined);
+    const watch = new PressureWatch(
+      {
+        policy: triggers.policy,
+        pollMs: triggers.pollMs,
+        engine: { seconds: opts.seconds, maxProfileBytes: opts.maxProfileBytes, maxBufferedBytes: opts.maxBufferedBytes, decodeLimits: opts.decodeLimits },
+      },
+      {
+        listUsage: (s) => listContainerUsage(api, query, { signal: s }),
+        tunnel,
+        sink,
+        signal,
+        onTrigger: (p, types) => {
+          metrics.trigger(p.kind);
+          const show = p.kind === 'memory' ? formatMemory : formatCpu;
+          const percent = Math.floor(p.ratio * 100);
+          say(
+            { time: new Date().toISOString(), event: 'trigger', namespace: p.target.namespace, pod: p.target.pod, container: p.target.container, trigger: p.kind, usage: p.usage, limit: p.limit, types },
+            `${p.target.namespace}/${p.target.pod}: ${p.kind} at ${percent}% of its limit (${show(p.usage)} of ${show(p.limit)}${p.kind === 'cpu' ? ' CPU' : ''}): capturing ${types.join(', ')}`,
+          );
+        },
+        onOutcome: (o, p) => {
+          metrics.capture(o.type, o.ok ? 'ok' : 'failed');
+          void logCapture(log, o, p.kind).catch(() => undefined);
+        },
+        onUnavailable: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'off', error: err.message }, `triggers off: ${err.message}; rounds go on without them`),
+        onPollError: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'failed', error: err.message }, `triggers: cannot read usage: ${err.message} (trying again every ${triggers.pollMs / 1000}s)`),
+      },
+    );
+    return { watch, running: watch.run() };
+  }
+
   /** Pushes the spool within --spool-timeout; logs what it quarantined; resolves to how many it uploaded. */
   async function pushSpool(): Promise<number> {
     try {
@@ -290,7 +351,7 @@ function lineWriter(io: IOStreams): LineWriter {
   };
 }
 
-function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {
+function logCapture(log: LineWriter, o: CaptureOutcome, trigger?: 'memory' | 'cpu'): Promise<void> {
   const t = o.target;
   const json = {
     time: new Date().toISOString(),
@@ -298,10 +359,11 @@ function logCapture(log: LineWriter, o: CaptureOutcome): Promise<void> {
     pod: t.pod,
     service: t.service,
     type: o.type,
+    ...(trigger ? { trigger } : {}),
     bytes: o.ok ? o.size : 0,
     ms: o.ms,
     result: o.ok ? 'ok' : 'failed',
     ...(o.ok ? { location: o.location } : { error: o.error }),
   };
-  return log(json, `${t.namespace}/${t.pod} ${o.type}: ${o.ok ? `${o.size} bytes, ${o.location}` : `failed: ${o.error}`}`);
+  return log(json, `${t.namespace}/${t.pod} ${o.type}${trigger ? ` (${trigger} trigger)` : ''}: ${o.ok ? `${o.size} bytes, ${o.location}` : `failed: ${o.error}`}`);
 }

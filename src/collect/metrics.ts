@@ -12,6 +12,7 @@ type LabelSet = Record<string, string>;
 export class CollectorMetrics {
   private readonly captures = new Map<string, number>();
   private readonly uploads = new Map<string, number>();
+  private readonly triggers = new Map<string, number>();
   private roundDuration = 0;
   private lastRound = 0;
   private rounds = 0;
@@ -27,6 +28,11 @@ export class CollectorMetrics {
 
   upload(result: 'ok' | 'spooled' | 'rejected'): void {
     bump(this.uploads, { result });
+  }
+
+  /** A pressure trigger fired (src/collect/trigger.ts). */
+  trigger(kind: 'memory' | 'cpu'): void {
+    bump(this.triggers, { trigger: kind });
   }
 
   /** The pods of this round: `taken` by this collector (its shard's share) of `listed` (every shard's). */
@@ -49,6 +55,9 @@ export class CollectorMetrics {
       '# HELP kubectl_profefe_uploads_total Uploads to the store: ok, spooled (kept for a later round) or rejected (4xx, kept aside).',
       '# TYPE kubectl_profefe_uploads_total counter',
       ...series('kubectl_profefe_uploads_total', this.uploads),
+      '# HELP kubectl_profefe_triggers_total Captures out of schedule because a container neared its memory or CPU limit.',
+      '# TYPE kubectl_profefe_triggers_total counter',
+      ...series('kubectl_profefe_triggers_total', this.triggers),
       '# HELP kubectl_profefe_round_duration_seconds Wall time of the last collection round.',
       '# TYPE kubectl_profefe_round_duration_seconds gauge',
       `kubectl_profefe_round_duration_seconds ${this.roundDuration}`,

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { KubeError, UsageError } from '../errors.js';
 import { hasControlCharacters, oneLine } from '../report/terminal-text.js';
+import { cpuNanocores, memoryBytes } from './quantity.js';
 
 /** A pod to capture, with its pprof endpoint resolved from annotations. */
 export interface CaptureTarget {
@@ -41,6 +42,25 @@ export interface CaptureTarget {
   readonly url?: string;
   /** Headers sent with every request to the target (a URL target's Host and Authorization). */
   readonly requestHeaders?: Readonly<Record<string, string>>;
+  /** The requests and limits of `container` (its spec.containers[].resources), when it sets any. */
+  readonly resources?: ContainerResources;
+  /**
+   * Labels added to every upload of this target's profiles, before kubectl-profefe's own (a
+   * collector's `trigger=memory` and the usage that fired it).
+   */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+}
+
+/** CPU in nanocores and memory in bytes, each absent when not set (or not a quantity). */
+export interface ResourceAmounts {
+  readonly cpuNanocores?: number;
+  readonly memoryBytes?: number;
+}
+
+/** A container's `resources.requests` and `resources.limits`, read with src/kube/quantity.ts. */
+export interface ContainerResources {
+  readonly requests: ResourceAmounts;
+  readonly limits: ResourceAmounts;
 }
 
 /** A pod that was asked for (or opted in) but cannot be captured, and why. */
@@ -175,6 +195,7 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
 
   const container = port.container ?? containers[0]?.name;
   const typesAnnotation = annotation(annotations, ANNOTATIONS.types);
+  const resources = containerResources(containers.find((c) => c.name === container));
   return {
     namespace,
     pod: name,
@@ -188,12 +209,30 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
     ...(typesAnnotation ? { profileTypes: typesAnnotation.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean) } : {}),
     labels: meta.labels ?? {},
     annotations,
+    ...(resources ? { resources } : {}),
   };
+}
+
+/** A container's requests and limits, parsed; undefined when it sets none that parse. */
+function containerResources(c: V1Container | undefined): ContainerResources | undefined {
+  const amounts = (list: Record<string, string> | undefined): ResourceAmounts => {
+    const cpu = list?.cpu !== undefined ? cpuNanocores(String(list.cpu)) : undefined;
+    const memory = list?.memory !== undefined ? memoryBytes(String(list.memory)) : undefined;
+    return { ...(cpu !== undefined ? { cpuNanocores: cpu } : {}), ...(memory !== undefined ? { memoryBytes: memory } : {}) };
+  };
+  const requests = amounts(c?.resources?.requests);
+  const limits = amounts(c?.resources?.limits);
+  // The API server defaults a request to its limit when only the limit is set (core/v1 defaults).
+  const filled = { ...(limits.cpuNanocores !== undefined ? { cpuNanocores: limits.cpuNanocores } : {}),
+    ...(limits.memoryBytes !== undefined ? { memoryBytes: limits.memoryBytes } : {}), ...requests };
+  if (Object.keys(filled).length === 0 && Object.keys(limits).length === 0) return undefined;
+  return { requests: filled, limits };
 }
 
 // ---- the API calls ----
 
-interface CallContext {
+/** The call's abort signal, and the API server's URL for error lines. */
+export interface CallContext {
   signal?: AbortSignal;
   server?: string;
 }
@@ -282,9 +321,10 @@ async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: 
 
 // ---- errors ----
 
-interface Action {
+/** What an API call tried, for its error line. */
+export interface Action {
   verb: 'get' | 'list';
-  /** `pods` or `pod "name"` */
+  /** `pods`, `pod "name"`, `pods.metrics.k8s.io` */
   resource: string;
   /** undefined: all namespaces */
   namespace?: string;
@@ -293,8 +333,11 @@ interface Action {
 /** Node's TLS verification codes: a certificate problem, not a network one. */
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO/;
 
-/** One line for a failed API call: ApiException (HTTP status), node-fetch's FetchError (network, TLS), abort. */
-function apiError(err: unknown, action: Action, call: CallContext): unknown {
+/**
+ * One line for a failed API call: ApiException (HTTP status) and node-fetch's FetchError (network,
+ * TLS) become a KubeError; an abort gives the signal's reason; anything else is returned as it was.
+ */
+export function apiError(err: unknown, action: Action, call: CallContext): unknown {
   if (call.signal?.aborted) return call.signal.reason;
   const what = `${action.verb} ${action.resource} ${action.namespace === undefined ? 'across all namespaces' : `in namespace "${action.namespace}"`}`;
   if (err instanceof ApiException) {

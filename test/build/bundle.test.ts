@@ -53,7 +53,7 @@ describe('the bundle', () => {
     const loaded = inputsOf(reachable(entry(), false));
     expect(loaded).toContain('src/cli/main.ts');
     const heavy = loaded.filter((i) =>
-      /src\/cli\/(capture|collect|get|merge|top|diff|open|push|serve|version)\.ts$|node_modules\/(@kubernetes\/client-node|ws|js-yaml|ora|pprof-format|d3)\/|src\/pprof\/|flame-page-assets/.test(i),
+      /src\/cli\/(capture|collect|get|merge|top|diff|postmortem|open|push|serve|version)\.ts$|node_modules\/(@kubernetes\/client-node|ws|js-yaml|ora|pprof-format|d3)\/|src\/pprof\/|flame-page-assets/.test(i),
     );
     expect(heavy).toEqual([]);
   });
@@ -65,6 +65,7 @@ describe('the bundle', () => {
     ['merge', false, false],
     ['top', false, false],
     ['diff', false, true],
+    ['postmortem', true, true],
     ['open', false, true],
     ['push', false, false],
     ['serve', false, false],
@@ -116,7 +117,7 @@ describe('the bundle', () => {
     expect(loaded.filter((f) => /node_modules/.test(f))).toEqual([]);
   }, 60_000);
 
-  test('holds only the client-node API it calls (CoreV1Api), not every API group', () => {
+  test('holds only the client-node APIs it calls (CoreV1Api; CustomObjectsApi for metrics.k8s.io), not every API group', () => {
     // Bytes of each client-node API module in the outputs (esbuild reads them all, keeps what is used).
     const bytes = new Map<string, number>();
     for (const o of Object.values(meta.outputs)) {
@@ -126,8 +127,11 @@ describe('the bundle', () => {
       }
     }
     expect(bytes.get('CoreV1Api')).toBeGreaterThan(100_000);
-    const others = [...bytes].filter(([api]) => api !== 'CoreV1Api').reduce((n, [, b]) => n + b, 0);
+    const called = new Set(['CoreV1Api', 'CustomObjectsApi']);
+    const others = [...bytes].filter(([api]) => !called.has(api)).reduce((n, [, b]) => n + b, 0);
     expect(others).toBeLessThan(2_000);
+    // The metrics client: two list calls of a small API module.
+    expect(bytes.get('CustomObjectsApi')).toBeLessThan(100_000);
   });
 
   test('has every worker a source starts, beside the chunks that start it', () => {

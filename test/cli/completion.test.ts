@@ -148,6 +148,7 @@ describe('the completion engine (__complete)', () => {
     ['pods of --namespace=', ['capture', '--namespace=other', ''], ['api-1']],
     ["pods of --context's namespace", ['capture', '--context', 'other-ctx', ''], ['api-1']],
     ['pods not named yet', ['capture', 'cart-1', ''], ['cart-2']],
+    ["postmortem's pods, as capture's", ['postmortem', '-n', 'other', ''], ['api-1']],
     ['contexts of the kubeconfig', ['capture', '--context', ''], ['other-ctx', 'sandbox']],
   ])('%s', async (_what, words, expected) => {
     const r = await complete(...words);

@@ -119,6 +119,7 @@ describe('RBAC grants what collect uses', () => {
       if (r.path === '/api/v1/pods' || /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(r.path)) need('pods', 'list');
       else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+$/.test(r.path)) need('pods', 'get');
       else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/portforward$/.test(r.path)) need('pods/portforward', 'create');
+      else if (/^\/apis\/metrics\.k8s\.io\/v1beta1(\/namespaces\/[^/]+)?\/pods$/.test(r.path)) need('metrics.k8s.io pods', 'list');
       else if (r.path.startsWith('/api')) need(`unexpected ${r.method} ${r.path}`, '?');
     }
     return Object.fromEntries(Object.entries(used).map(([k, v]) => [k, [...v].sort()]));
@@ -154,6 +155,28 @@ describe('RBAC grants what collect uses', () => {
     expect(used).toEqual([{ pods: ['list'] }, { pods: ['list'] }]);
     const roles = (await kustomizeBuild('deploy/collector-statefulset')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
     expectGrants(rulesOf(roles)[''] ?? {}, used[0]!, { pods: ['get'] });
+  }, 60_000);
+
+  test('between rounds (--interval, triggers on): adds metrics.k8s.io pods list, exactly what the long-running collectors add', async () => {
+    sandbox.requests.length = 0;
+    const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
+    const opts = resolveCollectOptions({ interval: '1h', 'trigger-interval': '1s', connect: 'direct', type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
+    const abort = new AbortController();
+    const running = runCollector(opts, { env, signal: abort.signal, io: io() });
+    // The first round lists the pods; the watch's next poll reads their usage.
+    const end = Date.now() + 60_000;
+    while (!sandbox.requests.some((r) => r.path.startsWith('/apis/metrics.k8s.io/')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await running;
+    const used = usedRules();
+    expect(used).toEqual({ pods: ['list'], 'metrics.k8s.io pods': ['list'] });
+    for (const variant of ['deploy/collector-deployment', 'deploy/collector-statefulset']) {
+      const rules = rulesOf((await kustomizeBuild(variant)).filter((o: { kind: string }) => o.kind === 'ClusterRole'));
+      expectGrants(rules[''] ?? {}, { pods: used.pods! }, { pods: ['get'] });
+      expectGrants(rules['metrics.k8s.io'] ?? {}, { pods: used['metrics.k8s.io pods']! }, { pods: ['get'] });
+    }
+    // The CronJob's collect --once has no "between": the default set does not grant the metrics API.
+    expect(rulesOf((await kustomizeBuild('deploy')).filter((o: { kind: string }) => o.kind === 'ClusterRole'))['metrics.k8s.io']).toBeUndefined();
   }, 60_000);
 
   test('port-forward: adds pods/portforward create, exactly what the port-forward variant adds', async () => {

@@ -327,8 +327,9 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
 
     test.each([
       ['deploy', { '': { pods: ['get', 'list'] } }],
-      ['deploy/collector-deployment', { '': { pods: ['get', 'list'] } }],
-      ['deploy/collector-statefulset', { '': { pods: ['get', 'list'] } }],
+      // The long-running collectors read usage for their pressure triggers (collect --heap-trigger).
+      ['deploy/collector-deployment', { '': { pods: ['get', 'list'] }, 'metrics.k8s.io': { pods: ['get', 'list'] } }],
+      ['deploy/collector-statefulset', { '': { pods: ['get', 'list'] }, 'metrics.k8s.io': { pods: ['get', 'list'] } }],
       ['deploy/portforward', { '': { pods: ['get', 'list'], 'pods/portforward': ['create'] } }],
     ])('the collector service account of %s gets exactly %j', async (dir, rules) => {
       expect(serviceAccountRules(await kustomizeBuild(dir))).toEqual(rules);
