@@ -1,6 +1,7 @@
 /**
  * The sandbox API server checked against the real clients: @kubernetes/client-node 1.4.0 (REST + PortForward),
- * a raw `ws` client for the v4 wire format, and the real kubectl (get, port-forward over SPDY paths B and C).
+ * a raw `ws` client for the v4 wire format, and the real kubectl (get, port-forward over SPDY paths B and C,
+ * top, rollout history, auth can-i).
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,10 +13,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { ApiException, CoreV1Api, KubeConfig, PortForward, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, PortForward, type V1Pod } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import { fnv32, fnv32a, podTemplateHash, safeEncode } from './apps.js';
 import { mintPki } from './certs.js';
-import { startSandbox, type Sandbox, type SandboxPod } from './sandbox.js';
+import { startSandbox, type Sandbox, type SandboxPod, type SandboxPodTemplate } from './sandbox.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const BIG = Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 31 + (i >> 9)) & 0xff)); // > 64 KiB SPDY window
@@ -272,7 +274,8 @@ describe('REST via client-node', () => {
 
 // ---- port-forward path A ----
 
-const wsUrl = (path: string) => sb.url.replace(/^https/, 'wss') + path;
+const wsUrlOf = (s: Sandbox, path: string) => s.url.replace(/^https/, 'wss') + path;
+const wsUrl = (path: string) => wsUrlOf(sb, path);
 const rawWs = (path: string, protocols: string[], token = sb.token) =>
   new WebSocket(wsUrl(path), protocols, { ca: sb.caPem, headers: { Authorization: `Bearer ${token}` } });
 /** A local listener that opens one client-node portForward() per TCP connection, as a plugin would. */
@@ -696,9 +699,10 @@ describe('pod resources, OOM kills and metrics.k8s.io', () => {
 
     it('is discoverable as metrics-server registers it', async () => {
       const groups = (await get('/apis')).body;
-      expect(groups).toEqual({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'metrics.k8s.io',
-        versions: [{ groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' }], preferredVersion: { groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' } }] });
-      expect((await get('/apis/metrics.k8s.io')).body).toEqual({ kind: 'APIGroup', apiVersion: 'v1', ...groups.groups[0] });
+      expect(groups).toMatchObject({ kind: 'APIGroupList', apiVersion: 'v1' });
+      expect(groups.groups.at(-1)).toEqual({ name: 'metrics.k8s.io', // the aggregated API comes last (lowest group priority)
+        versions: [{ groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' }], preferredVersion: { groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' } });
+      expect((await get('/apis/metrics.k8s.io')).body).toEqual({ kind: 'APIGroup', apiVersion: 'v1', ...groups.groups.at(-1) });
       expect((await get('/apis/metrics.k8s.io/v1beta1')).body).toEqual({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'metrics.k8s.io/v1beta1', resources: [
         { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
         { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] }] });
@@ -776,7 +780,7 @@ describe('pod resources, OOM kills and metrics.k8s.io', () => {
 
     it('without metrics-server: gone from discovery, 404 for every metrics.k8s.io path', async () => {
       msb.metrics.available = false;
-      expect((await get('/apis')).body.groups).toEqual([]);
+      expect((await get('/apis')).body.groups.map((g: { name: string }) => g.name)).toEqual(['apps', 'authorization.k8s.io']);
       for (const path of ['/apis/metrics.k8s.io', '/apis/metrics.k8s.io/v1beta1', '/apis/metrics.k8s.io/v1beta1/pods', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/api']) {
         expect(await get(path)).toEqual({ code: 404, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
           message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 } });
@@ -827,6 +831,473 @@ describe('pod resources, OOM kills and metrics.k8s.io', () => {
       expect(msb.requests.find((q) => q.path === '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods')!.headers.accept).toContain('as=Table');
       const none = await kubectl(['get', 'podmetrics', '-l', 'app=nothing']);
       expect(none).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found in default namespace.\n' });
+    });
+  });
+});
+
+// ---- apps/v1 rollouts and authorization (a fresh sandbox per test: these tests build their own workloads and policies) ----
+
+/** A plain HTTPS request against a sandbox, body parsed as JSON. */
+const request = (s: Sandbox, method: string, path: string, opts: { body?: string; accept?: string; contentType?: string } = {}) =>
+  new Promise<{ code: number; body: any }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const req = https.request(s.url + path, { method, ca: s.caPem, agent: false, headers: { Authorization: `Bearer ${s.token}`,
+      ...(opts.accept ? { Accept: opts.accept } : {}), ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) } }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c)).on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(b) }));
+    }).on('error', reject);
+    req.end(opts.body);
+  });
+/** Runs the real kubectl against a kubeconfig, with its own HOME and discovery cache. */
+const runKubectl = (file: string, args: string[], extraEnv: Record<string, string> = {}) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  execFile('kubectl', ['--kubeconfig', file, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(tmp, 'apps-home'),
+    KUBECACHEDIR: join(tmp, 'apps-kubecache'), ...extraEnv }, timeout: 30_000 }, (err, stdout, stderr) =>
+    resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+});
+const tableColumns = (stdout: string) => stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
+const ALPHANUMS = '[bcdfghjklmnpqrstvwxz2456789]';
+const HASH = /^[4-9bcdf]{1,10}$/; // SafeEncodeString of a decimal uint32
+const T1 = new Date('2026-03-01T10:00:00.250Z'), T2 = new Date('2026-03-01T12:30:00.900Z'), T3 = new Date('2026-03-02T08:00:00Z');
+const webTemplate = (image: string): SandboxPodTemplate => ({ labels: { app: 'web', tier: 'frontend' }, annotations: { 'profefe.com/enable': 'true' },
+  containers: [{ name: 'web', image, ports: [{ name: 'pprof', containerPort: 6060 }], resources: { requests: { cpu: '0.25', memory: '64Mi' } } }] });
+
+describe('apps/v1 workloads', () => {
+  let asb: Sandbox;
+  let akc: string;
+  let apps: AppsV1Api;
+  let core: CoreV1Api;
+  beforeEach(async () => {
+    asb = await startSandbox();
+    akc = await asb.writeKubeconfig({ namespace: 'shop' });
+    apps = loadKc(akc).makeApiClient(AppsV1Api);
+    core = loadKc(akc).makeApiClient(CoreV1Api);
+  });
+  afterEach(async () => { await asb.close(); });
+  const get = (path: string, accept?: string) => request(asb, 'GET', path, { accept });
+
+  it('hashes as the controllers do: FNV-32a (pod-template-hash) and FNV-32 (ControllerRevision), SafeEncodeString', () => {
+    // the published FNV test vectors (Go's hash/fnv tests)
+    expect([fnv32a(Buffer.from('')), fnv32a(Buffer.from('a')), fnv32a(Buffer.from('foobar'))]).toEqual([0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
+    expect([fnv32(Buffer.from('')), fnv32(Buffer.from('a')), fnv32(Buffer.from('foobar'))]).toEqual([0x811c9dc5, 0x050c5d7e, 0x31f0b262]);
+    expect(safeEncode('0123456789')).toBe('456789bcdf');
+    expect(podTemplateHash({ metadata: { labels: { a: '1', b: '2' } } })).toBe(podTemplateHash({ metadata: { labels: { b: '2', a: '1' } } }));
+    expect(podTemplateHash({ x: 1 }, 1)).not.toBe(podTemplateHash({ x: 1 }));
+    expect(podTemplateHash({ x: 1 })).toMatch(HASH);
+  });
+
+  it('is discoverable: apps/v1 with its resources, verbs and short names', async () => {
+    expect((await get('/apis')).body.groups.map((g: { name: string }) => g.name)).toEqual(['apps', 'authorization.k8s.io', 'metrics.k8s.io']);
+    expect((await get('/apis/apps')).body).toEqual({ kind: 'APIGroup', apiVersion: 'v1', name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
+    const list = (await get('/apis/apps/v1')).body;
+    expect(list).toMatchObject({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'apps/v1' });
+    expect(list.resources.map((r: { name: string; kind: string; shortNames?: string[] }) => [r.name, r.kind, r.shortNames ?? []])).toEqual([
+      ['controllerrevisions', 'ControllerRevision', []], ['daemonsets', 'DaemonSet', ['ds']], ['deployments', 'Deployment', ['deploy']],
+      ['replicasets', 'ReplicaSet', ['rs']], ['statefulsets', 'StatefulSet', ['sts']]]);
+    expect(list.resources.every((r: { namespaced: boolean; verbs: string[] }) => r.namespaced && r.verbs.join() === 'get,list')).toBe(true);
+  });
+
+  it('addDeployment rolls out revision 1: the Deployment, its ReplicaSet NAME-<hash> and the pods, owned down the chain', async () => {
+    const r1 = asb.addDeployment({ namespace: 'shop', name: 'web', labels: { app: 'web' }, template: webTemplate('example.com/web:1.0'),
+      replicas: 2, at: T1, changeCause: 'v1' });
+    expect(r1).toEqual({ kind: 'Deployment', revision: 1, name: `web-${r1.hash}`, hash: expect.stringMatching(HASH), pods: expect.any(Array), at: '2026-03-01T10:00:00Z' });
+    expect(r1.pods).toHaveLength(2);
+    for (const p of r1.pods) expect(p).toMatch(new RegExp(`^web-${r1.hash}-${ALPHANUMS}{5}$`));
+
+    const d = (await get('/apis/apps/v1/namespaces/shop/deployments/web')).body;
+    expect(d).toMatchObject({ kind: 'Deployment', apiVersion: 'apps/v1',
+      metadata: { name: 'web', namespace: 'shop', generation: 1, creationTimestamp: '2026-03-01T10:00:00Z', labels: { app: 'web' },
+        annotations: { 'deployment.kubernetes.io/revision': '1', 'kubernetes.io/change-cause': 'v1' } },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web', tier: 'frontend' } },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } }, revisionHistoryLimit: 10, progressDeadlineSeconds: 600 },
+      status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 } });
+    expect(d.spec.template).toEqual({ metadata: { creationTimestamp: null, labels: { app: 'web', tier: 'frontend' }, annotations: { 'profefe.com/enable': 'true' } },
+      spec: { containers: [{ name: 'web', image: 'example.com/web:1.0', ports: [{ name: 'pprof', containerPort: 6060, protocol: 'TCP' }],
+        resources: { requests: { cpu: '250m', memory: '64Mi' } }, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File',
+        imagePullPolicy: 'IfNotPresent' }], restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', securityContext: {},
+      schedulerName: 'default-scheduler' } });
+    expect(d.status).not.toHaveProperty('unavailableReplicas');
+    expect(d.status.conditions.map((c: Record<string, string>) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.'],
+      ['Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "web-${r1.hash}" has successfully progressed.`]]);
+
+    const rs = (await get(`/apis/apps/v1/namespaces/shop/replicasets/web-${r1.hash}`)).body;
+    expect(rs.metadata).toEqual({ name: `web-${r1.hash}`, namespace: 'shop', uid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      resourceVersion: expect.stringMatching(/^\d+$/), generation: 1, creationTimestamp: '2026-03-01T10:00:00Z',
+      labels: { app: 'web', 'pod-template-hash': r1.hash, tier: 'frontend' },
+      annotations: { 'deployment.kubernetes.io/desired-replicas': '2', 'deployment.kubernetes.io/max-replicas': '3', 'deployment.kubernetes.io/revision': '1',
+        'kubernetes.io/change-cause': 'v1' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }] });
+    expect(Object.keys(rs.metadata.labels)).toEqual(['app', 'pod-template-hash', 'tier']); // Go writes maps sorted
+    expect(rs.spec).toEqual({ replicas: 2, selector: { matchLabels: { app: 'web', 'pod-template-hash': r1.hash, tier: 'frontend' } },
+      template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels: { app: 'web', 'pod-template-hash': r1.hash, tier: 'frontend' } } } });
+    expect(rs.status).toEqual({ replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 });
+
+    const pods = (await core.listNamespacedPod({ namespace: 'shop', labelSelector: `pod-template-hash=${r1.hash}` })).items;
+    expect(pods.map((p) => p.metadata!.name).sort()).toEqual([...r1.pods].sort());
+    for (const p of pods) {
+      expect(p.metadata).toMatchObject({ generateName: `web-${r1.hash}-`, labels: { app: 'web', tier: 'frontend', 'pod-template-hash': r1.hash },
+        annotations: { 'profefe.com/enable': 'true' }, creationTimestamp: new Date('2026-03-01T10:00:00Z'),
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `web-${r1.hash}`, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] });
+      expect(p.spec!.containers[0]).toMatchObject({ image: 'example.com/web:1.0', resources: { requests: { cpu: '250m', memory: '64Mi' } } });
+      expect(p.status!.qosClass).toBe('Burstable');
+    }
+  });
+
+  it('rollDeployment rolls out revision 2: a new ReplicaSet from `at`, the old one scaled to 0 with its pods gone', async () => {
+    const r1 = asb.addDeployment({ namespace: 'shop', name: 'web', template: webTemplate('example.com/web:1.0'), replicas: 2, at: T1, changeCause: 'v1' });
+    const r2 = asb.rollDeployment('shop', 'web', webTemplate('example.com/web:2.0'), { at: T2, changeCause: 'v2' });
+    expect(r2).toMatchObject({ kind: 'Deployment', revision: 2, name: `web-${r2.hash}`, at: '2026-03-01T12:30:00Z' });
+    expect(r2.hash).toMatch(HASH);
+    expect(r2.hash).not.toBe(r1.hash);
+
+    const rss = (await apps.listNamespacedReplicaSet({ namespace: 'shop', labelSelector: 'app=web' })).items;
+    expect(rss.map((r) => [r.metadata!.name, r.metadata!.annotations!['deployment.kubernetes.io/revision'], r.metadata!.annotations!['kubernetes.io/change-cause'],
+      r.spec!.replicas, r.status!.replicas, r.metadata!.generation, r.status!.observedGeneration, r.metadata!.creationTimestamp!.toISOString()]).sort()).toEqual([
+      [`web-${r1.hash}`, '1', 'v1', 0, 0, 2, 2, '2026-03-01T10:00:00.000Z'], [`web-${r2.hash}`, '2', 'v2', 2, 2, 1, 1, '2026-03-01T12:30:00.000Z']].sort());
+    for (const p of r1.pods) expect((await apiError(core.readNamespacedPod({ namespace: 'shop', name: p }))).code).toBe(404);
+    const pods = (await core.listNamespacedPod({ namespace: 'shop' })).items;
+    expect(pods.map((p) => p.metadata!.name).sort()).toEqual([...r2.pods].sort());
+    expect(pods.map((p) => [p.metadata!.labels!['pod-template-hash'], p.metadata!.creationTimestamp!.toISOString(), p.spec!.containers[0]!.image]))
+      .toEqual([[r2.hash, '2026-03-01T12:30:00.000Z', 'example.com/web:2.0'], [r2.hash, '2026-03-01T12:30:00.000Z', 'example.com/web:2.0']]);
+
+    const d = await apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' });
+    expect(d.metadata).toMatchObject({ generation: 2, annotations: { 'deployment.kubernetes.io/revision': '2', 'kubernetes.io/change-cause': 'v2' } });
+    expect(d.spec!.template.spec!.containers[0]!.image).toBe('example.com/web:2.0');
+    expect(d.status).toMatchObject({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    expect(d.status!.conditions!.find((c) => c.type === 'Progressing')).toMatchObject({ reason: 'NewReplicaSetAvailable',
+      message: `ReplicaSet "web-${r2.hash}" has successfully progressed.`, lastUpdateTime: new Date('2026-03-01T12:30:00Z'), lastTransitionTime: new Date('2026-03-01T10:00:00Z') });
+  });
+
+  it('the same template again changes nothing; an older template brings its ReplicaSet back under the next revision', async () => {
+    const r1 = asb.addDeployment({ namespace: 'shop', name: 'web', template: webTemplate('example.com/web:1.0'), replicas: 2, at: T1 });
+    const r2 = asb.rollDeployment('shop', 'web', webTemplate('example.com/web:2.0'), { at: T2 });
+    expect(asb.rollDeployment('shop', 'web', webTemplate('example.com/web:2.0'), { at: T3 })).toEqual({ ...r2, pods: expect.arrayContaining(r2.pods) });
+    expect((await apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' })).metadata!.generation).toBe(2);
+
+    const r3 = asb.rollDeployment('shop', 'web', webTemplate('example.com/web:1.0'), { at: T3 });
+    expect(r3).toMatchObject({ revision: 3, name: r1.name, hash: r1.hash, at: '2026-03-01T10:00:00Z' }); // the ReplicaSet keeps its creationTimestamp
+    expect(r3.pods.some((p) => r1.pods.includes(p))).toBe(false); // new pods, under the old hash
+    const back = await apps.readNamespacedReplicaSet({ namespace: 'shop', name: r1.name });
+    expect(back.metadata!.annotations).toMatchObject({ 'deployment.kubernetes.io/revision': '3', 'deployment.kubernetes.io/revision-history': '1' });
+    expect([back.metadata!.generation, back.spec!.replicas, back.status!.replicas]).toEqual([3, 2, 2]); // created, scaled down, scaled up
+    expect((await apps.readNamespacedReplicaSet({ namespace: 'shop', name: r2.name })).spec!.replicas).toBe(0);
+    expect((await apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' })).metadata).toMatchObject({ generation: 3,
+      annotations: { 'deployment.kubernetes.io/revision': '3' } });
+  });
+
+  it('per-pod fixtures: each pod forwards to its own target, and pod phases drive the status', async () => {
+    const r = asb.addDeployment({ namespace: 'shop', name: 'web', template: webTemplate('example.com/web:1.0'), replicas: 3,
+      pods: (p) => ({ podIP: `10.9.0.${p.index + 1}`, forward: { 6060: { host: '127.0.0.1', port: p.index === 0 ? targetPort : refusedPort } },
+        ...(p.index === 2 ? { phase: 'Pending' as const } : {}) }) });
+    expect((await core.listNamespacedPod({ namespace: 'shop' })).items.map((p) => [p.metadata!.name, p.status!.podIP, p.status!.phase]).sort())
+      .toEqual(r.pods.map((name, i) => [name, i === 2 ? '10.9.0.3' : `10.9.0.${i + 1}`, i === 2 ? 'Pending' : 'Running']).sort());
+    const out = collect(), input = new PassThrough();
+    const ws = await new PortForward(loadKc(akc)).portForward('shop', r.pods[0]!, [6060], out.w, collect().w, input) as WebSocket;
+    input.write('GET / HTTP/1.0\r\n\r\n');
+    await once(ws, 'close');
+    expect(out.text()).toMatch(/hello from the pod/);
+
+    const d = (await get('/apis/apps/v1/namespaces/shop/deployments/web')).body;
+    expect(d.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 1 });
+    expect(d.status.conditions.map((c: Record<string, string>) => c.reason)).toEqual(['MinimumReplicasUnavailable', 'ReplicaSetUpdated']);
+    expect((await get(`/apis/apps/v1/namespaces/shop/replicasets/${r.name}`)).body.status).toMatchObject({ replicas: 3, readyReplicas: 2 });
+    asb.setPhase('shop', r.pods[2]!, 'Running');
+    expect((await get('/apis/apps/v1/namespaces/shop/deployments/web')).body.status.conditions.map((c: Record<string, string>) => c.reason))
+      .toEqual(['MinimumReplicasAvailable', 'NewReplicaSetAvailable']);
+    // a list gives the fixtures by index
+    const l = asb.addDeployment({ namespace: 'other', name: 'web', template: webTemplate('x:1'), replicas: 2, pods: [{ podIP: '10.9.1.1' }, { nodeName: 'node-b' }] });
+    const pods = await Promise.all(l.pods.map((name) => core.readNamespacedPod({ namespace: 'other', name })));
+    expect(pods.map((p) => [p.status!.podIP === '10.9.1.1', p.spec!.nodeName])).toEqual([[true, 'sandbox-node'], [false, 'node-b']]);
+  });
+
+  it('lists and gets: per namespace and across, label and field selectors, paging, 404s and unsupported field labels', async () => {
+    asb.addDeployment({ namespace: 'shop', name: 'web', labels: { app: 'web' }, template: webTemplate('w:1') });
+    asb.addDeployment({ namespace: 'shop', name: 'api', template: { labels: { app: 'api' } } }); // apps/v1 does not default metadata.labels from the template
+    asb.addDeployment({ namespace: 'other', name: 'web', template: webTemplate('w:1') });
+    const names = (items: { metadata?: { namespace?: string; name?: string } }[]) => items.map((i) => `${i.metadata!.namespace}/${i.metadata!.name}`);
+    const all = await apps.listDeploymentForAllNamespaces({});
+    expect(all.kind).toBe('DeploymentList');
+    expect(names(all.items)).toEqual(['other/web', 'shop/api', 'shop/web']);
+    expect(names((await apps.listNamespacedDeployment({ namespace: 'shop', labelSelector: 'app in (web)' })).items)).toEqual(['shop/web']);
+    expect(names((await apps.listNamespacedDeployment({ namespace: 'shop', fieldSelector: 'metadata.name=api' })).items)).toEqual(['shop/api']);
+    expect(names((await apps.listReplicaSetForAllNamespaces({ fieldSelector: 'metadata.namespace!=shop' })).items)).toEqual([expect.stringMatching(/^other\/web-/)]);
+    expect(await apiError(apps.listNamespacedReplicaSet({ namespace: 'shop', fieldSelector: 'status.replicas=1' }))).toMatchObject({ code: 400,
+      status: { reason: 'BadRequest', message: '"status.replicas" is not a known field selector: only "metadata.name", "metadata.namespace"' } });
+    const seen: string[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await apps.listReplicaSetForAllNamespaces({ limit: 1, _continue: cont });
+      seen.push(...names(page.items));
+      cont = page.metadata?._continue;
+    } while (cont);
+    expect(seen).toEqual(names((await apps.listReplicaSetForAllNamespaces({})).items));
+    expect(seen).toHaveLength(3);
+    expect(await get('/apis/apps/v1/namespaces/shop/deployments/nope')).toEqual({ code: 404, body: { kind: 'Status', apiVersion: 'v1', metadata: {},
+      status: 'Failure', message: 'deployments.apps "nope" not found', reason: 'NotFound', details: { name: 'nope', group: 'apps', kind: 'deployments' }, code: 404 } });
+    expect((await get('/apis/apps/v1/deployments/web')).body.message).toBe('the server could not find the requested resource');
+    expect(await apps.listNamespacedDaemonSet({ namespace: 'shop' })).toMatchObject({ kind: 'DaemonSetList', items: [] });
+  });
+
+  it('addStatefulSet and rollStatefulSet: ControllerRevisions NAME-<hash>, pods replaced under the same names', async () => {
+    const tpl = (image: string): SandboxPodTemplate => ({ labels: { app: 'db' }, containers: [{ name: 'db', image }] });
+    const s1 = asb.addStatefulSet({ namespace: 'data', name: 'db', template: tpl('db:1'), replicas: 2, at: T1, changeCause: 'first' });
+    expect(s1).toEqual({ kind: 'StatefulSet', revision: 1, name: expect.stringMatching(/^db-[4-9bcdf]{1,10}$/), hash: s1.name, pods: ['db-0', 'db-1'],
+      at: '2026-03-01T10:00:00Z' });
+    const sts = (await get('/apis/apps/v1/namespaces/data/statefulsets/db')).body;
+    const cr = (await get(`/apis/apps/v1/namespaces/data/controllerrevisions/${s1.name}`)).body;
+    expect(cr).toEqual({ kind: 'ControllerRevision', apiVersion: 'apps/v1',
+      metadata: { name: s1.name, namespace: 'data', uid: expect.any(String), resourceVersion: expect.any(String), creationTimestamp: '2026-03-01T10:00:00Z',
+        labels: { app: 'db', 'controller.kubernetes.io/hash': s1.name.slice('db-'.length) }, annotations: { 'kubernetes.io/change-cause': 'first' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+      data: { spec: { template: { $patch: 'replace', metadata: { creationTimestamp: null, labels: { app: 'db' } }, spec: expect.objectContaining({
+        containers: [expect.objectContaining({ name: 'db', image: 'db:1' })] }) } } },
+      revision: 1 });
+    expect(Object.keys(cr.data.spec.template)).toEqual(['$patch', 'metadata', 'spec']); // the patch as Go marshals a map
+    const pod0 = await core.readNamespacedPod({ namespace: 'data', name: 'db-0' });
+    expect(pod0.metadata).toMatchObject({ labels: { app: 'db', 'apps.kubernetes.io/pod-index': '0', 'controller-revision-hash': s1.name,
+      'statefulset.kubernetes.io/pod-name': 'db-0' }, ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: sts.metadata.uid, controller: true }] });
+    expect(pod0.metadata!.generateName).toBeUndefined();
+    expect([pod0.spec!.hostname, pod0.spec!.subdomain]).toEqual(['db-0', 'db']);
+
+    const s2 = asb.rollStatefulSet('data', 'db', tpl('db:2'), { at: T2 });
+    expect(s2).toMatchObject({ revision: 2, pods: ['db-0', 'db-1'], at: '2026-03-01T12:30:00Z' });
+    expect(s2.name).not.toBe(s1.name);
+    const again = await core.readNamespacedPod({ namespace: 'data', name: 'db-0' });
+    expect(again.metadata!.uid).not.toBe(pod0.metadata!.uid);
+    expect([again.metadata!.labels!['controller-revision-hash'], again.metadata!.creationTimestamp!.toISOString(), again.spec!.containers[0]!.image])
+      .toEqual([s2.name, '2026-03-01T12:30:00.000Z', 'db:2']);
+    expect((await get('/apis/apps/v1/namespaces/data/statefulsets/db')).body.status).toEqual({ observedGeneration: 2, replicas: 2, readyReplicas: 2,
+      currentReplicas: 2, updatedReplicas: 2, currentRevision: s2.name, updateRevision: s2.name, collisionCount: 0, availableReplicas: 2 });
+    expect((await apps.listNamespacedControllerRevision({ namespace: 'data', labelSelector: 'app=db' })).items.map((c) => [c.metadata!.name, c.revision]).sort())
+      .toEqual([[s1.name, 1], [s2.name, 2]].sort());
+    expect(asb.rollStatefulSet('data', 'db', tpl('db:1'))).toMatchObject({ name: s1.name, revision: 3 }); // an equal revision renumbered
+  });
+
+  it('addDaemonSet and rollDaemonSet: one pod per node, controller-revision-hash is the hash', async () => {
+    const d1 = asb.addDaemonSet({ namespace: 'kube-system', name: 'agent', template: { labels: { app: 'agent' } }, nodes: ['node-a', 'node-b'], at: T1 });
+    expect(d1).toMatchObject({ kind: 'DaemonSet', revision: 1, name: `agent-${d1.hash}` });
+    expect(d1.hash).toMatch(HASH);
+    for (const p of d1.pods) expect(p).toMatch(new RegExp(`^agent-${ALPHANUMS}{5}$`));
+    const pods = await Promise.all(d1.pods.map((name) => core.readNamespacedPod({ namespace: 'kube-system', name })));
+    expect(pods.map((p) => [p.spec!.nodeName, p.metadata!.labels, p.metadata!.generateName, p.metadata!.ownerReferences![0]!.kind,
+      p.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms[0]!.matchFields![0]!.values])).toEqual(
+      ['node-a', 'node-b'].map((n) => [n, { app: 'agent', 'controller-revision-hash': d1.hash, 'pod-template-generation': '1' }, 'agent-', 'DaemonSet', [n]]));
+    const ds = (await get('/apis/apps/v1/namespaces/kube-system/daemonsets/agent')).body;
+    expect(ds.metadata.annotations).toEqual({ 'deprecated.daemonset.template.generation': '1' });
+    expect(ds.status).toEqual({ currentNumberScheduled: 2, numberMisscheduled: 0, desiredNumberScheduled: 2, numberReady: 2, observedGeneration: 1,
+      updatedNumberScheduled: 2, numberAvailable: 2 });
+    expect((await get(`/apis/apps/v1/namespaces/kube-system/controllerrevisions/${d1.name}`)).body.metadata.labels)
+      .toEqual({ app: 'agent', 'controller-revision-hash': d1.hash });
+
+    const d2 = asb.rollDaemonSet('kube-system', 'agent', { labels: { app: 'agent' }, containers: [{ name: 'main', image: 'agent:2' }] }, { at: T2 });
+    expect(d2.revision).toBe(2);
+    expect((await core.listNamespacedPod({ namespace: 'kube-system' })).items.map((p) => [p.metadata!.name, p.metadata!.labels!['pod-template-generation']]).sort())
+      .toEqual(d2.pods.map((p) => [p, '2']).sort());
+  });
+
+  it('invalid fixtures throw and change nothing; removeWorkload deletes the revisions and pods with it', async () => {
+    expect(() => asb.addDeployment({ namespace: 'shop', name: 'web', selector: { app: 'other' }, template: { labels: { app: 'web' } } }))
+      .toThrow(/^Deployment\.apps "web" is invalid: spec\.template\.metadata\.labels: Invalid value: .*: `selector` does not match template `labels`$/);
+    expect(() => asb.addDeployment({ namespace: 'shop', name: 'web', template: { labels: { app: 'web' }, containers: [{ name: 'a', resources: { requests: { cpu: 'lots' } } }] } }))
+      .toThrow(/Invalid value: "lots"/);
+    expect((await apps.listNamespacedDeployment({ namespace: 'shop' })).items).toEqual([]);
+    const r = asb.addDeployment({ namespace: 'shop', name: 'web', template: { labels: { app: 'web' } }, replicas: 2 });
+    expect(() => asb.addDeployment({ namespace: 'shop', name: 'web', template: { labels: { app: 'web' } } })).toThrow('deployments.apps "web" already exists');
+    expect(() => asb.rollDeployment('shop', 'nope', { labels: { app: 'web' } })).toThrow('deployments.apps "nope" not found in namespace shop');
+    expect(() => asb.rollDeployment('shop', 'web', { labels: { app: 'changed' } })).toThrow(/`selector` does not match template `labels`/);
+    expect((await apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' })).metadata!.generation).toBe(1);
+
+    asb.addStatefulSet({ namespace: 'shop', name: 'db', template: { labels: { app: 'db' } } });
+    asb.removeWorkload('Deployment', 'shop', 'web');
+    expect((await apps.listNamespacedReplicaSet({ namespace: 'shop' })).items).toEqual([]);
+    expect((await core.listNamespacedPod({ namespace: 'shop' })).items.map((p) => p.metadata!.name)).toEqual(['db-0']);
+    expect((await apiError(core.readNamespacedPod({ namespace: 'shop', name: r.pods[0]! }))).code).toBe(404);
+    asb.removeWorkload('StatefulSet', 'shop', 'db');
+    expect((await apps.listNamespacedControllerRevision({ namespace: 'shop' })).items).toEqual([]);
+    expect((await core.listNamespacedPod({ namespace: 'shop' })).items).toEqual([]);
+  });
+
+  describe('real kubectl', () => {
+    it('get deploy,rs prints the API server\'s Tables, -o wide too', async () => {
+      const r1 = asb.addDeployment({ namespace: 'shop', name: 'web', template: webTemplate('example.com/web:1.0'), replicas: 2, at: T1 });
+      const r2 = asb.rollDeployment('shop', 'web', webTemplate('example.com/web:2.0'));
+      const r = await runKubectl(akc, ['get', 'deploy,rs', '-o', 'wide']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const [deploys, rss] = r.stdout.trimEnd().split('\n\n').map(tableColumns);
+      expect(deploys).toEqual([['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR'],
+        ['deployment.apps/web', '2/2', '2', '2', expect.stringMatching(/^\d+d$/), 'web', 'example.com/web:2.0', 'app=web,tier=frontend']]);
+      expect(rss!.slice(1).sort()).toEqual([
+        [`replicaset.apps/${r1.name}`, '0', '0', '0', expect.stringMatching(/^\d+d$/), 'web', 'example.com/web:1.0', `app=web,pod-template-hash=${r1.hash},tier=frontend`],
+        [`replicaset.apps/${r2.name}`, '2', '2', '2', expect.stringMatching(/^\d+s$/), 'web', 'example.com/web:2.0', `app=web,pod-template-hash=${r2.hash},tier=frontend`]].sort());
+      expect(rss![0]).toEqual(['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
+      expect(asb.requests.filter((q) => q.path.startsWith('/apis/apps/v1/')).map((q) => [q.path, q.headers.accept?.includes('as=Table')]))
+        .toEqual([['/apis/apps/v1/namespaces/shop/deployments', true], ['/apis/apps/v1/namespaces/shop/replicasets', true]]);
+      const pods = await runKubectl(akc, ['get', 'pods', '-l', `pod-template-hash=${r2.hash}`, '-o', 'name']);
+      expect(pods.stdout.trim().split('\n').sort()).toEqual(r2.pods.map((p) => `pod/${p}`).sort());
+    });
+
+    it('rollout history lists the revisions of a Deployment, StatefulSet and DaemonSet, and shows one', async () => {
+      asb.addDeployment({ namespace: 'shop', name: 'web', template: webTemplate('example.com/web:1.0'), at: T1, changeCause: 'kubectl create deploy web' });
+      asb.rollDeployment('shop', 'web', webTemplate('example.com/web:2.0'), { changeCause: 'kubectl set image deploy/web web=example.com/web:2.0' });
+      expect(await runKubectl(akc, ['rollout', 'history', 'deployment/web'])).toEqual({ code: 0, stderr: '', stdout: 'deployment.apps/web \n' +
+        'REVISION  CHANGE-CAUSE\n1         kubectl create deploy web\n2         kubectl set image deploy/web web=example.com/web:2.0\n\n' });
+      const one = await runKubectl(akc, ['rollout', 'history', 'deployment/web', '--revision=1']);
+      expect(one.stdout).toMatch(/^deployment\.apps\/web with revision #1\nPod Template:\n {2}Labels:\tapp=web\n\tpod-template-hash=[4-9bcdf]+\n\ttier=frontend\n/);
+      expect(one.stdout).toMatch(/Image:\texample\.com\/web:1\.0\n/);
+      asb.addStatefulSet({ namespace: 'shop', name: 'db', template: { labels: { app: 'db' } } });
+      asb.rollStatefulSet('shop', 'db', { labels: { app: 'db' }, containers: [{ name: 'main', image: 'db:2' }] }, { changeCause: 'db 2' });
+      expect(await runKubectl(akc, ['rollout', 'history', 'sts/db'])).toMatchObject({ code: 0, stdout: 'statefulset.apps/db \nREVISION  CHANGE-CAUSE\n1         <none>\n2         db 2\n\n' });
+      asb.addDaemonSet({ namespace: 'shop', name: 'agent', template: { labels: { app: 'agent' } } });
+      asb.rollDaemonSet('shop', 'agent', { labels: { app: 'agent' }, containers: [{ name: 'main', image: 'agent:2' }] });
+      expect(await runKubectl(akc, ['rollout', 'history', 'ds/agent'])).toMatchObject({ code: 0, stdout: 'daemonset.apps/agent \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n' });
+      expect((await runKubectl(akc, ['rollout', 'history', 'ds/agent', '--revision=2'])).stdout).toMatch(/Image:\tagent:2\n/);
+      const crs = await runKubectl(akc, ['get', 'controllerrevisions', '-l', 'app']);
+      expect(tableColumns(crs.stdout).map((c) => c.slice(1, 3)).sort()).toEqual([['CONTROLLER', 'REVISION'], ['daemonset.apps/agent', '1'],
+        ['daemonset.apps/agent', '2'], ['statefulset.apps/db', '1'], ['statefulset.apps/db', '2']].sort());
+      const sets = await runKubectl(akc, ['get', 'sts,ds']);
+      expect(sets.stdout.trimEnd().split('\n\n').map((t) => tableColumns(t).map((c) => c.filter((x) => !/^\d+[smhd]$/.test(x))))).toEqual([
+        [['NAME', 'READY', 'AGE'], ['statefulset.apps/db', '1/1']],
+        [['NAME', 'DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'NODE SELECTOR', 'AGE'], ['daemonset.apps/agent', '1', '1', '1', '1', '1', '<none>']]]);
+    });
+  });
+});
+
+describe('authorization', () => {
+  let zsb: Sandbox;
+  let zkc: string;
+  let core: CoreV1Api;
+  let authzApi: AuthorizationV1Api;
+  const REVIEW = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+  const ADMIN = 'RBAC: allowed by ClusterRoleBinding "sandbox-admin" of ClusterRole "cluster-admin" to ServiceAccount "sandbox/default"';
+  const USER = 'system:serviceaccount:default:sandbox';
+  beforeEach(async () => {
+    zsb = await startSandbox({ pods: [{ namespace: 'shop', name: 'api', forward: { 6060: { host: '127.0.0.1', port: targetPort } } },
+      { namespace: 'other', name: 'api', forward: { 6060: { host: '127.0.0.1', port: targetPort } } }] });
+    zkc = await zsb.writeKubeconfig({ namespace: 'shop' });
+    core = loadKc(zkc).makeApiClient(CoreV1Api);
+    authzApi = loadKc(zkc).makeApiClient(AuthorizationV1Api);
+  });
+  afterEach(async () => { await zsb.close(); });
+  const review = async (resourceAttributes: Record<string, string>) =>
+    (await authzApi.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes } } })).status;
+
+  it('SelfSubjectAccessReview: 201 with the review echoed and RBAC\'s reason; everything is allowed by default', async () => {
+    const body = JSON.stringify({ kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1',
+      spec: { resourceAttributes: { namespace: 'shop', verb: 'create', group: '', resource: 'pods', subresource: 'portforward' } } });
+    expect(await request(zsb, 'POST', REVIEW, { body })).toEqual({ code: 201, body: { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null }, spec: { resourceAttributes: { namespace: 'shop', verb: 'create', resource: 'pods', subresource: 'portforward' } },
+      status: { allowed: true, reason: ADMIN } } });
+    expect(zsb.requests.at(-1)!.body!.toString()).toBe(body);
+    expect(await review({ verb: 'list', resource: 'pods' })).toEqual({ allowed: true, reason: ADMIN });
+    expect((await authzApi.createSelfSubjectAccessReview({ body: { spec: { nonResourceAttributes: { path: '/healthz', verb: 'get' } } } })).status)
+      .toMatchObject({ allowed: true });
+  });
+
+  it('SelfSubjectAccessReview answers from the rules: namespace, subresource, verb, and explicit denials with a reason', async () => {
+    zsb.authz.deny('create', 'pods/portforward', { namespace: 'shop' });
+    expect(await review({ namespace: 'shop', verb: 'create', resource: 'pods', subresource: 'portforward' })).toEqual({ allowed: false });
+    expect(await review({ namespace: 'other', verb: 'create', resource: 'pods', subresource: 'portforward' })).toMatchObject({ allowed: true });
+    expect(await review({ verb: 'create', resource: 'pods', subresource: 'portforward' })).toEqual({ allowed: false }); // every namespace includes shop
+    expect(await review({ namespace: 'shop', verb: 'get', resource: 'pods', subresource: 'portforward' })).toMatchObject({ allowed: true });
+    expect(await review({ namespace: 'shop', verb: 'create', resource: 'pods' })).toMatchObject({ allowed: true });
+    expect(await review({ namespace: 'shop', verb: '*', resource: 'pods', subresource: 'portforward' })).toEqual({ allowed: false });
+    zsb.authz.deny('list', 'deployments', { group: 'apps', denied: true, reason: 'deployments are off limits' });
+    expect(await review({ namespace: 'shop', verb: 'list', group: 'apps', resource: 'deployments' }))
+      .toEqual({ allowed: false, denied: true, reason: 'deployments are off limits' });
+    zsb.authz.reset();
+    expect(await review({ namespace: 'shop', verb: 'create', resource: 'pods', subresource: 'portforward' })).toMatchObject({ allowed: true });
+  });
+
+  it('SelfSubjectAccessReview validation: exactly one kind of attributes (422), JSON or protobuf only (415)', async () => {
+    const empty = await request(zsb, 'POST', REVIEW, { body: JSON.stringify({ spec: {} }) });
+    expect(empty).toMatchObject({ code: 422, body: { reason: 'Invalid', code: 422, message: 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: ' +
+      'spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+    details: { group: 'authorization.k8s.io', kind: 'SelfSubjectAccessReview', causes: [{ reason: 'FieldValueInvalid', field: 'spec.resourceAttributes' }] } } });
+    const both = await request(zsb, 'POST', REVIEW, { body: JSON.stringify({ spec: { resourceAttributes: { verb: 'get' }, nonResourceAttributes: { path: '/', verb: 'get' } } }) });
+    expect(both).toMatchObject({ code: 422, body: { message: expect.stringContaining('spec.nonResourceAttributes: Invalid value: ') } });
+    expect((await request(zsb, 'POST', REVIEW, { body: 'a: b', contentType: 'application/yaml-ish' })).code).toBe(415);
+    expect((await request(zsb, 'POST', REVIEW, { body: '{' })).code).toBe(400);
+    expect((await request(zsb, 'GET', REVIEW)).code).toBe(405);
+  });
+
+  it.each([
+    ['list pods in a namespace', () => core.listNamespacedPod({ namespace: 'shop' }),
+      'pods is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "" in the namespace "shop"', {}],
+    ['list pods in all namespaces', () => core.listPodForAllNamespaces({}),
+      'pods is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "" at the cluster scope', {}],
+    ['list pods by metadata.name (the name is the object\'s)', () => core.listNamespacedPod({ namespace: 'shop', fieldSelector: 'metadata.name=api' }),
+      'pods "api" is forbidden: User "system:serviceaccount:default:sandbox" cannot list resource "pods" in API group "" in the namespace "shop"', { name: 'api' }],
+  ])('a denied request answers 403 with RBAC\'s wording: %s', async (_what, call, message, details) => {
+    zsb.authz.deny('list', 'pods', { namespace: 'shop' });
+    expect(await apiError(call())).toEqual({ code: 403, status: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message,
+      reason: 'Forbidden', details: { ...details, kind: 'pods' }, code: 403 } });
+    expect((await core.listNamespacedPod({ namespace: 'other' })).items).toHaveLength(1);
+    expect((await core.readNamespacedPod({ namespace: 'shop', name: 'api' })).metadata!.name).toBe('api'); // get is another verb
+  });
+
+  it('403 for other groups and reasons: apps get, an explicit denial with its reason', async () => {
+    zsb.addDeployment({ namespace: 'shop', name: 'web', template: { labels: { app: 'web' } } });
+    const appsApi = loadKc(zkc).makeApiClient(AppsV1Api);
+    zsb.authz.deny('get', 'deployments', { group: 'apps', name: 'web' });
+    expect(await apiError(appsApi.readNamespacedDeployment({ namespace: 'shop', name: 'web' }))).toMatchObject({ code: 403, status: {
+      message: `deployments.apps "web" is forbidden: User "${USER}" cannot get resource "deployments" in API group "apps" in the namespace "shop"`,
+      details: { name: 'web', group: 'apps', kind: 'deployments' } } });
+    zsb.authz.reset();
+    zsb.authz.deny('*', 'replicasets', { group: 'apps', denied: true, reason: 'denied by the admission webhook' });
+    expect((await apiError(appsApi.listNamespacedReplicaSet({ namespace: 'shop' }))).status!.message).toBe(`replicasets.apps is forbidden: User "${USER}" ` +
+      'cannot list resource "replicasets" in API group "apps" in the namespace "shop": denied by the admission webhook');
+  });
+
+  it('a denied port-forward upgrade answers 403: in 1.32 the websocket (GET) needs get, create only with the 1.35 feature gate', async () => {
+    const forward = () => new PortForward(loadKc(zkc)).portForward('shop', 'api', [6060], collect().w, collect().w, new PassThrough());
+    const rejected = (protocol: string) => new Promise<{ code: number; body: { message: string } }>((resolve, reject) => {
+      const ws = new WebSocket(wsUrlOf(zsb, '/api/v1/namespaces/shop/pods/api/portforward?ports=6060'), [protocol], { ca: zsb.caPem, headers: { Authorization: `Bearer ${zsb.token}` } });
+      ws.on('open', () => { ws.terminate(); reject(new Error('upgraded')); });
+      ws.on('unexpected-response', (_req, res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c)).on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(b) }));
+      });
+      ws.on('error', () => {});
+    });
+    zsb.authz.deny(['get', 'create'], 'pods/portforward', { namespace: 'shop' });
+    await expect(forward()).rejects.toMatchObject({ message: 'Unexpected server response: 403' });
+    expect(await rejected('v4.channel.k8s.io')).toEqual({ code: 403, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Forbidden',
+      message: `pods "api" is forbidden: User "${USER}" cannot get resource "pods/portforward" in API group "" in the namespace "shop"`,
+      details: { name: 'api', kind: 'pods' }, code: 403 } });
+
+    zsb.authz.reset();
+    zsb.authz.deny('create', 'pods/portforward', { namespace: 'shop' });
+    const ws = await forward() as WebSocket; // a 1.32 API server checks only get for the websocket
+    ws.close();
+    zsb.authz.websocketUpgradeNeedsCreate = true;
+    expect((await rejected('v4.channel.k8s.io')).body.message).toBe(`pods "api" is forbidden: User "${USER}" cannot create resource "pods/portforward" ` +
+      'in API group "" in the namespace "shop"');
+  });
+
+  describe('real kubectl', () => {
+    it('auth can-i answers yes/no from the policy (kubectl posts the review as protobuf)', async () => {
+      const canI = (...args: string[]) => runKubectl(zkc, ['auth', 'can-i', ...args]);
+      expect(await canI('create', 'pods', '--subresource=portforward', '-n', 'shop')).toEqual({ code: 0, stdout: 'yes\n', stderr: '' });
+      expect(zsb.requests.find((q) => q.path === REVIEW)!.headers['content-type']).toBe('application/vnd.kubernetes.protobuf');
+      zsb.authz.deny('create', 'pods/portforward', { namespace: 'shop' });
+      expect(await canI('create', 'pods', '--subresource=portforward', '-n', 'shop')).toEqual({ code: 1, stdout: 'no\n', stderr: '' });
+      expect(await canI('create', 'pods', '--subresource=portforward', '-n', 'other')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      expect(await canI('get', 'pods', '--subresource=portforward', '-n', 'shop')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      // kubectl reads "pods/portforward" as the pod named portforward, not the subresource
+      expect(await canI('create', 'pods/portforward', '-n', 'shop')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      zsb.authz.deny('list', 'pods', { denied: true, reason: 'no listing here' });
+      expect(await canI('list', 'pods', '-A')).toEqual({ code: 1, stdout: 'no - no listing here\n', stderr: '' });
+    });
+
+    it('port-forward: denied create fails the SPDY upgrade; denied get and create fail both, after the fallback', async () => {
+      const pf = (env: Record<string, string>) => runKubectl(zkc, ['port-forward', '--address', '127.0.0.1', 'pod/api', ':6060', '--pod-running-timeout=5s'], env);
+      const message = `error: error upgrading connection: pods "api" is forbidden: User "${USER}" cannot create resource "pods/portforward" in API group "" in the namespace "shop"\n`;
+      zsb.authz.deny('create', 'pods/portforward', { namespace: 'shop' });
+      expect(await pf({ KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' })).toMatchObject({ code: 1, stderr: message });
+      zsb.authz.deny('get', 'pods/portforward', { namespace: 'shop' });
+      zsb.requests.length = 0;
+      expect(await pf({})).toMatchObject({ code: 1, stderr: message });
+      expect(zsb.requests.filter((q) => q.upgrade).map((q) => q.method)).toEqual(['GET', 'POST']); // websocket first, then SPDY
     });
   });
 });

@@ -4,6 +4,8 @@
  * Pods are plain data; a port-forward to a pod port is tunnelled to a real local TCP endpoint.
  * metrics.k8s.io/v1beta1 is served as metrics-server serves it behind a real API server
  * (kubernetes-sigs/metrics-server pkg/api and pkg/storage), so `kubectl top pod` works against it.
+ * apps/v1 workloads are rolled out as their controllers leave them (apps.ts), and every request is
+ * authorized against a test-set policy that SelfSubjectAccessReview also answers (authz.ts).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,8 +19,17 @@ import type { TLSSocket } from 'node:tls';
 import { dump } from 'js-yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { testPki, type TestPki } from './certs.js';
+import { APPS_COLUMNS, APPS_GROUP, APPS_KINDS, APPS_RESOURCES, createApps, type AppsResource, type RolloutOptions, type SandboxPodTemplate,
+  type SandboxRevision, type SandboxWorkload, type WorkloadKind } from './apps.js';
+import { AUTHZ_GROUP, AUTHZ_RESOURCES, createAuthz, decide, forbidden, requestAttributes, selfSubjectAccessReview, type AuthzAttributes,
+  type Decision, type SandboxAuthz } from './authz.js';
+import { age, col, rfc3339, status, type Column, type Entry, type Obj } from './meta.js';
 import { formatQuantity, parseQuantity, type Quantity } from './quantity.js';
 import { serveSpdy, type PodConn, type TunnelSide } from './spdy.js';
+
+export type { ControlledPod, ControlledPodInfo, ControlledPods, RolloutOptions, SandboxPodTemplate, SandboxRevision, SandboxWorkload,
+  WorkloadKind } from './apps.js';
+export type { AuthzRule, SandboxAuthz } from './authz.js';
 
 /** `status.phase` of a pod. */
 export type PodPhase = 'Running' | 'Pending' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -107,8 +118,8 @@ export interface SandboxFaults {
   requestDelayMs?: number;
 }
 
-/** One request as received (before authentication), for tests to assert API calls. */
-export interface RecordedRequest { method: string; path: string; query: URLSearchParams; headers: IncomingHttpHeaders; upgrade: boolean }
+/** One request as received (before authentication), for tests to assert API calls; `body` when it had one (up to 3 MiB). */
+export interface RecordedRequest { method: string; path: string; query: URLSearchParams; headers: IncomingHttpHeaders; upgrade: boolean; body?: Buffer }
 
 /** What `writeKubeconfig` writes: one cluster, one user, the named context plus any extra contexts. */
 export interface KubeconfigOptions {
@@ -153,6 +164,50 @@ export interface Sandbox {
   oomKill(namespace: string, pod: string, container: string, at?: Date): void;
   /** Sets what metrics.k8s.io reports for one container (fields not given stay); throws if the pod or container is missing. */
   setUsage(namespace: string, pod: string, container: string, usage: ContainerUsage): void;
+  /**
+   * Creates a Deployment and rolls out its revision 1 as the deployment controller does: a
+   * ReplicaSet `NAME-<pod-template-hash>` (label pod-template-hash, annotation
+   * deployment.kubernetes.io/revision "1", a controller ownerReference to the Deployment) and its
+   * pods `NAME-<hash>-<5 chars>` (the template's labels plus pod-template-hash, its annotations,
+   * owned by the ReplicaSet), created at `at`. Throws if it exists, if the selector does not select
+   * the template's labels, or for invalid resources.
+   */
+  addDeployment(d: SandboxWorkload): SandboxRevision;
+  /**
+   * Rolls a Deployment to `template` and finishes the rollout at once: a new ReplicaSet with the
+   * next revision created at `opts.at` (a template an older ReplicaSet has brings that one back
+   * under the next revision, its old numbers in deployment.kubernetes.io/revision-history), every
+   * other ReplicaSet scaled to 0 with its pods deleted, and the Deployment's generation,
+   * observedGeneration, revision annotation and status moved on. The current template again
+   * changes nothing and returns the current revision. Throws if there is no such Deployment.
+   */
+  rollDeployment(namespace: string, name: string, template: SandboxPodTemplate, opts?: RolloutOptions): SandboxRevision;
+  /**
+   * Creates a StatefulSet and its revision 1 as the statefulset controller does: a
+   * ControllerRevision `NAME-<hash>` (revision 1, data the template patch, labels the template's
+   * plus controller.kubernetes.io/hash) and pods `NAME-0` … `NAME-<replicas-1>` labelled
+   * controller-revision-hash: NAME-<hash>, statefulset.kubernetes.io/pod-name and
+   * apps.kubernetes.io/pod-index, owned by the StatefulSet.
+   */
+  addStatefulSet(s: SandboxWorkload): SandboxRevision;
+  /** Rolls a StatefulSet: the next ControllerRevision (or an equal older one renumbered), its pods replaced under the same names. */
+  rollStatefulSet(namespace: string, name: string, template: SandboxPodTemplate, opts?: RolloutOptions): SandboxRevision;
+  /**
+   * Creates a DaemonSet and its revision 1 as the daemonset controller does: a ControllerRevision
+   * `NAME-<hash>` (label controller-revision-hash: <hash>) and one pod `NAME-<5 chars>` per node,
+   * labelled controller-revision-hash: <hash> and pod-template-generation, owned by the DaemonSet.
+   */
+  addDaemonSet(d: SandboxWorkload): SandboxRevision;
+  /** Rolls a DaemonSet: the next ControllerRevision (or an equal older one renumbered), new pods on every node. */
+  rollDaemonSet(namespace: string, name: string, template: SandboxPodTemplate, opts?: RolloutOptions): SandboxRevision;
+  /** Deletes a workload with its ReplicaSets or ControllerRevisions and their pods (cascading, as the garbage collector). Throws if missing. */
+  removeWorkload(kind: WorkloadKind, namespace: string, name: string): void;
+  /**
+   * Authorization: every permission until rules deny some. Denied requests answer 403 Forbidden
+   * with RBAC's wording (pods list, a port-forward upgrade, apps lists, …), and
+   * SelfSubjectAccessReview answers from the same rules (`kubectl auth can-i` works).
+   */
+  authz: SandboxAuthz;
   /** metrics.k8s.io toggles; mutate it or assign a new object */
   metrics: SandboxMetrics;
   faults: SandboxFaults;
@@ -169,7 +224,6 @@ export interface SandboxOptions {
   clientCerts?: boolean;
 }
 
-type Obj = Record<string, unknown>;
 interface Reply { code: number; body: Obj | string; type?: string }
 /** A container's runtime state: restarts, and its usage as metrics-server sees it. */
 interface ContainerRec {
@@ -191,15 +245,15 @@ interface PodRec {
   state: Map<string, ContainerRec>;
   /** lastTransitionTime of Ready/ContainersReady: moves with a restart */
   readySince: string;
+  /** a controller's pod: its ownerReferences[0], metadata.generateName, and spec fields the controller sets */
+  owner?: Obj; generateName?: string; specExtra?: Obj;
 }
-interface Entry { key: string; labels: Record<string, string>; fields: Record<string, string>; obj: Obj; cells: unknown[] }
-interface Column { name: string; type: string; format: string; description: string; priority: number }
 
 const HOST_IP = '10.0.0.10';
+/** The API server's request body limit (its MaxRequestBodyBytes default, 3 MiB). */
+const MAX_BODY = 3 * 1024 * 1024;
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const status = (code: number, reason: string, message: string, details?: Obj): Obj =>
-  ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 const bad = (message: string): Reply => ({ code: 400, body: status(400, 'BadRequest', message) });
 const notFound = (kind: string, name: string, group?: string): Reply =>
   ({ code: 404, body: status(404, 'NotFound', `${group ? `${kind}.${group}` : kind} "${name}" not found`, { name, ...(group ? { group } : {}), kind }) });
@@ -209,7 +263,6 @@ const UNAUTHORIZED: Reply = { code: 401, body: status(401, 'Unauthorized', 'Unau
 const NOT_ALLOWED: Reply = { code: 405, body: status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource') };
 const serialize = (r: Reply) => typeof r.body === 'string'
   ? { text: r.body, type: r.type ?? 'text/plain; charset=utf-8' } : { text: JSON.stringify(r.body), type: r.type ?? 'application/json' };
-const col = (name: string, description: string, priority = 0, format = ''): Column => ({ name, type: 'string', format, description, priority });
 
 const VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc', platform: 'linux/amd64' };
@@ -260,8 +313,6 @@ const POD_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, '
 const NS_COLUMNS = [col('Name', 'Name must be unique within a namespace.', 0, 'name'),
   col('Status', 'The status of the namespace'), col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.')];
 
-/** metav1.Time on the wire: RFC 3339 at second precision. */
-const rfc3339 = (t: Date | number = Date.now()): string => new Date(Math.floor(+t / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const cpuQuantity = (nanocores: number | bigint): string => formatQuantity({ nanos: BigInt(nanocores), format: 'DecimalSI' }); // NewScaledQuantity(n, -9)
 const memoryQuantity = (bytes: number | bigint): string => formatQuantity({ nanos: BigInt(bytes) * 1_000_000_000n, format: 'BinarySI' });
 
@@ -314,18 +365,6 @@ function qosClass(containers: ParsedResources[]): string {
   if (!req.size && !lim.size) return 'BestEffort';
   for (const [n, v] of req) if (lim.get(n) !== v) guaranteed = false;
   return guaranteed && req.size === lim.size ? 'Guaranteed' : 'Burstable';
-}
-
-/** Go's duration.HumanDuration, as printed in the AGE column. */
-function age(since: string): string {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
-  if (s < 120) return `${s}s`;
-  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
-  if (m < 180) return `${m}m`;
-  if (h < 8) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
-  if (h < 48) return `${h}h`;
-  if (h < 192) return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
-  return d < 730 ? `${d}d` : `${Math.floor(d / 365)}y`;
 }
 
 // ---- selectors (k8s.io/apimachinery labels.Parse / fields.ParseSelector semantics) ----
@@ -446,14 +485,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const track = <S extends net.Socket>(s: S): S => { sockets.add(s); s.on('close', () => sockets.delete(s)); return s; };
   const podKey = (ns: string, name: string) => `${ns}/${name}`;
   const nextIP = () => `10.244.0.${(ipSeq++ % 250) + 2}`;
-  const addPod = (p: SandboxPod) => {
-    const phase = p.phase ?? 'Running', created = rfc3339();
+  const createPod = (p: SandboxPod, extra: { owner?: Obj; generateName?: string; created?: string; specExtra?: Obj } = {}) => {
+    const phase = p.phase ?? 'Running', created = extra.created ?? rfc3339();
     const containers = p.containers?.length ? p.containers : [{ name: 'main' }];
     const parsed = containers.map(storedResources); // throws before anything changes
     pods.set(podKey(p.namespace, p.name), { spec: { ...p }, uid: randomUUID(), rv: ++rv, created,
       podIP: p.podIP ?? (phase === 'Pending' ? undefined : nextIP()), containers, resources: parsed.map((r) => r.json),
       qos: qosClass(parsed), readySince: created, state: new Map(containers.map((c) => [c.name,
-        { restarts: 0, startedAt: created, cpu: DEFAULT_USAGE.cpuNanocores, memory: DEFAULT_USAGE.memoryBytes }])) });
+        { restarts: 0, startedAt: created, cpu: DEFAULT_USAGE.cpuNanocores, memory: DEFAULT_USAGE.memoryBytes }])),
+      owner: extra.owner, generateName: extra.generateName, specExtra: extra.specExtra });
+  };
+  const addPod = (p: SandboxPod) => createPod(p);
+  /** A container of a pod or pod template as stored: ports' protocol defaulted, imagePullPolicy as SetDefaults_Container sets it. */
+  const containerJson = (c: SandboxContainer, resources: Obj): Obj => {
+    const image = c.image ?? `registry.sandbox.local/${c.name}:latest`;
+    const tag = /:([^:/]+)$/.exec(image.replace(/@.*$/, ''))?.[1];
+    return { name: c.name, image,
+      ...(c.ports?.length ? { ports: c.ports.map((pt) =>
+        ({ ...(pt.name ? { name: pt.name } : {}), containerPort: pt.containerPort, protocol: pt.protocol ?? 'TCP' })) } : {}),
+      resources, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File',
+      imagePullPolicy: !tag || tag === 'latest' ? 'Always' : 'IfNotPresent' };
   };
   const containerOf = (ns: string, name: string, container: string) => {
     const r = pods.get(podKey(ns, name));
@@ -465,6 +516,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // A restarted container is a new container: a new id (the first keeps the id it always had).
   const containerID = (r: PodRec, name: string, restarts: number) => `containerd://${hex(r.uid + name + (restarts ? `#${restarts}` : ''))}`;
   for (const p of opts.pods ?? []) addPod(p);
+  const authz = createAuthz();
+  const apps = createApps({
+    containers: (cs) => cs.map((c, i) => containerJson(c, storedResources(c, i).json)),
+    create: (p, m) => createPod(p, m),
+    delete: (ns, name) => { pods.delete(podKey(ns, name)); rv++; },
+    has: (ns, name) => pods.has(podKey(ns, name)),
+    controlled: (uid) => [...pods.values()].filter((r) => (r.owner as { uid?: string } | undefined)?.uid === uid)
+      .map((r) => ({ name: r.spec.name, phase: r.spec.phase ?? 'Running' })),
+    nextRv: () => ++rv,
+  });
 
   // ---- object rendering ----
   const podJson = (r: PodRec): Obj => {
@@ -479,16 +540,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       finishedAt: st.last.finishedAt, containerID: st.last.containerID } } : {};
     return {
       kind: 'Pod', apiVersion: 'v1',
-      metadata: { name: p.name, namespace: p.namespace, uid: r.uid, resourceVersion: String(r.rv), creationTimestamp: t,
-        ...(p.labels ? { labels: p.labels } : {}), ...(p.annotations ? { annotations: p.annotations } : {}) },
+      metadata: { name: p.name, ...(r.generateName ? { generateName: r.generateName } : {}), namespace: p.namespace, uid: r.uid,
+        resourceVersion: String(r.rv), creationTimestamp: t,
+        ...(p.labels ? { labels: p.labels } : {}), ...(p.annotations ? { annotations: p.annotations } : {}), ...(r.owner ? { ownerReferences: [r.owner] } : {}) },
       spec: {
-        containers: containers.map((c, i) => ({ name: c.name, image: image(c),
-          ...(c.ports?.length ? { ports: c.ports.map((pt) =>
-            ({ ...(pt.name ? { name: pt.name } : {}), containerPort: pt.containerPort, protocol: pt.protocol ?? 'TCP' })) } : {}),
-          resources: r.resources[i], terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' })),
+        containers: containers.map((c, i) => containerJson(c, r.resources[i]!)),
         restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', serviceAccountName: 'default',
         serviceAccount: 'default', nodeName: p.nodeName ?? 'sandbox-node', securityContext: {}, schedulerName: 'default-scheduler',
-        tolerations: [], priority: 0, enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority',
+        tolerations: [], priority: 0, enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority', ...r.specExtra,
       },
       status: {
         phase,
@@ -541,12 +600,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   });
 
   /** A list with selectors and limit/continue paging over entries sorted by storage key (as etcd pages). */
-  const list = (kind: string, all: Entry[], q: URLSearchParams, allowed: Set<string>, columns: Column[], tv?: string): Reply => {
+  const list = (kind: string, all: Entry[], q: URLSearchParams, fieldLabel: (label: string) => string, columns: Column[], tv?: string,
+    apiVersion = 'v1'): Reply => {
     if (q.get('watch') === 'true' || q.get('watch') === '1') return bad('watch is not supported by the sandbox');
     let labels: LabelReq[], fields: ReturnType<typeof parseFieldSelector>;
     try {
       labels = parseLabelSelector(q.get('labelSelector') ?? '');
-      fields = parseFieldSelector(q.get('fieldSelector') ?? '', whitelist(allowed));
+      fields = parseFieldSelector(q.get('fieldSelector') ?? '', fieldLabel);
     } catch (e) { return bad((e as Error).message); }
     let start = '', listRv = rv;
     const cont = q.get('continue');
@@ -571,7 +631,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(labels.length || fields.length ? {} : { remainingItemCount: sorted.length - i }) } : {}) };
     if (tv) return { code: 200, body: table(tv, columns, items, q, meta), type: `application/json;as=Table;v=${tv};g=meta.k8s.io` };
     // List items carry no kind/apiVersion on the wire.
-    return { code: 200, body: { kind, apiVersion: 'v1', metadata: meta, items: items.map(({ obj: { kind: _k, apiVersion: _a, ...o } }) => o) } };
+    return { code: 200, body: { kind, apiVersion, metadata: meta, items: items.map(({ obj: { kind: _k, apiVersion: _a, ...o } }) => o) } };
   };
   const one = (e: Entry, columns: Column[], q: URLSearchParams, tv?: string): Reply => tv
     ? { code: 200, body: table(tv, columns, [e], q, { resourceVersion: (e.obj.metadata as Obj).resourceVersion }),
@@ -623,15 +683,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return metricsReply({ kind, apiVersion: METRICS_GV, metadata: {}, items: items.map(({ obj: { kind: _k, apiVersion: _a, ...o } }) => o) }, items, q, tv);
   };
   const METRICS_PATH = /^\/apis\/metrics\.k8s\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?(pods|nodes)(?:\/([^/]+))?$/;
-  const metricsRest = (path: string, q: URLSearchParams, user: string, tv?: string): Reply => {
+  const metricsRest = (path: string, q: URLSearchParams, tv?: string): Reply => {
     const parts = path.split('/').slice(4); // after /apis/metrics.k8s.io/v1beta1
-    if (metrics.forbidden && parts.length) { // a resource request: RBAC's answer, whether or not anything serves it
-      const ns = parts[0] === 'namespaces' && parts.length >= 3 ? parts[1]! : '', [resource = '', name = ''] = ns ? parts.slice(2) : parts;
-      const verb = name ? 'get' : q.get('watch') === 'true' || q.get('watch') === '1' ? 'watch' : 'list';
-      return { code: 403, body: status(403, 'Forbidden', `${resource}.metrics.k8s.io${name ? ` "${name}"` : ''} is forbidden: ` +
-        `User "${user}" cannot ${verb} resource "${resource}" in API group "metrics.k8s.io" ${ns ? `in the namespace "${ns}"` : 'at the cluster scope'}`,
-      { ...(name ? { name } : {}), group: 'metrics.k8s.io', kind: resource }) };
-    }
     if (!metrics.available) return NO_RESOURCE;
     if (!parts.length) return { code: 200, body: METRICS_RESOURCES };
     const m = METRICS_PATH.exec(path);
@@ -657,31 +710,64 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   // ---- REST ----
   const PF_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/;
-  const rest = (method: string, url: URL, accept?: string, user = SANDBOX_USER): Reply => {
+  const APPS_PATH = /^\/apis\/apps\/v1\/(?:namespaces\/([^/]+)\/)?(deployments|replicasets|statefulsets|daemonsets|controllerrevisions)(?:\/([^/]+))?$/;
+  const rest = (method: string, url: URL, accept?: string, user = SANDBOX_USER, body: Buffer = Buffer.alloc(0), contentType = ''): Reply => {
     const path = url.pathname.replace(/\/+$/, '') || '/', q = url.searchParams, tv = tableVersion(accept);
     const pf = PF_PATH.exec(path);
     if (pf) { // connect subresource: the pod lookup comes first, then the upgrade requirement
       if (method !== 'GET' && method !== 'POST') return NOT_ALLOWED;
       return pods.has(podKey(pf[1]!, pf[2]!)) ? bad('Upgrade request required') : notFound('pods', pf[2]!);
     }
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')
+      return method === 'POST' ? selfSubjectAccessReview(decideFor, body, contentType, user) : NOT_ALLOWED;
     if (method !== 'GET') return NOT_ALLOWED;
     if (path === '/version') return { code: 200, body: VERSION };
     if (path === '/api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'],
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }] } };
-    if (path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: metrics.available ? [METRICS_GROUP] : [] } };
+    if (path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1',
+      groups: [APPS_GROUP, AUTHZ_GROUP, ...(metrics.available ? [METRICS_GROUP] : [])] } };
+    if (path === '/apis/apps') return { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...APPS_GROUP } };
+    if (path === '/apis/apps/v1') return { code: 200, body: APPS_RESOURCES };
+    if (path === '/apis/authorization.k8s.io') return { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...AUTHZ_GROUP } };
+    if (path === '/apis/authorization.k8s.io/v1') return { code: 200, body: AUTHZ_RESOURCES };
+    const a = APPS_PATH.exec(path);
+    if (a) {
+      const [, ns, resource, name] = a as unknown as [string, string | undefined, AppsResource, string | undefined];
+      if (name === undefined) return list(`${APPS_KINDS[resource]}List`, apps.entries(resource, ns), q, metaFieldsOnly, APPS_COLUMNS[resource], tv, 'apps/v1');
+      if (ns === undefined) return NO_RESOURCE; // a namespaced resource has no cluster-scoped item path
+      const e = apps.entry(resource, ns, name);
+      return e ? one(e, APPS_COLUMNS[resource], q, tv) : notFound(resource, name, 'apps');
+    }
     if (path === '/apis/metrics.k8s.io') return metrics.available ? { code: 200, body: { kind: 'APIGroup', apiVersion: 'v1', ...METRICS_GROUP } } : NO_RESOURCE;
-    if (path.startsWith('/apis/metrics.k8s.io/v1beta1')) return metricsRest(path, q, user, tv);
+    if (path.startsWith('/apis/metrics.k8s.io/v1beta1')) return metricsRest(path, q, tv);
     if (path === '/api/v1') return { code: 200, body: RESOURCES };
-    if (path === '/api/v1/namespaces') return list('NamespaceList', namespaces().map(nsEntry), q, NS_FIELDS, NS_COLUMNS, tv);
+    if (path === '/api/v1/namespaces') return list('NamespaceList', namespaces().map(nsEntry), q, whitelist(NS_FIELDS), NS_COLUMNS, tv);
     if (path === '/api/v1/pods') // all namespaces: storage keys are "ns/name"
-      return list('PodList', [...pods.values()].map((r) => podEntry(r, podKey(r.spec.namespace, r.spec.name))), q, POD_FIELDS, POD_COLUMNS, tv);
+      return list('PodList', [...pods.values()].map((r) => podEntry(r, podKey(r.spec.namespace, r.spec.name))), q, whitelist(POD_FIELDS), POD_COLUMNS, tv);
     let m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
     if (m) return namespaces().includes(m[1]!) ? one(nsEntry(m[1]!), NS_COLUMNS, q, tv) : notFound('namespaces', m[1]!);
     m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path);
-    if (m) return list('PodList', [...pods.values()].filter((r) => r.spec.namespace === m![1]).map((r) => podEntry(r, r.spec.name)), q, POD_FIELDS, POD_COLUMNS, tv);
+    if (m) return list('PodList', [...pods.values()].filter((r) => r.spec.namespace === m![1]).map((r) => podEntry(r, r.spec.name)), q, whitelist(POD_FIELDS), POD_COLUMNS, tv);
     m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
     if (m) { const r = pods.get(podKey(m[1]!, m[2]!)); return r ? one(podEntry(r, r.spec.name), POD_COLUMNS, q, tv) : notFound('pods', m[2]!); }
     return NO_RESOURCE;
+  };
+
+  // ---- authorization: the policy in `authz`, and metrics.forbidden for metrics.k8s.io ----
+  const decideFor = (a: AuthzAttributes): Decision => (metrics.forbidden && a.resourceRequest && a.group === 'metrics.k8s.io'
+    ? { allowed: false, denied: false, reason: '' } : decide(authz, a));
+  /** The 403 for a request the policy denies (authorization runs before routing), or undefined. */
+  const authorize = (method: string, url: URL, user: string, upgrade = false): Reply | undefined => {
+    const a = requestAttributes(method, url.pathname, url.searchParams, user);
+    const d = decideFor(a);
+    if (!d.allowed) return forbidden(a, d);
+    // AuthorizePodWebsocketUpgradeCreatePermission: a websocket (GET) upgrade to exec/attach/portforward also needs create
+    if (upgrade && authz.websocketUpgradeNeedsCreate && a.resourceRequest && a.verb === 'get' && a.group === '' && a.resource === 'pods'
+      && ['exec', 'attach', 'portforward'].includes(a.subresource)) {
+      const c = { ...a, verb: 'create' }, dc = decideFor(c);
+      if (!dc.allowed) return forbidden(c, dc);
+    }
+    return undefined;
   };
 
   // ---- auth: bearer token, or (opt-in) a client cert from the test CA; anything else is 401 ----
@@ -689,8 +775,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     req.headers.authorization === `Bearer ${token}` || (!!opts.clientCerts && (req.socket as TLSSocket).authorized === true);
   /** The authenticated user's name: the token's, or the client certificate's CN. */
   const userOf = (req: IncomingMessage) => (req.headers.authorization === `Bearer ${token}` ? SANDBOX_USER : 'sandbox-user');
-  const record = (req: IncomingMessage, url: URL, upgrade: boolean) =>
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: { ...req.headers }, upgrade });
+  const record = (req: IncomingMessage, url: URL, upgrade: boolean): RecordedRequest => {
+    const r: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: { ...req.headers }, upgrade };
+    requests.push(r);
+    return r;
+  };
   const raw = (socket: Duplex, r: Reply) => { // an HTTP response on a socket that asked to upgrade
     const { text, type } = serialize(r);
     socket.end(`HTTP/1.1 ${r.code} ${STATUS_CODES[r.code]}\r\nContent-Type: ${type}\r\n` +
@@ -702,11 +791,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   server.on('secureConnection', (s: TLSSocket) => track(s));
   server.on('request', (req, res) => void (async () => {
     const url = new URL(req.url ?? '/', 'https://sandbox');
-    record(req, url, false);
+    const rec = record(req, url, false);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req as AsyncIterable<Buffer>) if ((size += c.length) <= MAX_BODY) chunks.push(c);
+    if (size) rec.body = Buffer.concat(chunks);
     let r = UNAUTHORIZED;
     if (authenticated(req)) {
       if (faults.requestDelayMs) await sleep(faults.requestDelayMs);
-      r = rest(req.method ?? 'GET', url, req.headers.accept, userOf(req));
+      const method = req.method ?? 'GET', user = userOf(req);
+      r = size > MAX_BODY ? { code: 413, body: status(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY}`) }
+        : authorize(method, url, user) ?? rest(method, url, req.headers.accept, user, rec.body, req.headers['content-type']);
     }
     const { text, type } = serialize(r);
     res.writeHead(r.code, { 'Content-Type': type, 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID() }).end(text);
@@ -797,8 +892,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (faults.delayMs) await sleep(faults.delayMs);
     if (socket.destroyed) return;
     if (!authenticated(req)) return raw(socket, UNAUTHORIZED);
+    const denied = authorize(req.method ?? 'GET', url, userOf(req), true);
+    if (denied) return raw(socket, denied);
     const pf = PF_PATH.exec(url.pathname), r = pf && pods.get(podKey(pf[1]!, pf[2]!));
-    if (!r || (req.method !== 'GET' && req.method !== 'POST')) return raw(socket, rest(req.method ?? 'GET', url, req.headers.accept));
+    if (!r || (req.method !== 'GET' && req.method !== 'POST')) return raw(socket, rest(req.method ?? 'GET', url, req.headers.accept, userOf(req)));
     const phase = r.spec.phase ?? 'Running';
     if (phase !== 'Running') return raw(socket, bad(`pod ${r.spec.name} is not running (phase ${phase}); cannot forward ports`));
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
@@ -849,7 +946,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const b64 = (s: string) => Buffer.from(s).toString('base64');
 
   return {
-    url, token, caPem: pki.caPem, caFile, pki, faults, requests, addPod,
+    url, token, caPem: pki.caPem, caFile, pki, faults, requests, addPod, authz,
+    addDeployment: (d) => apps.add('Deployment', d),
+    rollDeployment: (ns, name, t, o) => apps.roll('Deployment', ns, name, t, o),
+    addStatefulSet: (d) => apps.add('StatefulSet', d),
+    rollStatefulSet: (ns, name, t, o) => apps.roll('StatefulSet', ns, name, t, o),
+    addDaemonSet: (d) => apps.add('DaemonSet', d),
+    rollDaemonSet: (ns, name, t, o) => apps.roll('DaemonSet', ns, name, t, o),
+    removeWorkload: (kind, ns, name) => apps.remove(kind, ns, name),
     get metrics() { return metrics; },
     set metrics(m: SandboxMetrics) { metrics = m; },
     oomKill(ns, name, container, at = new Date()) {
