@@ -104,8 +104,11 @@ function renderKill(pod: PodReport, k: KillReport, report: PostmortemReport, ctx
   lines.push(`Heap in use: ${totalText(last.top, last.total)} (${escapeTerminal(last.sampleType)})`);
   lines.push('', `Top functions in use:`, renderTopTable(last.top, [`Type: ${escapeTerminal(last.top.sampleType.type)}`]).trimEnd());
   lines.push('');
-  if (!k.growth) {
+  if (!k.growth && k.snapshots.length < 2) {
     lines.push(`Growth: needs two heap snapshots in the window, there is one (a longer --window may reach an earlier one).`);
+  } else if (!k.growth) {
+    const others = k.snapshots.length === 2 ? "the window's other snapshot cannot" : `none of the window's ${k.snapshots.length - 1} other snapshots can`;
+    lines.push(`Growth: ${others} be compared with the last (their sample types differ).`);
   } else {
     const g = k.growth;
     lines.push(`Growth over ${formatDuration(g.target.createdAt.getTime() - g.base.createdAt.getTime())}, from the window's first snapshot (${formatTime(g.base.createdAt)}) to its last (as kubectl profefe diff ${escapeTerminal(g.base.id)} ${escapeTerminal(g.target.id)}):`);
