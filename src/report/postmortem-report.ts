@@ -67,12 +67,21 @@ export function renderPostmortemTable(report: PostmortemReport, ctx: PostmortemR
   const blocks: string[] = [];
   for (const pod of report.pods) {
     if (pod.kills.length === 0) {
-      blocks.push(`${podName(pod)}: no container was OOM-killed (${describeTermination(pod)})\n`);
+      blocks.push(`${podName(pod)}: ${noKillText(pod)}\n`);
       continue;
     }
     for (const kill of pod.kills) blocks.push(renderKill(pod, kill, report, ctx, paint));
   }
   return blocks.join('\n');
+}
+
+/** Why a pod has no kill to examine. An OOM kill without finishedAt (oomKillsOf leaves it out) is still an OOM kill. */
+function noKillText(pod: PodReport): string {
+  const t = pod.lastTermination;
+  // oom-kills.ts OOM_KILLED, not imported: that module brings client-node into --help.
+  if (t?.reason !== 'OOMKilled') return `no container was OOM-killed (${describeTermination(pod)})`;
+  const exit = t.exitCode !== undefined ? ` (exit code ${t.exitCode})` : '';
+  return `container ${escapeTerminal(t.container)} was OOM-killed${exit}, but its status has no finishedAt: no time to look for heap snapshots before`;
 }
 
 function describeTermination(pod: PodReport): string {
