@@ -148,7 +148,7 @@ export function hintText(h: Hint, k: KillReport): string {
     case 'other-container':
       return `the pod's heap snapshots are of container ${h.containers.map((c) => `"${escapeTerminal(c)}"`).join(', ')}, not ${container}: point profefe.com/port at a port of ${container} to profile it`;
     case 'interval': {
-      const when = h.earlierRun ? ', in an earlier run of the container,' : '';
+      const when = h.earlierRun ? ', in an earlier run of the container,' : ',';
       const widen = h.earlierRun ? '' : ` (--window ${formatSpan(Math.ceil(h.beforeKillMs / 3_600_000) * 3_600_000)} shows it)`;
       return `the last heap snapshot was ${formatDuration(h.beforeKillMs)} before the kill${when} so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval${widen}`;
     }

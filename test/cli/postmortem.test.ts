@@ -255,7 +255,7 @@ describe('kubectl profefe postmortem', () => {
       'container "main" has no memory limit, so collect\'s --heap-trigger cannot fire: set resources.limits.memory',
     ]],
     ['a pod profiled 3 h before the kill', 'api-1', ['interval', 'heap-trigger'], [
-      "the last heap snapshot was 3h0m0s before the kill so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval (--window 3h shows it)",
+      "the last heap snapshot was 3h0m0s before the kill, so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval (--window 3h shows it)",
       "keep collect's --heap-trigger on (default 80%): it captures the heap when memory nears the 256Mi limit, before the OOM killer",
     ]],
     ['a pod whose profiled container is not the killed one', 'side-1', ['other-container', 'heap-trigger'], [
