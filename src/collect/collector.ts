@@ -312,6 +312,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
         },
         onUnavailable: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'off', error: err.message }, `triggers off: ${err.message}; rounds go on without them`),
         onPollError: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'failed', error: err.message }, `triggers: cannot read usage: ${err.message} (trying again every ${triggers.pollMs / 1000}s)`),
+        onPollRecovered: () => say({ time: new Date().toISOString(), event: 'triggers', result: 'ok' }, 'triggers: reading usage again'),
       },
     );
     return { watch, running: watch.run() };
