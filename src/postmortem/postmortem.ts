@@ -6,6 +6,7 @@
  * so that the next one is caught, as data (src/report/postmortem-report.ts words it).
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { percentOfLimit } from '../collect/trigger.js';
 import { getPods, type GetPodsQuery } from '../kube/get-pods.js';
 import { cpuNanocores, memoryBytes } from '../kube/quantity.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
@@ -284,6 +285,6 @@ function triggerOf(meta: ProfileMeta): { trigger?: TriggerFacts } {
   const read = kind === 'cpu' ? cpuNanocores : memoryBytes;
   const u = usage !== undefined ? read(usage) : undefined;
   const l = limit !== undefined ? read(limit) : undefined;
-  const percent = u !== undefined && l !== undefined && l > 0 ? Math.floor((u / l) * 100) : undefined;
+  const percent = u !== undefined && l !== undefined && l > 0 ? percentOfLimit(u, l) : undefined;
   return { trigger: { kind, ...(usage !== undefined ? { usage } : {}), ...(limit !== undefined ? { limit } : {}), ...(percent !== undefined ? { percent } : {}) } };
 }

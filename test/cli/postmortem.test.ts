@@ -136,7 +136,8 @@ beforeAll(async () => {
   const cpu = await readFile(path.join('test', 'fixtures', 'go-cpu', 'cpu-seed1-1.pb.gz'));
   await upload('mixed-1-cpu', cpu, { pod: 'mixed-1', when: at(-50) });
   await upload('mixed-1-first', heaps[1]!, { pod: 'mixed-1', when: at(-20) });
-  await upload('mixed-1-last', heaps[2]!, { pod: 'mixed-1', when: at(-5) });
+  // Taken by the trigger at exactly 57% of the limit (57 / 100 × 100 is 56.99… as a double).
+  await upload('mixed-1-last', heaps[2]!, { pod: 'mixed-1', when: at(-5), trigger: { usage: 57 * 2 ** 20, limit: 100 * 2 ** 20 } });
   await upload('mixed-2-first', heaps[1]!, { pod: 'mixed-2', when: at(-20) });
   await upload('mixed-2-cpu', cpu, { pod: 'mixed-2', when: at(-5) });
   // side-1: the pod serves pprof from app; the killed container is worker.
@@ -284,6 +285,7 @@ describe('kubectl profefe postmortem', () => {
     const [one, two] = JSON.parse(run.stdout.toString()).pods.map((p: { kills: unknown[] }) => p.kills[0]);
     expect(one.snapshots).toHaveLength(3);
     expect(one.growth).toMatchObject({ base: { id: up['mixed-1-first']!.id }, target: { id: up['mixed-1-last']!.id }, sampleType: 'inuse_space' });
+    expect(one.lastSnapshot.trigger).toEqual({ kind: 'memory', usage: String(57 * 2 ** 20), limit: String(100 * 2 ** 20), percent: 57 });
     expect(two.lastSnapshot.id).toBe(up['mixed-2-cpu']!.id);
     expect(two.growth).toBeUndefined();
     const text = (await runCli(['postmortem', 'mixed-2'], { env })).stdout.toString();
