@@ -24,7 +24,7 @@ import { formatShard, takeShard, type ShardSpec } from './shard.js';
 import { RoundTop, teeToRoundTop } from './round-top.js';
 import { describeInflux, writeInfluxPoints, type InfluxTarget } from '../influx/influx-writer.js';
 import { PressureWatch } from './pressure-watch.js';
-import type { TriggerPolicy } from './trigger.js';
+import { percentOfLimit, type TriggerPolicy } from './trigger.js';
 import { formatCpu, formatMemory } from '../kube/quantity.js';
 
 export type { ConnectMode };
@@ -300,7 +300,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
         onTrigger: (p, types) => {
           metrics.trigger(p.kind);
           const show = p.kind === 'memory' ? formatMemory : formatCpu;
-          const percent = Math.floor(p.ratio * 100);
+          const percent = percentOfLimit(p.usage, p.limit);
           say(
             { time: new Date().toISOString(), event: 'trigger', namespace: p.target.namespace, pod: p.target.pod, container: p.target.container, trigger: p.kind, usage: p.usage, limit: p.limit, types },
             `${p.target.namespace}/${p.target.pod}: ${p.kind} at ${percent}% of its limit (${show(p.usage)} of ${show(p.limit)}${p.kind === 'cpu' ? ' CPU' : ''}): capturing ${types.join(', ')}`,
@@ -312,6 +312,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
         },
         onUnavailable: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'off', error: err.message }, `triggers off: ${err.message}; rounds go on without them`),
         onPollError: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'failed', error: err.message }, `triggers: cannot read usage: ${err.message} (trying again every ${triggers.pollMs / 1000}s)`),
+        onPollRecovered: () => say({ time: new Date().toISOString(), event: 'triggers', result: 'ok' }, 'triggers: reading usage again'),
       },
     );
     return { watch, running: watch.run() };

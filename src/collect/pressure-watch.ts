@@ -39,6 +39,8 @@ export interface PressureWatchDeps {
   readonly onUnavailable?: (err: MetricsApiUnavailable) => void;
   /** A read failed for another reason (503 while metrics-server restarts, the network): told once until a read succeeds again. */
   readonly onPollError?: (err: Error) => void;
+  /** A read succeeded after onPollError: triggers work again. */
+  readonly onPollRecovered?: () => void;
 }
 
 /**
@@ -99,6 +101,7 @@ export class PressureWatch {
   async poll(): Promise<TriggerDecision> {
     if (this.targets.length === 0) return { fire: [], coolingDown: [], deferred: [] };
     const usage = await this.deps.listUsage(this.deps.signal);
+    if (this.failing) this.deps.onPollRecovered?.();
     this.failing = false;
     const now = this.deps.now?.() ?? Date.now();
     const decision = decideTriggers(this.targets, usage, this.opts.policy, { lastFired: this.lastFired, inFlight: this.inFlight }, now);

@@ -73,7 +73,9 @@ export function decideTriggers(
     const limits = target.resources?.limits;
     const check = (kind: TriggerKind, threshold: number | undefined, used: number | undefined, limit: number | undefined) => {
       if (threshold === undefined || used === undefined || !limit) return;
-      if (used >= threshold * limit) over.push({ target, kind, usage: used, limit, ratio: used / limit });
+      // The quotient, not threshold × limit: 7 / 100 and the 7% typed are the same double, 0.07 × 100 is not 7.
+      const ratio = used / limit;
+      if (ratio >= threshold) over.push({ target, kind, usage: used, limit, ratio });
     };
     check('memory', policy.memory, u.memoryBytes, limits?.memoryBytes);
     check('cpu', policy.cpu, u.cpuNanocores, limits?.cpuNanocores);
@@ -90,6 +92,14 @@ export function decideTriggers(
     } else decision.deferred.push(p);
   }
   return decision;
+}
+
+/**
+ * floor(100 × usage / limit), the whole percent the collector's line and postmortem say: on
+ * integers first, as floor(ratio × 100) says 56% for 57 of 100. Pure.
+ */
+export function percentOfLimit(usage: number, limit: number): number {
+  return Math.floor((usage * 100) / limit);
 }
 
 /**

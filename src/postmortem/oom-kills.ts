@@ -37,7 +37,7 @@ export interface OomKill {
   readonly restartCount: number;
   /** False while the killed container has not been restarted yet (the kill is in `state`, not `lastState`). */
   readonly restarted: boolean;
-  /** resources.limits.memory in bytes; undefined when the container has none (or it is not a quantity). */
+  /** resources.limits.memory in bytes; undefined when the container has none (or 0, or it is not a quantity). */
   readonly memoryLimitBytes?: number;
   /** The limit as written in the spec (`512Mi`). */
   readonly memoryLimit?: string;
@@ -76,7 +76,8 @@ export function oomKillsOf(pod: V1Pod): OomKill[] {
     if (!killedAt) continue;
     const startedAt = toDate(terminated.startedAt);
     const limit = spec?.resources?.limits?.memory;
-    const limitBytes = limit !== undefined ? memoryBytes(String(limit)) : undefined;
+    // 0 is no limit: the kubelet sets none (kubernetes/kubernetes#70018), and the trigger cannot fire.
+    const limitBytes = limit !== undefined ? memoryBytes(String(limit)) || undefined : undefined;
     kills.push({
       container: status.name,
       init,

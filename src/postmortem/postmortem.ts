@@ -6,10 +6,11 @@
  * so that the next one is caught, as data (src/report/postmortem-report.ts words it).
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { percentOfLimit } from '../collect/trigger.js';
 import { getPods, type GetPodsQuery } from '../kube/get-pods.js';
 import { cpuNanocores, memoryBytes } from '../kube/quantity.js';
 import { computeDiffTop, diffProfiles } from '../pprof/diff.js';
-import { computeTop, decodeProfile, sampleTypesOf, type DecodeLimits, type Profile, type TopOptions, type TopReport } from '../pprof/index.js';
+import { computeTop, decodeProfile, IncompatibleProfilesError, sampleTypesOf, type DecodeLimits, type Profile, type TopOptions, type TopReport } from '../pprof/index.js';
 import { toInt64, type Int64 } from '../pprof/int64.js';
 import type { ProfileMeta, ProfileStore } from '../store/store.js';
 import { findHeapSnapshots, type ContainerRef } from './heap-snapshots.js';
@@ -76,7 +77,7 @@ export interface KillReport {
   readonly snapshots: readonly ProfileMeta[];
   /** The newest of them, read. */
   readonly last?: LastSnapshot;
-  /** From the oldest of them to the newest; undefined with fewer than two. */
+  /** From the oldest of them comparable with the newest (same sample types) to the newest; undefined with fewer than two, or none comparable. */
   readonly growth?: Growth;
   /** With no snapshot in the window: the container's newest one before it, within the lookback. */
   readonly earlier?: ProfileMeta;
@@ -218,11 +219,18 @@ export async function examineKill(pod: PodFacts, kill: OomKill, opts: Postmortem
       top,
     };
     let growth: Growth | undefined;
-    if (snapshots.length >= 2) {
-      const baseMeta = snapshots[0]!;
+    // The base: the oldest snapshot comparable with the last. A profile stored as heap that is not
+    // one (pushed by hand) is passed over rather than failing every pod's report.
+    for (const baseMeta of snapshots.slice(0, -1)) {
       const baseProfile = await readProfile(store, baseMeta, opts.decodeLimits);
       const names = { base: `profile ${baseMeta.id}`, target: `profile ${lastMeta.id}` };
-      const profile = diffProfiles(baseProfile, lastProfile, names);
+      let profile: Profile;
+      try {
+        profile = diffProfiles(baseProfile, lastProfile, names);
+      } catch (err) {
+        if (err instanceof IncompatibleProfilesError) continue;
+        throw err;
+      }
       const side = (name: string, p: Profile): GrowthSide => ({ name, made: '1 profile', durationNanos: toInt64(BigInt(p.durationNanos ?? 0)), totals: totals(p) });
       growth = {
         base: baseMeta,
@@ -231,6 +239,7 @@ export async function examineKill(pod: PodFacts, kill: OomKill, opts: Postmortem
         profile,
         sides: { base: side(names.base, baseProfile), target: side(names.target, lastProfile) },
       };
+      break;
     }
     return { kill, window, snapshots, last, ...(growth ? { growth } : {}), otherContainers: [], hints: [] };
   }
@@ -276,6 +285,6 @@ function triggerOf(meta: ProfileMeta): { trigger?: TriggerFacts } {
   const read = kind === 'cpu' ? cpuNanocores : memoryBytes;
   const u = usage !== undefined ? read(usage) : undefined;
   const l = limit !== undefined ? read(limit) : undefined;
-  const percent = u !== undefined && l !== undefined && l > 0 ? Math.floor((u / l) * 100) : undefined;
+  const percent = u !== undefined && l !== undefined && l > 0 ? percentOfLimit(u, l) : undefined;
   return { trigger: { kind, ...(usage !== undefined ? { usage } : {}), ...(limit !== undefined ? { limit } : {}), ...(percent !== undefined ? { percent } : {}) } };
 }

@@ -67,12 +67,21 @@ export function renderPostmortemTable(report: PostmortemReport, ctx: PostmortemR
   const blocks: string[] = [];
   for (const pod of report.pods) {
     if (pod.kills.length === 0) {
-      blocks.push(`${podName(pod)}: no container was OOM-killed (${describeTermination(pod)})\n`);
+      blocks.push(`${podName(pod)}: ${noKillText(pod)}\n`);
       continue;
     }
     for (const kill of pod.kills) blocks.push(renderKill(pod, kill, report, ctx, paint));
   }
   return blocks.join('\n');
+}
+
+/** Why a pod has no kill to examine. An OOM kill without finishedAt (oomKillsOf leaves it out) is still an OOM kill. */
+function noKillText(pod: PodReport): string {
+  const t = pod.lastTermination;
+  // oom-kills.ts OOM_KILLED, not imported: that module brings client-node into --help.
+  if (t?.reason !== 'OOMKilled') return `no container was OOM-killed (${describeTermination(pod)})`;
+  const exit = t.exitCode !== undefined ? ` (exit code ${t.exitCode})` : '';
+  return `container ${escapeTerminal(t.container)} was OOM-killed${exit}, but its status has no finishedAt: no time to look for heap snapshots before`;
 }
 
 function describeTermination(pod: PodReport): string {
@@ -104,8 +113,11 @@ function renderKill(pod: PodReport, k: KillReport, report: PostmortemReport, ctx
   lines.push(`Heap in use: ${totalText(last.top, last.total)} (${escapeTerminal(last.sampleType)})`);
   lines.push('', `Top functions in use:`, renderTopTable(last.top, [`Type: ${escapeTerminal(last.top.sampleType.type)}`]).trimEnd());
   lines.push('');
-  if (!k.growth) {
+  if (!k.growth && k.snapshots.length < 2) {
     lines.push(`Growth: needs two heap snapshots in the window, there is one (a longer --window may reach an earlier one).`);
+  } else if (!k.growth) {
+    const others = k.snapshots.length === 2 ? "the window's other snapshot cannot" : `none of the window's ${k.snapshots.length - 1} other snapshots can`;
+    lines.push(`Growth: ${others} be compared with the last (their sample types differ).`);
   } else {
     const g = k.growth;
     lines.push(`Growth over ${formatDuration(g.target.createdAt.getTime() - g.base.createdAt.getTime())}, from the window's first snapshot (${formatTime(g.base.createdAt)}) to its last (as kubectl profefe diff ${escapeTerminal(g.base.id)} ${escapeTerminal(g.target.id)}):`);
@@ -136,7 +148,7 @@ export function hintText(h: Hint, k: KillReport): string {
     case 'other-container':
       return `the pod's heap snapshots are of container ${h.containers.map((c) => `"${escapeTerminal(c)}"`).join(', ')}, not ${container}: point profefe.com/port at a port of ${container} to profile it`;
     case 'interval': {
-      const when = h.earlierRun ? ', in an earlier run of the container,' : '';
+      const when = h.earlierRun ? ', in an earlier run of the container,' : ',';
       const widen = h.earlierRun ? '' : ` (--window ${formatSpan(Math.ceil(h.beforeKillMs / 3_600_000) * 3_600_000)} shows it)`;
       return `the last heap snapshot was ${formatDuration(h.beforeKillMs)} before the kill${when} so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval${widen}`;
     }

@@ -99,11 +99,14 @@ beforeAll(async () => {
       pod('side-1', { containers: [app(), { name: 'worker', resources: { limits: { memory: '1Gi' } } }] }),
       pod('quiet-1'),
       pod('other-1', { labels: { app: 'other' } }),
+      // Profiles stored as heap that are not heap profiles (a CPU profile pushed as type heap).
+      pod('mixed-1', { labels: { app: 'mixed' } }),
+      pod('mixed-2', { labels: { app: 'mixed' } }),
       // The pod of the --help examples.
       pod('checkout-7d9f8b6c4-x2x9z', { labels: { app: 'checkout' }, annotations: enabled('checkout') }),
     ],
   });
-  for (const [name, container] of [['checkout-7d9f8b6c4-x2x9z', 'app'], ['cart-1', 'app'], ['web-1', 'main'], ['api-1', 'app'], ['single-1', 'app'], ['side-1', 'worker']] as const) sandbox.oomKill('shop', name, container, KILL);
+  for (const [name, container] of [['mixed-1', 'app'], ['mixed-2', 'app'], ['checkout-7d9f8b6c4-x2x9z', 'app'], ['cart-1', 'app'], ['web-1', 'main'], ['api-1', 'app'], ['single-1', 'app'], ['side-1', 'worker']] as const) sandbox.oomKill('shop', name, container, KILL);
   // Killed twice: the second kill's run started a second after the first.
   sandbox.oomKill('shop', 'loop-1', 'app', at(-30));
   sandbox.oomKill('shop', 'loop-1', 'app', KILL);
@@ -129,6 +132,14 @@ beforeAll(async () => {
   await upload('loop-last', heaps[2]!, { pod: 'loop-1', when: at(-2) });
   await upload('checkout-first', heaps[1]!, { pod: 'checkout-7d9f8b6c4-x2x9z', service: 'checkout', when: at(-30) });
   await upload('checkout-last', heaps[3]!, { pod: 'checkout-7d9f8b6c4-x2x9z', service: 'checkout', when: at(-3) });
+  // mixed-1: the window's first "heap" is a CPU profile; mixed-2: its last is.
+  const cpu = await readFile(path.join('test', 'fixtures', 'go-cpu', 'cpu-seed1-1.pb.gz'));
+  await upload('mixed-1-cpu', cpu, { pod: 'mixed-1', when: at(-50) });
+  await upload('mixed-1-first', heaps[1]!, { pod: 'mixed-1', when: at(-20) });
+  // Taken by the trigger at exactly 57% of the limit (57 / 100 × 100 is 56.99… as a double).
+  await upload('mixed-1-last', heaps[2]!, { pod: 'mixed-1', when: at(-5), trigger: { usage: 57 * 2 ** 20, limit: 100 * 2 ** 20 } });
+  await upload('mixed-2-first', heaps[1]!, { pod: 'mixed-2', when: at(-20) });
+  await upload('mixed-2-cpu', cpu, { pod: 'mixed-2', when: at(-5) });
   // side-1: the pod serves pprof from app; the killed container is worker.
   await upload('side-app', heaps[1]!, { pod: 'side-1', when: at(-10) });
 
@@ -245,7 +256,7 @@ describe('kubectl profefe postmortem', () => {
       'container "main" has no memory limit, so collect\'s --heap-trigger cannot fire: set resources.limits.memory',
     ]],
     ['a pod profiled 3 h before the kill', 'api-1', ['interval', 'heap-trigger'], [
-      "the last heap snapshot was 3h0m0s before the kill so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval (--window 3h shows it)",
+      "the last heap snapshot was 3h0m0s before the kill, so collect's --interval is longer than the time memory took to grow: run collect with a shorter --interval (--window 3h shows it)",
       "keep collect's --heap-trigger on (default 80%): it captures the heap when memory nears the 256Mi limit, before the OOM killer",
     ]],
     ['a pod whose profiled container is not the killed one', 'side-1', ['other-container', 'heap-trigger'], [
@@ -265,6 +276,20 @@ describe('kubectl profefe postmortem', () => {
     if (name === 'api-1') expect(text).toContain(`The last one before: profile ${up['api-old']!.id} at 2026-06-01T09:00:00Z, 3h0m0s before the kill.`);
     const json = JSON.parse((await runCli(['postmortem', name, '-o', 'json'], { env })).stdout.toString());
     expect(json.pods[0].kills[0].hints).toEqual(kinds.map((kind, i) => ({ kind, message: messages[i] })));
+  });
+
+  test('a profile stored as heap that is not one: the growth is from the first snapshot comparable with the last, or none, said so', async () => {
+    const run = await runCli(['postmortem', '-l', 'app=mixed', '-o', 'json'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [one, two] = JSON.parse(run.stdout.toString()).pods.map((p: { kills: unknown[] }) => p.kills[0]);
+    expect(one.snapshots).toHaveLength(3);
+    expect(one.growth).toMatchObject({ base: { id: up['mixed-1-first']!.id }, target: { id: up['mixed-1-last']!.id }, sampleType: 'inuse_space' });
+    expect(one.lastSnapshot.trigger).toEqual({ kind: 'memory', usage: String(57 * 2 ** 20), limit: String(100 * 2 ** 20), percent: 57 });
+    expect(two.lastSnapshot.id).toBe(up['mixed-2-cpu']!.id);
+    expect(two.growth).toBeUndefined();
+    const text = (await runCli(['postmortem', 'mixed-2'], { env })).stdout.toString();
+    expect(text).toContain("Growth: the window's other snapshot cannot be compared with the last (their sample types differ).\n");
   });
 
   test('a pod without an OOM kill is one line; exit 0', async () => {

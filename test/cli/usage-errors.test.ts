@@ -88,12 +88,16 @@ const ROWS: [string, string[], string | RegExp][] = [
   ['collect', ['--once', '--seconds', '30x'], /^error: invalid argument "30x" for "--seconds" flag: not a whole number of seconds/],
   ['collect', ['--once', '--metrics-addr', 'nonsense'], invalid('nonsense', '--metrics-addr', 'expected HOST:PORT, like 0.0.0.0:9090 (port 0-65535)')],
   ['collect', ['--onse'], 'unknown flag: --onse'],
+  // A duration no time can be counted back by (it made an Invalid Date, and the store's "bad request").
+  ['collect', ['--trigger-cooldown', '9999999999h'], invalid('9999999999h', '--trigger-cooldown', 'longer than 2562047h (about 292 years, Go\'s longest duration)')],
+  ['postmortem', ['x', '--window', '9999999999h'], invalid('9999999999h', '--window', 'longer than 2562047h (about 292 years, Go\'s longest duration)')],
   ['collect', ['extra'], 'unknown command "extra" for "kubectl profefe collect"'],
   // get
   ['get', ['--service'], needsArg('--service')],
   ['get', ['-o'], "flag needs an argument: 'o' in -o"],
   ['get', ['--limit', 'ten'], invalid('ten', '--limit', 'not a whole number')],
   ['get', ['profiles', '--service', 'auth', '--from', 'yesterday'], /^error: --from: cannot read "yesterday" as a time/],
+  ['get', ['profiles', '--service', 'auth', '--from', '99999999999999999999h'], invalid('99999999999999999999h', '--from', 'longer than 2562047h (about 292 years, Go\'s longest duration)')],
   ['get', ['-o', 'xml'], /^error: -o\/--output: .*"xml"/],
   ['get', ['--services'], 'unknown flag: --services'],
   ['get', ['profiles', 'id', 'third'], 'accepts at most 2 arg(s), received 3'],

@@ -117,3 +117,30 @@ test('run() says once that the metrics API is not there, and stops', async () =>
   expect(reads).toBe(1);
   expect(told).toEqual(['the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?']);
 });
+
+test('run() says once that reads fail (a 503 while metrics-server restarts), and once that they work again', async () => {
+  const told: string[] = [];
+  let reads = 0;
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  const watch = new PressureWatch(
+    { policy: { memory: 0.8, cooldownMs: 0, maxInFlight: 1 }, pollMs: 1, engine: { seconds: 1 } },
+    {
+      listUsage: async () => {
+        reads++;
+        if (reads <= 3) throw new Error('cannot list pods.metrics.k8s.io across all namespaces: service unavailable (503 Service Unavailable)');
+        return [];
+      },
+      tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: abort.signal,
+      onPollError: (err) => told.push(`error: ${err.message}`),
+      onPollRecovered: () => {
+        told.push('recovered');
+        abort.abort();
+      },
+    },
+  );
+  watch.setTargets(targetsOf(go).slice(0, 1));
+  await watch.run();
+  expect(reads).toBe(4);
+  expect(told).toEqual(['error: cannot list pods.metrics.k8s.io across all namespaces: service unavailable (503 Service Unavailable)', 'recovered']);
+});

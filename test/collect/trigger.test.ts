@@ -4,7 +4,7 @@
  */
 import type { CaptureTarget } from '../../src/kube/pods.js';
 import type { ContainerUsage } from '../../src/kube/pod-metrics.js';
-import { decideTriggers, triggerLabels, type TriggerPolicy } from '../../src/collect/trigger.js';
+import { decideTriggers, percentOfLimit, triggerLabels, type TriggerPolicy } from '../../src/collect/trigger.js';
 
 const MI = 2 ** 20;
 const target = (pod: string, limits: { memoryBytes?: number; cpuNanocores?: number } = { memoryBytes: 100 * MI, cpuNanocores: 1e9 }, container = 'app'): CaptureTarget => ({
@@ -21,6 +21,14 @@ test('memory at 80% of the limit fires, just below does not; cpu at 90% fires', 
     [usage('a', 80 * MI), usage('b', 80 * MI - 1), usage('c', 0, 0.9e9)], { ...policy, maxInFlight: 10 }, fresh, 0);
   expect(names(d.fire)).toEqual(['c/cpu', 'a/memory']);
   expect(d.fire[1]).toMatchObject({ usage: 80 * MI, limit: 100 * MI, ratio: 0.8 });
+});
+
+test.each([7, 14, 28, 29, 55, 56, 57, 58])('memory at exactly %d%% of the limit fires at --heap-trigger %d%% and is said as %d%%', (percent) => {
+  // 100Mi × percent / 100 is a whole number of bytes: exactly the threshold, which float products miss (0.07 × L > 7% of L).
+  const u = (100 * MI * percent) / 100;
+  const d = decideTriggers([target('a')], [usage('a', u)], { ...policy, memory: percent / 100 }, fresh, 0);
+  expect(names(d.fire)).toEqual(['a/memory']);
+  expect(percentOfLimit(d.fire[0]!.usage, d.fire[0]!.limit)).toBe(percent);
 });
 
 test('a container without the limit never fires, nor a container that does not serve pprof', () => {

@@ -28,6 +28,8 @@ const cases: [string, V1Pod, Partial<OomKill>[]][] = [
   ['a kill without finishedAt has no time to look before', pod([status('app', { state: running, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } })]), []],
   ['init containers first, then regular ones in spec order', pod([status('b', { lastState: oom('10:00:00', '10:30:00') }), status('a', { lastState: oom('10:00:00', '10:40:00') })], { init: [status('setup', { lastState: oom('09:00:00', '09:01:00') })] }),
     [{ container: 'setup', init: true, memoryLimit: '64Mi' }, { container: 'b', init: false }, { container: 'a', init: false }]],
+  // The kubelet sets no cgroup limit for 0 (kubernetes/kubernetes#70018), and collect's trigger never fires for it.
+  ['a limit of 0 is no limit', pod([status('app', { lastState: oom('11:00:00', '12:00:00') })], { limits: { app: '0' } }), [{ container: 'app', memoryLimit: undefined, memoryLimitBytes: undefined }]],
   ['a limit that is not a quantity counts as none', pod([status('app', { lastState: oom('11:00:00', '12:00:00') })], { limits: { app: '1.5 Gi' } }), [{ container: 'app', memoryLimit: undefined, memoryLimitBytes: undefined }]],
 ];
 

@@ -1,5 +1,6 @@
 /** The words of postmortem's report: times, durations, spans and triggers as the table prints them. */
-import { formatDuration, formatSpan, formatTime, notFoundLine, triggerText } from '../../src/report/postmortem-report.js';
+import type { PostmortemReport } from '../../src/postmortem/postmortem.js';
+import { formatDuration, formatSpan, formatTime, notFoundLine, renderPostmortemTable, triggerText } from '../../src/report/postmortem-report.js';
 
 test.each([
   [0, '0s'],
@@ -38,4 +39,20 @@ test.each([
 test("notFoundLine: kubectl's words, the name escaped", () => {
   expect(notFoundLine('nope-1')).toBe('Error from server (NotFound): pods "nope-1" not found');
   expect(notFoundLine('a\u202eb')).toBe('Error from server (NotFound): pods "a\\u202eb" not found');
+});
+
+const podWithout = (lastTermination?: { container: string; reason?: string; exitCode?: number; finishedAt?: Date }): PostmortemReport => ({
+  pods: [{ namespace: 'shop', pod: 'cart-1', service: 'cart-1', enabled: true, kills: [], ...(lastTermination ? { lastTermination } : {}) }],
+  missing: [], windowMs: 3_600_000, lookbackMs: 86_400_000,
+});
+
+test.each([
+  ['none has terminated', undefined, 'shop/cart-1: no container was OOM-killed (none has terminated)'],
+  ['another reason', { container: 'app', reason: 'Error', exitCode: 2, finishedAt: new Date('2026-06-01T12:00:00Z') },
+    'shop/cart-1: no container was OOM-killed (last termination: container app, Error, exit code 2, at 2026-06-01T12:00:00Z)'],
+  // The kubelet always writes finishedAt; a status without it (written by hand) has no time to look before.
+  ['an OOM kill without finishedAt', { container: 'app', reason: 'OOMKilled', exitCode: 137 },
+    'shop/cart-1: container app was OOM-killed (exit code 137), but its status has no finishedAt: no time to look for heap snapshots before'],
+])('a pod without a kill to examine, %s: one line', (_name, termination, line) => {
+  expect(renderPostmortemTable(podWithout(termination), { store: 'the local store in /x' })).toBe(`${line}\n`);
 });

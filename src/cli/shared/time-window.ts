@@ -22,13 +22,20 @@ export function parseTimeArg(value: string, flag: string, now: Date): Date {
   return new Date(t);
 }
 
-/** A duration (`120h`, `90m`, `7d`, `0`) in milliseconds. */
+/** Go's longest time.Duration (int64 nanoseconds, 2562047h47m16.854775807s), in ms: time.ParseDuration refuses longer. */
+const MAX_DURATION_MS = 9_223_372_036_854.775;
+
+/**
+ * A duration (`120h`, `90m`, `7d`, `0`) in milliseconds, at most Go's longest (about 292 years):
+ * a longer one counted back from now is no time at all (an Invalid Date).
+ */
 export function parseDuration(value: string, flag: string): number {
   const v = value.trim();
   if (v === '0') return 0;
   if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(v)) throw invalidArgument(flag, value, 'not a duration (like 120h, 30m or 7d)');
   let ms = 0;
   for (const [, n, unit] of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  if (!(ms <= MAX_DURATION_MS)) throw invalidArgument(flag, value, "longer than 2562047h (about 292 years, Go's longest duration)");
   return ms;
 }
 
