@@ -110,7 +110,8 @@ function servedProfile(res: TunnelResponse, path: string, target: ProbeTarget, o
         check: 'endpoint',
         severity: 'error',
         code: 'not-pprof',
-        message: `GET ${path} answered 200 with ${contentTypeOf(res)}, not a pprof profile (${oneLine(err.message)}${bodyStart(res)})`,
+        // The decoder's reason names what came instead (an HTML page, JSON, text) and quotes its start.
+        message: `GET ${path} answered 200 with ${contentTypeOf(res)}, not a pprof profile: ${oneLine(err.message)}`,
         fix: `port ${target.port} serves something else: point ${ANNOTATIONS.port} at the port net/http/pprof listens on, and ${ANNOTATIONS.path} at its path`,
       },
     };
@@ -188,7 +189,7 @@ function fetchedTypeFinding(type: ProfileType, path: string, got: Attempt, opts:
       samples = decodeProfile(res.body, undefined, opts.decodeLimits).sample.length;
     } catch (err) {
       if (!(err instanceof ProfileFormatError)) throw err;
-      return failed(`GET ${path} answered 200 with ${contentTypeOf(res)}, not a pprof profile (${oneLine(err.message)})`);
+      return failed(`GET ${path} answered 200 with ${contentTypeOf(res)}, not a pprof profile: ${oneLine(err.message)}`);
     }
     return typeFinding(type, samples, res.body.length);
   } finally {
