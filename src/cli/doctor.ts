@@ -1,12 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ConnectMode } from '../capture/capture-pods.js';
 import type { Tunnel } from '../capture/tunnel.js';
-import type { DoctorReport } from '../doctor/findings.js';
+import { allFindings, type DoctorReport } from '../doctor/findings.js';
 import type { ProbeOptions } from '../doctor/endpoint-check.js';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { GetPodsQuery } from '../kube/get-pods.js';
 import { stdoutPalette } from '../report/colour.js';
+import { renderDoctorJson, renderDoctorTable, renderDoctorYaml } from '../report/doctor-report.js';
 import { withProgress } from '../report/progress.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import type { StoreOptions } from '../store/open-store.js';
@@ -204,13 +205,14 @@ export async function runDoctor(opts: DoctorCommandOptions, deps: DoctorDeps = {
  */
 async function renderDoctor(result: DoctorResult, opts: DoctorCommandOptions, ctx: CommandContext): Promise<void> {
   const { report } = result;
-  const { allFindings } = await import('../doctor/findings.js');
-  const { renderDoctorJson, renderDoctorTable, renderDoctorYaml } = await import('../report/doctor-report.js');
-  const { notFoundLine } = await import('../report/postmortem-report.js');
   const text = opts.format === 'json' ? renderDoctorJson(report) : opts.format === 'yaml' ? renderDoctorYaml(report) : renderDoctorTable(report, stdoutPalette(ctx.io));
   await writeAll(ctx.io.stdout, text);
-  for (const m of report.missing) await writeAll(ctx.io.stderr, `${notFoundLine(m.pod)}\n`);
-  if (report.missing.length > 0) throw new ReportedFailure(`${report.missing.length} pod(s) not found: ${escapeTerminal(report.missing.map((m) => m.pod).join(', '))}`, ExitCode.failure);
+  if (report.missing.length > 0) {
+    // kubectl's line, as postmortem prints it; its module (and the pprof code it holds) loads only then.
+    const { notFoundLine } = await import('../report/postmortem-report.js');
+    for (const m of report.missing) await writeAll(ctx.io.stderr, `${notFoundLine(m.pod)}\n`);
+    throw new ReportedFailure(`${report.missing.length} pod(s) not found: ${escapeTerminal(report.missing.map((m) => m.pod).join(', '))}`, ExitCode.failure);
+  }
   const attention = allFindings(report).filter((f) => f.severity !== 'ok').length;
   if (attention > 0) throw new ReportedFailure(`${attention} finding(s) need attention`, ExitCode.partial);
 }
