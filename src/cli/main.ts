@@ -33,6 +33,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { command: 'trend', describe: 'Show the top functions and services of stored profiles as time series (sparklines, JSON, CSV)', load: async (ctx) => (await import('./trend.js')).trendCommand(ctx) },
   { command: 'diff [base] [target]', describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank', load: async (ctx) => (await import('./diff.js')).diffCommand(ctx) },
   { command: 'postmortem [pods..]', describe: "Show the heap before a container's OOM kill: the last stored snapshot, its top functions, what grew", load: async (ctx) => (await import('./postmortem.js')).postmortemCommand(ctx) },
+  { command: 'doctor [pods..]', describe: 'Explain, pod by pod, why profiles do or do not come, with a fix for each finding', load: async (ctx) => (await import('./doctor.js')).doctorCommand(ctx) },
   { command: 'open [targets..]', describe: 'Show a profile as a flame graph in the browser', load: async (ctx) => (await import('./open.js')).openCommand(ctx) },
   { command: 'push', describe: 'Upload the profiles that capture could not upload (the spool)', load: async (ctx) => (await import('./push.js')).pushCommand(ctx) },
   { command: 'serve', describe: 'Run a profefe-compatible profile store over the local store', load: async (ctx) => (await import('./serve.js')).serveCommand(ctx) },

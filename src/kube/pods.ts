@@ -179,20 +179,15 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
   const skip = (reason: string): SkippedPod => ({ namespace, pod: name, reason });
 
   if (annotations[ANNOTATIONS.enable] === 'false') return skip(`${ANNOTATIONS.enable} is "false"`);
-  if (meta.deletionTimestamp != null) return skip('pod is terminating');
-  const phase = pod.status?.phase;
-  if (phase !== 'Running') return skip(phase ? `pod is ${phase}, not Running` : 'pod has no phase yet, not Running');
+  const notRunning = notRunningReason(pod);
+  if (notRunning) return skip(notRunning);
 
-  const invalid = (reason: string): SkippedPod => ({ namespace, pod: name, reason, invalid: true });
+  const endpoint = readEndpointAnnotations(pod);
+  const problem = endpoint.problems[0];
+  if (problem) return { namespace, pod: name, reason: problem.reason, invalid: true };
+  const port = endpoint.port!;
+
   const containers = podContainers(pod);
-  const port = resolvePort(annotation(annotations, ANNOTATIONS.port), containers);
-  if (typeof port === 'string') return invalid(port);
-  const path = normalisePath(annotation(annotations, ANNOTATIONS.path));
-  if (path === undefined) return invalid(`${ANNOTATIONS.path} ${JSON.stringify(annotations[ANNOTATIONS.path])} is not a URL path (printable ASCII, starting with /, no ?, #, . or .. segments, at most ${MAX_PATH_ANNOTATION} characters)`);
-  const service = annotation(annotations, ANNOTATIONS.service) ?? name;
-  const badService = checkService(service);
-  if (badService) return invalid(`${ANNOTATIONS.service} ${JSON.stringify(service)} ${badService}`);
-
   const container = port.container ?? containers[0]?.name;
   const typesAnnotation = annotation(annotations, ANNOTATIONS.types);
   const resources = containerResources(containers.find((c) => c.name === container));
@@ -200,9 +195,9 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
     namespace,
     pod: name,
     ...(meta.uid ? { uid: meta.uid } : {}),
-    service,
+    service: endpoint.service!,
     port: port.number,
-    path,
+    path: endpoint.path!,
     ...(container ? { container } : {}),
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}),
@@ -210,6 +205,61 @@ export function targetFromPod(pod: V1Pod): CaptureTarget | SkippedPod {
     labels: meta.labels ?? {},
     annotations,
     ...(resources ? { resources } : {}),
+  };
+}
+
+/**
+ * Why a pod cannot be profiled now whatever its annotations, or undefined when it can: being
+ * deleted (deletionTimestamp set), or a phase other than Running. Pure.
+ */
+export function notRunningReason(pod: V1Pod): string | undefined {
+  if (pod.metadata?.deletionTimestamp != null) return 'pod is terminating';
+  const phase = pod.status?.phase;
+  if (phase !== 'Running') return phase ? `pod is ${phase}, not Running` : 'pod has no phase yet, not Running';
+  return undefined;
+}
+
+/** One of profefe.com/port, path and service that cannot be used, and why. */
+export interface AnnotationProblem {
+  readonly annotation: typeof ANNOTATIONS.port | typeof ANNOTATIONS.path | typeof ANNOTATIONS.service;
+  /** One line; may quote the annotation's value raw (escape it before a terminal shows it). */
+  readonly reason: string;
+}
+
+/** Where a pod's pprof endpoint is, by its annotations: each part resolved, or (absent) named in `problems`. */
+export interface EndpointAnnotations {
+  /**
+   * profefe.com/port (default 6060) as a number, and the container that declares it as a TCP
+   * port; `container` is absent when no container declares a numeric port (it may still listen).
+   */
+  readonly port?: { readonly number: number; readonly container?: string };
+  /** profefe.com/path, normalised as CaptureTarget.path. */
+  readonly path?: string;
+  /** profefe.com/service, else the pod's name. */
+  readonly service?: string;
+  /** What cannot be used, in the order port, path, service; empty when all three can. */
+  readonly problems: readonly AnnotationProblem[];
+}
+
+/**
+ * Reads profefe.com/port, path and service as targetFromPod does (the rules are in its comment):
+ * every problem, not only the first, for commands that explain a pod (doctor). Pure.
+ */
+export function readEndpointAnnotations(pod: V1Pod): EndpointAnnotations {
+  const annotations = pod.metadata?.annotations ?? {};
+  const problems: AnnotationProblem[] = [];
+  const port = resolvePort(annotation(annotations, ANNOTATIONS.port), podContainers(pod));
+  if (typeof port === 'string') problems.push({ annotation: ANNOTATIONS.port, reason: port });
+  const path = normalisePath(annotation(annotations, ANNOTATIONS.path));
+  if (path === undefined) problems.push({ annotation: ANNOTATIONS.path, reason: `${ANNOTATIONS.path} ${JSON.stringify(annotations[ANNOTATIONS.path])} is not a URL path (printable ASCII, starting with /, no ?, #, . or .. segments, at most ${MAX_PATH_ANNOTATION} characters)` });
+  const service = annotation(annotations, ANNOTATIONS.service) ?? pod.metadata?.name ?? '';
+  const badService = checkService(service);
+  if (badService) problems.push({ annotation: ANNOTATIONS.service, reason: `${ANNOTATIONS.service} ${JSON.stringify(service)} ${badService}` });
+  return {
+    ...(typeof port !== 'string' ? { port } : {}),
+    ...(path !== undefined ? { path } : {}),
+    ...(!badService ? { service } : {}),
+    problems,
   };
 }
 
@@ -323,11 +373,13 @@ async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: 
 
 /** What an API call tried, for its error line. */
 export interface Action {
-  verb: 'get' | 'list';
+  verb: 'get' | 'list' | 'create';
   /** `pods`, `pod "name"`, `pods.metrics.k8s.io` */
   resource: string;
-  /** undefined: all namespaces */
+  /** undefined: all namespaces (or, for a cluster-scoped resource, the cluster) */
   namespace?: string;
+  /** A resource that lives in no namespace (selfsubjectaccessreviews): worded "at the cluster scope", as the API server words it. */
+  clusterScoped?: boolean;
 }
 
 /** Node's TLS verification codes: a certificate problem, not a network one. */
@@ -339,7 +391,8 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROT
  */
 export function apiError(err: unknown, action: Action, call: CallContext): unknown {
   if (call.signal?.aborted) return call.signal.reason;
-  const what = `${action.verb} ${action.resource} ${action.namespace === undefined ? 'across all namespaces' : `in namespace "${action.namespace}"`}`;
+  const where = action.clusterScoped ? 'at the cluster scope' : action.namespace === undefined ? 'across all namespaces' : `in namespace "${action.namespace}"`;
+  const what = `${action.verb} ${action.resource} ${where}`;
   if (err instanceof ApiException) {
     const code = err.code;
     const message = statusMessage(err.body);
@@ -390,7 +443,7 @@ function annotation(annotations: Record<string, string>, key: string): string | 
 }
 
 /** Containers that can serve a port: regular ones, then native sidecars (init containers that keep running). */
-function podContainers(pod: V1Pod): V1Container[] {
+export function podContainers(pod: V1Pod): V1Container[] {
   const sidecars = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
   return [...(pod.spec?.containers ?? []), ...sidecars];
 }

@@ -149,6 +149,7 @@ describe('the completion engine (__complete)', () => {
     ["pods of --context's namespace", ['capture', '--context', 'other-ctx', ''], ['api-1']],
     ['pods not named yet', ['capture', 'cart-1', ''], ['cart-2']],
     ["postmortem's pods, as capture's", ['postmortem', '-n', 'other', ''], ['api-1']],
+    ["doctor's pods, as capture's", ['doctor', '-n', 'other', ''], ['api-1']],
     ['contexts of the kubeconfig', ['capture', '--context', ''], ['other-ctx', 'sandbox']],
   ])('%s', async (_what, words, expected) => {
     const r = await complete(...words);

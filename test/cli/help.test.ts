@@ -3,7 +3,7 @@ import { runCli } from '../support/run-cli.js';
 
 const ORDER = ['Positionals:', 'Options:', 'Store options:', 'Kubernetes options:', 'Examples:'];
 
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'open', 'serve'])('%s --help: Positionals, Options, then Store and Kubernetes options, then Examples', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'doctor', 'open', 'serve'])('%s --help: Positionals, Options, then Store and Kubernetes options, then Examples', async (command) => {
   const run = await runCli([command, '--help']);
   expect(run.code).toBe(0);
   const headings = run.stdout.toString().split('\n').filter((l) => ORDER.includes(l));
@@ -11,7 +11,7 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmo
   expect(headings).toContain('Options:');
 });
 
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'open', 'serve', 'push'])('%s --help: --help and --version close the options', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'doctor', 'open', 'serve', 'push'])('%s --help: --help and --version close the options', async (command) => {
   const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
   const options = lines.slice(lines.indexOf('Options:') + 1);
   const flags = options.slice(0, options.findIndex((l) => l === '')).filter((l) => /^\s+-/.test(l)).map((l) => l.trim().split(/[ ,]/)[0]);
@@ -20,7 +20,7 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmo
 
 // A paragraph hard-wrapped in the source at 90-100 columns came out ragged at 80 (a long line, then
 // one word alone): each paragraph is one line, wrapped by yargs to the terminal (main.ts: at most 100).
-test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'open', 'serve', 'push', 'completion', 'version'])('%s --help: the description is wrapped to the terminal, not in the source', async (command) => {
+test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'doctor', 'open', 'serve', 'push', 'completion', 'version'])('%s --help: the description is wrapped to the terminal, not in the source', async (command) => {
   const width = Math.min(100, process.stdout.columns || 100);
   const lines = (await runCli([command, '--help'])).stdout.toString().split('\n');
   const text = lines.slice(lines.findIndex((l) => l === '') + 1, lines.findIndex((l) => ORDER.includes(l)));

@@ -213,7 +213,7 @@ describe('help', () => {
   });
 
   test('every command\'s usage lines and examples fit 80 columns', async () => {
-    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'open', 'serve', 'push', 'version', 'completion'];
+    const commands = ['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmortem', 'doctor', 'open', 'serve', 'push', 'version', 'completion'];
     const runs = await pool(commands, 2, (c) => runBuilt([c, '--help']));
     const long = runs.flatMap((run, i) => {
       const [usage, ...rest] = run.stdout.split('\nExamples:\n');

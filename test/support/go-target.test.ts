@@ -272,3 +272,16 @@ describe('grow mode: a leak in main.growLeak', () => {
     }
   });
 });
+
+test('-block-profile-rate 0 and -mutex-profile-fraction 0 leave block and mutex profiling off, as Go does by default', async () => {
+  const off = await startGoTarget({ load: 0.1, blockProfileRate: 0, mutexProfileFraction: 0 });
+  try {
+    // The same workload that fills the default target's block and mutex profiles (its beforeAll waited for them).
+    expect(decodeProfile(profiles.get('block')!).sample.length).toBeGreaterThan(0);
+    expect(decodeProfile(profiles.get('mutex')!).sample.length).toBeGreaterThan(0);
+    for (const type of ['block', 'mutex']) expect(decodeProfile(await fetchProfile(off.url, type)).sample).toEqual([]);
+    expect(decodeProfile(await fetchProfile(off.url, 'goroutine')).sample.length).toBeGreaterThan(0);
+  } finally {
+    await off.close();
+  }
+});

@@ -108,6 +108,13 @@ export interface GoTargetOptions {
    * the target's usual). 1 records every allocation, so heap profiles hold exact small sizes.
    */
   memProfileRate?: number;
+  /**
+   * runtime.SetBlockProfileRate (`-block-profile-rate`; default 1, every blocking event). 0 leaves
+   * block profiling off, as Go does unless a program turns it on: block profiles are then empty.
+   */
+  blockProfileRate?: number;
+  /** runtime.SetMutexProfileFraction (`-mutex-profile-fraction`; default 1, every event). 0: off, Go's default. */
+  mutexProfileFraction?: number;
 }
 
 /**
@@ -123,6 +130,8 @@ export async function startGoTarget(opts: GoTargetOptions = {}): Promise<GoTarge
   if (opts.growChunkBytes !== undefined) args.push('-grow-chunk', String(opts.growChunkBytes));
   if (opts.growEveryMs !== undefined) args.push('-grow-every', `${opts.growEveryMs}ms`);
   if (opts.memProfileRate !== undefined) args.push('-mem-profile-rate', String(opts.memProfileRate));
+  if (opts.blockProfileRate !== undefined) args.push('-block-profile-rate', String(opts.blockProfileRate));
+  if (opts.mutexProfileFraction !== undefined) args.push('-mutex-profile-fraction', String(opts.mutexProfileFraction));
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

@@ -246,9 +246,9 @@ async function typeCompletion(flag: FlagSpec, current: string, prefix: string, s
   return { candidates, directive: Directive.noFileComp };
 }
 
-/** Positional values: pods for capture and postmortem, resources then ids for get, the shells for completion, files for profiles. */
+/** Positional values: pods for capture, postmortem and doctor, resources then ids for get, the shells for completion, files for profiles. */
 async function positionalCompletion(spec: CommandSpec, positional: PositionalSpec, current: string, state: LineState, deps: CompletionDeps): Promise<Completion> {
-  if ((spec.name === 'capture' || spec.name === 'postmortem') && positional.name === 'pods') {
+  if ((spec.name === 'capture' || spec.name === 'postmortem' || spec.name === 'doctor') && positional.name === 'pods') {
     if (state.values.has('url') || state.given.has('url')) return { candidates: [], directive: Directive.noFileComp };
     const given = new Set(state.positionals);
     const pods = await deps.sources.pods(kubeAccessOptionsFrom(kubeFlags(state)));

@@ -5,6 +5,7 @@
 //
 //	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-write-timeout D] [-dump DIR]
 //	          [-grow-chunk BYTES] [-grow-every D] [-mem-profile-rate N]
+//	          [-block-profile-rate N] [-mutex-profile-fraction N]
 //
 // It prints exactly one line, "listening on HOST:PORT", once it accepts
 // connections. -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
@@ -21,6 +22,9 @@
 // held as a decimal line; -grow-every D also calls growLeak(1) every D.
 // -mem-profile-rate sets runtime.MemProfileRate before any workload starts
 // (default 16384, this target's usual; 1 records every allocation exactly).
+// -block-profile-rate and -mutex-profile-fraction (default 1 each: every event)
+// are passed to runtime.SetBlockProfileRate and SetMutexProfileFraction; 0
+// leaves them off, as Go does by default, so block and mutex profiles are empty.
 //
 // The scale subcommand reads lines "V RATIO" (an int64 and a float64) and
 // prints int64(math.Round(float64(V)*RATIO)) for each, as google/pprof's
@@ -114,6 +118,8 @@ func serve() {
 	// Sample every ~16 KiB by default instead of 512 KiB so the small live set
 	// still yields a heap profile with a useful number of samples.
 	memProfileRate := flag.Int("mem-profile-rate", 16*1024, "runtime.MemProfileRate, set before any workload starts (1: every allocation)")
+	blockRate := flag.Int("block-profile-rate", 1, "runtime.SetBlockProfileRate (0: off, Go's default)")
+	mutexFraction := flag.Int("mutex-profile-fraction", 1, "runtime.SetMutexProfileFraction (0: off, Go's default)")
 	flag.Parse()
 	runtime.MemProfileRate = *memProfileRate
 	if growChunk < 1 {
@@ -125,8 +131,8 @@ func serve() {
 		pace = 1000
 	}
 
-	runtime.SetBlockProfileRate(1)
-	runtime.SetMutexProfileFraction(1)
+	runtime.SetBlockProfileRate(*blockRate)
+	runtime.SetMutexProfileFraction(*mutexFraction)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
