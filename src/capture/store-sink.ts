@@ -5,6 +5,7 @@ import { resourceLabels } from '../labels/resource-labels.js';
 import type { CapturedProfile, Sink } from './engine.js';
 import { targetFileStem, utcStamp } from './local-sink.js';
 import type { ProfileType } from './profile-types.js';
+import { REVISION_LABELS } from '../kube/revision-labels.js';
 
 /** profefe has no allocs type: a Go allocs profile is a heap profile (alloc_space first). */
 export function storeTypeOf(type: ProfileType): StoreProfileType {
@@ -37,6 +38,8 @@ export function uploadLabels(p: CapturedProfile, labelsFromPod: readonly string[
   // A URL target is named by its host:port alone: never its path or credentials.
   Object.assign(labels, t.url !== undefined ? { url: t.pod } : { namespace: t.namespace, pod: t.pod });
   Object.assign(labels, { from: 'kubectl-profefe', [UPLOAD_ID_LABEL]: uploadIdOf(p.bytes) }, resourceLabels(t.resources));
+  // The pod's revision (pod-template-hash, controller-revision-hash), for diff --rollout; among ours, so nothing overrides it.
+  for (const key of REVISION_LABELS) if (t.labels[key] !== undefined) labels[key] = t.labels[key];
   if (t.container) labels.container = t.container;
   if (t.node) labels.node = t.node;
   if (p.type === 'allocs') labels[PROFILE_LABEL] = 'allocs';

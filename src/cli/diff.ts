@@ -6,14 +6,23 @@ import { InputError, StoreError, UsageError } from '../errors.js';
 import { assertComparable, computeDiffTop, diffProfiles } from '../pprof/diff.js';
 import { toInt64, type Int64 } from '../pprof/int64.js';
 import { normalizeProfile } from '../pprof/scale.js';
-import { decodeProfile, type Profile, type TopReport } from '../pprof/index.js';
+import { decodeProfile, ProfileMerger, type Profile, type TopReport } from '../pprof/index.js';
 import { stdoutPalette } from '../report/colour.js';
 import { diffSideLines, renderDiffJson, renderDiffTable, renderDiffYaml } from '../report/function-table.js';
 import { scaledLabel } from '../report/units.js';
 import { describeStore, openStore, type StoreOptions } from '../store/open-store.js';
 import { writeDiffFlamePage, type FlamePageMeta } from '../report/flame-page.js';
-import { ProfileNotFound, ProfileRejected, type ProfileStore, type StoreLabel } from '../store/store.js';
-import { describeWindow, isAveragedOrDelta, loadWindowProfile, type WindowQuery } from '../store/window-query.js';
+import { ProfileNotFound, ProfileRejected, type ProfileMeta, type ProfileStore, type StoreLabel } from '../store/store.js';
+import {
+  combineWindowSummaries,
+  describeWindow,
+  isAveragedOrDelta,
+  loadWindowProfile,
+  type WindowProfile,
+  type WindowQuery,
+  type WindowSummary,
+  type WindowViewOptions,
+} from '../store/window-query.js';
 import { parseLabelArgs, resolveWindow } from './shared/time-window.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
@@ -26,12 +35,32 @@ import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, resolveDecodeLimits, type 
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { DIFF_TABLE_FORMATS, reportOptions, resolveFormat, resolveNodes, type FunctionTableFormat } from './shared/table-flags.js';
 import { OUTPUT_FILE_OPTION, resolveOutputFlags } from './shared/output-flags.js';
+import { withKubeFlags } from './shared/kube-flags.js';
+import { renderRolloutDiffJson, renderRolloutDiffYaml, rolloutHeaderLines } from '../report/rollout-report.js';
+import type { RolloutFacts } from '../rollout/rollout.js';
+import {
+  DEFAULT_ROLLOUT_WINDOW,
+  givenKubeFlags,
+  resolveRolloutOptions,
+  rolloutFacts,
+  rolloutSides,
+  type RolloutArgs,
+  type RolloutDiffDeps,
+  type RolloutDiffOptions,
+  type RolloutDiffResult,
+} from './diff-rollout.js';
 
-/** One side of a diff: a profile file, a store id (a positional, told apart by isFileTarget), or a store query. */
+/**
+ * One side of a diff: a profile file, a store id (a positional, told apart by isFileTarget), a
+ * store query, or the queries of several services read as one (diff --rollout, when each pod of a
+ * revision is its own service). `missing` is what to say when a query side finds no profiles
+ * (default: what was asked and where).
+ */
 export type DiffSide =
   | { readonly kind: 'file'; readonly file: string }
   | { readonly kind: 'id'; readonly id: string }
-  | { readonly kind: 'query'; readonly query: WindowQuery };
+  | { readonly kind: 'query'; readonly query: WindowQuery; readonly missing?: string }
+  | { readonly kind: 'windows'; readonly queries: readonly WindowQuery[]; readonly name: string; readonly missing: string };
 
 /** The two sides of `diff` and how to show the changes. */
 export interface DiffOptions {
@@ -65,6 +94,8 @@ export interface DiffPageOptions {
   readonly browser: boolean;
   /** Frames below this fraction of the frame in view are not drawn (FlamePageData.nodeFraction); default DEFAULT_NODE_FRACTION. */
   readonly nodeFraction?: number;
+  /** The page's heading (default: made from the service and type, else the files or ids). */
+  readonly title?: string;
 }
 
 /** The I/O runDiff uses; all optional (the page and browser only matter with --html). */
@@ -94,6 +125,8 @@ export interface DiffResult {
   readonly sides: { readonly base: DiffSideSummary; readonly target: DiffSideSummary };
   /** Set when the target was normalized to the base's total (pprof's -normalize). */
   readonly normalized?: DiffNormalization;
+  /** With --rollout: the workload, revisions, images and windows compared (src/cli/diff-rollout.ts). */
+  readonly rollout?: RolloutFacts;
 }
 
 /** One side of a diff for people: what it is, how many profiles, how long they cover, its totals. */
@@ -110,6 +143,8 @@ export interface DiffSideSummary {
   readonly averaged: boolean;
   /** Per sample type (in the profile's order), the total of its values, as loaded. */
   readonly totals: readonly Int64[];
+  /** A store window's: the services its profiles came from, sorted. */
+  readonly services?: readonly string[];
 }
 
 /** How the target was scaled (pprof's Profile.Normalize). */
@@ -126,7 +161,7 @@ export interface DiffNormalization {
  */
 export const DURATION_TOLERANCE = 0.05;
 
-interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
+interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs, RolloutArgs {
   base?: string;
   target?: string;
   service?: string;
@@ -153,15 +188,16 @@ interface DiffArgs extends StoreFlagArgs, DecodeLimitArgs {
 export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs> {
   return {
     command: 'diff [base] [target]',
-    describe: 'Compare two profiles (files, store ids, or two windows or label sets): what grew, what shrank',
+    describe: 'Compare two profiles (files, store ids, windows, label sets, or a rollout\'s revisions): what grew, what shrank',
     builder: (y: Argv) =>
-      withStoreFlags(
+      withKubeFlags(withStoreFlags(
         y
           .usage(
             'Usage: kubectl profefe diff BASE TARGET [--nodes N] [-o table|json|yaml]\n' +
               'Usage: kubectl profefe diff BASE TARGET -o html [--output-file FILE] [options]\n' +
               'Usage: kubectl profefe diff --service S --type T --base-from TIME [options]\n' +
-              'Usage: kubectl profefe diff --service S --type T --base-selector SEL [options]\n\n' +
+              'Usage: kubectl profefe diff --service S --type T --base-selector SEL [options]\n' +
+              'Usage: kubectl profefe diff --rollout deployment/NAME [-n NS] [options]\n\n' +
               'The functions whose value changed most from BASE to TARGET, like ' +
               '`go tool pprof -top -diff_base=BASE TARGET`: flat and cum are target minus base, sorted by ' +
               'the size of the flat change; percentages are of the base total. BASE and TARGET are ' +
@@ -180,7 +216,23 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               'window sums its profiles\' durations) and the two differ by more than 5%, and says so on ' +
               'stderr. Never by default for snapshots (heap in-use, goroutine: no duration), nor for a ' +
               'store window that averages snapshots per pod (already a per-pod mean, not to be corrected ' +
-              'twice). --normalize=false (--no-normalize) compares raw values.',
+              'twice). --normalize=false (--no-normalize) compares raw values.\n\n' +
+              '--rollout deployment/NAME (statefulset/NAME, daemonset/NAME) compares the profiles of two revisions ' +
+              'of a workload: by default the current one (the highest number) against the one before it, or ' +
+              'BASE..TARGET with --revision. The target is the first --window (default 1h) after its revision ' +
+              'started, up to now (or to when the next revision started); the base is the last --window of its ' +
+              'revision before the next revision started, from no earlier than it started itself: for the ' +
+              'default pair, the hour before the rollout against the hour after it. A revision starts at its ' +
+              "ReplicaSet's or ControllerRevision's creationTimestamp (a revision brought back by a rollback keeps " +
+              'the one of its first rollout). Each side is the profiles of --type (default cpu) with the ' +
+              "revision's pod label, pod-template-hash (Deployments) or controller-revision-hash (StatefulSets, " +
+              "DaemonSets), which capture and collect upload, and the workload's namespace label, read and " +
+              'compared exactly as `diff --service S --base-label ... --label ...` over the same windows. The ' +
+              "service is --service, else the pod template's profefe.com/service annotation, else (pods without " +
+              'it are each their own service) every service named like a pod of the revision, summed. -l and ' +
+              '--label filter both sides. The header says which revisions, hashes, images and windows were ' +
+              'compared and how many profiles each side has; -o json and -o yaml give them as `rollout`, beside ' +
+              'the rows. Profiles uploaded before the label was have none: such a revision is reported with what to do.',
           )
           .positional('base', { type: 'string', describe: 'the profile to compare against: a file, or a store id' })
           .positional('target', { type: 'string', describe: 'the profile compared with it: a file, or a store id' })
@@ -206,13 +258,16 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('html', { type: 'boolean', describe: 'the same as -o html' })
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
+          .option('rollout', { type: 'string', requiresArg: true, describe: 'compare two revisions of this workload: deployment/NAME, statefulset/NAME or daemonset/NAME' })
+          .option('revision', { type: 'string', requiresArg: true, describe: 'with --rollout: BASE..TARGET revision numbers (default: the one before the current, and the current)' })
+          .option('window', { type: 'string', requiresArg: true, describe: `with --rollout: the time after the target revision started, and before the base revision ended (default ${DEFAULT_ROLLOUT_WINDOW})` })
           .option('normalize', {
             type: 'boolean',
             describe: "scale the target to the base's total first, as go tool pprof -normalize (default: when the sides' durations differ; --normalize=false: never)",
           })
           .options(DECODE_LIMIT_FLAGS)
           .group(
-            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'normalize', 'nodes', 'sample-type', 'output', 'output-file', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
+            ['service', 'type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label', 'rollout', 'revision', 'window', 'normalize', 'nodes', 'sample-type', 'output', 'output-file', 'html', 'browser', 'node-fraction', ...DECODE_LIMIT_FLAG_NAMES, 'help'],
             'Options:',
           )
           .epilog(
@@ -224,10 +279,18 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
               ['Version 1.3 against version 1.2, allocations, as JSON', 'kubectl profefe diff --service auth --type heap --sample-type alloc_space --base-selector version=1.2 -l version=1.3 -o json'],
               ['The changes as a flame graph page, opened in $BROWSER', 'kubectl profefe diff before.pb.gz after.pb.gz -o html'],
               ['The page written to a chosen file and not opened', 'kubectl profefe diff before.pb.gz after.pb.gz -o html --output-file changes.html --no-browser'],
+              ['The hour after the last rollout of a Deployment against the hour before it', 'kubectl profefe diff --rollout deployment/checkout -n shop'],
+              ['Revision 3 against revision 5 of a StatefulSet, heap, 30 minutes each, as a flame graph page', 'kubectl profefe diff --rollout statefulset/db --revision 3..5 --type heap --window 30m -o html'],
             ),
           ),
-      ),
+      )),
     handler: async (args) => {
+      if (args.rollout !== undefined) {
+        const opts = resolveRolloutDiffOptions(args, ctx);
+        for (const w of opts.diff.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
+        await renderDiff(await runRolloutDiff(opts, { signal: ctx.signal, env: ctx.env }), opts.diff, ctx);
+        return;
+      }
       const opts = resolveDiffOptions(args, ctx);
       for (const w of opts.warnings ?? []) await writeAll(ctx.io.stderr, `${w}\n`);
       const result = await runDiff(opts, { signal: ctx.signal, env: ctx.env });
@@ -243,6 +306,10 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
   const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
   const common = { nodes, format, html, store, sampleType: args['sample-type'], normalize: args.normalize, warnings };
   const positionals = [args.base, args.target].filter((a): a is string => a !== undefined).map(String);
+  // The handler sends --rollout to resolveRolloutDiffOptions: reaching here with it is a bug.
+  if (args.rollout !== undefined) throw new Error('resolveDiffOptions does not take --rollout: call resolveRolloutDiffOptions');
+  const rolloutFlag = [...(['revision', 'window'] as const).filter((f) => args[f] !== undefined).map((f) => `--${f}`), ...givenKubeFlags(args)][0];
+  if (rolloutFlag !== undefined) throw new UsageError(`${rolloutFlag} only applies with --rollout (a diff of a workload's revisions)`);
 
   if (args.service === undefined) {
     const queryFlag = (['type', 'from', 'to', 'selector', 'label', 'base-from', 'base-to', 'base-selector', 'base-label'] as const).find((f) => args[f] !== undefined);
@@ -266,6 +333,32 @@ export function resolveDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'en
   const { selector: _selector, ...targetWithoutSelector } = target;
   const base = { ...targetWithoutSelector, ...resolveBaseWindow(args, now), labels: baseLabels, ...(baseSelector ? { selector: baseSelector } : {}) };
   return { ...common, base: { kind: 'query', query: base }, target: { kind: 'query', query: target } };
+}
+
+/**
+ * Completes and validates `diff --rollout` options: the rollout's own (--rollout, --revision,
+ * --window, the kube flags) and diff's output and store flags; --service, -l and --label filter
+ * both sides, --type defaults to cpu. The windows and label sets come from the revisions, so
+ * BASE/TARGET, --from/--to and the --base- flags are refused. Throws UsageError naming the flag.
+ */
+export function resolveRolloutDiffOptions(args: DiffArgs, ctx: Pick<CommandContext, 'env'>, now = new Date()): RolloutDiffOptions {
+  const { format, html, warnings } = resolveOutput(args);
+  const store = { ...resolveStoreOptions(args, ctx.env), decodeLimits: resolveDecodeLimits(args) };
+  const diff = { nodes: resolveNodes(args.nodes), format, html, store, sampleType: args['sample-type'], normalize: args.normalize, warnings };
+  if (args.base !== undefined || args.target !== undefined) throw new UsageError('give either BASE and TARGET or --rollout, not both');
+  const windowFlag = (['from', 'to', 'base-from', 'base-to', 'base-selector', 'base-label'] as const).find((f) => args[f] !== undefined);
+  if (windowFlag) throw new UsageError(`--${windowFlag} does not apply with --rollout: the windows and label sets come from the revisions (--window, --revision)`);
+  if (args.service !== undefined && String(args.service).trim() === '') throw new UsageError('--service: the service name is empty');
+  const type = resolveStoredType(args.type ?? 'cpu', { needsType: 'a rollout diff', cannotBe: 'compared', trace: 'traces cannot be compared' });
+  const selector = resolveSelector(args.selector);
+  return resolveRolloutOptions(args, {
+    type,
+    ...(args.service !== undefined ? { service: String(args.service) } : {}),
+    labels: parseLabelArgs((args.label ?? []).map(String)),
+    ...(selector ? { selector } : {}),
+    now,
+    diff,
+  });
 }
 
 function sideOf(arg: string): DiffSide {
@@ -345,12 +438,25 @@ export async function runDiff(opts: DiffOptions, deps: DiffDeps = {}): Promise<D
 }
 
 /**
+ * `diff --rollout`: the sides from the workload's revisions (rolloutSides: KubeError, CommandFailure),
+ * then runDiff on them, with what was compared. A side without profiles is a StoreError saying why
+ * that happens and what to do.
+ */
+export async function runRolloutDiff(opts: RolloutDiffOptions, deps: RolloutDiffDeps = {}): Promise<RolloutDiffResult> {
+  const sides = await rolloutSides(opts, deps);
+  const html = opts.diff.html ? { html: { ...opts.diff.html, title: sides.title } } : {};
+  const result = await runDiff({ ...opts.diff, ...html, base: sides.base.side, target: sides.target.side }, deps);
+  return { ...result, rollout: rolloutFacts(sides, result) };
+}
+
+/**
  * Writes the diff's flame graph page and, unless --no-browser, starts the browser on it. The
  * sample type shown first is the report's (the one --sample-type chose, checked already).
  */
 async function writeDiffPage(result: DiffResult, opts: DiffOptions, html: DiffPageOptions, fromStore: boolean, deps: DiffDeps): Promise<WrittenPage> {
   const queries = [opts.base, opts.target].flatMap((s) => (s.kind === 'query' ? [s.query] : []));
   const meta: FlamePageMeta = {
+    ...(html.title !== undefined ? { title: html.title } : {}),
     base: result.base,
     target: result.target,
     service: queries[0]?.service,
@@ -373,15 +479,17 @@ async function loadSide(
   sampleType: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ profile: Profile; name: string; fromStore: boolean; warnings: readonly string[]; summary: DiffSideSummary }> {
-  if (side.kind === 'query') {
-    const q = side.query;
-    const name = describeQuery(q);
+  if (side.kind === 'query' || side.kind === 'windows') {
+    const name = side.kind === 'query' ? describeQuery(side.query) : side.name;
     // Each side as it means: snapshots averaged per pod, deltas summed (window-query).
-    const loaded = await loadWindowProfile(await openOnce(), q, { sampleType, signal, decodeLimits: storeOpts.decodeLimits });
-    if (!loaded) throw new StoreError(`${role}: no ${name} in ${describeStore(storeOpts)}`);
+    const loaded = side.kind === 'query'
+      ? await loadWindowProfile(await openOnce(), side.query, { sampleType, signal, decodeLimits: storeOpts.decodeLimits })
+      : await loadWindows(await openOnce(), side.queries, { sampleType, signal, decodeLimits: storeOpts.decodeLimits });
+    if (!loaded) throw new StoreError(side.missing ?? `${role}: no ${name} in ${describeStore(storeOpts)}`);
     const made = describeWindow(loaded.summary);
     const what = isAveragedOrDelta(loaded.summary) ? ` (${made})` : '';
-    const summary = summarize(loaded.profile, name, loaded.metas.length, made, loaded.summary.snapshotsPerPod.length > 0);
+    const services = [...new Set(loaded.metas.map((m) => m.service))].sort();
+    const summary = { ...summarize(loaded.profile, name, loaded.metas.length, made, loaded.summary.snapshotsPerPod.length > 0), services };
     return { profile: loaded.profile, name: `${name}${what}`, fromStore: true, warnings: loaded.warnings.map((w) => `${role}: ${w}`), summary };
   }
 
@@ -404,6 +512,36 @@ async function loadSide(
   const name = `profile ${id}`;
   const profile = decodeProfile(bytes, name, storeOpts.decodeLimits);
   return { profile, name, fromStore: true, warnings: [], summary: summarize(profile, name, 1, '1 profile', false) };
+}
+
+/** Services' windows read at once by a side of several (as top reads services). */
+const WINDOWS_CONCURRENCY = 4;
+
+/**
+ * The windows of several services as one (their pods are all different): each read as it means
+ * (loadWindowProfile), WINDOWS_CONCURRENCY at a time, then summed in the order given, as top sums
+ * services. Undefined when none has a profile.
+ */
+async function loadWindows(store: ProfileStore, queries: readonly WindowQuery[], opts: WindowViewOptions): Promise<WindowProfile | undefined> {
+  const merger = new ProfileMerger();
+  let summary: WindowSummary = { snapshotsPerPod: [], summed: 0, summedKind: 'profiles', split: false };
+  const metas: ProfileMeta[] = [];
+  const warnings = new Set<string>();
+  for (let i = 0; i < queries.length; i += WINDOWS_CONCURRENCY) {
+    opts.signal?.throwIfAborted();
+    const batch = queries.slice(i, i + WINDOWS_CONCURRENCY);
+    const windows = await Promise.all(batch.map((q) => loadWindowProfile(store, q, opts)));
+    // In query order, whatever order the answers came in: the same side gives the same profile.
+    windows.forEach((w, j) => {
+      if (!w) return;
+      merger.add(w.profile, `the ${batch[j]!.type} profiles of service ${JSON.stringify(batch[j]!.service)}`);
+      summary = combineWindowSummaries(summary, w.summary);
+      metas.push(...w.metas);
+      for (const text of w.warnings) warnings.add(text);
+    });
+  }
+  if (metas.length === 0) return undefined;
+  return { profile: merger.result(), summary, warnings: [...warnings], metas };
 }
 
 function summarize(p: Profile, name: string, profiles: number, made: string, averaged: boolean): DiffSideSummary {
@@ -450,7 +588,7 @@ function describeQuery(q: WindowQuery): string {
   return `${describeQueryProfiles(q)} from ${q.from.toISOString()} to ${q.to.toISOString()}`;
 }
 
-async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandContext): Promise<void> {
+async function renderDiff(result: DiffResult, opts: Pick<DiffOptions, 'format'>, ctx: CommandContext): Promise<void> {
   for (const w of result.warnings ?? []) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   for (const w of result.report.warnings) await writeAll(ctx.io.stderr, `warning: ${escapeTerminal(w)}\n`);
   if (result.normalized?.automatic) await writeAll(ctx.io.stderr, `note: ${result.normalized.automatic}\n`);
@@ -459,13 +597,17 @@ async function renderDiff(result: DiffResult, opts: DiffOptions, ctx: CommandCon
     return;
   }
   if (opts.format === 'json') {
-    await writeAll(ctx.io.stdout, renderDiffJson(result.report));
+    await writeAll(ctx.io.stdout, result.rollout ? renderRolloutDiffJson(result.rollout, result.report) : renderDiffJson(result.report));
     return;
   }
   if (opts.format === 'yaml') {
-    await writeAll(ctx.io.stdout, renderDiffYaml(result.report));
+    await writeAll(ctx.io.stdout, result.rollout ? renderRolloutDiffYaml(result.rollout, result.report) : renderDiffYaml(result.report));
     return;
   }
-  const header = [`Type: ${result.report.sampleType.type}`, ...diffSideLines(result.report, result.sides, result.normalized?.ratios)].map(escapeTerminal);
+  const header = [
+    ...(result.rollout ? rolloutHeaderLines(result.rollout) : []),
+    `Type: ${result.report.sampleType.type}`,
+    ...diffSideLines(result.report, result.sides, result.normalized?.ratios),
+  ].map(escapeTerminal);
   await writeAll(ctx.io.stdout, renderDiffTable(result.report, header, stdoutPalette(ctx.io)));
 }

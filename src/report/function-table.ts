@@ -116,12 +116,17 @@ export function renderServiceTopYaml(report: ServiceTopReport): string {
 
 /** `-o yaml` of `diff`: the rows of renderDiffJson, as YAML. */
 export function renderDiffYaml(report: TopReport): string {
-  return renderYaml(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum })));
+  return renderYaml(diffRows(report));
 }
 
 /** `-o json` of `diff`: `[{ function, flat, cum }]`, the deltas (target - base), exact raw sample-unit integers. */
 export function renderDiffJson(report: TopReport): string {
-  return stringifyJson(report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum }))) + '\n';
+  return stringifyJson(diffRows(report)) + '\n';
+}
+
+/** The rows of `diff -o json|yaml`: `{ function, flat, cum }` each, the deltas (target - base) in raw sample units. */
+export function diffRows(report: TopReport): { function: TopRow['function']; flat: Int64; cum: Int64 }[] {
+  return report.rows.map((r) => ({ function: r.function, flat: r.flat, cum: r.cum }));
 }
 
 interface TableLayout {

@@ -70,7 +70,7 @@ describe('the bundle', () => {
     ['get', false, false],
     ['merge', false, false],
     ['top', false, false],
-    ['diff', false, true],
+    ['diff', true, true],
     ['postmortem', true, true],
     ['doctor', true, false],
     ['open', false, true],
@@ -83,8 +83,10 @@ describe('the bundle', () => {
     const all = inputsOf(reachable(chunk, true));
     expect(all.some((i) => CLIENT_NODE.test(i))).toBe(kube);
     expect(all.some((i) => PAGE.test(i))).toBe(page);
-    // Loaded when the command starts (before any dynamic import): never the page, which only --html needs.
+    // Loaded when the command starts (before any dynamic import): never the page, which only --html needs,
+    // nor client-node for diff, which only --rollout needs.
     expect(inputsOf(reachable(chunk, false)).some((i) => PAGE.test(i))).toBe(false);
+    if (command === 'diff') expect(inputsOf(reachable(chunk, false)).some((i) => CLIENT_NODE.test(i))).toBe(false);
   });
 
   test('capture --url can load neither client-node nor ws: its chunk and capture\'s start-up chunks hold neither', () => {
@@ -124,7 +126,7 @@ describe('the bundle', () => {
     expect(loaded.filter((f) => /node_modules/.test(f))).toEqual([]);
   }, 60_000);
 
-  test('holds only the client-node APIs it calls (CoreV1Api; CustomObjectsApi for metrics.k8s.io; AuthorizationV1Api for doctor), not every API group', () => {
+  test('holds only the client-node APIs it calls (CoreV1Api; CustomObjectsApi for metrics.k8s.io; AuthorizationV1Api for doctor; AppsV1Api for diff --rollout), not every API group', () => {
     // Bytes of each client-node API module in the outputs (esbuild reads them all, keeps what is used).
     const bytes = new Map<string, number>();
     for (const o of Object.values(meta.outputs)) {
@@ -134,13 +136,15 @@ describe('the bundle', () => {
       }
     }
     expect(bytes.get('CoreV1Api')).toBeGreaterThan(100_000);
-    const called = new Set(['CoreV1Api', 'CustomObjectsApi', 'AuthorizationV1Api']);
+    const called = new Set(['CoreV1Api', 'CustomObjectsApi', 'AuthorizationV1Api', 'AppsV1Api']);
     const others = [...bytes].filter(([api]) => !called.has(api)).reduce((n, [, b]) => n + b, 0);
     expect(others).toBeLessThan(2_000);
     // The metrics client: two list calls of a small API module.
     expect(bytes.get('CustomObjectsApi')).toBeLessThan(100_000);
     // doctor's access reviews: one create call of a small API module.
     expect(bytes.get('AuthorizationV1Api')).toBeLessThan(40_000);
+    // The workloads' revisions (apps/v1): about 120 kB, the whole class (esbuild keeps every method of a class).
+    expect(bytes.get('AppsV1Api')).toBeLessThan(150_000);
   });
 
   test('has every worker a source starts, beside the chunks that start it', () => {

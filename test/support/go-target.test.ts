@@ -110,6 +110,8 @@ test('cpu profile shows the CPU workload in its weight order', async () => {
   // 8:4 time split; values are raw nanoseconds (multiples of the 10 ms period).
   expect(row(top, 'main.hashWork').flat).toBeGreaterThan(row(top, 'main.sortWork').flat / 2);
   expect(row(top, 'main.hashWork').flat % 10_000_000).toBe(0);
+  // Without -hot-load, the hot function of a "new build" never runs.
+  expect(top.rows.find((r) => r.name === 'main.hotPath')).toBeUndefined();
 });
 
 test('heap profile shows live and allocated memory by function', async () => {

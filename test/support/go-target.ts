@@ -93,6 +93,12 @@ function goBuildEnv(): NodeJS.ProcessEnv {
 export interface GoTargetOptions {
   /** Scales the CPU workload (default 1, about half a core; 0 idles, for many targets). */
   load?: number;
+  /**
+   * A build that spends more CPU in one function (`-hot-load`): each round of the CPU workload also
+   * runs `main.hotPath` for this many times `main.hashWork`'s time (default 0: never). 8 makes it
+   * about 80% of the workload's CPU time.
+   */
+  hotLoad?: number;
   /** Answer `?seconds=N` on allocs, block, mutex and heap with the cumulative profile at once, like Go < 1.16. */
   legacySeconds?: boolean;
   /** The server's WriteTimeout in ms: net/http/pprof answers a delta window at least this long with a 400. */
@@ -124,6 +130,7 @@ export interface GoTargetOptions {
 export async function startGoTarget(opts: GoTargetOptions = {}): Promise<GoTarget> {
   const bin = await buildGoTarget();
   const args = ['-addr', '127.0.0.1:0', '-load', String(opts.load ?? 1)];
+  if (opts.hotLoad !== undefined) args.push('-hot-load', String(opts.hotLoad));
   if (opts.legacySeconds) args.push('-legacy-seconds');
   if (opts.writeTimeoutMs !== undefined) args.push('-write-timeout', `${opts.writeTimeoutMs}ms`);
   if (opts.dumpDir !== undefined) args.push('-dump', opts.dumpDir);

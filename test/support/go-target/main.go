@@ -3,12 +3,15 @@
 // Without arguments it serves net/http/pprof next to a small, steady workload
 // whose function names tests can look for:
 //
-//	go-target [-addr 127.0.0.1:0] [-load 1] [-legacy-seconds] [-write-timeout D] [-dump DIR]
-//	          [-grow-chunk BYTES] [-grow-every D] [-mem-profile-rate N]
+//	go-target [-addr 127.0.0.1:0] [-load 1] [-hot-load 0] [-legacy-seconds] [-write-timeout D]
+//	          [-dump DIR] [-grow-chunk BYTES] [-grow-every D] [-mem-profile-rate N]
 //	          [-block-profile-rate N] [-mutex-profile-fraction N]
 //
 // It prints exactly one line, "listening on HOST:PORT", once it accepts
-// connections. -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
+// connections. -hot-load F makes it "a build that spends more CPU in one
+// function": each round of the CPU workload also runs main.hotPath for F times
+// main.hashWork's time (0, the default: never; the rest of the workload is the
+// same either way). -legacy-seconds makes it answer /debug/pprof/<name>?seconds=N
 // like Go before 1.16: the cumulative profile at once, the parameter ignored.
 // -write-timeout sets the server's WriteTimeout, which net/http/pprof answers
 // with a 400 for a delta window of at least that long.
@@ -110,6 +113,7 @@ func consume(v uint64) { atomic.AddUint64(&sink, v) }
 func serve() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	load := flag.Float64("load", 1, "fraction of the default CPU workload (0: idle, for benchmarks that run many targets)")
+	flag.Float64Var(&hotLoad, "hot-load", 0, "also run main.hotPath for this many times main.hashWork's time in each round of the CPU workload (0: never)")
 	legacy := flag.Bool("legacy-seconds", false, "ignore ?seconds= on allocs, block, mutex and heap, like Go before 1.16")
 	dump := flag.String("dump", "", "write a copy of each allocs, block, mutex and heap profile served into this directory")
 	writeTimeout := flag.Duration("write-timeout", 0, "the server's WriteTimeout (0: none)")
@@ -124,6 +128,9 @@ func serve() {
 	runtime.MemProfileRate = *memProfileRate
 	if growChunk < 1 {
 		log.Fatal("-grow-chunk must be at least 1")
+	}
+	if hotLoad < 0 {
+		log.Fatal("-hot-load must be at least 0")
 	}
 	cpuLoad = *load
 	if cpuLoad == 0 {
@@ -302,12 +309,18 @@ func cpuWorkload() {
 		busy(4*slice, sortWork, 128)
 		busy(2*slice, fibRecursive, 18)
 		busy(1*slice, parseWork, 256)
+		if hotLoad > 0 {
+			busy(time.Duration(hotLoad*8*float64(slice)), hotPath, 64)
+		}
 		time.Sleep(15 * time.Millisecond)
 	}
 }
 
 // cpuLoad scales cpuWorkload (-load).
 var cpuLoad = 1.0
+
+// hotLoad is hotPath's share of cpuWorkload, in multiples of hashWork's (-hot-load).
+var hotLoad = 0.0
 
 // pace stretches the sleeps of the background workloads (1, or 1000 when idle).
 var pace time.Duration = 1
@@ -407,6 +420,21 @@ func hashWork(rounds int) uint64 {
 		for _, c := range hashBuf {
 			h ^= uint64(c)
 			h *= 1099511628211
+		}
+	}
+	return h
+}
+
+// hotPath is the function a new build spends more CPU in (-hot-load): an
+// FNV-1 (multiply, then xor) over the same buffer as hashWork, in its own frame.
+//
+//go:noinline
+func hotPath(rounds int) uint64 {
+	h := uint64(14695981039346656037)
+	for r := 0; r < rounds; r++ {
+		for _, c := range hashBuf {
+			h *= 1099511628211
+			h ^= uint64(c)
 		}
 	}
 	return h
