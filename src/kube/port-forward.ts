@@ -167,7 +167,7 @@ function upgradeError(err: unknown, target: PodEndpoint): KubeError {
     case '401':
       return new KubeError(`port-forward to ${where}: unauthorized (401): check your credentials`);
     case '403':
-      return new KubeError(`port-forward to ${where}: forbidden (403): you need "create" on pods/portforward`);
+      return new KubeError(`port-forward to ${where}: forbidden (403): you need "get" on pods/portforward (the websocket; "create" too from Kubernetes 1.35): \`kubectl profefe doctor -n ${target.namespace} ${target.name}\` says which is missing`);
     case '404':
       return new KubeError(`port-forward to ${where}: pod not found (404)`);
     case '400':

@@ -220,7 +220,9 @@ describe('kubectl profefe doctor', () => {
   test('the forbidden port-forward is real: capture through the same tunnel gets the 403', async () => {
     const run = await runCli(['capture', '-n', 'locked', 'api-1', '--type', 'goroutine', '--output-dir', path.join(dir, 'locked'), '-o', 'json'], { env: env() });
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout.toString()).captures[0].error).toMatch(/forbidden \(403\)/);
+    expect(JSON.parse(run.stdout.toString()).captures[0].error).toBe(
+      'port-forward to pod locked/api-1: forbidden (403): you need "get" on pods/portforward (the websocket; "create" too from Kubernetes 1.35): `kubectl profefe doctor -n locked api-1` says which is missing',
+    );
   });
 
   test('--connect direct: no port-forward permission asked, the pod reached at its IP', async () => {

@@ -118,7 +118,12 @@ describe('RBAC grants what collect uses', () => {
     for (const r of sandbox.requests) {
       if (r.path === '/api/v1/pods' || /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(r.path)) need('pods', 'list');
       else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+$/.test(r.path)) need('pods', 'get');
-      else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/portforward$/.test(r.path)) need('pods/portforward', 'create');
+      else if (/^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/portforward$/.test(r.path)) {
+        // As the API server authorizes the upgrade: a websocket (GET) as get up to 1.34, and also as
+        // create from 1.35 (AuthorizePodWebsocketUpgradeCreatePermission); SPDY (POST) as create.
+        if (r.method === 'GET') need('pods/portforward', 'get');
+        need('pods/portforward', 'create');
+      }
       else if (/^\/apis\/metrics\.k8s\.io\/v1beta1(\/namespaces\/[^/]+)?\/pods$/.test(r.path)) need('metrics.k8s.io pods', 'list');
       else if (r.path.startsWith('/api')) need(`unexpected ${r.method} ${r.path}`, '?');
     }
@@ -179,9 +184,9 @@ describe('RBAC grants what collect uses', () => {
     expect(rulesOf((await kustomizeBuild('deploy')).filter((o: { kind: string }) => o.kind === 'ClusterRole'))['metrics.k8s.io']).toBeUndefined();
   }, 60_000);
 
-  test('port-forward: adds pods/portforward create, exactly what the port-forward variant adds', async () => {
+  test('port-forward: adds pods/portforward get and create (the websocket before and from 1.35), exactly what the port-forward variant adds', async () => {
     const used = await collectOnce('port-forward');
-    expect(used).toEqual({ pods: ['list'], 'pods/portforward': ['create'] });
+    expect(used).toEqual({ pods: ['list'], 'pods/portforward': ['create', 'get'] });
     const roles = (await kustomizeBuild('deploy/portforward')).filter((o: { kind: string }) => o.kind === 'ClusterRole');
     expectGrants(rulesOf(roles)[''] ?? {}, used, { pods: ['get'] });
   }, 60_000);

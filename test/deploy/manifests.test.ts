@@ -320,9 +320,9 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
       expect(rulesOf(role!)).toEqual({ '': { pods: ['get', 'list'] } });
     });
 
-    test('the port-forward ClusterRole adds exactly create on pods/portforward', () => {
+    test('the port-forward ClusterRole adds exactly get (the websocket, to 1.34) and create (SPDY; the websocket from 1.35) on pods/portforward', () => {
       const [role] = loadManifests(path.join(DEPLOY, 'portforward/clusterrole.yaml'));
-      expect(rulesOf(role!)).toEqual({ '': { 'pods/portforward': ['create'] } });
+      expect(rulesOf(role!)).toEqual({ '': { 'pods/portforward': ['create', 'get'] } });
     });
 
     test.each([
@@ -330,7 +330,7 @@ if (expect.getState().testPath === fileURLToPath(import.meta.url)) {
       // The long-running collectors read usage for their pressure triggers (collect --heap-trigger).
       ['deploy/collector-deployment', { '': { pods: ['get', 'list'] }, 'metrics.k8s.io': { pods: ['get', 'list'] } }],
       ['deploy/collector-statefulset', { '': { pods: ['get', 'list'] }, 'metrics.k8s.io': { pods: ['get', 'list'] } }],
-      ['deploy/portforward', { '': { pods: ['get', 'list'], 'pods/portforward': ['create'] } }],
+      ['deploy/portforward', { '': { pods: ['get', 'list'], 'pods/portforward': ['create', 'get'] } }],
     ])('the collector service account of %s gets exactly %j', async (dir, rules) => {
       expect(serviceAccountRules(await kustomizeBuild(dir))).toEqual(rules);
     });
