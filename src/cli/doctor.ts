@@ -6,6 +6,7 @@ import type { ProbeOptions } from '../doctor/endpoint-check.js';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
 import type { GetPodsQuery } from '../kube/get-pods.js';
+import { checkResourceSelection } from '../kube/resource-selection.js';
 import { stdoutPalette } from '../report/colour.js';
 import { renderDoctorJson, renderDoctorTable, renderDoctorYaml } from '../report/doctor-report.js';
 import { withProgress } from '../report/progress.js';
@@ -138,8 +139,7 @@ export function resolveDoctorOptions(args: DoctorArgs, env: NodeJS.ProcessEnv = 
   const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'doctor'));
   const labelSelector = resolveApiSelector(args.selector);
   const kube = kubeAccessOptionsFrom(args);
-  if (pods.length > 0 && labelSelector !== undefined) throw new UsageError('name cannot be provided when a selector is specified (-l/--selector)');
-  if (pods.length > 0 && kube.allNamespaces) throw new UsageError('a resource cannot be retrieved by name across all namespaces (-A/--all-namespaces)');
+  checkResourceSelection({ names: pods, allNamespaces: kube.allNamespaces, labelSelector });
   const connect = args.connect;
   if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
   if (args.seconds !== undefined && !args.cpu) throw new UsageError('--seconds is the CPU profile\'s duration: it needs --cpu');

@@ -3,6 +3,7 @@ import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import type { KubeAccess, KubeAccessOptions } from '../kube/kubeconfig.js';
+import { checkResourceSelection } from '../kube/resource-selection.js';
 import type { KillReport, PostmortemReport } from '../postmortem/postmortem.js';
 import { stdoutPalette } from '../report/colour.js';
 import { notFoundLine, renderPostmortemJson, renderPostmortemTable, renderPostmortemYaml } from '../report/postmortem-report.js';
@@ -154,8 +155,7 @@ export function resolvePostmortemOptions(args: PostmortemArgs, env: NodeJS.Proce
   const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'postmortem'));
   const labelSelector = resolveApiSelector(args.selector);
   const kube = kubeAccessOptionsFrom(args);
-  if (pods.length > 0 && labelSelector !== undefined) throw new UsageError('name cannot be provided when a selector is specified (-l/--selector)');
-  if (pods.length > 0 && kube.allNamespaces) throw new UsageError('a resource cannot be retrieved by name across all namespaces (-A/--all-namespaces)');
+  checkResourceSelection({ names: pods, allNamespaces: kube.allNamespaces, labelSelector });
   if (pods.length === 0 && labelSelector === undefined) throw new UsageError('postmortem needs pod names (NAME or pod/NAME) or -l SELECTOR');
   const windowMs = parseDuration(String(args.window ?? DEFAULT_POSTMORTEM_WINDOW), '--window');
   if (windowMs <= 0) throw new UsageError(`--window must be longer than 0, got "${args.window}"`);

@@ -12,9 +12,10 @@ import {
   type V1Pod,
   type V1PodList,
 } from '@kubernetes/client-node';
-import { KubeError, UsageError } from '../errors.js';
+import { KubeError } from '../errors.js';
 import { hasControlCharacters, oneLine } from '../report/terminal-text.js';
 import { cpuNanocores, memoryBytes } from './quantity.js';
+import { checkResourceSelection } from './resource-selection.js';
 
 /** A pod to capture, with its pprof endpoint resolved from annotations. */
 export interface CaptureTarget {
@@ -137,15 +138,7 @@ const DEFAULT_CONCURRENCY = 8;
 export async function discoverPods(api: CoreV1Api, query: PodQuery, opts: DiscoverOptions = {}): Promise<PodDiscovery> {
   const labelSelector = query.labelSelector || undefined;
   const fieldSelector = query.fieldSelector || undefined;
-  if (query.names.length > 0) {
-    if (query.allNamespaces) {
-      throw new UsageError('a resource cannot be retrieved by name across all namespaces (-A/--all-namespaces)');
-    }
-    if (labelSelector !== undefined || fieldSelector !== undefined) {
-      const flags = [labelSelector !== undefined && '-l/--selector', fieldSelector !== undefined && '--field-selector'].filter(Boolean);
-      throw new UsageError(`name cannot be provided when a selector is specified (${flags.join(', ')})`);
-    }
-  }
+  checkResourceSelection(query);
   const call = { signal: opts.signal, server: opts.server };
   const found = query.names.length > 0
     ? await readNamedPods(api, [...new Set(query.names)], query.namespace, opts.concurrency ?? DEFAULT_CONCURRENCY, call)
