@@ -12,6 +12,11 @@ import { captureTargets, type CaptureDeps, type CaptureOptions, type CaptureOutc
 /** How the profiles are fetched: straight from podIP:port (in-cluster) or through the API server. */
 export type ConnectMode = 'direct' | 'port-forward';
 
+/** The mode when none is given: direct in a pod (pod IPs are reachable there), port-forward elsewhere. */
+export function defaultConnectMode(given: ConnectMode | undefined, inCluster: boolean): ConnectMode {
+  return given ?? (inCluster ? 'direct' : 'port-forward');
+}
+
 /** The tunnel for a connect mode; `direct` needs no API server in the path, `port-forward` only the API server. */
 export async function openPodTunnel(kubeConfig: KubeConfig, connect: ConnectMode): Promise<Tunnel> {
   if (connect === 'direct') return new (await import('../kube/direct-tunnel.js')).DirectTunnel();

@@ -2,10 +2,11 @@ import { invalidArgument, numberOption } from './shared/usage-errors.js';
 import { resolveApiSelector } from './shared/store-query.js';
 import type { Argv, CommandModule } from 'yargs';
 import { isWindowed, PROFILE_TYPES } from '../capture/profile-types.js';
-import { runCollector, type CollectorOptions, type ConnectMode } from '../collect/collector.js';
+import { runCollector, type CollectorOptions } from '../collect/collector.js';
 import { resolveShard } from './shared/shard-flags.js';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
 import { parseDuration } from './shared/time-window.js';
+import { CONNECT_FLAG, resolveConnectMode, type ConnectFlagArgs } from './shared/connect-flag.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
@@ -15,13 +16,12 @@ import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './share
 import { resolveInfluxTarget } from '../influx/influx-writer.js';
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 
-interface CollectArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
+interface CollectArgs extends KubeFlagArgs, ConnectFlagArgs, StoreFlagArgs, DecodeLimitArgs, ProgressFlagArgs {
   selector?: string | string[];
   'namespace-selector'?: string | string[];
   type?: string[];
   seconds?: number;
   concurrency?: number;
-  connect?: string;
   once?: boolean;
   interval?: string;
   jitter?: number;
@@ -68,7 +68,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
           .option('interval', { type: 'string', default: '1m', requiresArg: true, describe: 'time between round starts, when not --once' })
           .option('jitter', numberOption({ flag: '--jitter', min: 0, max: 1 }, { default: 0.1, describe: 'up to this fraction of the interval is added at random before each round' }))
           .option('round-timeout', { type: 'string', requiresArg: true, describe: 'a round ends at this deadline, whatever is still running (default: the interval, or 5m with --once)' })
-          .option('connect', { type: 'string', requiresArg: true, describe: 'direct (http://podIP:port; in-cluster default) or port-forward (through the API server; default elsewhere)' })
+          .options(CONNECT_FLAG)
           .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'only pods matching this label selector' })
           .option('namespace-selector', { type: 'string', requiresArg: true, describe: 'only namespaces matching this label selector (needs "namespaces: list" in the ClusterRole)' })
           .option('type', { alias: 'profile-type', type: 'string', array: true, requiresArg: true, describe: `profile types (default: all of ${PROFILE_TYPES.join(', ')})` })
@@ -123,8 +123,7 @@ export function resolveMetricsAddr(value: string | undefined): string | undefine
 /** Completes and validates collect options; throws UsageError naming the flag at fault. */
 export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv): CollectorOptions {
   const { types, seconds, concurrency, maxProfileBytes, maxBufferedBytes, decodeLimits } = resolveEngineFlags(args, 64);
-  const connect = args.connect;
-  if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
+  const connect = resolveConnectMode(args);
   const intervalMs = parseDuration(args.interval ?? '1m', '--interval');
   if (!args.once && intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
   const jitter = args.jitter ?? 0.1;
@@ -152,7 +151,7 @@ export function resolveCollectOptions(args: CollectArgs, env: NodeJS.ProcessEnv)
     types,
     seconds,
     concurrency,
-    connect: connect as ConnectMode | undefined,
+    connect,
     once: args.once ?? false,
     intervalMs,
     jitter,

@@ -12,6 +12,7 @@ import { renderDoctorJson, renderDoctorTable, renderDoctorYaml } from '../report
 import { withProgress } from '../report/progress.js';
 import { escapeTerminal } from '../report/terminal-text.js';
 import type { StoreOptions } from '../store/open-store.js';
+import { CONNECT_FLAG, resolveConnectMode, type ConnectFlagArgs } from './shared/connect-flag.js';
 import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
@@ -66,10 +67,9 @@ export interface DoctorDeps {
   readonly pageSize?: number;
 }
 
-interface DoctorArgs extends KubeFlagArgs, StoreFlagArgs, ProgressFlagArgs {
+interface DoctorArgs extends KubeFlagArgs, ConnectFlagArgs, StoreFlagArgs, ProgressFlagArgs {
   pods?: string[];
   selector?: string | string[];
-  connect?: string;
   cpu?: boolean;
   seconds?: number;
   concurrency?: number;
@@ -106,7 +106,7 @@ export function doctorCommand(ctx: CommandContext): CommandModule<object, Doctor
             )
             .positional('pods', { describe: 'pod names, or pod/NAME', type: 'string', array: true, default: undefined })
             .option('selector', { alias: 'l', type: 'string', requiresArg: true, describe: 'Selector (label query) to filter on, e.g. -l app=api' })
-            .option('connect', { type: 'string', requiresArg: true, describe: 'direct (http://podIP:port; in-cluster default) or port-forward (through the API server; default elsewhere)' })
+            .options(CONNECT_FLAG)
             .option('cpu', { type: 'boolean', describe: 'also fetch a CPU profile (it takes --seconds)' })
             .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { describe: `with --cpu: the CPU profile's duration (default ${DEFAULT_CPU_SECONDS}s)` }))
             .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods examined at the same time' }))
@@ -140,8 +140,7 @@ export function resolveDoctorOptions(args: DoctorArgs, env: NodeJS.ProcessEnv = 
   const labelSelector = resolveApiSelector(args.selector);
   const kube = kubeAccessOptionsFrom(args);
   checkResourceSelection({ names: pods, allNamespaces: kube.allNamespaces, labelSelector });
-  const connect = args.connect;
-  if (connect !== undefined && connect !== 'direct' && connect !== 'port-forward') throw new UsageError(`--connect must be direct or port-forward, got "${connect}"`);
+  const connect = resolveConnectMode(args);
   if (args.seconds !== undefined && !args.cpu) throw new UsageError('--seconds is the CPU profile\'s duration: it needs --cpu');
   const concurrency = args.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1, got ${args.concurrency}`);
@@ -173,10 +172,10 @@ export async function runDoctor(opts: DoctorCommandOptions, deps: DoctorDeps = {
   const { coreV1Api } = await import('../kube/core-api.js');
   const { authorizationApi } = await import('../kube/access-review.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
-  const { openPodTunnel } = await import('../capture/capture-pods.js');
+  const { defaultConnectMode, openPodTunnel } = await import('../capture/capture-pods.js');
   const { examinePods } = await import('../doctor/doctor.js');
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env ?? {});
-  const connect: ConnectMode = opts.connect ?? (access.inCluster ? 'direct' : 'port-forward');
+  const connect = defaultConnectMode(opts.connect, access.inCluster);
   const query: GetPodsQuery = {
     names: opts.pods,
     namespace: access.namespace,

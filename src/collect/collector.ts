@@ -4,7 +4,7 @@
  * (JSON lines when stdout is not a terminal), Prometheus metrics.
  */
 import { setMaxListeners } from 'node:events';
-import { capturePods, openPodTunnel, type ConnectMode, type PodCaptureResult } from '../capture/capture-pods.js';
+import { capturePods, defaultConnectMode, openPodTunnel, type ConnectMode, type PodCaptureResult } from '../capture/capture-pods.js';
 import { typesFor, type CaptureOutcome } from '../capture/engine.js';
 import { isWindowed, type ProfileType } from '../capture/profile-types.js';
 import { StoreSink } from '../capture/store-sink.js';
@@ -113,7 +113,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
   const { coreV1Api } = await import('../kube/core-api.js');
   const { resolveKubeAccess } = await import('../kube/kubeconfig.js');
   const access = deps.access ?? resolveKubeAccess(opts.kube, deps.env);
-  const connect: ConnectMode = opts.connect ?? (access.inCluster ? 'direct' : 'port-forward');
+  const connect = defaultConnectMode(opts.connect, access.inCluster);
   const tunnel = deps.tunnel ?? (await openPodTunnel(access.kubeConfig, connect));
   const api = coreV1Api(access.kubeConfig);
   const store = await openStore(opts.store);

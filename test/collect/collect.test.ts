@@ -239,6 +239,13 @@ describe('kubectl profefe collect', () => {
     expect(() => resolveCollectOptions({ interval: '5s', type: ['cpu'] } as never, env)).toThrow('--round-timeout must be longer than the 10s capture window of cpu (--seconds)');
   });
 
+  test('--connect takes direct or port-forward; anything else is named, escaped', () => {
+    const env = { KUBECONFIG: kubeconfig, HOME: dir };
+    expect(resolveCollectOptions({ once: true, connect: 'direct' } as never, env).connect).toBe('direct');
+    expect(resolveCollectOptions({ once: true } as never, env).connect).toBeUndefined();
+    expect(() => resolveCollectOptions({ once: true, connect: 'ssh\u001b[2J' } as never, env)).toThrow('--connect must be direct or port-forward, got "ssh\\x1b[2J"');
+  });
+
   test('a pod deleted between the list and the fetch fails alone', async () => {
     const access = resolveKubeAccess({ namespace: 'shop' }, { KUBECONFIG: kubeconfig, HOME: dir });
     const real = new PortForwardTunnel(access.kubeConfig);
