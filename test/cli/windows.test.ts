@@ -9,7 +9,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector } from '../../src/collect/collector.js';
 import { decodeProfile } from '../../src/pprof/index.js';
@@ -20,6 +19,7 @@ import { runCli } from '../support/run-cli.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { embeddedData } from '../report/browser.js';
+import { quietIO } from '../support/json-lines-io.js';
 
 interface JsonRow {
   function: string;
@@ -172,9 +172,8 @@ describe('collect, then profefe (our serve)', () => {
   const round = async (n: number) => {
     const before = new Set((await stored()).map((m) => m.id));
     const args = { once: true, connect: 'direct', namespace: 'fleet', seconds: Number(SECONDS), 'profefe-hostport': served.server.url, 'spool-dir': path.join(dir, 'spool') };
-    const stdout = new PassThrough().resume();
     const opts = resolveCollectOptions(args as never, env());
-    const result = await runCollector(opts, { env: env(), signal: new AbortController().signal, io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false } });
+    const result = await runCollector(opts, { env: env(), signal: new AbortController().signal, io: quietIO() });
     expect(result.exitCode).toBe(0);
     const fresh = (await stored()).filter((m) => !before.has(m.id));
     const file = async (what: string, pick: (m: ProfileMeta) => boolean) => {

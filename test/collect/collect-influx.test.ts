@@ -6,7 +6,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector } from '../../src/collect/collector.js';
 import { computeTop, decodeProfile, mergeProfiles } from '../../src/pprof/index.js';
@@ -14,6 +13,7 @@ import { startTestStore, type TestStore } from '../support/store-server.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startInfluxDB, type InfluxServer } from '../support/influxdb.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
+import { jsonLinesIO } from '../support/json-lines-io.js';
 
 let goA: GoTarget;
 let goB: GoTarget;
@@ -51,17 +51,14 @@ afterAll(async () => {
 test('collect --once --influx-url writes the top functions of every service and type, as top of the stored round', async () => {
   const env = { KUBECONFIG: kubeconfig, HOME: dir };
   const args = { once: true, connect: 'direct', type: ['heap', 'goroutine'], seconds: 1, 'spool-dir': path.join(dir, 'spool'), 'profefe-hostport': served.server.url, 'influx-url': influx.url, 'influx-db': 'profiles', 'influx-nodes': 5 };
-  const stdout = new PassThrough();
-  const lines: string[] = [];
-  stdout.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+  const { io, records } = jsonLinesIO();
   const started = Date.now();
   const result = await runCollector(resolveCollectOptions(args as never, env), {
     env,
     signal: new AbortController().signal,
-    io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false },
+    io,
   });
   expect(result.exitCode).toBe(0);
-  const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const influxLine = records.find((r) => r.event === 'influx')!;
   expect(influxLine).toMatchObject({ result: 'ok' });
 
@@ -90,15 +87,13 @@ test('collect --once --influx-url writes the top functions of every service and 
 test('a refused write is a line in the log; the round still succeeds', async () => {
   const env = { KUBECONFIG: kubeconfig, HOME: dir };
   const args = { once: true, connect: 'direct', type: ['goroutine'], seconds: 1, 'spool-dir': path.join(dir, 'spool'), 'profefe-hostport': served.server.url, 'influx-url': influx.url, 'influx-db': 'missing' };
-  const stdout = new PassThrough();
-  const lines: string[] = [];
-  stdout.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+  const { io, records } = jsonLinesIO();
   const result = await runCollector(resolveCollectOptions(args as never, env), {
     env,
     signal: new AbortController().signal,
-    io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false },
+    io,
   });
   expect(result.exitCode).toBe(0);
-  const influxLine = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'influx')!;
+  const influxLine = records.find((r) => r.event === 'influx')!;
   expect(influxLine).toMatchObject({ result: 'failed', error: `InfluxDB at ${influx.url} refused the points (HTTP 404): database not found: "missing"` });
 }, 120_000);

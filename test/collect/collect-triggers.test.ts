@@ -8,7 +8,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector, type CollectorResult } from '../../src/collect/collector.js';
 import { decodeProfile } from '../../src/pprof/index.js';
@@ -20,6 +19,7 @@ import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { growGoTarget, startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
+import { jsonLinesIO } from '../support/json-lines-io.js';
 
 const MI = 2 ** 20;
 let go: GoTarget;
@@ -68,17 +68,9 @@ async function startCollect(args: Record<string, unknown>) {
   const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
   const opts = resolveCollectOptions({ interval: '1h', type: ['heap'], seconds: 1, connect: 'direct', 'trigger-interval': '1s',
     'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool'), ...args } as never, env);
-  const stdout = new PassThrough();
-  const records: Record<string, unknown>[] = [];
-  let buf = '';
-  stdout.on('data', (c: Buffer) => {
-    const parts = (buf + c.toString()).split('\n');
-    buf = parts.pop()!;
-    records.push(...parts.map((l) => JSON.parse(l) as Record<string, unknown>));
-  });
+  const { io, records } = jsonLinesIO();
   const abort = new AbortController();
-  const running: Promise<CollectorResult> = runCollector(opts, { env, signal: abort.signal,
-    io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false } });
+  const running: Promise<CollectorResult> = runCollector(opts, { env, signal: abort.signal, io });
   return { records, stop: async () => { abort.abort(); return running; } };
 }
 

@@ -8,7 +8,6 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector, type CollectorOptions } from '../../src/collect/collector.js';
 import { resolveKubeAccess } from '../../src/kube/kubeconfig.js';
@@ -20,6 +19,7 @@ import { startTestStore, type TestStore } from '../support/store-server.js';
 import { fetchProfile, startGoTarget, type GoTarget } from '../support/go-target.js';
 import { Spool } from '../../src/store/spool.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
+import { jsonLinesIO } from '../support/json-lines-io.js';
 
 let goA: GoTarget;
 let goB: GoTarget;
@@ -67,27 +67,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function io() {
-  const stdout = new PassThrough();
-  const lines: string[] = [];
-  let buf = '';
-  stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false }, lines };
-}
-
 const baseArgs = (extra: Record<string, unknown> = {}) => ({ type: ['heap', 'goroutine'], seconds: 1, 'spool-dir': path.join(dir, 'spool'), ...extra });
 
 async function collect(args: Record<string, unknown>, opts: { env?: NodeJS.ProcessEnv; tunnel?: Tunnel; signal?: AbortSignal; access?: ReturnType<typeof resolveKubeAccess>; onMetrics?: (u: string) => void } = {}) {
   const env = opts.env ?? { KUBECONFIG: kubeconfig, HOME: dir };
   const options: CollectorOptions = resolveCollectOptions(args as never, env);
-  const { io: streams, lines } = io();
+  const { io: streams, records } = jsonLinesIO();
   const result = await runCollector(options, { env, signal: opts.signal ?? new AbortController().signal, io: streams, tunnel: opts.tunnel, access: opts.access, onMetrics: opts.onMetrics });
-  return { result, records: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { result, records };
 }
 
 describe('kubectl profefe collect', () => {

@@ -6,7 +6,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import yargs, { type CommandModule } from 'yargs';
 import { collectCommand, resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector } from '../../src/collect/collector.js';
@@ -18,9 +17,9 @@ import { startTestStore, type TestStore } from '../support/store-server.js';
 import { containerCommands, rulesOf, kustomizeBuild, type ContainerCommand } from '../deploy/manifests.test.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox } from '../support/sandbox/sandbox.js';
+import { quietIO } from '../support/json-lines-io.js';
 
-const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false });
-const ctx = (): CommandContext => ({ io: io(), env: {}, signal: new AbortController().signal });
+const ctx = (): CommandContext => ({ io: quietIO(), env: {}, signal: new AbortController().signal });
 
 /** Parses argv with a command's real builder; returns the parsed arguments without running it. */
 async function parseWith<A>(module: CommandModule<object, A>, argv: string[]): Promise<A> {
@@ -134,7 +133,7 @@ describe('RBAC grants what collect uses', () => {
     sandbox.requests.length = 0;
     const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
     const opts = resolveCollectOptions({ once: true, connect, type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool'), ...extra } as never, env);
-    const result = await runCollector(opts, { env, signal: new AbortController().signal, io: io() });
+    const result = await runCollector(opts, { env, signal: new AbortController().signal, io: quietIO() });
     expect(result.rounds[0]!.captured).toBe(captured);
     return usedRules();
   }
@@ -167,7 +166,7 @@ describe('RBAC grants what collect uses', () => {
     const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
     const opts = resolveCollectOptions({ interval: '1h', 'trigger-interval': '1s', connect: 'direct', type: ['heap'], 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
     const abort = new AbortController();
-    const running = runCollector(opts, { env, signal: abort.signal, io: io() });
+    const running = runCollector(opts, { env, signal: abort.signal, io: quietIO() });
     // The first round lists the pods; the watch's next poll reads their usage.
     const end = Date.now() + 60_000;
     while (!sandbox.requests.some((r) => r.path.startsWith('/apis/metrics.k8s.io/')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));

@@ -7,7 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector } from '../../src/collect/collector.js';
 import { CollectorMetrics } from '../../src/collect/metrics.js';
@@ -18,6 +17,7 @@ import { startCli } from '../support/cli-child.js';
 import { startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
+import { quietIO } from '../support/json-lines-io.js';
 
 /** Fixed names; their shards of 3 (podShard) are 0: cart-0, index-1; 1: cart-2, ledger-0, ledger-1; 2: cart-1, index-0. */
 const NAMES = [['shop', 'cart-0'], ['shop', 'cart-1'], ['shop', 'cart-2'], ['billing', 'ledger-0'], ['billing', 'ledger-1'], ['search', 'index-0'], ['search', 'index-1']] as const;
@@ -109,8 +109,7 @@ test('a shard whose share is empty, while other shards have pods, ends its --onc
   const empty = [0, 1, 2, 3, 4, 5, 6, 7].find((i) => NAMES.every(([ns, name]) => podShard(ns, name, 8) !== i))!;
   const env = { KUBECONFIG: kubeconfig, HOME: dir };
   const opts = resolveCollectOptions({ once: true, connect: 'direct', type: TYPES, shard: `${empty}/8`, 'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool-empty') } as never, env);
-  const stdout = new PassThrough();
-  const result = await runCollector(opts, { env, signal: new AbortController().signal, io: { stdin: new PassThrough(), stdout, stderr: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, color: false } });
+  const result = await runCollector(opts, { env, signal: new AbortController().signal, io: quietIO() });
   expect(result.rounds[0]).toMatchObject({ pods: 0, listed: NAMES.length, captured: 0 });
   expect(result.exitCode).toBe(0);
 }, 120_000);
