@@ -1,4 +1,4 @@
-import { podNameOf } from './shared/resource-names.js';
+import { podNamesOf } from './shared/resource-names.js';
 import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { capturePods } from '../capture/capture-pods.js';
@@ -142,7 +142,7 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const { urls, service } = resolveUrlFlags(args);
   return {
     kube: kubeAccessOptionsFrom(args),
-    pods: (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'capture')),
+    pods: podNamesOf(args.pods, 'capture'),
     urls,
     ...(service !== undefined ? { service } : {}),
     labelSelector: resolveApiSelector(args.selector),

@@ -19,7 +19,7 @@ import { writeAll } from './shared/io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
 import { mebibytes } from './shared/limit-flags.js';
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
-import { podNameOf } from './shared/resource-names.js';
+import { podNamesOf } from './shared/resource-names.js';
 import { resolveApiSelector } from './shared/store-query.js';
 import { resolveStoreOptions, withStoreFlags, type StoreFlagArgs } from './shared/store-flags.js';
 import { DIFF_TABLE_FORMATS, resolveFormat } from './shared/table-flags.js';
@@ -136,7 +136,7 @@ export function doctorCommand(ctx: CommandContext): CommandModule<object, Doctor
 
 /** Completes and validates doctor options; throws UsageError naming the flag at fault. */
 export function resolveDoctorOptions(args: DoctorArgs, env: NodeJS.ProcessEnv = {}): DoctorCommandOptions {
-  const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'doctor'));
+  const pods = podNamesOf(args.pods, 'doctor');
   const labelSelector = resolveApiSelector(args.selector);
   const kube = kubeAccessOptionsFrom(args);
   checkResourceSelection({ names: pods, allNamespaces: kube.allNamespaces, labelSelector });

@@ -1,4 +1,4 @@
-import { podNameOf } from './shared/resource-names.js';
+import { podNamesOf } from './shared/resource-names.js';
 import { numberOption } from './shared/usage-errors.js';
 import type { Argv, CommandModule } from 'yargs';
 import { ExitCode, ReportedFailure, UsageError } from '../errors.js';
@@ -152,7 +152,7 @@ export function postmortemCommand(ctx: CommandContext): CommandModule<object, Po
 
 /** Completes and validates postmortem options; throws UsageError naming the flag at fault. */
 export function resolvePostmortemOptions(args: PostmortemArgs, env: NodeJS.ProcessEnv = {}): PostmortemCommandOptions {
-  const pods = (args.pods ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), 'postmortem'));
+  const pods = podNamesOf(args.pods, 'postmortem');
   const labelSelector = resolveApiSelector(args.selector);
   const kube = kubeAccessOptionsFrom(args);
   checkResourceSelection({ names: pods, allNamespaces: kube.allNamespaces, labelSelector });

@@ -44,12 +44,19 @@ export function parseResourceArg(arg: string): ResourceArg {
 }
 
 /**
+ * The pod names of a command's positionals (yargs may give numbers, and an empty word from the
+ * shell is no name), each read by {@link podNameOf}.
+ */
+export function podNamesOf(args: readonly unknown[] | undefined, command: string): string[] {
+  return (args ?? []).filter((p) => p !== undefined && p !== '').map((p) => podNameOf(String(p), command));
+}
+
+/**
  * A pod's name from `NAME`, `pod/NAME`, `pods/NAME` or `po/NAME`. Another known type is refused in
  * one line: capture takes pods (the seam for resolving a workload to its pods is here).
  */
 export function podNameOf(arg: string, command: string): string {
   const { resource, name } = parseResourceArg(arg);
-  // Issue 17 may take workloads (deploy/NAME → its pods): resolve them here, where the type is known.
   if (resource !== 'pods') {
     throw new UsageError(`${command} takes pods, not ${resource}: name pods (NAME or pod/NAME) or select them with -l`);
   }
