@@ -334,19 +334,40 @@ async function listOptedInPods(
   return { pods, missing: [] };
 }
 
-/** client-node takes a per-request AbortSignal only through a middleware that sets it on the request. */
-export function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
-  if (!signal) return undefined;
+/**
+ * The per-request options of every call to the API server: the AbortSignal (client-node takes one
+ * only through a middleware that sets it on the request), and a check that a 2xx answer is JSON.
+ * client-node hands a text/html body (a proxy's login page, a URL that is not an API server) to
+ * the caller as a string, where a list's `items` is then undefined; the check rejects it first
+ * with NotKubernetesJson, which apiError words.
+ */
+export function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions {
   return {
     middleware: [{
       pre: (request) => {
-        request.setSignal(signal);
+        if (signal) request.setSignal(signal);
         return new Observable(Promise.resolve(request));
       },
-      post: (response) => new Observable(Promise.resolve(response)),
+      post: (response) => {
+        const status = response.httpStatusCode;
+        const type = response.headers['content-type'] ?? '';
+        // client-node's own test for what it parses as JSON (isJsonLikeMimeType): application/json, application/*+json.
+        if (status >= 200 && status < 300 && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
+          return new Observable(Promise.reject(new NotKubernetesJson(status, type)));
+        }
+        return new Observable(Promise.resolve(response));
+      },
     }],
     middlewareMergeStrategy: 'append', // keep the KubeConfig's own middleware
   };
+}
+
+/** A successful HTTP status whose body is not JSON: the server is not (only) a Kubernetes API server. */
+export class NotKubernetesJson extends Error {
+  constructor(readonly status: number, readonly contentType: string) {
+    super(`the server answered ${status} with ${contentType ? oneLine(contentType).slice(0, 100) : 'no content type'}, not JSON`);
+    this.name = 'NotKubernetesJson';
+  }
 }
 
 async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -379,8 +400,8 @@ export interface Action {
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO/;
 
 /**
- * One line for a failed API call: ApiException (HTTP status) and node-fetch's FetchError (network,
- * TLS) become a KubeError; an abort gives the signal's reason; anything else is returned as it was.
+ * One line for a failed API call: ApiException (HTTP status), node-fetch's FetchError (network,
+ * TLS) and an answer that is not JSON (NotKubernetesJson, SyntaxError) become a KubeError; an abort gives the signal's reason; anything else is returned as it was.
  */
 export function apiError(err: unknown, action: Action, call: CallContext): unknown {
   if (call.signal?.aborted) return call.signal.reason;
@@ -393,6 +414,10 @@ export function apiError(err: unknown, action: Action, call: CallContext): unkno
     if (code === 401) return new KubeError('the API server rejected the credentials (401 Unauthorized): check your kubeconfig or token');
     if (code === 403) return new KubeError(`forbidden (403): you cannot ${what}${detail}`);
     return new KubeError(`cannot ${what}${detail} (${code}${HTTP_REASONS[code] ? ` ${HTTP_REASONS[code]}` : ''})`);
+  }
+  if (err instanceof NotKubernetesJson || err instanceof SyntaxError) {
+    const why = err instanceof NotKubernetesJson ? err.message : 'the server answered with a body that is not valid JSON';
+    return new KubeError(`cannot ${what}: ${why}: check that the kubeconfig's server${call.server ? ` (${call.server})` : ''} is the Kubernetes API server, not a proxy or a login page`);
   }
   const e = err as { name?: string; message?: string; code?: string };
   if (e?.name === 'FetchError') {

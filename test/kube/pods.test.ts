@@ -309,6 +309,24 @@ describe('discoverPods: failures', () => {
       new KubeError('cannot list pods in namespace "team-a": etcdserver: request timed out (503 Service Unavailable)'));
   });
 
+  test.each([
+    ['a login page (200 text/html)', { body: '<html><body>Sign in</body></html>', contentType: 'text/html; charset=utf-8' }, 'the server answered 200 with text/html; charset=utf-8, not JSON'],
+    ['200 without a content type', { body: '{"items": []}', contentType: '' }, 'the server answered 200 with no content type, not JSON'],
+    ['200 application/json that is not JSON', { body: '<html>', contentType: 'application/json' }, 'the server answered with a body that is not valid JSON'],
+  ])('%s is a KubeError in one line that points at the kubeconfig\'s server, for lists and gets', async (_name, reply, why) => {
+    scripted.reply = { code: 200, ...reply };
+    const fix = ": check that the kubeconfig's server (https://cluster.example) is the Kubernetes API server, not a proxy or a login page";
+    await expect(discoverPods(scripted.api, query({}), { server: 'https://cluster.example' })).rejects.toThrow(
+      new KubeError(`cannot list pods in namespace "team-a": ${why}${fix}`));
+    await expect(discoverPods(scripted.api, query({ names: ['api-0'] }), { server: 'https://cluster.example' })).rejects.toThrow(
+      new KubeError(`cannot get pod "api-0" in namespace "team-a": ${why}${fix}`));
+  });
+
+  test('JSON under another JSON media type (application/*+json, as client-node parses it) is read', async () => {
+    scripted.reply = { code: 200, body: JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] }), contentType: 'application/vnd.example+json;charset=utf-8' };
+    await expect(discoverPods(scripted.api, query({}))).resolves.toEqual({ targets: [], skipped: [] });
+  });
+
   test('an unreachable server is a KubeError naming the server', async () => {
     const port = await closedPort();
     const kc = new KubeConfig();
@@ -353,7 +371,7 @@ describe('discoverPods: failures', () => {
 interface ScriptedServer {
   api: CoreV1Api;
   /** the answer to every request; 'hang' never answers (until close) */
-  reply: { code: number; body: Record<string, unknown> | string } | 'hang';
+  reply: { code: number; body: Record<string, unknown> | string; contentType?: string } | 'hang';
   close(): Promise<void>;
 }
 
@@ -362,8 +380,8 @@ async function startScriptedServer(): Promise<ScriptedServer> {
   const server = http.createServer((_req, res) => {
     const reply = scriptedServer.reply!;
     if (reply === 'hang') return;
-    const { code, body } = reply;
-    res.writeHead(code, { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json' })
+    const { code, body, contentType } = reply;
+    res.writeHead(code, contentType === '' ? {} : { 'Content-Type': contentType ?? (typeof body === 'string' ? 'text/plain' : 'application/json') })
       .end(typeof body === 'string' ? body : JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
