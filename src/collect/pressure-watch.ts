@@ -15,10 +15,19 @@ import { cooldownKey, decideTriggers, triggerLabels, type Pressure, type Trigger
 /** The profile types each trigger captures. */
 export const TRIGGER_TYPES: Readonly<Record<TriggerKind, readonly ProfileType[]>> = { memory: ['heap', 'goroutine'], cpu: ['cpu'] };
 
+/** How often a watch whose metrics API answered 404 or 403 asks again: seldom, as neither comes back by itself soon. */
+export const UNAVAILABLE_RETRY_MS = 5 * 60_000;
+
 export interface PressureWatchOptions {
   readonly policy: TriggerPolicy;
   /** Time between two reads of the metrics API (--trigger-interval). */
   readonly pollMs: number;
+  /**
+   * Time between two reads while the metrics API answers 404 or 403 (metrics-server not installed
+   * yet, the role not granted yet): a collector started before either notices when they come.
+   * Default {@link UNAVAILABLE_RETRY_MS}, never less than pollMs.
+   */
+  readonly unavailableRetryMs?: number;
   /** The capture engine's window and limits; the types come from the trigger, one pod per capture. */
   readonly engine: Omit<CaptureOptions, 'types' | 'concurrency' | 'spreadMs'>;
 }
@@ -35,25 +44,26 @@ export interface PressureWatchDeps {
   /** A trigger fired: `types` are about to be captured. */
   readonly onTrigger?: (pressure: Pressure, types: readonly ProfileType[]) => void;
   readonly onOutcome?: (outcome: CaptureOutcome, pressure: Pressure) => void;
-  /** The metrics API cannot be used (404, 403): the watch has stopped. */
+  /** The metrics API cannot be used (404, 403): told once; the watch asks again every unavailableRetryMs. */
   readonly onUnavailable?: (err: MetricsApiUnavailable) => void;
   /** A read failed for another reason (503 while metrics-server restarts, the network): told once until a read succeeds again. */
   readonly onPollError?: (err: Error) => void;
-  /** A read succeeded after onPollError: triggers work again. */
+  /** A read succeeded after onPollError or onUnavailable: triggers work again. */
   readonly onPollRecovered?: () => void;
 }
 
 /**
  * Polls and fires triggers. The collector hands it the targets of each round (`setTargets`), so
- * triggers follow the pods of this collector's share; `run` polls until the signal fires or the
- * metrics API proves unusable; `poll` is one read and its decisions (tests drive it directly).
+ * triggers follow the pods of this collector's share; `run` polls until the signal fires; `tick` is
+ * one poll with its failures told, `poll` one read and its decisions (tests drive both directly).
  */
 export class PressureWatch {
   private targets: readonly CaptureTarget[] = [];
   private readonly lastFired = new Map<string, number>();
   private inFlight = 0;
   private readonly running = new Set<Promise<void>>();
-  private failing = false;
+  /** What the last read was: fine, failed (told by onPollError), or refused (told by onUnavailable). */
+  private failing: 'no' | 'error' | 'unavailable' = 'no';
   /** Most triggered captures seen running at once. */
   maxInFlightSeen = 0;
 
@@ -65,27 +75,39 @@ export class PressureWatch {
   }
 
   /**
-   * Polls every `pollMs` until the signal fires, then waits for the captures in flight to end (they
-   * end with the signal). Stops early, after onUnavailable, when the metrics API answers 404 or 403.
+   * Polls until the signal fires (every `pollMs`; every `unavailableRetryMs` while the metrics API
+   * answers 404 or 403), then waits for the captures in flight to end (they end with the signal).
    */
   async run(): Promise<void> {
     try {
       while (!this.deps.signal.aborted) {
-        try {
-          await this.poll();
-        } catch (err) {
-          if (err instanceof MetricsApiUnavailable) {
-            this.deps.onUnavailable?.(err);
-            return;
-          }
-          if (this.deps.signal.aborted) return;
-          if (!this.failing) this.deps.onPollError?.(err as Error);
-          this.failing = true;
-        }
-        await sleep(this.opts.pollMs, this.deps.signal);
+        const wait = await this.tick();
+        if (this.deps.signal.aborted) break;
+        await sleep(wait, this.deps.signal);
       }
     } finally {
       await this.settled();
+    }
+  }
+
+  /**
+   * One poll with its failures told (each kind once until a read succeeds); resolves to the time
+   * until the next poll. Never throws: a read cut by the abort is no failure to tell.
+   */
+  async tick(): Promise<number> {
+    try {
+      await this.poll();
+      return this.opts.pollMs;
+    } catch (err) {
+      if (this.deps.signal.aborted) return 0;
+      if (err instanceof MetricsApiUnavailable) {
+        if (this.failing !== 'unavailable') this.deps.onUnavailable?.(err);
+        this.failing = 'unavailable';
+        return Math.max(this.opts.pollMs, this.opts.unavailableRetryMs ?? UNAVAILABLE_RETRY_MS);
+      }
+      if (this.failing !== 'error') this.deps.onPollError?.(err as Error);
+      this.failing = 'error';
+      return this.opts.pollMs;
     }
   }
 
@@ -101,8 +123,8 @@ export class PressureWatch {
   async poll(): Promise<TriggerDecision> {
     if (this.targets.length === 0) return { fire: [], coolingDown: [], deferred: [] };
     const usage = await this.deps.listUsage(this.deps.signal);
-    if (this.failing) this.deps.onPollRecovered?.();
-    this.failing = false;
+    if (this.failing !== 'no') this.deps.onPollRecovered?.();
+    this.failing = 'no';
     const now = this.deps.now?.() ?? Date.now();
     const decision = decideTriggers(this.targets, usage, this.opts.policy, { lastFired: this.lastFired, inFlight: this.inFlight }, now);
     for (const p of decision.fire) {

@@ -98,24 +98,36 @@ test('100 pods over the threshold: at most --max-triggered at once, each pod onc
   expect(await store.find({ service: 'api', type: 'goroutine', from: new Date(0), to: new Date(Date.now() + 60_000) })).toHaveLength(108);
 }, 120_000);
 
-test('run() says once that the metrics API is not there, and stops', async () => {
+test('a metrics API that is not there (404, 403) is told once and asked again seldom; when it comes, triggers work', async () => {
   const told: string[] = [];
+  let served = false;
   let reads = 0;
   const watch = new PressureWatch(
-    { policy: { memory: 0.8, cooldownMs: 0, maxInFlight: 1 }, pollMs: 1000, engine: { seconds: 1 } },
+    { policy: { memory: 0.8, cooldownMs: 0, maxInFlight: 1 }, pollMs: 1000, unavailableRetryMs: 600_000, engine: { seconds: 1 } },
     {
       listUsage: async () => {
         reads++;
-        throw new MetricsApiUnavailable('the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?', 'not-served');
+        if (!served) throw new MetricsApiUnavailable('the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?', 'not-served');
+        return [];
       },
       tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: neverAborted(),
       onUnavailable: (err) => told.push(err.message),
+      onPollError: (err) => told.push(`error: ${err.message}`),
+      onPollRecovered: () => told.push('recovered'),
     },
   );
   watch.setTargets(targetsOf(go).slice(0, 1));
-  await watch.run();
-  expect(reads).toBe(1);
-  expect(told).toEqual(['the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?']);
+  // Each tick says when the next comes: the retry's time while refused, the poll's once it answers.
+  expect([await watch.tick(), await watch.tick(), await watch.tick()]).toEqual([600_000, 600_000, 600_000]);
+  served = true;
+  expect([await watch.tick(), await watch.tick()]).toEqual([1000, 1000]);
+  expect(reads).toBe(5);
+  expect(told).toEqual(['the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?', 'recovered']);
+  // The retry is never more often than the poll.
+  const fast = new PressureWatch({ policy: { memory: 0.8, cooldownMs: 0, maxInFlight: 1 }, pollMs: 900_000, unavailableRetryMs: 1000, engine: { seconds: 1 } },
+    { listUsage: async () => { throw new MetricsApiUnavailable('forbidden (403)', 'forbidden'); }, tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: neverAborted() });
+  fast.setTargets(targetsOf(go).slice(0, 1));
+  expect(await fast.tick()).toBe(900_000);
 });
 
 test('run() says once that reads fail (a 503 while metrics-server restarts), and once that they work again', async () => {
