@@ -93,9 +93,15 @@ export async function main(argv: readonly string[], io: IOStreams, env: NodeJS.P
     await (await import('./completion.js')).runCompletionRequest(argv.slice(1), commands, ctx);
     return ExitCode.ok;
   }
-  // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline).
+  // Arguments are visible to every user of the machine (ps, /proc/PID/cmdline). serve's --token and
+  // --profefe-token are the store's (PROFEFE_TOKEN replaces them); elsewhere --token is kubectl's,
+  // the API server's bearer token, which belongs in a kubeconfig user.
   const tokenFlag = argv.find((a) => /^--(profefe-)?token(=|$)/.test(a));
-  if (tokenFlag) await writeAll(io.stderr, `warning: ${tokenFlag.replace(/=.*/, '')} is visible to other users in ps; set PROFEFE_TOKEN instead\n`);
+  if (tokenFlag) {
+    const flag = tokenFlag.replace(/=.*/, '');
+    const instead = flag === '--profefe-token' || argv[0] === 'serve' ? 'set PROFEFE_TOKEN instead' : "put it in a kubeconfig's user (users[].user.token) instead";
+    await writeAll(io.stderr, `warning: ${flag} is visible to other users in ps; ${instead}\n`);
+  }
   // `kubectl profefe help CMD` is `CMD --help`, and `help` alone the root help, as `kubectl help get`.
   if (argv[0] === 'help') {
     const topic = argv[1];

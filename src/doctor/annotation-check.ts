@@ -93,7 +93,7 @@ export function checkAnnotations(pod: V1Pod): AnnotationCheck {
   const read = readEndpointAnnotations(pod);
   for (const problem of read.problems) findings.push(problemFinding(pod, problem, annotations));
   const portUndeclared = read.port !== undefined && read.port.container === undefined;
-  if (portUndeclared) findings.push(undeclaredPort(read.port!.number, annotations[ANNOTATIONS.port] !== undefined && annotations[ANNOTATIONS.port]!.trim() !== ''));
+  if (portUndeclared) findings.push(undeclaredPort(read.port!.number, annotations[ANNOTATIONS.port] !== undefined && annotations[ANNOTATIONS.port]!.trim() !== '', declaredPorts(pod)));
 
   const types = annotations[ANNOTATIONS.types]?.split(',').map((t) => t.trim()).filter(Boolean) ?? [];
   const unknown = types.filter((t) => parseProfileType(t) === undefined);
@@ -127,7 +127,7 @@ function problemFinding(pod: V1Pod, problem: EndpointAnnotations['problems'][num
   if (/^\d+$/.test(value)) {
     return { check: 'annotations', severity: 'error', code: 'port-range', message: problem.reason, fix: `set ${ANNOTATIONS.port} to a port number from 1 to 65535, or to the name of a container port` };
   }
-  const declared = podContainers(pod).flatMap((c) => (c.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol ?? 'TCP'}`));
+  const declared = declaredPorts(pod);
   const named = podContainers(pod).some((c) => c.ports?.some((p) => p.name === value));
   if (named) return { check: 'annotations', severity: 'error', code: 'port-protocol', message: problem.reason, fix: `point ${ANNOTATIONS.port} at the TCP port net/http/pprof listens on` };
   const list = declared.length > 0 ? `they declare ${declared.join(', ')}` : 'they declare none';
@@ -140,13 +140,20 @@ function problemFinding(pod: V1Pod, problem: EndpointAnnotations['problems'][num
   };
 }
 
-function undeclaredPort(port: number, annotated: boolean): Finding {
-  const which = annotated ? `port ${port} (${ANNOTATIONS.port})` : `port ${port} (the default: ${ANNOTATIONS.port} is not set)`;
+/** The pod's declared container ports as `name port/PROTOCOL` (`pprof 6060/TCP`, `9090/TCP`), in spec order. */
+function declaredPorts(pod: V1Pod): string[] {
+  return podContainers(pod).flatMap((c) => (c.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol ?? 'TCP'}`));
+}
+
+/** The port annotated (or defaulted) that no container declares; the declared ones are named, as the port the annotation most likely meant. */
+function undeclaredPort(port: number, annotated: boolean, declared: readonly string[]): Finding {
+  const which = annotated ? `port ${port} (${ANNOTATIONS.port}` : `port ${port} (the default: ${ANNOTATIONS.port} is not set`;
+  const list = declared.length > 0 ? `they declare ${declared.join(', ')}` : 'they declare none';
   return {
     check: 'annotations',
     severity: 'warn',
     code: 'port-undeclared',
-    message: `no container declares ${which}; a container may listen without declaring it, so the endpoint check decides`,
+    message: `no container declares ${which}; ${list}); a container may listen without declaring it, so the endpoint check decides`,
     fix: `declare it in the container that serves pprof (ports: [{name: pprof, containerPort: ${port}}]), or set ${ANNOTATIONS.port} to the port pprof listens on`,
   };
 }

@@ -17,6 +17,19 @@ export function formatCores(cores: number): string {
   return cores >= 0.1 ? cores.toFixed(2) : String(Number(cores.toPrecision(2)));
 }
 
+/**
+ * Measured in-use bytes for people, in kubectl's binary units: two significant digits below 10 of
+ * the largest unit that fits (`2.4Mi`, `0.49Ki`), whole units from 10 (`301Mi`), `0` for none.
+ * Never rounded up to a whole unit (formatMemory's rule for quantities): a 2.1Mi heap shown as
+ * `3Mi` next to its exact share of a 16Mi request (13%) would contradict it.
+ */
+export function formatInuseBytes(bytes: number): string {
+  if (bytes === 0) return '0';
+  const [unit, size] = bytes >= 2 ** 30 ? ['Gi', 2 ** 30] : bytes >= 2 ** 20 ? ['Mi', 2 ** 20] : ['Ki', 2 ** 10];
+  const value = bytes / size;
+  return `${value >= 10 ? Math.round(value) : Number(value.toPrecision(2))}${unit}`;
+}
+
 /** Requested or limited cores: exact millicores as a decimal, trailing zeros dropped (`0.25`, `1`, `2.5`). */
 export function formatRequestedCores(cores: number): string {
   return String(Number(cores.toFixed(3)));
@@ -27,7 +40,7 @@ export function formatShare(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
 }
 
-/** The amount in its resource's words: cores (`0.42`) or kubectl's memory quantity (`301Mi`). */
+/** A requested or limited amount in its resource's words: cores (`0.42`) or kubectl's memory quantity (`301Mi`). */
 function amount(u: ResourceUsage, value: number, requested: boolean): string {
   if (u.resource === 'memory') return formatMemory(value);
   return requested ? formatRequestedCores(value) : formatCores(value);
@@ -40,7 +53,7 @@ function amount(u: ResourceUsage, value: number, requested: boolean): string {
  * and gives no percentage.
  */
 export function usageText(u: ResourceUsage): string {
-  let text = u.resource === 'cpu' ? `${formatCores(u.used)} cores` : `${formatMemory(u.used)} in use`;
+  let text = u.resource === 'cpu' ? `${formatCores(u.used)} cores` : `${formatInuseBytes(u.used)} in use`;
   const some = (n: number) => (n < u.pods ? ` by ${n} of ${u.pods} pods` : '');
   if (u.request !== undefined) {
     text += ` of ${amount(u, u.request, true)} requested${some(u.podsWithRequest)}`;
@@ -100,7 +113,7 @@ export function renderServiceUsageTable(rows: readonly ServiceUsageRow[], header
     table.push([
       service,
       String(u.pods),
-      u.resource === 'cpu' ? formatCores(u.used) : formatMemory(u.used),
+      u.resource === 'cpu' ? formatCores(u.used) : formatInuseBytes(u.used),
       sum(u.request, u.podsWithRequest),
       share === undefined ? '-' : formatShare(share),
       sum(u.limit, u.podsWithLimit),

@@ -1,5 +1,5 @@
 /** The words and JSON of usage against requests, and `top --by-service`'s table. */
-import { formatCores, renderServiceUsageTable, serviceUsageLines, usageJson, usageText } from '../../src/report/usage-report.js';
+import { formatCores, formatInuseBytes, renderServiceUsageTable, serviceUsageLines, usageJson, usageText } from '../../src/report/usage-report.js';
 import type { ResourceUsage } from '../../src/trend/usage.js';
 
 const MI = 2 ** 20;
@@ -13,8 +13,15 @@ describe('usageText', () => {
     ['little CPU: two significant digits', cpu(0.0042, { request: 0.1, podsWithRequest: 1 }), '0.0042 cores of 0.1 requested (4%)'],
     ['a request on some pods only: how many, no share', cpu(0.6, { pods: 3, request: 0.5, podsWithRequest: 2, limit: 1, podsWithLimit: 1 }), '0.60 cores of 0.5 requested by 2 of 3 pods, limit 1 on 1 of 3 pods'],
     ['memory in kubectl\'s units', memory(301 * MI, { request: 256 * MI, limit: 512 * MI, podsWithRequest: 1, podsWithLimit: 1 }), '301Mi in use of 256Mi requested (118%), limit 512Mi'],
+    // capture's heap of a small pod: 2,523,791 bytes is 2.4Mi, not 3Mi beside its 15% of 16Mi.
+    ['a small heap keeps its digits beside its share', memory(2_523_791, { request: 16 * MI, limit: 64 * MI, podsWithRequest: 1, podsWithLimit: 1 }), '2.4Mi in use of 16Mi requested (15%), limit 64Mi'],
   ])('%s', (_name, u, text) => {
     expect(usageText(u)).toBe(text);
+  });
+
+  test('formatInuseBytes: two significant digits below 10 units, whole units above, never rounded up', () => {
+    expect([0, 500, 2.01 * MI, 2_523_791, 9.96 * MI, 301 * MI, 1023.4 * MI, 1.25 * 2 ** 30, 12.6 * 2 ** 30].map(formatInuseBytes))
+      .toEqual(['0', '0.49Ki', '2Mi', '2.4Mi', '10Mi', '301Mi', '1023Mi', '1.3Gi', '13Gi']);
   });
 
   test('formatCores', () => {
@@ -57,5 +64,8 @@ describe('top\'s usage lines and --by-service table', () => {
     const text = renderServiceUsageTable([{ service: 'cache', usage: memory(96 * MI, { request: 64 * MI, podsWithRequest: 1 }) }]);
     expect(text.split('\n')[0]).toMatch(/^SERVICE\s+PODS\s+IN-USE\s+REQUEST\s+USED\/REQUEST\s+LIMIT$/);
     expect(text.split('\n')[1]).toMatch(/^cache\s+1\s+96Mi\s+64Mi\s+150%\s+-$/);
+    // 2.2Mi of 16Mi is 14%: the IN-USE cell agrees with its share.
+    const small = renderServiceUsageTable([{ service: 'db', usage: memory(2_324_303, { request: 16 * MI, podsWithRequest: 1 }) }]);
+    expect(small.split('\n')[1]).toMatch(/^db\s+1\s+2\.2Mi\s+16Mi\s+14%\s+-$/);
   });
 });

@@ -33,6 +33,12 @@ export interface OutputChoice<F extends string> {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Every -o format some command has (trend adds csv). One of them given to a command that lacks it
+ * (`diff -o wide`, `open -o json`) is a format mistaken, not a file name: no --output-file hint.
+ */
+const KNOWN_FORMATS: readonly string[] = ['table', 'wide', 'json', 'yaml', 'name', 'pprof', 'html', 'csv'];
+
 /** A value of -o that is a file name, not a format: a path separator, or a profile or page extension. */
 export function looksLikePath(value: string): boolean {
   return /[\\/]/.test(value) || /\.(pb\.gz|pb|gz|pprof|prof|html?)$/i.test(value);
@@ -56,7 +62,7 @@ export function resolveOutputFlags<F extends string>(args: OutputFlagArgs, spec:
     file = output;
     warnings.push(`Flag --output with a file name has been deprecated, use --output-file ${output} instead`);
   } else {
-    const hint = spec.fileFormats.length > 0 ? `; to write a file use --output-file ${output}` : '';
+    const hint = spec.fileFormats.length > 0 && !KNOWN_FORMATS.includes(output) ? `; to write a file use --output-file ${output}` : '';
     throw new UsageError(`-o/--output: unknown output format "${output}" (choose from ${spec.formats.join(', ')})${hint}`);
   }
   if (file !== undefined && !spec.fileFormats.includes(format)) {
