@@ -1,9 +1,10 @@
 /**
  * doctor's store check on local store folders that capture could not use: a file where the
- * folder would be, and a folder that would have to be made under a file. Real files in a temp
+ * folder would be, a folder that would have to be made under a file, a symlink loop, a name too
+ * long. Real files in a temp
  * folder; the check must say so as a finding, not call it ok and not throw.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkStore } from '../../src/doctor/store-check.js';
@@ -15,6 +16,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'store-check-'));
   await writeFile(path.join(dir, 'a-file'), 'not a folder\n');
   await mkdir(path.join(dir, 'folder'));
+  await symlink(path.join(dir, 'loop'), path.join(dir, 'loop'));
 });
 
 afterAll(async () => {
@@ -25,6 +27,8 @@ describe('checkStore, local', () => {
   test.each([
     ['a file where the folder would be', 'a-file', { severity: 'error', code: 'store-unwritable' }, /is not a folder/],
     ['a folder to be made under a file', 'a-file/store', { severity: 'error', code: 'store-unwritable' }, /cannot be made: .*a-file is not a folder/],
+    ['a symlink that points at itself', 'loop', { severity: 'error', code: 'store-unwritable' }, /cannot be used: ELOOP$/],
+    ['a folder name longer than the file system takes', 'x'.repeat(300), { severity: 'error', code: 'store-unwritable' }, /cannot be used: ENAMETOOLONG$/],
     ['a folder to be made under a folder', 'folder/new/store', { severity: 'ok', code: 'store-ok' }, /does not exist yet: capture creates it$/],
   ])('%s', async (_what, where, want, message) => {
     const opts = { storeDir: path.join(dir, where), spoolDir: path.join(dir, 'spool') };
