@@ -17,7 +17,7 @@ import type { CommandContext } from './shared/context.js';
 import { examples } from './shared/help.js';
 import { writeAll } from './shared/io.js';
 import { kubeAccessOptionsFrom, withKubeFlags, type KubeFlagArgs } from './shared/kube-flags.js';
-import { mebibytes } from './shared/limit-flags.js';
+import { DECODE_LIMIT_FLAGS, DECODE_LIMIT_FLAG_NAMES, mebibytes, resolveDecodeLimits, type DecodeLimitArgs } from './shared/limit-flags.js';
 import { PROGRESS_FLAG, progressContext, type ProgressFlagArgs } from './shared/progress-flag.js';
 import { podNamesOf } from './shared/resource-names.js';
 import { resolveApiSelector } from './shared/store-query.js';
@@ -44,7 +44,7 @@ export interface DoctorCommandOptions {
   /** --connect; undefined: direct in a cluster, port-forward elsewhere (as collect). */
   readonly connect?: ConnectMode;
   readonly concurrency: number;
-  /** --probe-timeout, --max-profile-size and, with --cpu, --seconds. */
+  /** --probe-timeout, --max-profile-size, --max-inflated-size, --max-samples and, with --cpu, --seconds. */
   readonly probe: ProbeOptions;
   readonly format: 'table' | 'json' | 'yaml';
   readonly store: StoreOptions;
@@ -67,7 +67,7 @@ export interface DoctorDeps {
   readonly pageSize?: number;
 }
 
-interface DoctorArgs extends KubeFlagArgs, ConnectFlagArgs, StoreFlagArgs, ProgressFlagArgs {
+interface DoctorArgs extends KubeFlagArgs, ConnectFlagArgs, StoreFlagArgs, ProgressFlagArgs, DecodeLimitArgs {
   pods?: string[];
   selector?: string | string[];
   cpu?: boolean;
@@ -113,8 +113,9 @@ export function doctorCommand(ctx: CommandContext): CommandModule<object, Doctor
             .option('probe-timeout', numberOption({ flag: '--probe-timeout', whole: true, min: 1, seconds: true }, { default: DEFAULT_PROBE_TIMEOUT_SECONDS, describe: 'seconds one request to a pod or to the store may take (10, or 10s, 1m)' }))
             .option('max-profile-size', numberOption({ flag: '--max-profile-size', above: 0 }, { default: DEFAULT_MAX_PROFILE_BYTES / 2 ** 20, describe: 'largest answer read from a pod, in MiB (a longer one is not checked)' }))
             .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: `format: ${DIFF_TABLE_FORMATS.join('|')}` })
+            .options(DECODE_LIMIT_FLAGS)
             .options(PROGRESS_FLAG)
-            .group(['selector', 'connect', 'cpu', 'seconds', 'concurrency', 'probe-timeout', 'max-profile-size', 'output', 'progress', 'help'], 'Options:')
+            .group(['selector', 'connect', 'cpu', 'seconds', 'concurrency', 'probe-timeout', 'max-profile-size', ...DECODE_LIMIT_FLAG_NAMES, 'output', 'progress', 'help'], 'Options:')
             .epilog(
               examples(
                 ['Why one pod gives no profiles', 'kubectl profefe doctor -n shop checkout-7d9f8b6c4-x2x9z'],
@@ -148,6 +149,8 @@ export function resolveDoctorOptions(args: DoctorArgs, env: NodeJS.ProcessEnv = 
   const probe: ProbeOptions = {
     timeoutMs: timeoutSeconds * 1000,
     maxBytes: mebibytes(args['max-profile-size'], DEFAULT_MAX_PROFILE_BYTES, '--max-profile-size'),
+    // The limits capture decodes with, so that a profile doctor passes is one capture takes.
+    decodeLimits: resolveDecodeLimits(args),
     ...(args.cpu ? { cpuSeconds: args.seconds ?? DEFAULT_CPU_SECONDS } : {}),
   };
   return {

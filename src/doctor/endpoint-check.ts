@@ -56,8 +56,9 @@ export interface ProbeResult {
  * Probes a pod: GET <path>/heap, then each of the pod's other snapshot types over the same kept-
  * alive connection, and with `cpuSeconds` a CPU profile on its own connection meanwhile. The heap
  * answer decides the `endpoint` finding: unreachable, a status other than 200, or a body that is
- * not a pprof profile is an error (with the status, content type and the start of the body), and
- * nothing more is fetched. Each type then gives one `profiles` finding: block and mutex without
+ * not a pprof profile is an error (with the status, content type and the start of the body); one
+ * over --max-profile-size or a decode limit (--max-inflated-size, --max-samples) is a warn; either
+ * way nothing more is fetched. Each type then gives one `profiles` finding: block and mutex without
  * samples are warns that name the runtime call to add; heap without samples names MemProfileRate;
  * goroutine and threadcreate are fine as they are. Failures are findings, never thrown (an abort
  * of `deps.signal` is).
@@ -105,6 +106,9 @@ function servedProfile(res: TunnelResponse, path: string, target: ProbeTarget, o
     return { samples: profile.sample.length, bytes: res.body.length, sampleType: types.join(', ') || 'no sample types' };
   } catch (err) {
     if (!(err instanceof ProfileFormatError)) throw err;
+    // Over a decode limit a real profile can reach (its error names the flag): large, not something else.
+    const limit = /--max-(inflated-size|samples)\b/.exec(err.message)?.[0];
+    if (limit) return { finding: { check: 'endpoint', severity: 'warn', code: 'too-large', message: `GET ${path}: ${oneLine(err.message)}; not checked further`, fix: `raise ${limit} to check it` } };
     return {
       finding: {
         check: 'endpoint',

@@ -21,7 +21,8 @@ export interface StoreCheckOptions {
  * One finding about the store. profefe: ok with its version when /api/0/version answers, error
  * (with the store's own words) when it does not. Local: ok with the number of services when the
  * folder can be read and written; ok when it does not exist yet but its parent can take it
- * (capture creates it); error when it cannot be written or read.
+ * (capture creates it); error when it cannot be written or read, is a file, would have to be
+ * made under a file, or cannot even be looked at (ELOOP, ENAMETOOLONG, EACCES).
  */
 export async function checkStore(opts: StoreOptions, check: StoreCheckOptions): Promise<Finding> {
   const name = describeStore(opts);
@@ -47,13 +48,19 @@ export async function checkStore(opts: StoreOptions, check: StoreCheckOptions): 
     }
   }
   const dir = path.resolve(opts.storeDir);
-  const exists = await stat(dir).then((s) => s.isDirectory(), (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)));
-  if (!exists) {
+  const elsewhere = 'choose a folder you can write with --store-dir (or KUBECTL_PROFEFE_HOME), or upload to a profefe store (--profefe-hostport)';
+  // ENOTDIR: a file stands where one of its parent folders would be (capture's mkdir fails the same way).
+  const found = await stat(dir).then((s) => (s.isDirectory() ? 'folder' : 'file'), (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'none' : { failed: err.code ?? err.message }));
+  // A symlink loop, a name too long, a parent not searchable: capture could not use it either.
+  if (typeof found === 'object') return { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} cannot be used: ${found.failed}`, fix: elsewhere };
+  if (found === 'file') return { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} is not a folder: a file is there`, fix: elsewhere };
+  if (found === 'none') {
     const parent = await nearestExisting(path.dirname(dir));
+    if (!(await stat(parent)).isDirectory()) return { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} cannot be made: ${parent} is not a folder`, fix: elsewhere };
     const writable = await access(parent, constants.W_OK).then(() => true, () => false);
     return writable
       ? { check: 'store', severity: 'ok', code: 'store-ok', message: `${name} does not exist yet: capture creates it` }
-      : { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} does not exist, and ${parent} cannot be written to create it`, fix: 'choose a folder you can write with --store-dir (or KUBECTL_PROFEFE_HOME), or upload to a profefe store (--profefe-hostport)' };
+      : { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} does not exist, and ${parent} cannot be written to create it`, fix: elsewhere };
   }
   if (!(await access(dir, constants.W_OK | constants.R_OK).then(() => true, () => false))) {
     return { check: 'store', severity: 'error', code: 'store-unwritable', message: `${name} cannot be read and written by this user`, fix: `fix the folder's permissions, or choose another with --store-dir` };

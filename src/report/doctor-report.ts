@@ -85,7 +85,10 @@ function summaryText(s: DoctorSummary, missing: number): string {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The report as data for -o json and -o yaml: every finding with its code, and a verdict per pod. */
+/**
+ * The report as data for -o json and -o yaml: every finding with its code, a verdict per pod, and
+ * one for the whole (the worst finding; `error` when a named pod was not found).
+ */
 export function doctorData(report: DoctorReport): unknown {
   const finding = (f: Finding) => ({
     check: f.check,
@@ -100,7 +103,8 @@ export function doctorData(report: DoctorReport): unknown {
   const verdict = (findings: readonly Finding[]): Severity => worstSeverity(findings);
   return {
     connect: report.connect,
-    verdict: verdict(allFindings(report)),
+    // A named pod that does not exist fails the command (exit 1): the verdict says so too.
+    verdict: report.missing.length > 0 ? 'error' : verdict(allFindings(report)),
     summary: summarizeDoctor(report),
     store: report.store.map(finding),
     cluster: report.cluster.map(finding),

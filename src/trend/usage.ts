@@ -54,14 +54,16 @@ export function memoryUsage(inuseBytes: Int64, pods: readonly (ContainerResource
 
 /**
  * The pods' requests and limits of one resource, summed (cpu in cores: the nanocores summed, then
- * divided once; memory in bytes), with how many pods set each.
+ * divided once; memory in bytes), with how many pods set each. A limit of 0 counts as no limit.
  */
 export function sumResources(pods: readonly (ContainerResources | undefined)[], resource: UsageResource): Omit<ResourceUsage, 'resource' | 'used'> {
   const amount = resource === 'cpu' ? (a: { cpuNanocores?: number }) => a.cpuNanocores : (a: { memoryBytes?: number }) => a.memoryBytes;
   let request = 0, limit = 0, podsWithRequest = 0, podsWithLimit = 0;
   for (const r of pods) {
     const req = r ? amount(r.requests) : undefined;
-    const lim = r ? amount(r.limits) : undefined;
+    // A limit of 0 is none: the kubelet sets no memory limit and no CFS quota for it
+    // (kuberuntime calculateLinuxResources), as postmortem reads it too.
+    const lim = r && amount(r.limits) !== 0 ? amount(r.limits) : undefined;
     if (req !== undefined) (request += req, podsWithRequest++);
     if (lim !== undefined) (limit += lim, podsWithLimit++);
   }

@@ -180,6 +180,12 @@ describe('diff --rollout', () => {
     expect(rollout.rows).toEqual(await plainDiff(rollout, 'cpu', 'web'));
   }, 60_000);
 
+  test('the workload as `kubectl get -o name` prints it (deployment.apps/web) is the same rollout', async () => {
+    const r = await rolloutJson(['--rollout', 'deployment.apps/web']);
+    expect(r.rollout).toMatchObject({ kind: 'Deployment', name: 'web', base: { revision: 1, object: web1.name }, target: { revision: 2, object: web2.name } });
+    expect(r.rows).toEqual((await rolloutJson(['--rollout', 'deployment/web'])).rows);
+  }, 60_000);
+
   test('--revision 2..1 swaps the sides: the same changes, negated', async () => {
     const forward = await rolloutJson(['--rollout', 'deployment/web', '--normalize=false']);
     const back = await rolloutJson(['--rollout', 'deploy/web', '--revision', '2..1', '--normalize=false']);

@@ -274,8 +274,24 @@ describe('numbers and TYPE/NAME', () => {
     ['Pod/web-0', { resource: 'pods', name: 'web-0' }],
     ['deploy/web', { resource: 'deployments', name: 'web' }],
     ['sts/db', { resource: 'statefulsets', name: 'db' }],
+    // TYPE.GROUP and TYPE.VERSION.GROUP, as kubectl 1.32 reads them; `kubectl get deploy -o name` prints deployment.apps/web.
+    ['deployment.apps/web', { resource: 'deployments', name: 'web' }],
+    ['deployments.v1.apps/web', { resource: 'deployments', name: 'web' }],
+    ['sts.apps/db', { resource: 'statefulsets', name: 'db' }],
+    ['daemonset.apps/agent', { resource: 'daemonsets', name: 'agent' }],
+    ['pods./web-0', { resource: 'pods', name: 'web-0' }],
+    ['pod.v1./web-0', { resource: 'pods', name: 'web-0' }],
   ])('%s is read as kubectl reads it', (arg, want) => {
     expect(parseResourceArg(arg)).toEqual(want);
+  });
+
+  test.each([
+    ['deployment.extensions/web', 'the server doesn\'t have a resource type "deployment"'],
+    ['deployment.v2.apps/web', 'the server doesn\'t have a resource type "deployment"'],
+    ['pod.apps/web-0', 'the server doesn\'t have a resource type "pod"'],
+    ['foo.apps/web', 'the server doesn\'t have a resource type "foo"'],
+  ])('%s: a group the type is not in is refused in kubectl\'s words', (arg, message) => {
+    expect(() => parseResourceArg(arg)).toThrow(message);
   });
 
   test('pod names: pod/NAME is the pod, another type is refused in one line', () => {

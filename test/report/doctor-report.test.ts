@@ -71,3 +71,9 @@ test('-o yaml: the same data, controls escaped', () => {
   expect(text).toMatch(/^verdict: error$/m);
   expect(text).toContain('message: "profefe.com/port \\"p\\u202eo\\u001b[2J\\" names no port"');
 });
+
+test('-o json: a named pod that does not exist makes the whole verdict an error, as it makes the exit status 1, however well the rest is', () => {
+  const onlyMissing: DoctorReport = { ...report, pods: [report.pods[2]!] };
+  expect(doctorData(onlyMissing)).toMatchObject({ verdict: 'error', pods: [{ pod: 'ok-1', verdict: 'ok' }], missing: [{ namespace: 'shop', pod: 'gone-1' }] });
+  expect(doctorData({ ...onlyMissing, missing: [] })).toMatchObject({ verdict: 'ok' });
+});

@@ -5,6 +5,7 @@
  */
 import { coresOf } from '../../src/trend/cores.js';
 import { cpuUsage, memoryUsage, profileUsage, rankByRequest, sumResources, usedOver, type ResourceUsage } from '../../src/trend/usage.js';
+import { usageText } from '../../src/report/usage-report.js';
 
 const MI = 2 ** 20;
 const cpu = (request?: number, limit?: number) => ({ requests: request !== undefined ? { cpuNanocores: request } : {}, limits: limit !== undefined ? { cpuNanocores: limit } : {} });
@@ -50,6 +51,13 @@ describe('memoryUsage and sumResources', () => {
     const u = memoryUsage(12n, [{ requests: { memoryBytes: 0 }, limits: {} }]);
     expect(u.used).toBe(12);
     expect(usedOver(u, 'request')).toBeUndefined();
+  });
+
+  test('a limit of 0 is no limit (the kubelet sets no memory limit and no CPU quota for it): not summed, not shown', () => {
+    const memory = memoryUsage(300 * MI, [{ requests: { memoryBytes: 0 }, limits: { memoryBytes: 0 } }]);
+    expect(memory).toEqual({ resource: 'memory', used: 300 * MI, request: 0, pods: 1, podsWithRequest: 1, podsWithLimit: 0 });
+    expect(usageText(memory)).toBe('300Mi in use of 0Ki requested');
+    expect(sumResources([cpu(0, 0), cpu(100e6, 1e9)], 'cpu')).toEqual({ request: 0.1, limit: 1, pods: 2, podsWithRequest: 2, podsWithLimit: 1 });
   });
 
   test('the CPU of the resources is summed in nanocores and divided once', () => {

@@ -1,6 +1,7 @@
 /**
- * kubectl's `TYPE/NAME` arguments (`pod/web-0`, `po/web-0`, `deploy/web`), read as kubectl reads
- * them: the type by its plural, singular or short name, case-insensitive (`kubectl api-resources`).
+ * kubectl's `TYPE/NAME` arguments (`pod/web-0`, `po/web-0`, `deploy/web`, `deployment.apps/web`),
+ * read as kubectl reads them: the type by its plural, singular or short name, case-insensitive
+ * (`kubectl api-resources`), with or without its group.
  */
 import { UsageError } from '../../errors.js';
 
@@ -21,6 +22,12 @@ const RESOURCE_TYPES: Readonly<Record<string, readonly string[]>> = {
   namespaces: ['namespace', 'ns'],
 };
 
+/** The API group of each resource ('' for core/v1); all of them are served at version v1. */
+const RESOURCE_GROUPS: Readonly<Record<string, string>> = {
+  pods: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', replicasets: 'apps',
+  jobs: 'batch', cronjobs: 'batch', services: '', nodes: '', namespaces: '',
+};
+
 /** One argument as kubectl reads it: its resource (`pods` when no type is given) and its name. */
 export interface ResourceArg {
   /** The resource's plural name, as the API names it (`pods`, `deployments`). */
@@ -29,16 +36,23 @@ export interface ResourceArg {
 }
 
 /**
- * `NAME`, or `TYPE/NAME` with TYPE one of {@link RESOURCE_TYPES}' names. An unknown TYPE is a
- * UsageError in kubectl's words (`the server doesn't have a resource type "x"`). A bare name is a pod.
+ * `NAME`, or `TYPE/NAME` with TYPE one of {@link RESOURCE_TYPES}' names, optionally qualified by
+ * its group as kubectl takes it (schema.ParseResourceArg): `TYPE.GROUP` or `TYPE.v1.GROUP`
+ * (`deployment.apps/web`, what `kubectl get -o name` prints; `pods./web-0` for the core group). An
+ * unknown TYPE, or a group it is not in, is a UsageError in kubectl's words (`the server doesn't
+ * have a resource type "x"`). A bare name is a pod.
  */
 export function parseResourceArg(arg: string): ResourceArg {
   const slash = arg.indexOf('/');
   if (slash < 0) return { resource: 'pods', name: arg };
-  const type = arg.slice(0, slash).toLowerCase();
+  const typeArg = arg.slice(0, slash);
+  const dot = typeArg.indexOf('.');
+  const type = (dot < 0 ? typeArg : typeArg.slice(0, dot)).toLowerCase();
+  const group = dot < 0 ? undefined : typeArg.slice(dot + 1).toLowerCase();
   const name = arg.slice(slash + 1);
   const resource = Object.keys(RESOURCE_TYPES).find((plural) => plural === type || RESOURCE_TYPES[plural]!.includes(type));
-  if (!resource) throw new UsageError(`the server doesn't have a resource type ${JSON.stringify(arg.slice(0, slash))}`);
+  const inGroup = (r: string) => group === undefined || group === RESOURCE_GROUPS[r] || group === `v1.${RESOURCE_GROUPS[r]}`;
+  if (!resource || !inGroup(resource)) throw new UsageError(`the server doesn't have a resource type ${JSON.stringify(dot < 0 ? typeArg : typeArg.slice(0, dot))}`);
   if (name === '' || name.includes('/')) throw new UsageError('arguments in resource/name form must have a single resource and name');
   return { resource, name };
 }

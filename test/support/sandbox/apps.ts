@@ -279,7 +279,8 @@ export function createApps(pods: PodStore): Apps {
         specExtra = { hostname: name, subdomain: w.serviceName };
       } else {
         generateName = `${w.kind === 'Deployment' ? r.name : w.name}-`;
-        do name = generateName + randomSuffix(); while (pods.has(w.namespace, name));
+        // names.SimpleNameGenerator: the base cut to 63 - 5 characters, then 5 random ones (generateName itself is kept whole)
+        do name = generateName.slice(0, 58) + randomSuffix(); while (pods.has(w.namespace, name));
         labels = w.kind === 'Deployment' ? { ...w.template.spec.labels, [POD_TEMPLATE_HASH]: r.hash }
           : { ...w.template.spec.labels, [REVISION_HASH]: r.hash, 'pod-template-generation': String(w.generation) };
         owner = w.kind === 'Deployment' ? ownerRef(r) : ownerRef(w);

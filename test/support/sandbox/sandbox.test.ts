@@ -1095,6 +1095,18 @@ describe('apps/v1 workloads', () => {
       .toEqual(d2.pods.map((p) => [p, '2']).sort());
   });
 
+  it('long names: generated pod names are the generateName cut at 58 characters plus 5 (names.SimpleNameGenerator), generateName kept whole', async () => {
+    const name = 'a'.repeat(56);
+    const r = asb.addDeployment({ namespace: 'shop', name, template: { labels: { app: 'long' } } });
+    const d = asb.addDaemonSet({ namespace: 'shop', name: `${name}-ds`, template: { labels: { app: 'long-agent' } } });
+    for (const [rev, base] of [[r, `${r.name}-`], [d, `${name}-ds-`]] as const) {
+      expect(base.length).toBeGreaterThan(58);
+      const pod = await core.readNamespacedPod({ namespace: 'shop', name: rev.pods[0]! });
+      expect(pod.metadata!.name).toMatch(new RegExp(`^${base.slice(0, 58)}${ALPHANUMS}{5}$`));
+      expect(pod.metadata!.generateName).toBe(base);
+    }
+  });
+
   it('invalid fixtures throw and change nothing; removeWorkload deletes the revisions and pods with it', async () => {
     expect(() => asb.addDeployment({ namespace: 'shop', name: 'web', selector: { app: 'other' }, template: { labels: { app: 'web' } } }))
       .toThrow(/^Deployment\.apps "web" is invalid: spec\.template\.metadata\.labels: Invalid value: .*: `selector` does not match template `labels`$/);
