@@ -4,7 +4,7 @@
  * `top --by-service`'s table of services.
  */
 import { formatMemory } from '../kube/quantity.js';
-import { usedOver, type ResourceUsage } from '../trend/usage.js';
+import { perPod, usedOver, type ResourceUsage } from '../trend/usage.js';
 import { alignColumns } from './columns.js';
 import { escapeTerminal } from './terminal-text.js';
 
@@ -48,24 +48,28 @@ function amount(u: ResourceUsage, value: number, requested: boolean): string {
 
 /**
  * One phrase: `0.42 cores of 0.25 requested (168%), limit 1` for CPU, `301Mi in use of 256Mi
- * requested (118%), limit 512Mi` for memory. Without a request or limit, that part is left out;
- * set on some of the pods only, the phrase says on how many (`of 0.5 requested by 2 of 3 pods`)
- * and gives no percentage.
+ * requested (118%), limit 512Mi` for memory. Of several pods, the amounts are the mean pod's
+ * (perPod: `0.42 cores per pod of 0.25 requested`), the share the sums'. Without a request or
+ * limit, that part is left out; set on some of the pods only, the phrase says on how many (`of
+ * 0.25 requested by 2 of 3 pods`) and gives no percentage.
  */
 export function usageText(u: ResourceUsage): string {
-  let text = u.resource === 'cpu' ? `${formatCores(u.used)} cores` : `${formatInuseBytes(u.used)} in use`;
+  const mean = perPod(u);
+  const each = u.pods > 1 ? ' per pod' : '';
+  let text = u.resource === 'cpu' ? `${formatCores(mean.used)} cores${each}` : `${formatInuseBytes(mean.used)} in use${each}`;
   const some = (n: number) => (n < u.pods ? ` by ${n} of ${u.pods} pods` : '');
-  if (u.request !== undefined) {
-    text += ` of ${amount(u, u.request, true)} requested${some(u.podsWithRequest)}`;
+  if (mean.request !== undefined) {
+    text += ` of ${amount(u, mean.request, true)} requested${some(u.podsWithRequest)}`;
     const share = usedOver(u, 'request');
     if (share !== undefined) text += ` (${formatShare(share)})`;
   }
-  if (u.limit !== undefined) text += `, limit ${amount(u, u.limit, true)}${u.podsWithLimit < u.pods ? ` on ${u.podsWithLimit} of ${u.pods} pods` : ''}`;
+  if (mean.limit !== undefined) text += `, limit ${amount(u, mean.limit, true)}${u.podsWithLimit < u.pods ? ` on ${u.podsWithLimit} of ${u.pods} pods` : ''}`;
   return text;
 }
 
 /**
- * The JSON of a usage: CPU as `{ cores, requestCores, limitCores, usedOverRequest, usedOverLimit }`,
+ * The JSON of a usage, as sums over its pods (a script divides by `pods` for the mean pod that
+ * the table shows): CPU as `{ cores, requestCores, limitCores, usedOverRequest, usedOverLimit }`,
  * memory as `{ inuseBytes, requestBytes, limitBytes, usedOverRequest, usedOverLimit }` (a request
  * or limit that no pod sets left out; the ratios only when every pod sets it), and with `pods`
  * the pod counts (`pods`, `podsWithRequest`, `podsWithLimit`).
@@ -99,24 +103,26 @@ export function serviceUsageLines(rows: readonly ServiceUsageRow[]): string[] {
 }
 
 /**
- * `top --by-service`: SERVICE, PODS, CORES (IN-USE for heap), REQUEST, USED/REQUEST, LIMIT, in the
- * rows' order (rankByRequest). A request or limit set on some pods only shows the sum and how many
- * (`0.5 (2/3 pods)`) and no share; `-` where no pod sets it. Header lines first.
+ * `top --by-service`: SERVICE, PODS, CORES/POD (IN-USE/POD for heap), REQUEST/POD, USED/REQUEST,
+ * LIMIT/POD, in the rows' order (rankByRequest): the mean pod's amounts (perPod), the sums' share.
+ * A request or limit set on some pods only shows their mean and how many (`0.25 (2/3 pods)`) and no
+ * share; `-` where no pod sets it. Header lines first.
  */
 export function renderServiceUsageTable(rows: readonly ServiceUsageRow[], header: readonly string[] = []): string {
   const memory = rows[0]?.usage.resource === 'memory';
-  const table: string[][] = [['SERVICE', 'PODS', memory ? 'IN-USE' : 'CORES', 'REQUEST', 'USED/REQUEST', 'LIMIT']];
+  const table: string[][] = [['SERVICE', 'PODS', memory ? 'IN-USE/POD' : 'CORES/POD', 'REQUEST/POD', 'USED/REQUEST', 'LIMIT/POD']];
   for (const { service, usage: u } of rows) {
-    const sum = (value: number | undefined, pods: number) =>
+    const mean = perPod(u);
+    const some = (value: number | undefined, pods: number) =>
       value === undefined ? '-' : amount(u, value, true) + (pods < u.pods ? ` (${pods}/${u.pods} pods)` : '');
     const share = usedOver(u, 'request');
     table.push([
       service,
       String(u.pods),
-      u.resource === 'cpu' ? formatCores(u.used) : formatInuseBytes(u.used),
-      sum(u.request, u.podsWithRequest),
+      u.resource === 'cpu' ? formatCores(mean.used) : formatInuseBytes(mean.used),
+      some(mean.request, u.podsWithRequest),
       share === undefined ? '-' : formatShare(share),
-      sum(u.limit, u.podsWithLimit),
+      some(mean.limit, u.podsWithLimit),
     ]);
   }
   return [...header, alignColumns(table.map((r) => r.map(escapeTerminal)))].join('\n') + '\n';

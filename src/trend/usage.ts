@@ -78,6 +78,23 @@ export function sumResources(pods: readonly (ContainerResources | undefined)[], 
 }
 
 /**
+ * The usage of the mean pod: `used` over all the pods, a request (a limit) over the pods that set
+ * it; memory in whole bytes. The pods of a window need not have run at once (a rollout replaces
+ * them, a Job's pods come and go), so the sums overstate what ran at any one time; a pod's mean
+ * does not, and it is what a request is set for. Shares are the sums' (usedOver). One pod: itself.
+ */
+export function perPod(u: ResourceUsage): ResourceUsage {
+  if (u.pods <= 1) return u;
+  const mean = (sum: number, n: number) => (u.resource === 'memory' ? Math.round(sum / n) : sum / n);
+  return {
+    ...u,
+    used: mean(u.used, u.pods),
+    ...(u.request !== undefined ? { request: mean(u.request, u.podsWithRequest) } : {}),
+    ...(u.limit !== undefined ? { limit: mean(u.limit, u.podsWithLimit) } : {}),
+  };
+}
+
+/**
  * used / request (or / limit): 1.68 for 168 %. Undefined unless every pod sets it and the sum is
  * above 0: a share of some pods' requests would compare the usage of all with the asks of a few.
  */

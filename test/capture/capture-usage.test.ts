@@ -152,7 +152,8 @@ describe('capture and top: usage against requests from real Go targets', () => {
     const table = await runCli(['top', '--type', 'cpu', '--from', started.toISOString(), '--to', to], { env: env() });
     const lines = table.stdout.toString().split('\n').filter((l) => l.startsWith('Usage: '));
     expect(lines.map((l) => l.split(':')[1]!.trim())).toEqual(['api', 'worker']);
-    expect(lines[0]).toMatch(new RegExp(`^Usage: api: ${formatCores(api.cores).replace('.', '\\.')} cores of 0\\.5 requested \\(\\d+%\\), limit 2, 2 pods$`));
+    // The header shows the mean pod: half the two pods' cores, of each one's 0.25 requested.
+    expect(lines[0]).toMatch(new RegExp(`^Usage: api: ${formatCores(api.cores / 2).replace('.', '\\.')} cores per pod of 0\\.25 requested \\(\\d+%\\), limit 1, 2 pods$`));
   }, 60_000);
 
   test('capture\'s table: a USAGE column, the share of the request computed from the profile', async () => {

@@ -2,7 +2,8 @@
  * `top` against requests, over fixed profiles with chosen CPU nanoseconds, duration_nanos and
  * in-use bytes, uploaded through the profefe API by collect's own sink (StoreSink) for pods whose
  * containers set requests and limits (targetFromPod reads them as the API server stores them):
- * the cores and in-use bytes shown equal the profiles' own sums, computed here from the samples.
+ * the cores and in-use bytes equal the profiles' own sums, computed here from the samples (in
+ * JSON; the table and header show the mean pod, the sums over the pods).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,9 +134,9 @@ describe('top: usage against requests', () => {
     expect(expectedCores('api')).toBe(0.75);
     expect(expectedCores('worker')).toBe(0.2);
     const lines = run.stdout.toString().split('\n').filter((l) => l.startsWith('Usage: '));
-    // legacy's profiles carry no requests: no line for it.
+    // legacy's profiles carry no requests: no line for it. api's 2 pods: the mean pod, 0.75 / 2 cores of 0.5 / 2.
     expect(lines).toEqual([
-      'Usage: api: 0.75 cores of 0.5 requested (150%), limit 2, 2 pods',
+      'Usage: api: 0.38 cores per pod of 0.25 requested (150%), limit 1, 2 pods',
       'Usage: worker: 0.20 cores of 2 requested (10%), limit 2, 1 pod',
     ]);
     // The functions as before: each service's flat the sum of its stacks' values.
@@ -162,10 +163,10 @@ describe('top: usage against requests', () => {
     expect(run.stdout.toString()).toBe(
       [
         'Type: cpu   Window: 2026-11-01T00:00:00.000Z to 2026-11-01T01:00:00.000Z',
-        'SERVICE   PODS   CORES   REQUEST   USED/REQUEST   LIMIT',
-        'api       2      0.75    0.5       150%           2',
-        'worker    1      0.20    2         10%            2',
-        'legacy    1      0.90    -         -              -',
+        'SERVICE   PODS   CORES/POD   REQUEST/POD   USED/REQUEST   LIMIT/POD',
+        'api       2      0.38        0.25          150%           1',
+        'worker    1      0.20        2             10%            2',
+        'legacy    1      0.90        -             -              -',
         '',
       ].join('\n'),
     );
@@ -180,7 +181,7 @@ describe('top: usage against requests', () => {
       { service: 'api', inuseBytes: expectedInuse('api'), requestBytes: 256 * MI, limitBytes: 512 * MI, usedOverRequest: 200 / 256, usedOverLimit: 200 / 512, pods: 2, podsWithRequest: 2, podsWithLimit: 2 },
     ]);
     const table = await runCli(['top', '--type', 'heap', ...WINDOW], { env });
-    expect(table.stdout.toString()).toContain('\nUsage: api: 200Mi in use of 256Mi requested (78%), limit 512Mi, 2 pods\n');
+    expect(table.stdout.toString()).toContain('\nUsage: api: 100Mi in use per pod of 128Mi requested (78%), limit 256Mi, 2 pods\n');
   });
 
   test.each([
