@@ -47,6 +47,18 @@ export function mentionsProfefe(pod: V1Pod): boolean {
 }
 
 /**
+ * Where the pod's annotations are written: its controller's pod template (the pod's own would be
+ * lost when it is replaced; a ReplicaSet's pods come from their Deployment's template), or for a
+ * pod that no controller owns, the pod itself.
+ */
+function whereAnnotated(pod: V1Pod): string {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+  if (!owner) return "(in the pod's metadata.annotations)";
+  const kind = owner.kind === 'ReplicaSet' ? 'Deployment' : owner.kind;
+  return `(in the pod template of its ${kind}: spec.template.metadata.annotations)`;
+}
+
+/**
  * Checks a pod, in this order: its state (terminating, not Running: error); misspelt annotation
  * keys (error, or warn when the right key is also set) and unknown keys under profefe.com (warn);
  * profefe.com/enable missing or not exactly "true" (error; "false" is a warn: opted out); the port,
@@ -71,7 +83,7 @@ export function checkAnnotations(pod: V1Pod): AnnotationCheck {
       findings.push(
         alsoSet
           ? { check: 'annotations', severity: 'warn', code: 'annotation-typo', message: `annotation ${JSON.stringify(key)} is ignored: ${why}, which is set too`, fix: `delete ${JSON.stringify(key)}` }
-          : { check: 'annotations', severity: 'error', code: 'annotation-typo', message: `annotation ${JSON.stringify(key)} is ignored: ${why}`, fix: `rename it to ${meant} (in the pod template: spec.template.metadata.annotations)` },
+          : { check: 'annotations', severity: 'error', code: 'annotation-typo', message: `annotation ${JSON.stringify(key)} is ignored: ${why}`, fix: `rename it to ${meant} ${whereAnnotated(pod)}` },
       );
     } else if (!OUR_KEYS.includes(key) && key.startsWith(`${OUR_DOMAIN}/`)) {
       findings.push({ check: 'annotations', severity: 'warn', code: 'annotation-unknown', message: `annotation ${JSON.stringify(key)} is not one kubectl-profefe reads`, fix: `use ${OUR_KEYS.join(', ')}; or delete it` });

@@ -35,6 +35,18 @@ describe('intendedKey', () => {
 type Row = { severity: string; code: string; fix?: string | RegExp; message?: string | RegExp };
 
 describe('checkAnnotations', () => {
+  test.each<[string, V1Pod['metadata'], string]>([
+    ['a pod no controller owns: its own annotations', {}, "rename it to profefe.com/enable (in the pod's metadata.annotations)"],
+    ['a Deployment\'s pod (its ReplicaSet the controller): the Deployment\'s template', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'cart-7d9f8b6c4', uid: 'u', controller: true }] },
+      'rename it to profefe.com/enable (in the pod template of its Deployment: spec.template.metadata.annotations)'],
+    ['a StatefulSet\'s pod', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'cart', uid: 'u', controller: true }] },
+      'rename it to profefe.com/enable (in the pod template of its StatefulSet: spec.template.metadata.annotations)'],
+  ])('a misspelt key\'s fix says where to rename it: %s', (_what, meta, fix) => {
+    const p = pod({ 'profefe.com/enabled': 'true' });
+    p.metadata = { ...p.metadata, ...meta };
+    expect(checkAnnotations(p).findings.find((f) => f.code === 'annotation-typo')!.fix).toBe(fix);
+  });
+
   test.each<[string, V1Pod, Row[]]>([
     ['a well-annotated pod: one ok line saying where pprof is', pod(ENABLED),
       [{ severity: 'ok', code: 'endpoint', message: 'pprof is looked for at port 6060 of container "app", path /debug/pprof, service "cart-1"' }]],
