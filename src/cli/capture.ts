@@ -72,6 +72,8 @@ interface CaptureArgs extends KubeFlagArgs, StoreFlagArgs, DecodeLimitArgs, Prog
 
 /** Pods captured at once by default: enough for the CPU windows of a large namespace to overlap. */
 const DEFAULT_CONCURRENCY = 200;
+/** Where capture saves files when no profefe store is named. */
+const DEFAULT_OUTPUT_DIR = './profiles';
 
 export function captureCommand(ctx: CommandContext): CommandModule<object, CaptureArgs> {
   return {
@@ -110,7 +112,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           })
           .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of the CPU profile and of the allocs, block and mutex deltas' }))
           .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods captured at the same time' }))
-          .option('output-dir', { type: 'string', default: './profiles', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz' })
+          .option('output-dir', { type: 'string', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz (default ./profiles; given, it wins over $PROFEFE_HOSTPORT)' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
@@ -140,6 +142,12 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   const output = String(args.output ?? 'table');
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
   const { urls, service } = resolveUrlFlags(args);
+  const outputDir = args['output-dir'];
+  if (outputDir !== undefined && args['profefe-hostport']) {
+    throw new UsageError('--output-dir saves the profiles as files (the local store) and --profefe-hostport uploads them to profefe: give one of them');
+  }
+  // A flag beats the environment: --output-dir given means files, whatever $PROFEFE_HOSTPORT says.
+  const storeEnv = outputDir !== undefined ? { ...env, PROFEFE_HOSTPORT: undefined } : env;
   return {
     kube: kubeAccessOptionsFrom(args),
     pods: podNamesOf(args.pods, 'capture'),
@@ -150,9 +158,9 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
     types,
     seconds,
     concurrency,
-    outputDir: args['output-dir'] ?? './profiles',
+    outputDir: outputDir ?? DEFAULT_OUTPUT_DIR,
     output,
-    store: { ...resolveStoreOptions(args, env), decodeLimits },
+    store: { ...resolveStoreOptions(args, storeEnv), decodeLimits },
     labelsFromPod: (args['label-from-pod'] ?? []).map(String).filter(Boolean),
     maxProfileBytes,
     maxBufferedBytes,
