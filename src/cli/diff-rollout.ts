@@ -65,15 +65,20 @@ export function parseRolloutWorkload(value: string): { kind: WorkloadKind; name:
   return { kind, name };
 }
 
-/** `A..B` of --revision: two different whole revision numbers from 1. Throws UsageError naming the flag. */
+/**
+ * --revision: `A..B` (two different whole revision numbers from 1), or `B` alone (B against the
+ * revision before it, as `kubectl rollout history --revision=N` names one). Throws UsageError naming the flag.
+ */
 export function parseRevisionPair(value: string): RevisionPair {
-  const m = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(value);
-  const pair = m ? { base: Number(m[1]), target: Number(m[2]) } : undefined;
-  if (!pair || !Number.isSafeInteger(pair.base) || !Number.isSafeInteger(pair.target) || pair.base < 1 || pair.target < 1) {
-    throw new UsageError(`--revision: expected BASE..TARGET, two revision numbers (like 3..5), got ${JSON.stringify(value)}`);
+  const m = /^\s*(?:(\d+)\s*\.\.\s*)?(\d+)\s*$/.exec(value);
+  const base = m?.[1] !== undefined ? Number(m[1]) : undefined;
+  const target = m ? Number(m[2]) : NaN;
+  const valid = (n: number) => Number.isSafeInteger(n) && n >= 1;
+  if (!m || !valid(target) || (base !== undefined && !valid(base))) {
+    throw new UsageError(`--revision: expected BASE..TARGET, two revision numbers (like 3..5), or one (5: against the revision before it), got ${JSON.stringify(value)}`);
   }
-  if (pair.base === pair.target) throw new UsageError(`--revision ${value}: base and target are the same revision`);
-  return pair;
+  if (base === target) throw new UsageError(`--revision ${value}: base and target are the same revision`);
+  return base !== undefined ? { base, target } : { target };
 }
 
 /** The rollout part of diff's arguments (the rest are diff's). */

@@ -259,7 +259,7 @@ export function diffCommand(ctx: CommandContext): CommandModule<object, DiffArgs
           .option('browser', { type: 'boolean', describe: 'with --html: open the page in the browser (default); --no-browser only prints its path' })
           .option('node-fraction', { ...NODE_FRACTION_OPTION, describe: `with --html: ${NODE_FRACTION_OPTION.describe}` })
           .option('rollout', { type: 'string', requiresArg: true, describe: 'compare two revisions of this workload: deployment/NAME, statefulset/NAME or daemonset/NAME' })
-          .option('revision', { type: 'string', requiresArg: true, describe: 'with --rollout: BASE..TARGET revision numbers (default: the one before the current, and the current)' })
+          .option('revision', { type: 'string', requiresArg: true, describe: 'with --rollout: BASE..TARGET revision numbers, or TARGET against the one before it (default: the current against the one before)' })
           .option('window', { type: 'string', requiresArg: true, describe: `with --rollout: the time after the target revision started, and before the base revision ended (default ${DEFAULT_ROLLOUT_WINDOW})` })
           .option('normalize', {
             type: 'boolean',

@@ -17,9 +17,10 @@ import type { LabelSelector } from '../labels/selector.js';
 import type { StoreLabel } from '../store/store.js';
 import type { WindowQuery } from '../store/window-query.js';
 
-/** Which revisions to compare: --revision A..B (base A, target B). */
+/** Which revisions to compare: --revision A..B (base A, target B), or --revision B (base: the revision before B). */
 export interface RevisionPair {
-  readonly base: number;
+  /** undefined: the next lower revision that exists (as kubectl rollout history numbers them). */
+  readonly base?: number;
   readonly target: number;
 }
 
@@ -53,7 +54,7 @@ export function workloadName(ref: Pick<WorkloadRef, 'kind' | 'name'>): string {
 
 /**
  * Picks the revisions and their windows. Default: the highest revision (the current one after a
- * finished rollout) against the next lower one that exists. A revision's start is its object's
+ * finished rollout) against the next lower one that exists; --revision N: N against the next lower. A revision's start is its object's
  * creationTimestamp; it ended when the next higher revision that exists started (or has not: now).
  * Target: [start, min(start + window, end, now)]. Base: [max(start, end - window), end].
  *
@@ -74,7 +75,12 @@ export function planRollout(w: WorkloadRevisions, opts: RolloutPlanOptions): Rol
     return r;
   };
   const target = opts.revisions ? find(opts.revisions.target) : w.revisions[w.revisions.length - 1]!;
-  const base = opts.revisions ? find(opts.revisions.base) : w.revisions[w.revisions.length - 2]!;
+  const before = (r: WorkloadRevision) => {
+    const lower = w.revisions.filter((x) => x.revision < r.revision);
+    if (lower.length === 0) throw new CommandFailure(`${name} has no revision before ${r.revision} (it has ${known.join(', ')}): name both, like --revision ${r.revision}..${known[known.length - 1]}`);
+    return lower[lower.length - 1]!;
+  };
+  const base = opts.revisions?.base !== undefined ? find(opts.revisions.base) : before(target);
   const now = opts.now.getTime();
   const endOf = (r: WorkloadRevision) => Math.min(w.revisions.find((x) => x.revision > r.revision)?.createdAt.getTime() ?? now, now);
   const tStart = target.createdAt.getTime();

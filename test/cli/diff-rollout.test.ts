@@ -186,6 +186,13 @@ describe('diff --rollout', () => {
     expect(r.rows).toEqual((await rolloutJson(['--rollout', 'deployment/web'])).rows);
   }, 60_000);
 
+  test('--revision 2 (kubectl rollout history\'s one number): 2 against the revision before it, as the default here', async () => {
+    const one = await rolloutJson(['--rollout', 'deployment/web', '--revision', '2']);
+    const both = await rolloutJson(['--rollout', 'deployment/web', '--revision', '1..2']);
+    expect([one.rollout.base.revision, one.rollout.target.revision]).toEqual([1, 2]);
+    expect(one.rows).toEqual(both.rows);
+  }, 60_000);
+
   test('--revision 2..1 swaps the sides: the same changes, negated', async () => {
     const forward = await rolloutJson(['--rollout', 'deployment/web', '--normalize=false']);
     const back = await rolloutJson(['--rollout', 'deploy/web', '--revision', '2..1', '--normalize=false']);
@@ -263,6 +270,8 @@ describe('diff --rollout failures, in kubectl\'s words and with what to do', () 
     ['all namespaces', ['--rollout', 'deployment/web', '-A'], 2, /^error: -A\/--all-namespaces does not apply with --rollout/],
     ['an empty window', ['--rollout', 'deployment/web', '--window', '0'], 2, /^error: --window must be longer than 0/],
     ['the same revision twice', ['--rollout', 'deployment/web', '--revision', '2..2'], 2, /^error: --revision 2\.\.2: base and target are the same revision/],
+    ['one revision with none before it', ['--rollout', 'deployment/web', '--revision', '1'], 1, /^error: deployment\/web has no revision before 1 \(it has 1, 2\): name both, like --revision 1\.\.2\n$/],
+    ['not a revision', ['--rollout', 'deployment/web', '--revision', '2..'], 2, /^error: --revision: expected BASE\.\.TARGET, two revision numbers \(like 3\.\.5\), or one \(5: against the revision before it\), got "2\.\."/],
     ['a namespace without --rollout', ['a.pb.gz', 'b.pb.gz', '-n', 'shop'], 2, /^error: --namespace only applies with --rollout/],
     ['--window without --rollout', ['a.pb.gz', 'b.pb.gz', '--window', '1h'], 2, /^error: --window only applies with --rollout/],
   ])('%s', async (_what, args, code, stderr) => {

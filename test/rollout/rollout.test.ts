@@ -35,6 +35,8 @@ describe('planRollout', () => {
     ['--revision 1..2 with a window longer than revision 2 lived: the target ends when 3 started', three, { revisions: { base: 1, target: 2 }, windowMs: 24 * H }, 30, { base: [1, iso(0), iso(10)], target: [2, iso(10), iso(20)] }],
     ['--revision 3..1: the current revision up to now against the first one', three, { revisions: { base: 3, target: 1 } }, 30, { base: [3, iso(29), iso(30)], target: [1, iso(0), iso(1)] }],
     ['numbers with gaps (old ReplicaSets pruned): the next lower that exists', workload([rev(4, 0), rev(7, 10)]), {}, 30, { base: [4, iso(9), iso(10)], target: [7, iso(10), iso(11)] }],
+    ['--revision 2 alone: against the next lower', three, { revisions: { target: 2 } }, 30, { base: [1, iso(9), iso(10)], target: [2, iso(10), iso(11)] }],
+    ['--revision 7 alone, numbers with gaps: against 4', workload([rev(4, 0), rev(7, 10), rev(9, 20)]), { revisions: { target: 7 } }, 30, { base: [4, iso(9), iso(10)], target: [7, iso(10), iso(11)] }],
   ])('%s', (_what, w, opts, nowHours, expected) => {
     expect(windows(planRollout(w, { windowMs: H, now: at(nowHours), ...opts }))).toEqual(expected);
   });
