@@ -20,14 +20,17 @@ export interface PodCpu {
  * Σ over the pods (sorted by `pod`, so the same pods give the same float whatever order they
  * were read in) of cpuNanos / durationNanos, each pod's int64 sums turned into floats once and
  * divided once. A pod without duration_nanos is divided by `fallbackNanos` (the bucket's
- * length, or collect's capture window). 0 for no pods.
+ * length, or collect's capture window); with neither above 0 it adds nothing (not Infinity). 0 for
+ * no pods.
  */
 export function coresOf(pods: readonly PodCpu[], fallbackNanos: number): number {
   const sorted = [...pods].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
   let cores = 0;
   for (const p of sorted) {
     const duration = int64ToFloat(p.durationNanos);
-    cores += int64ToFloat(p.cpuNanos) / (duration > 0 ? duration : fallbackNanos);
+    const divisor = duration > 0 ? duration : fallbackNanos;
+    // No duration and no time to spread it over (a window of one instant): no rate to say.
+    if (divisor > 0) cores += int64ToFloat(p.cpuNanos) / divisor;
   }
   return cores;
 }

@@ -20,6 +20,8 @@ describe('coresOf', () => {
     expect(coresOf([{ pod: 'a', cpuNanos: 5e9, durationNanos: 10e9 }], 3600e9)).toBe(0.5);
     expect(coresOf([{ pod: 'a', cpuNanos: 5e9, durationNanos: 10e9 }, { pod: 'b', cpuNanos: 3n, durationNanos: 0 }], 6)).toBe(0.5 + 3 / 6);
     expect(coresOf([], 1)).toBe(0);
+    // top --from T --to T: a profile without duration_nanos has no time to spread over.
+    expect(coresOf([{ pod: 'a', cpuNanos: 5e9, durationNanos: 10e9 }, { pod: 'b', cpuNanos: 3n, durationNanos: 0 }], 0)).toBe(0.5);
   });
 
   test('the sum runs in pod order, whatever order the pods come in', () => {
