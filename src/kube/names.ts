@@ -2,7 +2,7 @@
  * Short listings of what the cluster holds, for shell completion: namespace and pod names, one
  * page each, so a large cluster costs one request and not a full list.
  */
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { requestOptions } from './pods.js';
 
 /** A listed object's name and a few words about it. */
@@ -41,5 +41,24 @@ export async function listPodNames(api: CoreV1Api, where: { namespace: string; a
       namespace: pod.metadata?.namespace,
       detail: [phase, enabled ? 'profefe.com/enable' : ''].filter(Boolean).join(', '),
     };
+  });
+}
+
+/** The apps/v1 workloads whose rollouts `diff --rollout` compares, by their resource names. */
+export type WorkloadResource = 'deployments' | 'statefulsets' | 'daemonsets';
+
+/** The workloads of one kind in a namespace (first page), with their replicas as kubectl get shows them (ready/desired). */
+export async function listWorkloadNames(api: AppsV1Api, resource: WorkloadResource, namespace: string, opts: ListingOptions): Promise<NamedObject[]> {
+  const options = requestOptions(opts.signal);
+  const params = { namespace, limit: opts.limit };
+  const list = resource === 'deployments'
+    ? await api.listNamespacedDeployment(params, options)
+    : resource === 'statefulsets'
+      ? await api.listNamespacedStatefulSet(params, options)
+      : await api.listNamespacedDaemonSet(params, options);
+  return list.items.map((w) => {
+    const status = w.status as { readyReplicas?: number; replicas?: number; numberReady?: number; desiredNumberScheduled?: number } | undefined;
+    const ready = resource === 'daemonsets' ? `${status?.numberReady ?? 0}/${status?.desiredNumberScheduled ?? 0}` : `${status?.readyReplicas ?? 0}/${status?.replicas ?? 0}`;
+    return { name: w.metadata?.name ?? '', namespace: w.metadata?.namespace, detail: `${ready} ready` };
   });
 }

@@ -55,6 +55,12 @@ beforeAll(async () => {
       { namespace: 'other', name: 'api-1' },
     ],
   });
+  // Workloads for diff --rollout, scaled to no pods (the pod menus above stay as they are).
+  const template = { labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.example/web:1' }] };
+  sandbox.addDeployment({ namespace: 'shop', name: 'web', template, replicas: 0 });
+  sandbox.addDeployment({ namespace: 'shop', name: 'worker', template: { ...template, labels: { app: 'worker' } }, replicas: 0 });
+  sandbox.addStatefulSet({ namespace: 'shop', name: 'db', template: { ...template, labels: { app: 'db' } }, replicas: 0 });
+  sandbox.addDaemonSet({ namespace: 'other', name: 'agent', template: { ...template, labels: { app: 'agent' } }, nodes: [] });
   const kubeconfig = await sandbox.writeKubeconfig({ dir, namespace: 'shop', contexts: [{ name: 'other-ctx', namespace: 'other' }] });
   const home = path.join(dir, 'home');
   // The default store (KUBECTL_PROFEFE_HOME/store), open for the whole run: it holds the lock.
@@ -155,6 +161,24 @@ describe('the completion engine (__complete)', () => {
     const r = await complete(...words);
     expect(r.values.sort()).toEqual(expected);
     expect(r.directive).toBe(4);
+  });
+
+  test.each([
+    ['the workload types first, with no space after', ['diff', '--rollout', ''], ['daemonset/', 'deployment/', 'statefulset/'], 2 | 4],
+    ['a type by its first letters', ['diff', '--rollout', 'st'], ['statefulset/'], 2 | 4],
+    ["then the namespace's Deployments, under the type as typed", ['diff', '--rollout', 'deploy/'], ['deploy/web', 'deploy/worker'], 4],
+    ['and by their first letters', ['diff', '--rollout=deployment/wo'], ['deployment/worker'], 4],
+    ['StatefulSets', ['diff', '--rollout', 'sts/'], ['sts/db'], 4],
+    ["DaemonSets of -n's namespace", ['diff', '-n', 'other', '--rollout', 'daemonset/'], ['daemonset/agent'], 4],
+    ['not a workload type: nothing', ['diff', '--rollout', 'pod/'], [], 4],
+  ])('diff --rollout: %s', async (_what, words, expected, directive) => {
+    const r = await complete(...words);
+    expect(r.values.sort()).toEqual(expected);
+    expect(r.directive).toBe(directive);
+  });
+
+  test("diff --rollout's workloads say how many pods are ready", async () => {
+    expect((await complete('diff', '--rollout', 'deployment/w')).descriptions['deployment/web']).toBe('0/0 ready');
   });
 
   test("pods' descriptions say their phase and whether they opted in", async () => {

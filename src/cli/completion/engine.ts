@@ -8,6 +8,7 @@
 import type { CommandModule } from 'yargs';
 import { PROFILE_TYPES } from '../../capture/profile-types.js';
 import { WINDOW_TYPES } from '../../store/store.js';
+import { parseResourceArg } from '../shared/resource-names.js';
 import { kubeAccessOptionsFrom, type KubeFlagArgs } from '../shared/kube-flags.js';
 import { resolveStoreOptions, type StoreFlagArgs } from '../shared/store-flags.js';
 import { commandSpec, listedValues, type CommandSpec, type FlagSpec, type PositionalSpec } from './command-spec.js';
@@ -217,6 +218,8 @@ async function valueCompletion(flag: FlagSpec, current: string, prefix: string, 
       return done(await deps.sources.ids(resolveStoreOptions(storeFlags(state), deps.env), { service: state.values.get('service'), type: state.values.get('type') }));
     case 'type':
       return typeCompletion(flag, current, prefix, state, deps);
+    case 'rollout':
+      return rolloutCompletion(current, prefix, state, deps);
   }
   const listed = listedValues(flag);
   if (listed.length > 0) return done(listed.map((value) => ({ value })));
@@ -244,6 +247,30 @@ async function typeCompletion(flag: FlagSpec, current: string, prefix: string, s
   const already = new Set(current.slice(0, comma).split(','));
   const candidates = types.filter((t) => t.startsWith(last) && !already.has(t)).map((t) => ({ value: head + t }));
   return { candidates, directive: Directive.noFileComp };
+}
+
+/**
+ * diff --rollout's TYPE/NAME, as kubectl completes `rollout history`: first the types (`deployment/`,
+ * no space after), then the workloads of that type in the namespace, under the type as typed
+ * (`deploy/web`).
+ */
+async function rolloutCompletion(current: string, prefix: string, state: LineState, deps: CompletionDeps): Promise<Completion> {
+  const slash = current.indexOf('/');
+  if (slash < 0) {
+    const types = ['deployment/', 'statefulset/', 'daemonset/'].map((value) => ({ value: prefix + value }));
+    return { ...filtered(types, prefix + current, 0), directive: Directive.noSpace | Directive.noFileComp };
+  }
+  const type = current.slice(0, slash);
+  let resource: string;
+  try {
+    resource = parseResourceArg(`${type}/x`).resource;
+  } catch {
+    return { candidates: [], directive: Directive.noFileComp };
+  }
+  if (resource !== 'deployments' && resource !== 'statefulsets' && resource !== 'daemonsets') return { candidates: [], directive: Directive.noFileComp };
+  const workloads = await deps.sources.workloads(kubeAccessOptionsFrom(kubeFlags(state)), resource);
+  const result = filtered(workloads.map((w) => ({ ...w, value: `${type}/${w.value}` })), current, Directive.noFileComp);
+  return prefix ? { ...result, candidates: result.candidates.map((c) => ({ ...c, value: prefix + c.value })) } : result;
 }
 
 /** Positional values: pods for capture, postmortem and doctor, resources then ids for get, the shells for completion, files for profiles. */

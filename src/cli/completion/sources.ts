@@ -5,6 +5,7 @@
  * into the user's command line.
  */
 import type { KubeAccessOptions } from '../../kube/kubeconfig.js';
+import type { WorkloadResource } from '../../kube/names.js';
 import type { StoreOptions } from '../../store/open-store.js';
 import type { WindowType } from '../../store/store.js';
 import { PROFILE_LABEL } from '../../store/window-query.js';
@@ -19,6 +20,8 @@ export interface CompletionSources {
   namespaces(kube: KubeAccessOptions): Promise<Candidate[]>;
   /** Pods of the namespace the flags resolve to (kubectl's rules), or of all with -A. */
   pods(kube: KubeAccessOptions): Promise<Candidate[]>;
+  /** Deployments, StatefulSets or DaemonSets of the namespace the flags resolve to. */
+  workloads(kube: KubeAccessOptions, resource: WorkloadResource): Promise<Candidate[]>;
   /** Service names in the store. */
   services(store: StoreOptions): Promise<Candidate[]>;
   /** The profile types stored (of `service` when given), as --type names them (allocs apart from heap). */
@@ -115,6 +118,16 @@ export function liveSources(env: NodeJS.ProcessEnv, signal: AbortSignal, timeout
           const pods = await names.listPodNames(api, { namespace: access.namespace, allNamespaces: access.allNamespaces }, { limit: LISTING_LIMIT, signal });
           return pods.map((p) => ({ value: p.name, description: access.allNamespaces ? `${p.namespace}, ${p.detail}` : p.detail }));
         },
+      ),
+    workloads: (kube, resource) =>
+      quietly(
+        async () => {
+          const { access, names } = await cluster(kube);
+          const { appsV1Api } = await import('../../kube/workload-revisions.js');
+          return { access, names, apps: appsV1Api(access.kubeConfig) };
+        },
+        async ({ access, apps, names }, signal) =>
+          (await names.listWorkloadNames(apps, resource, access.namespace, { limit: LISTING_LIMIT, signal })).map((w) => ({ value: w.name, description: w.detail })),
       ),
     services: (store) =>
       store.hostport
