@@ -126,7 +126,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
               ['Capture a Go process on this machine, no cluster needed, into the local store', 'kubectl profefe capture --url http://localhost:6060 --service api'],
               ['Read a saved profile', 'go tool pprof -top profiles/checkout/cpu/shop.checkout-7d9f8b6c4-x2x9z.*.pb.gz'],
             ),
-          )),
+          ), { spool: true }),
       ),
     handler: async (args) => {
       const opts = resolveCaptureOptions(args, ctx.env);

@@ -96,7 +96,7 @@ export function collectCommand(ctx: CommandContext): CommandModule<object, Colle
               ['Every minute, from one namespace, with metrics', 'kubectl profefe collect -n shop --interval 1m --metrics-addr 0.0.0.0:9090'],
               ['The second of three collectors (each takes a third of the pods)', 'kubectl profefe collect --once --shard 1/3 --profefe-hostport http://profefe:10100'],
             ),
-          )),
+          ), { spool: true }),
       ),
     handler: async (args) => {
       const opts = resolveCollectOptions(args, ctx.env);

@@ -30,6 +30,7 @@ export function pushCommand(ctx: CommandContext): CommandModule<object, StoreFla
               'that are no complete entry (left by a crash) move to quarantine/ and are listed.',
           )
           .epilog(examples(['Upload what is waiting, to the profefe collector', 'kubectl profefe push --profefe-hostport http://profefe:10100'])),
+        { spool: true },
       ),
     handler: async (args) => {
       const opts: PushOptions = { store: resolveStoreOptions(args, ctx.env) };

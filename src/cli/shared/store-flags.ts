@@ -13,17 +13,22 @@ export interface StoreFlagArgs {
 
 export const STORE_OPTIONS_GROUP = 'Store options:';
 
-/** Adds the store flags under "Store options:". */
-export function withStoreFlags<T>(y: Argv<T>) {
+/**
+ * Adds the store flags under "Store options:"; `--spool-dir` shown only for the commands that
+ * upload (`spool: true`: capture, collect, push), as only they keep what could not be uploaded.
+ */
+export function withStoreFlags<T>(y: Argv<T>, opts: { spool?: boolean } = {}) {
+  const spool = opts.spool === true;
   return y
     .options({
       'profefe-hostport': { type: 'string', requiresArg: true, describe: 'profefe collector URL, e.g. http://profefe:10100 (default: $PROFEFE_HOSTPORT, else the local store)' },
       'profefe-token': { type: 'string', requiresArg: true, describe: 'bearer token for a store behind an authenticating proxy (default: $PROFEFE_TOKEN)' },
       'profefe-ca': { type: 'string', requiresArg: true, describe: 'CA certificate file for a store behind a TLS proxy' },
       'store-dir': { type: 'string', requiresArg: true, describe: 'directory of the local store (default: <data dir>/store)' },
-      'spool-dir': { type: 'string', requiresArg: true, describe: 'where profiles that could not be uploaded wait for push (default: <data dir>/spool)' },
+      // Hidden elsewhere, not refused: a script that passes it to every command keeps working.
+      'spool-dir': { type: 'string', requiresArg: true, hidden: !spool, describe: 'where profiles that could not be uploaded wait for push (default: <data dir>/spool)' },
     })
-    .group(['profefe-hostport', 'profefe-token', 'profefe-ca', 'store-dir', 'spool-dir'], STORE_OPTIONS_GROUP);
+    .group(['profefe-hostport', 'profefe-token', 'profefe-ca', 'store-dir', ...(spool ? ['spool-dir'] : [])], STORE_OPTIONS_GROUP);
 }
 
 /** Store options from flags, then the environment, then defaults under the data directory. */
