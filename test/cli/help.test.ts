@@ -32,3 +32,10 @@ test.each(['capture', 'collect', 'get', 'merge', 'top', 'trend', 'diff', 'postmo
     if (line !== '' && next !== '') expect(`${line} ${next.split(' ')[0]}`.length).toBeGreaterThan(width);
   }
 });
+
+test.each([
+  ['capture', true], ['collect', true], ['push', true],
+  ['get', false], ['top', false], ['trend', false], ['diff', false], ['merge', false], ['open', false], ['postmortem', false], ['doctor', false],
+])('%s --help lists --spool-dir: %s (only the commands that keep what they could not upload)', async (command, listed) => {
+  expect((await runCli([command, '--help'])).stdout.toString().includes('--spool-dir')).toBe(listed);
+});
