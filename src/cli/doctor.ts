@@ -207,7 +207,7 @@ export async function runDoctor(opts: DoctorCommandOptions, deps: DoctorDeps = {
  */
 async function renderDoctor(result: DoctorResult, opts: DoctorCommandOptions, ctx: CommandContext): Promise<void> {
   const { report } = result;
-  const text = opts.format === 'json' ? renderDoctorJson(report) : opts.format === 'yaml' ? renderDoctorYaml(report) : renderDoctorTable(report, stdoutPalette(ctx.io));
+  const text = opts.format === 'json' ? renderDoctorJson(report) : opts.format === 'yaml' ? renderDoctorYaml(report) : renderDoctorTable(report, stdoutPalette(ctx.io), ctx.io.stdoutIsTTY ? ctx.io.columns : undefined);
   await writeAll(ctx.io.stdout, text);
   if (report.missing.length > 0) {
     // kubectl's line, as postmortem prints it; its module (and the pprof code it holds) loads only then.

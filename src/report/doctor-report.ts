@@ -5,6 +5,7 @@
  * terminal escaped.
  */
 import type { ChalkInstance } from 'chalk';
+import wrapAnsi from 'wrap-ansi';
 import { allFindings, worstSeverity, type DoctorReport, type Finding, type PodDiagnosis, type Severity } from '../doctor/findings.js';
 import { palette } from './colour.js';
 import { stringifyJson } from './json.js';
@@ -33,19 +34,26 @@ export function summarizeDoctor(report: DoctorReport): DoctorSummary {
 const SEVERITY_WIDTH = 5;
 const CHECK_WIDTH = 11;
 
+/** The narrowest terminal whose findings are wrapped: below it, a message column would be too thin to read. */
+const MIN_WRAP_COLUMNS = 60;
+
 /**
  * The report as text: `store` and `access` lines, then per pod a heading (`ns/pod: all well`, or
  * `needs attention (1 error, 2 warnings)`) and its findings, the ok profile types on one line;
- * a summary line last. Colours severities when `paint` does.
+ * a summary line last. Colours severities when `paint` does. With `columns` (a terminal's width,
+ * at least 60), a finding's text is wrapped under its own column; without, each is one line (for
+ * pipes and grep).
  */
-export function renderDoctorTable(report: DoctorReport, paint: ChalkInstance = palette(false)): string {
+export function renderDoctorTable(report: DoctorReport, paint: ChalkInstance = palette(false), columns?: number): string {
+  const width = columns !== undefined && columns >= MIN_WRAP_COLUMNS ? columns : undefined;
   const out: string[] = [];
-  for (const f of [...report.store, ...report.cluster]) out.push(findingLine(f, '', paint));
+  for (const f of [...report.store, ...report.cluster]) out.push(findingLine(f, '', paint, width));
   for (const pod of report.pods) {
     out.push('', `${escapeTerminal(`${pod.namespace}/${pod.pod}`)}: ${verdictText(pod, paint)}`);
-    for (const f of groupOkTypes(pod.findings)) out.push(findingLine(f, '  ', paint));
+    for (const f of groupOkTypes(pod.findings)) out.push(findingLine(f, '  ', paint, width));
   }
-  out.push('', summaryText(summarizeDoctor(report), report.missing.length));
+  const summary = summaryText(summarizeDoctor(report), report.missing.length);
+  out.push('', width !== undefined ? wrapAnsi(summary, width, { trim: true }) : summary);
   return out.join('\n') + '\n';
 }
 
@@ -58,11 +66,14 @@ function verdictText(pod: PodDiagnosis, paint: ChalkInstance): string {
   return (worst === 'error' ? paint.red : paint.yellow)(`needs attention (${counts})`);
 }
 
-/** One finding: severity, check, message, and `Fix: ...` when there is something to do. */
-function findingLine(f: Finding, indent: string, paint: ChalkInstance): string {
+/** One finding: severity, check, message, and `Fix: ...` when there is something to do; wrapped to `width` under the text's column. */
+function findingLine(f: Finding, indent: string, paint: ChalkInstance, width?: number): string {
   const colour = f.severity === 'error' ? paint.red : f.severity === 'warn' ? paint.yellow : paint.green;
-  const text = f.fix ? `${f.message}. Fix: ${f.fix}` : f.message;
-  return `${indent}${colour(f.severity.padEnd(SEVERITY_WIDTH))}  ${f.check.padEnd(CHECK_WIDTH)}  ${escapeTerminal(text)}`;
+  const head = `${indent}${f.severity.padEnd(SEVERITY_WIDTH)}  ${f.check.padEnd(CHECK_WIDTH)}  `;
+  let text = escapeTerminal(f.fix ? `${f.message}. Fix: ${f.fix}` : f.message);
+  // The text is escaped first: what is wrapped holds no control characters, so every column is one cell.
+  if (width !== undefined) text = wrapAnsi(text, width - head.length, { hard: true, trim: true }).split('\n').join(`\n${' '.repeat(head.length)}`);
+  return `${indent}${colour(f.severity.padEnd(SEVERITY_WIDTH))}  ${f.check.padEnd(CHECK_WIDTH)}  ${text}`;
 }
 
 /** The ok profile-type findings as one line (`heap: 120 samples, goroutine: 14 samples`), where the first of them was. */

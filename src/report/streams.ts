@@ -11,6 +11,8 @@ export interface IOStreams {
   readonly stderrIsTTY: boolean;
   /** Colour allowed: stderr a terminal and NO_COLOR unset (stdout must be a terminal too for its own colour; see report/colour.ts). */
   readonly color: boolean;
+  /** stdout's width when it is a terminal (reports that wrap long lines use it); undefined for pipes and files. */
+  readonly columns?: number;
 }
 
 /** Writes to a stream and waits until it is flushed, so a piped consumer gets every byte. */

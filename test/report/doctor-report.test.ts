@@ -51,6 +51,20 @@ test('the table: store and access lines, a block per pod with its verdict, the o
   );
 });
 
+test('on a terminal of 80 columns, a long finding is wrapped under its own column; a pipe gets one line each', () => {
+  const lines = renderDoctorTable(report, undefined, 80).split('\n');
+  expect(lines.slice(4, 8)).toEqual([
+    '  ok     annotations  pprof is looked for at port 6060 of container "app", path',
+    '                      /debug/pprof, service "api"',
+    '  ok     profiles     heap: 12 samples, goroutine: 1 sample',
+    '  warn   profiles     block: no samples. Fix: call',
+  ]);
+  expect(lines[8]).toBe('                      runtime.SetBlockProfileRate(rate) in main');
+  expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(80);
+  // Too narrow to read in columns: one line each, as in a pipe.
+  expect(renderDoctorTable(report, undefined, 40)).toBe(renderDoctorTable(report));
+});
+
 test('the summary counts pods and the findings of the whole report', () => {
   expect(summarizeDoctor(report)).toEqual({ pods: 3, allWell: 1, errors: 1, warnings: 1 });
 });

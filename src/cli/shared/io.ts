@@ -11,6 +11,7 @@ export function processIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     color: Boolean(process.stderr.isTTY) && !noColor,
+    ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
   };
 }
 
