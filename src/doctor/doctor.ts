@@ -5,6 +5,7 @@
  * list pods and the store (store-check.ts). Findings are data; src/report/doctor-report.ts words them.
  */
 import type { AuthorizationV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
 import type { ConnectMode } from '../capture/capture-pods.js';
 import { typesFor } from '../capture/engine.js';
 import { PROFILE_TYPES } from '../capture/profile-types.js';
@@ -67,7 +68,7 @@ export async function examinePods(opts: DoctorOptions, deps: DoctorDeps): Promis
   const [store, listPods, diagnoses] = await Promise.all([
     checkStore(opts.store, { timeoutMs: opts.probe.timeoutMs, signal: deps.signal }),
     checkListPods(namespace, access),
-    mapBounded(pods, opts.concurrency ?? DEFAULT_DOCTOR_CONCURRENCY, (pod) => examinePod(pod, opts, deps)),
+    pLimit(Math.max(1, opts.concurrency ?? DEFAULT_DOCTOR_CONCURRENCY)).map(pods, (pod) => examinePod(pod, opts, deps)),
   ]);
   const cluster: Finding[] = [listPods];
   if (pods.length === 0 && got.missing.length === 0) cluster.push(noPods(opts.query, namespace, got.pods.length));
@@ -140,19 +141,6 @@ function noPods(query: GetPodsQuery, namespace: string | undefined, listed: numb
     message: `no pod ${where}${of} carries a profefe.com annotation`,
     fix: 'annotate the pods to profile (profefe.com/enable: "true" in the pod template), or name a pod to see why it is not profiled',
   };
-}
-
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 function byNamespaceAndName(a: V1Pod, b: V1Pod): number {

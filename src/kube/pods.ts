@@ -12,6 +12,7 @@ import {
   type V1Pod,
   type V1PodList,
 } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
 import { KubeError } from '../errors.js';
 import { hasControlCharacters, oneLine } from '../report/terminal-text.js';
 import { cpuNanocores, memoryBytes } from './quantity.js';
@@ -289,7 +290,8 @@ interface FoundPods {
 async function readNamedPods(api: CoreV1Api, names: string[], namespace: string, concurrency: number, call: CallContext): Promise<FoundPods> {
   const found: FoundPods = { pods: [], missing: [] };
   const options = requestOptions(call.signal);
-  await forEachBounded(names, concurrency, async (name) => {
+  const limit = pLimit(Math.max(1, concurrency));
+  await limit.map(names, async (name) => {
     call.signal?.throwIfAborted();
     try {
       found.pods.push(await api.readNamespacedPod({ name, namespace }, options));
@@ -298,6 +300,7 @@ async function readNamedPods(api: CoreV1Api, names: string[], namespace: string,
         found.missing.push({ namespace, pod: name, reason: `pod not found in namespace "${namespace}"` });
         return;
       }
+      limit.clearQueue(); // the first failure fails the read: start no more requests
       throw apiError(err, { verb: 'get', resource: `pod "${name}"`, namespace }, call);
     }
   });
@@ -370,18 +373,6 @@ export class NotKubernetesJson extends Error {
   }
 }
 
-async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0, failed = false;
-  const worker = async () => {
-    try {
-      while (!failed && next < items.length) await fn(items[next++]!);
-    } catch (err) {
-      failed = true; // the other workers stop starting requests
-      throw err;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
 
 // ---- errors ----
 
