@@ -373,7 +373,6 @@ export class NotKubernetesJson extends Error {
   }
 }
 
-
 // ---- errors ----
 
 /** What an API call tried, for its error line. */
@@ -392,7 +391,8 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROT
 
 /**
  * One line for a failed API call: ApiException (HTTP status), node-fetch's FetchError (network,
- * TLS) and an answer that is not JSON (NotKubernetesJson, SyntaxError) become a KubeError; an abort gives the signal's reason; anything else is returned as it was.
+ * TLS) and an answer that is not JSON (NotKubernetesJson, SyntaxError) become a KubeError; an
+ * abort gives the signal's reason; anything else is returned as it was.
  */
 export function apiError(err: unknown, action: Action, call: CallContext): unknown {
   if (call.signal?.aborted) return call.signal.reason;
