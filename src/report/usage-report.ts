@@ -14,7 +14,8 @@ import { escapeTerminal } from './terminal-text.js';
  */
 export function formatCores(cores: number): string {
   if (cores === 0) return '0';
-  return cores >= 0.1 ? cores.toFixed(2) : String(Number(cores.toPrecision(2)));
+  // toPrecision keeps a trailing zero (0.090 beside 0.093), so a column's digits mean the same.
+  return cores >= 0.1 ? cores.toFixed(2) : cores.toPrecision(2);
 }
 
 /**
