@@ -23,7 +23,7 @@ import { CollectorMetrics, startMetricsServer } from './metrics.js';
 import { formatShard, takeShard, type ShardSpec } from './shard.js';
 import { RoundTop, teeToRoundTop } from './round-top.js';
 import { describeInflux, writeInfluxPoints, type InfluxTarget } from '../influx/influx-writer.js';
-import { PressureWatch, UNAVAILABLE_RETRY_MS } from './pressure-watch.js';
+import { PressureWatch } from './pressure-watch.js';
 import { percentOfLimit, type TriggerPolicy } from './trigger.js';
 import { formatCpu, formatMemory } from '../kube/quantity.js';
 
@@ -310,7 +310,7 @@ export async function runCollector(opts: CollectorOptions, deps: CollectorDeps):
           metrics.capture(o.type, o.ok ? 'ok' : 'failed');
           void logCapture(log, o, p.kind).catch(() => undefined);
         },
-        onUnavailable: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'off', error: err.message }, `triggers off: ${err.message}; rounds go on without them (asking again every ${UNAVAILABLE_RETRY_MS / 60_000}m)`),
+        onUnavailable: (err, retryMs) => say({ time: new Date().toISOString(), event: 'triggers', result: 'off', error: err.message }, `triggers off: ${err.message}; rounds go on without them (asking again every ${retryMs % 60_000 === 0 ? `${retryMs / 60_000}m` : `${retryMs / 1000}s`})`),
         onPollError: (err) => say({ time: new Date().toISOString(), event: 'triggers', result: 'failed', error: err.message }, `triggers: cannot read usage: ${err.message} (trying again every ${triggers.pollMs / 1000}s)`),
         onPollRecovered: () => say({ time: new Date().toISOString(), event: 'triggers', result: 'ok' }, 'triggers: reading usage again'),
       },

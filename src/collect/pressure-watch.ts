@@ -44,8 +44,8 @@ export interface PressureWatchDeps {
   /** A trigger fired: `types` are about to be captured. */
   readonly onTrigger?: (pressure: Pressure, types: readonly ProfileType[]) => void;
   readonly onOutcome?: (outcome: CaptureOutcome, pressure: Pressure) => void;
-  /** The metrics API cannot be used (404, 403): told once; the watch asks again every unavailableRetryMs. */
-  readonly onUnavailable?: (err: MetricsApiUnavailable) => void;
+  /** The metrics API cannot be used (404, 403): told once, with `retryMs`, when the watch asks again (unavailableRetryMs, or pollMs when longer). */
+  readonly onUnavailable?: (err: MetricsApiUnavailable, retryMs: number) => void;
   /** A read failed for another reason (503 while metrics-server restarts, the network): told once until a read succeeds again. */
   readonly onPollError?: (err: Error) => void;
   /** A read succeeded after onPollError or onUnavailable: triggers work again. */
@@ -101,9 +101,10 @@ export class PressureWatch {
     } catch (err) {
       if (this.deps.signal.aborted) return 0;
       if (err instanceof MetricsApiUnavailable) {
-        if (this.failing !== 'unavailable') this.deps.onUnavailable?.(err);
+        const retryMs = Math.max(this.opts.pollMs, this.opts.unavailableRetryMs ?? UNAVAILABLE_RETRY_MS);
+        if (this.failing !== 'unavailable') this.deps.onUnavailable?.(err, retryMs);
         this.failing = 'unavailable';
-        return Math.max(this.opts.pollMs, this.opts.unavailableRetryMs ?? UNAVAILABLE_RETRY_MS);
+        return retryMs;
       }
       if (this.failing !== 'error') this.deps.onPollError?.(err as Error);
       this.failing = 'error';

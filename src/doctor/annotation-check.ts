@@ -49,11 +49,15 @@ export function mentionsProfefe(pod: V1Pod): boolean {
 /**
  * Where the pod's annotations are written: its controller's pod template (the pod's own would be
  * lost when it is replaced; a ReplicaSet's pods come from their Deployment's template), or for a
- * pod that no controller owns, the pod itself.
+ * pod that no controller owns, the pod itself. A static pod's mirror is controlled by its Node
+ * (kubelet's mirror client), which has no template: the manifest on the node is the source.
  */
 function whereAnnotated(pod: V1Pod): string {
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
   if (!owner) return "(in the pod's metadata.annotations)";
+  if (owner.kind === 'Node' && owner.apiVersion === 'v1') {
+    return `(in the static pod's manifest on node ${owner.name}, in the kubelet's staticPodPath: the pod seen in the API is a mirror made from it)`;
+  }
   const kind = owner.kind === 'ReplicaSet' ? 'Deployment' : owner.kind;
   return `(in the pod template of its ${kind}: spec.template.metadata.annotations)`;
 }

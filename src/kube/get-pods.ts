@@ -6,7 +6,7 @@
  */
 import { ApiException, type CoreV1Api, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
-import { apiError, requestOptions, type Action, type CallContext } from './pods.js';
+import { apiError, listItems, requestOptions, type Action, type CallContext } from './pods.js';
 
 /** Which pods: `names` in `namespace`, or (no names) those `labelSelector` matches. */
 export interface GetPodsQuery {
@@ -85,10 +85,10 @@ async function listSelected(api: CoreV1Api, query: GetPodsQuery, labelSelector: 
     let list: V1PodList;
     try {
       list = query.allNamespaces ? await api.listPodForAllNamespaces(page, options) : await api.listNamespacedPod({ namespace: query.namespace, ...page }, options);
+      pods.push(...listItems(list));
     } catch (err) {
       throw apiError(err, action, opts);
     }
-    pods.push(...list.items);
     next = list.metadata?._continue || undefined;
   } while (next);
   return pods;

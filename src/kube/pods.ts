@@ -322,14 +322,16 @@ async function listOptedInPods(
     call.signal?.throwIfAborted();
     const page = { ...selectors, limit: pageSize, ...(next ? { _continue: next } : {}) };
     let list: V1PodList;
+    let items: V1Pod[];
     try {
       list = query.allNamespaces
         ? await api.listPodForAllNamespaces(page, options)
         : await api.listNamespacedPod({ namespace: query.namespace, ...page }, options);
+      items = listItems(list);
     } catch (err) {
       throw apiError(err, action, call);
     }
-    for (const pod of list.items) {
+    for (const pod of items) {
       if (pod.metadata?.annotations?.[ANNOTATIONS.enable] === 'true') pods.push(pod);
     }
     next = list.metadata?._continue || undefined;
@@ -356,7 +358,8 @@ export function requestOptions(signal: AbortSignal | undefined): ConfigurationOp
         const type = response.headers['content-type'] ?? '';
         // client-node's own test for what it parses as JSON (isJsonLikeMimeType): application/json, application/*+json.
         if (status >= 200 && status < 300 && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
-          return new Observable(Promise.reject(new NotKubernetesJson(status, type)));
+          const what = type ? oneLine(type).slice(0, 100) : 'no content type';
+          return new Observable(Promise.reject(new NotKubernetesJson(`the server answered ${status} with ${what}, not JSON`)));
         }
         return new Observable(Promise.resolve(response));
       },
@@ -365,12 +368,25 @@ export function requestOptions(signal: AbortSignal | undefined): ConfigurationOp
   };
 }
 
-/** A successful HTTP status whose body is not JSON: the server is not (only) a Kubernetes API server. */
+/**
+ * A successful answer that is not the Kubernetes JSON asked for (not JSON, or JSON without a list's
+ * items): the server is not (only) a Kubernetes API server. The message says what it answered.
+ */
 export class NotKubernetesJson extends Error {
-  constructor(readonly status: number, readonly contentType: string) {
-    super(`the server answered ${status} with ${contentType ? oneLine(contentType).slice(0, 100) : 'no content type'}, not JSON`);
+  constructor(message: string) {
+    super(message);
     this.name = 'NotKubernetesJson';
   }
+}
+
+/**
+ * The items of a LIST answer. client-node hands any JSON object over as the list (another
+ * service's `{"status":"ok"}` gives `items` undefined, and iterating it failed as an internal
+ * error); that is a NotKubernetesJson, which apiError words. Call it where apiError catches.
+ */
+export function listItems<T>(list: { items?: T[] } | undefined): T[] {
+  if (Array.isArray(list?.items)) return list.items;
+  throw new NotKubernetesJson('the server answered with JSON that is not a Kubernetes list (it has no items)');
 }
 
 // ---- errors ----

@@ -17,7 +17,7 @@ import {
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import { KubeError } from '../errors.js';
-import { apiError, requestOptions, type CallContext } from './pods.js';
+import { apiError, listItems, requestOptions, type CallContext } from './pods.js';
 import { CONTROLLER_REVISION_HASH_LABEL, POD_TEMPLATE_HASH_LABEL } from './revision-labels.js';
 
 /** The workload kinds whose revisions can be read. */
@@ -125,10 +125,10 @@ async function listPaged<T>(
     let page: { items: T[]; metadata?: { _continue?: string } };
     try {
       page = await list({ limit: PAGE_SIZE, ...(next ? { _continue: next } : {}) });
+      items.push(...listItems(page));
     } catch (err) {
       throw apiError(err, { verb: 'list', resource, namespace }, call);
     }
-    items.push(...page.items);
     next = page.metadata?._continue || undefined;
   } while (next);
   return items;

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { resolveCollectOptions } from '../../src/cli/collect.js';
 import { runCollector, type CollectorResult } from '../../src/collect/collector.js';
 import { decodeProfile } from '../../src/pprof/index.js';
@@ -19,7 +20,7 @@ import { runCli } from '../support/run-cli.js';
 import { startTestStore, type TestStore } from '../support/store-server.js';
 import { growGoTarget, startGoTarget, type GoTarget } from '../support/go-target.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
-import { jsonLinesIO } from '../support/json-lines-io.js';
+import { jsonLinesIO, quietIO } from '../support/json-lines-io.js';
 
 const MI = 2 ** 20;
 let go: GoTarget;
@@ -173,6 +174,28 @@ test.each([
   expect(collector.records.filter((r) => r.event === 'triggers')).toHaveLength(1);
   expect(result.rounds[0]).toMatchObject({ captured: 1, failed: 0 });
   expect(collector.records.filter((r) => r.trigger)).toEqual([]);
+}, 120_000);
+
+test('on a terminal, the triggers-off line says when the metrics API is asked again (PressureWatch reports when)', async () => {
+  sandbox.addPod(leaky('api-4'));
+  sandbox.metrics = { available: false, forbidden: false };
+  const env = { KUBECONFIG: await sandbox.writeKubeconfig({}), HOME: dir };
+  const opts = resolveCollectOptions({ interval: '1h', type: ['heap'], seconds: 1, connect: 'direct', 'trigger-interval': '1s',
+    'profefe-hostport': server.url, 'spool-dir': path.join(dir, 'spool') } as never, env);
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const abort = new AbortController();
+  const running = runCollector(opts, { env, signal: abort.signal, io: { ...quietIO(), stdout, stdoutIsTTY: true } });
+  try {
+    const line = await eventually('the triggers-off line', () => text.split('\n').find((l) => l.startsWith('triggers off: ')));
+    expect(line).toBe('triggers off: the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?; rounds go on without them (asking again every 5m)');
+  } finally {
+    abort.abort();
+    await running;
+    sandbox.metrics = { available: true, forbidden: false };
+    sandbox.removePod('shop', 'api-4');
+  }
 }, 120_000);
 
 test('--once has no triggers and never calls the metrics API; --heap-trigger with --once is refused', async () => {

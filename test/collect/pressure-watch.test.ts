@@ -100,6 +100,7 @@ test('100 pods over the threshold: at most --max-triggered at once, each pod onc
 
 test('a metrics API that is not there (404, 403) is told once and asked again seldom; when it comes, triggers work', async () => {
   const told: string[] = [];
+  const retries: number[] = [];
   let served = false;
   let reads = 0;
   const watch = new PressureWatch(
@@ -111,7 +112,7 @@ test('a metrics API that is not there (404, 403) is told once and asked again se
         return [];
       },
       tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: neverAborted(),
-      onUnavailable: (err) => told.push(err.message),
+      onUnavailable: (err, retryMs) => (told.push(err.message), retries.push(retryMs)),
       onPollError: (err) => told.push(`error: ${err.message}`),
       onPollRecovered: () => told.push('recovered'),
     },
@@ -123,11 +124,14 @@ test('a metrics API that is not there (404, 403) is told once and asked again se
   expect([await watch.tick(), await watch.tick()]).toEqual([1000, 1000]);
   expect(reads).toBe(5);
   expect(told).toEqual(['the resource metrics API (metrics.k8s.io/v1beta1) is not served: is metrics-server installed?', 'recovered']);
-  // The retry is never more often than the poll.
+  expect(retries).toEqual([600_000]);
+  // The retry is never more often than the poll, and onUnavailable says so (collect's line names it: "asking again every 15m").
   const fast = new PressureWatch({ policy: { memory: 0.8, cooldownMs: 0, maxInFlight: 1 }, pollMs: 900_000, unavailableRetryMs: 1000, engine: { seconds: 1 } },
-    { listUsage: async () => { throw new MetricsApiUnavailable('forbidden (403)', 'forbidden'); }, tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: neverAborted() });
+    { listUsage: async () => { throw new MetricsApiUnavailable('forbidden (403)', 'forbidden'); }, tunnel: new DirectTunnel(), sink: new StoreSink(store, undefined), signal: neverAborted(),
+      onUnavailable: (_err, retryMs) => retries.push(retryMs) });
   fast.setTargets(targetsOf(go).slice(0, 1));
   expect(await fast.tick()).toBe(900_000);
+  expect(retries).toEqual([600_000, 900_000]);
 });
 
 test('run() says once that reads fail (a 503 while metrics-server restarts), and once that they work again', async () => {

@@ -41,6 +41,9 @@ describe('checkAnnotations', () => {
       'rename it to profefe.com/enable (in the pod template of its Deployment: spec.template.metadata.annotations)'],
     ['a StatefulSet\'s pod', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'cart', uid: 'u', controller: true }] },
       'rename it to profefe.com/enable (in the pod template of its StatefulSet: spec.template.metadata.annotations)'],
+    // A static pod's mirror: the kubelet makes its Node the controller (kubectl describe: "Controlled By: Node/..."); a Node has no template.
+    ['a static pod (its mirror pod controlled by the Node)', { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'u', controller: true }] },
+      "rename it to profefe.com/enable (in the static pod's manifest on node node-1, in the kubelet's staticPodPath: the pod seen in the API is a mirror made from it)"],
   ])('a misspelt key\'s fix says where to rename it: %s', (_what, meta, fix) => {
     const p = pod({ 'profefe.com/enabled': 'true' });
     p.metadata = { ...p.metadata, ...meta };

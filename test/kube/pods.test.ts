@@ -5,9 +5,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { KubeError, UsageError } from '../../src/errors.js';
+import { getPods } from '../../src/kube/get-pods.js';
 import { discoverPods, targetFromPod, type CaptureTarget, type PodQuery } from '../../src/kube/pods.js';
+import { readWorkloadRevisions } from '../../src/kube/workload-revisions.js';
 import { startSandbox, type Sandbox, type SandboxPod } from '../support/sandbox/sandbox.js';
 
 const ENABLED = { 'profefe.com/enable': 'true' };
@@ -322,6 +324,16 @@ describe('discoverPods: failures', () => {
       new KubeError(`cannot get pod "api-0" in namespace "team-a": ${why}${fix}`));
   });
 
+  test('200 JSON that is not a Kubernetes list (another service\'s {"status":"ok"}) is a KubeError in one line, for pods and for a workload\'s ReplicaSets', async () => {
+    scripted.reply = { code: 200, body: { status: 'ok' } };
+    const server = 'https://cluster.example';
+    const why = "the server answered with JSON that is not a Kubernetes list (it has no items): check that the kubeconfig's server (https://cluster.example) is the Kubernetes API server, not a proxy or a login page";
+    await expect(discoverPods(scripted.api, query({}), { server })).rejects.toThrow(new KubeError(`cannot list pods in namespace "team-a": ${why}`));
+    await expect(getPods(scripted.api, { names: [], namespace: 'team-a', allNamespaces: false }, { server })).rejects.toThrow(new KubeError(`cannot list pods in namespace "team-a": ${why}`));
+    await expect(readWorkloadRevisions(scripted.apps, { kind: 'Deployment', namespace: 'team-a', name: 'web' }, { server })).rejects.toThrow(
+      new KubeError(`cannot list replicasets.apps in namespace "team-a": ${why}`));
+  });
+
   test('JSON under another JSON media type (application/*+json, as client-node parses it) is read', async () => {
     scripted.reply = { code: 200, body: JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] }), contentType: 'application/vnd.example+json;charset=utf-8' };
     await expect(discoverPods(scripted.api, query({}))).resolves.toEqual({ targets: [], skipped: [] });
@@ -370,6 +382,7 @@ describe('discoverPods: failures', () => {
 
 interface ScriptedServer {
   api: CoreV1Api;
+  apps: AppsV1Api;
   /** the answer to every request; 'hang' never answers (until close) */
   reply: { code: number; body: Record<string, unknown> | string; contentType?: string } | 'hang';
   close(): Promise<void>;
@@ -390,6 +403,7 @@ async function startScriptedServer(): Promise<ScriptedServer> {
   kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
     users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
   scriptedServer.api = kc.makeApiClient(CoreV1Api);
+  scriptedServer.apps = kc.makeApiClient(AppsV1Api);
   scriptedServer.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
   return scriptedServer as ScriptedServer;
 }
