@@ -6,6 +6,7 @@
  */
 import { ApiException, type CoreV1Api, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
+import pLimit from 'p-limit';
 import { apiError, listItems, requestOptions, type Action, type CallContext } from './pods.js';
 
 /** Which pods: `names` in `namespace`, or (no names) those `labelSelector` matches. */
@@ -56,21 +57,17 @@ export async function getPods(api: CoreV1Api, query: GetPodsQuery, opts: GetPods
 
 async function readNamed(api: CoreV1Api, names: readonly string[], namespace: string, opts: GetPodsOptions): Promise<GotPods> {
   const options = requestOptions(opts.signal);
-  const found: (V1Pod | undefined)[] = new Array(names.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const i = next++;
-      opts.signal?.throwIfAborted();
-      try {
-        found[i] = await api.readNamespacedPod({ name: names[i]!, namespace }, options);
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 404) continue;
-        throw apiError(err, { verb: 'get', resource: `pod "${names[i]}"`, namespace }, opts);
-      }
+  const limit = pLimit(Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY));
+  const found = await limit.map(names, async (name): Promise<V1Pod | undefined> => {
+    opts.signal?.throwIfAborted();
+    try {
+      return await api.readNamespacedPod({ name, namespace }, options);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      limit.clearQueue(); // the first failure fails the read: start no more requests
+      throw apiError(err, { verb: 'get', resource: `pod "${name}"`, namespace }, opts);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, names.length)) }, worker));
+  });
   return { pods: found.filter((p): p is V1Pod => p !== undefined), missing: names.filter((_, i) => found[i] === undefined) };
 }
 

@@ -111,7 +111,8 @@ export function hasResources(u: ResourceUsage): boolean {
 
 /**
  * Services ranked for `top --by-service`: by used over request, highest first; those without one
- * (no request, or not on every pod) after them by what they used, highest first; ties by name.
+ * (no request, or not on every pod) after them by what their mean pod used (the column shown),
+ * highest first; ties by name.
  */
 export function rankByRequest<T extends { readonly service: string; readonly usage: ResourceUsage }>(rows: readonly T[]): T[] {
   const key = (r: T) => usedOver(r.usage, 'request');
@@ -119,7 +120,9 @@ export function rankByRequest<T extends { readonly service: string; readonly usa
     const ka = key(a), kb = key(b);
     if (ka !== undefined && kb !== undefined && ka !== kb) return kb - ka;
     if ((ka === undefined) !== (kb === undefined)) return ka === undefined ? 1 : -1;
-    if (a.usage.used !== b.usage.used) return b.usage.used - a.usage.used;
+    // As the table shows them: the mean pod's use.
+    const ua = perPod(a.usage).used, ub = perPod(b.usage).used;
+    if (ua !== ub) return ub - ua;
     return a.service < b.service ? -1 : a.service > b.service ? 1 : 0;
   });
 }

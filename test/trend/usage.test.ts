@@ -83,7 +83,7 @@ describe('profileUsage (one captured profile)', () => {
 });
 
 describe('rankByRequest', () => {
-  test('highest share of the request first; without a share (none, or not on every pod) after, by use; ties by name', () => {
+  test('highest share of the request first; without a share (none, or not on every pod) after, by the mean pod\'s use; ties by name', () => {
     const u = (used: number, request?: number, podsWithRequest = 1): ResourceUsage => ({ resource: 'cpu', used, ...(request !== undefined ? { request } : {}), pods: 1, podsWithRequest: request !== undefined ? podsWithRequest : 0, podsWithLimit: 0 });
     const rows = [
       { service: 'idle', usage: u(0.1, 1) },
@@ -93,6 +93,7 @@ describe('rankByRequest', () => {
       { service: 'bravo', usage: u(0.5, 0.5) },
       { service: 'alpha', usage: u(0.5, 0.5) },
     ];
-    expect(rankByRequest(rows).map((r) => r.service)).toEqual(['hot', 'alpha', 'bravo', 'idle', 'partial', 'nolimit']);
+    // Without a share: nolimit's one pod used 3, partial's two 5 in all, 2.5 each (the column shown).
+    expect(rankByRequest(rows).map((r) => r.service)).toEqual(['hot', 'alpha', 'bravo', 'idle', 'nolimit', 'partial']);
   });
 });
