@@ -112,7 +112,7 @@ export function captureCommand(ctx: CommandContext): CommandModule<object, Captu
           })
           .option('seconds', numberOption({ flag: '--seconds', whole: true, min: 1, seconds: true }, { default: 10, describe: 'the capture window in seconds (30, or 30s, 2m): duration of the CPU profile and of the allocs, block and mutex deltas' }))
           .option('concurrency', numberOption({ flag: '--concurrency', whole: true, min: 1 }, { default: DEFAULT_CONCURRENCY, describe: 'pods captured at the same time' }))
-          .option('output-dir', { type: 'string', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz (default ./profiles; given, it wins over $PROFEFE_HOSTPORT)' })
+          .option('output-dir', { type: 'string', requiresArg: true, describe: 'where profiles are saved: DIR/<service>/<type>/<namespace>.<pod>.<UTC time>.pb.gz (default ./profiles; given, it wins over $PROFEFE_HOSTPORT, not over --profefe-hostport)' })
           .option('output', { alias: 'o', type: 'string', default: 'table', requiresArg: true, describe: 'summary format: table or json' })
           .option('label-from-pod', { type: 'string', array: true, requiresArg: true, describe: 'copy this pod label onto uploaded profiles (repeatable), e.g. --label-from-pod version' })
           .options(ENGINE_LIMIT_FLAGS)
@@ -143,10 +143,8 @@ export function resolveCaptureOptions(args: CaptureArgs, env: NodeJS.ProcessEnv 
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o/--output must be table or json, got "${output}"`);
   const { urls, service } = resolveUrlFlags(args);
   const outputDir = args['output-dir'];
-  if (outputDir !== undefined && args['profefe-hostport']) {
-    throw new UsageError('--output-dir saves the profiles as files (the local store) and --profefe-hostport uploads them to profefe: give one of them');
-  }
-  // A flag beats the environment: --output-dir given means files, whatever $PROFEFE_HOSTPORT says.
+  // A flag beats the environment: --output-dir given means files, whatever $PROFEFE_HOSTPORT says
+  // (--profefe-hostport given too still uploads, as it always has).
   const storeEnv = outputDir !== undefined ? { ...env, PROFEFE_HOSTPORT: undefined } : env;
   return {
     kube: kubeAccessOptionsFrom(args),

@@ -227,12 +227,11 @@ describe('kubectl profefe capture', () => {
   }, 600_000);
 });
 
-test('--output-dir given means files, whatever $PROFEFE_HOSTPORT says; beside --profefe-hostport it is refused', () => {
+test('--output-dir given means files, whatever $PROFEFE_HOSTPORT says; --profefe-hostport given too still uploads', () => {
   const env = { PROFEFE_HOSTPORT: 'http://profefe:10100' };
   expect(resolveCaptureOptions({}, env).store.hostport).toBe('http://profefe:10100');
   const files = resolveCaptureOptions({ 'output-dir': '/tmp/x' }, env);
   expect([files.outputDir, files.store.hostport]).toEqual(['/tmp/x', undefined]);
   expect(resolveCaptureOptions({}, {}).outputDir).toBe('./profiles');
-  expect(() => resolveCaptureOptions({ 'output-dir': '/tmp/x', 'profefe-hostport': 'http://profefe:10100' }, {})).toThrow(
-    '--output-dir saves the profiles as files (the local store) and --profefe-hostport uploads them to profefe: give one of them');
+  expect(resolveCaptureOptions({ 'output-dir': '/tmp/x', 'profefe-hostport': 'http://other:10100' }, env).store.hostport).toBe('http://other:10100');
 });
