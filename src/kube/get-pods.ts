@@ -5,8 +5,8 @@
  * pods, is pods.ts.
  */
 import { ApiException, type CoreV1Api, type V1Pod, type V1PodList } from '@kubernetes/client-node';
-import { UsageError } from '../errors.js';
 import pLimit from 'p-limit';
+import { checkResourceSelection } from './resource-selection.js';
 import { apiError, listItems, requestOptions, type Action, type CallContext } from './pods.js';
 
 /** Which pods: `names` in `namespace`, or (no names) those `labelSelector` matches. */
@@ -48,8 +48,7 @@ const DEFAULT_CONCURRENCY = 8;
 export async function getPods(api: CoreV1Api, query: GetPodsQuery, opts: GetPodsOptions = {}): Promise<GotPods> {
   const selector = query.labelSelector || undefined;
   if (query.names.length > 0) {
-    if (query.allNamespaces) throw new UsageError('a resource cannot be retrieved by name across all namespaces (-A/--all-namespaces)');
-    if (selector !== undefined) throw new UsageError('name cannot be provided when a selector is specified (-l/--selector)');
+    checkResourceSelection({ names: query.names, allNamespaces: query.allNamespaces, labelSelector: selector });
     return readNamed(api, [...new Set(query.names)], query.namespace, opts);
   }
   return { pods: await listSelected(api, query, selector, opts), missing: [] };
