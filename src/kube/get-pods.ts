@@ -4,10 +4,9 @@
  * pods rather than capture them (postmortem); capture's discovery, which keeps only opted-in
  * pods, is pods.ts.
  */
-import { ApiException, type CoreV1Api, type V1Pod, type V1PodList } from '@kubernetes/client-node';
-import pLimit from 'p-limit';
+import { type CoreV1Api, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { checkResourceSelection } from './resource-selection.js';
-import { apiError, listItems, requestOptions, type Action, type CallContext } from './pods.js';
+import { apiError, listItems, readPodsByName, requestOptions, type Action, type CallContext } from './pods.js';
 
 /** Which pods: `names` in `namespace`, or (no names) those `labelSelector` matches. */
 export interface GetPodsQuery {
@@ -49,25 +48,9 @@ export async function getPods(api: CoreV1Api, query: GetPodsQuery, opts: GetPods
   const selector = query.labelSelector || undefined;
   if (query.names.length > 0) {
     checkResourceSelection({ names: query.names, allNamespaces: query.allNamespaces, labelSelector: selector });
-    return readNamed(api, [...new Set(query.names)], query.namespace, opts);
+    return readPodsByName(api, [...new Set(query.names)], query.namespace, opts.concurrency ?? DEFAULT_CONCURRENCY, opts);
   }
   return { pods: await listSelected(api, query, selector, opts), missing: [] };
-}
-
-async function readNamed(api: CoreV1Api, names: readonly string[], namespace: string, opts: GetPodsOptions): Promise<GotPods> {
-  const options = requestOptions(opts.signal);
-  const limit = pLimit(Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY));
-  const found = await limit.map(names, async (name): Promise<V1Pod | undefined> => {
-    opts.signal?.throwIfAborted();
-    try {
-      return await api.readNamespacedPod({ name, namespace }, options);
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
-      limit.clearQueue(); // the first failure fails the read: start no more requests
-      throw apiError(err, { verb: 'get', resource: `pod "${name}"`, namespace }, opts);
-    }
-  });
-  return { pods: found.filter((p): p is V1Pod => p !== undefined), missing: names.filter((_, i) => found[i] === undefined) };
 }
 
 async function listSelected(api: CoreV1Api, query: GetPodsQuery, labelSelector: string | undefined, opts: GetPodsOptions): Promise<V1Pod[]> {

@@ -287,24 +287,30 @@ interface FoundPods {
   missing: SkippedPod[];
 }
 
-async function readNamedPods(api: CoreV1Api, names: string[], namespace: string, concurrency: number, call: CallContext): Promise<FoundPods> {
-  const found: FoundPods = { pods: [], missing: [] };
+/**
+ * GETs each named pod of `namespace`, at most `concurrency` at once (the first failure starts no
+ * more). Resolves to the pods and the names the server answered 404 for, both in the order named.
+ * Other failures throw apiError's KubeError; an abort throws the signal's reason.
+ */
+export async function readPodsByName(api: CoreV1Api, names: readonly string[], namespace: string, concurrency: number, call: CallContext): Promise<{ pods: V1Pod[]; missing: string[] }> {
   const options = requestOptions(call.signal);
   const limit = pLimit(Math.max(1, concurrency));
-  await limit.map(names, async (name) => {
+  const found = await limit.map(names, async (name): Promise<V1Pod | undefined> => {
     call.signal?.throwIfAborted();
     try {
-      found.pods.push(await api.readNamespacedPod({ name, namespace }, options));
+      return await api.readNamespacedPod({ name, namespace }, options);
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) {
-        found.missing.push({ namespace, pod: name, reason: `pod not found in namespace "${namespace}"` });
-        return;
-      }
+      if (err instanceof ApiException && err.code === 404) return undefined;
       limit.clearQueue(); // the first failure fails the read: start no more requests
       throw apiError(err, { verb: 'get', resource: `pod "${name}"`, namespace }, call);
     }
   });
-  return found;
+  return { pods: found.filter((p): p is V1Pod => p !== undefined), missing: names.filter((_, i) => found[i] === undefined) };
+}
+
+async function readNamedPods(api: CoreV1Api, names: string[], namespace: string, concurrency: number, call: CallContext): Promise<FoundPods> {
+  const { pods, missing } = await readPodsByName(api, names, namespace, concurrency, call);
+  return { pods, missing: missing.map((pod) => ({ namespace, pod, reason: `pod not found in namespace "${namespace}"` })) };
 }
 
 async function listOptedInPods(
